@@ -1,0 +1,467 @@
+/**
+ * The inventory store on DynamoDB. Every state change is one
+ * `TransactWriteItems` whose conditions are the rules it protects, so no
+ * interleaving of requests, retries or sweepers can break the ledger.
+ */
+import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { inventoryTable } from '../../lib/config/inventory-table';
+import type { Allocation, Product, Reservation, ReservationStatus, ShardCounts } from '../domain/model';
+import { emptyCounts } from '../domain/model';
+import type {
+  EndHoldOutcome,
+  HoldEnding,
+  IdempotencyRecord,
+  InventoryStore,
+  PlaceHoldInput,
+  PlaceHoldOutcome,
+  ProductChanges,
+} from '../domain/ports';
+import { allocationEntries } from '../domain/stock';
+
+type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
+type Item = Record<string, unknown>;
+
+const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
+const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
+
+export const keys = {
+  product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
+  stock: (sku: string, shard: number) => ({ pk: `STOCK#${sku}#${shard}` }),
+  reservation: (id: string) => ({ pk: `RESERVATION#${id}` }),
+  idempotency: (key: string) => ({ pk: `IDEMPOTENCY#${key}` }),
+  limit: (sku: string, customerId: string) => ({ pk: `LIMIT#${sku}#${customerId}` }),
+};
+
+/** Failures that wrote nothing and may succeed when retried. */
+const TRANSIENT = new Set([
+  'TransactionConflict',
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'TransactionConflictException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'TransactionInProgressException',
+]);
+
+export class DynamoDbInventoryStore implements InventoryStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async getProduct(sku: string): Promise<Product | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: true }),
+    );
+    return Item ? toProduct(Item) : undefined;
+  }
+
+  async createProduct(product: Product, stockPerShard: readonly number[]): Promise<boolean> {
+    const now = new Date().toISOString();
+    const shardItems: TransactItem[] = stockPerShard.map((units, shard) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.stock(product.sku, shard),
+          kind: 'stock',
+          sku: product.sku,
+          shard,
+          ...emptyCounts,
+          supplied: units,
+          available: units,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    }));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.product(product.sku), kind: 'product', ...product, createdAt: now, updatedAt: now },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            ...shardItems,
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (cancellationCodes(error)[0] === 'ConditionalCheckFailed') return false;
+      throw error;
+    }
+  }
+
+  async updateProduct(sku: string, changes: ProductChanges): Promise<Product> {
+    const fields = Object.entries({ ...changes, updatedAt: new Date().toISOString() }).filter(
+      ([, value]) => value !== undefined,
+    );
+    const { Attributes } = await this.client.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: keys.product(sku),
+        UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
+        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return toProduct(Attributes ?? {});
+  }
+
+  async readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]> {
+    const byKey = new Map<string, Item>();
+    let pending: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round > 0) await sleep(Math.min(200, 10 * 2 ** round));
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
+        }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
+      pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+    }
+    return Array.from({ length: shards }, (_, shard) => {
+      const item = byKey.get(keys.stock(sku, shard).pk);
+      return item ? toCounts(item) : emptyCounts;
+    });
+  }
+
+  async placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome> {
+    const { reservation, idempotencyKey, maxPerCustomer, expiresAtMs } = input;
+    const shardEntries = allocationEntries(reservation.allocation);
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const takeFromShards: TransactItem[] = shardEntries.map(([shard, units]) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: keys.stock(reservation.sku, shard),
+        UpdateExpression: 'SET #available = #available - :units, #held = #held + :units',
+        ConditionExpression: '#available >= :units',
+        ExpressionAttributeNames: { '#available': 'available', '#held': 'held' },
+        ExpressionAttributeValues: { ':units': units },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    }));
+    const withinCustomerLimit: TransactItem = {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.limit(reservation.sku, reservation.customerId),
+        UpdateExpression: 'ADD #units :quantity',
+        ConditionExpression: 'attribute_not_exists(#units) OR #units <= :room',
+        ExpressionAttributeNames: { '#units': 'units' },
+        ExpressionAttributeValues: {
+          ':quantity': reservation.quantity,
+          ':room': maxPerCustomer - reservation.quantity,
+        },
+      },
+    };
+    const recordReservation: TransactItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.reservation(reservation.reservationId),
+          kind: 'reservation',
+          ...reservation,
+          allocation: reservation.allocation,
+          idempotencyKey,
+          expiresAtMs,
+          createdAt: new Date().toISOString(),
+          [laneKey.name]: holdLane(reservation.reservationId),
+          [dueKey.name]: expiresAtMs,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
+    const claimIdempotencyKey: TransactItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.idempotency(idempotencyKey),
+          kind: 'idempotency',
+          idempotencyKey,
+          reservationId: reservation.reservationId,
+          sku: reservation.sku,
+          customerId: reservation.customerId,
+          quantity: reservation.quantity,
+          ttl: nowSeconds + IDEMPOTENCY_RECORD_TTL_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
+
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [...takeFromShards, withinCustomerLimit, recordReservation, claimIdempotencyKey],
+        }),
+      );
+      return { kind: 'placed' };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) {
+        if (isTransient(error)) return { kind: 'contended' };
+        throw error;
+      }
+      const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
+      const idempotencyIndex = shardEntries.length + 2;
+      if (failed(idempotencyIndex)) {
+        const old = reasons[idempotencyIndex]?.Item;
+        const record = old ? toIdempotencyRecord(unmarshall(old)) : await this.findIdempotencyRecord(idempotencyKey);
+        return record ? { kind: 'duplicate', record } : { kind: 'contended' };
+      }
+      if (failed(shardEntries.length)) return { kind: 'limit-exceeded' };
+      const short = shardEntries.flatMap(([shard], index) => {
+        const reason = reasons[index];
+        if (reason?.Code !== 'ConditionalCheckFailed') return [];
+        const old = reason.Item ? unmarshall(reason.Item) : {};
+        return [[shard, Number(old.available ?? 0)] as const];
+      });
+      if (short.length > 0) return { kind: 'shortfall', available: short };
+      return { kind: 'contended' };
+    }
+  }
+
+  async findIdempotencyRecord(idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.idempotency(idempotencyKey), ConsistentRead: true }),
+    );
+    return Item ? toIdempotencyRecord(Item) : undefined;
+  }
+
+  async getReservation(reservationId: string): Promise<Reservation | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.reservation(reservationId), ConsistentRead: true }),
+    );
+    return Item ? toReservation(Item) : undefined;
+  }
+
+  async endHold(reservation: Reservation, ending: HoldEnding, nowMs: number): Promise<EndHoldOutcome> {
+    const counter = ending === 'RELEASED' ? 'released' : 'expired';
+    const stillHeld = '#status = :held';
+    const due = '#expiresAtMs <= :nowMs';
+    const returnUnits: TransactItem[] = allocationEntries(reservation.allocation).map(([shard, units]) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: keys.stock(reservation.sku, shard),
+        UpdateExpression: 'SET #available = #available + :units, #held = #held - :units ADD #counter :units',
+        ConditionExpression: '#held >= :units',
+        ExpressionAttributeNames: { '#available': 'available', '#held': 'held', '#counter': counter },
+        ExpressionAttributeValues: { ':units': units },
+      },
+    }));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.reservation(reservation.reservationId),
+                UpdateExpression: 'SET #status = :ending, #endedAt = :endedAt REMOVE #lane, #due',
+                ConditionExpression: ending === 'EXPIRED' ? `${stillHeld} AND ${due}` : stillHeld,
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#endedAt': 'endedAt',
+                  '#lane': laneKey.name,
+                  '#due': dueKey.name,
+                  ...(ending === 'EXPIRED' ? { '#expiresAtMs': 'expiresAtMs' } : {}),
+                },
+                ExpressionAttributeValues: {
+                  ':held': 'HELD' satisfies ReservationStatus,
+                  ':ending': ending,
+                  ':endedAt': new Date(nowMs).toISOString(),
+                  ...(ending === 'EXPIRED' ? { ':nowMs': nowMs } : {}),
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            ...returnUnits,
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.limit(reservation.sku, reservation.customerId),
+                UpdateExpression: 'ADD #units :returned',
+                ExpressionAttributeNames: { '#units': 'units' },
+                ExpressionAttributeValues: { ':returned': -reservation.quantity },
+              },
+            },
+          ],
+        }),
+      );
+      return { kind: 'ended' };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) {
+        if (isTransient(error)) return { kind: 'contended' };
+        throw error;
+      }
+      const onReservation = reasons[0];
+      if (onReservation?.Code === 'ConditionalCheckFailed') {
+        const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
+        return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
+      }
+      if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+        throw new LedgerInvariantError(reservation.sku);
+      }
+      return { kind: 'contended' };
+    }
+  }
+
+  async restock(sku: string, unitsPerShard: readonly number[]): Promise<'restocked' | 'contended'> {
+    const additions: TransactItem[] = unitsPerShard.flatMap((units, shard) =>
+      units === 0
+        ? []
+        : [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.stock(sku, shard),
+                UpdateExpression: 'ADD #supplied :units, #available :units',
+                ConditionExpression: 'attribute_exists(pk)',
+                ExpressionAttributeNames: { '#supplied': 'supplied', '#available': 'available' },
+                ExpressionAttributeValues: { ':units': units },
+              },
+            },
+          ],
+    );
+    if (additions.length === 0) return 'restocked';
+    try {
+      await this.client.send(new TransactWriteCommand({ TransactItems: additions }));
+      return 'restocked';
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new LedgerInvariantError(sku);
+      if (reasons || isTransient(error)) return 'contended';
+      throw error;
+    }
+  }
+
+  async listDueHolds(nowMs: number, limit: number): Promise<string[]> {
+    const lanes = Array.from({ length: inventoryTable.holdLanes }, (_, lane) => laneName(lane));
+    const pages = await Promise.all(
+      lanes.map((lane) =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: indexName,
+            KeyConditionExpression: '#lane = :lane AND #due <= :now',
+            ExpressionAttributeNames: { '#lane': laneKey.name, '#due': dueKey.name },
+            ExpressionAttributeValues: { ':lane': lane, ':now': nowMs },
+            Limit: limit,
+          }),
+        ),
+      ),
+    );
+    return pages
+      .flatMap((page) => page.Items ?? [])
+      .sort((a, b) => Number(a[dueKey.name]) - Number(b[dueKey.name]))
+      .slice(0, limit)
+      .map((item) => String(item.pk).slice('RESERVATION#'.length));
+  }
+}
+
+/** A shard refused to give back units it should hold: the ledger is corrupt. Never expected. */
+export class LedgerInvariantError extends Error {
+  constructor(sku: string) {
+    super(`Ledger invariant violated for ${sku}`);
+    this.name = 'LedgerInvariantError';
+  }
+}
+
+function holdLane(reservationId: string): string {
+  let hash = 0;
+  for (const char of reservationId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return laneName(hash % inventoryTable.holdLanes);
+}
+
+function laneName(lane: number): string {
+  return `LANE#${lane.toString().padStart(2, '0')}`;
+}
+
+function cancellationReasons(error: unknown): TransactionCanceledException['CancellationReasons'] | undefined {
+  if (error instanceof Error && error.name === 'TransactionCanceledException') {
+    return (error as TransactionCanceledException).CancellationReasons ?? [];
+  }
+  return undefined;
+}
+
+function cancellationCodes(error: unknown): Array<string | undefined> {
+  const reasons = cancellationReasons(error);
+  if (!reasons) throw error;
+  return reasons.map((reason) => reason.Code);
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof Error && TRANSIENT.has(error.name);
+}
+
+function toProduct(item: Item): Product {
+  return {
+    sku: String(item.sku),
+    name: String(item.name),
+    priceCents: Number(item.priceCents),
+    maxPerCustomer: Number(item.maxPerCustomer),
+    holdSeconds: Number(item.holdSeconds),
+    dropStartsAt: String(item.dropStartsAt),
+    shards: Number(item.shards),
+  };
+}
+
+function toCounts(item: Item): ShardCounts {
+  return {
+    supplied: Number(item.supplied ?? 0),
+    available: Number(item.available ?? 0),
+    held: Number(item.held ?? 0),
+    sold: Number(item.sold ?? 0),
+    released: Number(item.released ?? 0),
+    expired: Number(item.expired ?? 0),
+  };
+}
+
+function toReservation(item: Item): Reservation {
+  const allocation: Record<number, number> = {};
+  for (const [shard, units] of Object.entries((item.allocation ?? {}) as Record<string, unknown>)) {
+    allocation[Number(shard)] = Number(units);
+  }
+  return {
+    reservationId: String(item.reservationId),
+    sku: String(item.sku),
+    customerId: String(item.customerId),
+    quantity: Number(item.quantity),
+    status: String(item.status) as ReservationStatus,
+    expiresAt: String(item.expiresAt),
+    allocation: allocation satisfies Allocation,
+    ...(item.orderId ? { orderId: String(item.orderId) } : {}),
+  };
+}
+
+function toIdempotencyRecord(item: Item): IdempotencyRecord {
+  return {
+    idempotencyKey: String(item.idempotencyKey),
+    reservationId: String(item.reservationId),
+    sku: String(item.sku),
+    customerId: String(item.customerId),
+    quantity: Number(item.quantity),
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

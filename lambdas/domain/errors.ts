@@ -1,0 +1,60 @@
+/**
+ * Domain errors. Each one names a rule the shopper or operator ran into; the
+ * HTTP layer maps them to status codes in exactly one place
+ * (`lambdas/shared/http-errors.ts`).
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = 'NOT_FOUND';
+}
+
+export class ValidationError extends DomainError {
+  readonly code = 'VALIDATION_ERROR';
+}
+
+export class DropNotStartedError extends DomainError {
+  readonly code = 'DROP_NOT_STARTED';
+  constructor(readonly startsAt: string) {
+    super(`The drop starts at ${startsAt}`);
+  }
+}
+
+export class SoldOutError extends DomainError {
+  readonly code = 'SOLD_OUT';
+  constructor(readonly available: number) {
+    super(available === 0 ? 'Sold out' : `Only ${available} left: ask for fewer`);
+  }
+}
+
+export class LimitExceededError extends DomainError {
+  readonly code = 'LIMIT_EXCEEDED';
+  constructor(readonly maxPerCustomer: number) {
+    super(`At most ${maxPerCustomer} per customer`);
+  }
+}
+
+export class IdempotencyMismatchError extends DomainError {
+  readonly code = 'IDEMPOTENCY_MISMATCH';
+  constructor() {
+    super('This Idempotency-Key was used with a different request');
+  }
+}
+
+export class InvalidStateError extends DomainError {
+  readonly code = 'INVALID_STATE';
+}
+
+/** The store stayed contended or throttled after bounded retries: try again shortly. */
+export class BusyError extends DomainError {
+  readonly code = 'BUSY';
+  constructor(readonly retryAfterSeconds = 1) {
+    super('Too many requests for this product right now; retry shortly');
+  }
+}

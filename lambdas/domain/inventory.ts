@@ -1,0 +1,264 @@
+/**
+ * The inventory use cases: reserve, release, expire, restock, read. They hold
+ * the rules; the store holds the atomicity (each state change is one
+ * conditional transaction), so the rules stay true under any concurrency.
+ */
+import {
+  BusyError,
+  DropNotStartedError,
+  IdempotencyMismatchError,
+  InvalidStateError,
+  LimitExceededError,
+  NotFoundError,
+  SoldOutError,
+} from './errors';
+import type { Ledger, Product, Reservation } from './model';
+import { sumCounts } from './model';
+import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges } from './ports';
+import { defaultShardCount, planAllocation, splitEvenly } from './stock';
+import type { StockView } from './stock-view';
+
+export interface InventoryDeps {
+  readonly store: InventoryStore;
+  readonly view: StockView;
+  readonly clock: Clock;
+  readonly newId: () => string;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly allocate?: Allocator;
+}
+
+export interface ReserveRequest {
+  readonly sku: string;
+  readonly customerId: string;
+  readonly quantity: number;
+  readonly idempotencyKey: string;
+}
+
+export interface ReserveResult {
+  readonly reservation: Reservation;
+  /** True when the Idempotency-Key had already produced this reservation. */
+  readonly replayed: boolean;
+}
+
+export interface ProductInput extends ProductChanges {
+  readonly sku: string;
+  readonly stock: number;
+  readonly shards?: number;
+}
+
+export interface Availability {
+  readonly product: Product;
+  readonly available: number;
+}
+
+export const DEFAULT_MAX_PER_CUSTOMER = 2;
+export const DEFAULT_HOLD_SECONDS = 300;
+
+/** Contention retries per request; each failed write still teaches the view the truth. */
+const MAX_ATTEMPTS = 12;
+const EXPIRY_CONCURRENCY = 8;
+
+export class Inventory {
+  private readonly allocate: Allocator;
+
+  constructor(private readonly deps: InventoryDeps) {
+    this.allocate = deps.allocate ?? ((available, quantity) => planAllocation(available, quantity));
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    const product = await this.product(request.sku);
+    const nowMs = this.deps.clock.now();
+    if (Date.parse(product.dropStartsAt) > nowMs) throw new DropNotStartedError(product.dropStartsAt);
+    if (request.quantity > product.maxPerCustomer) {
+      return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
+    }
+
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const available = await this.availableByShard(product);
+      const allocation = this.allocate(available, request.quantity);
+      if (!allocation) {
+        const total = available.reduce((sum, units) => sum + units, 0);
+        return this.replayOr(request, new SoldOutError(total));
+      }
+
+      const placedAtMs = this.deps.clock.now();
+      const expiresAtMs = placedAtMs + product.holdSeconds * 1000;
+      const reservation: Reservation = {
+        reservationId: this.deps.newId(),
+        sku: product.sku,
+        customerId: request.customerId,
+        quantity: request.quantity,
+        status: 'HELD',
+        expiresAt: new Date(expiresAtMs).toISOString(),
+        allocation,
+      };
+      const outcome = await this.deps.store.placeHold({
+        reservation,
+        idempotencyKey: request.idempotencyKey,
+        maxPerCustomer: product.maxPerCustomer,
+        expiresAtMs,
+      });
+      switch (outcome.kind) {
+        case 'placed':
+          this.deps.view.take(product.sku, allocation);
+          return { reservation, replayed: false };
+        case 'duplicate':
+          return this.replay(request, outcome.record.reservationId, outcome.record);
+        case 'limit-exceeded':
+          return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
+        case 'shortfall':
+          for (const [shard, units] of outcome.available) this.deps.view.correct(product.sku, shard, units);
+          break;
+        case 'contended':
+          await this.deps.sleep(backoffMs(attempt));
+          break;
+      }
+    }
+    throw new BusyError();
+  }
+
+  async getReservation(reservationId: string): Promise<Reservation> {
+    const reservation = await this.deps.store.getReservation(reservationId);
+    if (!reservation) throw new NotFoundError('No such reservation');
+    return reservation;
+  }
+
+  /** Returns the hold's units to stock. Releasing a released or expired hold changes nothing. */
+  async release(reservationId: string): Promise<Reservation> {
+    const reservation = await this.getReservation(reservationId);
+    const { now } = await this.endHold(reservation, 'RELEASED');
+    if (now.status === 'CONFIRMED') throw new InvalidStateError('The reservation is already confirmed');
+    return now;
+  }
+
+  /** Expires every HELD reservation that is due; returns how many this call expired. */
+  async expireDueHolds(batchSize = 100): Promise<number> {
+    let expired = 0;
+    for (;;) {
+      const due = await this.deps.store.listDueHolds(this.deps.clock.now(), batchSize);
+      let expiredInBatch = 0;
+      for (let start = 0; start < due.length; start += EXPIRY_CONCURRENCY) {
+        const chunk = due.slice(start, start + EXPIRY_CONCURRENCY);
+        const results = await Promise.all(chunk.map((id) => this.expireOne(id)));
+        expiredInBatch += results.filter(Boolean).length;
+      }
+      expired += expiredInBatch;
+      // An index page of holds that were all ended elsewhere means the index lags: stop here.
+      if (due.length < batchSize || expiredInBatch === 0) return expired;
+    }
+  }
+
+  async upsertProduct(input: ProductInput): Promise<{ product: Product; created: boolean }> {
+    const shards = input.shards ?? defaultShardCount(input.stock);
+    const product: Product = {
+      sku: input.sku,
+      name: input.name,
+      priceCents: input.priceCents,
+      maxPerCustomer: input.maxPerCustomer ?? DEFAULT_MAX_PER_CUSTOMER,
+      holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
+      dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
+      shards,
+    };
+    const created = await this.deps.store.createProduct(product, splitEvenly(input.stock, shards));
+    this.deps.view.forget(input.sku);
+    if (created) return { product, created: true };
+    const { sku: _sku, stock: _stock, shards: _shards, ...changes } = input;
+    return { product: await this.deps.store.updateProduct(input.sku, changes), created: false };
+  }
+
+  async restock(sku: string, quantity: number): Promise<Ledger> {
+    const product = await this.product(sku, { fresh: true });
+    for (let attempt = 0; ; attempt++) {
+      const outcome = await this.deps.store.restock(sku, splitEvenly(quantity, product.shards));
+      if (outcome === 'restocked') break;
+      if (attempt + 1 >= MAX_ATTEMPTS) throw new BusyError();
+      await this.deps.sleep(backoffMs(attempt));
+    }
+    this.deps.view.forget(sku);
+    return this.ledger(sku);
+  }
+
+  async ledger(sku: string): Promise<Ledger> {
+    const product = await this.product(sku, { fresh: true });
+    const shards = await this.deps.store.readShards(sku, product.shards, { consistent: true });
+    return { sku, ...sumCounts(shards) };
+  }
+
+  /** The hot read of a drop: answered from the view when it is fresh. */
+  async availability(sku: string): Promise<Availability> {
+    const product = await this.product(sku);
+    const available = (await this.availableByShard(product)).reduce((sum, units) => sum + units, 0);
+    return { product, available };
+  }
+
+  private async product(sku: string, options: { fresh?: boolean } = {}): Promise<Product> {
+    const cached = options.fresh ? undefined : this.deps.view.product(sku);
+    if (cached) return cached;
+    const product = await this.deps.store.getProduct(sku);
+    if (!product) throw new NotFoundError('No such product');
+    this.deps.view.rememberProduct(product);
+    return product;
+  }
+
+  private async availableByShard(product: Product): Promise<readonly number[]> {
+    const cached = this.deps.view.available(product.sku);
+    if (cached) return cached;
+    const shards = await this.deps.store.readShards(product.sku, product.shards, { consistent: false });
+    const available = shards.map((shard) => shard.available);
+    this.deps.view.rememberAvailable(product.sku, available);
+    return available;
+  }
+
+  /** A refused attempt may be the retry of one that succeeded: answer the retry with its reservation. */
+  private async replayOr(request: ReserveRequest, refusal: Error): Promise<ReserveResult> {
+    const record = await this.deps.store.findIdempotencyRecord(request.idempotencyKey);
+    if (!record) throw refusal;
+    return this.replay(request, record.reservationId, record);
+  }
+
+  private async replay(
+    request: ReserveRequest,
+    reservationId: string,
+    original: { sku: string; customerId: string; quantity: number },
+  ): Promise<ReserveResult> {
+    const sameRequest =
+      original.sku === request.sku &&
+      original.customerId === request.customerId &&
+      original.quantity === request.quantity;
+    if (!sameRequest) throw new IdempotencyMismatchError();
+    return { reservation: await this.getReservation(reservationId), replayed: true };
+  }
+
+  private async expireOne(reservationId: string): Promise<boolean> {
+    const reservation = await this.deps.store.getReservation(reservationId);
+    if (reservation?.status !== 'HELD') return false;
+    if (Date.parse(reservation.expiresAt) > this.deps.clock.now()) return false;
+    return (await this.endHold(reservation, 'EXPIRED')).changed;
+  }
+
+  /**
+   * Moves a HELD reservation to `ending` exactly once. Returns the reservation
+   * as it now stands, and whether this call was the one that moved it.
+   */
+  private async endHold(reservation: Reservation, ending: HoldEnding): Promise<{ now: Reservation; changed: boolean }> {
+    if (reservation.status !== 'HELD') return { now: reservation, changed: false };
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const outcome = await this.deps.store.endHold(reservation, ending, this.deps.clock.now());
+      if (outcome.kind === 'ended') {
+        this.deps.view.forget(reservation.sku);
+        return { now: { ...reservation, status: ending }, changed: true };
+      }
+      if (outcome.kind === 'not-held') {
+        if (!outcome.current) throw new NotFoundError('No such reservation');
+        return { now: outcome.current, changed: false };
+      }
+      await this.deps.sleep(backoffMs(attempt));
+    }
+    throw new BusyError();
+  }
+}
+
+/** Exponential backoff with full jitter, capped at 200 ms. */
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(200, 10 * 2 ** attempt);
+}

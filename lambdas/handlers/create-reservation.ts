@@ -1,0 +1,25 @@
+// (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { z } from 'zod';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { metrics } from '../shared/powertools';
+import { reservationView } from '../shared/representations';
+import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../shared/schemas';
+
+const Request = skuPath.extend(withBody(ReservationBody).shape).extend({
+  headers: z.object({ 'idempotency-key': IdempotencyKey }),
+});
+
+export async function createReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
+  const { reservation, replayed } = await inventory.reserve({
+    sku: event.pathParameters.sku,
+    customerId: event.body.customerId,
+    quantity: event.body.quantity,
+    idempotencyKey: event.headers['idempotency-key'],
+  });
+  metrics.addMetric(replayed ? 'ReservationReplayed' : 'ReservationPlaced', MetricUnit.Count, 1);
+  return json(201, reservationView(reservation), replayed ? { 'idempotent-replayed': 'true' } : {});
+}
+
+export const handler = httpApi(Request, createReservation);

@@ -1,0 +1,12 @@
+// (API Gateway, API key) --> ledger --> DynamoDB (consistent read of every shard)
+import type { z } from 'zod';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { skuPath } from '../shared/schemas';
+
+export async function getLedger(event: z.infer<typeof skuPath>): Promise<HttpResult> {
+  const { sku, supplied, available, held, sold, released, expired } = await inventory.ledger(event.pathParameters.sku);
+  return json(200, { sku, supplied, available, held, sold, released, expired });
+}
+
+export const handler = httpApi(skuPath, getLedger);

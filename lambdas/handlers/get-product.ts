@@ -1,0 +1,24 @@
+// (API Gateway) --> availability --> DynamoDB (through the stock view)
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { type HttpResult, httpApi } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { productView } from '../shared/representations';
+import { skuPath } from '../shared/schemas';
+
+/** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */
+export const CACHE_CONTROL = 'public, max-age=1, stale-while-revalidate=2';
+
+const Request = skuPath.extend({
+  headers: z.object({ 'if-none-match': z.string().max(512).optional() }).nullish(),
+});
+
+export async function getProduct(event: z.infer<typeof Request>): Promise<HttpResult> {
+  const body = JSON.stringify(productView(await inventory.availability(event.pathParameters.sku)));
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  const headers = { 'content-type': 'application/json', 'cache-control': CACHE_CONTROL, etag };
+  if (event.headers?.['if-none-match'] === etag) return { statusCode: 304, headers, body: '' };
+  return { statusCode: 200, headers, body };
+}
+
+export const handler = httpApi(Request, getProduct);

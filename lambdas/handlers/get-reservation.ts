@@ -1,0 +1,12 @@
+// (API Gateway) --> get reservation --> DynamoDB
+import type { z } from 'zod';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { reservationView } from '../shared/representations';
+import { reservationPath } from '../shared/schemas';
+
+export async function getReservation(event: z.infer<typeof reservationPath>): Promise<HttpResult> {
+  return json(200, reservationView(await inventory.getReservation(event.pathParameters.reservationId)));
+}
+
+export const handler = httpApi(reservationPath, getReservation);

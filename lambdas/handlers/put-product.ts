@@ -1,0 +1,21 @@
+// (API Gateway, API key) --> create or update product --> DynamoDB transaction (product + shards)
+import type { z } from 'zod';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { productSettingsView } from '../shared/representations';
+import { ProductBody, skuPath, withBody } from '../shared/schemas';
+
+const Request = skuPath.extend(withBody(ProductBody).shape);
+
+/** Stock and shard count are set once, at creation; later PUTs change the settings only. Restock adds units. */
+export async function putProduct(event: z.infer<typeof Request>): Promise<HttpResult> {
+  const { product, created } = await inventory.upsertProduct({ sku: event.pathParameters.sku, ...event.body });
+  const ledger = await inventory.ledger(product.sku);
+  return json(created ? 201 : 200, {
+    ...productSettingsView(product),
+    supplied: ledger.supplied,
+    available: ledger.available,
+  });
+}
+
+export const handler = httpApi(Request, putProduct);

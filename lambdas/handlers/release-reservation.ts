@@ -1,0 +1,12 @@
+// (API Gateway) --> release --> DynamoDB transaction (reservation + shards + limit)
+import type { z } from 'zod';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { inventory } from '../shared/inventory';
+import { reservationPath } from '../shared/schemas';
+
+export async function releaseReservation(event: z.infer<typeof reservationPath>): Promise<HttpResult> {
+  const { reservationId, status } = await inventory.release(event.pathParameters.reservationId);
+  return json(200, { reservationId, status });
+}
+
+export const handler = httpApi(reservationPath, releaseReservation);

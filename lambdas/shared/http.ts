@@ -1,0 +1,134 @@
+/**
+ * The HTTP edge shared by every API handler: the middy stack, request limits,
+ * JSON answers, and the one place where errors become HTTP responses.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { ParseError } from '@aws-lambda-powertools/parser';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { BusyError, DomainError } from '../domain/errors';
+import { logger, metrics, tracer } from './powertools';
+
+/** Request bodies in this API are a few hundred bytes; anything near this is hostile. */
+export const MAX_BODY_BYTES = 8 * 1024;
+
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  VALIDATION_ERROR: 400,
+  DROP_NOT_STARTED: 403,
+  NOT_FOUND: 404,
+  SOLD_OUT: 409,
+  INVALID_STATE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  IDEMPOTENCY_MISMATCH: 422,
+  LIMIT_EXCEEDED: 429,
+  BUSY: 429,
+};
+
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+  constructor() {
+    super(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+}
+
+export type HttpResult = APIGatewayProxyResult;
+
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+/** Maps any error to the contract's error shape. Nothing internal reaches the client. */
+export function toHttpError(error: unknown): HttpResult {
+  if (error instanceof DomainError) {
+    const status = STATUS_BY_CODE[error.code] ?? 400;
+    const retryAfter: Record<string, string> =
+      error instanceof BusyError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+    return json(status, errorBody(error.code, error.message), retryAfter);
+  }
+  if (error instanceof ParseError) {
+    return json(400, errorBody('VALIDATION_ERROR', `Invalid request: ${describeIssues(error)}`));
+  }
+  logger.error('Unhandled error', { errorName: errorName(error), errorMessage: errorMessage(error) });
+  return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; nothing was changed by this error'));
+}
+
+/** Names the invalid fields without echoing their (possibly hostile) values. */
+function describeIssues(error: ParseError): string {
+  const issues = Array.isArray(error.cause) ? (error.cause as Array<{ path?: ReadonlyArray<unknown> }>) : [];
+  const paths = issues.map(({ path = [] }) =>
+    path.length === 0
+      ? 'request'
+      : path
+          .map((part) => String(typeof part === 'object' && part !== null ? (part as { key: unknown }).key : part))
+          .join('.'),
+  );
+  return paths.length > 0 ? [...new Set(paths)].slice(0, 10).join(', ') : 'malformed request';
+}
+
+function errorName(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message.slice(0, 200) : 'non-error thrown';
+}
+
+/** Decodes base64 bodies (as API Gateway sends binary media) and refuses oversized ones. */
+const boundedBody = (): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
+  before: ({ event }) => {
+    if (event.body == null) return;
+    if (Buffer.byteLength(event.body) > MAX_BODY_BYTES * 2) throw new PayloadTooLargeError();
+    const body = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new PayloadTooLargeError();
+    event.body = body;
+    event.isBase64Encoded = false;
+  },
+});
+
+/** Maps errors to answers, and counts every answer by status class (and errors by code). */
+const httpOutcomes = (): middy.MiddlewareObj<unknown, HttpResult> => ({
+  after: ({ response }) => {
+    metrics.addMetric(`Http${Math.floor((response?.statusCode ?? 500) / 100)}xx`, MetricUnit.Count, 1);
+  },
+  onError: (request) => {
+    const response = toHttpError(request.error);
+    const code = JSON.parse(response.body).error.code as string;
+    metrics.addMetric(`Http${Math.floor(response.statusCode / 100)}xx`, MetricUnit.Count, 1);
+    metrics.addMetric(`Error_${code}`, MetricUnit.Count, 1);
+    request.response = response;
+  },
+});
+
+/**
+ * Wraps an API handler: tracer, logger, metrics, header normalisation, body
+ * limits, zod parsing of the whole event, then error mapping last (so its
+ * onError runs first).
+ */
+export function httpApi<S extends z.ZodType>(
+  schema: S,
+  handler: (event: z.infer<S>, context: Context) => Promise<HttpResult>,
+) {
+  return middy<APIGatewayProxyEvent, HttpResult>()
+    .use(captureLambdaHandler(tracer))
+    .use(injectLambdaContext(logger))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(httpHeaderNormalizer())
+    .use(boundedBody())
+    .use(parser({ schema }) as middy.MiddlewareObj<APIGatewayProxyEvent>)
+    .use(httpOutcomes())
+    .handler(handler as unknown as (event: APIGatewayProxyEvent, context: Context) => Promise<HttpResult>);
+}

@@ -1,0 +1,18 @@
+/** How domain objects look on the wire (the HTTP contract). */
+import type { Availability } from '../domain/inventory';
+import type { Product, Reservation } from '../domain/model';
+
+export function reservationView(reservation: Reservation) {
+  const { reservationId, sku, customerId, quantity, status, expiresAt, orderId } = reservation;
+  return { reservationId, sku, customerId, quantity, status, expiresAt, ...(orderId ? { orderId } : {}) };
+}
+
+export function productView({ product, available }: Availability) {
+  const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt } = product;
+  return { sku, name, priceCents, available, soldOut: available === 0, maxPerCustomer, holdSeconds, dropStartsAt };
+}
+
+export function productSettingsView(product: Product) {
+  const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards } = product;
+  return { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards };
+}

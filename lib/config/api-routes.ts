@@ -1,0 +1,40 @@
+/**
+ * The HTTP contract's routes and the function behind each, described once.
+ * The CDK stack builds API Gateway resources from this table and the local
+ * gateway routes by it, so the two cannot disagree.
+ */
+export type HandlerName =
+  | 'get-product'
+  | 'create-reservation'
+  | 'get-reservation'
+  | 'release-reservation'
+  | 'put-product'
+  | 'restock-product'
+  | 'get-ledger';
+
+export interface ApiRoute {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** API Gateway resource path; `{name}` segments become path parameters. */
+  readonly path: string;
+  readonly handler: HandlerName;
+  /** Admin routes need the API key (`x-api-key`). */
+  readonly access: 'shopper' | 'admin';
+}
+
+export const apiRoutes: readonly ApiRoute[] = [
+  { method: 'GET', path: '/products/{sku}', handler: 'get-product', access: 'shopper' },
+  { method: 'POST', path: '/products/{sku}/reservations', handler: 'create-reservation', access: 'shopper' },
+  { method: 'GET', path: '/reservations/{reservationId}', handler: 'get-reservation', access: 'shopper' },
+  { method: 'DELETE', path: '/reservations/{reservationId}', handler: 'release-reservation', access: 'shopper' },
+  { method: 'PUT', path: '/admin/products/{sku}', handler: 'put-product', access: 'admin' },
+  { method: 'POST', path: '/admin/products/{sku}/restock', handler: 'restock-product', access: 'admin' },
+  { method: 'GET', path: '/admin/products/{sku}/ledger', handler: 'get-ledger', access: 'admin' },
+];
+
+export interface Schedule {
+  readonly handler: 'expire-holds';
+  /** Locally the runtime sweeps this often; the deployed stack schedules the same function. */
+  readonly localEveryMs: number;
+}
+
+export const schedules: readonly Schedule[] = [{ handler: 'expire-holds', localEveryMs: 1000 }];

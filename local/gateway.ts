@@ -1,0 +1,282 @@
+/**
+ * The local API Gateway: turns each HTTP request into a REST API proxy event
+ * (path parameters, headers, base64 bodies, request context), invokes the
+ * route's handler module, and writes back its proxy result. Like the deployed
+ * API it enforces the API key on admin routes and a request size limit
+ * before any function runs.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { ApiRoute } from '../lib/config/api-routes';
+
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+
+/** What the gateway lets through; handlers apply the API's own, tighter limit. */
+export const GATEWAY_MAX_BODY_BYTES = 64 * 1024;
+const MAX_URL_LENGTH = 4096;
+const HANDLER_TIMEOUT_MS = 29_000;
+const TEXT_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|text\/)/i;
+
+export interface GatewayOptions {
+  readonly routes: readonly ApiRoute[];
+  readonly handlers: ReadonlyMap<string, ProxyHandler>;
+  readonly adminKey: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly stage?: string;
+  /** Observes every answered request (status, route and latency), e.g. for a rehearsal. */
+  readonly onResponse?: (entry: { route: string; status: number; ms: number }) => void;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly server: Server;
+  stop(): Promise<void>;
+}
+
+interface Match {
+  readonly route: ApiRoute;
+  readonly pathParameters: Record<string, string>;
+}
+
+class GatewayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const server = createServer((request, response) => {
+    const started = performance.now();
+    serve(options, request, response)
+      .catch((error: unknown) => {
+        const known =
+          error instanceof GatewayError ? error : new GatewayError(502, 'BAD_GATEWAY', 'The function failed');
+        send(response, known.status, { error: { code: known.code, message: known.message } });
+        return 'unmatched';
+      })
+      .then((route) => options.onResponse?.({ route, status: response.statusCode, ms: performance.now() - started }));
+  });
+  server.keepAliveTimeout = 65_000;
+  server.maxHeadersCount = 100;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(options: GatewayOptions, request: IncomingMessage, response: ServerResponse): Promise<string> {
+  const rawUrl = request.url ?? '/';
+  if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
+  const url = new URL(rawUrl, 'http://gateway.local');
+  const match = matchRoute(options.routes, request.method ?? 'GET', url.pathname);
+  const routeKey = `${match.route.method} ${match.route.path}`;
+  if (match.route.access === 'admin' && !hasKey(request.headers['x-api-key'], options.adminKey)) {
+    throw new GatewayError(403, 'FORBIDDEN', 'A valid x-api-key header is required');
+  }
+  const handler = options.handlers.get(match.route.handler);
+  if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
+
+  const body = await readBody(request);
+  const event = toProxyEvent(request, url, match, body, options.stage ?? 'local');
+  const result = await invoke(handler, event, match.route.handler);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
+  response.writeHead(result.statusCode, headers);
+  response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  return routeKey;
+}
+
+export function matchRoute(routes: readonly ApiRoute[], method: string, pathname: string): Match {
+  const segments = pathname.split('/').slice(1);
+  let pathMatched = false;
+  for (const route of routes) {
+    const template = route.path.split('/').slice(1);
+    if (template.length !== segments.length) continue;
+    const pathParameters: Record<string, string> = {};
+    const fits = template.every((part, index) => {
+      const segment = segments[index] ?? '';
+      if (!part.startsWith('{')) return part === segment;
+      if (segment === '') return false;
+      pathParameters[part.slice(1, -1)] = decodeSegment(segment);
+      return true;
+    });
+    if (!fits) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, pathParameters };
+  }
+  if (pathMatched) throw new GatewayError(405, 'METHOD_NOT_ALLOWED', 'This route does not accept that method');
+  throw new GatewayError(404, 'ROUTE_NOT_FOUND', 'No such route');
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new GatewayError(400, 'VALIDATION_ERROR', 'Malformed percent-encoding in the path');
+  }
+}
+
+function hasKey(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer> {
+  const declared = Number(request.headers['content-length'] ?? 0);
+  if (declared > GATEWAY_MAX_BODY_BYTES) {
+    request.resume();
+    throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > GATEWAY_MAX_BODY_BYTES) {
+      request.resume();
+      throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function toProxyEvent(
+  request: IncomingMessage,
+  url: URL,
+  { route, pathParameters }: Match,
+  body: Buffer,
+  stage: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const [name, values] of Object.entries(request.headersDistinct)) {
+    if (!values) continue;
+    headers[name] = values.at(-1) ?? '';
+    multiValueHeaders[name] = values;
+  }
+  const query: Record<string, string> = {};
+  const multiValueQuery: Record<string, string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    query[name] = value;
+    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
+  }
+  const isText = TEXT_TYPES.test(String(request.headers['content-type'] ?? 'application/json'));
+  const hasBody = body.length > 0;
+  const now = Date.now();
+  const requestId = randomUUID();
+  return {
+    resource: route.path,
+    path: url.pathname,
+    httpMethod: route.method,
+    headers,
+    multiValueHeaders,
+    queryStringParameters: Object.keys(query).length > 0 ? query : null,
+    multiValueQueryStringParameters: Object.keys(query).length > 0 ? multiValueQuery : null,
+    pathParameters: Object.keys(pathParameters).length > 0 ? pathParameters : null,
+    stageVariables: null,
+    body: hasBody ? (isText ? body.toString('utf8') : body.toString('base64')) : null,
+    isBase64Encoded: hasBody && !isText,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      domainName: String(request.headers.host ?? 'localhost'),
+      domainPrefix: 'local',
+      extendedRequestId: requestId,
+      httpMethod: route.method,
+      identity: {
+        accessKey: null,
+        accountId: null,
+        apiKey: null,
+        apiKeyId: null,
+        caller: null,
+        clientCert: null,
+        cognitoAuthenticationProvider: null,
+        cognitoAuthenticationType: null,
+        cognitoIdentityId: null,
+        cognitoIdentityPoolId: null,
+        principalOrgId: null,
+        sourceIp: request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '127.0.0.1',
+        user: null,
+        userAgent: String(request.headers['user-agent'] ?? ''),
+        userArn: null,
+      },
+      path: `/${stage}${url.pathname}`,
+      protocol: `HTTP/${request.httpVersion}`,
+      requestId,
+      requestTime: new Date(now).toUTCString(),
+      requestTimeEpoch: now,
+      resourceId: route.path,
+      resourcePath: route.path,
+      stage,
+    },
+  };
+}
+
+async function invoke(
+  handler: ProxyHandler,
+  event: APIGatewayProxyEvent,
+  name: string,
+): Promise<APIGatewayProxyResult> {
+  const deadline = Date.now() + HANDLER_TIMEOUT_MS;
+  const context: Context = {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `dropline-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:dropline-${name}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: event.requestContext.requestId,
+    logGroupName: `/aws/lambda/dropline-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new GatewayError(504, 'GATEWAY_TIMEOUT', 'The function timed out')),
+      HANDLER_TIMEOUT_MS,
+    );
+  });
+  try {
+    const result = await Promise.race([handler(event, context), timeout]);
+    if (!result || typeof result.statusCode !== 'number') {
+      throw new GatewayError(502, 'BAD_GATEWAY', 'The function returned a malformed response');
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+}

@@ -1,0 +1,87 @@
+/** A keep-alive HTTP client for the local API, as a shopper's or operator's tool would use it. */
+import { Agent, request } from 'undici';
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: T;
+  readonly text: string;
+}
+
+export interface CallOptions {
+  readonly body?: unknown;
+  /** Sent as is, unlike `body` which is JSON-encoded. */
+  readonly rawBody?: string | Buffer;
+  readonly headers?: Record<string, string>;
+  readonly admin?: boolean;
+}
+
+export class ApiClient {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly adminKey: string,
+    connections = 128,
+  ) {
+    this.agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000 });
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the contract promises
+  async call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
+    if (options.admin) headers['x-api-key'] = this.adminKey;
+    const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
+    const response = await request(`${this.baseUrl}${path}`, {
+      method: method as 'GET',
+      headers,
+      ...(body === undefined ? {} : { body }),
+      dispatcher: this.agent,
+    });
+    const text = await response.body.text();
+    let parsed: unknown = {};
+    try {
+      parsed = text ? JSON.parse(text) : {};
+    } catch {
+      parsed = { unparsable: true };
+    }
+    return { status: response.statusCode, headers: response.headers, body: parsed as T, text };
+  }
+
+  reserve(sku: string, customerId: string, quantity: number, idempotencyKey: string) {
+    return this.call('POST', `/products/${sku}/reservations`, {
+      body: { customerId, quantity },
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+  }
+
+  putProduct(sku: string, product: Record<string, unknown>) {
+    return this.call('PUT', `/admin/products/${sku}`, { body: product, admin: true });
+  }
+
+  async ledger(sku: string) {
+    const response = await this.call<Ledger>('GET', `/admin/products/${sku}/ledger`, { admin: true });
+    if (response.status !== 200) throw new Error(`ledger answered ${response.status}: ${response.text}`);
+    return response.body;
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+}
+
+export interface Ledger {
+  sku: string;
+  supplied: number;
+  available: number;
+  held: number;
+  sold: number;
+  released: number;
+  expired: number;
+}
+
+export function expectBalanced(ledger: Ledger): void {
+  if (ledger.supplied !== ledger.available + ledger.held + ledger.sold) {
+    throw new Error(`ledger unbalanced: ${JSON.stringify(ledger)}`);
+  }
+}
