@@ -86,8 +86,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
 async function serve(options: GatewayOptions, request: IncomingMessage, response: ServerResponse): Promise<string> {
   const rawUrl = request.url ?? '/';
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
+  // Like API Gateway, route on the path as sent: no dot-segment normalisation.
   const url = new URL(rawUrl, 'http://gateway.local');
-  const match = matchRoute(options.routes, request.method ?? 'GET', url.pathname);
+  const rawPath = rawUrl.split('?')[0] ?? '/';
+  const match = matchRoute(options.routes, request.method ?? 'GET', rawPath);
   const routeKey = `${match.route.method} ${match.route.path}`;
   if (match.route.access === 'admin' && !hasKey(request.headers['x-api-key'], options.adminKey)) {
     throw new GatewayError(403, 'FORBIDDEN', 'A valid x-api-key header is required');
@@ -96,7 +98,7 @@ async function serve(options: GatewayOptions, request: IncomingMessage, response
   if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
 
   const body = await readBody(request);
-  const event = toProxyEvent(request, url, match, body, options.stage ?? 'local');
+  const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
   const result = await invoke(handler, event, match.route.handler);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
@@ -163,7 +165,8 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
 
 function toProxyEvent(
   request: IncomingMessage,
-  url: URL,
+  path: string,
+  searchParams: URLSearchParams,
   { route, pathParameters }: Match,
   body: Buffer,
   stage: string,
@@ -177,7 +180,7 @@ function toProxyEvent(
   }
   const query: Record<string, string> = {};
   const multiValueQuery: Record<string, string[]> = {};
-  for (const [name, value] of url.searchParams) {
+  for (const [name, value] of searchParams) {
     query[name] = value;
     multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value];
   }
@@ -187,7 +190,7 @@ function toProxyEvent(
   const requestId = randomUUID();
   return {
     resource: route.path,
-    path: url.pathname,
+    path,
     httpMethod: route.method,
     headers,
     multiValueHeaders,
@@ -222,7 +225,7 @@ function toProxyEvent(
         userAgent: String(request.headers['user-agent'] ?? ''),
         userArn: null,
       },
-      path: `/${stage}${url.pathname}`,
+      path: `/${stage}${path}`,
       protocol: `HTTP/${request.httpVersion}`,
       requestId,
       requestTime: new Date(now).toUTCString(),

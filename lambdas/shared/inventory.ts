@@ -15,7 +15,16 @@ import { tracer } from './powertools';
 /** How long a believed stock level (and so a sold-out answer) is trusted. */
 export const STOCK_VIEW_TTL_MS = numberEnv('STOCK_VIEW_TTL_MS', 1000);
 
-const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})), {
+/**
+ * A Lambda environment serves one request at a time, so the socket pool only
+ * matters where one process serves many (the local runtime), where queueing
+ * for a socket is the expected back-pressure rather than news worth a warning.
+ */
+const dynamodb = new DynamoDBClient({
+  requestHandler: { socketAcquisitionWarningTimeout: 60_000 },
+});
+
+const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(dynamodb), {
   marshallOptions: { removeUndefinedValues: true },
 });
 

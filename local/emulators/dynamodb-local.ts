@@ -21,8 +21,8 @@ export class JavaMissingError extends Error {
 }
 
 /** Throws JavaMissingError unless `java` runs and is new enough. */
-export function assertJava(): void {
-  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
+export function assertJava(env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync('java', ['-version'], { encoding: 'utf8', env });
   if (result.error) throw new JavaMissingError('`java` was not found');
   const output = `${result.stderr}${result.stdout}`;
   const match = /version "(\d+)(?:\.(\d+))?/.exec(output);

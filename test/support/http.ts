@@ -1,5 +1,5 @@
 /** A keep-alive HTTP client for the local API, as a shopper's or operator's tool would use it. */
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 
 export interface ApiResponse<T = Record<string, unknown>> {
   readonly status: number;
@@ -32,11 +32,13 @@ export class ApiClient {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...options.headers };
     if (options.admin) headers['x-api-key'] = this.adminKey;
     const body = options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
-    const response = await request(`${this.baseUrl}${path}`, {
+    // The path goes out exactly as given (no dot-segment normalisation), as an attacker would send it.
+    const response = await this.agent.request({
+      origin: this.baseUrl,
+      path,
       method: method as 'GET',
       headers,
       ...(body === undefined ? {} : { body }),
-      dispatcher: this.agent,
     });
     const text = await response.body.text();
     let parsed: unknown = {};

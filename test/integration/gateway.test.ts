@@ -1,0 +1,75 @@
+/**
+ * The local gateway hands functions the event API Gateway's REST proxy
+ * integration would: checked against Powertools' own schema of that event.
+ * The function here is a recorder, not project code.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { apiRoutes, schedules } from '../../lib/config/api-routes';
+import { type RunningGateway, startGateway } from '../../local/gateway';
+import { ApiClient } from '../support/http';
+
+const seen: APIGatewayProxyEvent[] = [];
+let gateway: RunningGateway;
+let api: ApiClient;
+
+beforeAll(async () => {
+  const recorder = async (event: APIGatewayProxyEvent) => {
+    seen.push(event);
+    return { statusCode: 200, body: '{}' };
+  };
+  gateway = await startGateway({
+    routes: apiRoutes,
+    handlers: new Map(apiRoutes.map((route) => [route.handler, recorder])),
+    adminKey: 'gateway-test-key',
+  });
+  api = new ApiClient(gateway.url, 'gateway-test-key');
+});
+
+afterAll(async () => {
+  await api.close();
+  await gateway.stop();
+});
+
+test('builds a REST proxy event that passes the API Gateway event schema', async () => {
+  await api.call('POST', '/products/sku%2D1/reservations?utm=a&utm=b', {
+    body: { customerId: 'c', quantity: 1 },
+    headers: { 'Idempotency-Key': 'k-1' },
+  });
+
+  const event = seen.at(-1) as APIGatewayProxyEvent;
+  expect(() => APIGatewayProxyEventSchema.parse(event)).not.toThrow();
+  expect(event).toMatchObject({
+    resource: '/products/{sku}/reservations',
+    path: '/products/sku%2D1/reservations',
+    httpMethod: 'POST',
+    pathParameters: { sku: 'sku-1' },
+    queryStringParameters: { utm: 'b' },
+    multiValueQueryStringParameters: { utm: ['a', 'b'] },
+    body: '{"customerId":"c","quantity":1}',
+    isBase64Encoded: false,
+  });
+  expect(event.headers['idempotency-key']).toBe('k-1');
+  expect(event.requestContext.identity.sourceIp).toBe('127.0.0.1');
+});
+
+test('delivers a binary body base64-encoded', async () => {
+  await api.call('PUT', '/admin/products/x', {
+    rawBody: Buffer.from([0, 1, 2, 255]),
+    headers: { 'content-type': 'application/octet-stream' },
+    admin: true,
+  });
+
+  const event = seen.at(-1) as APIGatewayProxyEvent;
+  expect(event.isBase64Encoded).toBe(true);
+  expect(Buffer.from(event.body ?? '', 'base64')).toEqual(Buffer.from([0, 1, 2, 255]));
+});
+
+test('every route and schedule names a handler module that exists', () => {
+  const handlersDir = join(import.meta.dirname, '../../lambdas/handlers');
+  for (const name of [...apiRoutes.map((route) => route.handler), ...schedules.map((schedule) => schedule.handler)]) {
+    expect(existsSync(join(handlersDir, `${name}.ts`))).toBe(true);
+  }
+});

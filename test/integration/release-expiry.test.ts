@@ -1,0 +1,130 @@
+/**
+ * Release, expiry and duplicate releases racing each other: every unit goes
+ * back to stock exactly once, whoever wins.
+ */
+import { ApiClient, expectBalanced } from '../support/http';
+import { startTestStack, type TestStack } from '../support/local-stack';
+
+let stack: TestStack;
+let api: ApiClient;
+/** The scheduled function itself, called directly to run several sweepers at once. */
+let expireHolds: () => Promise<{ expired: number }>;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = new ApiClient(stack.url, stack.adminKey);
+  // Imported once the stack has set the function's environment, as Lambda would.
+  ({ expireHolds } = await import('../../lambdas/handlers/expire-holds'));
+});
+
+afterAll(async () => {
+  await api.close();
+  await stack.stop();
+});
+
+async function holdAll(sku: string, customers: number, quantity: number) {
+  const responses = await Promise.all(
+    Array.from({ length: customers }, (_, index) =>
+      api.reserve(sku, `racer-${index}`, quantity, `${sku}-key-${index}`),
+    ),
+  );
+  expect(responses.map((response) => response.status)).toEqual(responses.map(() => 201));
+  return responses.map((response) => response.body as { reservationId: string; quantity: number; expiresAt: string });
+}
+
+test('due holds raced by double releases and three sweepers return each unit exactly once', async () => {
+  const sku = 'race-expiry';
+  await api.putProduct(sku, {
+    name: 'Racer',
+    priceCents: 100,
+    stock: 60,
+    shards: 4,
+    maxPerCustomer: 2,
+    holdSeconds: 1,
+  });
+  const holds = await holdAll(sku, 30, 2);
+  const latestExpiry = Math.max(...holds.map((hold) => Date.parse(hold.expiresAt)));
+  await new Promise((resolve) => setTimeout(resolve, latestExpiry - Date.now() + 50));
+
+  const [releases] = await Promise.all([
+    Promise.all(holds.flatMap((hold) => [1, 2].map(() => api.call('DELETE', `/reservations/${hold.reservationId}`)))),
+    Promise.all([expireHolds(), expireHolds(), expireHolds()]),
+  ]);
+
+  expect(releases.map((response) => response.status)).toEqual(releases.map(() => 200));
+  const finalStatus = new Map<string, string>();
+  for (const hold of holds) {
+    const stored = await api.call('GET', `/reservations/${hold.reservationId}`);
+    finalStatus.set(hold.reservationId, stored.body.status);
+  }
+  const unitsEndedAs = (status: string) =>
+    holds
+      .filter((hold) => finalStatus.get(hold.reservationId) === status)
+      .reduce((sum, hold) => sum + hold.quantity, 0);
+  const ledger = await api.ledger(sku);
+  expect(ledger).toMatchObject({ supplied: 60, available: 60, held: 0, sold: 0 });
+  expect(ledger.released).toBe(unitsEndedAs('RELEASED'));
+  expect(ledger.expired).toBe(unitsEndedAs('EXPIRED'));
+  expect(ledger.released + ledger.expired).toBe(60);
+  expectBalanced(ledger);
+  // Each DELETE answered the hold's true fate, whichever path won.
+  for (const response of releases) {
+    expect(response.body.status).toBe(finalStatus.get(response.body.reservationId));
+  }
+});
+
+test('five concurrent releases of one hold return its units once', async () => {
+  const sku = 'race-release';
+  await api.putProduct(sku, {
+    name: 'Racer',
+    priceCents: 100,
+    stock: 10,
+    shards: 2,
+    maxPerCustomer: 3,
+    holdSeconds: 600,
+  });
+  const [hold] = await holdAll(sku, 1, 3);
+
+  const responses = await Promise.all(
+    Array.from({ length: 5 }, () => api.call('DELETE', `/reservations/${hold?.reservationId}`)),
+  );
+
+  expect(responses.map((response) => response.body.status)).toEqual(Array(5).fill('RELEASED'));
+  expect(await api.ledger(sku)).toMatchObject({ available: 10, held: 0, released: 3, expired: 0 });
+});
+
+test('the sweeper leaves holds that are not yet due alone', async () => {
+  const sku = 'race-not-due';
+  await api.putProduct(sku, {
+    name: 'Racer',
+    priceCents: 100,
+    stock: 10,
+    shards: 2,
+    maxPerCustomer: 2,
+    holdSeconds: 600,
+  });
+  await holdAll(sku, 3, 2);
+
+  const { expired } = await expireHolds();
+
+  expect(expired).toBe(0);
+  expect(await api.ledger(sku)).toMatchObject({ available: 4, held: 6, expired: 0 });
+});
+
+test('expired holds give customers their limit back and their units to new shoppers', async () => {
+  const sku = 'race-return';
+  await api.putProduct(sku, { name: 'Racer', priceCents: 100, stock: 4, shards: 2, maxPerCustomer: 2, holdSeconds: 1 });
+  const holds = await holdAll(sku, 2, 2);
+  expect((await api.reserve(sku, 'late-comer', 1, 'race-return-late-1')).status).toBe(409);
+  await new Promise((resolve) => setTimeout(resolve, Date.parse(holds[1]?.expiresAt ?? '') - Date.now() + 50));
+  await stack.runSchedules();
+  // Within the stock view's lifetime (1 s) the returned units show.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+
+  const again = await api.reserve(sku, 'racer-0', 2, 'race-return-again');
+  const late = await api.reserve(sku, 'late-comer', 1, 'race-return-late-2');
+
+  expect(again.status).toBe(201);
+  expect(late.status).toBe(201);
+  expect(await api.ledger(sku)).toMatchObject({ available: 1, held: 3, expired: 4 });
+});

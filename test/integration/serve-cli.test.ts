@@ -1,0 +1,51 @@
+/** `dropline serve` as a user runs it: boots, prints the URL and key, serves, stops cleanly on SIGTERM. */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ApiClient } from '../support/http';
+
+const bin = join(import.meta.dirname, '../../bin/dropline.js');
+
+function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} in:\n${output}`)), timeoutMs);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(pattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before ${pattern}:\n${output}`)));
+  });
+}
+
+test('serves the contract on the asked port with the given admin key and stops on SIGTERM', async () => {
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+    env: { ...process.env, DROPLINE_ADMIN_KEY: 'serve-test-key', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  try {
+    const [, url] = (await waitForLine(child, /serving the HTTP contract at (http:\/\/\S+)/)) as [string, string];
+    const api = new ApiClient(url, 'serve-test-key');
+    expect((await api.putProduct('cli-sku', { name: 'CLI', priceCents: 1, stock: 3 })).status).toBe(201);
+    expect((await api.call('GET', '/products/cli-sku')).body).toMatchObject({ available: 3 });
+    await api.close();
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('answers usage with exit code 2 for an unknown command', async () => {
+  const child = spawn(process.execPath, [bin, 'launch-rockets'], { env: { ...process.env, NODE_OPTIONS: '' } });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  expect(code).toBe(2);
+  expect(stderr).toMatch(/Unknown command: launch-rockets[\s\S]*Usage: dropline/);
+});

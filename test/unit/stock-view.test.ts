@@ -1,0 +1,31 @@
+import { StockView } from '../../lambdas/domain/stock-view';
+
+function viewAt(start = 0) {
+  let now = start;
+  const view = new StockView(1000, () => now);
+  return { view, advance: (ms: number) => (now += ms) };
+}
+
+test('trusts a believed stock level for its lifetime only', () => {
+  const { view, advance } = viewAt();
+  view.rememberAvailable('sku', [3, 0]);
+  advance(999);
+  expect(view.available('sku')).toEqual([3, 0]);
+  advance(1);
+  expect(view.available('sku')).toBeUndefined();
+});
+
+test('subtracts its own holds and takes corrections from failed writes', () => {
+  const { view } = viewAt();
+  view.rememberAvailable('sku', [3, 5]);
+  view.take('sku', { 0: 2, 1: 1 });
+  view.correct('sku', 1, 0);
+  expect(view.available('sku')).toEqual([1, 0]);
+});
+
+test('forgets a product entirely when told units came back', () => {
+  const { view } = viewAt();
+  view.rememberAvailable('sku', [0]);
+  view.forget('sku');
+  expect(view.available('sku')).toBeUndefined();
+});
