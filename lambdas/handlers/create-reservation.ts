@@ -1,13 +1,14 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { metrics } from '../shared/powertools';
 import { reservationView } from '../shared/representations';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../shared/schemas';
 
-const Request = skuPath.extend(withBody(ReservationBody).shape).extend({
+const Request = z.extend(skuPath, {
+  ...withBody(ReservationBody),
   headers: z.object({ 'idempotency-key': IdempotencyKey }),
 });
 

@@ -1,5 +1,5 @@
 // (API Gateway, API key) --> ledger --> DynamoDB (consistent read of every shard)
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { skuPath } from '../shared/schemas';

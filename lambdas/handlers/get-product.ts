@@ -1,6 +1,6 @@
 // (API Gateway) --> availability --> DynamoDB (through the stock view)
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type HttpResult, httpApi } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { productView } from '../shared/representations';
@@ -9,8 +9,8 @@ import { skuPath } from '../shared/schemas';
 /** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */
 export const CACHE_CONTROL = 'public, max-age=1, stale-while-revalidate=2';
 
-const Request = skuPath.extend({
-  headers: z.object({ 'if-none-match': z.string().max(512).optional() }).nullish(),
+const Request = z.extend(skuPath, {
+  headers: z.nullish(z.object({ 'if-none-match': z.optional(z.string().check(z.maxLength(512))) })),
 });
 
 export async function getProduct(event: z.infer<typeof Request>): Promise<HttpResult> {

@@ -1,5 +1,5 @@
 // (API Gateway) --> get reservation --> DynamoDB
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { reservationView } from '../shared/representations';

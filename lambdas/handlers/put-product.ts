@@ -1,11 +1,11 @@
 // (API Gateway, API key) --> create or update product --> DynamoDB transaction (product + shards)
-import type { z } from 'zod';
+import * as z from 'zod/mini';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { productSettingsView } from '../shared/representations';
 import { ProductBody, skuPath, withBody } from '../shared/schemas';
 
-const Request = skuPath.extend(withBody(ProductBody).shape);
+const Request = z.extend(skuPath, withBody(ProductBody));
 
 /** Stock and shard count are set once, at creation; later PUTs change the settings only. Restock adds units. */
 export async function putProduct(event: z.infer<typeof Request>): Promise<HttpResult> {

@@ -1,5 +1,5 @@
 // (API Gateway) --> release --> DynamoDB transaction (reservation + shards + limit)
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { reservationPath } from '../shared/schemas';

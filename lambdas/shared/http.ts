@@ -5,13 +5,13 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ParseError } from '@aws-lambda-powertools/parser';
+import { ParseError } from '@aws-lambda-powertools/parser/errors';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { BusyError, DomainError } from '../domain/errors';
 import { logger, metrics, tracer } from './powertools';
 
@@ -118,7 +118,7 @@ const httpOutcomes = (): middy.MiddlewareObj<unknown, HttpResult> => ({
  * limits, zod parsing of the whole event, then error mapping last (so its
  * onError runs first).
  */
-export function httpApi<S extends z.ZodType>(
+export function httpApi<S extends z.ZodMiniType>(
   schema: S,
   handler: (event: z.infer<S>, context: Context) => Promise<HttpResult>,
 ) {

@@ -19,19 +19,35 @@ export interface RequestCounter {
   /** Requests seen so far, by operation name. */
   counts(): Record<string, number>;
   writes(): number;
+  /** With `trackItemWrites`: item writes by partition key (`pk`), transaction parts counted one by one. */
+  itemWrites(): Map<string, number>;
+  reset(): void;
   stop(): Promise<void>;
 }
 
-export async function startRequestCounter(target: string): Promise<RequestCounter> {
+export async function startRequestCounter(
+  target: string,
+  options: { trackItemWrites?: boolean } = {},
+): Promise<RequestCounter> {
   const upstream = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-  const counts: Record<string, number> = {};
+  let counts: Record<string, number> = {};
+  let itemWrites = new Map<string, number>();
   const server = createServer((incoming, outgoing) => {
     const operation =
       String(incoming.headers['x-amz-target'] ?? 'unknown')
         .split('.')
         .pop() ?? 'unknown';
     counts[operation] = (counts[operation] ?? 0) + 1;
+    if (options.trackItemWrites && DYNAMODB_WRITE_OPERATIONS.has(operation)) {
+      const chunks: Buffer[] = [];
+      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+      incoming.on('end', () => {
+        for (const key of writtenKeys(operation, Buffer.concat(chunks).toString('utf8'))) {
+          itemWrites.set(key, (itemWrites.get(key) ?? 0) + 1);
+        }
+      });
+    }
     const forward = request(
       {
         agent,
@@ -55,6 +71,11 @@ export async function startRequestCounter(target: string): Promise<RequestCounte
   return {
     endpoint: `http://127.0.0.1:${port}`,
     counts: () => ({ ...counts }),
+    itemWrites: () => new Map(itemWrites),
+    reset: () => {
+      counts = {};
+      itemWrites = new Map();
+    },
     writes: () => Object.entries(counts).reduce((sum, [op, n]) => sum + (DYNAMODB_WRITE_OPERATIONS.has(op) ? n : 0), 0),
     stop: () =>
       new Promise((resolve) => {
@@ -63,4 +84,27 @@ export async function startRequestCounter(target: string): Promise<RequestCounte
         agent.destroy();
       }),
   };
+}
+
+type KeyAttribute = { pk?: { S?: string } } | undefined;
+interface WriteRequestBody {
+  Key?: KeyAttribute;
+  Item?: KeyAttribute;
+  TransactItems?: Array<Record<string, { Key?: KeyAttribute; Item?: KeyAttribute }>>;
+}
+
+/** Partition keys a write request writes (a ConditionCheck writes nothing). */
+function writtenKeys(operation: string, body: string): string[] {
+  let parsed: WriteRequestBody;
+  try {
+    parsed = JSON.parse(body) as WriteRequestBody;
+  } catch {
+    return [];
+  }
+  const keyOf = (part: { Key?: KeyAttribute; Item?: KeyAttribute } | undefined) => (part?.Key ?? part?.Item)?.pk?.S;
+  const keys =
+    operation === 'TransactWriteItems'
+      ? (parsed.TransactItems ?? []).map((item) => keyOf(item.Update ?? item.Put ?? item.Delete))
+      : [keyOf(parsed)];
+  return keys.filter((key): key is string => typeof key === 'string');
 }

@@ -1,5 +1,6 @@
 /** The HTTP contract, route by route: shapes, status codes and error codes. */
-import { ApiClient, expectBalanced } from '../support/http';
+import { ApiClient } from '../../local/api-client';
+import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;

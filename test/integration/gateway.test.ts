@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes, schedules } from '../../lib/config/api-routes';
+import { ApiClient } from '../../local/api-client';
 import { type RunningGateway, startGateway } from '../../local/gateway';
-import { ApiClient } from '../support/http';
 
 const seen: APIGatewayProxyEvent[] = [];
 let gateway: RunningGateway;

@@ -3,7 +3,7 @@
  * changes nothing: no DynamoDB write happens and the ledger stays as it was.
  */
 import { request } from 'undici';
-import { ApiClient, type CallOptions } from '../support/http';
+import { ApiClient, type CallOptions } from '../../local/api-client';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 const SKU = 'hostile-target';

@@ -2,7 +2,8 @@
  * Release, expiry and duplicate releases racing each other: every unit goes
  * back to stock exactly once, whoever wins.
  */
-import { ApiClient, expectBalanced } from '../support/http';
+import { ApiClient } from '../../local/api-client';
+import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;

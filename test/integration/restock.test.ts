@@ -1,5 +1,6 @@
 /** Restocks racing a wave of reservations keep the ledger balanced and every unit sellable. */
-import { ApiClient, expectBalanced } from '../support/http';
+import { ApiClient } from '../../local/api-client';
+import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;

@@ -1,7 +1,7 @@
 /** `dropline serve` as a user runs it: boots, prints the URL and key, serves, stops cleanly on SIGTERM. */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ApiClient } from '../support/http';
+import { ApiClient } from '../../local/api-client';
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 

@@ -3,7 +3,7 @@
  * wire by a proxy in front of DynamoDB Local. And the view must not strand
  * units that come back.
  */
-import { ApiClient } from '../support/http';
+import { ApiClient } from '../../local/api-client';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;

@@ -3,7 +3,8 @@
  * quantities, hundreds of customers and duplicated Idempotency-Keys in flight
  * at the same moment, on a few hundred units over several shards.
  */
-import { ApiClient, expectBalanced } from '../support/http';
+import { ApiClient } from '../../local/api-client';
+import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 const SKU = 'spike-sneaker';

@@ -1,4 +1,4 @@
-/** A keep-alive HTTP client for the local API, as a shopper's or operator's tool would use it. */
+/** A keep-alive HTTP client for the dropline API, as a shopper's or operator's tool would use it. */
 import { Agent } from 'undici';
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -80,10 +80,4 @@ export interface Ledger {
   sold: number;
   released: number;
   expired: number;
-}
-
-export function expectBalanced(ledger: Ledger): void {
-  if (ledger.supplied !== ledger.available + ledger.held + ledger.sold) {
-    throw new Error(`ledger unbalanced: ${JSON.stringify(ledger)}`);
-  }
 }

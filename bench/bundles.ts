@@ -1,0 +1,59 @@
+/**
+ * Bundles every handler as the deployed stack does (esbuild, minified, ESM,
+ * AWS SDK v3 left to the Lambda runtime) and measures size and module init.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { median } from './load';
+
+const root = join(import.meta.dirname, '..');
+const outDir = join(root, '.dropline', 'bench', 'bundles');
+
+export async function bundleHandlers(): Promise<Record<string, number>> {
+  mkdirSync(outDir, { recursive: true });
+  const handlersDir = join(root, 'lambdas', 'handlers');
+  const entries = readdirSync(handlersDir).filter((file) => file.endsWith('.ts'));
+  const emptyEntry = join(outDir, 'empty-handler.ts');
+  writeFileSync(emptyEntry, "export const handler = async () => ({ statusCode: 200, body: '' });\n");
+  const sizes: Record<string, number> = {};
+  for (const entry of [...entries.map((file) => join(handlersDir, file)), emptyEntry]) {
+    const name = basename(entry, '.ts');
+    const outfile = join(outDir, `${name}.mjs`);
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      minify: true,
+      platform: 'node',
+      target: 'node24',
+      format: 'esm',
+      mainFields: ['module', 'main'],
+      external: ['@aws-sdk/*'],
+      banner: { js: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);" },
+      logLevel: 'error',
+    });
+    sizes[name] = statSync(outfile).size / 1024;
+  }
+  return sizes;
+}
+
+/** Median module init time in ms of a bundle, each sample in a fresh Node process. */
+export function initTimes(names: readonly string[], samples: number): Record<string, number> {
+  const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
+  for (let sample = 0; sample < samples; sample++) {
+    for (const name of names) {
+      const url = pathToFileURL(join(outDir, `${name}.mjs`)).href;
+      const script = `const t=performance.now();await import(${JSON.stringify(url)});console.log(performance.now()-t)`;
+      const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, TABLE_NAME: 'bench', AWS_REGION: 'us-east-1', NODE_OPTIONS: '' },
+      });
+      if (result.status !== 0) throw new Error(`init of ${name} failed: ${result.stderr}`);
+      times[name]?.push(Number(result.stdout.trim()));
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([name, values]) => [name, median(values)]));
+}

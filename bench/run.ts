@@ -1,0 +1,279 @@
+/**
+ * `npm run bench`: the reservation path against its physical ceiling, every
+ * figure a ratio of two things measured side by side in this one run (these
+ * machines are noisy; absolute numbers are printed for context only).
+ *
+ *   npm run bench [-- --json] [--concurrency N] [--attempts N] [--rounds N]
+ *                    [--shards N] [--spike-stock N] [--spike-attempts N]
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbInventoryStore } from '../lambdas/adapters/dynamodb-inventory-store';
+import { ApiClient } from '../local/api-client';
+import { LOCAL_AWS_ENV, startEmbeddedAws } from '../local/emulators/embedded-aws';
+import { type RequestCounter, startRequestCounter } from '../local/emulators/request-counter';
+import { startLocalStack } from '../local/stack';
+import { bundleHandlers, initTimes } from './bundles';
+import { closedLoop, type LoadResult, median } from './load';
+import { ReadThenWriteCounter } from './naive';
+
+const { values: options } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '32' },
+    attempts: { type: 'string', default: '1500' },
+    rounds: { type: 'string', default: '3' },
+    shards: { type: 'string', default: '8' },
+    'spike-stock': { type: 'string', default: '1000' },
+    'spike-attempts': { type: 'string', default: '2000' },
+  },
+});
+const CONCURRENCY = positive('concurrency');
+const ATTEMPTS = positive('attempts');
+const ROUNDS = positive('rounds');
+const SHARDS = positive('shards');
+const SPIKE_STOCK = positive('spike-stock');
+const SPIKE_ATTEMPTS = positive('spike-attempts');
+const SPIKE_CONCURRENCY = 64;
+const TABLE = 'dropline-bench';
+
+function positive(name: 'concurrency' | 'attempts' | 'rounds' | 'shards' | 'spike-stock' | 'spike-attempts'): number {
+  const value = Number(options[name]);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+const started = performance.now();
+function progress(message: string): void {
+  process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  progress('starting DynamoDB Local and fauxqs');
+  const aws = await startEmbeddedAws();
+  const counter = await startRequestCounter(aws.endpoints.dynamodb, { trackItemWrites: true });
+  const stack = await startLocalStack({
+    endpoints: { ...aws.endpoints, dynamodb: counter.endpoint },
+    tableName: TABLE,
+    adminKey: 'bench-admin-key',
+  });
+  const api = new ApiClient(stack.url, stack.adminKey, Math.max(CONCURRENCY, SPIKE_CONCURRENCY));
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: counter.endpoint,
+      region: LOCAL_AWS_ENV.AWS_REGION,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  );
+  try {
+    const path = await reservePathVsRaw(api, client);
+    const spike = await spikeFigures(api, counter, client);
+    progress('bundling handlers and timing module init');
+    const bundles = await bundleHandlers();
+    const init = initTimes(['create-reservation', 'empty-handler'], 7);
+    report({ path, spike, bundles, init });
+  } finally {
+    await api.close();
+    client.destroy();
+    await stack.stop();
+    await counter.stop();
+    await aws.stop();
+  }
+}
+
+async function reservePathVsRaw(api: ApiClient, client: DynamoDBDocumentClient) {
+  const plenty = { priceCents: 100, stock: 1_000_000, shards: SHARDS, maxPerCustomer: 100, holdSeconds: 3600 };
+  await api.putProduct('bench-path', { name: 'Path', ...plenty });
+  await api.putProduct('bench-raw', { name: 'Raw', ...plenty });
+  const store = new DynamoDbInventoryStore(client, TABLE);
+
+  const rawHold = (round: number) => async (index: number) => {
+    const expiresAtMs = Date.now() + 3_600_000;
+    const outcome = await store.placeHold({
+      reservation: {
+        reservationId: randomUUID(),
+        sku: 'bench-raw',
+        customerId: `raw-${round}-${index}`,
+        quantity: 1,
+        status: 'HELD',
+        expiresAt: new Date(expiresAtMs).toISOString(),
+        allocation: { [Math.floor(Math.random() * SHARDS)]: 1 },
+      },
+      idempotencyKey: `raw-${round}-${index}`,
+      maxPerCustomer: 100,
+      expiresAtMs,
+    });
+    if (outcome.kind !== 'placed') throw new Error(`raw hold not placed: ${outcome.kind}`);
+  };
+  const pathHold = (round: number) => async (index: number) => {
+    const response = await api.reserve('bench-path', `path-${round}-${index}`, 1, `path-${round}-${index}`);
+    if (response.status !== 201) throw new Error(`reservation answered ${response.status}: ${response.text}`);
+  };
+
+  // Warm both paths (JIT, connections) before measuring.
+  await closedLoop(200, CONCURRENCY, rawHold(-1));
+  await closedLoop(200, CONCURRENCY, pathHold(-1));
+  const raw: LoadResult[] = [];
+  const viaPath: LoadResult[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate which goes first, so drift in the emulator favours neither.
+    const order = round % 2 === 0 ? (['raw', 'path'] as const) : (['path', 'raw'] as const);
+    for (const which of order) {
+      progress(
+        `round ${round + 1}/${ROUNDS}: ${ATTEMPTS} ${which === 'raw' ? 'bare TransactWriteItems' : 'reservations through gateway + handler'} at concurrency ${CONCURRENCY}`,
+      );
+      const result = await closedLoop(ATTEMPTS, CONCURRENCY, which === 'raw' ? rawHold(round) : pathHold(round));
+      (which === 'raw' ? raw : viaPath).push(result);
+    }
+  }
+  return {
+    throughputRatio: median(viaPath.map((result, round) => result.rps / (raw[round] as LoadResult).rps)),
+    p99Ratio: median(viaPath.map((result, round) => result.p99Ms / (raw[round] as LoadResult).p99Ms)),
+    pathRps: median(viaPath.map((result) => result.rps)),
+    rawRps: median(raw.map((result) => result.rps)),
+    pathP99Ms: median(viaPath.map((result) => result.p99Ms)),
+    rawP99Ms: median(raw.map((result) => result.p99Ms)),
+    perRound: viaPath.map((result, round) => ({
+      pathRps: Number(result.rps.toFixed(1)),
+      rawRps: Number((raw[round] as LoadResult).rps.toFixed(1)),
+    })),
+  };
+}
+
+async function spikeFigures(api: ApiClient, counter: RequestCounter, client: DynamoDBDocumentClient) {
+  const spike = async (sku: string, shards: number) => {
+    await api.putProduct(sku, {
+      name: sku,
+      priceCents: 100,
+      stock: SPIKE_STOCK,
+      shards,
+      maxPerCustomer: 1,
+      holdSeconds: 3600,
+    });
+    counter.reset();
+    let held = 0;
+    await closedLoop(SPIKE_ATTEMPTS, SPIKE_CONCURRENCY, async (index) => {
+      const response = await api.reserve(sku, `${sku}-${index}`, 1, `${sku}-${index}`);
+      if (response.status === 201) held += 1;
+      else if (response.status !== 409) throw new Error(`spike answered ${response.status}: ${response.text}`);
+    });
+    const stockWrites = [...counter.itemWrites()].filter(([key]) => key.startsWith(`STOCK#${sku}#`)).map(([, n]) => n);
+    const total = stockWrites.reduce((sum, n) => sum + n, 0);
+    const ledger = await api.ledger(sku);
+    return { held, share: Math.max(...stockWrites) / total, ledger };
+  };
+
+  progress(`spike: ${SPIKE_ATTEMPTS} attempts on ${SPIKE_STOCK} units over ${SHARDS} shards, and over 1 item`);
+  const sharded = await spike('bench-spike', SHARDS);
+  const single = await spike('bench-single', 1);
+
+  progress(`after sell-out: ${SPIKE_ATTEMPTS} more attempts, writes counted at the wire`);
+  const writesBefore = counter.writes();
+  await closedLoop(SPIKE_ATTEMPTS, SPIKE_CONCURRENCY, async (index) => {
+    const response = await api.reserve('bench-spike', `late-${index}`, 1, `late-${index}`);
+    if (response.status !== 409) throw new Error(`sold-out attempt answered ${response.status}`);
+  });
+  const writesPerRejected = (counter.writes() - writesBefore) / SPIKE_ATTEMPTS;
+
+  progress('naive single-item conditional decrement, sold out: the same attempts');
+  const naiveCounter = new ReadThenWriteCounter(client, TABLE, 'NAIVE#decrement');
+  await naiveCounter.stock(0);
+  const naiveWritesBefore = counter.writes();
+  await closedLoop(SPIKE_ATTEMPTS, SPIKE_CONCURRENCY, () => naiveCounter.conditionalDecrement(1));
+  const naiveWritesPerRejected = (counter.writes() - naiveWritesBefore) / SPIKE_ATTEMPTS;
+
+  progress(`naive read-then-write: the same spike on ${SPIKE_STOCK} units`);
+  const readThenWrite = new ReadThenWriteCounter(client, TABLE, 'NAIVE#read-then-write');
+  await readThenWrite.stock(SPIKE_STOCK);
+  let naiveSold = 0;
+  await closedLoop(SPIKE_ATTEMPTS, SPIKE_CONCURRENCY, async () => {
+    if (await readThenWrite.reserve(1)) naiveSold += 1;
+  });
+
+  return {
+    droplineOversold: Math.max(0, sharded.held - SPIKE_STOCK),
+    droplineHeld: sharded.held,
+    ledgerBalanced: sharded.ledger.supplied === sharded.ledger.available + sharded.ledger.held + sharded.ledger.sold,
+    hottestItemWriteShare: sharded.share,
+    singleItemWriteShare: single.share,
+    writesPerRejected,
+    naiveWritesPerRejected,
+    naiveOversold: Math.max(0, naiveSold - SPIKE_STOCK),
+  };
+}
+
+function report(results: {
+  path: Awaited<ReturnType<typeof reservePathVsRaw>>;
+  spike: Awaited<ReturnType<typeof spikeFigures>>;
+  bundles: Record<string, number>;
+  init: Record<string, number>;
+}): void {
+  const { path, spike, bundles, init } = results;
+  const handlerBundles = Object.fromEntries(Object.entries(bundles).filter(([name]) => name !== 'empty-handler'));
+  const maxHandlerBundleKiB = Math.max(...Object.values(handlerBundles));
+  const reserveInitMs = init['create-reservation'] ?? Number.NaN;
+  const emptyInitMs = init['empty-handler'] ?? Number.NaN;
+  const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+  const figures = {
+    reservePathVsRawTransact: round(path.throughputRatio),
+    reserveP99VsRawP99: round(path.p99Ratio),
+    writesPerRejectedAttempt: round(spike.writesPerRejected, 4),
+    naiveWritesPerRejectedAttempt: round(spike.naiveWritesPerRejected, 4),
+    hottestItemWriteShare: round(spike.hottestItemWriteShare),
+    singleItemWriteShare: round(spike.singleItemWriteShare),
+    shards: SHARDS,
+    maxHandlerBundleKiB: round(maxHandlerBundleKiB, 1),
+    reserveInitVsEmptyInit: round(reserveInitMs / emptyInitMs, 1),
+    naiveOversold: spike.naiveOversold,
+    droplineOversold: spike.droplineOversold,
+    goals: {
+      reservePathVsRawTransact: path.throughputRatio >= 0.8,
+      reserveP99VsRawP99: path.p99Ratio <= 1.5,
+      writesPerRejectedAttempt: spike.writesPerRejected <= 0.01,
+      hottestItemWriteShare: spike.hottestItemWriteShare <= 1.5 / SHARDS,
+      maxHandlerBundleKiB: maxHandlerBundleKiB <= 250,
+      droplineOversold: spike.droplineOversold === 0 && spike.ledgerBalanced,
+    },
+    context: {
+      concurrency: CONCURRENCY,
+      attemptsPerRound: ATTEMPTS,
+      rounds: ROUNDS,
+      perRound: path.perRound,
+      reservePathRps: round(path.pathRps, 1),
+      rawTransactRps: round(path.rawRps, 1),
+      reserveP99Ms: round(path.pathP99Ms, 2),
+      rawP99Ms: round(path.rawP99Ms, 2),
+      reserveInitMs: round(reserveInitMs, 1),
+      emptyInitMs: round(emptyInitMs, 2),
+      bundlesKiB: Object.fromEntries(Object.entries(handlerBundles).map(([name, kib]) => [name, round(kib, 1)])),
+      spike: { stock: SPIKE_STOCK, attempts: SPIKE_ATTEMPTS, concurrency: SPIKE_CONCURRENCY, held: spike.droplineHeld },
+      node: process.version,
+      cpus: cpus().length,
+    },
+  };
+
+  const mark = (ok: boolean) => (ok ? 'ok  ' : 'MISS');
+  const lines = [
+    '',
+    'dropline benchmark — ratios measured side by side in this run',
+    '',
+    `${mark(figures.goals.reservePathVsRawTransact)} reservePathVsRawTransact  ${figures.reservePathVsRawTransact}  (goal ≥ 0.8; ${figures.context.reservePathRps} vs ${figures.context.rawTransactRps} ops/s at concurrency ${CONCURRENCY})`,
+    `${mark(figures.goals.reserveP99VsRawP99)} reserveP99VsRawP99        ${figures.reserveP99VsRawP99}  (goal ≤ 1.5; ${figures.context.reserveP99Ms} vs ${figures.context.rawP99Ms} ms)`,
+    `${mark(figures.goals.writesPerRejectedAttempt)} writesPerRejectedAttempt  ${figures.writesPerRejectedAttempt}  (goal ≤ 0.01; naive conditional decrement: ${figures.naiveWritesPerRejectedAttempt})`,
+    `${mark(figures.goals.hottestItemWriteShare)} hottestItemWriteShare     ${figures.hottestItemWriteShare}  (goal ≤ ${round(1.5 / SHARDS)} with ${SHARDS} shards; single item: ${figures.singleItemWriteShare})`,
+    `${mark(figures.goals.maxHandlerBundleKiB)} maxHandlerBundleKiB       ${figures.maxHandlerBundleKiB}  (goal ≤ 250)`,
+    `     reserveInitVsEmptyInit    ${figures.reserveInitVsEmptyInit}  (${figures.context.reserveInitMs} vs ${figures.context.emptyInitMs} ms module init)`,
+    `${mark(figures.goals.droplineOversold)} oversold                  dropline ${figures.droplineOversold}, naive read-then-write ${figures.naiveOversold} (same spike: ${SPIKE_ATTEMPTS} attempts on ${SPIKE_STOCK} units)`,
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+  if (options.json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exitCode = 1;
+});
