@@ -5,9 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { apiRoutes, type HandlerName, schedules } from '../lib/config/api-routes';
+import { apiRoutes, schedules } from '../lib/config/api-routes';
+import { eventSourceMappings, streamConsumer } from '../lib/config/messaging';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
+import { startStreamEventSource } from './event-sources/dynamodb-streams';
+import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
 import { type ProxyHandler, type RunningGateway, startGateway } from './gateway';
+import { type LocalMessaging, provisionMessaging } from './messaging';
 import { provisionInventoryTable } from './provision';
 import { type RunningSchedules, startSchedules } from './schedules';
 
@@ -28,6 +32,7 @@ export interface LocalStack {
   readonly adminKey: string;
   readonly tableName: string;
   readonly endpoints: AwsEndpoints;
+  readonly messaging: LocalMessaging;
   /** Runs every scheduled function once now (the expiry sweep), as its schedule would. */
   runSchedules(): Promise<void>;
   stop(): Promise<void>;
@@ -42,6 +47,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const adminKey = options.adminKey ?? process.env.DROPLINE_ADMIN_KEY ?? randomBytes(18).toString('base64url');
   let gateway: RunningGateway | undefined;
   let running: RunningSchedules | undefined;
+  let messaging: LocalMessaging | undefined;
+  const eventSources: RunningEventSource[] = [];
   try {
     Object.assign(process.env, endpointEnv(endpoints), {
       TABLE_NAME: tableName,
@@ -52,6 +59,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
     await provisionInventoryTable(dynamodb, tableName);
     dynamodb.destroy();
+    messaging = await provisionMessaging(endpoints, tableName);
+    process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
+    process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
 
     const handlers = new Map<string, ProxyHandler>();
     for (const route of apiRoutes) handlers.set(route.handler, await loadHandler(route.handler));
@@ -72,22 +82,46 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         })),
       ),
     );
+    for (const mapping of eventSourceMappings) {
+      eventSources.push(
+        startSqsEventSource({
+          name: mapping.handler,
+          endpoint: endpoints.sqs,
+          queueUrl: messaging.queueUrls[mapping.queue] as string,
+          queueArn: messaging.queueArns[mapping.queue] as string,
+          handler: (await loadHandler(mapping.handler)) as SqsHandler,
+          batchSize: mapping.batchSize,
+        }),
+      );
+    }
+    eventSources.push(
+      await startStreamEventSource({
+        name: streamConsumer.handler,
+        endpoint: endpoints.dynamodb,
+        tableName,
+        handler: await loadHandler(streamConsumer.handler),
+        batchSize: streamConsumer.batchSize,
+      }),
+    );
   } catch (error) {
     await gateway?.stop();
     await running?.stop();
+    await Promise.all(eventSources.map((source) => source.stop()));
     await embedded?.stop();
     throw error;
   }
-  const started = { gateway, running };
+  const started = { gateway, running, messaging };
   return {
     url: gateway.url,
     adminKey,
     tableName,
     endpoints,
+    messaging: started.messaging,
     runSchedules: () => started.running.runNow(),
     stop: async () => {
       await started.running.stop();
       await started.gateway.stop();
+      await Promise.all(eventSources.map((source) => source.stop()));
       await embedded?.stop();
     },
   };
@@ -96,7 +130,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 // biome-ignore lint/suspicious/noExplicitAny: handler modules differ in event types; the gateway and scheduler give each its own
 type AnyHandler = (event: any, context: any) => Promise<any>;
 
-async function loadHandler(name: HandlerName | 'expire-holds'): Promise<AnyHandler> {
+async function loadHandler(name: string): Promise<AnyHandler> {
   const module = (await import(`../lambdas/handlers/${name}.ts`)) as { handler: AnyHandler };
   return module.handler;
 }

@@ -9,14 +9,24 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  TransactGetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../lib/config/inventory-table';
-import type { Allocation, Product, Reservation, ReservationStatus, ShardCounts } from '../domain/model';
-import { emptyCounts } from '../domain/model';
+import type {
+  Allocation,
+  Order,
+  OrderStatus,
+  Product,
+  Reservation,
+  ReservationStatus,
+  ShardCounts,
+  StockSnapshot,
+} from '../domain/model';
+import { emptyCounts, sumCounts } from '../domain/model';
 import type {
   EndHoldOutcome,
   HoldEnding,
@@ -36,6 +46,7 @@ const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.hol
 
 export const keys = {
   product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
+  order: (orderId: string) => ({ pk: `ORDER#${orderId}` }),
   stock: (sku: string, shard: number) => ({ pk: `STOCK#${sku}#${shard}` }),
   reservation: (id: string) => ({ pk: `RESERVATION#${id}` }),
   idempotency: (key: string) => ({ pk: `IDEMPOTENCY#${key}` }),
@@ -80,6 +91,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
           ...emptyCounts,
           supplied: units,
           available: units,
+          version: 0,
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       },
@@ -151,10 +163,10 @@ export class DynamoDbInventoryStore implements InventoryStore {
       Update: {
         TableName: this.tableName,
         Key: keys.stock(reservation.sku, shard),
-        UpdateExpression: 'SET #available = #available - :units, #held = #held + :units',
+        UpdateExpression: 'SET #available = #available - :units, #held = #held + :units ADD #version :one',
         ConditionExpression: '#available >= :units',
-        ExpressionAttributeNames: { '#available': 'available', '#held': 'held' },
-        ExpressionAttributeValues: { ':units': units },
+        ExpressionAttributeNames: { '#available': 'available', '#held': 'held', '#version': 'version' },
+        ExpressionAttributeValues: { ':units': units, ':one': 1 },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     }));
@@ -260,10 +272,16 @@ export class DynamoDbInventoryStore implements InventoryStore {
       Update: {
         TableName: this.tableName,
         Key: keys.stock(reservation.sku, shard),
-        UpdateExpression: 'SET #available = #available + :units, #held = #held - :units ADD #counter :units',
+        UpdateExpression:
+          'SET #available = #available + :units, #held = #held - :units ADD #counter :units, #version :one',
         ConditionExpression: '#held >= :units',
-        ExpressionAttributeNames: { '#available': 'available', '#held': 'held', '#counter': counter },
-        ExpressionAttributeValues: { ':units': units },
+        ExpressionAttributeNames: {
+          '#available': 'available',
+          '#held': 'held',
+          '#counter': counter,
+          '#version': 'version',
+        },
+        ExpressionAttributeValues: { ':units': units, ':one': 1 },
       },
     }));
     try {
@@ -333,10 +351,10 @@ export class DynamoDbInventoryStore implements InventoryStore {
               Update: {
                 TableName: this.tableName,
                 Key: keys.stock(sku, shard),
-                UpdateExpression: 'ADD #supplied :units, #available :units',
+                UpdateExpression: 'ADD #supplied :units, #available :units, #version :one',
                 ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#supplied': 'supplied', '#available': 'available' },
-                ExpressionAttributeValues: { ':units': units },
+                ExpressionAttributeNames: { '#supplied': 'supplied', '#available': 'available', '#version': 'version' },
+                ExpressionAttributeValues: { ':units': units, ':one': 1 },
               },
             },
           ],
@@ -374,6 +392,126 @@ export class DynamoDbInventoryStore implements InventoryStore {
       .sort((a, b) => Number(a[dueKey.name]) - Number(b[dueKey.name]))
       .slice(0, limit)
       .map((item) => String(item.pk).slice('RESERVATION#'.length));
+  }
+
+  async confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome> {
+    const sellUnits: TransactItem[] = allocationEntries(reservation.allocation).map(([shard, units]) => ({
+      Update: {
+        TableName: this.tableName,
+        Key: keys.stock(reservation.sku, shard),
+        UpdateExpression: 'SET #held = #held - :units ADD #sold :units, #version :one',
+        ConditionExpression: '#held >= :units',
+        ExpressionAttributeNames: { '#held': 'held', '#sold': 'sold', '#version': 'version' },
+        ExpressionAttributeValues: { ':units': units, ':one': 1 },
+      },
+    }));
+    try {
+      await this.client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: keys.reservation(reservation.reservationId),
+                UpdateExpression: 'SET #status = :confirmed, #orderId = :orderId, #endedAt = :now REMOVE #lane, #due',
+                ConditionExpression: '#status = :held AND #expiresAtMs > :nowMs',
+                ExpressionAttributeNames: {
+                  '#status': 'status',
+                  '#orderId': 'orderId',
+                  '#endedAt': 'endedAt',
+                  '#expiresAtMs': 'expiresAtMs',
+                  '#lane': laneKey.name,
+                  '#due': dueKey.name,
+                },
+                ExpressionAttributeValues: {
+                  ':held': 'HELD' satisfies ReservationStatus,
+                  ':confirmed': 'CONFIRMED' satisfies ReservationStatus,
+                  ':orderId': order.orderId,
+                  ':now': new Date(nowMs).toISOString(),
+                  ':nowMs': nowMs,
+                },
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            ...sellUnits,
+            {
+              Put: {
+                TableName: this.tableName,
+                Item: { ...keys.order(order.orderId), kind: 'order', ...order },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+      return { kind: 'ended' };
+    } catch (error) {
+      const reasons = cancellationReasons(error);
+      if (!reasons) {
+        if (isTransient(error)) return { kind: 'contended' };
+        throw error;
+      }
+      const onReservation = reasons[0];
+      if (onReservation?.Code === 'ConditionalCheckFailed') {
+        const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
+        return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
+      }
+      if (reasons.slice(1, 1 + sellUnits.length).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+        throw new LedgerInvariantError(reservation.sku);
+      }
+      return { kind: 'contended' };
+    }
+  }
+
+  async getOrder(orderId: string): Promise<Order | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.order(orderId), ConsistentRead: true }),
+    );
+    return Item ? toOrder(Item) : undefined;
+  }
+
+  async markFulfilled(orderId: string): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.order(orderId),
+          UpdateExpression: 'SET #status = :fulfilled, #fulfilledAt = :now',
+          ConditionExpression: '#status = :placed',
+          ExpressionAttributeNames: { '#status': 'status', '#fulfilledAt': 'fulfilledAt' },
+          ExpressionAttributeValues: {
+            ':fulfilled': 'FULFILLED' satisfies OrderStatus,
+            ':placed': 'PLACED' satisfies OrderStatus,
+            ':now': new Date().toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { Responses } = await this.client.send(
+          new TransactGetCommand({
+            TransactItems: Array.from({ length: shards }, (_, shard) => ({
+              Get: { TableName: this.tableName, Key: keys.stock(sku, shard) },
+            })),
+          }),
+        );
+        const items = (Responses ?? []).map((response) => response.Item ?? {});
+        const version = items.reduce((sum, item) => sum + Number(item.version ?? 0), 0);
+        return { sku, version, ...sumCounts(items.map(toCounts)) };
+      } catch (error) {
+        // A snapshot conflicts with in-flight writes to the same shards: read again shortly.
+        if (attempt >= 20 || !(error instanceof Error) || error.name !== 'TransactionCanceledException') throw error;
+        await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+      }
+    }
   }
 }
 
@@ -449,6 +587,20 @@ function toReservation(item: Item): Reservation {
     expiresAt: String(item.expiresAt),
     allocation: allocation satisfies Allocation,
     ...(item.orderId ? { orderId: String(item.orderId) } : {}),
+  };
+}
+
+function toOrder(item: Item): Order {
+  return {
+    orderId: String(item.orderId),
+    reservationId: String(item.reservationId),
+    sku: String(item.sku),
+    customerId: String(item.customerId),
+    quantity: Number(item.quantity),
+    amountCents: Number(item.amountCents),
+    chargeId: String(item.chargeId),
+    status: String(item.status) as OrderStatus,
+    placedAt: String(item.placedAt),
   };
 }
 

@@ -58,3 +58,17 @@ export class BusyError extends DomainError {
     super('Too many requests for this product right now; retry shortly');
   }
 }
+
+export class PaymentDeclinedError extends DomainError {
+  readonly code = 'PAYMENT_DECLINED';
+  constructor() {
+    super('The payment was declined; the hold is kept until it expires');
+  }
+}
+
+export class ReservationExpiredError extends DomainError {
+  readonly code = 'RESERVATION_EXPIRED';
+  constructor() {
+    super('The hold expired before checkout; its units went back to stock');
+  }
+}

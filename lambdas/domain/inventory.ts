@@ -191,7 +191,8 @@ export class Inventory {
     return { product, available };
   }
 
-  private async product(sku: string, options: { fresh?: boolean } = {}): Promise<Product> {
+  /** A product's settings, from the view while fresh. */
+  async product(sku: string, options: { fresh?: boolean } = {}): Promise<Product> {
     const cached = options.fresh ? undefined : this.deps.view.product(sku);
     if (cached) return cached;
     const product = await this.deps.store.getProduct(sku);

@@ -28,6 +28,27 @@ export interface Reservation {
   readonly orderId?: string;
 }
 
+export type OrderStatus = 'PLACED' | 'FULFILLED';
+
+export interface Order {
+  readonly orderId: string;
+  readonly reservationId: string;
+  readonly sku: string;
+  readonly customerId: string;
+  readonly quantity: number;
+  readonly amountCents: number;
+  readonly chargeId: string;
+  readonly status: OrderStatus;
+  /** ISO 8601. */
+  readonly placedAt: string;
+}
+
+/** A consistent picture of a product's stock; `version` grows with every change to any shard. */
+export interface StockSnapshot extends ShardCounts {
+  readonly sku: string;
+  readonly version: number;
+}
+
 /** One shard's counters; every transaction keeps `supplied = available + held + sold`. */
 export interface ShardCounts {
   readonly supplied: number;

@@ -1,5 +1,5 @@
 /** What the use cases need from the outside world. Adapters implement these. */
-import type { Allocation, Product, Reservation, ShardCounts } from './model';
+import type { Allocation, Order, Product, Reservation, ShardCounts, StockSnapshot } from './model';
 
 /** Remembers which reservation an Idempotency-Key produced, and for which request. */
 export interface IdempotencyRecord {
@@ -56,6 +56,26 @@ export interface InventoryStore {
   restock(sku: string, unitsPerShard: readonly number[]): Promise<'restocked' | 'contended'>;
   /** Ids of HELD reservations whose expiry is at or before `nowMs`, oldest first, at most `limit`. */
   listDueHolds(nowMs: number, limit: number): Promise<string[]>;
+  /** HELD and not yet due → CONFIRMED, units held → sold, and the order recorded, in one transaction. */
+  confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome>;
+  getOrder(orderId: string): Promise<Order | undefined>;
+  /** PLACED → FULFILLED; false when the order was already fulfilled. */
+  markFulfilled(orderId: string): Promise<boolean>;
+  /** All shards read in one serializable transaction. */
+  snapshot(sku: string, shards: number): Promise<StockSnapshot>;
+}
+
+export type ChargeOutcome = { readonly kind: 'charged'; readonly chargeId: string } | { readonly kind: 'declined' };
+
+/** The payment service. Charges are idempotent per key: a repeated charge returns the first one. */
+export interface PaymentProvider {
+  charge(request: { idempotencyKey: string; amountCents: number; token: string }): Promise<ChargeOutcome>;
+  refund(chargeId: string): Promise<void>;
+}
+
+/** The warehouse. Dispatching is idempotent per order: a repeat returns false and ships nothing. */
+export interface Warehouse {
+  dispatch(order: Order): Promise<boolean>;
 }
 
 export interface Clock {

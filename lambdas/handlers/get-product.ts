@@ -1,10 +1,10 @@
-// (API Gateway) --> availability --> DynamoDB (through the stock view)
+// (API Gateway) --> availability --> the storefront read model (DynamoDB), shards until it exists
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { type HttpResult, httpApi } from '../shared/http';
-import { inventory } from '../shared/inventory';
 import { productView } from '../shared/representations';
 import { skuPath } from '../shared/schemas';
+import { storefrontAvailability } from '../shared/storefront';
 
 /** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */
 export const CACHE_CONTROL = 'public, max-age=1, stale-while-revalidate=2';
@@ -14,7 +14,7 @@ const Request = z.extend(skuPath, {
 });
 
 export async function getProduct(event: z.infer<typeof Request>): Promise<HttpResult> {
-  const body = JSON.stringify(productView(await inventory.availability(event.pathParameters.sku)));
+  const body = JSON.stringify(productView(await storefrontAvailability(event.pathParameters.sku)));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   const headers = { 'content-type': 'application/json', 'cache-control': CACHE_CONTROL, etag };
   if (event.headers?.['if-none-match'] === etag) return { statusCode: 304, headers, body: '' };

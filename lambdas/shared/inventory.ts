@@ -4,34 +4,23 @@
  * environment does.
  */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { Inventory } from '../domain/inventory';
 import { StockView } from '../domain/stock-view';
-import { numberEnv, requireEnv } from './env';
-import { tracer } from './powertools';
+import { documentClient, tableName } from './dynamodb';
+import { numberEnv } from './env';
 
 /** How long a believed stock level (and so a sold-out answer) is trusted. */
 export const STOCK_VIEW_TTL_MS = numberEnv('STOCK_VIEW_TTL_MS', 1000);
 
-/**
- * A Lambda environment serves one request at a time, so the socket pool only
- * matters where one process serves many (the local runtime), where queueing
- * for a socket is the expected back-pressure rather than news worth a warning.
- */
-const dynamodb = new DynamoDBClient({
-  requestHandler: { socketAcquisitionWarningTimeout: 60_000 },
-});
+export const store = new DynamoDbInventoryStore(documentClient, tableName);
 
-const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(dynamodb), {
-  marshallOptions: { removeUndefinedValues: true },
-});
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const inventory = new Inventory({
-  store: new DynamoDbInventoryStore(documentClient, requireEnv('TABLE_NAME')),
+  store,
   view: new StockView(STOCK_VIEW_TTL_MS, Date.now),
   clock: { now: Date.now },
   newId: randomUUID,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep,
 });

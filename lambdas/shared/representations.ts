@@ -1,6 +1,6 @@
 /** How domain objects look on the wire (the HTTP contract). */
 import type { Availability } from '../domain/inventory';
-import type { Product, Reservation } from '../domain/model';
+import type { Order, Product, Reservation } from '../domain/model';
 
 export function reservationView(reservation: Reservation) {
   const { reservationId, sku, customerId, quantity, status, expiresAt, orderId } = reservation;
@@ -15,4 +15,9 @@ export function productView({ product, available }: Availability) {
 export function productSettingsView(product: Product) {
   const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards } = product;
   return { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards };
+}
+
+export function orderView(order: Order) {
+  const { orderId, reservationId, sku, quantity, status } = order;
+  return { orderId, reservationId, sku, quantity, status };
 }

@@ -40,8 +40,13 @@ export const RestockBody = z.strictObject({
   quantity: integer(1, 10_000_000),
 });
 
+export const CheckoutBody = z.strictObject({
+  paymentToken: z.string().check(z.minLength(1), z.maxLength(255)),
+});
+
 export const skuPath = z.object({ pathParameters: z.object({ sku: Sku }) });
 export const reservationPath = z.object({ pathParameters: z.object({ reservationId: ReservationId }) });
+export const orderPath = z.object({ pathParameters: z.object({ orderId: z.uuid() }) });
 
 /** A JSON request body that must match `schema`; unparsable JSON is an issue at `body`, its text never echoed. */
 export function jsonBody<B extends z.ZodMiniType>(schema: B) {

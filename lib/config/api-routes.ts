@@ -8,6 +8,9 @@ export type HandlerName =
   | 'create-reservation'
   | 'get-reservation'
   | 'release-reservation'
+  | 'checkout-reservation'
+  | 'get-order'
+  | 'get-channels'
   | 'put-product'
   | 'restock-product'
   | 'get-ledger';
@@ -26,9 +29,17 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: '/products/{sku}/reservations', handler: 'create-reservation', access: 'shopper' },
   { method: 'GET', path: '/reservations/{reservationId}', handler: 'get-reservation', access: 'shopper' },
   { method: 'DELETE', path: '/reservations/{reservationId}', handler: 'release-reservation', access: 'shopper' },
+  {
+    method: 'POST',
+    path: '/reservations/{reservationId}/checkout',
+    handler: 'checkout-reservation',
+    access: 'shopper',
+  },
+  { method: 'GET', path: '/orders/{orderId}', handler: 'get-order', access: 'shopper' },
   { method: 'PUT', path: '/admin/products/{sku}', handler: 'put-product', access: 'admin' },
   { method: 'POST', path: '/admin/products/{sku}/restock', handler: 'restock-product', access: 'admin' },
   { method: 'GET', path: '/admin/products/{sku}/ledger', handler: 'get-ledger', access: 'admin' },
+  { method: 'GET', path: '/admin/products/{sku}/channels', handler: 'get-channels', access: 'admin' },
 ];
 
 export interface Schedule {

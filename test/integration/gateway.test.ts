@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes, schedules } from '../../lib/config/api-routes';
+import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
 import { ApiClient } from '../../local/api-client';
 import { type RunningGateway, startGateway } from '../../local/gateway';
 
@@ -67,9 +68,14 @@ test('delivers a binary body base64-encoded', async () => {
   expect(Buffer.from(event.body ?? '', 'base64')).toEqual(Buffer.from([0, 1, 2, 255]));
 });
 
-test('every route and schedule names a handler module that exists', () => {
+test('every route, schedule and event source names a handler module that exists', () => {
   const handlersDir = join(import.meta.dirname, '../../lambdas/handlers');
-  for (const name of [...apiRoutes.map((route) => route.handler), ...schedules.map((schedule) => schedule.handler)]) {
+  for (const name of [
+    ...apiRoutes.map((route) => route.handler),
+    ...schedules.map((schedule) => schedule.handler),
+    ...eventSourceMappings.map((mapping) => mapping.handler),
+    streamConsumer.handler,
+  ]) {
     expect(existsSync(join(handlersDir, `${name}.ts`))).toBe(true);
   }
 });

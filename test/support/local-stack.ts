@@ -17,7 +17,9 @@ function requireTestEnv(name: string): string {
 }
 
 export async function startTestStack(): Promise<TestStack> {
-  const dynamodbRequests = await startRequestCounter(requireTestEnv('DROPLINE_TEST_DYNAMODB_ENDPOINT'));
+  const dynamodbRequests = await startRequestCounter(requireTestEnv('DROPLINE_TEST_DYNAMODB_ENDPOINT'), {
+    trackItemWrites: true,
+  });
   const stack = await startLocalStack({
     endpoints: {
       dynamodb: dynamodbRequests.endpoint,

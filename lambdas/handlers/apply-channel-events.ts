@@ -1,0 +1,39 @@
+// (SQS FIFO channel queue) --> apply newer stock snapshots to the channel's view --> DynamoDB
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { channelOfQueue } from '../../lib/config/messaging';
+import { channelViews } from '../shared/channel-views';
+import { StockEvent } from '../shared/events';
+import { logger, metrics, tracer } from '../shared/powertools';
+
+const processor = new SqsFifoPartialProcessorAsync();
+
+export class UnknownChannelError extends Error {
+  constructor() {
+    super('The message came from a queue that belongs to no channel');
+    this.name = 'UnknownChannelError';
+  }
+}
+
+export async function applyChannelEvent(record: SQSRecord): Promise<void> {
+  const channel = channelOfQueue(record.eventSourceARN);
+  if (!channel) throw new UnknownChannelError();
+  const event = StockEvent.parse(JSON.parse(record.body));
+  const applied = await channelViews.apply(channel, event);
+  metrics.addMetric(applied ? 'ChannelSnapshotApplied' : 'ChannelSnapshotSuperseded', MetricUnit.Count, 1);
+}
+
+export async function applyChannelEvents(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return processPartialResponse(event, applyChannelEvent, processor, { context, skipGroupOnError: true });
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .handler(applyChannelEvents);

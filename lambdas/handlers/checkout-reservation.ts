@@ -1,0 +1,21 @@
+// (API Gateway) --> checkout --> payment (idempotent per reservation) + DynamoDB transaction (reservation + shards + order)
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import * as z from 'zod/mini';
+import { type HttpResult, httpApi, json } from '../shared/http';
+import { checkout } from '../shared/orders';
+import { metrics } from '../shared/powertools';
+import { CheckoutBody, reservationPath, withBody } from '../shared/schemas';
+
+const Request = z.extend(reservationPath, withBody(CheckoutBody));
+
+export async function checkoutReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
+  const { order, replayed } = await checkout.checkout(event.pathParameters.reservationId, event.body.paymentToken);
+  metrics.addMetric(replayed ? 'CheckoutReplayed' : 'OrderPlaced', MetricUnit.Count, 1);
+  return json(
+    201,
+    { orderId: order.orderId, reservationId: order.reservationId, status: 'CONFIRMED' },
+    replayed ? { 'idempotent-replayed': 'true' } : {},
+  );
+}
+
+export const handler = httpApi(Request, checkoutReservation);

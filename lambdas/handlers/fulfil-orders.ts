@@ -1,0 +1,30 @@
+// (SQS FIFO orders) --> fulfil each order (idempotent steps) --> partial batch failures
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { OrderPlaced } from '../shared/events';
+import { fulfilment } from '../shared/orders';
+import { logger, metrics, tracer } from '../shared/powertools';
+
+const processor = new SqsFifoPartialProcessorAsync();
+
+export async function fulfilOrder(record: SQSRecord): Promise<void> {
+  const message = OrderPlaced.parse(JSON.parse(record.body));
+  const outcome = await fulfilment.fulfil(message.orderId);
+  metrics.addMetric(outcome === 'fulfilled' ? 'OrdersFulfilled' : 'OrdersAlreadyFulfilled', MetricUnit.Count, 1);
+}
+
+/** On FIFO, a failure fails its message and the rest of its group in the batch; other groups go on. */
+export async function fulfilOrders(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return processPartialResponse(event, fulfilOrder, processor, { context, skipGroupOnError: true });
+}
+
+export const handler = middy<SQSEvent, SQSBatchResponse>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics))
+  .handler(fulfilOrders);

@@ -1,0 +1,20 @@
+/** The DynamoDB document client and table of this execution environment. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from './env';
+import { tracer } from './powertools';
+
+export const tableName = requireEnv('TABLE_NAME');
+
+/**
+ * A Lambda environment serves one request at a time, so the socket pool only
+ * matters where one process serves many (the local runtime), where queueing
+ * for a socket is the expected back-pressure rather than news worth a warning.
+ */
+const dynamodb = new DynamoDBClient({
+  requestHandler: { socketAcquisitionWarningTimeout: 60_000 },
+});
+
+export const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(dynamodb), {
+  marshallOptions: { removeUndefinedValues: true },
+});

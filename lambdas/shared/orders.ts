@@ -1,0 +1,18 @@
+/** Composition root for checkout and fulfilment. */
+import { randomUUID } from 'node:crypto';
+import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
+import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
+import { Checkout } from '../domain/checkout';
+import { Fulfilment } from '../domain/fulfilment';
+import { documentClient, tableName } from './dynamodb';
+import { sleep, store } from './inventory';
+
+export const checkout = new Checkout({
+  store,
+  payment: new SimulatedPaymentProvider(documentClient, tableName),
+  clock: { now: Date.now },
+  newId: randomUUID,
+  sleep,
+});
+
+export const fulfilment = new Fulfilment({ store, warehouse: new SimulatedWarehouse(documentClient, tableName) });

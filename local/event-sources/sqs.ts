@@ -1,0 +1,138 @@
+/**
+ * Local stand-in for a Lambda SQS event source mapping: long-polls the queue,
+ * hands the function batches of at most `batchSize`, deletes what succeeded
+ * and leaves failures (the whole batch when the function throws, or the ids
+ * in `batchItemFailures`) to come back after the visibility timeout and move
+ * to the dead-letter queue after `maxReceiveCount` — as Lambda does. Several
+ * pollers run at once, so message groups progress in parallel; a FIFO group
+ * is never in two batches at once because the queue holds it while its
+ * messages are in flight.
+ */
+import { randomUUID } from 'node:crypto';
+import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
+
+export interface SqsEventSourceOptions {
+  readonly name: string;
+  readonly endpoint: string;
+  readonly queueUrl: string;
+  readonly queueArn: string;
+  readonly handler: SqsHandler;
+  readonly batchSize: number;
+  readonly pollers?: number;
+}
+
+export interface RunningEventSource {
+  stop(): Promise<void>;
+}
+
+export function startSqsEventSource(options: SqsEventSourceOptions): RunningEventSource {
+  const sqs = new SQSClient({ endpoint: options.endpoint });
+  let stopped = false;
+
+  const poll = async () => {
+    while (!stopped) {
+      try {
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: Math.min(10, options.batchSize),
+            WaitTimeSeconds: 1,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+        );
+        if (Messages.length === 0 || stopped) continue;
+        const records = Messages.map((message) => toRecord(message, options.queueArn));
+        const failed = await invoke(options, records);
+        const succeeded = Messages.filter((message) => !failed.has(message.MessageId ?? ''));
+        if (succeeded.length > 0) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: options.queueUrl,
+              Entries: succeeded.map((message, index) => ({
+                Id: String(index),
+                ReceiptHandle: message.ReceiptHandle as string,
+              })),
+            }),
+          );
+        }
+      } catch (error) {
+        if (stopped) return;
+        console.error(`[${options.name}] poll failed: ${error instanceof Error ? error.message : String(error)}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  };
+
+  const pollers = Array.from({ length: options.pollers ?? 4 }, poll);
+  return {
+    stop: async () => {
+      stopped = true;
+      await Promise.all(pollers);
+      sqs.destroy();
+    },
+  };
+}
+
+/** Runs the function; returns the ids that failed (all of them when it threw). */
+async function invoke(options: SqsEventSourceOptions, records: SQSRecord[]): Promise<Set<string>> {
+  try {
+    const response = await options.handler({ Records: records }, lambdaContext(options.name));
+    return new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+  } catch {
+    return new Set(records.map((record) => record.messageId));
+  }
+}
+
+function toRecord(message: Message, queueArn: string): SQSRecord {
+  const system = message.Attributes ?? {};
+  const messageAttributes: SQSRecord['messageAttributes'] = {};
+  for (const [name, value] of Object.entries(message.MessageAttributes ?? {})) {
+    messageAttributes[name] = {
+      dataType: value.DataType ?? 'String',
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      stringListValues: [],
+      binaryListValues: [],
+    };
+  }
+  return {
+    messageId: message.MessageId ?? randomUUID(),
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
+      SentTimestamp: system.SentTimestamp ?? String(Date.now()),
+      SenderId: system.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(system.MessageGroupId ? { MessageGroupId: system.MessageGroupId } : {}),
+      ...(system.MessageDeduplicationId ? { MessageDeduplicationId: system.MessageDeduplicationId } : {}),
+      ...(system.SequenceNumber ? { SequenceNumber: system.SequenceNumber } : {}),
+    },
+    messageAttributes,
+    md5OfBody: message.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(':')[3] ?? 'us-east-1',
+  };
+}
+
+export function lambdaContext(name: string, timeoutMs = 60_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: `dropline-${name}`,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:dropline-${name}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/dropline-${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
