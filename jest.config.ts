@@ -12,7 +12,9 @@ const config: Config = {
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 120_000,
-  maxWorkers: 2,
+  // One file at a time: several files start their own emulators and load, and two cores shared
+  // between them would turn a correctness test into a timing lottery.
+  maxWorkers: 1,
 };
 
 export default config;

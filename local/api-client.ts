@@ -14,6 +14,8 @@ export interface CallOptions {
   readonly rawBody?: string | Buffer;
   readonly headers?: Record<string, string>;
   readonly admin?: boolean;
+  /** Give up after this long (throws a TimeoutError), as a shopper's app would. */
+  readonly timeoutMs?: number;
 }
 
 export class ApiClient {
@@ -39,6 +41,7 @@ export class ApiClient {
       method: method as 'GET',
       headers,
       ...(body === undefined ? {} : { body }),
+      ...(options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
     });
     const text = await response.body.text();
     let parsed: unknown = {};
@@ -50,10 +53,11 @@ export class ApiClient {
     return { status: response.statusCode, headers: response.headers, body: parsed as T, text };
   }
 
-  reserve(sku: string, customerId: string, quantity: number, idempotencyKey: string) {
+  reserve(sku: string, customerId: string, quantity: number, idempotencyKey: string, timeoutMs?: number) {
     return this.call('POST', `/products/${sku}/reservations`, {
       body: { customerId, quantity },
       headers: { 'idempotency-key': idempotencyKey },
+      ...(timeoutMs ? { timeoutMs } : {}),
     });
   }
 

@@ -26,6 +26,13 @@ export interface GatewayOptions {
   readonly port?: number;
   readonly host?: string;
   readonly stage?: string;
+  /**
+   * Shopper invocations allowed in flight at once, as a function's reserved or
+   * provisioned concurrency bounds it on AWS; past it the gateway answers 429
+   * THROTTLED at once, as API Gateway's throttling does, instead of queueing
+   * work it cannot finish in time. Admin routes (their own usage plan) are exempt.
+   */
+  readonly maxConcurrency?: number;
   /** Observes every answered request (status, route and latency), e.g. for a rehearsal. */
   readonly onResponse?: (entry: { route: string; status: number; ms: number }) => void;
 }
@@ -46,19 +53,23 @@ class GatewayError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
 }
 
+export const DEFAULT_MAX_CONCURRENCY = 64;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const limit = { inFlight: 0, max: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY };
   const server = createServer((request, response) => {
     const started = performance.now();
-    serve(options, request, response)
+    serve(options, request, response, limit)
       .catch((error: unknown) => {
         const known =
           error instanceof GatewayError ? error : new GatewayError(502, 'BAD_GATEWAY', 'The function failed');
-        send(response, known.status, { error: { code: known.code, message: known.message } });
+        send(response, known.status, { error: { code: known.code, message: known.message } }, known.headers);
         return 'unmatched';
       })
       .then((route) => options.onResponse?.({ route, status: response.statusCode, ms: performance.now() - started }));
@@ -83,7 +94,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   };
 }
 
-async function serve(options: GatewayOptions, request: IncomingMessage, response: ServerResponse): Promise<string> {
+async function serve(
+  options: GatewayOptions,
+  request: IncomingMessage,
+  response: ServerResponse,
+  limit: { inFlight: number; max: number },
+): Promise<string> {
   const rawUrl = request.url ?? '/';
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
   // Like API Gateway, route on the path as sent: no dot-segment normalisation.
@@ -97,9 +113,22 @@ async function serve(options: GatewayOptions, request: IncomingMessage, response
   const handler = options.handlers.get(match.route.handler);
   if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
 
-  const body = await readBody(request);
-  const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
-  const result = await invoke(handler, event, match.route.handler);
+  const counted = match.route.access === 'shopper';
+  if (counted && limit.inFlight >= limit.max) {
+    request.resume();
+    throw new GatewayError(429, 'THROTTLED', 'Too many requests right now; retry after a second', {
+      'retry-after': '1',
+    });
+  }
+  if (counted) limit.inFlight++;
+  let result: APIGatewayProxyResult;
+  try {
+    const body = await readBody(request);
+    const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
+    result = await invoke(handler, event, match.route.handler);
+  } finally {
+    if (counted) limit.inFlight--;
+  }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
   response.writeHead(result.statusCode, headers);
@@ -275,11 +304,11 @@ async function invoke(
   }
 }
 
-function send(response: ServerResponse, status: number, body: unknown): void {
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (response.headersSent) {
     response.destroy();
     return;
   }
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   response.end(JSON.stringify(body));
 }

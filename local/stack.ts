@@ -25,6 +25,8 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   readonly tableName?: string;
   readonly onResponse?: Parameters<typeof startGateway>[0]['onResponse'];
+  /** Shopper invocations in flight before the gateway throttles (see the gateway). */
+  readonly maxConcurrency?: number;
 }
 
 export interface LocalStack {
@@ -72,6 +74,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.port !== undefined ? { port: options.port } : {}),
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.onResponse ? { onResponse: options.onResponse } : {}),
+      ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
     });
     running = startSchedules(
       await Promise.all(

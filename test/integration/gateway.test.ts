@@ -79,3 +79,33 @@ test('every route, schedule and event source names a handler module that exists'
     expect(existsSync(join(handlersDir, `${name}.ts`))).toBe(true);
   }
 });
+
+test('past its concurrency the gateway answers 429 THROTTLED at once, never queueing; admin routes are exempt', async () => {
+  const slow = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { statusCode: 200, body: '{}' };
+  };
+  const throttled = await startGateway({
+    routes: apiRoutes,
+    handlers: new Map(apiRoutes.map((route) => [route.handler, slow])),
+    adminKey: 'k',
+    maxConcurrency: 2,
+  });
+  const client = new ApiClient(throttled.url, 'k', 16);
+  try {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => client.call('GET', '/products/x')));
+    const admin = await Promise.all(
+      Array.from({ length: 4 }, () => client.call('GET', '/admin/products/x/ledger', { admin: true })),
+    );
+
+    const statuses = answers.map((answer) => answer.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
+    const refused = answers.find((answer) => answer.status === 429);
+    expect(refused?.body.error.code).toBe('THROTTLED');
+    expect(refused?.headers['retry-after']).toBe('1');
+    expect(admin.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+  } finally {
+    await client.close();
+    await throttled.stop();
+  }
+});

@@ -1,0 +1,135 @@
+/**
+ * The people at a drop. Shoppers look, reserve (retrying with the same
+ * Idempotency-Key when an answer is slow), then check out — some with a card
+ * that is declined, some twice in a hurry — or walk away and let the hold
+ * expire, or release it. Bots hammer the reservation route past the limit.
+ */
+import type { ApiClient, ApiResponse } from '../api-client';
+import { forActor, type Random } from './random';
+import type { Recorder, RouteName } from './recorder';
+
+export interface Behaviour {
+  /** Share of holds whose first payment is declined (half of those retry with another card). */
+  readonly declineShare: number;
+  /** Share of holds left to expire. */
+  readonly abandonShare: number;
+  /** Share of holds released explicitly. */
+  readonly releaseShare: number;
+  /** Share of checkouts sent twice at once (a double click). */
+  readonly doubleCheckoutShare: number;
+  readonly requestTimeoutMs: number;
+  readonly maxRetries: number;
+  readonly botAttempts: number;
+}
+
+/** What the shoppers were told: the rehearsal's side of the ledger. */
+export class Outcomes {
+  readonly holds = new Map<string, { customerId: string; quantity: number }>();
+  readonly orders = new Map<string, { reservationId: string; customerId: string; quantity: number }>();
+  /** Requests whose answer never came (after retries): their effect is unknown to the client. */
+  unanswered = 0;
+}
+
+export interface DropContext {
+  readonly api: ApiClient;
+  readonly sku: string;
+  readonly runId: string;
+  readonly seed: number;
+  readonly maxPerCustomer: number;
+  readonly behaviour: Behaviour;
+  readonly recorder: Recorder;
+  readonly outcomes: Outcomes;
+}
+
+/** Answers that invite a retry of the same request: throttled at the edge, or the store was busy. */
+const RETRYABLE = new Set(['THROTTLED', 'BUSY']);
+
+/**
+ * Sends with a timeout and records the answer. A timed-out request, or one
+ * answered THROTTLED/BUSY, is retried (same Idempotency-Key) after the
+ * `Retry-After` it was given, up to the limit — what a well-behaved app does.
+ */
+async function send(
+  context: DropContext,
+  route: RouteName,
+  request: () => Promise<ApiResponse>,
+): Promise<ApiResponse | undefined> {
+  let last: ApiResponse | undefined;
+  for (let attempt = 0; attempt <= context.behaviour.maxRetries; attempt++) {
+    if (attempt > 0) context.recorder.retries++;
+    const started = performance.now();
+    try {
+      last = await request();
+      context.recorder.record(route, last.status, performance.now() - started);
+      if (!RETRYABLE.has(String((last.body as { error?: { code?: string } }).error?.code))) return last;
+      const retryAfterMs = 1000 * Number(last.headers['retry-after'] ?? 1);
+      await new Promise((resolve) => setTimeout(resolve, retryAfterMs * (0.5 + Math.random())));
+    } catch {
+      context.recorder.timeouts++;
+      last = undefined;
+    }
+  }
+  if (!last) context.outcomes.unanswered++;
+  return last;
+}
+
+const pause = (random: Random, minMs: number, maxMs: number) =>
+  new Promise((resolve) => setTimeout(resolve, minMs + random() * (maxMs - minMs)));
+
+export async function shopper(context: DropContext, index: number): Promise<void> {
+  const random = forActor(context.seed, index);
+  const { api, sku, behaviour } = context;
+  const customerId = `${context.runId}-shopper-${index}`;
+  const timeoutMs = behaviour.requestTimeoutMs;
+
+  await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }));
+  const quantity = Math.min(context.maxPerCustomer, random() < 0.75 ? 1 : 2);
+  const key = `${context.runId}-hold-${index}`;
+  const held = await send(context, 'reserve', () => api.reserve(sku, customerId, quantity, key, timeoutMs));
+  if (held?.status !== 201) return;
+  const reservationId = String(held.body.reservationId);
+  context.outcomes.holds.set(reservationId, { customerId, quantity });
+
+  await pause(random, 50, 400);
+  const fate = random();
+  const { declineShare, abandonShare, releaseShare } = behaviour;
+  if (fate < abandonShare) return;
+  if (fate < abandonShare + releaseShare) {
+    await send(context, 'release', () => api.call('DELETE', `/reservations/${reservationId}`, { timeoutMs }));
+    return;
+  }
+  const checkout = (paymentToken: string) =>
+    send(context, 'checkout', () =>
+      api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken }, timeoutMs }),
+    );
+  if (fate < abandonShare + releaseShare + declineShare) {
+    await checkout('tok_decline');
+    if (random() < 0.5) return;
+    await pause(random, 50, 300);
+  }
+  const answers = await Promise.all(
+    random() < behaviour.doubleCheckoutShare ? [checkout('tok_visa'), checkout('tok_visa')] : [checkout('tok_visa')],
+  );
+  for (const answer of answers) {
+    if (answer?.status !== 201) continue;
+    const orderId = String(answer.body.orderId);
+    context.outcomes.orders.set(orderId, { reservationId, customerId, quantity });
+    if (random() < 0.3) await send(context, 'order', () => api.call('GET', `/orders/${orderId}`, { timeoutMs }));
+  }
+}
+
+/** A bot: one identity, rapid attempts for the maximum quantity, never pays. */
+export async function bot(context: DropContext, index: number): Promise<void> {
+  const random = forActor(context.seed, 1_000_000 + index);
+  const customerId = `${context.runId}-bot-${index % 7}`;
+  for (let attempt = 0; attempt < context.behaviour.botAttempts; attempt++) {
+    const key = `${context.runId}-bot-${index}-${attempt}`;
+    const answer = await send(context, 'reserve', () =>
+      context.api.reserve(context.sku, customerId, context.maxPerCustomer, key, context.behaviour.requestTimeoutMs),
+    );
+    if (answer?.status === 201) {
+      context.outcomes.holds.set(String(answer.body.reservationId), { customerId, quantity: context.maxPerCustomer });
+    }
+    await pause(random, 0, 30);
+  }
+}

@@ -1,0 +1,276 @@
+/**
+ * A drop rehearsal: a limited SKU, an open-model spike of shoppers and bots,
+ * then — once holds have expired and queues drained — a verdict on every
+ * promise, with a terminal summary, a JSON line and an HTML report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiClient, type Ledger } from '../api-client';
+import type { AwsEndpoints } from '../emulators/embedded-aws';
+import { type LocalStack, startLocalStack } from '../stack';
+import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
+import { arrivalSchedule, peakRatePerSecond } from './arrivals';
+import { seeded } from './random';
+import { Recorder } from './recorder';
+import { renderReport } from './report-html';
+import { type Check, verdict } from './verdict';
+
+export interface RehearsalOptions {
+  readonly stock: number;
+  readonly shoppers: number;
+  readonly durationSeconds: number;
+  readonly botShare: number;
+  readonly holdSeconds: number;
+  readonly maxPerCustomer: number;
+  readonly shards?: number;
+  readonly seed: number;
+  readonly reportDir: string;
+  /** A deployed (or already running) stack; without it the embedded stack is started. */
+  readonly target?: { readonly url: string; readonly adminKey: string };
+  /** Run the local stack against these AWS endpoints (LocalStack) instead of the embedded emulators. */
+  readonly awsEndpoints?: AwsEndpoints;
+  readonly drainTimeoutSeconds: number;
+  readonly behaviour: Behaviour;
+}
+
+export const defaultRehearsal: RehearsalOptions = {
+  stock: 300,
+  shoppers: 1500,
+  durationSeconds: 20,
+  botShare: 0.05,
+  holdSeconds: 10,
+  maxPerCustomer: 2,
+  seed: 42,
+  reportDir: 'reports',
+  drainTimeoutSeconds: 60,
+  behaviour: {
+    declineShare: 0.1,
+    abandonShare: 0.15,
+    releaseShare: 0.05,
+    doubleCheckoutShare: 0.1,
+    requestTimeoutMs: 10_000,
+    maxRetries: 3,
+    botAttempts: 6,
+  },
+};
+
+export interface RehearsalResult {
+  readonly passed: boolean;
+  readonly checks: Check[];
+  readonly summary: Record<string, unknown>;
+  readonly reportPath: string;
+}
+
+export interface Progress {
+  update(fraction: number, line: string): void;
+  done(): void;
+  log(line: string): void;
+}
+
+export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
+  let stack: LocalStack | undefined;
+  if (!options.target) {
+    progress.log(
+      options.awsEndpoints
+        ? 'Starting the local stack on the given AWS endpoints…'
+        : 'Starting the embedded stack (DynamoDB Local, fauxqs)…',
+    );
+    stack = await startLocalStack({ port: 0, ...(options.awsEndpoints ? { endpoints: options.awsEndpoints } : {}) });
+  }
+  const url = options.target?.url ?? (stack as LocalStack).url;
+  const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;
+  const api = new ApiClient(url, adminKey, 512);
+  try {
+    return await run(options, api, progress);
+  } finally {
+    await api.close();
+    await stack?.stop();
+  }
+}
+
+async function run(options: RehearsalOptions, api: ApiClient, progress: Progress): Promise<RehearsalResult> {
+  const runId = `r${options.seed}-${Date.now().toString(36)}`;
+  const sku = `drop-${runId}`;
+  const created = await api.putProduct(sku, {
+    name: 'Rehearsal drop',
+    priceCents: 19_900,
+    stock: options.stock,
+    maxPerCustomer: options.maxPerCustomer,
+    holdSeconds: options.holdSeconds,
+    ...(options.shards ? { shards: options.shards } : {}),
+  });
+  if (created.status !== 201) throw new Error(`Could not create the drop's product: ${created.status} ${created.text}`);
+
+  const random = seeded(options.seed);
+  const durationMs = options.durationSeconds * 1000;
+  const arrivals = arrivalSchedule(options.shoppers, durationMs, random);
+  const isBot = arrivals.map(() => random() < options.botShare);
+  const recorder = new Recorder();
+  const outcomes = new Outcomes();
+  const context: DropContext = {
+    api,
+    sku,
+    runId,
+    seed: options.seed,
+    maxPerCustomer: options.maxPerCustomer,
+    behaviour: options.behaviour,
+    recorder,
+    outcomes,
+  };
+  const bots = isBot.filter(Boolean).length;
+  progress.log(
+    `Drop ${sku}: ${options.stock} units, ${options.shoppers - bots} shoppers and ${bots} bots over ${options.durationSeconds} s ` +
+      `(peak ≈ ${Math.round(peakRatePerSecond(options.shoppers, durationMs))} arrivals/s), holds of ${options.holdSeconds} s, seed ${options.seed}`,
+  );
+
+  let ledger = await api.ledger(sku);
+  const sampler = setInterval(async () => {
+    try {
+      ledger = await api.ledger(sku);
+      recorder.sampleStock({ available: ledger.available, held: ledger.held, sold: ledger.sold });
+    } catch {
+      // A missed sample is a gap in a chart, not a failure.
+    }
+  }, 500);
+  const ticker = setInterval(() => {
+    const elapsed = recorder.elapsedSeconds();
+    progress.update(
+      Math.min(1, elapsed / options.durationSeconds),
+      `${elapsed.toFixed(0)}/${options.durationSeconds} s  ${recorder.count()} answers  ` +
+        `held ${ledger.held} sold ${ledger.sold} left ${ledger.available}  5xx ${recorder.count(undefined, (s) => s >= 500)}`,
+    );
+  }, 250);
+
+  const journeys = arrivals.map(
+    (at, index) =>
+      new Promise<void>((done) => {
+        setTimeout(() => {
+          const actor = isBot[index] ? bot(context, index) : shopper(context, index);
+          actor.catch(() => undefined).finally(done);
+        }, at);
+      }),
+  );
+  await Promise.all(journeys);
+  const spikeSeconds = recorder.elapsedSeconds();
+  clearInterval(ticker);
+  progress.done();
+
+  progress.log(
+    `Spike over in ${spikeSeconds.toFixed(1)} s. Draining: holds expiring, orders fulfilling, channels syncing…`,
+  );
+  const drain = await drainAndRead(api, sku, outcomes, options.drainTimeoutSeconds);
+  clearInterval(sampler);
+  recorder.sampleStock({ available: drain.ledger.available, held: drain.ledger.held, sold: drain.ledger.sold });
+
+  const errors5xx = recorder.count(undefined, (status) => status >= 500);
+  const checks = verdict({
+    ledger: drain.ledger,
+    outcomes,
+    maxPerCustomer: options.maxPerCustomer,
+    errors5xx,
+    channels: drain.channels,
+    orderStatuses: drain.orderStatuses,
+    drained: drain.drained,
+  });
+  const all = recorder.percentiles();
+  const summary = {
+    passed: checks.every((check) => check.passed),
+    failures: checks.filter((check) => !check.passed).map((check) => check.promise),
+    oversold: Math.max(0, drain.ledger.sold + drain.ledger.held - drain.ledger.supplied),
+    ledgerBalanced: checks.find((check) => check.promise === 'ledger balanced')?.passed ?? false,
+    errors5xx,
+    latencyMs: { p50: all.p50, p95: all.p95, p99: all.p99, p999: all.p999 },
+    throughputRps: Number((recorder.count() / spikeSeconds).toFixed(1)),
+    sold: drain.ledger.sold,
+    stock: options.stock,
+    attempts: recorder.count('reserve'),
+    held: drain.ledger.held,
+    available: drain.ledger.available,
+    released: drain.ledger.released,
+    expired: drain.ledger.expired,
+    orders: outcomes.orders.size,
+    shoppers: options.shoppers - bots,
+    bots,
+    timeouts: recorder.timeouts,
+    retries: recorder.retries,
+    unanswered: outcomes.unanswered,
+    durationSeconds: Number(spikeSeconds.toFixed(1)),
+    peakArrivalRps: Math.round(peakRatePerSecond(options.shoppers, durationMs)),
+    channelsInSync: checks.find((check) => check.promise === 'channels in sync')?.passed ?? false,
+    seed: options.seed,
+    sku,
+  };
+  const reportPath = writeReports(options.reportDir, runId, {
+    summary,
+    checks,
+    recorder,
+  });
+  return { passed: summary.passed, checks, summary: { ...summary, reportPath }, reportPath };
+}
+
+interface Drained {
+  readonly drained: boolean;
+  readonly ledger: Ledger;
+  readonly channels: Array<{ channel: string; available: number | null }>;
+  readonly orderStatuses: Map<string, string | undefined>;
+}
+
+/** Waits until no hold is left, every order is fulfilled and every channel has caught up, or time runs out. */
+async function drainAndRead(api: ApiClient, sku: string, outcomes: Outcomes, timeoutSeconds: number): Promise<Drained> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const orderStatuses = new Map<string, string | undefined>();
+  for (;;) {
+    const ledger = await api.ledger(sku);
+    const channelsAnswer = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
+    const channels = (channelsAnswer.body.channels ?? []) as Array<{
+      channel: string;
+      available: number | null;
+      synced: boolean;
+    }>;
+    for (const orderId of outcomes.orders.keys()) {
+      if (orderStatuses.get(orderId) === 'FULFILLED') continue;
+      orderStatuses.set(orderId, (await api.call('GET', `/orders/${orderId}`)).body.status);
+    }
+    const settled =
+      ledger.held === 0 &&
+      channels.every((channel) => channel.synced && channel.available === ledger.available) &&
+      [...orderStatuses.values()].every((status) => status === 'FULFILLED');
+    if (settled || Date.now() > deadline) return { drained: settled, ledger, channels, orderStatuses };
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+function writeReports(
+  reportDir: string,
+  runId: string,
+  results: { summary: Record<string, unknown>; checks: Check[]; recorder: Recorder },
+): string {
+  const directory = resolve(reportDir);
+  mkdirSync(directory, { recursive: true });
+  const { summary, checks, recorder } = results;
+  const html = renderReport({
+    title: `dropline drop rehearsal — ${runId}`,
+    summary: {
+      'units sold': `${summary.sold} / ${summary.stock}`,
+      oversold: summary.oversold,
+      'answers per second': summary.throughputRps,
+      'p99 latency (ms)': (summary.latencyMs as { p99: number }).p99,
+      'reservation attempts': summary.attempts,
+      orders: summary.orders,
+      '5xx answers': summary.errors5xx,
+      'shoppers / bots': `${summary.shoppers} / ${summary.bots}`,
+      'expired / released units': `${summary.expired} / ${summary.released}`,
+      'timeouts / retries': `${summary.timeouts} / ${summary.retries}`,
+    },
+    checks,
+    routes: recorder.routes().map((route) => ({ route, ...recorder.percentiles(route) })),
+    statusMix: recorder.statusMix(),
+    timeline: recorder.timeline(),
+    stock: recorder.stock,
+  });
+  const htmlPath = join(directory, `rehearsal-${runId}.html`);
+  writeFileSync(htmlPath, html);
+  writeFileSync(join(directory, `rehearsal-${runId}.json`), `${JSON.stringify({ ...summary, checks }, null, 2)}\n`);
+  writeFileSync(join(directory, 'latest.html'), html);
+  return htmlPath;
+}

@@ -1,0 +1,41 @@
+import { Outcomes } from '../../local/rehearsal/actors';
+import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
+import { seeded } from '../../local/rehearsal/random';
+import { verdict } from '../../local/rehearsal/verdict';
+
+test('arrivals ramp up, spike and decay, within the run, reproducibly', () => {
+  const times = arrivalSchedule(10_000, 20_000, seeded(1));
+  const inWindow = (from: number, to: number) => times.filter((t) => t >= from && t < to).length;
+
+  expect(times).toHaveLength(10_000);
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+  expect(times[0]).toBeGreaterThanOrEqual(0);
+  expect(times.at(-1)).toBeLessThanOrEqual(20_000);
+  expect(inWindow(5_000, 10_000)).toBeGreaterThan(inWindow(0, 5_000));
+  expect(inWindow(5_000, 10_000)).toBeGreaterThan(inWindow(15_000, 20_000));
+  expect(arrivalSchedule(100, 1000, seeded(9))).toEqual(arrivalSchedule(100, 1000, seeded(9)));
+  expect(relativeRate(0.3)).toBe(1);
+});
+
+test('the verdict names the promise a run broke', () => {
+  const outcomes = new Outcomes();
+  outcomes.orders.set('o1', { reservationId: 'r1', customerId: 'c1', quantity: 3 });
+  const checks = verdict({
+    ledger: { sku: 's', supplied: 2, available: 0, held: 0, sold: 3, released: 0, expired: 0 },
+    outcomes,
+    maxPerCustomer: 2,
+    errors5xx: 1,
+    channels: [{ channel: 'warehouse', available: 1 }],
+    orderStatuses: new Map([['o1', 'PLACED']]),
+    drained: true,
+  });
+  const broken = checks.filter((check) => !check.passed).map((check) => check.promise);
+  expect(broken).toEqual([
+    'no oversell',
+    'ledger balanced',
+    'orders fulfilled',
+    'per-customer limits',
+    'channels in sync',
+    'no 5xx under load',
+  ]);
+});
