@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { ApiRoute } from '../lib/config/api-routes';
+import { lambdaContext } from './lambda-context';
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -271,21 +272,7 @@ async function invoke(
   event: APIGatewayProxyEvent,
   name: string,
 ): Promise<APIGatewayProxyResult> {
-  const deadline = Date.now() + HANDLER_TIMEOUT_MS;
-  const context: Context = {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `dropline-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:dropline-${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: event.requestContext.requestId,
-    logGroupName: `/aws/lambda/dropline-${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
+  const context = lambdaContext(name, HANDLER_TIMEOUT_MS, event.requestContext.requestId);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

@@ -2,8 +2,8 @@
  * Local stand-in for EventBridge Scheduler: runs each scheduled function on
  * its interval, never two runs of one function at once.
  */
-import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
+import { lambdaContext } from './lambda-context';
 
 export interface ScheduledFunction {
   readonly name: string;
@@ -27,7 +27,7 @@ export function startSchedules(functions: readonly ScheduledFunction[]): Running
     const run = fn
       .run(
         { source: 'dropline.schedule', 'detail-type': 'Scheduled Event', time: new Date().toISOString() },
-        context(fn.name),
+        lambdaContext(fn.name, 60_000),
       )
       .then(
         () => undefined,
@@ -55,23 +55,5 @@ export function startSchedules(functions: readonly ScheduledFunction[]): Running
       for (const timer of timers) clearInterval(timer);
       await Promise.all(inFlight.values());
     },
-  };
-}
-
-function context(name: string): Context {
-  const deadline = Date.now() + 60_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `dropline-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:dropline-${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/dropline-${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }

@@ -325,20 +325,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       );
       return { kind: 'ended' };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons) {
-        if (isTransient(error)) return { kind: 'contended' };
-        throw error;
-      }
-      const onReservation = reasons[0];
-      if (onReservation?.Code === 'ConditionalCheckFailed') {
-        const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
-        return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
-      }
-      if (reasons.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
-        throw new LedgerInvariantError(reservation.sku);
-      }
-      return { kind: 'contended' };
+      return holdTransitionOutcome(error, reservation.sku, returnUnits.length);
     }
   }
 
@@ -446,20 +433,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       );
       return { kind: 'ended' };
     } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (!reasons) {
-        if (isTransient(error)) return { kind: 'contended' };
-        throw error;
-      }
-      const onReservation = reasons[0];
-      if (onReservation?.Code === 'ConditionalCheckFailed') {
-        const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
-        return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
-      }
-      if (reasons.slice(1, 1 + sellUnits.length).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
-        throw new LedgerInvariantError(reservation.sku);
-      }
-      return { kind: 'contended' };
+      return holdTransitionOutcome(error, reservation.sku, sellUnits.length);
     }
   }
 
@@ -521,6 +495,27 @@ export class LedgerInvariantError extends Error {
     super(`Ledger invariant violated for ${sku}`);
     this.name = 'LedgerInvariantError';
   }
+}
+
+/**
+ * What a failed transaction that moves a HELD reservation on means. Its first
+ * item is the reservation (conditioned on its state), then one item per shard.
+ */
+function holdTransitionOutcome(error: unknown, sku: string, shardItems: number): EndHoldOutcome {
+  const reasons = cancellationReasons(error);
+  if (!reasons) {
+    if (isTransient(error)) return { kind: 'contended' };
+    throw error;
+  }
+  const onReservation = reasons[0];
+  if (onReservation?.Code === 'ConditionalCheckFailed') {
+    const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
+    return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
+  }
+  if (reasons.slice(1, 1 + shardItems).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+    throw new LedgerInvariantError(sku);
+  }
+  return { kind: 'contended' };
 }
 
 function holdLane(reservationId: string): string {

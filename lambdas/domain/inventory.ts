@@ -204,10 +204,11 @@ export class Inventory {
   private async availableByShard(product: Product): Promise<readonly number[]> {
     const cached = this.deps.view.available(product.sku);
     if (cached) return cached;
-    const shards = await this.deps.store.readShards(product.sku, product.shards, { consistent: false });
-    const available = shards.map((shard) => shard.available);
-    this.deps.view.rememberAvailable(product.sku, available);
-    return available;
+    return this.deps.view.refresh(product.sku, async () =>
+      (await this.deps.store.readShards(product.sku, product.shards, { consistent: false })).map(
+        (shard) => shard.available,
+      ),
+    );
   }
 
   /** A refused attempt may be the retry of one that succeeded: answer the retry with its reservation. */

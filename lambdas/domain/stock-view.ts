@@ -18,6 +18,8 @@ interface Entry<T> {
 export class StockView {
   private readonly stock = new Map<string, Entry<number[]>>();
   private readonly products = new Map<string, Entry<Product>>();
+  /** One read per SKU at a time; shards this environment took from while it was in flight. */
+  private readonly refreshing = new Map<string, { done: Promise<readonly number[]>; taken: Set<number> }>();
 
   constructor(
     readonly ttlMs: number,
@@ -40,12 +42,38 @@ export class StockView {
     this.stock.set(sku, { value: [...available], readAt: this.now() });
   }
 
+  /**
+   * Reads the SKU's stock once for every request that needs it now (a spike
+   * of requests finding the view expired makes one read, not hundreds). A hold
+   * this environment placed while the read was in flight may be missing from
+   * the read: for those shards the lower of the read and the old belief wins,
+   * so the view does not forget units it just sold.
+   */
+  refresh(sku: string, read: () => Promise<readonly number[]>): Promise<readonly number[]> {
+    const inFlight = this.refreshing.get(sku);
+    if (inFlight) return inFlight.done;
+    const taken = new Set<number>();
+    const done = read()
+      .then((available) => {
+        const old = this.stock.get(sku)?.value;
+        const merged = available.map((units, shard) =>
+          taken.has(shard) && old?.[shard] !== undefined ? Math.min(units, old[shard] as number) : units,
+        );
+        this.rememberAvailable(sku, merged);
+        return merged;
+      })
+      .finally(() => this.refreshing.delete(sku));
+    this.refreshing.set(sku, { done, taken });
+    return done;
+  }
+
   /** A hold placed by this environment: the units are gone. */
   take(sku: string, allocation: Allocation): void {
     const entry = this.stock.get(sku);
-    if (!entry) return;
+    const refresh = this.refreshing.get(sku);
     for (const [shard, units] of allocationEntries(allocation)) {
-      entry.value[shard] = Math.max(0, (entry.value[shard] ?? 0) - units);
+      refresh?.taken.add(shard);
+      if (entry) entry.value[shard] = Math.max(0, (entry.value[shard] ?? 0) - units);
     }
   }
 

@@ -16,7 +16,8 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { lambdaContext, type RunningEventSource } from './sqs';
+import { lambdaContext } from '../lambda-context';
+import type { RunningEventSource } from './sqs';
 
 export interface StreamEventSourceOptions {
   readonly name: string;
@@ -95,7 +96,7 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       const event: DynamoDBStreamEvent = { Records: Records.map((record) => toLambdaRecord(record, streamArn)) };
       for (let attempt = 0; ; attempt++) {
         try {
-          await options.handler(event, lambdaContext(options.name));
+          await options.handler(event, lambdaContext(options.name, 60_000));
           break;
         } catch (error) {
           if (stopped) return false;

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { lambdaContext } from '../lambda-context';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
 
@@ -80,7 +81,7 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
 /** Runs the function; returns the ids that failed (all of them when it threw). */
 async function invoke(options: SqsEventSourceOptions, records: SQSRecord[]): Promise<Set<string>> {
   try {
-    const response = await options.handler({ Records: records }, lambdaContext(options.name));
+    const response = await options.handler({ Records: records }, lambdaContext(options.name, 60_000));
     return new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   } catch {
     return new Set(records.map((record) => record.messageId));
@@ -116,23 +117,5 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion: queueArn.split(':')[3] ?? 'us-east-1',
-  };
-}
-
-export function lambdaContext(name: string, timeoutMs = 60_000): Context {
-  const deadline = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: `dropline-${name}`,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:dropline-${name}`,
-    memoryLimitInMB: '1024',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/dropline-${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   };
 }
