@@ -59,6 +59,8 @@ async function main(): Promise<void> {
     endpoints: { ...aws.endpoints, dynamodb: counter.endpoint },
     tableName: TABLE,
     adminKey: 'bench-admin-key',
+    // The benchmark loads the engine, not the gateway's throttle.
+    maxConcurrency: 100_000,
   });
   const api = new ApiClient(stack.url, stack.adminKey, Math.max(CONCURRENCY, SPIKE_CONCURRENCY));
   const client = DynamoDBDocumentClient.from(
