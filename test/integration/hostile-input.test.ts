@@ -5,6 +5,7 @@
 import { request } from 'undici';
 import { ApiClient, type CallOptions } from '../../local/api-client';
 import { startTestStack, type TestStack } from '../support/local-stack';
+import { pipelineSettled } from '../support/settled';
 
 const SKU = 'hostile-target';
 let stack: TestStack;
@@ -16,6 +17,7 @@ beforeAll(async () => {
   api = new ApiClient(stack.url, stack.adminKey);
   await api.putProduct(SKU, { name: 'Target', priceCents: 100, stock: 20, shards: 2, maxPerCustomer: 2 });
   heldId = (await api.reserve(SKU, 'victim', 1, 'hostile-victim-key')).body.reservationId;
+  await pipelineSettled(api, SKU);
 });
 
 afterAll(async () => {

@@ -6,6 +6,7 @@
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { startTestStack, type TestStack } from '../support/local-stack';
+import { pipelineSettled } from '../support/settled';
 
 let stack: TestStack;
 let api: ApiClient;
@@ -41,11 +42,7 @@ test('after sell-out, attempts are refused SOLD_OUT with zero DynamoDB writes', 
   // The counter sees the writes that selling costs, so a zero below means something.
   expect(stack.dynamodbRequests.writes() - writesBeforeSelling).toBeGreaterThanOrEqual(5);
   // Let the event pipeline (stream → snapshot → channel views) finish its own writes first.
-  await eventually(async () => {
-    const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
-    expect(body.channels.map((channel: { synced: boolean }) => channel.synced)).toEqual([true, true, true]);
-    expect(body.available).toBe(0);
-  });
+  await pipelineSettled(api, sku);
 
   const writesAtSellOut = stack.dynamodbRequests.writes();
   const itemWritesAtSellOut = stack.dynamodbRequests.itemWrites();
