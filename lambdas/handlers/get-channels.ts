@@ -9,9 +9,8 @@ import { skuPath } from '../shared/schemas';
 /** Each channel's view of a SKU beside the truth, and how far behind it is. */
 export async function getChannels(event: z.infer<typeof skuPath>): Promise<HttpResult> {
   const { sku } = event.pathParameters;
-  const ledger = await inventory.ledger(sku);
-  const product = await store.getProduct(sku);
-  const truth = await store.snapshot(sku, product?.shards ?? 1);
+  const product = await inventory.product(sku, { fresh: true });
+  const truth = await store.snapshot(sku, product.shards);
   const views = await channelViews.views(
     channels.map((channel) => channel.name),
     sku,
@@ -19,7 +18,7 @@ export async function getChannels(event: z.infer<typeof skuPath>): Promise<HttpR
   const now = Date.now();
   return json(200, {
     sku,
-    available: ledger.available,
+    available: truth.available,
     version: truth.version,
     channels: channels.map(({ name }) => {
       const view = views.find((candidate) => candidate.channel === name);
