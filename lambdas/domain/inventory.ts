@@ -25,6 +25,8 @@ export interface InventoryDeps {
   readonly newId: () => string;
   readonly sleep: (ms: number) => Promise<void>;
   readonly allocate?: Allocator;
+  /** Shards the drop plan sized for a SKU, used when a product is created without `shards`. */
+  readonly plannedShards?: Readonly<Record<string, number>>;
 }
 
 export interface ReserveRequest {
@@ -149,7 +151,9 @@ export class Inventory {
   }
 
   async upsertProduct(input: ProductInput): Promise<{ product: Product; created: boolean }> {
-    const shards = input.shards ?? defaultShardCount(input.stock);
+    const planned = this.deps.plannedShards?.[input.sku];
+    const shards =
+      input.shards ?? (planned ? Math.min(planned, Math.max(1, input.stock)) : defaultShardCount(input.stock));
     const product: Product = {
       sku: input.sku,
       name: input.name,

@@ -74,6 +74,10 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     const product = await store.getProduct(sku);
     if (!product) continue;
     const snapshot = stockEvent(await store.snapshot(sku, product.shards), [...reasons], new Date());
+    // The snapshot is one serializable read: any drift here is a broken promise, alarmed on.
+    const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
+    metrics.addMetric('LedgerDrift', MetricUnit.Count, drift);
+    if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });
     await sns.send(
       new PublishCommand({
         TopicArn: inventoryTopicArn,

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { Inventory } from '../domain/inventory';
+import { MAX_SHARDS } from '../domain/stock';
 import { StockView } from '../domain/stock-view';
 import { documentClient, tableName } from './dynamodb';
 import { numberEnv } from './env';
@@ -17,7 +18,21 @@ export const store = new DynamoDbInventoryStore(documentClient, tableName);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** `PLANNED_SHARDS` is set by the stack from the drop plan: `{"SKU": shards}`. */
+function plannedShards(): Record<string, number> {
+  const raw = process.env.PLANNED_SHARDS;
+  if (!raw) return {};
+  const parsed: unknown = JSON.parse(raw);
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('PLANNED_SHARDS is not a JSON object');
+  return Object.fromEntries(
+    Object.entries(parsed).filter(
+      (entry): entry is [string, number] => Number.isInteger(entry[1]) && entry[1] >= 1 && entry[1] <= MAX_SHARDS,
+    ),
+  );
+}
+
 export const inventory = new Inventory({
+  plannedShards: plannedShards(),
   store,
   view: new StockView(STOCK_VIEW_TTL_MS, Date.now),
   clock: { now: Date.now },

@@ -13,7 +13,8 @@ export type HandlerName =
   | 'get-channels'
   | 'put-product'
   | 'restock-product'
-  | 'get-ledger';
+  | 'get-ledger'
+  | 'health';
 
 export interface ApiRoute {
   readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -40,6 +41,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: '/admin/products/{sku}/restock', handler: 'restock-product', access: 'admin' },
   { method: 'GET', path: '/admin/products/{sku}/ledger', handler: 'get-ledger', access: 'admin' },
   { method: 'GET', path: '/admin/products/{sku}/channels', handler: 'get-channels', access: 'admin' },
+  /** Not in the shopper contract: the target of the Route 53 health check. */
+  { method: 'GET', path: '/health', handler: 'health', access: 'shopper' },
 ];
 
 export interface Schedule {

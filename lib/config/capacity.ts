@@ -129,7 +129,7 @@ export function planCapacity(plan: DropPlan, now: Date = new Date()): Capacity {
     (a, b) => a - b,
   );
   const schedule: ScheduledCapacity[] = [];
-  let previous = assumptions.baselineProvisioned;
+  let previous: number = assumptions.baselineProvisioned;
   for (const instant of boundaries) {
     const floor = floorAt(windows, instant);
     if (floor === previous) continue;

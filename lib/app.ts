@@ -1,0 +1,75 @@
+/**
+ * The dropline app: stacks split by lifecycle and wired through typed props.
+ * `bin/app.ts` calls this with the real context; tests call it with theirs.
+ */
+import { Annotations, type App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type Capacity, planCapacity } from './config/capacity';
+import type { DeploySettings } from './config/settings';
+import { EdgeStack } from './stacks/edge-stack';
+import { MonitoringStack } from './stacks/monitoring-stack';
+import { StatefulStack } from './stacks/stateful-stack';
+import { StatelessStack } from './stacks/stateless-stack';
+
+/** CloudFront's web ACL and certificate must be created here. */
+export const EDGE_REGION = 'us-east-1';
+
+export interface DroplineStacks {
+  readonly capacity: Capacity;
+  readonly stateful: StatefulStack;
+  readonly stateless: StatelessStack;
+  readonly edge: EdgeStack;
+  readonly monitoring: MonitoringStack;
+}
+
+export function buildDroplineApp(app: App, settings: DeploySettings, now: Date = new Date()): DroplineStacks {
+  const capacity = planCapacity(settings.dropPlan, now);
+  const env = { region: settings.region, ...(settings.account ? { account: settings.account } : {}) };
+  const crossRegionReferences = settings.region !== EDGE_REGION;
+  const { prefix } = settings;
+
+  const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
+    env,
+    description: 'dropline: inventory table, order queue, inventory topic, channel queues',
+    capacity,
+  });
+  const stateless = new StatelessStack(app, `${prefix}-Stateless`, {
+    env,
+    crossRegionReferences,
+    description: 'dropline: functions, API, event source mappings, expiry schedule, drop scaling',
+    table: stateful.table,
+    ordersQueue: stateful.orders,
+    channelQueues: stateful.channelQueues,
+    inventoryTopic: stateful.inventoryTopic,
+    streamFailures: stateful.streamFailures,
+    capacity,
+    originSecretReplicaRegions: crossRegionReferences ? [EDGE_REGION] : [],
+  });
+  const edge = new EdgeStack(app, `${prefix}-Edge`, {
+    env: { ...env, region: EDGE_REGION },
+    crossRegionReferences,
+    description: 'dropline: CloudFront, WAF, drop page, DNS',
+    api: stateless.dropApi.api,
+    originSecretName: stateless.originSecretName,
+    dns: settings.dns,
+  });
+  edge.addStackDependency(stateless, 'CloudFront reads the origin secret the API stack creates');
+  const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {
+    env,
+    description: 'dropline: alarms and dashboard',
+    api: stateless.dropApi.api,
+    functions: stateless.functions,
+    table: stateful.table,
+    ordersQueue: stateful.orders.queue,
+    deadLetterQueues: new Map([
+      ['OrdersDlq', stateful.orders.deadLetterQueue],
+      ...[...stateful.channelQueues].map(([name, queue]) => [`${name}Dlq`, queue.deadLetterQueue] as const),
+      ['StreamFailures', stateful.streamFailures],
+    ]),
+    alarmEmail: settings.alarmEmail,
+  });
+
+  for (const warning of capacity.warnings) Annotations.of(stateless).addWarningV2('dropline:capacity', warning);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { capacity, stateful, stateless, edge, monitoring };
+}

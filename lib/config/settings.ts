@@ -1,0 +1,82 @@
+/**
+ * What one deployment is told through CDK context (`-c key=value` or
+ * cdk.json). Everything is read here, checked, and handed to the stacks as
+ * typed props; no stack reads context itself.
+ */
+import type { Node } from 'constructs';
+import { type DropPlan, emptyDropPlan, loadDropPlan } from './drop-plan';
+
+export interface DnsSettings {
+  readonly domainName: string;
+  readonly hostedZoneId: string;
+  readonly hostedZoneName: string;
+}
+
+export interface DeploySettings {
+  /** Prefix of every stack name, so several stages can share an account. */
+  readonly prefix: string;
+  /** Region of the API, functions and data; the edge (CloudFront, its WAF, certificate) is always us-east-1. */
+  readonly region: string;
+  readonly account: string | undefined;
+  readonly dns: DnsSettings | undefined;
+  readonly dropPlan: DropPlan;
+  /** Where alarms are emailed (optional; the alarm topic exists either way). */
+  readonly alarmEmail: string | undefined;
+}
+
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SettingsError';
+  }
+}
+
+const text = (node: Node, key: string): string | undefined => {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new SettingsError(`context ${key} must be a string`);
+  return value.trim();
+};
+
+export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): DeploySettings {
+  const prefix = text(node, 'prefix') ?? 'Dropline';
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,30}$/.test(prefix)) {
+    throw new SettingsError('context prefix must start with a letter: letters, digits and -, at most 31');
+  }
+  const region = text(node, 'region') ?? env.CDK_DEFAULT_REGION ?? 'us-east-1';
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new SettingsError(`context region ${region} is not an AWS region`);
+
+  const dnsKeys = ['domainName', 'hostedZoneId', 'hostedZoneName'] as const;
+  const dnsValues = dnsKeys.map((key) => text(node, key));
+  const given = dnsValues.filter((value) => value !== undefined).length;
+  if (given > 0 && given < dnsKeys.length) {
+    const missing = dnsKeys.filter((_, index) => dnsValues[index] === undefined);
+    throw new SettingsError(`DNS needs all of ${dnsKeys.join(', ')}; missing ${missing.join(', ')}`);
+  }
+  const [domainName, hostedZoneId, hostedZoneName] = dnsValues;
+  let dns: DnsSettings | undefined;
+  if (domainName && hostedZoneId && hostedZoneName) {
+    const zone = hostedZoneName.replace(/\.$/, '');
+    if (domainName !== zone && !domainName.endsWith(`.${zone}`)) {
+      throw new SettingsError(`domainName ${domainName} is not inside hostedZoneName ${zone}`);
+    }
+    if (!/^Z[A-Z0-9]{1,31}$/.test(hostedZoneId)) {
+      throw new SettingsError(`hostedZoneId ${hostedZoneId} does not look like a Route 53 zone id`);
+    }
+    dns = { domainName, hostedZoneId, hostedZoneName: zone };
+  }
+
+  const planPath = text(node, 'dropPlan');
+  const alarmEmail = text(node, 'alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    throw new SettingsError(`alarmEmail ${alarmEmail} is not an email address`);
+  }
+  return {
+    prefix,
+    region,
+    account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,
+    dns,
+    dropPlan: planPath ? loadDropPlan(planPath) : emptyDropPlan,
+    alarmEmail,
+  };
+}

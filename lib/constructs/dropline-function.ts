@@ -1,0 +1,75 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+
+const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
+const depsLockFilePath = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
+
+export interface DroplineFunctionProps {
+  /** File name (without `.ts`) in `lambdas/handlers`. */
+  readonly handler: string;
+  readonly description: string;
+  /** @default 10 seconds */
+  readonly timeout?: Duration;
+  /** @default 1024 MB: more memory is more CPU, and the hot path is CPU-bound on JSON and crypto. */
+  readonly memorySize?: number;
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Every dropline function: Node.js 24 on arm64, bundled by esbuild as ESM
+ * (middy 7 is ESM-only) with the AWS SDK left to the runtime, X-Ray tracing,
+ * JSON logs into its own log group kept a month, and a role of its own that
+ * starts with nothing but writing its logs.
+ */
+export class DroplineFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: DroplineFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `dropline ${props.handler}: least privilege, granted per resource`,
+    });
+    super(scope, id, {
+      entry: `${handlersDir}${props.handler}.ts`,
+      depsLockFilePath,
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: props.timeout ?? Duration.seconds(10),
+      tracing: Tracing.ACTIVE,
+      role,
+      logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'dropline',
+        POWERTOOLS_METRICS_NAMESPACE: 'Dropline',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        externalModules: ['@aws-sdk/*'],
+        banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+      },
+    });
+    logGroup.grantWrite(role);
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'only actions without resource-level permissions take Resource *: xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) and, for the stream consumer, dynamodb:ListStreams (test/infra asserts this)',
+    });
+  }
+}

@@ -1,0 +1,228 @@
+/**
+ * The edge, in us-east-1 (a CLOUDFRONT-scope WAF and CloudFront's certificate
+ * must live there): the drop page on S3, the API behind CloudFront with a
+ * one-second cache on availability reads, the web ACL, and DNS when a domain
+ * is configured.
+ */
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import { Certificate, CertificateValidation } from 'aws-cdk-lib/aws-certificatemanager';
+import {
+  AllowedMethods,
+  type BehaviorOptions,
+  CacheCookieBehavior,
+  CacheHeaderBehavior,
+  CachePolicy,
+  CacheQueryStringBehavior,
+  Distribution,
+  HttpVersion,
+  OriginRequestHeaderBehavior,
+  OriginRequestPolicy,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import {
+  AaaaRecord,
+  ARecord,
+  CfnHealthCheck,
+  HostedZone,
+  type IHostedZone,
+  RecordTarget,
+} from 'aws-cdk-lib/aws-route53';
+import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
+import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import type { Construct } from 'constructs';
+import type { DnsSettings } from '../config/settings';
+import { EdgeFirewall } from '../constructs/edge-firewall';
+import { ORIGIN_HEADER } from '../constructs/origin-guard';
+
+const siteDir = fileURLToPath(new URL('../../site/', import.meta.url));
+
+export interface EdgeStackProps extends StackProps {
+  readonly api: RestApi;
+  /** Name of the secret whose value CloudFront sends in the origin header. */
+  readonly originSecretName: string;
+  readonly dns: DnsSettings | undefined;
+}
+
+export class EdgeStack extends Stack {
+  readonly distribution: Distribution;
+  readonly webAcl: EdgeFirewall;
+
+  constructor(scope: Construct, id: string, props: EdgeStackProps) {
+    super(scope, id, props);
+    const logs = new Bucket(this, 'EdgeLogs', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      // CloudFront standard logs are delivered with an ACL.
+      objectOwnership: ObjectOwnership.OBJECT_WRITER,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(logs).acknowledge({ id: 'AwsSolutions-S1', reason: 'this bucket receives the access logs' });
+    const site = new Bucket(this, 'DropPage', {
+      encryption: BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      serverAccessLogsBucket: logs,
+      serverAccessLogsPrefix: 'site/',
+      removalPolicy: RemovalPolicy.DESTROY,
+      autoDeleteObjects: false,
+    });
+
+    this.webAcl = new EdgeFirewall(this, 'Firewall');
+    const api = new RestApiOrigin(props.api, {
+      customHeaders: {
+        [ORIGIN_HEADER]: SecretValue.secretsManager(props.originSecretName).unsafeUnwrap(),
+      },
+    });
+    const forward = (id: string, ...headers: string[]) =>
+      new OriginRequestPolicy(this, id, {
+        comment: `dropline: forward only ${headers.join(', ')}`,
+        headerBehavior: OriginRequestHeaderBehavior.allowList(...headers),
+      });
+    const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type');
+    const admin = forward('AdminCalls', 'x-api-key', 'Content-Type');
+    const availability = new CachePolicy(this, 'Availability', {
+      comment: 'availability reads: a spike of refreshes is answered here, at most two seconds old',
+      defaultTtl: Duration.seconds(1),
+      minTtl: Duration.seconds(0),
+      maxTtl: Duration.seconds(2),
+      headerBehavior: CacheHeaderBehavior.none(),
+      queryStringBehavior: CacheQueryStringBehavior.none(),
+      cookieBehavior: CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const uncached = (allowedMethods: AllowedMethods, originRequestPolicy?: OriginRequestPolicy): BehaviorOptions => ({
+      origin: api,
+      allowedMethods,
+      cachePolicy: CachePolicy.CACHING_DISABLED,
+      viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+      ...(originRequestPolicy ? { originRequestPolicy } : {}),
+    });
+
+    const zone = props.dns
+      ? HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+          hostedZoneId: props.dns.hostedZoneId,
+          zoneName: props.dns.hostedZoneName,
+        })
+      : undefined;
+    const certificate =
+      props.dns && zone
+        ? new Certificate(this, 'Certificate', {
+            domainName: props.dns.domainName,
+            validation: CertificateValidation.fromDns(zone),
+          })
+        : undefined;
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: 'dropline: drop page and API',
+      defaultRootObject: 'index.html',
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      webAclId: this.webAcl.webAcl.attrArn,
+      enableLogging: true,
+      logBucket: logs,
+      logFilePrefix: 'cloudfront/',
+      ...(props.dns && certificate
+        ? {
+            domainNames: [props.dns.domainName],
+            certificate,
+            minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021,
+          }
+        : {}),
+      defaultBehavior: {
+        origin: S3BucketOrigin.withOriginAccessControl(site),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+      },
+      additionalBehaviors: {
+        '/products/*/reservations': uncached(AllowedMethods.ALLOW_ALL, writes),
+        '/products/*': {
+          origin: api,
+          allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
+          cachePolicy: availability,
+          viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
+        },
+        '/reservations/*': uncached(AllowedMethods.ALLOW_ALL, writes),
+        '/orders/*': uncached(AllowedMethods.ALLOW_GET_HEAD),
+        '/admin/*': uncached(AllowedMethods.ALLOW_ALL, admin),
+        '/health': uncached(AllowedMethods.ALLOW_GET_HEAD),
+      },
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'drops are sold wherever the shop sells; a regional drop adds a geo restriction to its own stage',
+    });
+    if (!props.dns) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason:
+          'without a domain the distribution uses the default *.cloudfront.net certificate, which allows TLSv1; with domainName it is TLSv1.2_2021',
+      });
+    }
+
+    new BucketDeployment(this, 'DropPageContent', {
+      sources: [Source.asset(siteDir)],
+      destinationBucket: site,
+      distribution: this.distribution,
+      distributionPaths: ['/index.html'],
+    });
+    this.acknowledgeBucketDeployment(site);
+
+    if (props.dns && zone) this.addDns(props.dns, zone);
+    new CfnOutput(this, 'Url', {
+      value: `https://${props.dns?.domainName ?? this.distribution.distributionDomainName}`,
+      description: 'the drop page and API (point `dropline rehearse --target` here)',
+    });
+  }
+
+  /**
+   * CDK's BucketDeployment is a singleton custom resource whose role and
+   * runtime are CDK's own; it runs only during deployment, never on a request.
+   */
+  private acknowledgeBucketDeployment(site: Bucket): void {
+    const siteArn = `<${this.getLogicalId(site.node.defaultChild as CfnBucket)}.Arn>`;
+    const findings = [
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'AwsSolutions-IAM5[Action::s3:List*]',
+      'AwsSolutions-IAM5[Action::s3:Abort*]',
+      'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-${this.region}/*]`,
+      `AwsSolutions-IAM5[Resource::${siteArn}/*]`,
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-L1',
+    ];
+    const handler = this.node.children.find((child) => child.node.id.startsWith('Custom::CDKBucketDeployment'));
+    if (!handler) throw new Error('BucketDeployment handler not found: its findings cannot be acknowledged');
+    for (const id of findings) {
+      Validations.of(handler).acknowledge({
+        id,
+        reason:
+          "CDK's BucketDeployment handler copies the drop page from the CDK asset bucket to the site bucket during deployment; its role and runtime are CDK's",
+      });
+    }
+  }
+
+  private addDns(dns: DnsSettings, zone: IHostedZone): void {
+    const target = RecordTarget.fromAlias(new CloudFrontTarget(this.distribution));
+    new ARecord(this, 'AliasV4', { zone, recordName: dns.domainName, target });
+    new AaaaRecord(this, 'AliasV6', { zone, recordName: dns.domainName, target });
+    new CfnHealthCheck(this, 'ApiHealth', {
+      healthCheckConfig: {
+        type: 'HTTPS',
+        fullyQualifiedDomainName: dns.domainName,
+        resourcePath: '/health',
+        requestInterval: 30,
+        failureThreshold: 3,
+        enableSni: true,
+      },
+    });
+  }
+}

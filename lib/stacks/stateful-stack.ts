@@ -1,0 +1,104 @@
+/**
+ * What must survive a redeploy: the inventory table, the order queue, the
+ * inventory topic and each channel's queue. Retained on stack deletion.
+ */
+import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  AttributeType,
+  Billing,
+  ProjectionType,
+  StreamViewType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
+import { Alias } from 'aws-cdk-lib/aws-kms';
+import { FifoThroughputScope, SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-sns';
+import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import type { Capacity } from '../config/capacity';
+import { inventoryTable } from '../config/inventory-table';
+import { channelQueue, channels, inventoryTopic, ordersQueue } from '../config/messaging';
+import { FifoQueueWithDlq } from '../constructs/fifo-queue';
+
+export interface StatefulStackProps extends StackProps {
+  readonly capacity: Capacity;
+}
+
+export class StatefulStack extends Stack {
+  readonly table: TableV2;
+  readonly orders: FifoQueueWithDlq;
+  readonly inventoryTopic: Topic;
+  /** Channel name → its queue. */
+  readonly channelQueues: ReadonlyMap<string, FifoQueueWithDlq>;
+  /** Where stream records the relay could not publish after every retry are described (replay from there). */
+  readonly streamFailures: Queue;
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props);
+    const spec = inventoryTable;
+    this.table = new TableV2(this, 'Inventory', {
+      partitionKey: { name: spec.partitionKey.name, type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      dynamoStream: StreamViewType[spec.stream],
+      timeToLiveAttribute: spec.timeToLiveAttribute,
+      globalSecondaryIndexes: [
+        {
+          indexName: spec.holdsByExpiryIndex.indexName,
+          partitionKey: { name: spec.holdsByExpiryIndex.partitionKey.name, type: AttributeType.STRING },
+          sortKey: { name: spec.holdsByExpiryIndex.sortKey.name, type: AttributeType.NUMBER },
+          projectionType: ProjectionType[spec.holdsByExpiryIndex.projection],
+        },
+      ],
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryptionV2.awsManagedKey(),
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      // Pre-warmed for the plan's peak, so the first second of a drop doesn't wait for partition splits.
+      warmThroughput: {
+        writeUnitsPerSecond: props.capacity.table.warmWritesPerSecond,
+        readUnitsPerSecond: props.capacity.table.warmReadsPerSecond,
+      },
+    });
+
+    this.orders = new FifoQueueWithDlq(this, 'Orders', ordersQueue);
+
+    this.inventoryTopic = new Topic(this, 'InventoryEvents', {
+      displayName: `dropline ${inventoryTopic.name}`,
+      fifo: true,
+      contentBasedDeduplication: false,
+      // High-throughput FIFO topic: ordering and throughput are per message group (one per SKU).
+      fifoThroughputScope: FifoThroughputScope.MESSAGE_GROUP,
+      masterKey: Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
+      enforceSSL: true,
+    });
+
+    const queues = new Map<string, FifoQueueWithDlq>();
+    for (const channel of channels) {
+      const queue = new FifoQueueWithDlq(this, `Channel-${channel.name}`, channelQueue(channel));
+      this.inventoryTopic.addSubscription(
+        new SqsSubscription(queue.queue, {
+          rawMessageDelivery: true,
+          filterPolicy: Object.fromEntries(
+            Object.entries(channel.filterPolicy).map(([attribute, values]) => [
+              attribute,
+              SubscriptionFilter.stringFilter({ allowlist: [...values] }),
+            ]),
+          ),
+        }),
+      );
+      queues.set(channel.name, queue);
+    }
+    this.channelQueues = queues;
+
+    this.streamFailures = new Queue(this, 'StreamFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(this.streamFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'this queue is itself a dead-letter destination (failed stream batches of the outbox relay)',
+    });
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * What can be replaced at will: the functions, the API, the event source
+ * mappings, the expiry schedule and the hot path's scaling. Everything it
+ * touches comes in through typed props from the stateful stack.
+ */
+import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type CfnFunction, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { apiRoutes, type HandlerName } from '../config/api-routes';
+import type { Capacity } from '../config/capacity';
+import {
+  type ConsumerHandler,
+  channelQueue,
+  channels,
+  eventSourceMappings,
+  ordersQueue,
+  streamConsumer,
+} from '../config/messaging';
+import { DropApi } from '../constructs/drop-api';
+import { DroplineFunction } from '../constructs/dropline-function';
+import type { FifoQueueWithDlq } from '../constructs/fifo-queue';
+import { type TableAccess, useInventoryTable, useInventoryTopic, useOrdersQueue } from '../constructs/grants';
+import { OriginGuard } from '../constructs/origin-guard';
+import { ProvisionedForDrops } from '../constructs/provisioned-for-drops';
+
+export type FunctionName = HandlerName | ConsumerHandler | 'publish-changes' | 'expire-holds';
+
+interface FunctionSpec {
+  readonly description: string;
+  readonly table: TableAccess;
+  readonly timeout?: Duration;
+}
+
+/** Every function and what it may do with the table: the least-privilege matrix in one place. */
+const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
+  'get-product': { description: 'GET /products/{sku}: availability from the storefront read model', table: 'read' },
+  'create-reservation': { description: 'POST /products/{sku}/reservations: the hot path', table: 'write' },
+  'get-reservation': { description: 'GET /reservations/{id}', table: 'read' },
+  'release-reservation': { description: 'DELETE /reservations/{id}: units back to stock', table: 'write' },
+  'checkout-reservation': { description: 'POST /reservations/{id}/checkout: charge, confirm, order', table: 'write' },
+  'get-order': { description: 'GET /orders/{orderId}', table: 'read' },
+  'get-channels': {
+    description: 'GET /admin/products/{sku}/channels: channel views against the ledger',
+    table: 'read',
+  },
+  'put-product': { description: 'PUT /admin/products/{sku}: create or update a product', table: 'write' },
+  'restock-product': { description: 'POST /admin/products/{sku}/restock', table: 'write' },
+  'get-ledger': { description: 'GET /admin/products/{sku}/ledger', table: 'read' },
+  health: { description: 'GET /health: the Route 53 health check target', table: 'read' },
+  'expire-holds': {
+    description: 'sweeps expired holds back to stock, every second for a minute per invocation',
+    table: 'sweep',
+    timeout: Duration.seconds(70),
+  },
+  'publish-changes': {
+    description: 'the outbox relay: stream → orders queue and inventory topic',
+    table: 'read',
+    timeout: Duration.seconds(30),
+  },
+  'fulfil-orders': { description: 'orders queue → warehouse dispatch', table: 'write', timeout: Duration.seconds(30) },
+  'apply-channel-events': {
+    description: 'inventory events → each channel view',
+    table: 'write',
+    timeout: Duration.seconds(20),
+  },
+};
+
+export interface StatelessStackProps extends StackProps {
+  readonly table: TableV2;
+  readonly ordersQueue: FifoQueueWithDlq;
+  readonly channelQueues: ReadonlyMap<string, FifoQueueWithDlq>;
+  readonly inventoryTopic: ITopic;
+  readonly streamFailures: IQueue;
+  readonly capacity: Capacity;
+  /** Regions that must read the origin secret too (the edge, when it is elsewhere). */
+  readonly originSecretReplicaRegions: readonly string[];
+}
+
+export class StatelessStack extends Stack {
+  readonly functions: ReadonlyMap<FunctionName, DroplineFunction>;
+  readonly reservations: ProvisionedForDrops;
+  readonly dropApi: DropApi;
+  readonly originSecretName: string;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const functions = new Map<FunctionName, DroplineFunction>();
+    for (const [name, spec] of Object.entries(functionSpecs) as [FunctionName, FunctionSpec][]) {
+      const fn = new DroplineFunction(this, pascal(name), {
+        handler: name,
+        description: spec.description,
+        ...(spec.timeout ? { timeout: spec.timeout } : {}),
+      });
+      useInventoryTable(fn, props.table, spec.table);
+      functions.set(name, fn);
+    }
+    this.functions = functions;
+    const fn = (name: FunctionName) => functions.get(name) as DroplineFunction;
+
+    fn('put-product').addEnvironment('PLANNED_SHARDS', JSON.stringify(props.capacity.shardsBySku));
+    fn('expire-holds').addEnvironment('SWEEP_FOR_SECONDS', '55');
+    useOrdersQueue(fn('publish-changes'), props.ordersQueue.queue);
+    useInventoryTopic(fn('publish-changes'), props.inventoryTopic);
+
+    this.reservations = new ProvisionedForDrops(this, 'Reservations', {
+      version: fn('create-reservation').currentVersion,
+      capacity: props.capacity,
+    });
+
+    this.wireEventSources(props, fn);
+    const sweeper = fn('expire-holds');
+    const schedulerRole = new Role(this, 'ExpirySweepRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'EventBridge Scheduler: invoke the expiry sweep, nothing else',
+    });
+    new Schedule(this, 'ExpirySweep', {
+      description: 'returns expired holds to stock (the function sweeps every second within each run)',
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      target: new LambdaInvoke(sweeper, { role: schedulerRole }),
+    });
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(sweeper.node.defaultChild as CfnFunction)}.Arn>:*]`,
+      reason: "the scheduler target's grant covers the sweep function's versions (`:*`); it is still that one function",
+    });
+
+    const integrations = new Map<HandlerName, IFunction>(
+      apiRoutes.map((route) => [
+        route.handler,
+        route.handler === 'create-reservation' ? this.reservations.alias : fn(route.handler),
+      ]),
+    );
+    this.dropApi = new DropApi(this, 'DropApi', { integrations, capacity: props.capacity });
+
+    this.originSecretName = `${id}/cloudfront-origin`;
+    const originSecret = new Secret(this, 'OriginSecret', {
+      secretName: this.originSecretName,
+      description: 'the header value CloudFront adds to every API request; the API refuses requests without it',
+      generateSecretString: { excludePunctuation: true, passwordLength: 48 },
+      replicaRegions: props.originSecretReplicaRegions.map((region) => ({ region })),
+    });
+    Validations.of(originSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'rotating it needs CloudFront and WAF updated together; it is rotated by redeploying with a new secret (docs/deploy.md)',
+    });
+    new OriginGuard(this, 'OriginGuard', {
+      stageArn: this.dropApi.api.deploymentStage.stageArn,
+      secret: originSecret.secretValue.unsafeUnwrap(),
+    });
+  }
+
+  private wireEventSources(props: StatelessStackProps, fn: (name: FunctionName) => DroplineFunction): void {
+    const queues = new Map<string, FifoQueueWithDlq>([
+      [ordersQueue.name, props.ordersQueue],
+      ...channels.map(
+        (channel) => [channelQueue(channel).name, props.channelQueues.get(channel.name)] as [string, FifoQueueWithDlq],
+      ),
+    ]);
+    for (const mapping of eventSourceMappings) {
+      const queue = queues.get(mapping.queue);
+      if (!queue) throw new Error(`no queue ${mapping.queue} for ${mapping.handler}`);
+      fn(mapping.handler).addEventSource(
+        new SqsEventSource(queue.queue, { batchSize: mapping.batchSize, reportBatchItemFailures: true }),
+      );
+    }
+    fn(streamConsumer.handler).addEventSource(
+      new DynamoEventSource(props.table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: streamConsumer.batchSize,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 10_000,
+        onFailure: new SqsDlq(props.streamFailures),
+      }),
+    );
+  }
+}
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
