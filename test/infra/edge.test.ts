@@ -1,0 +1,179 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { rateLimits } from '../../lib/constructs/edge-firewall';
+import { dns, resourcesOf, type Synthesized, synthesize } from './synth';
+
+let synth: Synthesized;
+let withDomain: Synthesized;
+beforeAll(() => {
+  synth = synthesize();
+  withDomain = synthesize({ dns });
+});
+
+type Behavior = {
+  PathPattern: string;
+  CachePolicyId: unknown;
+  AllowedMethods: string[];
+  OriginRequestPolicyId?: unknown;
+};
+const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
+
+function behaviors(template: Synthesized['edge']): Behavior[] {
+  const [distribution] = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
+  return (distribution?.Properties?.DistributionConfig as { CacheBehaviors: Behavior[] }).CacheBehaviors;
+}
+
+describe('CloudFront', () => {
+  it('lives in us-east-1 with its web ACL', () => {
+    expect(synth.stacks.edge.region).toBe('us-east-1');
+    synth.edge.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({ WebACLId: Match.anyValue(), DefaultRootObject: 'index.html' }),
+    });
+  });
+
+  it('caches availability reads for one second by default and two at most, keyed on the path alone', () => {
+    synth.edge.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        DefaultTTL: 1,
+        MinTTL: 0,
+        MaxTTL: 2,
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+        }),
+      }),
+    });
+    const products = behaviors(synth.edge).find((behavior) => behavior.PathPattern === '/products/*');
+    expect(products?.AllowedMethods).toEqual(['GET', 'HEAD']);
+    expect(products?.CachePolicyId).not.toBe(CACHING_DISABLED);
+  });
+
+  it('never caches a write, and matches reservations before availability', () => {
+    const all = behaviors(synth.edge);
+    const patterns = all.map((behavior) => behavior.PathPattern);
+    expect(patterns.indexOf('/products/*/reservations')).toBeLessThan(patterns.indexOf('/products/*'));
+    for (const behavior of all.filter((candidate) => candidate.AllowedMethods.includes('POST'))) {
+      expect(behavior.CachePolicyId).toBe(CACHING_DISABLED);
+    }
+  });
+
+  it('forwards only the headers handlers read', () => {
+    synth.edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Idempotency-Key', 'Content-Type'] },
+        CookiesConfig: { CookieBehavior: 'none' },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+      }),
+    });
+    synth.edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-api-key', 'Content-Type'] },
+      }),
+    });
+  });
+
+  it('sends the secret origin header to the API, from the secret, not a literal', () => {
+    const [distribution] = Object.values(resourcesOf(synth.edge, 'AWS::CloudFront::Distribution'));
+    const origins = (distribution?.Properties?.DistributionConfig as { Origins: Array<Record<string, unknown>> })
+      .Origins;
+    const api = origins.find((origin) => origin.OriginCustomHeaders);
+    expect(api?.OriginCustomHeaders).toEqual([
+      { HeaderName: 'x-dropline-origin', HeaderValue: expect.stringMatching(/^\{\{resolve:secretsmanager:.+\}\}$/) },
+    ]);
+    expect(api?.CustomOriginConfig).toMatchObject({
+      OriginProtocolPolicy: 'https-only',
+      OriginSSLProtocols: ['TLSv1.2'],
+    });
+  });
+
+  it('reads the drop page from a private bucket through origin access control', () => {
+    synth.edge.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    synth.edge.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: Match.anyValue(),
+    });
+  });
+});
+
+describe('the edge web ACL', () => {
+  const rules = () => {
+    const [acl] = Object.values(resourcesOf(synth.edge, 'AWS::WAFv2::WebACL'));
+    expect(acl?.Properties?.Scope).toBe('CLOUDFRONT');
+    return acl?.Properties?.Rules as Array<{
+      Name: string;
+      Action?: Record<string, unknown>;
+      Statement: Record<string, any>;
+    }>;
+  };
+
+  it('limits reservation attempts and all requests per IP', () => {
+    const byName = new Map(rules().map((rule) => [rule.Name, rule]));
+    expect(byName.get('reservations-per-ip')?.Statement.RateBasedStatement).toMatchObject({
+      AggregateKeyType: 'IP',
+      EvaluationWindowSec: 60,
+      Limit: rateLimits.reservationsPerIpPerMinute,
+      ScopeDownStatement: expect.anything(),
+    });
+    expect(byName.get('requests-per-ip')?.Statement.RateBasedStatement).toMatchObject({
+      Limit: rateLimits.perIpPerMinute,
+    });
+  });
+
+  it('runs Bot Control and the common rule sets', () => {
+    const managed = rules()
+      .map((rule) => rule.Statement.ManagedRuleGroupStatement?.Name)
+      .filter(Boolean);
+    expect(managed).toEqual(
+      expect.arrayContaining([
+        'AWSManagedRulesBotControlRuleSet',
+        'AWSManagedRulesCommonRuleSet',
+        'AWSManagedRulesKnownBadInputsRuleSet',
+        'AWSManagedRulesAmazonIpReputationList',
+      ]),
+    );
+  });
+
+  it('challenges browsers on the drop page and checks the token on every reservation attempt', () => {
+    const challenged = rules().filter((rule) => rule.Action && 'Challenge' in rule.Action);
+    expect(challenged.map((rule) => rule.Name).sort()).toEqual(['challenge-on-drop-page', 'challenge-on-reservation']);
+    const reservation = JSON.stringify(challenged.find((rule) => rule.Name === 'challenge-on-reservation')?.Statement);
+    expect(reservation).toMatch(/"SearchString":"\/reservations"/);
+    expect(reservation).toMatch(/"SearchString":"POST"/);
+  });
+});
+
+describe('DNS', () => {
+  it('creates no records, certificate or health check without a domain', () => {
+    synth.edge.resourceCountIs('AWS::Route53::RecordSet', 0);
+    synth.edge.resourceCountIs('AWS::Route53::HealthCheck', 0);
+    synth.edge.resourceCountIs('AWS::CertificateManager::Certificate', 0);
+  });
+
+  it('aliases the domain to CloudFront over IPv4 and IPv6, with TLS 1.2 and a health check', () => {
+    withDomain.edge.hasResourceProperties('AWS::Route53::RecordSet', {
+      Name: 'drop.example.com.',
+      Type: 'A',
+      HostedZoneId: dns.hostedZoneId,
+    });
+    withDomain.edge.hasResourceProperties('AWS::Route53::RecordSet', { Name: 'drop.example.com.', Type: 'AAAA' });
+    withDomain.edge.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'drop.example.com' });
+    withDomain.edge.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['drop.example.com'],
+        ViewerCertificate: Match.objectLike({ MinimumProtocolVersion: 'TLSv1.2_2021' }),
+      }),
+    });
+    withDomain.edge.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: Match.objectLike({
+        Type: 'HTTPS',
+        FullyQualifiedDomainName: 'drop.example.com',
+        ResourcePath: '/health',
+      }),
+    });
+  });
+});

@@ -1,0 +1,270 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { apiRoutes } from '../../lib/config/api-routes';
+import { eventSourceMappings } from '../../lib/config/messaging';
+import { resourcesOf, type Synthesized, synthesize } from './synth';
+
+let synth: Synthesized;
+beforeAll(() => {
+  synth = synthesize();
+});
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+/** Every statement of every policy attached to the role of the function with this description prefix. */
+function statementsOf(handlerDescription: string): Statement[] {
+  const functions = resourcesOf(synth.stateless, 'AWS::Lambda::Function');
+  const fn = Object.values(functions).find((candidate) =>
+    String(candidate.Properties?.Description).startsWith(handlerDescription),
+  );
+  if (!fn) throw new Error(`no function described as ${handlerDescription}`);
+  const roleRef = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  return Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))
+    .filter((policy) => (policy.Properties?.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleRef))
+    .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
+const tableActions = (statements: Statement[]) =>
+  statements
+    .flatMap(actionsOf)
+    .filter((action) => action.startsWith('dynamodb:') && !action.includes('Stream'))
+    .sort();
+
+describe('functions', () => {
+  it('run Node.js 24 on arm64 with active tracing and JSON logs', () => {
+    const functions = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::Function'));
+    expect(functions.length).toBeGreaterThanOrEqual(15);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+      });
+    }
+  });
+
+  it('keep their logs a month', () => {
+    const groups = Object.values(resourcesOf(synth.stateless, 'AWS::Logs::LogGroup'));
+    for (const group of groups) expect(group.Properties?.RetentionInDays).toBe(30);
+  });
+
+  it('use no AWS managed policies: each role starts empty', () => {
+    for (const role of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Role'))) {
+      const principal = JSON.stringify(role.Properties?.AssumeRolePolicyDocument);
+      if (principal.includes('apigateway')) continue; // API Gateway's account-level logging role
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('least privilege', () => {
+  it('grants no wildcard actions', () => {
+    for (const policy of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))) {
+      const statements = (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+      for (const action of statements.flatMap(actionsOf)) expect(action).not.toMatch(/\*/);
+    }
+  });
+
+  it('grants Resource * only for actions that have no resource-level permissions', () => {
+    const allowedOnStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
+    for (const policy of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))) {
+      const statements = (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+      for (const statement of statements.filter((candidate) => JSON.stringify(candidate.Resource) === '"*"')) {
+        for (const action of actionsOf(statement)) expect(allowedOnStar).toContain(action);
+      }
+    }
+  });
+
+  it('lets read-only routes only read the table', () => {
+    for (const route of [
+      'GET /products/{sku}',
+      'GET /reservations/{id}',
+      'GET /orders/{orderId}',
+      'GET /admin/products/{sku}/ledger',
+    ]) {
+      expect(tableActions(statementsOf(route))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem']);
+    }
+  });
+
+  it('lets the reservation path read, put and update items, and never delete, scan or query', () => {
+    expect(tableActions(statementsOf('POST /products/{sku}/reservations'))).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+    ]);
+  });
+
+  it('lets only the expiry sweep query, and only its index', () => {
+    const sweep = statementsOf('sweeps expired holds');
+    const query = sweep.find((statement) => actionsOf(statement).includes('dynamodb:Query'));
+    expect(JSON.stringify(query?.Resource)).toMatch(/\/index\/holdsByExpiry/);
+    for (const description of ['GET /products/{sku}', 'POST /products/{sku}/reservations', 'orders queue']) {
+      expect(tableActions(statementsOf(description))).not.toContain('dynamodb:Query');
+    }
+  });
+
+  it('lets only the outbox relay send orders and publish inventory events', () => {
+    const relay = statementsOf('the outbox relay').flatMap(actionsOf);
+    expect(relay).toEqual(expect.arrayContaining(['sqs:SendMessage', 'sns:Publish']));
+    for (const description of ['POST /products/{sku}/reservations', 'POST /reservations/{id}/checkout']) {
+      const actions = statementsOf(description).flatMap(actionsOf);
+      expect(actions).not.toContain('sqs:SendMessage');
+      expect(actions).not.toContain('sns:Publish');
+    }
+  });
+});
+
+describe('event source mappings', () => {
+  it('consume each FIFO queue in batches of ten, reporting partial failures', () => {
+    const mappings = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::EventSourceMapping'));
+    const sqs = mappings.filter((mapping) => !mapping.Properties?.StartingPosition);
+    expect(sqs).toHaveLength(eventSourceMappings.length);
+    for (const mapping of sqs) {
+      expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    }
+  });
+
+  it('relay the table stream with bisection and a failure destination', () => {
+    synth.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: 100,
+      BisectBatchOnFunctionError: true,
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+  });
+});
+
+describe('the API', () => {
+  const methods = () => Object.values(resourcesOf(synth.stateless, 'AWS::ApiGateway::Method'));
+
+  it('has one method per route of the contract', () => {
+    expect(
+      methods()
+        .map((method) => method.Properties?.HttpMethod)
+        .sort(),
+    ).toEqual(apiRoutes.map((route) => route.method).sort());
+  });
+
+  it('asks for the API key on admin routes only', () => {
+    const keyed = methods().filter((method) => method.Properties?.ApiKeyRequired === true);
+    expect(keyed).toHaveLength(apiRoutes.filter((route) => route.access === 'admin').length);
+    synth.stateless.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    synth.stateless.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 10, BurstLimit: 20 },
+    });
+  });
+
+  it('validates bodies and requires the Idempotency-Key header on reservations', () => {
+    synth.stateless.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      RequestParameters: { 'method.request.header.Idempotency-Key': true },
+      RequestModels: { 'application/json': Match.anyValue() },
+      RequestValidatorId: Match.anyValue(),
+    });
+    synth.stateless.hasResourceProperties('AWS::ApiGateway::Model', {
+      Schema: Match.objectLike({
+        properties: { customerId: Match.anyValue(), quantity: { type: 'integer', minimum: 1, maximum: 100 } },
+        additionalProperties: false,
+      }),
+    });
+  });
+
+  it("throttles the stage and the reservation method from the plan's peak", () => {
+    synth.stateless.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'live',
+      TracingEnabled: true,
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 4000,
+          ThrottlingBurstLimit: 4000,
+        }),
+        Match.objectLike({
+          HttpMethod: 'POST',
+          ResourcePath: '/~1products~1{sku}~1reservations',
+          ThrottlingRateLimit: 3000,
+        }),
+      ]),
+    });
+  });
+
+  it('answers its own refusals in the contract error shape', () => {
+    synth.stateless.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+      ResponseType: 'THROTTLED',
+      StatusCode: '429',
+      ResponseTemplates: { 'application/json': Match.stringLikeRegexp('"code":"THROTTLED"') },
+    });
+  });
+
+  it('refuses any request without the CloudFront origin header (regional WAF on the stage)', () => {
+    synth.stateless.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Block: {} },
+      Rules: [
+        Match.objectLike({
+          Action: { Allow: {} },
+          Statement: {
+            ByteMatchStatement: Match.objectLike({
+              FieldToMatch: { SingleHeader: { Name: 'x-dropline-origin' } },
+              PositionalConstraint: 'EXACTLY',
+            }),
+          },
+        }),
+      ],
+    });
+    const [acl] = Object.values(resourcesOf(synth.stateless, 'AWS::WAFv2::WebACL'));
+    // The expected value is a dynamic reference to the generated secret, never a literal in the template.
+    expect(JSON.stringify(acl?.Properties?.Rules)).toMatch(/\{\{resolve:secretsmanager:/);
+    synth.stateless.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
+  });
+});
+
+describe('drop scaling', () => {
+  it('keeps provisioned concurrency on the reservation alias, tracking 70% utilisation', () => {
+    synth.stateless.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+    synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+      TargetTrackingScalingPolicyConfiguration: Match.objectLike({
+        TargetValue: 0.7,
+        PredefinedMetricSpecification: { PredefinedMetricType: 'LambdaProvisionedConcurrencyUtilization' },
+      }),
+    });
+  });
+
+  it('raises the floor 15 minutes before each drop and lowers it an hour after', () => {
+    synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      MinCapacity: 1,
+      MaxCapacity: 600,
+      ScheduledActions: [
+        {
+          ScheduledActionName: 'Step0',
+          Schedule: 'at(2030-03-14T16:45:00)',
+          ScalableTargetAction: { MinCapacity: 300 },
+        },
+        { ScheduledActionName: 'Step1', Schedule: 'at(2030-03-14T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
+        {
+          ScheduledActionName: 'Step2',
+          Schedule: 'at(2030-03-20T16:45:00)',
+          ScalableTargetAction: { MinCapacity: 60 },
+        },
+        { ScheduledActionName: 'Step3', Schedule: 'at(2030-03-20T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
+      ],
+    });
+  });
+
+  it('tells product creation how many shards the plan sized each SKU for', () => {
+    synth.stateless.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^PUT /admin/products'),
+      Environment: {
+        Variables: Match.objectLike({ PLANNED_SHARDS: JSON.stringify({ 'SNKR-RED-42': 8, 'HOODIE-BLK': 2 }) }),
+      },
+    });
+  });
+
+  it('sweeps expired holds from a one-minute schedule', () => {
+    synth.stateless.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' });
+  });
+});
