@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { rateLimits } from '../../lib/constructs/edge-firewall';
-import { dns, resourcesOf, type Synthesized, synthesize } from './synth';
+import { dns, onlyResource, resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;
 let withDomain: Synthesized;
@@ -18,8 +18,8 @@ type Behavior = {
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
 
 function behaviors(template: Synthesized['edge']): Behavior[] {
-  const [distribution] = Object.values(resourcesOf(template, 'AWS::CloudFront::Distribution'));
-  return (distribution?.Properties?.DistributionConfig as { CacheBehaviors: Behavior[] }).CacheBehaviors;
+  const distribution = onlyResource(template, 'AWS::CloudFront::Distribution');
+  return (distribution.Properties.DistributionConfig as { CacheBehaviors: Behavior[] }).CacheBehaviors;
 }
 
 describe('CloudFront', () => {
@@ -73,9 +73,8 @@ describe('CloudFront', () => {
   });
 
   it('sends the secret origin header to the API, from the secret, not a literal', () => {
-    const [distribution] = Object.values(resourcesOf(synth.edge, 'AWS::CloudFront::Distribution'));
-    const origins = (distribution?.Properties?.DistributionConfig as { Origins: Array<Record<string, unknown>> })
-      .Origins;
+    const distribution = onlyResource(synth.edge, 'AWS::CloudFront::Distribution');
+    const origins = (distribution.Properties.DistributionConfig as { Origins: Array<Record<string, unknown>> }).Origins;
     const api = origins.find((origin) => origin.OriginCustomHeaders);
     expect(api?.OriginCustomHeaders).toEqual([
       { HeaderName: 'x-dropline-origin', HeaderValue: expect.stringMatching(/^\{\{resolve:secretsmanager:.+\}\}$/) },
@@ -103,11 +102,14 @@ describe('CloudFront', () => {
 describe('the edge web ACL', () => {
   const rules = () => {
     const [acl] = Object.values(resourcesOf(synth.edge, 'AWS::WAFv2::WebACL'));
-    expect(acl?.Properties?.Scope).toBe('CLOUDFRONT');
-    return acl?.Properties?.Rules as Array<{
+    expect(acl?.Properties.Scope).toBe('CLOUDFRONT');
+    return acl?.Properties.Rules as Array<{
       Name: string;
       Action?: Record<string, unknown>;
-      Statement: Record<string, any>;
+      Statement: {
+        RateBasedStatement?: Record<string, unknown>;
+        ManagedRuleGroupStatement?: { Name: string };
+      };
     }>;
   };
 

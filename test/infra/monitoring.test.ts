@@ -11,7 +11,7 @@ const alarms = () => Object.values(resourcesOf(synth.monitoring, 'AWS::CloudWatc
 it('gives every alarm an action on the alarm topic', () => {
   expect(alarms().length).toBeGreaterThan(10);
   for (const alarm of alarms()) {
-    expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
+    expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Alarms/) }]);
   }
   synth.monitoring.hasResourceProperties('AWS::SNS::Subscription', {
     Protocol: 'email',

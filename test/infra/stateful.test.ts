@@ -59,7 +59,7 @@ describe('queues', () => {
   const queues = () => Object.values(resourcesOf(synth.stateful, 'AWS::SQS::Queue'));
 
   it('gives the order queue and every channel queue a FIFO dead-letter queue', () => {
-    const withRedrive = queues().filter((queue) => queue.Properties?.RedrivePolicy);
+    const withRedrive = queues().filter((queue) => queue.Properties.RedrivePolicy);
     expect(withRedrive).toHaveLength(1 + channels.length);
     for (const queue of withRedrive) {
       expect(queue.Properties).toMatchObject({
@@ -68,7 +68,7 @@ describe('queues', () => {
         RedrivePolicy: { maxReceiveCount: ordersQueue.maxReceiveCount },
       });
     }
-    const fifoDlqs = queues().filter((queue) => queue.Properties?.FifoQueue && !queue.Properties.RedrivePolicy);
+    const fifoDlqs = queues().filter((queue) => queue.Properties.FifoQueue && !queue.Properties.RedrivePolicy);
     expect(fifoDlqs).toHaveLength(1 + channels.length);
   });
 
@@ -81,10 +81,10 @@ describe('queues', () => {
   });
 
   it('encrypts every queue at rest and refuses plain HTTP', () => {
-    for (const queue of queues()) expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
+    for (const queue of queues()) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const policies = Object.values(resourcesOf(synth.stateful, 'AWS::SQS::QueuePolicy'));
     const denied = policies.flatMap((policy) =>
-      (policy.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement.filter(
+      (policy.Properties.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement.filter(
         (statement) => statement.Effect === 'Deny',
       ),
     );

@@ -15,13 +15,13 @@ const actionsOf = (statement: Statement) => [statement.Action].flat();
 function statementsOf(handlerDescription: string): Statement[] {
   const functions = resourcesOf(synth.stateless, 'AWS::Lambda::Function');
   const fn = Object.values(functions).find((candidate) =>
-    String(candidate.Properties?.Description).startsWith(handlerDescription),
+    String(candidate.Properties.Description).startsWith(handlerDescription),
   );
   if (!fn) throw new Error(`no function described as ${handlerDescription}`);
-  const roleRef = (fn.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const roleRef = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
   return Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))
-    .filter((policy) => (policy.Properties?.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleRef))
-    .flatMap((policy) => (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .filter((policy) => (policy.Properties.Roles as Array<{ Ref: string }>).some((role) => role.Ref === roleRef))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
 const tableActions = (statements: Statement[]) =>
@@ -46,14 +46,14 @@ describe('functions', () => {
 
   it('keep their logs a month', () => {
     const groups = Object.values(resourcesOf(synth.stateless, 'AWS::Logs::LogGroup'));
-    for (const group of groups) expect(group.Properties?.RetentionInDays).toBe(30);
+    for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
   it('use no AWS managed policies: each role starts empty', () => {
     for (const role of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Role'))) {
-      const principal = JSON.stringify(role.Properties?.AssumeRolePolicyDocument);
+      const principal = JSON.stringify(role.Properties.AssumeRolePolicyDocument);
       if (principal.includes('apigateway')) continue; // API Gateway's account-level logging role
-      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
     }
   });
 });
@@ -61,7 +61,7 @@ describe('functions', () => {
 describe('least privilege', () => {
   it('grants no wildcard actions', () => {
     for (const policy of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))) {
-      const statements = (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+      const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
       for (const action of statements.flatMap(actionsOf)) expect(action).not.toMatch(/\*/);
     }
   });
@@ -69,7 +69,7 @@ describe('least privilege', () => {
   it('grants Resource * only for actions that have no resource-level permissions', () => {
     const allowedOnStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'dynamodb:ListStreams']);
     for (const policy of Object.values(resourcesOf(synth.stateless, 'AWS::IAM::Policy'))) {
-      const statements = (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+      const statements = (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
       for (const statement of statements.filter((candidate) => JSON.stringify(candidate.Resource) === '"*"')) {
         for (const action of actionsOf(statement)) expect(allowedOnStar).toContain(action);
       }
@@ -119,7 +119,7 @@ describe('least privilege', () => {
 describe('event source mappings', () => {
   it('consume each FIFO queue in batches of ten, reporting partial failures', () => {
     const mappings = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::EventSourceMapping'));
-    const sqs = mappings.filter((mapping) => !mapping.Properties?.StartingPosition);
+    const sqs = mappings.filter((mapping) => !mapping.Properties.StartingPosition);
     expect(sqs).toHaveLength(eventSourceMappings.length);
     for (const mapping of sqs) {
       expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
@@ -142,13 +142,13 @@ describe('the API', () => {
   it('has one method per route of the contract', () => {
     expect(
       methods()
-        .map((method) => method.Properties?.HttpMethod)
+        .map((method) => method.Properties.HttpMethod)
         .sort(),
     ).toEqual(apiRoutes.map((route) => route.method).sort());
   });
 
   it('asks for the API key on admin routes only', () => {
-    const keyed = methods().filter((method) => method.Properties?.ApiKeyRequired === true);
+    const keyed = methods().filter((method) => method.Properties.ApiKeyRequired === true);
     expect(keyed).toHaveLength(apiRoutes.filter((route) => route.access === 'admin').length);
     synth.stateless.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     synth.stateless.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
@@ -217,7 +217,7 @@ describe('the API', () => {
     });
     const [acl] = Object.values(resourcesOf(synth.stateless, 'AWS::WAFv2::WebACL'));
     // The expected value is a dynamic reference to the generated secret, never a literal in the template.
-    expect(JSON.stringify(acl?.Properties?.Rules)).toMatch(/\{\{resolve:secretsmanager:/);
+    expect(JSON.stringify(acl?.Properties.Rules)).toMatch(/\{\{resolve:secretsmanager:/);
     synth.stateless.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
   });
 });

@@ -45,6 +45,13 @@ export function synthesize(overrides: Partial<DeploySettings> = {}): Synthesized
   };
 }
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
 
 export const resourcesOf = (template: Template, type: string): Resources => template.findResources(type) as Resources;
+
+/** The one resource of a type in a template (fails the test when there are none or several). */
+export function onlyResource(template: Template, type: string): Resources[string] {
+  const all = Object.values(resourcesOf(template, type));
+  if (all.length !== 1 || !all[0]) throw new Error(`expected one ${type}, found ${all.length}`);
+  return all[0];
+}
