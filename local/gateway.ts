@@ -40,6 +40,8 @@ export interface GatewayOptions {
 
 export interface RunningGateway {
   readonly url: string;
+  /** The routes this gateway serves. */
+  readonly routes: readonly ApiRoute[];
   readonly server: Server;
   stop(): Promise<void>;
 }
@@ -86,6 +88,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const host = address.includes(':') ? `[${address}]` : address;
   return {
     url: `http://${host}:${port}`,
+    routes: options.routes,
     server,
     stop: () =>
       new Promise((resolve) => {

@@ -29,8 +29,21 @@ export interface LocalStackOptions {
   readonly maxConcurrency?: number;
 }
 
+/** What the local runtime actually wired, for comparison with the deployed template. */
+export interface LocalTopology {
+  readonly routes: readonly { readonly method: string; readonly path: string; readonly handler: string }[];
+  readonly queueConsumers: readonly {
+    readonly queueArn: string;
+    readonly handler: string;
+    readonly batchSize: number;
+  }[];
+  readonly streamConsumer: { readonly tableName: string; readonly handler: string; readonly batchSize: number };
+  readonly schedules: readonly string[];
+}
+
 export interface LocalStack {
   readonly url: string;
+  readonly topology: LocalTopology;
   readonly adminKey: string;
   readonly tableName: string;
   readonly endpoints: AwsEndpoints;
@@ -51,6 +64,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let running: RunningSchedules | undefined;
   let messaging: LocalMessaging | undefined;
   const eventSources: RunningEventSource[] = [];
+  const wired: { -readonly [K in keyof LocalTopology]?: LocalTopology[K] } = {};
   try {
     Object.assign(process.env, endpointEnv(endpoints), {
       TABLE_NAME: tableName,
@@ -76,36 +90,43 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.onResponse ? { onResponse: options.onResponse } : {}),
       ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
     });
-    running = startSchedules(
-      await Promise.all(
-        schedules.map(async (schedule) => ({
-          name: schedule.handler,
-          everyMs: schedule.localEveryMs,
-          run: await loadHandler(schedule.handler),
-        })),
-      ),
+    wired.routes = gateway.routes.map(({ method, path, handler }) => ({ method, path, handler }));
+    const scheduled = await Promise.all(
+      schedules.map(async (schedule) => ({
+        name: schedule.handler,
+        everyMs: schedule.localEveryMs,
+        run: await loadHandler(schedule.handler),
+      })),
     );
+    running = startSchedules(scheduled);
+    wired.schedules = scheduled.map((schedule) => schedule.name);
+    const consumers: LocalTopology['queueConsumers'][number][] = [];
     for (const mapping of eventSourceMappings) {
+      const queueArn = messaging.queueArns[mapping.queue] as string;
       eventSources.push(
         startSqsEventSource({
           name: mapping.handler,
           endpoint: endpoints.sqs,
           queueUrl: messaging.queueUrls[mapping.queue] as string,
-          queueArn: messaging.queueArns[mapping.queue] as string,
+          queueArn,
           handler: (await loadHandler(mapping.handler)) as SqsHandler,
           batchSize: mapping.batchSize,
         }),
       );
+      consumers.push({ queueArn, handler: mapping.handler, batchSize: mapping.batchSize });
     }
+    wired.queueConsumers = consumers;
+    const stream = { tableName, handler: streamConsumer.handler, batchSize: streamConsumer.batchSize };
     eventSources.push(
       await startStreamEventSource({
-        name: streamConsumer.handler,
+        name: stream.handler,
         endpoint: endpoints.dynamodb,
-        tableName,
-        handler: await loadHandler(streamConsumer.handler),
-        batchSize: streamConsumer.batchSize,
+        tableName: stream.tableName,
+        handler: await loadHandler(stream.handler),
+        batchSize: stream.batchSize,
       }),
     );
+    wired.streamConsumer = stream;
   } catch (error) {
     await gateway?.stop();
     await running?.stop();
@@ -116,6 +137,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const started = { gateway, running, messaging };
   return {
     url: gateway.url,
+    topology: wired as LocalTopology,
     adminKey,
     tableName,
     endpoints,

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -8,6 +8,9 @@ import type { Construct } from 'constructs';
 
 const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
 const depsLockFilePath = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
+
+/** Tag naming the handler a function runs (what the parity test matches on). */
+export const FUNCTION_TAG = 'dropline:handler';
 
 export interface DroplineFunctionProps {
   /** File name (without `.ts`) in `lambdas/handlers`. */
@@ -66,6 +69,7 @@ export class DroplineFunction extends NodejsFunction {
       },
     });
     logGroup.grantWrite(role);
+    Tags.of(this).add(FUNCTION_TAG, props.handler);
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

@@ -1,7 +1,10 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags, Validations } from 'aws-cdk-lib';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { QueueSpec } from '../config/messaging';
+import { dlqName, type QueueSpec } from '../config/messaging';
+
+/** Tag naming each queue's role in the shared topology (what the parity test matches on). */
+export const QUEUE_TAG = 'dropline:queue';
 
 /**
  * A FIFO queue and its FIFO dead-letter queue, from the shared description.
@@ -38,5 +41,7 @@ export class FifoQueueWithDlq extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: spec.maxReceiveCount },
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    Tags.of(this.queue).add(QUEUE_TAG, spec.name);
+    Tags.of(this.deadLetterQueue).add(QUEUE_TAG, dlqName(spec.name));
   }
 }

@@ -2,7 +2,7 @@
  * What must survive a redeploy: the inventory table, the order queue, the
  * inventory topic and each channel's queue. Retained on stack deletion.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import {
   AttributeType,
   Billing,
@@ -19,7 +19,7 @@ import type { Construct } from 'constructs';
 import type { Capacity } from '../config/capacity';
 import { inventoryTable } from '../config/inventory-table';
 import { channelQueue, channels, inventoryTopic, ordersQueue } from '../config/messaging';
-import { FifoQueueWithDlq } from '../constructs/fifo-queue';
+import { FifoQueueWithDlq, QUEUE_TAG } from '../constructs/fifo-queue';
 
 export interface StatefulStackProps extends StackProps {
   readonly capacity: Capacity;
@@ -61,6 +61,7 @@ export class StatefulStack extends Stack {
       },
     });
 
+    Tags.of(this.table).add('dropline:table', 'inventory');
     this.orders = new FifoQueueWithDlq(this, 'Orders', ordersQueue);
 
     this.inventoryTopic = new Topic(this, 'InventoryEvents', {
@@ -72,6 +73,7 @@ export class StatefulStack extends Stack {
       masterKey: Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
+    Tags.of(this.inventoryTopic).add('dropline:topic', inventoryTopic.name);
 
     const queues = new Map<string, FifoQueueWithDlq>();
     for (const channel of channels) {
@@ -96,6 +98,8 @@ export class StatefulStack extends Stack {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    // Deployed only: the local runtime retries a failed stream batch in place.
+    Tags.of(this.streamFailures).add(QUEUE_TAG, 'stream-failures');
     Validations.of(this.streamFailures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'this queue is itself a dead-letter destination (failed stream batches of the outbox relay)',
