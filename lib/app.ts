@@ -52,6 +52,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     api: stateless.dropApi.api,
     originSecretName: stateless.originSecretName,
     dns: settings.dns,
+    wafMode: settings.wafMode,
   });
   edge.addStackDependency(stateless, 'CloudFront reads the origin secret the API stack creates');
   const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {

@@ -22,6 +22,8 @@ export interface DeploySettings {
   readonly dropPlan: DropPlan;
   /** Where alarms are emailed (optional; the alarm topic exists either way). */
   readonly alarmEmail: string | undefined;
+  /** `count` makes the edge WAF record instead of block, for a stage that rehearsals load. */
+  readonly wafMode: 'enforce' | 'count';
 }
 
 export class SettingsError extends Error {
@@ -71,7 +73,10 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     throw new SettingsError(`alarmEmail ${alarmEmail} is not an email address`);
   }
+  const wafMode = text(node, 'wafMode') ?? 'enforce';
+  if (wafMode !== 'enforce' && wafMode !== 'count') throw new SettingsError('context wafMode must be enforce or count');
   return {
+    wafMode,
     prefix,
     region,
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,

@@ -3,6 +3,7 @@ import {
   AccessLogFormat,
   ApiKeySourceType,
   EndpointType,
+  type IApiKey,
   type IModel,
   type IResource,
   type JsonSchema,
@@ -62,6 +63,7 @@ export interface DropApiProps {
  */
 export class DropApi extends Construct {
   readonly api: RestApi;
+  readonly adminKey: IApiKey;
   readonly stageName = 'live';
 
   constructor(scope: Construct, id: string, props: DropApiProps) {
@@ -133,7 +135,8 @@ export class DropApi extends Construct {
       throttle: { rateLimit: limits.adminRateLimit, burstLimit: limits.adminBurstLimit },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
-    adminPlan.addApiKey(this.api.addApiKey('AdminKey', { description: 'dropline admin routes' }));
+    this.adminKey = this.api.addApiKey('AdminKey', { description: 'dropline admin routes' });
+    adminPlan.addApiKey(this.adminKey);
   }
 
   private addRoute(

@@ -51,10 +51,15 @@ const dropPage: CfnWebACL.StatementProperty = {
   },
 };
 
-const managed = (name: string, priority: number, config?: CfnWebACL.ManagedRuleGroupConfigProperty) => ({
+const managed = (
+  name: string,
+  priority: number,
+  enforce: boolean,
+  config?: CfnWebACL.ManagedRuleGroupConfigProperty,
+) => ({
   name,
   priority,
-  overrideAction: { none: {} },
+  overrideAction: enforce ? { none: {} } : { count: {} },
   statement: {
     managedRuleGroupStatement: {
       vendorName: 'AWS',
@@ -71,11 +76,23 @@ const managed = (name: string, priority: number, config?: CfnWebACL.ManagedRuleG
  * a silent browser challenge — solved when the drop page loads, its token
  * checked on every reservation attempt.
  */
+export interface EdgeFirewallProps {
+  /**
+   * `count` only records what each rule would do: for a stage that a
+   * rehearsal (`dropline rehearse --target`) loads from a few machines, which
+   * per-IP limits, Bot Control and the browser challenge would otherwise stop.
+   * @default 'enforce'
+   */
+  readonly mode?: 'enforce' | 'count';
+}
+
 export class EdgeFirewall extends Construct {
   readonly webAcl: CfnWebACL;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: EdgeFirewallProps = {}) {
     super(scope, id);
+    const enforce = (props.mode ?? 'enforce') === 'enforce';
+    const or = (action: CfnWebACL.RuleActionProperty) => (enforce ? action : { count: {} });
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'CLOUDFRONT',
       description: 'dropline edge: rate limits, bot control, challenge on reservations',
@@ -87,7 +104,7 @@ export class EdgeFirewall extends Construct {
         {
           name: 'reservations-per-ip',
           priority: 0,
-          action: { block: { customResponse: { responseCode: 429 } } },
+          action: or({ block: { customResponse: { responseCode: 429 } } }),
           statement: {
             rateBasedStatement: {
               aggregateKeyType: 'IP',
@@ -101,29 +118,29 @@ export class EdgeFirewall extends Construct {
         {
           name: 'requests-per-ip',
           priority: 1,
-          action: { block: { customResponse: { responseCode: 429 } } },
+          action: or({ block: { customResponse: { responseCode: 429 } } }),
           statement: {
             rateBasedStatement: { aggregateKeyType: 'IP', evaluationWindowSec: 60, limit: rateLimits.perIpPerMinute },
           },
           visibilityConfig: visibility('dropline-requests-per-ip'),
         },
-        managed('AWSManagedRulesAmazonIpReputationList', 2),
-        managed('AWSManagedRulesCommonRuleSet', 3),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 4),
-        managed('AWSManagedRulesBotControlRuleSet', 5, {
+        managed('AWSManagedRulesAmazonIpReputationList', 2, enforce),
+        managed('AWSManagedRulesCommonRuleSet', 3, enforce),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 4, enforce),
+        managed('AWSManagedRulesBotControlRuleSet', 5, enforce, {
           awsManagedRulesBotControlRuleSet: { inspectionLevel: 'COMMON' },
         }),
         {
           name: 'challenge-on-drop-page',
           priority: 6,
-          action: { challenge: {} },
+          action: or({ challenge: {} }),
           statement: dropPage,
           visibilityConfig: visibility('dropline-challenge-page'),
         },
         {
           name: 'challenge-on-reservation',
           priority: 7,
-          action: { challenge: {} },
+          action: or({ challenge: {} }),
           statement: reservationPath,
           visibilityConfig: visibility('dropline-challenge-reservation'),
         },

@@ -5,7 +5,16 @@
  * is configured.
  */
 import { fileURLToPath } from 'node:url';
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate, CertificateValidation } from 'aws-cdk-lib/aws-certificatemanager';
 import {
@@ -46,6 +55,7 @@ export interface EdgeStackProps extends StackProps {
   /** Name of the secret whose value CloudFront sends in the origin header. */
   readonly originSecretName: string;
   readonly dns: DnsSettings | undefined;
+  readonly wafMode: 'enforce' | 'count';
 }
 
 export class EdgeStack extends Stack {
@@ -74,7 +84,13 @@ export class EdgeStack extends Stack {
       autoDeleteObjects: false,
     });
 
-    this.webAcl = new EdgeFirewall(this, 'Firewall');
+    this.webAcl = new EdgeFirewall(this, 'Firewall', { mode: props.wafMode });
+    if (props.wafMode === 'count') {
+      Annotations.of(this).addWarningV2(
+        'dropline:waf-count',
+        'the edge WAF only counts: no rate limit, bot control or challenge is enforced (a rehearsal stage, never a live drop)',
+      );
+    }
     const api = new RestApiOrigin(props.api, {
       customHeaders: {
         [ORIGIN_HEADER]: SecretValue.secretsManager(props.originSecretName).unsafeUnwrap(),

@@ -3,7 +3,7 @@
  * mappings, the expiry schedule and the hot path's scaling. Everything it
  * touches comes in through typed props from the stateful stack.
  */
-import { Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -138,6 +138,11 @@ export class StatelessStack extends Stack {
       ]),
     );
     this.dropApi = new DropApi(this, 'DropApi', { integrations, capacity: props.capacity });
+
+    new CfnOutput(this, 'AdminApiKeyId', {
+      value: this.dropApi.adminKey.keyId,
+      description: 'aws apigateway get-api-key --include-value --api-key <id> --query value --output text',
+    });
 
     this.originSecretName = `${id}/cloudfront-origin`;
     const originSecret = new Secret(this, 'OriginSecret', {

@@ -149,6 +149,15 @@ describe('the edge web ACL', () => {
   });
 });
 
+describe('a rehearsal stage (wafMode=count)', () => {
+  it('only counts: every rule and rule group records what it would do', () => {
+    const counting = synthesize({ wafMode: 'count' });
+    const acl = onlyResource(counting.edge, 'AWS::WAFv2::WebACL');
+    const rules = acl.Properties.Rules as Array<{ Action?: object; OverrideAction?: object }>;
+    for (const rule of rules) expect(rule.Action ?? rule.OverrideAction).toEqual({ Count: {} });
+  });
+});
+
 describe('DNS', () => {
   it('creates no records, certificate or health check without a domain', () => {
     synth.edge.resourceCountIs('AWS::Route53::RecordSet', 0);
