@@ -64,8 +64,43 @@ export function toHttpError(error: unknown): HttpResult {
   if (error instanceof ParseError) {
     return json(400, errorBody('VALIDATION_ERROR', `Invalid request: ${describeIssues(error)}`));
   }
+  if (isTransient(error)) {
+    logger.warn('Transient dependency fault', { errorName: errorName(error) });
+    return json(503, errorBody('UNAVAILABLE', 'Temporarily unavailable; retry with the same Idempotency-Key'), {
+      'retry-after': '1',
+    });
+  }
   logger.error('Unhandled error', { errorName: errorName(error), errorMessage: errorMessage(error) });
-  return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; nothing was changed by this error'));
+  return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; retrying with the same Idempotency-Key is safe'));
+}
+
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'AbortError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalServerError',
+  'ServiceUnavailable',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+]);
+
+/**
+ * A fault of the network or of AWS itself (after the SDK's own retries): the
+ * request may or may not have taken effect, and a retry with the same key is
+ * safe — every write is guarded by the idempotency record or the hold's state.
+ */
+function isTransient(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const fault = error as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
+  return (
+    Boolean(fault.$retryable) ||
+    fault.$fault === 'server' ||
+    TRANSIENT_NAMES.has(fault.name ?? '') ||
+    TRANSIENT_NAMES.has(fault.code ?? '')
+  );
 }
 
 /** Names the invalid fields without echoing their (possibly hostile) values. */
