@@ -34,10 +34,14 @@ const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
   'create-reservation': ['Idempotency-Key'],
 };
 
-/** API Gateway's own refusals, in the contract's error shape. */
+/**
+ * API Gateway's own refusals, in the contract's error shape. Each message is a
+ * JSON string: a literal, or `$context.error.messageString` (already quoted);
+ * `validationErrorString` is not quoted and may hold quotes, so it is not used.
+ */
 const gatewayErrors: ReadonlyArray<[ResponseType, string, string, string]> = [
-  [ResponseType.BAD_REQUEST_BODY, '400', 'VALIDATION_ERROR', '$context.error.validationErrorString'],
-  [ResponseType.BAD_REQUEST_PARAMETERS, '400', 'VALIDATION_ERROR', '$context.error.validationErrorString'],
+  [ResponseType.BAD_REQUEST_BODY, '400', 'VALIDATION_ERROR', '$context.error.messageString'],
+  [ResponseType.BAD_REQUEST_PARAMETERS, '400', 'VALIDATION_ERROR', '$context.error.messageString'],
   [ResponseType.THROTTLED, '429', 'THROTTLED', '"Too many requests; retry shortly"'],
   [ResponseType.QUOTA_EXCEEDED, '429', 'THROTTLED', '"Quota exceeded"'],
   [ResponseType.INVALID_API_KEY, '403', 'FORBIDDEN', '"A valid x-api-key is required"'],

@@ -268,3 +268,18 @@ describe('drop scaling', () => {
     synth.stateless.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'rate(1 minute)' });
   });
 });
+
+describe('gateway responses', () => {
+  it('are valid JSON in the contract error shape whatever API Gateway substitutes', () => {
+    const responses = Object.values(resourcesOf(synth.stateless, 'AWS::ApiGateway::GatewayResponse'));
+    expect(responses.length).toBeGreaterThanOrEqual(10);
+    for (const response of responses) {
+      const template = (response.Properties.ResponseTemplates as Record<string, string>)['application/json'] ?? '';
+      // The only substitution allowed is the already-quoted message string.
+      const substituted = template.replace('$context.error.messageString', JSON.stringify('a "quoted" message'));
+      expect(JSON.parse(substituted)).toEqual({
+        error: { code: expect.stringMatching(/^[A-Z_]+$/), message: expect.any(String) },
+      });
+    }
+  });
+});
