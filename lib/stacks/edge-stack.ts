@@ -80,8 +80,8 @@ export class EdgeStack extends Stack {
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       serverAccessLogsBucket: logs,
       serverAccessLogsPrefix: 'site/',
-      removalPolicy: RemovalPolicy.DESTROY,
-      autoDeleteObjects: false,
+      // Retained: CloudFormation cannot delete a bucket that still holds the page.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     this.webAcl = new EdgeFirewall(this, 'Firewall', { mode: props.wafMode });

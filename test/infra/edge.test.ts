@@ -85,6 +85,12 @@ describe('CloudFront', () => {
     });
   });
 
+  it('retains its buckets, so tearing the stack down never fails on a non-empty bucket', () => {
+    const buckets = Object.values(synth.edge.findResources('AWS::S3::Bucket')) as Array<{ DeletionPolicy?: string }>;
+    expect(buckets.length).toBe(2);
+    for (const bucket of buckets) expect(bucket.DeletionPolicy).toBe('Retain');
+  });
+
   it('reads the drop page from a private bucket through origin access control', () => {
     synth.edge.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     synth.edge.hasResourceProperties('AWS::S3::Bucket', {
