@@ -1,5 +1,5 @@
 import { Schedule } from 'aws-cdk-lib/aws-applicationautoscaling';
-import { Alias, type IFunction, type Version } from 'aws-cdk-lib/aws-lambda';
+import { Alias, type Version } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { Capacity } from '../config/capacity';
 
@@ -32,9 +32,5 @@ export class ProvisionedForDrops extends Construct {
         minCapacity: step.minProvisioned,
       });
     });
-  }
-
-  get function(): IFunction {
-    return this.alias;
   }
 }
