@@ -9,9 +9,10 @@
 import * as z from 'zod/mini';
 import { MAX_SHARDS } from '../domain/stock';
 
-export const Sku = z
-  .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _; at most 64'));
+/** A SKU: also what the drop plan accepts, so a planned SKU can always be created. */
+export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const SKU_RULE = 'letters, digits, - and _; at most 64';
+export const Sku = z.string().check(z.regex(SKU_PATTERN, SKU_RULE));
 export const CustomerId = z
   .string()
   .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}$/, 'letters, digits and ._@:+-; at most 128'));

@@ -4,6 +4,7 @@
  * tracking), stock shards per SKU, DynamoDB warm throughput and API throttles.
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
+import { MAX_SHARDS } from '../../lambdas/domain/stock';
 import type { Drop, DropPlan } from './drop-plan';
 
 export const assumptions = {
@@ -21,7 +22,7 @@ export const assumptions = {
   utilizationTarget: 0.7,
   /** One stock shard takes ~1,000 WRU/s, 2 WRU per attempt; half of that leaves room for skew and releases. */
   attemptsPerShardPerSecond: 250,
-  maxShards: 64,
+  maxShards: MAX_SHARDS,
   /** A hold: 4 transactional items × 2 WRU + 1 WRU for the expiry-index entry. */
   writeUnitsPerAttempt: 9,
   /** A sold-out refusal: one strongly consistent read of the idempotency key. */

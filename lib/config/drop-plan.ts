@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
+import { SKU_PATTERN, SKU_RULE } from '../../lambdas/shared/schemas';
 
 const Drop = z.strictObject({
-  sku: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, - and _; at most 64'),
+  sku: z.string().regex(SKU_PATTERN, SKU_RULE),
   startsAt: z.iso.datetime({ offset: true }),
   /** Reservation attempts per second expected at the peak of the spike. */
   expectedPeakRps: z.int().min(1).max(1_000_000),

@@ -17,17 +17,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
-import { CheckoutBody, ProductBody, ReservationBody, RestockBody } from '../../lambdas/shared/schemas';
 import { type ApiRoute, apiRoutes, type HandlerName } from '../config/api-routes';
 import type { Capacity } from '../config/capacity';
-
-/** The request bodies API Gateway checks before a function runs: the handlers' own schemas. */
-const bodySchemas: Partial<Record<HandlerName, z.ZodMiniType>> = {
-  'create-reservation': ReservationBody,
-  'checkout-reservation': CheckoutBody,
-  'put-product': ProductBody,
-  'restock-product': RestockBody,
-};
+import { bodySchemas } from '../config/request-bodies';
 
 /** Headers a route cannot run without. */
 const requiredHeaders: Partial<Record<HandlerName, string[]>> = {

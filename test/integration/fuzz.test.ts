@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import type * as z from 'zod/mini';
-import { CheckoutBody, ProductBody, ReservationBody, RestockBody } from '../../lambdas/shared/schemas';
 import { type ApiRoute, apiRoutes } from '../../lib/config/api-routes';
+import { bodySchemas } from '../../lib/config/request-bodies';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
 import { startTestStack, type TestStack } from '../support/local-stack';
 import { pipelineSettled } from '../support/settled';
@@ -53,13 +53,6 @@ afterAll(async () => {
   const statuses = [...tally.byStatus].map(([status, count]) => `${status}×${count}`).join(' ');
   console.log(`fuzz: ${tally.requests} hostile requests over ${apiRoutes.length} routes; ${statuses}`);
 });
-
-const bodySchemas: Partial<Record<ApiRoute['handler'], z.ZodMiniType>> = {
-  'create-reservation': ReservationBody,
-  'checkout-reservation': CheckoutBody,
-  'put-product': ProductBody,
-  'restock-product': RestockBody,
-};
 
 /** Strings an attacker puts in a path segment, sent percent-encoded or raw. */
 const segment = fc.oneof(
