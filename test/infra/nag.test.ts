@@ -82,8 +82,13 @@ it('synthesizes with the CDK CLI offline, without AWS credentials, bundling ever
       timeout: 180_000,
     },
   );
-  expect(result.stderr).toMatch(/Successfully synthesized/);
-  expect(result.status).toBe(0);
+  // The CLI logs to stdout instead of stderr when CI is set (as on CI runners): read both.
+  const output = `${result.stdout}${result.stderr}`;
+  if (result.status !== 0) {
+    const why = result.error?.message ?? `status ${result.status}, signal ${result.signal}`;
+    throw new Error(`cdk synth failed (${why}):\n${output.slice(-4000)}`);
+  }
+  expect(output).toMatch(/Successfully synthesized/);
   const template = JSON.parse(readFileSync(join(outdir, 'Dropline-Stateless.template.json'), 'utf8'));
   const functions = Object.values(template.Resources as Record<string, { Type: string }>).filter(
     (resource) => resource.Type === 'AWS::Lambda::Function',
