@@ -1,7 +1,8 @@
 /**
  * From a drop plan to the capacity the stack puts in place before each drop:
- * provisioned concurrency on the reservation path (scheduled, plus target
- * tracking), stock shards per SKU, DynamoDB warm throughput and API throttles.
+ * provisioned concurrency on the reservation and checkout paths (scheduled,
+ * plus target tracking), stock shards per SKU, DynamoDB warm throughput and
+ * API throttles.
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
 import { MAX_SHARDS } from '../../lambdas/domain/stock';
@@ -10,6 +11,10 @@ import type { Drop, DropPlan } from './drop-plan';
 export const assumptions = {
   /** Mean duration of one reservation invocation at the peak, in seconds (Little's law: L = λ·W). */
   reserveSeconds: 0.1,
+  /** Mean duration of one checkout: the payment provider's authorisation dominates, then one transaction. */
+  checkoutSeconds: 1,
+  /** A drop's units are checked out over no less than this: shoppers pay in the minutes after they hold. */
+  checkoutSpreadSeconds: 60,
   /** Capacity over the declared peak: plans are estimates, and retries after 429 add load. */
   headroom: 1.5,
   /** Provisioned concurrency takes minutes to allocate: be ready this long before `startsAt`. */
@@ -49,14 +54,18 @@ export interface ScheduledCapacity {
   readonly reason: string;
 }
 
-export interface Capacity {
+/** Provisioned concurrency of one path's alias. */
+export interface PathCapacity {
   readonly schedule: readonly ScheduledCapacity[];
-  readonly reservation: {
-    readonly baselineProvisioned: number;
-    /** Ceiling for target tracking: twice the planned peak, so demand above the plan still finds room. */
-    readonly maxProvisioned: number;
-    readonly utilizationTarget: number;
-  };
+  readonly baselineProvisioned: number;
+  /** Ceiling for target tracking: twice the planned peak, so demand above the plan still finds room. */
+  readonly maxProvisioned: number;
+  readonly utilizationTarget: number;
+}
+
+export interface Capacity {
+  readonly reservation: PathCapacity;
+  readonly checkout: PathCapacity;
   /** Stock shards for each planned SKU (used when the product is created without `shards`). */
   readonly shardsBySku: Readonly<Record<string, number>>;
   readonly table: { readonly warmWritesPerSecond: number; readonly warmReadsPerSecond: number };
@@ -73,8 +82,19 @@ export interface Capacity {
 
 const MINUTE = 60_000;
 
+/** Environments the reservation path needs at a drop's peak. */
 export function provisionedFor(drop: Drop): number {
   return Math.max(1, Math.ceil(drop.expectedPeakRps * assumptions.reserveSeconds * assumptions.headroom));
+}
+
+/** Checkouts per second at most: every unit sold is paid once, spread over a minute, never above the attempts. */
+export function checkoutRpsFor(drop: Drop): number {
+  return Math.min(drop.expectedPeakRps, drop.units / assumptions.checkoutSpreadSeconds);
+}
+
+/** Environments the checkout path needs after a drop starts. */
+export function checkoutProvisionedFor(drop: Drop): number {
+  return Math.max(1, Math.ceil(checkoutRpsFor(drop) * assumptions.checkoutSeconds * assumptions.headroom));
 }
 
 export function shardsFor(drop: Drop): number {
@@ -98,10 +118,40 @@ const windowOf = (drop: Drop): Window => {
 };
 
 /** Drops whose windows overlap add up: the floor at any instant is the sum of the drops live then. */
-function floorAt(windows: readonly Window[], instant: number): number {
+function floorAt(windows: readonly Window[], instant: number, perDrop: (drop: Drop) => number): number {
   const live = windows.filter((window) => window.from <= instant && instant < window.to);
-  const sum = live.reduce((total, window) => total + provisionedFor(window.drop), 0);
+  const sum = live.reduce((total, window) => total + perDrop(window.drop), 0);
   return Math.max(assumptions.baselineProvisioned, sum);
+}
+
+/** A path's floor steps (up before each window, down after it) and its target-tracking ceiling. */
+function pathCapacity(windows: readonly Window[], nowMs: number, perDrop: (drop: Drop) => number): PathCapacity {
+  // A window already open starts now: its floor is scheduled a minute from now, once.
+  const boundaries = [...new Set(windows.flatMap((window) => [Math.max(nowMs, window.from), window.to]))].sort(
+    (a, b) => a - b,
+  );
+  const schedule: ScheduledCapacity[] = [];
+  let previous: number = assumptions.baselineProvisioned;
+  for (const instant of boundaries) {
+    const floor = floorAt(windows, instant, perDrop);
+    if (floor === previous) continue;
+    const starting = windows
+      .filter((window) => Math.max(nowMs, window.from) === instant)
+      .map((window) => window.drop.sku);
+    schedule.push({
+      at: new Date(instant === nowMs ? nowMs + MINUTE : instant),
+      minProvisioned: floor,
+      reason: starting.length > 0 ? `before ${starting.join('+')}` : 'after the drop',
+    });
+    previous = floor;
+  }
+  const peakProvisioned = Math.max(assumptions.baselineProvisioned, ...schedule.map((step) => step.minProvisioned));
+  return {
+    schedule,
+    baselineProvisioned: assumptions.baselineProvisioned,
+    maxProvisioned: Math.max(assumptions.baselineProvisioned + 1, 2 * peakProvisioned),
+    utilizationTarget: assumptions.utilizationTarget,
+  };
 }
 
 function peakOf(windows: readonly Window[], value: (drop: Drop) => number): number {
@@ -124,29 +174,9 @@ export function planCapacity(plan: DropPlan, now: Date = new Date()): Capacity {
     return false;
   });
 
-  // A window already open starts now: its floor is scheduled a minute from now, once.
-  const nowMs = now.getTime();
-  const boundaries = [...new Set(windows.flatMap((window) => [Math.max(nowMs, window.from), window.to]))].sort(
-    (a, b) => a - b,
-  );
-  const schedule: ScheduledCapacity[] = [];
-  let previous: number = assumptions.baselineProvisioned;
-  for (const instant of boundaries) {
-    const floor = floorAt(windows, instant);
-    if (floor === previous) continue;
-    const starting = windows
-      .filter((window) => Math.max(nowMs, window.from) === instant)
-      .map((window) => window.drop.sku);
-    schedule.push({
-      at: new Date(instant === nowMs ? nowMs + MINUTE : instant),
-      minProvisioned: floor,
-      reason: starting.length > 0 ? `before ${starting.join('+')}` : 'after the drop',
-    });
-    previous = floor;
-  }
-
-  const peakProvisioned = Math.max(assumptions.baselineProvisioned, ...schedule.map((step) => step.minProvisioned));
-  const maxProvisioned = Math.max(assumptions.baselineProvisioned + 1, 2 * peakProvisioned);
+  const reservation = pathCapacity(windows, now.getTime(), provisionedFor);
+  const checkout = pathCapacity(windows, now.getTime(), checkoutProvisionedFor);
+  const maxProvisioned = reservation.maxProvisioned + checkout.maxProvisioned;
   if (maxProvisioned > assumptions.lambdaAccountConcurrency - 100) {
     warnings.push(
       `up to ${maxProvisioned} provisioned environments exceed the default account concurrency (${assumptions.lambdaAccountConcurrency}): request a higher Lambda concurrency quota`,
@@ -182,12 +212,8 @@ export function planCapacity(plan: DropPlan, now: Date = new Date()): Capacity {
   }
 
   return {
-    schedule,
-    reservation: {
-      baselineProvisioned: assumptions.baselineProvisioned,
-      maxProvisioned,
-      utilizationTarget: assumptions.utilizationTarget,
-    },
+    reservation,
+    checkout,
     shardsBySku,
     table: { warmWritesPerSecond, warmReadsPerSecond },
     api: {

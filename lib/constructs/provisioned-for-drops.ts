@@ -1,16 +1,17 @@
 import { Schedule } from 'aws-cdk-lib/aws-applicationautoscaling';
 import { Alias, type Version } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import type { Capacity } from '../config/capacity';
+import type { PathCapacity } from '../config/capacity';
 
 export interface ProvisionedForDropsProps {
   readonly version: Version;
-  readonly capacity: Capacity;
+  /** This path's share of the drop plan: floors, ceiling and target. */
+  readonly capacity: PathCapacity;
 }
 
 /**
- * The hot path's alias with provisioned concurrency managed by Application
- * Auto Scaling: the drop plan's floor is raised before each drop and lowered
+ * A drop path's alias (reservation or checkout) with provisioned concurrency
+ * managed by Application Auto Scaling: the drop plan's floor is raised before each drop and lowered
  * after it (scheduled actions), and target tracking adds environments when
  * demand runs past the plan.
  */
@@ -19,13 +20,10 @@ export class ProvisionedForDrops extends Construct {
 
   constructor(scope: Construct, id: string, props: ProvisionedForDropsProps) {
     super(scope, id);
-    const { reservation, schedule } = props.capacity;
+    const { schedule, baselineProvisioned, maxProvisioned, utilizationTarget } = props.capacity;
     this.alias = new Alias(this, 'Live', { aliasName: 'live', version: props.version });
-    const scaling = this.alias.addAutoScaling({
-      minCapacity: reservation.baselineProvisioned,
-      maxCapacity: reservation.maxProvisioned,
-    });
-    scaling.scaleOnUtilization({ utilizationTarget: reservation.utilizationTarget });
+    const scaling = this.alias.addAutoScaling({ minCapacity: baselineProvisioned, maxCapacity: maxProvisioned });
+    scaling.scaleOnUtilization({ utilizationTarget });
     schedule.forEach((step, index) => {
       scaling.scaleOnSchedule(`Step${index}`, {
         schedule: Schedule.at(step.at),

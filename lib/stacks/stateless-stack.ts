@@ -87,6 +87,7 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   readonly functions: ReadonlyMap<FunctionName, DroplineFunction>;
   readonly reservations: ProvisionedForDrops;
+  readonly checkouts: ProvisionedForDrops;
   readonly dropApi: DropApi;
   readonly originSecretName: string;
 
@@ -112,7 +113,11 @@ export class StatelessStack extends Stack {
 
     this.reservations = new ProvisionedForDrops(this, 'Reservations', {
       version: fn('create-reservation').currentVersion,
-      capacity: props.capacity,
+      capacity: props.capacity.reservation,
+    });
+    this.checkouts = new ProvisionedForDrops(this, 'Checkouts', {
+      version: fn('checkout-reservation').currentVersion,
+      capacity: props.capacity.checkout,
     });
 
     this.wireEventSources(props, fn);
@@ -131,11 +136,12 @@ export class StatelessStack extends Stack {
       reason: "the scheduler target's grant covers the sweep function's versions (`:*`); it is still that one function",
     });
 
+    const drops = new Map<HandlerName, IFunction>([
+      ['create-reservation', this.reservations.alias],
+      ['checkout-reservation', this.checkouts.alias],
+    ]);
     const integrations = new Map<HandlerName, IFunction>(
-      apiRoutes.map((route) => [
-        route.handler,
-        route.handler === 'create-reservation' ? this.reservations.alias : fn(route.handler),
-      ]),
+      apiRoutes.map((route) => [route.handler, drops.get(route.handler) ?? fn(route.handler)]),
     );
     this.dropApi = new DropApi(this, 'DropApi', { integrations, capacity: props.capacity });
 

@@ -223,8 +223,14 @@ describe('the API', () => {
 });
 
 describe('drop scaling', () => {
-  it('keeps provisioned concurrency on the reservation alias, tracking 70% utilisation', () => {
-    synth.stateless.hasResourceProperties('AWS::Lambda::Alias', { Name: 'live' });
+  it('keeps provisioned concurrency on the reservation and checkout aliases, tracking 70% utilisation', () => {
+    const aliases = synth.stateless.findResources('AWS::Lambda::Alias', { Properties: { Name: 'live' } });
+    const functions = synth.stateless.findResources('AWS::Lambda::Function');
+    const aliased = Object.values(aliases).map(
+      (alias) => functions[alias.Properties.FunctionName.Ref]?.Properties.Description.split(':')[0],
+    );
+    expect(aliased.sort()).toEqual(['POST /products/{sku}/reservations', 'POST /reservations/{id}/checkout']);
+    synth.stateless.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 2);
     synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
       TargetTrackingScalingPolicyConfiguration: Match.objectLike({
         TargetValue: 0.7,
@@ -251,6 +257,21 @@ describe('drop scaling', () => {
           ScalableTargetAction: { MinCapacity: 60 },
         },
         { ScheduledActionName: 'Step3', Schedule: 'at(2030-03-20T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
+      ],
+    });
+  });
+
+  it('raises the checkout floor on the same windows, sized by the units to be paid for', () => {
+    // 5,000 units / 60 s × 1 s × 1.5 = 125; 300 units → 8.
+    synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      ScalableDimension: 'lambda:function:ProvisionedConcurrency',
+      MinCapacity: 1,
+      MaxCapacity: 250,
+      ScheduledActions: [
+        Match.objectLike({ Schedule: 'at(2030-03-14T16:45:00)', ScalableTargetAction: { MinCapacity: 125 } }),
+        Match.objectLike({ Schedule: 'at(2030-03-14T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } }),
+        Match.objectLike({ Schedule: 'at(2030-03-20T16:45:00)', ScalableTargetAction: { MinCapacity: 8 } }),
+        Match.objectLike({ Schedule: 'at(2030-03-20T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } }),
       ],
     });
   });

@@ -1,4 +1,10 @@
-import { assumptions, planCapacity, provisionedFor, shardsFor } from '../../lib/config/capacity';
+import {
+  assumptions,
+  checkoutProvisionedFor,
+  planCapacity,
+  provisionedFor,
+  shardsFor,
+} from '../../lib/config/capacity';
 import { DropPlanError, parseDropPlan } from '../../lib/config/drop-plan';
 
 const now = new Date('2030-01-01T00:00:00Z');
@@ -39,6 +45,14 @@ describe('capacity from a drop plan', () => {
     expect(provisionedFor(drop('A', '2030-01-02T18:00:00Z', 4000))).toBe(600);
   });
 
+  it('sizes the checkout path by the units to be paid for, spread over a minute, one second each', () => {
+    // 6,000 units / 60 s = 100 checkouts/s × 1 s each = 100 in flight; × 1.5 headroom = 150.
+    expect(checkoutProvisionedFor(drop('A', '2030-01-02T18:00:00Z', 4000, 6000))).toBe(150);
+    // Never more checkouts than attempts: 30 attempts/s cap 600,000 units' rate of 10,000/s.
+    expect(checkoutProvisionedFor(drop('A', '2030-01-02T18:00:00Z', 30, 600_000))).toBe(45);
+    expect(checkoutProvisionedFor(drop('A', '2030-01-02T18:00:00Z', 4000, 10))).toBe(1);
+  });
+
   it('gives a hot SKU one shard per 250 attempts/s, never more than 64 or its units', () => {
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 2000))).toBe(8);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000))).toBe(64);
@@ -48,7 +62,7 @@ describe('capacity from a drop plan', () => {
 
   it('scales up before the drop and back down after it', () => {
     const capacity = planCapacity({ drops: [drop('A', '2030-01-02T18:00:00Z', 4000)] }, now);
-    expect(capacity.schedule).toEqual([
+    expect(capacity.reservation.schedule).toEqual([
       { at: new Date('2030-01-02T17:45:00Z'), minProvisioned: 600, reason: 'before A' },
       {
         at: new Date('2030-01-02T19:00:00Z'),
@@ -57,6 +71,12 @@ describe('capacity from a drop plan', () => {
       },
     ]);
     expect(capacity.reservation.maxProvisioned).toBe(1200);
+    // 1,000 units: 1,000 / 60 × 1 s × 1.5 = 25, on the same window.
+    expect(capacity.checkout.schedule.map((step) => [step.at.toISOString(), step.minProvisioned])).toEqual([
+      ['2030-01-02T17:45:00.000Z', 25],
+      ['2030-01-02T19:00:00.000Z', 1],
+    ]);
+    expect(capacity.checkout.maxProvisioned).toBe(50);
   });
 
   it('adds up drops whose windows overlap', () => {
@@ -64,7 +84,7 @@ describe('capacity from a drop plan', () => {
       { drops: [drop('A', '2030-01-02T18:00:00Z', 1000), drop('B', '2030-01-02T18:30:00Z', 2000)] },
       now,
     );
-    expect(capacity.schedule.map((step) => [step.at.toISOString(), step.minProvisioned])).toEqual([
+    expect(capacity.reservation.schedule.map((step) => [step.at.toISOString(), step.minProvisioned])).toEqual([
       ['2030-01-02T17:45:00.000Z', 150],
       ['2030-01-02T18:15:00.000Z', 450],
       ['2030-01-02T19:00:00.000Z', 300],
@@ -80,7 +100,7 @@ describe('capacity from a drop plan', () => {
       { drops: [drop('OLD', '2029-12-01T18:00:00Z', 1000), drop('LIVE', '2029-12-31T23:50:00Z', 1000)] },
       now,
     );
-    expect(capacity.schedule[0]).toEqual({
+    expect(capacity.reservation.schedule[0]).toEqual({
       at: new Date('2030-01-01T00:01:00Z'),
       minProvisioned: 150,
       reason: 'before LIVE',
@@ -91,7 +111,9 @@ describe('capacity from a drop plan', () => {
 
   it('keeps the defaults of a new table and of the API when nothing is planned', () => {
     const capacity = planCapacity({ drops: [] }, now);
-    expect(capacity.schedule).toEqual([]);
+    expect(capacity.reservation.schedule).toEqual([]);
+    expect(capacity.checkout.schedule).toEqual([]);
+    expect(capacity.checkout.maxProvisioned).toBe(2);
     expect(capacity.table).toEqual({ warmWritesPerSecond: 4000, warmReadsPerSecond: 12000 });
     expect(capacity.api.rateLimit).toBe(1000);
     expect(capacity.warnings).toEqual([]);
