@@ -9,6 +9,7 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   QueryCommand,
+  ScanCommand,
   TransactGetCommand,
   TransactWriteCommand,
   type TransactWriteCommandInput,
@@ -465,6 +466,39 @@ export class DynamoDbInventoryStore implements InventoryStore {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
       throw error;
     }
+  }
+
+  /**
+   * What the outbox carries, read from the table itself, a page at a time:
+   * orders still PLACED and every product's SKU. A consistent Scan — for
+   * recovering a lost stream range, never on a request path.
+   */
+  async *scanOutbox(pageSize = 500): AsyncGenerator<{ scanned: number; placed: Order[]; skus: string[] }> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.client.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: '(#kind = :order AND #status = :placed) OR #kind = :product',
+          ExpressionAttributeNames: { '#kind': 'kind', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':order': 'order',
+            ':placed': 'PLACED' satisfies OrderStatus,
+            ':product': 'product',
+          },
+          ConsistentRead: true,
+          Limit: pageSize,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const items = page.Items ?? [];
+      yield {
+        scanned: page.ScannedCount ?? 0,
+        placed: items.filter((item) => item.kind === 'order').map(toOrder),
+        skus: items.filter((item) => item.kind === 'product').map((item) => String(item.sku)),
+      };
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
   }
 
   async snapshot(sku: string, shards: number): Promise<StockSnapshot> {

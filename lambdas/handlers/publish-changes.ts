@@ -4,20 +4,11 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PublishCommand } from '@aws-sdk/client-sns';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import {
-  ORDER_PLACED_SCHEMA,
-  type OrderPlaced,
-  type StockChangeReason,
-  stockChangeReasons,
-  stockEvent,
-} from '../shared/events';
-import { store } from '../shared/inventory';
-import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from '../shared/messaging';
+import { type OrderPlaced, type StockChangeReason, stockChangeReasons } from '../shared/events';
+import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 type Image = Record<string, unknown>;
@@ -38,13 +29,14 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     const after = image(record.dynamodb?.NewImage);
     const before = image(record.dynamodb?.OldImage);
     if (after?.kind === 'order' && record.eventName === 'INSERT') {
-      orders.push({
-        schema: ORDER_PLACED_SCHEMA,
-        orderId: String(after.orderId),
-        reservationId: String(after.reservationId),
-        sku: String(after.sku),
-        quantity: Number(after.quantity),
-      });
+      orders.push(
+        orderPlaced({
+          orderId: String(after.orderId),
+          reservationId: String(after.reservationId),
+          sku: String(after.sku),
+          quantity: Number(after.quantity),
+        }),
+      );
     }
     if (after?.kind === 'stock') {
       const reasons = changedSkus.get(String(after.sku)) ?? new Set<StockChangeReason>();
@@ -53,45 +45,9 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     }
   }
 
-  for (let start = 0; start < orders.length; start += 10) {
-    const batch = orders.slice(start, start + 10);
-    const { Failed } = await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: ordersQueueUrl,
-        Entries: batch.map((order, index) => ({
-          Id: String(index),
-          MessageBody: JSON.stringify(order),
-          MessageGroupId: order.orderId,
-          MessageDeduplicationId: order.reservationId,
-        })),
-      }),
-    );
-    // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
-    if (Failed && Failed.length > 0) throw new Error(`${Failed.length} orders were not enqueued`);
-  }
-
-  for (const [sku, reasons] of changedSkus) {
-    const product = await store.getProduct(sku);
-    if (!product) continue;
-    const snapshot = stockEvent(await store.snapshot(sku, product.shards), [...reasons], new Date());
-    // The snapshot is one serializable read: any drift here is a broken promise, alarmed on.
-    const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
-    metrics.addMetric('LedgerDrift', MetricUnit.Count, drift);
-    if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });
-    await sns.send(
-      new PublishCommand({
-        TopicArn: inventoryTopicArn,
-        Message: JSON.stringify(snapshot),
-        MessageGroupId: sku,
-        MessageDeduplicationId: `${sku}:${snapshot.version}`,
-        MessageAttributes: {
-          type: { DataType: 'String', StringValue: snapshot.type },
-          sku: { DataType: 'String', StringValue: sku },
-          reasons: { DataType: 'String.Array', StringValue: JSON.stringify(snapshot.reasons) },
-        },
-      }),
-    );
-  }
+  // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
+  await enqueueOrders(orders);
+  for (const [sku, reasons] of changedSkus) await publishSnapshot(sku, [...reasons]);
   metrics.addMetric('OrdersRelayed', MetricUnit.Count, orders.length);
   metrics.addMetric('StockSnapshotsPublished', MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {

@@ -14,16 +14,18 @@ import { inventoryTable } from '../config/inventory-table';
 /**
  * What a function does with the inventory table. Transactions need the
  * per-item actions (TransactWriteItems → PutItem/UpdateItem, TransactGetItems
- * → GetItem); no function deletes, scans or changes the table.
+ * → GetItem); no function deletes or changes the table, and only the
+ * operator's redrive scans it.
  */
-export type TableAccess = 'read' | 'write' | 'sweep';
+export type TableAccess = 'read' | 'write' | 'sweep' | 'scan';
 
 const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
 const WRITE = [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 export function useInventoryTable(fn: LambdaFunction, table: ITableV2, access: TableAccess): void {
   fn.addEnvironment('TABLE_NAME', table.tableName);
-  fn.addToRolePolicy(new PolicyStatement({ actions: access === 'read' ? READ : WRITE, resources: [table.tableArn] }));
+  const actions = access === 'read' ? READ : access === 'scan' ? [...READ, 'dynamodb:Scan'] : WRITE;
+  fn.addToRolePolicy(new PolicyStatement({ actions, resources: [table.tableArn] }));
   if (access === 'sweep') {
     fn.addToRolePolicy(
       new PolicyStatement({

@@ -31,7 +31,7 @@ import { type TableAccess, useInventoryTable, useInventoryTopic, useOrdersQueue 
 import { OriginGuard } from '../constructs/origin-guard';
 import { ProvisionedForDrops } from '../constructs/provisioned-for-drops';
 
-export type FunctionName = HandlerName | ConsumerHandler | 'publish-changes' | 'expire-holds';
+export type FunctionName = HandlerName | ConsumerHandler | 'publish-changes' | 'expire-holds' | 'redrive-outbox';
 
 interface FunctionSpec {
   readonly description: string;
@@ -64,6 +64,11 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'the outbox relay: stream → orders queue and inventory topic',
     table: 'read',
     timeout: Duration.seconds(30),
+  },
+  'redrive-outbox': {
+    description: 'operator: resends PLACED orders and a snapshot per SKU after a lost stream range',
+    table: 'scan',
+    timeout: Duration.minutes(15),
   },
   'fulfil-orders': { description: 'orders queue → warehouse dispatch', table: 'write', timeout: Duration.seconds(30) },
   'apply-channel-events': {
@@ -108,8 +113,10 @@ export class StatelessStack extends Stack {
 
     fn('put-product').addEnvironment('PLANNED_SHARDS', JSON.stringify(props.capacity.shardsBySku));
     fn('expire-holds').addEnvironment('SWEEP_FOR_SECONDS', '55');
-    useOrdersQueue(fn('publish-changes'), props.ordersQueue.queue);
-    useInventoryTopic(fn('publish-changes'), props.inventoryTopic);
+    for (const outbox of ['publish-changes', 'redrive-outbox'] as const) {
+      useOrdersQueue(fn(outbox), props.ordersQueue.queue);
+      useInventoryTopic(fn(outbox), props.inventoryTopic);
+    }
 
     this.reservations = new ProvisionedForDrops(this, 'Reservations', {
       version: fn('create-reservation').currentVersion,
@@ -145,6 +152,10 @@ export class StatelessStack extends Stack {
     );
     this.dropApi = new DropApi(this, 'DropApi', { integrations, capacity: props.capacity });
 
+    new CfnOutput(this, 'RedriveFunctionName', {
+      value: fn('redrive-outbox').functionName,
+      description: "after a lost stream range: aws lambda invoke --function-name <name> --payload '{}' out.json",
+    });
     new CfnOutput(this, 'AdminApiKeyId', {
       value: this.dropApi.adminKey.keyId,
       description: 'aws apigateway get-api-key --include-value --api-key <id> --query value --output text',

@@ -33,7 +33,7 @@ const tableActions = (statements: Statement[]) =>
 describe('functions', () => {
   it('run Node.js 24 on arm64 with active tracing and JSON logs', () => {
     const functions = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::Function'));
-    expect(functions.length).toBeGreaterThanOrEqual(15);
+    expect(functions.length).toBeGreaterThanOrEqual(16);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -105,9 +105,25 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets only the outbox relay send orders and publish inventory events', () => {
-    const relay = statementsOf('the outbox relay').flatMap(actionsOf);
-    expect(relay).toEqual(expect.arrayContaining(['sqs:SendMessage', 'sns:Publish']));
+  it("lets only the operator's redrive scan the table, and nothing else write to it", () => {
+    expect(tableActions(statementsOf('operator: resends'))).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Scan',
+    ]);
+    const functions = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::Function'));
+    const scanners = functions
+      .map((fn) => String(fn.Properties.Description))
+      .filter((description) => tableActions(statementsOf(description)).includes('dynamodb:Scan'));
+    expect(scanners).toEqual([expect.stringMatching(/^operator: resends/)]);
+  });
+
+  it('lets only the outbox relay and the redrive send orders and publish inventory events', () => {
+    for (const outbox of ['the outbox relay', 'operator: resends']) {
+      expect(statementsOf(outbox).flatMap(actionsOf)).toEqual(
+        expect.arrayContaining(['sqs:SendMessage', 'sns:Publish']),
+      );
+    }
     for (const description of ['POST /products/{sku}/reservations', 'POST /reservations/{id}/checkout']) {
       const actions = statementsOf(description).flatMap(actionsOf);
       expect(actions).not.toContain('sqs:SendMessage');

@@ -1,0 +1,69 @@
+/**
+ * The outbox's two destinations, written once for the stream relay and the
+ * redrive: orders to the orders queue (deduplicated by reservation) and
+ * versioned stock snapshots to the inventory topic (deduplicated by
+ * `sku:version`). Sending either twice is harmless by design.
+ */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { PublishCommand } from '@aws-sdk/client-sns';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import type { Order } from '../domain/model';
+import { ORDER_PLACED_SCHEMA, type OrderPlaced, type StockChangeReason, type StockEvent, stockEvent } from './events';
+import { store } from './inventory';
+import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './messaging';
+import { logger, metrics } from './powertools';
+
+export const orderPlaced = (order: Pick<Order, 'orderId' | 'reservationId' | 'sku' | 'quantity'>): OrderPlaced => ({
+  schema: ORDER_PLACED_SCHEMA,
+  orderId: order.orderId,
+  reservationId: order.reservationId,
+  sku: order.sku,
+  quantity: order.quantity,
+});
+
+/** Throws when any order was not enqueued: the caller's retry resends them all, and dedup ids absorb the repeats. */
+export async function enqueueOrders(orders: readonly OrderPlaced[]): Promise<void> {
+  for (let start = 0; start < orders.length; start += 10) {
+    const batch = orders.slice(start, start + 10);
+    const { Failed } = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: ordersQueueUrl,
+        Entries: batch.map((order, index) => ({
+          Id: String(index),
+          MessageBody: JSON.stringify(order),
+          MessageGroupId: order.orderId,
+          MessageDeduplicationId: order.reservationId,
+        })),
+      }),
+    );
+    if (Failed && Failed.length > 0) throw new Error(`${Failed.length} orders were not enqueued`);
+  }
+}
+
+/** Publishes one serializable snapshot of a SKU; undefined when the product does not exist. */
+export async function publishSnapshot(
+  sku: string,
+  reasons: readonly StockChangeReason[],
+): Promise<StockEvent | undefined> {
+  const product = await store.getProduct(sku);
+  if (!product) return undefined;
+  const snapshot = stockEvent(await store.snapshot(sku, product.shards), reasons, new Date());
+  // The snapshot is one serializable read: any drift here is a broken promise, alarmed on.
+  const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
+  metrics.addMetric('LedgerDrift', MetricUnit.Count, drift);
+  if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });
+  await sns.send(
+    new PublishCommand({
+      TopicArn: inventoryTopicArn,
+      Message: JSON.stringify(snapshot),
+      MessageGroupId: sku,
+      MessageDeduplicationId: `${sku}:${snapshot.version}`,
+      MessageAttributes: {
+        type: { DataType: 'String', StringValue: snapshot.type },
+        sku: { DataType: 'String', StringValue: sku },
+        reasons: { DataType: 'String.Array', StringValue: JSON.stringify(snapshot.reasons) },
+      },
+    }),
+  );
+  return snapshot;
+}
