@@ -14,6 +14,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   type Message,
   ReceiveMessageCommand,
   SQSClient,
@@ -43,6 +44,7 @@ const sqs = new SQSClient({ endpoint: endpoints.sqs });
 let messaging: LocalMessaging;
 let shared: Shared;
 const placed = new Map<string, string[]>();
+const environment = { ...process.env };
 
 beforeAll(async () => {
   Object.assign(process.env, endpointEnv(endpoints), {
@@ -86,6 +88,9 @@ beforeAll(async () => {
 
 afterAll(() => {
   sqs.destroy();
+  // Test files share one process: leave the environment as this file found it.
+  for (const name of Object.keys(process.env)) if (!(name in environment)) delete process.env[name];
+  Object.assign(process.env, environment);
 });
 
 /** Everything on a queue now, deleted as it is read. */
@@ -165,6 +170,14 @@ test('sends every PLACED order and a snapshot equal to each ledger; fulfilment d
   const result = await shared.redriveOutbox({});
   expect(result).toMatchObject({ orders: 10, snapshots: 2 });
   expect(result.scanned).toBeGreaterThan(10);
+  // REDRIVE-B's two orders were still queued from the narrowed redrive: deduplicated, not queued twice.
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: messaging.queueUrls.orders,
+      AttributeNames: ['ApproximateNumberOfMessages'],
+    }),
+  );
+  expect(Attributes?.ApproximateNumberOfMessages).toBe('10');
 
   await drainSnapshots();
   for (const channel of channelNames) {
