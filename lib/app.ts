@@ -60,6 +60,10 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     description: 'dropline: alarms and dashboard',
     api: stateless.dropApi.api,
     functions: stateless.functions,
+    provisioned: new Map([
+      ['reservation', stateless.reservations.alias],
+      ['checkout', stateless.checkouts.alias],
+    ]),
     table: stateful.table,
     ordersQueue: stateful.orders.queue,
     deadLetterQueues: new Map([

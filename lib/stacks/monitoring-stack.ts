@@ -28,6 +28,8 @@ import type { Construct } from 'constructs';
 export interface MonitoringStackProps extends StackProps {
   readonly api: RestApi;
   readonly functions: ReadonlyMap<string, IFunction>;
+  /** Path name → the alias whose provisioned concurrency the drop plan schedules. */
+  readonly provisioned: ReadonlyMap<string, IFunction>;
   readonly table: TableV2;
   readonly ordersQueue: IQueue;
   /** Name → dead-letter queue (or failure destination). */
@@ -162,6 +164,17 @@ export class MonitoringStack extends Stack {
           }),
         ],
         [
+          // Outside drops one environment is provisioned and spillover is normal; during a drop, spillover means
+          // the plan under-sized the path (cold starts) until target tracking catches up.
+          new GraphWidget({
+            title: 'Provisioned concurrency: utilisation (left) and spillover invocations (right)',
+            left: [...props.provisioned.entries()].map(([name, alias]) =>
+              alias.metric('ProvisionedConcurrencyUtilization', { statistic: 'Maximum', label: name }),
+            ),
+            right: [...props.provisioned.entries()].map(([name, alias]) =>
+              alias.metric('ProvisionedConcurrencySpilloverInvocations', { statistic: 'Sum', label: name }),
+            ),
+          }),
           new GraphWidget({
             title: 'Queues',
             left: [props.ordersQueue.metricApproximateAgeOfOldestMessage()],

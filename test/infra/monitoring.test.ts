@@ -54,4 +54,9 @@ it('encrypts the alarm topic with a rotated key CloudWatch may use', () => {
 
 it('has one dashboard', () => {
   synth.monitoring.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  // Spillover past provisioned concurrency, per alias: is the drop plan right?
+  const body = JSON.stringify(Object.values(synth.monitoring.findResources('AWS::CloudWatch::Dashboard'))[0]);
+  for (const path of ['reservation', 'checkout']) {
+    expect(body).toMatch(new RegExp(`ProvisionedConcurrencySpilloverInvocations[^\\]]*${path}`));
+  }
 });
