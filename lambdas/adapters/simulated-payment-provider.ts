@@ -19,7 +19,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
 
   async charge(request: { idempotencyKey: string; amountCents: number; token: string }): Promise<ChargeOutcome> {
     if (request.token === DECLINED_TOKEN || request.token.length === 0) return { kind: 'declined' };
-    const chargeId = `ch_${createHash('sha256').update(request.idempotencyKey).digest('base64url').slice(0, 24)}`;
+    const chargeId = chargeIdFor(request.idempotencyKey);
     try {
       await this.client.send(
         new PutCommand({
@@ -28,6 +28,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
             pk: `CHARGE#${chargeId}`,
             kind: 'charge',
             chargeId,
+            idempotencyKey: request.idempotencyKey,
             amountCents: request.amountCents,
             refunded: false,
             chargedAt: new Date().toISOString(),
@@ -53,4 +54,17 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       }),
     );
   }
+
+  async refundFor(idempotencyKey: string): Promise<boolean> {
+    try {
+      await this.refund(chargeIdFor(idempotencyKey));
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
 }
+
+const chargeIdFor = (idempotencyKey: string) =>
+  `ch_${createHash('sha256').update(idempotencyKey).digest('base64url').slice(0, 24)}`;

@@ -1,10 +1,11 @@
 /**
  * Checkout: a HELD reservation becomes exactly one order. Payment is charged
  * with the reservation as idempotency key, so concurrent or repeated
- * checkouts charge once; a charge whose hold is lost meanwhile is refunded.
+ * checkouts charge once; a charge whose hold is lost meanwhile is refunded,
+ * here or when the hold is released or expires.
  */
 import { BusyError, InvalidStateError, NotFoundError, PaymentDeclinedError, ReservationExpiredError } from './errors';
-import type { Order, Reservation } from './model';
+import { chargeKeyFor, type Order, type Reservation } from './model';
 import type { Clock, InventoryStore, PaymentProvider } from './ports';
 
 export interface CheckoutDeps {
@@ -36,7 +37,7 @@ export class Checkout {
     if (!product) throw new NotFoundError('No such product');
     const amountCents = product.priceCents * reservation.quantity;
     const charge = await this.deps.payment.charge({
-      idempotencyKey: `reservation:${reservation.reservationId}`,
+      idempotencyKey: chargeKeyFor(reservation.reservationId),
       amountCents,
       token: paymentToken,
     });
@@ -67,7 +68,8 @@ export class Checkout {
       }
       await this.deps.sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
     }
-    await this.deps.payment.refund(charge.chargeId);
+    // Still HELD: the charge stays for the retry (same key, same charge). Refunding here would let a retry
+    // confirm on a refunded charge; a hold that ends unsold refunds it instead (Inventory.endHold).
     throw new BusyError();
   }
 

@@ -13,13 +13,15 @@ import {
   SoldOutError,
 } from './errors';
 import type { Ledger, Product, Reservation } from './model';
-import { sumCounts } from './model';
-import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges } from './ports';
+import { chargeKeyFor, sumCounts } from './model';
+import type { Allocator, Clock, HoldEnding, InventoryStore, PaymentProvider, ProductChanges } from './ports';
 import { defaultShardCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
 
 export interface InventoryDeps {
   readonly store: InventoryStore;
+  /** Refunds what a checkout charged for a hold that then ended unsold. */
+  readonly payments: Pick<PaymentProvider, 'refundFor'>;
   readonly view: StockView;
   readonly clock: Clock;
   readonly newId: () => string;
@@ -252,6 +254,8 @@ export class Inventory {
       const outcome = await this.deps.store.endHold(reservation, ending, this.deps.clock.now());
       if (outcome.kind === 'ended') {
         this.deps.view.forget(reservation.sku);
+        // A checkout that answered BUSY left its charge for a retry that will not come now.
+        await this.deps.payments.refundFor(chargeKeyFor(reservation.reservationId));
         return { now: { ...reservation, status: ending }, changed: true };
       }
       if (outcome.kind === 'not-held') {

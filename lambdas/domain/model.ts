@@ -30,6 +30,13 @@ export interface Reservation {
 
 export type OrderStatus = 'PLACED' | 'FULFILLED';
 
+/**
+ * The payment idempotency key of a reservation: every checkout of it charges
+ * under this key (so at most once), and a hold that ends unsold refunds
+ * whatever was charged under it.
+ */
+export const chargeKeyFor = (reservationId: string) => `reservation:${reservationId}`;
+
 export interface Order {
   readonly orderId: string;
   readonly reservationId: string;

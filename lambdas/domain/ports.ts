@@ -71,6 +71,8 @@ export type ChargeOutcome = { readonly kind: 'charged'; readonly chargeId: strin
 export interface PaymentProvider {
   charge(request: { idempotencyKey: string; amountCents: number; token: string }): Promise<ChargeOutcome>;
   refund(chargeId: string): Promise<void>;
+  /** Refunds the charge made under this key, if there is one; false when nothing was charged. */
+  refundFor(idempotencyKey: string): Promise<boolean>;
 }
 
 /** The warehouse. Dispatching is idempotent per order: a repeat returns false and ships nothing. */

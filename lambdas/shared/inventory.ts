@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
+import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { Inventory } from '../domain/inventory';
 import { MAX_SHARDS } from '../domain/stock';
 import { StockView } from '../domain/stock-view';
@@ -15,6 +16,7 @@ import { numberEnv } from './env';
 export const STOCK_VIEW_TTL_MS = numberEnv('STOCK_VIEW_TTL_MS', 1000);
 
 export const store = new DynamoDbInventoryStore(documentClient, tableName);
+export const payments = new SimulatedPaymentProvider(documentClient, tableName);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -34,6 +36,7 @@ function plannedShards(): Record<string, number> {
 export const inventory = new Inventory({
   plannedShards: plannedShards(),
   store,
+  payments,
   view: new StockView(STOCK_VIEW_TTL_MS, Date.now),
   clock: { now: Date.now },
   newId: randomUUID,

@@ -1,15 +1,14 @@
 /** Composition root for checkout and fulfilment. */
 import { randomUUID } from 'node:crypto';
-import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { Checkout } from '../domain/checkout';
 import { Fulfilment } from '../domain/fulfilment';
 import { documentClient, tableName } from './dynamodb';
-import { sleep, store } from './inventory';
+import { payments, sleep, store } from './inventory';
 
 export const checkout = new Checkout({
   store,
-  payment: new SimulatedPaymentProvider(documentClient, tableName),
+  payment: payments,
   clock: { now: Date.now },
   newId: randomUUID,
   sleep,

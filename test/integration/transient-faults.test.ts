@@ -2,7 +2,9 @@
  * Faults DynamoDB Local cannot produce — transaction conflicts and throttling —
  * injected into the real store's client (the only mock here: it stands in for
  * AWS's behaviour, not for our code). The engine retries with backoff and
- * still makes exactly one hold, or refuses with BUSY having changed nothing.
+ * still makes exactly one hold, or refuses with BUSY having changed nothing;
+ * a checkout refused BUSY keeps its charge for the retry, and the hold's end
+ * refunds it if the retry never comes.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -10,10 +12,13 @@ import {
   ProvisionedThroughputExceededException,
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
+import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
+import { Checkout } from '../../lambdas/domain/checkout';
 import { BusyError } from '../../lambdas/domain/errors';
 import { Inventory } from '../../lambdas/domain/inventory';
+import { chargeKeyFor } from '../../lambdas/domain/model';
 import { StockView } from '../../lambdas/domain/stock-view';
 import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
 import { provisionInventoryTable } from '../../local/provision';
@@ -25,17 +30,23 @@ const dynamodb = new DynamoDBClient({
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
 });
 const client = DynamoDBDocumentClient.from(dynamodb);
+const payments = new SimulatedPaymentProvider(client, tableName);
 
-/** Fails the next `count` hold transactions with `fault`, then lets them through. */
+/**
+ * Fails the next transactions that put an item under `faultsOn` (the hold's
+ * IDEMPOTENCY# record, or checkout's ORDER#) with the pending faults, then
+ * lets them through.
+ */
 let pendingFaults: Array<() => Error> = [];
+let faultsOn = 'IDEMPOTENCY#';
 const faultyClient = new Proxy(client, {
   get(target, property, receiver) {
     if (property !== 'send') return Reflect.get(target, property, receiver);
     return (command: unknown) => {
-      const isHold =
+      const targeted =
         command instanceof TransactWriteCommand &&
-        command.input.TransactItems?.some((item) => String(item.Put?.Item?.pk ?? '').startsWith('IDEMPOTENCY#'));
-      const fault = isHold ? pendingFaults.shift() : undefined;
+        command.input.TransactItems?.some((item) => String(item.Put?.Item?.pk ?? '').startsWith(faultsOn));
+      const fault = targeted ? pendingFaults.shift() : undefined;
       if (fault) return Promise.reject(fault());
       return target.send(command as TransactWriteCommand);
     };
@@ -55,6 +66,7 @@ function inventory() {
   const now = Date.now;
   return new Inventory({
     store: new DynamoDbInventoryStore(faultyClient, tableName),
+    payments,
     view: new StockView(1000, now),
     clock: { now },
     newId: () => crypto.randomUUID(),
@@ -105,4 +117,76 @@ test('a hold that stays contended is refused BUSY and changes nothing', async ()
   expect(await engine.ledger('hopeless')).toMatchObject({ available: 10, held: 0 });
   const store = new DynamoDbInventoryStore(client, tableName);
   expect(await store.findIdempotencyRecord('faults-2')).toBeUndefined();
+});
+
+describe('checkout that stays contended', () => {
+  const checkout = () =>
+    new Checkout({
+      store: new DynamoDbInventoryStore(faultyClient, tableName),
+      payment: payments,
+      clock: { now: Date.now },
+      newId: () => crypto.randomUUID(),
+      sleep: async () => undefined,
+    });
+  /** Every charge made for a reservation, read from the simulated provider's ledger. */
+  const chargesOf = async (reservationId: string) => {
+    const { Items = [] } = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: 'idempotencyKey = :key',
+        ExpressionAttributeValues: { ':key': chargeKeyFor(reservationId) },
+        ConsistentRead: true,
+      }),
+    );
+    return Items;
+  };
+
+  beforeEach(() => {
+    faultsOn = 'ORDER#';
+  });
+  afterEach(() => {
+    faultsOn = 'IDEMPOTENCY#';
+    pendingFaults = [];
+  });
+
+  async function busyCheckout(sku: string, customerId: string) {
+    const engine = inventory();
+    await engine.upsertProduct({ sku, name: sku, priceCents: 700, stock: 5, shards: 2 });
+    const { reservation } = await engine.reserve({ sku, customerId, quantity: 1, idempotencyKey: `${sku}-key` });
+    pendingFaults = Array.from({ length: 50 }, () => conflict);
+    await expect(checkout().checkout(reservation.reservationId, 'tok_visa')).rejects.toBeInstanceOf(BusyError);
+    pendingFaults = [];
+    return { engine, reservation };
+  }
+
+  test('answers BUSY keeping its charge, so the retry confirms on a charge that stands', async () => {
+    const { engine, reservation } = await busyCheckout('busy-checkout', 'carol');
+
+    const { order } = await checkout().checkout(reservation.reservationId, 'tok_visa');
+
+    const charges = await chargesOf(reservation.reservationId);
+    expect(charges).toHaveLength(1);
+    expect(charges[0]).toMatchObject({ chargeId: order.chargeId, amountCents: 700, refunded: false });
+    expect(await engine.ledger('busy-checkout')).toMatchObject({ held: 0, sold: 1 });
+  });
+
+  test('refunds the charge of a BUSY checkout whose hold is then released or expires', async () => {
+    const released = await busyCheckout('busy-release', 'dan');
+    await released.engine.release(released.reservation.reservationId);
+    expect(await chargesOf(released.reservation.reservationId)).toEqual([expect.objectContaining({ refunded: true })]);
+
+    const expiring = await busyCheckout('busy-expire', 'erin');
+    // A sweep an hour later: the hold is due.
+    const later = new Inventory({
+      store: new DynamoDbInventoryStore(client, tableName),
+      payments,
+      view: new StockView(1000, Date.now),
+      clock: { now: () => Date.now() + 3_600_000 },
+      newId: () => crypto.randomUUID(),
+      sleep: async () => undefined,
+    });
+    expect(await later.expireDueHolds()).toBeGreaterThanOrEqual(1);
+    expect(await chargesOf(expiring.reservation.reservationId)).toEqual([expect.objectContaining({ refunded: true })]);
+    expect(await later.ledger('busy-expire')).toMatchObject({ available: 5, held: 0, sold: 0 });
+  });
 });
