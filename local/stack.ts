@@ -53,6 +53,30 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/**
+ * Creates the table, queues, topic and subscriptions on `endpoints` and points
+ * this process's handlers at them through the environment, as a deployment's
+ * function configuration does. Handler modules read it when first imported.
+ */
+export async function provisionLocalResources(endpoints: AwsEndpoints, tableName: string): Promise<LocalMessaging> {
+  Object.assign(process.env, endpointEnv(endpoints), {
+    TABLE_NAME: tableName,
+    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'dropline',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
+    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+  });
+  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
+  try {
+    await provisionInventoryTable(dynamodb, tableName);
+  } finally {
+    dynamodb.destroy();
+  }
+  const messaging = await provisionMessaging(endpoints, tableName);
+  process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
+  process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
+  return messaging;
+}
+
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const embedded: EmbeddedAws | undefined = options.endpoints
     ? undefined
@@ -66,18 +90,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const eventSources: RunningEventSource[] = [];
   const wired: { -readonly [K in keyof LocalTopology]?: LocalTopology[K] } = {};
   try {
-    Object.assign(process.env, endpointEnv(endpoints), {
-      TABLE_NAME: tableName,
-      POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'dropline',
-      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-      POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
-    });
-    const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
-    await provisionInventoryTable(dynamodb, tableName);
-    dynamodb.destroy();
-    messaging = await provisionMessaging(endpoints, tableName);
-    process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
-    process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
+    messaging = await provisionLocalResources(endpoints, tableName);
 
     const handlers = new Map<string, ProxyHandler>();
     for (const route of apiRoutes) handlers.set(route.handler, await loadHandler(route.handler));

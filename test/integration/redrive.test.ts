@@ -10,7 +10,6 @@
  * and a refused request must send nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -20,10 +19,9 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { endpointEnv } from '../../local/emulators/embedded-aws';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
-import { type LocalMessaging, provisionMessaging } from '../../local/messaging';
-import { provisionInventoryTable } from '../../local/provision';
+import type { LocalMessaging } from '../../local/messaging';
+import { provisionLocalResources } from '../../local/stack';
 import { eventually } from '../support/eventually';
 
 type Shared = {
@@ -47,17 +45,8 @@ const placed = new Map<string, string[]>();
 const environment = { ...process.env };
 
 beforeAll(async () => {
-  Object.assign(process.env, endpointEnv(endpoints), {
-    TABLE_NAME: tableName,
-    POWERTOOLS_METRICS_DISABLED: 'true',
-    POWERTOOLS_LOG_LEVEL: 'WARN',
-  });
-  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
-  await provisionInventoryTable(dynamodb, tableName);
-  dynamodb.destroy();
-  messaging = await provisionMessaging(endpoints, tableName);
-  process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
-  process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
+  // The local stack's resources without the stack: nothing here consumes the stream.
+  messaging = await provisionLocalResources(endpoints, tableName);
   const { inventory, store } = await import('../../lambdas/shared/inventory');
   const { checkout } = await import('../../lambdas/shared/orders');
   const { documentClient } = await import('../../lambdas/shared/dynamodb');
