@@ -69,7 +69,7 @@ export class Checkout {
       await this.deps.sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
     }
     // Still HELD: the charge stays for the retry (same key, same charge). Refunding here would let a retry
-    // confirm on a refunded charge; a hold that ends unsold refunds it instead (Inventory.endHold).
+    // confirm on a refunded charge; a hold that ends unsold refunds it instead (Inventory.refundUnsold).
     throw new BusyError();
   }
 

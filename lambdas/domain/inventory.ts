@@ -127,11 +127,16 @@ export class Inventory {
     return reservation;
   }
 
-  /** Returns the hold's units to stock. Releasing a released or expired hold changes nothing. */
+  /**
+   * Returns the hold's units to stock. Releasing a released or expired hold
+   * changes nothing but retries the refund, so a retry heals a refund lost
+   * after the hold ended.
+   */
   async release(reservationId: string): Promise<Reservation> {
     const reservation = await this.getReservation(reservationId);
     const { now } = await this.endHold(reservation, 'RELEASED');
     if (now.status === 'CONFIRMED') throw new InvalidStateError('The reservation is already confirmed');
+    if (now.status === 'RELEASED' || now.status === 'EXPIRED') await this.refundUnsold(now.reservationId);
     return now;
   }
 
@@ -241,7 +246,18 @@ export class Inventory {
     const reservation = await this.deps.store.getReservation(reservationId);
     if (reservation?.status !== 'HELD') return false;
     if (Date.parse(reservation.expiresAt) > this.deps.clock.now()) return false;
-    return (await this.endHold(reservation, 'EXPIRED')).changed;
+    const { changed } = await this.endHold(reservation, 'EXPIRED');
+    if (changed) await this.refundUnsold(reservationId);
+    return changed;
+  }
+
+  /**
+   * A checkout that answered BUSY leaves its charge for a retry; once the hold
+   * has ended unsold that retry cannot come, so whatever was charged under the
+   * reservation's key is refunded (idempotent; usually nothing was charged).
+   */
+  private async refundUnsold(reservationId: string): Promise<void> {
+    await this.deps.payments.refundFor(chargeKeyFor(reservationId));
   }
 
   /**
@@ -254,8 +270,6 @@ export class Inventory {
       const outcome = await this.deps.store.endHold(reservation, ending, this.deps.clock.now());
       if (outcome.kind === 'ended') {
         this.deps.view.forget(reservation.sku);
-        // A checkout that answered BUSY left its charge for a retry that will not come now.
-        await this.deps.payments.refundFor(chargeKeyFor(reservation.reservationId));
         return { now: { ...reservation, status: ending }, changed: true };
       }
       if (outcome.kind === 'not-held') {

@@ -11,9 +11,9 @@ export interface ProvisionedForDropsProps {
 
 /**
  * A drop path's alias (reservation or checkout) with provisioned concurrency
- * managed by Application Auto Scaling: the drop plan's floor is raised before each drop and lowered
- * after it (scheduled actions), and target tracking adds environments when
- * demand runs past the plan.
+ * managed by Application Auto Scaling: the drop plan's floor is raised before
+ * each drop and lowered after it (scheduled actions), and target tracking adds
+ * environments when demand runs past the plan.
  */
 export class ProvisionedForDrops extends Construct {
   readonly alias: Alias;

@@ -170,6 +170,32 @@ describe('checkout that stays contended', () => {
     expect(await engine.ledger('busy-checkout')).toMatchObject({ held: 0, sold: 1 });
   });
 
+  test('a refund lost after the release committed is made by the retried release', async () => {
+    const { reservation } = await busyCheckout('busy-refund-lost', 'fay');
+    let lost = 0;
+    const engine = new Inventory({
+      store: new DynamoDbInventoryStore(client, tableName),
+      // The provider times out on the first refund: the release has committed, its refund has not.
+      payments: {
+        refundFor: async (key) => {
+          if (lost++ === 0) throw Object.assign(new Error('the payment provider timed out'), { name: 'TimeoutError' });
+          return payments.refundFor(key);
+        },
+      },
+      view: new StockView(1000, Date.now),
+      clock: { now: Date.now },
+      newId: () => crypto.randomUUID(),
+      sleep: async () => undefined,
+    });
+
+    await expect(engine.release(reservation.reservationId)).rejects.toThrow('timed out');
+    expect(await chargesOf(reservation.reservationId)).toEqual([expect.objectContaining({ refunded: false })]);
+
+    expect(await engine.release(reservation.reservationId)).toMatchObject({ status: 'RELEASED' });
+    expect(await chargesOf(reservation.reservationId)).toEqual([expect.objectContaining({ refunded: true })]);
+    expect(await engine.ledger('busy-refund-lost')).toMatchObject({ available: 5, held: 0, released: 1 });
+  });
+
   test('refunds the charge of a BUSY checkout whose hold is then released or expires', async () => {
     const released = await busyCheckout('busy-release', 'dan');
     await released.engine.release(released.reservation.reservationId);
