@@ -33,7 +33,7 @@ export interface RedriveResult {
  * order still PLACED goes to the orders queue again, and every SKU gets a
  * fresh snapshot. Both are idempotent downstream (dedup ids, a conditional
  * PLACED → FULFILLED, channels applying only newer versions), so a redrive
- * while the stream is healthy changes nothing.
+ * while the stream is healthy changes no state.
  */
 export async function redriveOutbox(event: unknown): Promise<RedriveResult> {
   const parsed = RedriveRequest.safeParse(event ?? {});

@@ -4,7 +4,8 @@
  * AWS's behaviour, not for our code). The engine retries with backoff and
  * still makes exactly one hold, or refuses with BUSY having changed nothing;
  * a checkout refused BUSY keeps its charge for the retry, and the hold's end
- * refunds it if the retry never comes.
+ * refunds it if the retry never comes. One test also wraps the simulated
+ * payment provider so its first refund times out, as an external provider can.
  */
 import { randomBytes } from 'node:crypto';
 import {
