@@ -8,7 +8,7 @@ import * as z from 'zod/mini';
 import { store } from '../shared/inventory';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
-import { Sku } from '../shared/schemas';
+import { describeIssues, Sku } from '../shared/schemas';
 
 /** `{}` redrives everything; `skus` narrows it; `dryRun` only counts. */
 const RedriveRequest = z.strictObject({
@@ -38,8 +38,8 @@ export interface RedriveResult {
 export async function redriveOutbox(event: unknown): Promise<RedriveResult> {
   const parsed = RedriveRequest.safeParse(event ?? {});
   if (!parsed.success) {
-    const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new Error(`Redrive request is not valid: ${detail.join('; ')}. Send {} or {"skus":["SKU"],"dryRun":true}`);
+    const detail = describeIssues(parsed.error.issues);
+    throw new Error(`Redrive request is not valid: ${detail}. Send {} or {"skus":["SKU"],"dryRun":true}`);
   }
   const wanted = parsed.data.skus ? new Set(parsed.data.skus) : undefined;
   const dryRun = parsed.data.dryRun ?? false;

@@ -49,6 +49,11 @@ export const skuPath = z.object({ pathParameters: z.object({ sku: Sku }) });
 export const reservationPath = z.object({ pathParameters: z.object({ reservationId: ReservationId }) });
 export const orderPath = z.object({ pathParameters: z.object({ orderId: z.uuid() }) });
 
+/** Validation issues in one line, each naming its field: `skus.0: letters, digits…; dryRun: expected boolean`. */
+export function describeIssues(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): string {
+  return issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`).join('; ');
+}
+
 /** A JSON request body that must match `schema`; unparsable JSON is an issue at `body`, its text never echoed. */
 export function jsonBody<B extends z.ZodMiniType>(schema: B) {
   const parsedJson = z.pipe(

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { SKU_PATTERN, SKU_RULE } from '../../lambdas/shared/schemas';
+import { describeIssues, SKU_PATTERN, SKU_RULE } from '../../lambdas/shared/schemas';
 
 const Drop = z.strictObject({
   sku: z.string().regex(SKU_PATTERN, SKU_RULE),
@@ -32,10 +32,7 @@ export class DropPlanError extends Error {
 export function parseDropPlan(raw: unknown, source = '(inline)'): DropPlan {
   const result = DropPlanSchema.safeParse(raw);
   if (!result.success) {
-    const detail = result.error.issues
-      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-      .join('; ');
-    throw new DropPlanError(source, detail);
+    throw new DropPlanError(source, describeIssues(result.error.issues));
   }
   const seen = new Set<string>();
   for (const drop of result.data.drops) {

@@ -42,6 +42,9 @@ function loseAnswerOnce(label: string, matches: Armed['matches']): Armed {
 const items = (input: Input) => (input.TransactItems ?? []) as Array<Record<string, Input>>;
 const putsKey = (input: Input, prefix: string) =>
   items(input).some((item) => String((item.Put?.Item as Input | undefined)?.pk ?? '').startsWith(prefix));
+/** A single PutItem of an item whose key starts with `prefix`. */
+const putsItemUnder = (prefix: string) => (command: string, input: Input) =>
+  command === 'Put' && String((input.Item as Input).pk).startsWith(prefix);
 const updatesKey = (input: Input, prefix: string) =>
   items(input).some((item) => String((item.Update?.Key as Input | undefined)?.pk ?? '').startsWith(prefix));
 const ends = (input: Input, status: string) =>
@@ -105,10 +108,7 @@ test('reserve: the hold commits, its answer is lost; 503 + Retry-After, and the 
 test('checkout: the charge and then the confirmation lose their answers; one charge, one order, units sold once', async () => {
   await product('fault-checkout');
   const { reservationId } = (await api.reserve('fault-checkout', 'ben', 3, 'fault-checkout-key')).body;
-  loseAnswerOnce(
-    'charge',
-    (command, input) => command === 'Put' && String((input.Item as Input).pk).startsWith('CHARGE#'),
-  );
+  loseAnswerOnce('charge', putsItemUnder('CHARGE#'));
   const checkout = () =>
     api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } });
 
@@ -171,10 +171,7 @@ test('expiry: a sweep loses the answer of an expiry it committed; the next sweep
 test('fulfilment: the dispatch commits, its answer is lost; redelivery dispatches once and fulfils the order', async () => {
   await product('fault-fulfil');
   const { reservationId } = (await api.reserve('fault-fulfil', 'eli', 1, 'fault-fulfil-key')).body;
-  loseAnswerOnce(
-    'dispatch',
-    (command, input) => command === 'Put' && String((input.Item as Input).pk).startsWith('DISPATCH#'),
-  );
+  loseAnswerOnce('dispatch', putsItemUnder('DISPATCH#'));
   const { orderId } = (
     await api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } })
   ).body;
