@@ -39,41 +39,70 @@ interface FunctionSpec {
   readonly timeout?: Duration;
 }
 
-/** Every function and what it may do with the table: the least-privilege matrix in one place. */
+/**
+ * Every function and what it may do with the table, by partition key prefix:
+ * the least-privilege matrix in one place (docs/reliability.md, least privilege).
+ */
 const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
-  'get-product': { description: 'GET /products/{sku}: availability from the storefront read model', table: 'read' },
-  'create-reservation': { description: 'POST /products/{sku}/reservations: the hot path', table: 'write' },
-  'get-reservation': { description: 'GET /reservations/{id}', table: 'read' },
-  'release-reservation': { description: 'DELETE /reservations/{id}: units back to stock', table: 'write' },
-  'checkout-reservation': { description: 'POST /reservations/{id}/checkout: charge, confirm, order', table: 'write' },
-  'get-order': { description: 'GET /orders/{orderId}', table: 'read' },
+  'get-product': {
+    description: 'GET /products/{sku}: availability from the storefront read model',
+    table: { reads: 'any' },
+  },
+  'create-reservation': {
+    description: 'POST /products/{sku}/reservations: the hot path',
+    table: { reads: 'any', writes: ['STOCK#', 'LIMIT#', 'RESERVATION#', 'IDEMPOTENCY#'] },
+  },
+  'get-reservation': { description: 'GET /reservations/{id}', table: { reads: ['RESERVATION#'] } },
+  'release-reservation': {
+    description: 'DELETE /reservations/{id}: units back to stock',
+    table: { reads: 'any', writes: ['RESERVATION#', 'STOCK#', 'LIMIT#', 'REFUND#', 'CHARGE#'] },
+  },
+  'checkout-reservation': {
+    description: 'POST /reservations/{id}/checkout: charge, confirm, order',
+    table: { reads: 'any', writes: ['CHARGE#', 'RESERVATION#', 'STOCK#', 'ORDER#', 'REFUND#'] },
+  },
+  'get-order': { description: 'GET /orders/{orderId}', table: { reads: ['ORDER#'] } },
   'get-channels': {
     description: 'GET /admin/products/{sku}/channels: channel views against the ledger',
-    table: 'read',
+    table: { reads: 'any' },
   },
-  'put-product': { description: 'PUT /admin/products/{sku}: create or update a product', table: 'write' },
-  'restock-product': { description: 'POST /admin/products/{sku}/restock', table: 'write' },
-  'get-ledger': { description: 'GET /admin/products/{sku}/ledger', table: 'read' },
-  health: { description: 'GET /health: the Route 53 health check target', table: 'read' },
+  'put-product': {
+    description: 'PUT /admin/products/{sku}: create or update a product',
+    table: { reads: 'any', writes: ['PRODUCT#', 'STOCK#', 'PRODUCTPUT#'] },
+  },
+  'restock-product': {
+    description: 'POST /admin/products/{sku}/restock',
+    table: { reads: 'any', writes: ['STOCK#', 'RESTOCK#'] },
+  },
+  'get-ledger': { description: 'GET /admin/products/{sku}/ledger', table: { reads: 'any' } },
+  health: { description: 'GET /health: the Route 53 health check target', table: { reads: ['PRODUCT#'] } },
   'expire-holds': {
     description: 'sweeps expired holds back to stock, every second for a minute per invocation',
-    table: 'sweep',
+    table: {
+      reads: 'any',
+      writes: ['RESERVATION#', 'STOCK#', 'LIMIT#', 'REFUND#', 'CHARGE#'],
+      queries: ['holdsByExpiry'],
+    },
     timeout: Duration.seconds(70),
   },
   'publish-changes': {
     description: 'the outbox relay: stream → orders queue and inventory topic',
-    table: 'read',
+    table: { reads: 'any' },
     timeout: Duration.seconds(30),
   },
   'redrive-outbox': {
     description: 'operator: resends PLACED orders and a snapshot per SKU after a lost stream range',
-    table: 'scan',
+    table: { reads: 'any', scan: true },
     timeout: Duration.minutes(15),
   },
-  'fulfil-orders': { description: 'orders queue → warehouse dispatch', table: 'write', timeout: Duration.seconds(30) },
+  'fulfil-orders': {
+    description: 'orders queue → warehouse dispatch',
+    table: { reads: ['ORDER#'], writes: ['ORDER#', 'DISPATCH#'] },
+    timeout: Duration.seconds(30),
+  },
   'apply-channel-events': {
     description: 'inventory events → each channel view',
-    table: 'write',
+    table: { reads: ['CHANNEL#'], writes: ['CHANNEL#'] },
     timeout: Duration.seconds(20),
   },
 };
