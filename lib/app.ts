@@ -23,7 +23,7 @@ export interface DroplineStacks {
 }
 
 export function buildDroplineApp(app: App, settings: DeploySettings, now: Date = new Date()): DroplineStacks {
-  const capacity = planCapacity(settings.dropPlan, now);
+  const capacity = planCapacity(settings.dropPlan, now, settings.capacityLimits);
   const env = { region: settings.region, ...(settings.account ? { account: settings.account } : {}) };
   const crossRegionReferences = settings.region !== EDGE_REGION;
   const { prefix } = settings;

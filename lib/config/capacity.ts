@@ -32,19 +32,61 @@ export const assumptions = {
   writeUnitsPerAttempt: 9,
   /** A sold-out refusal: one strongly consistent read of the idempotency key. */
   readUnitsPerAttempt: 1,
-  /** What a new on-demand table is warm at already. */
+  /**
+   * What a new on-demand table is warm at already: 12,000 read and 4,000 write units/s
+   * ("Understanding DynamoDB warm throughput in different scenarios",
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html).
+   */
   tableWarmWrites: 4_000,
   tableWarmReads: 12_000,
-  /** Account and table quotas worth a warning (defaults; raise them with Service Quotas). */
+  /**
+   * A window that opens this soon after synth is treated as open at deploy: a deploy takes
+   * minutes, and a scheduled action whose time has passed when it is created never runs.
+   */
+  deployMarginMinutes: 30,
+  /** Account quotas worth a warning (defaults; raise them with Service Quotas). */
   lambdaAccountConcurrency: 1_000,
   apiAccountRps: 10_000,
   apiAccountBurst: 5_000,
-  tableMaxThroughput: 40_000,
   /** API throttles when no drop is planned. */
   defaultApiRate: 1_000,
   adminRate: 10,
   adminBurst: 20,
 } as const;
+
+/**
+ * What the table may be pre-warmed to, and what it already was (context; see settings.ts).
+ * An on-demand table's throughput is bounded by the table-level read and write quota, 40,000
+ * units each by default ("DynamoDB maximum throughput for on-demand tables",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html);
+ * a table can be pre-warmed up to that quota and no further ("Understanding DynamoDB warm throughput",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html).
+ */
+export interface CapacityLimits {
+  /** The table-level write quota of the account and region. @default 40,000 */
+  readonly tableMaxWriteUnits: number;
+  /** The table-level read quota of the account and region. @default 40,000 */
+  readonly tableMaxReadUnits: number;
+  /** Warm write units the table already has (a value asked before): never asked lower. @default 0 */
+  readonly warmWritesFloor: number;
+  /** Warm read units the table already has. @default 0 */
+  readonly warmReadsFloor: number;
+}
+
+export const defaultCapacityLimits: CapacityLimits = {
+  tableMaxWriteUnits: 40_000,
+  tableMaxReadUnits: 40_000,
+  warmWritesFloor: 0,
+  warmReadsFloor: 0,
+};
+
+/** A configuration the table cannot take: synth stops rather than let a deploy fail half-way. */
+export class CapacityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CapacityError';
+  }
+}
 
 export interface ScheduledCapacity {
   /** When the provisioned concurrency floor changes. */
@@ -56,6 +98,13 @@ export interface ScheduledCapacity {
 
 /** Provisioned concurrency of one path's alias. */
 export interface PathCapacity {
+  /**
+   * The floor in force when the stack is deployed: the sum of the windows open then (or opening
+   * within `deployMarginMinutes`), set as the scalable target's minimum capacity, never as a
+   * scheduled action (one whose time has passed never runs).
+   */
+  readonly minAtDeploy: number;
+  /** Steps strictly after the deploy margin only. */
   readonly schedule: readonly ScheduledCapacity[];
   readonly baselineProvisioned: number;
   /** Ceiling for target tracking: twice the planned peak, so demand above the plan still finds room. */
@@ -124,29 +173,36 @@ function floorAt(windows: readonly Window[], instant: number, perDrop: (drop: Dr
   return Math.max(assumptions.baselineProvisioned, sum);
 }
 
-/** A path's floor steps (up before each window, down after it) and its target-tracking ceiling. */
+/**
+ * A path's floor at deploy, its steps after that (up before each window, down after it) and its
+ * target-tracking ceiling. Registering a scalable target moves current capacity into its
+ * [min, max] range at once ("RegisterScalableTarget", Application Auto Scaling API Reference,
+ * https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html),
+ * so a window already open gets its environments from the deploy itself.
+ */
 function pathCapacity(windows: readonly Window[], nowMs: number, perDrop: (drop: Drop) => number): PathCapacity {
-  // A window already open starts now: its floor is scheduled a minute from now, once.
-  const boundaries = [...new Set(windows.flatMap((window) => [Math.max(nowMs, window.from), window.to]))].sort(
-    (a, b) => a - b,
-  );
+  const deployedBy = nowMs + assumptions.deployMarginMinutes * MINUTE;
+  const effective = windows.map((window) => (window.from <= deployedBy ? { ...window, from: nowMs } : window));
+  const minAtDeploy = floorAt(effective, nowMs, perDrop);
+  const boundaries = [...new Set(effective.flatMap((window) => [window.from, window.to]))]
+    .filter((instant) => instant > nowMs)
+    .sort((a, b) => a - b);
   const schedule: ScheduledCapacity[] = [];
-  let previous: number = assumptions.baselineProvisioned;
+  let previous = minAtDeploy;
   for (const instant of boundaries) {
-    const floor = floorAt(windows, instant, perDrop);
+    const floor = floorAt(effective, instant, perDrop);
     if (floor === previous) continue;
-    const starting = windows
-      .filter((window) => Math.max(nowMs, window.from) === instant)
-      .map((window) => window.drop.sku);
+    const starting = effective.filter((window) => window.from === instant).map((window) => window.drop.sku);
     schedule.push({
-      at: new Date(instant === nowMs ? nowMs + MINUTE : instant),
+      at: new Date(instant),
       minProvisioned: floor,
       reason: starting.length > 0 ? `before ${starting.join('+')}` : 'after the drop',
     });
     previous = floor;
   }
-  const peakProvisioned = Math.max(assumptions.baselineProvisioned, ...schedule.map((step) => step.minProvisioned));
+  const peakProvisioned = Math.max(minAtDeploy, ...schedule.map((step) => step.minProvisioned));
   return {
+    minAtDeploy,
     schedule,
     baselineProvisioned: assumptions.baselineProvisioned,
     maxProvisioned: Math.max(assumptions.baselineProvisioned + 1, 2 * peakProvisioned),
@@ -165,12 +221,71 @@ function peakOf(windows: readonly Window[], value: (drop: Drop) => number): numb
   );
 }
 
-/** `now` drops every drop whose window has already closed: a schedule in the past cannot be created. */
-export function planCapacity(plan: DropPlan, now: Date = new Date()): Capacity {
+/**
+ * Warm throughput only ever goes up: once raised it cannot be lowered, and an update asking less
+ * fails ("Understanding DynamoDB warm throughput",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html). So it is
+ * sized from every drop of the plan, past ones included, never from `now`: with the plan's history
+ * kept, the value a stage asks can only grow. It is capped at the table's on-demand maximum (the most
+ * a table can be pre-warmed to) and never below the floor the stage declares.
+ */
+export function warmThroughputFor(
+  plan: DropPlan,
+  limits: CapacityLimits = defaultCapacityLimits,
+): { readonly writes: number; readonly reads: number; readonly warnings: readonly string[] } {
+  const floors = [
+    ['warmWritesFloor', limits.warmWritesFloor, 'tableMaxWriteUnits', limits.tableMaxWriteUnits],
+    ['warmReadsFloor', limits.warmReadsFloor, 'tableMaxReadUnits', limits.tableMaxReadUnits],
+  ] as const;
+  for (const [floorKey, floor, maxKey, max] of floors) {
+    if (floor > max) {
+      throw new CapacityError(
+        `${floorKey} ${floor} is above ${maxKey} ${max}: a table cannot be pre-warmed past its on-demand maximum; raise the table-level quota and ${maxKey} first`,
+      );
+    }
+  }
+  const peakRps = peakOf(plan.drops.map(windowOf), (drop) => drop.expectedPeakRps);
+  const wantWrites = Math.ceil(peakRps * assumptions.writeUnitsPerAttempt * assumptions.headroom);
+  const wantReads = Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom);
+  const warnings: string[] = [];
+  for (const [unit, want, max, key] of [
+    ['WRU', wantWrites, limits.tableMaxWriteUnits, 'tableMaxWriteUnits'],
+    ['RRU', wantReads, limits.tableMaxReadUnits, 'tableMaxReadUnits'],
+  ] as const) {
+    if (want > max) {
+      warnings.push(
+        `the plan's peak asks ${want} ${unit}/s; the table is pre-warmed to its on-demand maximum ${max}: raise the table-level quota and -c ${key}`,
+      );
+    }
+  }
+  return {
+    writes: Math.max(
+      limits.warmWritesFloor,
+      Math.min(limits.tableMaxWriteUnits, Math.max(assumptions.tableWarmWrites, wantWrites)),
+    ),
+    reads: Math.max(
+      limits.warmReadsFloor,
+      Math.min(limits.tableMaxReadUnits, Math.max(assumptions.tableWarmReads, wantReads)),
+    ),
+    warnings,
+  };
+}
+
+/**
+ * Provisioned concurrency, shards and throttles come from the drops not yet over at `now`; warm
+ * throughput from the whole plan (see `warmThroughputFor`).
+ */
+export function planCapacity(
+  plan: DropPlan,
+  now: Date = new Date(),
+  limits: CapacityLimits = defaultCapacityLimits,
+): Capacity {
   const warnings: string[] = [];
   const windows = plan.drops.map(windowOf).filter((window) => {
     if (window.to > now.getTime()) return true;
-    warnings.push(`drop ${window.drop.sku} at ${window.drop.startsAt} is over; it gets no capacity`);
+    warnings.push(
+      `drop ${window.drop.sku} at ${window.drop.startsAt} is over; it gets no provisioned concurrency (its peak still counts for warm throughput)`,
+    );
     return false;
   });
 
@@ -188,21 +303,12 @@ export function planCapacity(plan: DropPlan, now: Date = new Date()): Capacity {
     shardsBySku[window.drop.sku] = Math.max(shardsBySku[window.drop.sku] ?? 1, shardsFor(window.drop));
   }
 
-  const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
-  const warmWritesPerSecond = Math.max(
-    assumptions.tableWarmWrites,
-    Math.ceil(peakRps * assumptions.writeUnitsPerAttempt * assumptions.headroom),
-  );
-  const warmReadsPerSecond = Math.max(
-    assumptions.tableWarmReads,
-    Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom),
-  );
-  if (Math.max(warmWritesPerSecond, warmReadsPerSecond) > assumptions.tableMaxThroughput) {
-    warnings.push(
-      `the table must take ${warmWritesPerSecond} WRU/s; the default on-demand table maximum is ${assumptions.tableMaxThroughput}: raise the table-level quota`,
-    );
-  }
+  const warm = warmThroughputFor(plan, limits);
+  warnings.push(...warm.warnings);
+  const warmWritesPerSecond = warm.writes;
+  const warmReadsPerSecond = warm.reads;
 
+  const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
   const reservationRateLimit = Math.ceil(peakRps * assumptions.headroom);
   const rateLimit = Math.max(assumptions.defaultApiRate, reservationRateLimit + assumptions.defaultApiRate);
   if (rateLimit > assumptions.apiAccountRps) {

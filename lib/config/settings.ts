@@ -4,6 +4,7 @@
  * typed props; no stack reads context itself.
  */
 import type { Node } from 'constructs';
+import { type CapacityLimits, defaultCapacityLimits } from './capacity';
 import { type DropPlan, emptyDropPlan, loadDropPlan } from './drop-plan';
 
 export interface DnsSettings {
@@ -20,6 +21,11 @@ export interface DeploySettings {
   readonly account: string | undefined;
   readonly dns: DnsSettings | undefined;
   readonly dropPlan: DropPlan;
+  /**
+   * The table's on-demand maximum (`tableMaxWriteUnits`, `tableMaxReadUnits`: the table-level quota
+   * granted) and the warm throughput it already has (`warmWritesFloor`, `warmReadsFloor`).
+   */
+  readonly capacityLimits: CapacityLimits;
   /** Where alarms are emailed (optional; the alarm topic exists either way). */
   readonly alarmEmail: string | undefined;
   /** `count` makes the edge WAF record instead of block, for a stage that rehearsals load. */
@@ -38,6 +44,17 @@ const text = (node: Node, key: string): string | undefined => {
   if (value === undefined || value === null || value === '') return undefined;
   if (typeof value !== 'string') throw new SettingsError(`context ${key} must be a string`);
   return value.trim();
+};
+
+/** A whole number of units from context (`-c key=40000` arrives as a string, cdk.json may hold a number). */
+const units = (node: Node, key: keyof CapacityLimits): number => {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '') return defaultCapacityLimits[key];
+  const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 10_000_000) {
+    throw new SettingsError(`context ${key} must be a whole number of units per second`);
+  }
+  return value;
 };
 
 export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): DeploySettings {
@@ -82,6 +99,12 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,
     dns,
     dropPlan: planPath ? loadDropPlan(planPath) : emptyDropPlan,
+    capacityLimits: {
+      tableMaxWriteUnits: units(node, 'tableMaxWriteUnits'),
+      tableMaxReadUnits: units(node, 'tableMaxReadUnits'),
+      warmWritesFloor: units(node, 'warmWritesFloor'),
+      warmReadsFloor: units(node, 'warmReadsFloor'),
+    },
     alarmEmail,
   };
 }

@@ -13,16 +13,18 @@ export interface ProvisionedForDropsProps {
  * A drop path's alias (reservation or checkout) with provisioned concurrency
  * managed by Application Auto Scaling: the drop plan's floor is raised before
  * each drop and lowered after it (scheduled actions), and target tracking adds
- * environments when demand runs past the plan.
+ * environments when demand runs past the plan. A window already open at deploy
+ * is the scalable target's own minimum, applied when the deploy registers it:
+ * a scheduled action is never given a time that has passed.
  */
 export class ProvisionedForDrops extends Construct {
   readonly alias: Alias;
 
   constructor(scope: Construct, id: string, props: ProvisionedForDropsProps) {
     super(scope, id);
-    const { schedule, baselineProvisioned, maxProvisioned, utilizationTarget } = props.capacity;
+    const { schedule, minAtDeploy, maxProvisioned, utilizationTarget } = props.capacity;
     this.alias = new Alias(this, 'Live', { aliasName: 'live', version: props.version });
-    const scaling = this.alias.addAutoScaling({ minCapacity: baselineProvisioned, maxCapacity: maxProvisioned });
+    const scaling = this.alias.addAutoScaling({ minCapacity: minAtDeploy, maxCapacity: maxProvisioned });
     scaling.scaleOnUtilization({ utilizationTarget });
     schedule.forEach((step, index) => {
       scaling.scaleOnSchedule(`Step${index}`, {
