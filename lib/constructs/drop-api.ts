@@ -26,23 +26,85 @@ const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
   'create-reservation': ['Idempotency-Key'],
 };
 
+interface GatewayError {
+  readonly type: ResponseType;
+  /** Unset keeps API Gateway's own status for the type. */
+  readonly statusCode?: string;
+  readonly code: string;
+  readonly message: string;
+  readonly retryAfterSeconds?: number;
+}
+
 /**
  * API Gateway's own refusals, in the contract's error shape. Each message is a
  * JSON string: a literal, or `$context.error.messageString` (already quoted);
  * `validationErrorString` is not quoted and may hold quotes, so it is not used.
+ *
+ * `DEFAULT_4XX` keeps no status of its own: giving the fallback a status code
+ * changes the status of every other 4XX response without one to it ("Gateway
+ * response types for API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+ * which would turn 403, 404 and 415 into 400. The contract's 429 and 503 carry
+ * `Retry-After` (a gateway response header, `responseParameters`: "GatewayResponse",
+ * https://docs.aws.amazon.com/apigateway/latest/api/API_GatewayResponse.html).
  */
-const gatewayErrors: ReadonlyArray<[ResponseType, string, string, string]> = [
-  [ResponseType.BAD_REQUEST_BODY, '400', 'VALIDATION_ERROR', '$context.error.messageString'],
-  [ResponseType.BAD_REQUEST_PARAMETERS, '400', 'VALIDATION_ERROR', '$context.error.messageString'],
-  [ResponseType.THROTTLED, '429', 'THROTTLED', '"Too many requests; retry shortly"'],
-  [ResponseType.QUOTA_EXCEEDED, '429', 'THROTTLED', '"Quota exceeded"'],
-  [ResponseType.INVALID_API_KEY, '403', 'FORBIDDEN', '"A valid x-api-key is required"'],
-  [ResponseType.API_CONFIGURATION_ERROR, '403', 'FORBIDDEN', '"Forbidden"'],
-  [ResponseType.MISSING_AUTHENTICATION_TOKEN, '404', 'ROUTE_NOT_FOUND', '"No such route"'],
-  [ResponseType.WAF_FILTERED, '403', 'FORBIDDEN', '"Forbidden"'],
-  [ResponseType.REQUEST_TOO_LARGE, '413', 'PAYLOAD_TOO_LARGE', '"Request too large"'],
-  [ResponseType.DEFAULT_4XX, '400', 'BAD_REQUEST', '"Bad request"'],
-  [ResponseType.DEFAULT_5XX, '503', 'UNAVAILABLE', '"Temporarily unavailable; retry shortly"'],
+const gatewayErrors: readonly GatewayError[] = [
+  {
+    type: ResponseType.BAD_REQUEST_BODY,
+    statusCode: '400',
+    code: 'VALIDATION_ERROR',
+    message: '$context.error.messageString',
+  },
+  {
+    type: ResponseType.BAD_REQUEST_PARAMETERS,
+    statusCode: '400',
+    code: 'VALIDATION_ERROR',
+    message: '$context.error.messageString',
+  },
+  {
+    type: ResponseType.THROTTLED,
+    statusCode: '429',
+    code: 'THROTTLED',
+    message: '"Too many requests; retry shortly"',
+    retryAfterSeconds: 1,
+  },
+  { type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', code: 'THROTTLED', message: '"Quota exceeded"' },
+  {
+    type: ResponseType.INVALID_API_KEY,
+    statusCode: '403',
+    code: 'FORBIDDEN',
+    message: '"A valid x-api-key is required"',
+  },
+  { type: ResponseType.ACCESS_DENIED, statusCode: '403', code: 'FORBIDDEN', message: '"Forbidden"' },
+  { type: ResponseType.API_CONFIGURATION_ERROR, statusCode: '403', code: 'FORBIDDEN', message: '"Forbidden"' },
+  {
+    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    statusCode: '404',
+    code: 'ROUTE_NOT_FOUND',
+    message: '"No such route"',
+  },
+  { type: ResponseType.RESOURCE_NOT_FOUND, statusCode: '404', code: 'NOT_FOUND', message: '"Not found"' },
+  {
+    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    statusCode: '415',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: '"Send application/json"',
+  },
+  { type: ResponseType.WAF_FILTERED, statusCode: '403', code: 'FORBIDDEN', message: '"Forbidden"' },
+  {
+    type: ResponseType.REQUEST_TOO_LARGE,
+    statusCode: '413',
+    code: 'PAYLOAD_TOO_LARGE',
+    message: '"Request too large"',
+  },
+  { type: ResponseType.DEFAULT_4XX, code: 'REQUEST_REFUSED', message: '$context.error.messageString' },
+  {
+    type: ResponseType.DEFAULT_5XX,
+    statusCode: '503',
+    code: 'UNAVAILABLE',
+    message: '"Temporarily unavailable; retry shortly"',
+    retryAfterSeconds: 1,
+  },
 ];
 
 export interface DropApiProps {
@@ -117,10 +179,11 @@ export class DropApi extends Construct {
     }
     for (const route of apiRoutes) this.addRoute(route, props, validator, models);
 
-    for (const [type, statusCode, code, message] of gatewayErrors) {
+    for (const { type, statusCode, code, message, retryAfterSeconds } of gatewayErrors) {
       this.api.addGatewayResponse(`${type.responseType}`, {
         type,
-        statusCode,
+        ...(statusCode ? { statusCode } : {}),
+        ...(retryAfterSeconds ? { responseHeaders: { 'Retry-After': `'${retryAfterSeconds}'` } } : {}),
         templates: { 'application/json': `{"error":{"code":"${code}","message":${message}}}` },
       });
     }
