@@ -6,6 +6,7 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import {
+  CHANNEL_QUEUES_ENV,
   channelQueue,
   channels,
   dlqName,
@@ -68,6 +69,15 @@ export async function provisionMessaging(
     sqs.destroy();
     sns.destroy();
   }
+}
+
+/** The variables the stack sets on the functions that read these queues' roles, with the local ARNs. */
+export function messagingEnvironment(messaging: LocalMessaging): Record<string, string> {
+  return {
+    [CHANNEL_QUEUES_ENV]: JSON.stringify(
+      Object.fromEntries(channels.map((channel) => [channel.name, messaging.queueArns[channelQueue(channel).name]])),
+    ),
+  };
 }
 
 async function createQueueWithDlq(sqs: SQSClient, prefix: string, spec: QueueSpec) {

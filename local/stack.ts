@@ -11,7 +11,7 @@ import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } fr
 import { startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
 import { type ProxyHandler, type RunningGateway, startGateway } from './gateway';
-import { type LocalMessaging, provisionMessaging } from './messaging';
+import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './messaging';
 import { provisionInventoryTable } from './provision';
 import { type RunningSchedules, startSchedules } from './schedules';
 
@@ -74,6 +74,7 @@ export async function provisionLocalResources(endpoints: AwsEndpoints, tableName
   const messaging = await provisionMessaging(endpoints, tableName);
   process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
   process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
+  Object.assign(process.env, messagingEnvironment(messaging));
   return messaging;
 }
 

@@ -6,8 +6,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { channelOfQueue } from '../../lib/config/messaging';
+import { CHANNEL_QUEUES_ENV, channelsByQueueArn } from '../../lib/config/messaging';
 import { channelViews } from '../shared/channel-views';
+import { requireEnv } from '../shared/env';
 import { StockEvent } from '../shared/events';
 import { logger, metrics, tracer } from '../shared/powertools';
 
@@ -15,9 +16,17 @@ const processor = new SqsFifoPartialProcessorAsync();
 
 export class UnknownChannelError extends Error {
   constructor() {
-    super('The message came from a queue that belongs to no channel');
+    super(`The message came from a queue that belongs to no channel in ${CHANNEL_QUEUES_ENV}`);
     this.name = 'UnknownChannelError';
   }
+}
+
+/** Queue ARN → channel, as the stack (or the local runtime) wired it; parsed again only when it changes. */
+let wired: { readonly raw: string; readonly byArn: ReadonlyMap<string, string> } | undefined;
+function channelOfQueue(queueArn: string): string | undefined {
+  const raw = requireEnv(CHANNEL_QUEUES_ENV);
+  if (wired?.raw !== raw) wired = { raw, byArn: channelsByQueueArn(raw) };
+  return wired.byArn.get(queueArn);
 }
 
 export async function applyChannelEvent(record: SQSRecord): Promise<void> {

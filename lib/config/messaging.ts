@@ -8,6 +8,7 @@ export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events';
 export interface QueueSpec {
   /** Logical name; the physical name is `<prefix>-<name>.fifo`. */
   readonly name: string;
+  /** Six times its consumer's function timeout (see `consumerTimeoutSeconds`). */
   readonly visibilityTimeoutSeconds: number;
   /** Deliveries before a message moves to the queue's dead-letter queue `<name>-dlq`. */
   readonly maxReceiveCount: number;
@@ -26,11 +27,40 @@ export interface EventSourceMapping {
   readonly handler: ConsumerHandler;
   /** FIFO queues: at most 10, no batching window. */
   readonly batchSize: number;
+  /**
+   * Most concurrent invocations this mapping may start (`ScalingConfig.MaximumConcurrency`, 2–1,000:
+   * "Configuring scaling behavior for SQS event source mappings",
+   * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html). Unset: as many as
+   * the queue's message groups allow.
+   */
+  readonly maxConcurrency?: number;
 }
+
+/**
+ * Each queue consumer's function timeout. Its queue's visibility timeout is six times that, as
+ * AWS asks of an SQS event source: "set the source queue's visibility timeout to at least six
+ * times the configuration timeout on your function", leaving Lambda time to retry a batch that
+ * was throttled ("Creating and configuring an Amazon SQS event source mapping",
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html). Below that, throttled
+ * receives count towards `maxReceiveCount` and good messages reach the dead-letter queue.
+ */
+export const consumerTimeoutSeconds: Readonly<Record<ConsumerHandler, number>> = {
+  'fulfil-orders': 30,
+  'apply-channel-events': 20,
+};
+
+export const VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6;
+
+const visibilityFor = (handler: ConsumerHandler) =>
+  VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT * consumerTimeoutSeconds[handler];
 
 export const INVENTORY_EVENT_TYPES = ['stock-changed', 'low-stock', 'sold-out'] as const;
 
-export const ordersQueue: QueueSpec = { name: 'orders', visibilityTimeoutSeconds: 60, maxReceiveCount: 5 };
+export const ordersQueue: QueueSpec = {
+  name: 'orders',
+  visibilityTimeoutSeconds: visibilityFor('fulfil-orders'),
+  maxReceiveCount: 5,
+};
 
 export const channels: readonly ChannelSpec[] = [
   {
@@ -52,14 +82,15 @@ export const channels: readonly ChannelSpec[] = [
 
 export const channelQueue = (channel: ChannelSpec): QueueSpec => ({
   name: `channel-${channel.name}`,
-  visibilityTimeoutSeconds: 30,
+  visibilityTimeoutSeconds: visibilityFor('apply-channel-events'),
   maxReceiveCount: 5,
 });
 
 export const inventoryTopic = { name: 'inventory-events' } as const;
 
 export const eventSourceMappings: readonly EventSourceMapping[] = [
-  { queue: ordersQueue.name, handler: 'fulfil-orders', batchSize: 10 },
+  // Fulfilment can wait; the drop path (holds, checkouts) shares the account's concurrency with it.
+  { queue: ordersQueue.name, handler: 'fulfil-orders', batchSize: 10, maxConcurrency: 10 },
   ...channels.map((channel) => ({
     queue: channelQueue(channel).name,
     handler: 'apply-channel-events' as const,
@@ -70,11 +101,57 @@ export const eventSourceMappings: readonly EventSourceMapping[] = [
 /** The table's stream feeds this function (the transactional outbox's relay). */
 export const streamConsumer = { handler: 'publish-changes', batchSize: 100 } as const;
 
-export const fifoName = (prefix: string, name: string) => `${prefix}-${name}.fifo`;
+/**
+ * SQS's limit on a queue name, the `.fifo` suffix included ("Amazon SQS FIFO queue quotas",
+ * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-fifo.html).
+ * CloudFormation does not shorten a FIFO queue name it generates, so every queue is named here.
+ */
+export const MAX_QUEUE_NAME_LENGTH = 80;
+
+export class QueueNameError extends Error {
+  constructor(name: string) {
+    super(`queue name ${name} has ${name.length} characters; SQS allows ${MAX_QUEUE_NAME_LENGTH}`);
+    this.name = 'QueueNameError';
+  }
+}
+
+export const fifoName = (prefix: string, name: string) => {
+  const fifo = `${prefix}-${name}.fifo`;
+  if (fifo.length > MAX_QUEUE_NAME_LENGTH) throw new QueueNameError(fifo);
+  return fifo;
+};
 export const dlqName = (name: string) => `${name}-dlq`;
 
-/** The channel a queue belongs to, from its physical name or ARN; undefined for other queues. */
-export function channelOfQueue(queueNameOrArn: string): string | undefined {
-  const name = queueNameOrArn.split(':').at(-1) ?? '';
-  return channels.find((channel) => name.endsWith(`-${channelQueue(channel).name}.fifo`))?.name;
+/**
+ * How the channel applier learns which channel a queue feeds: this variable holds a JSON object of
+ * channel name → queue ARN, set by whoever wires the function (the CDK stack, the local runtime).
+ * Queue names differ between the two and are never read for it.
+ */
+export const CHANNEL_QUEUES_ENV = 'CHANNEL_QUEUE_ARNS';
+
+export class ChannelQueuesError extends Error {
+  constructor(detail: string) {
+    super(`${CHANNEL_QUEUES_ENV} is not valid: ${detail}`);
+    this.name = 'ChannelQueuesError';
+  }
+}
+
+/** Queue ARN → channel, from the variable's JSON; refuses unknown channels and anything but strings. */
+export function channelsByQueueArn(json: string): ReadonlyMap<string, string> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    throw new ChannelQueuesError('not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ChannelQueuesError('not an object');
+  const byArn = new Map<string, string>();
+  for (const [channel, arns] of Object.entries(raw)) {
+    if (!channels.some((known) => known.name === channel)) throw new ChannelQueuesError(`unknown channel ${channel}`);
+    for (const arn of [arns].flat()) {
+      if (typeof arn !== 'string' || arn === '') throw new ChannelQueuesError(`${channel} has no queue ARN`);
+      byArn.set(arn, channel);
+    }
+  }
+  return byArn;
 }

@@ -1,6 +1,7 @@
 /**
  * What must survive a redeploy: the inventory table, the order queue, the
- * inventory topic and each channel's queue. Retained on stack deletion.
+ * inventory topic, each channel's queue, every dead-letter queue and the
+ * stream-failure queue. All retained on stack deletion (docs/deploy.md).
  */
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags, Validations } from 'aws-cdk-lib';
 import {
@@ -62,7 +63,9 @@ export class StatefulStack extends Stack {
     });
 
     Tags.of(this.table).add('dropline:table', 'inventory');
-    this.orders = new FifoQueueWithDlq(this, 'Orders', ordersQueue);
+    // Queue names start with the stack's name: one set per stage, and within SQS's 80 characters.
+    const namePrefix = this.stackName;
+    this.orders = new FifoQueueWithDlq(this, 'Orders', { spec: ordersQueue, namePrefix });
 
     this.inventoryTopic = new Topic(this, 'InventoryEvents', {
       displayName: `dropline ${inventoryTopic.name}`,
@@ -73,11 +76,12 @@ export class StatefulStack extends Stack {
       masterKey: Alias.fromAliasName(this, 'SnsManagedKey', 'alias/aws/sns'),
       enforceSSL: true,
     });
+    this.inventoryTopic.applyRemovalPolicy(RemovalPolicy.RETAIN);
     Tags.of(this.inventoryTopic).add('dropline:topic', inventoryTopic.name);
 
     const queues = new Map<string, FifoQueueWithDlq>();
     for (const channel of channels) {
-      const queue = new FifoQueueWithDlq(this, `Channel-${channel.name}`, channelQueue(channel));
+      const queue = new FifoQueueWithDlq(this, `Channel-${channel.name}`, { spec: channelQueue(channel), namePrefix });
       this.inventoryTopic.addSubscription(
         new SqsSubscription(queue.queue, {
           rawMessageDelivery: true,
@@ -97,6 +101,7 @@ export class StatefulStack extends Stack {
       retentionPeriod: Duration.days(14),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     // Deployed only: the local runtime retries a failed stream batch in place.
     Tags.of(this.streamFailures).add(QUEUE_TAG, 'stream-failures');

@@ -3,7 +3,7 @@
  * mappings, the expiry schedule and the hot path's scaling. Everything it
  * touches comes in through typed props from the stateful stack.
  */
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -17,12 +17,15 @@ import type { Construct } from 'constructs';
 import { apiRoutes, type HandlerName } from '../config/api-routes';
 import type { Capacity } from '../config/capacity';
 import {
+  CHANNEL_QUEUES_ENV,
   type ConsumerHandler,
   channelQueue,
   channels,
+  consumerTimeoutSeconds,
   eventSourceMappings,
   ordersQueue,
   streamConsumer,
+  VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
 } from '../config/messaging';
 import { DropApi } from '../constructs/drop-api';
 import { DroplineFunction } from '../constructs/dropline-function';
@@ -98,12 +101,12 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   'fulfil-orders': {
     description: 'orders queue → warehouse dispatch',
     table: { reads: ['ORDER#'], writes: ['ORDER#', 'DISPATCH#'] },
-    timeout: Duration.seconds(30),
+    timeout: Duration.seconds(consumerTimeoutSeconds['fulfil-orders']),
   },
   'apply-channel-events': {
     description: 'inventory events → each channel view',
     table: { reads: ['CHANNEL#'], writes: ['CHANNEL#'] },
-    timeout: Duration.seconds(20),
+    timeout: Duration.seconds(consumerTimeoutSeconds['apply-channel-events']),
   },
 };
 
@@ -196,6 +199,8 @@ export class StatelessStack extends Stack {
       description: 'the header value CloudFront adds to every API request; the API refuses requests without it',
       generateSecretString: { excludePunctuation: true, passwordLength: 48 },
       replicaRegions: props.originSecretReplicaRegions.map((region) => ({ region })),
+      // Retained with the data: CloudFront and the edge WAF keep reading it while the edge stack stands.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     Validations.of(originSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
@@ -218,10 +223,30 @@ export class StatelessStack extends Stack {
     for (const mapping of eventSourceMappings) {
       const queue = queues.get(mapping.queue);
       if (!queue) throw new Error(`no queue ${mapping.queue} for ${mapping.handler}`);
-      fn(mapping.handler).addEventSource(
-        new SqsEventSource(queue.queue, { batchSize: mapping.batchSize, reportBatchItemFailures: true }),
+      const consumer = fn(mapping.handler);
+      const timeout = consumer.timeout?.toSeconds() ?? 3;
+      if (queue.visibilityTimeout.toSeconds() < VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT * timeout) {
+        throw new Error(
+          `queue ${mapping.queue}: visibility timeout ${queue.visibilityTimeout.toSeconds()} s is under ${VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT} × ${mapping.handler}'s ${timeout} s`,
+        );
+      }
+      consumer.addEventSource(
+        new SqsEventSource(queue.queue, {
+          batchSize: mapping.batchSize,
+          reportBatchItemFailures: true,
+          ...(mapping.maxConcurrency ? { maxConcurrency: mapping.maxConcurrency } : {}),
+        }),
       );
     }
+    // The applier learns each queue's channel from here, never from a queue's name.
+    fn('apply-channel-events').addEnvironment(
+      CHANNEL_QUEUES_ENV,
+      this.toJsonString(
+        Object.fromEntries(
+          channels.map((channel) => [channel.name, props.channelQueues.get(channel.name)?.queue.queueArn]),
+        ),
+      ),
+    );
     fn(streamConsumer.handler).addEventSource(
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
