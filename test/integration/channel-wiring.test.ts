@@ -65,8 +65,8 @@ test('a queue whose name does not end in -channel-<name>.fifo still applies to t
   const queue = await deployedStyleQueue();
   const wired = JSON.parse(wiredByStack) as Record<string, string>;
   process.env[CHANNEL_QUEUES_ENV] = JSON.stringify({ ...wired, marketplace: [wired.marketplace, queue.arn] });
-  const { handler } = (await import('../../lambdas/handlers/apply-channel-events.ts')) as { handler: SqsHandler };
-  const { channelViews } = await import('../../lambdas/shared/channel-views.ts');
+  const { handler } = (await import('../../lambdas/handlers/apply-channel-events')) as { handler: SqsHandler };
+  const { channelViews } = await import('../../lambdas/shared/channel-views');
   source = startSqsEventSource({
     name: 'apply-channel-events',
     endpoint: stack.endpoints.sqs,
@@ -95,7 +95,7 @@ test('a queue whose name does not end in -channel-<name>.fifo still applies to t
 
 test('a record from a queue wired to no channel fails, and is never applied to a guessed channel', async () => {
   process.env[CHANNEL_QUEUES_ENV] = wiredByStack;
-  const { applyChannelEvents } = await import('../../lambdas/handlers/apply-channel-events.ts');
+  const { applyChannelEvents } = await import('../../lambdas/handlers/apply-channel-events');
   const event = {
     Records: [
       {
