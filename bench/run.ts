@@ -100,6 +100,8 @@ async function reservePathVsRaw(api: ApiClient, client: DynamoDBDocumentClient) 
         sku: 'bench-raw',
         customerId: `raw-${round}-${index}`,
         quantity: 1,
+        unitPriceCents: 100,
+        currency: 'USD',
         status: 'HELD',
         expiresAt: new Date(expiresAtMs).toISOString(),
         allocation: { [Math.floor(Math.random() * SHARDS)]: 1 },

@@ -3,7 +3,7 @@
  * `TransactWriteItems` whose conditions are the rules it protects, so no
  * interleaving of requests, retries or sweepers can break the ledger.
  */
-import type { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -20,15 +20,18 @@ import { inventoryTable } from '../../lib/config/inventory-table';
 import type {
   Allocation,
   Order,
+  OwedRefund,
   OrderStatus,
   Product,
   Reservation,
+  RefundStatus,
   ReservationStatus,
   ShardCounts,
   StockSnapshot,
 } from '../domain/model';
 import { emptyCounts, sumCounts } from '../domain/model';
 import type {
+  ChargeClearance,
   EndHoldOutcome,
   HoldEnding,
   IdempotencyRecord,
@@ -36,8 +39,12 @@ import type {
   PlaceHoldInput,
   PlaceHoldOutcome,
   ProductChanges,
+  RefundOwed,
+  RestockOutcome,
 } from '../domain/ports';
+import { BusyError } from '../domain/errors';
 import { allocationEntries } from '../domain/stock';
+import { cancellationReasons, isConditionFailed, isContention } from './aws-faults';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
@@ -45,26 +52,20 @@ type Item = Record<string, unknown>;
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
 const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
+/** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
+const MAX_BATCH_GET_ROUNDS = 6;
+
 export const keys = {
   product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
   order: (orderId: string) => ({ pk: `ORDER#${orderId}` }),
   stock: (sku: string, shard: number) => ({ pk: `STOCK#${sku}#${shard}` }),
   reservation: (id: string) => ({ pk: `RESERVATION#${id}` }),
-  idempotency: (key: string) => ({ pk: `IDEMPOTENCY#${key}` }),
+  /** Customer ids cannot hold `#`, so the customer's part of the key is unambiguous. */
+  idempotency: (customerId: string, key: string) => ({ pk: `IDEMPOTENCY#${customerId}#${key}` }),
   limit: (sku: string, customerId: string) => ({ pk: `LIMIT#${sku}#${customerId}` }),
+  refund: (reservationId: string) => ({ pk: `REFUND#${reservationId}` }),
+  restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
 };
-
-/** Failures that wrote nothing and may succeed when retried. */
-const TRANSIENT = new Set([
-  'TransactionConflict',
-  'ThrottlingError',
-  'ProvisionedThroughputExceeded',
-  'TransactionConflictException',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'TransactionInProgressException',
-]);
 
 export class DynamoDbInventoryStore implements InventoryStore {
   constructor(
@@ -114,7 +115,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       );
       return true;
     } catch (error) {
-      if (cancellationCodes(error)[0] === 'ConditionalCheckFailed') return false;
+      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
       throw error;
     }
   }
@@ -141,7 +142,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
     const byKey = new Map<string, Item>();
     let pending: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
     for (let round = 0; pending.length > 0; round++) {
-      if (round > 0) await sleep(Math.min(200, 10 * 2 ** round));
+      // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
+      if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
+      if (round > 0) await sleep(backoffMs(round));
       const { Responses, UnprocessedKeys } = await this.client.send(
         new BatchGetCommand({
           RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
@@ -205,7 +208,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       Put: {
         TableName: this.tableName,
         Item: {
-          ...keys.idempotency(idempotencyKey),
+          ...keys.idempotency(reservation.customerId, idempotencyKey),
           kind: 'idempotency',
           idempotencyKey,
           reservationId: reservation.reservationId,
@@ -229,14 +232,16 @@ export class DynamoDbInventoryStore implements InventoryStore {
     } catch (error) {
       const reasons = cancellationReasons(error);
       if (!reasons) {
-        if (isTransient(error)) return { kind: 'contended' };
+        if (isContention(error)) return { kind: 'contended' };
         throw error;
       }
       const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
       const idempotencyIndex = shardEntries.length + 2;
       if (failed(idempotencyIndex)) {
         const old = reasons[idempotencyIndex]?.Item;
-        const record = old ? toIdempotencyRecord(unmarshall(old)) : await this.findIdempotencyRecord(idempotencyKey);
+        const record = old
+          ? toIdempotencyRecord(unmarshall(old))
+          : await this.findIdempotencyRecord(reservation.customerId, idempotencyKey);
         return record ? { kind: 'duplicate', record } : { kind: 'contended' };
       }
       if (failed(shardEntries.length)) return { kind: 'limit-exceeded' };
@@ -251,9 +256,13 @@ export class DynamoDbInventoryStore implements InventoryStore {
     }
   }
 
-  async findIdempotencyRecord(idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+  async findIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.idempotency(idempotencyKey), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.idempotency(customerId, idempotencyKey),
+        ConsistentRead: true,
+      }),
     );
     return Item ? toIdempotencyRecord(Item) : undefined;
   }
@@ -265,10 +274,21 @@ export class DynamoDbInventoryStore implements InventoryStore {
     return Item ? toReservation(Item) : undefined;
   }
 
-  async endHold(reservation: Reservation, ending: HoldEnding, nowMs: number): Promise<EndHoldOutcome> {
+  async endHold(
+    reservation: Reservation,
+    ending: HoldEnding,
+    nowMs: number,
+    refundOwed?: RefundOwed,
+  ): Promise<EndHoldOutcome> {
     const counter = ending === 'RELEASED' ? 'released' : 'expired';
-    const stillHeld = '#status = :held';
-    const due = '#expiresAtMs <= :nowMs';
+    const conditions = ['#status = :held'];
+    if (ending === 'EXPIRED') conditions.push('#expiresAtMs <= :nowMs');
+    // Only on the hold as read: a checkout cleared meanwhile changes what the end owes.
+    conditions.push(
+      reservation.lastChargeAttemptAtMs === undefined
+        ? 'attribute_not_exists(#lastCharge)'
+        : '#lastCharge = :lastCharge',
+    );
     const returnUnits: TransactItem[] = allocationEntries(reservation.allocation).map(([shard, units]) => ({
       Update: {
         TableName: this.tableName,
@@ -285,6 +305,29 @@ export class DynamoDbInventoryStore implements InventoryStore {
         ExpressionAttributeValues: { ':units': units, ':one': 1 },
       },
     }));
+    const recordRefund: TransactItem[] = refundOwed
+      ? [
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: {
+                ...keys.refund(reservation.reservationId),
+                kind: 'refund',
+                reservationId: reservation.reservationId,
+                sku: reservation.sku,
+                chargeKey: refundOwed.chargeKey,
+                status: 'OWED' satisfies RefundStatus,
+                owedSinceMs: nowMs,
+                chargeWindowEndsAtMs: refundOwed.chargeWindowEndsAtMs,
+                attempts: 0,
+                [laneKey.name]: REFUND_LANE,
+                [dueKey.name]: nowMs,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            },
+          },
+        ]
+      : [];
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -294,12 +337,13 @@ export class DynamoDbInventoryStore implements InventoryStore {
                 TableName: this.tableName,
                 Key: keys.reservation(reservation.reservationId),
                 UpdateExpression: 'SET #status = :ending, #endedAt = :endedAt REMOVE #lane, #due',
-                ConditionExpression: ending === 'EXPIRED' ? `${stillHeld} AND ${due}` : stillHeld,
+                ConditionExpression: conditions.join(' AND '),
                 ExpressionAttributeNames: {
                   '#status': 'status',
                   '#endedAt': 'endedAt',
                   '#lane': laneKey.name,
                   '#due': dueKey.name,
+                  '#lastCharge': 'lastChargeAttemptAtMs',
                   ...(ending === 'EXPIRED' ? { '#expiresAtMs': 'expiresAtMs' } : {}),
                 },
                 ExpressionAttributeValues: {
@@ -307,6 +351,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
                   ':ending': ending,
                   ':endedAt': new Date(nowMs).toISOString(),
                   ...(ending === 'EXPIRED' ? { ':nowMs': nowMs } : {}),
+                  ...(reservation.lastChargeAttemptAtMs === undefined
+                    ? {}
+                    : { ':lastCharge': reservation.lastChargeAttemptAtMs }),
                 },
                 ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
               },
@@ -321,6 +368,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
                 ExpressionAttributeValues: { ':returned': -reservation.quantity },
               },
             },
+            ...recordRefund,
           ],
         }),
       );
@@ -330,7 +378,38 @@ export class DynamoDbInventoryStore implements InventoryStore {
     }
   }
 
-  async restock(sku: string, unitsPerShard: readonly number[]): Promise<'restocked' | 'contended'> {
+  async clearCharge(reservationId: string, nowMs: number): Promise<ChargeClearance> {
+    try {
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.reservation(reservationId),
+          UpdateExpression: 'SET #lastCharge = :nowMs',
+          ConditionExpression: '#status = :held AND #expiresAtMs > :nowMs',
+          ExpressionAttributeNames: {
+            '#lastCharge': 'lastChargeAttemptAtMs',
+            '#status': 'status',
+            '#expiresAtMs': 'expiresAtMs',
+          },
+          ExpressionAttributeValues: { ':nowMs': nowMs, ':held': 'HELD' satisfies ReservationStatus },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { kind: 'cleared', reservation: toReservation(Attributes ?? {}) };
+    } catch (error) {
+      if (isConditionFailed(error)) {
+        const old = (error as ConditionalCheckFailedException).Item;
+        const current = old && Object.keys(old).length > 0 ? toReservation(unmarshall(old)) : undefined;
+        return { kind: 'not-held', current };
+      }
+      if (isContention(error)) return { kind: 'contended' };
+      throw error;
+    }
+  }
+
+  async restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<RestockOutcome> {
+    const quantity = unitsPerShard.reduce((sum, units) => sum + units, 0);
     const additions: TransactItem[] = unitsPerShard.flatMap((units, shard) =>
       units === 0
         ? []
@@ -347,14 +426,33 @@ export class DynamoDbInventoryStore implements InventoryStore {
             },
           ],
     );
-    if (additions.length === 0) return 'restocked';
+    const claimKey: TransactItem = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.restock(sku, idempotencyKey),
+          kind: 'restock',
+          sku,
+          idempotencyKey,
+          quantity,
+          restockedAt: new Date().toISOString(),
+          ttl: Math.floor(Date.now() / 1000) + IDEMPOTENCY_RECORD_TTL_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
     try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: additions }));
-      return 'restocked';
+      await this.client.send(new TransactWriteCommand({ TransactItems: [claimKey, ...additions] }));
+      return { kind: 'restocked' };
     } catch (error) {
       const reasons = cancellationReasons(error);
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        const old = reasons[0].Item ? unmarshall(reasons[0].Item) : {};
+        return { kind: 'duplicate', quantity: Number(old.quantity) };
+      }
       if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new LedgerInvariantError(sku);
-      if (reasons || isTransient(error)) return 'contended';
+      if (reasons || isContention(error)) return { kind: 'contended' };
       throw error;
     }
   }
@@ -380,6 +478,23 @@ export class DynamoDbInventoryStore implements InventoryStore {
       .sort((a, b) => Number(a[dueKey.name]) - Number(b[dueKey.name]))
       .slice(0, limit)
       .map((item) => String(item.pk).slice('RESERVATION#'.length));
+  }
+
+  async deferHold(reservationId: string, untilMs: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.reservation(reservationId),
+          UpdateExpression: 'SET #due = :until',
+          ConditionExpression: '#status = :held AND attribute_exists(#lane)',
+          ExpressionAttributeNames: { '#due': dueKey.name, '#status': 'status', '#lane': laneKey.name },
+          ExpressionAttributeValues: { ':until': untilMs, ':held': 'HELD' satisfies ReservationStatus },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   async confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome> {
@@ -463,8 +578,78 @@ export class DynamoDbInventoryStore implements InventoryStore {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailed(error)) return false;
       throw error;
+    }
+  }
+
+  async getRefund(reservationId: string): Promise<OwedRefund | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.refund(reservationId), ConsistentRead: true }),
+    );
+    return Item ? toRefund(Item) : undefined;
+  }
+
+  async listDueRefunds(nowMs: number, limit: number): Promise<string[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#lane = :lane AND #due <= :now',
+        ExpressionAttributeNames: { '#lane': laneKey.name, '#due': dueKey.name },
+        ExpressionAttributeValues: { ':lane': REFUND_LANE, ':now': nowMs },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => String(item.pk).slice('REFUND#'.length));
+  }
+
+  async closeRefund(reservationId: string, status: Exclude<RefundStatus, 'OWED'>, nowMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.refund(reservationId),
+          UpdateExpression: 'SET #status = :status, #closedAt = :closedAt REMOVE #lane, #due',
+          ConditionExpression: '#status = :owed',
+          ExpressionAttributeNames: {
+            '#status': 'status',
+            '#closedAt': 'closedAt',
+            '#lane': laneKey.name,
+            '#due': dueKey.name,
+          },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ':owed': 'OWED' satisfies RefundStatus,
+            ':closedAt': new Date(nowMs).toISOString(),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  async rescheduleRefund(reservationId: string, nextAttemptAtMs: number, attempts: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.refund(reservationId),
+          UpdateExpression: 'SET #due = :next, #attempts = :attempts',
+          ConditionExpression: '#status = :owed',
+          ExpressionAttributeNames: { '#due': dueKey.name, '#attempts': 'attempts', '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':next': nextAttemptAtMs,
+            ':attempts': attempts,
+            ':owed': 'OWED' satisfies RefundStatus,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
     }
   }
 
@@ -516,8 +701,8 @@ export class DynamoDbInventoryStore implements InventoryStore {
         return { sku, version, ...sumCounts(items.map(toCounts)) };
       } catch (error) {
         // A snapshot conflicts with in-flight writes to the same shards: read again shortly.
-        if (attempt >= 20 || !(error instanceof Error) || error.name !== 'TransactionCanceledException') throw error;
-        await sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+        if (attempt >= 20 || !(cancellationReasons(error) || isContention(error))) throw error;
+        await sleep(backoffMs(attempt));
       }
     }
   }
@@ -538,7 +723,7 @@ export class LedgerInvariantError extends Error {
 function holdTransitionOutcome(error: unknown, sku: string, shardItems: number): EndHoldOutcome {
   const reasons = cancellationReasons(error);
   if (!reasons) {
-    if (isTransient(error)) return { kind: 'contended' };
+    if (isContention(error)) return { kind: 'contended' };
     throw error;
   }
   const onReservation = reasons[0];
@@ -552,6 +737,9 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
   return { kind: 'contended' };
 }
 
+/** Owed refunds wait in one partition of the expiry index of their own: few, and swept with the holds. */
+const REFUND_LANE = 'REFUNDS';
+
 function holdLane(reservationId: string): string {
   let hash = 0;
   for (const char of reservationId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
@@ -562,28 +750,12 @@ function laneName(lane: number): string {
   return `LANE#${lane.toString().padStart(2, '0')}`;
 }
 
-function cancellationReasons(error: unknown): TransactionCanceledException['CancellationReasons'] | undefined {
-  if (error instanceof Error && error.name === 'TransactionCanceledException') {
-    return (error as TransactionCanceledException).CancellationReasons ?? [];
-  }
-  return undefined;
-}
-
-function cancellationCodes(error: unknown): Array<string | undefined> {
-  const reasons = cancellationReasons(error);
-  if (!reasons) throw error;
-  return reasons.map((reason) => reason.Code);
-}
-
-function isTransient(error: unknown): boolean {
-  return error instanceof Error && TRANSIENT.has(error.name);
-}
-
 function toProduct(item: Item): Product {
   return {
     sku: String(item.sku),
     name: String(item.name),
     priceCents: Number(item.priceCents),
+    currency: String(item.currency ?? 'USD'),
     maxPerCustomer: Number(item.maxPerCustomer),
     holdSeconds: Number(item.holdSeconds),
     dropStartsAt: String(item.dropStartsAt),
@@ -612,10 +784,13 @@ function toReservation(item: Item): Reservation {
     sku: String(item.sku),
     customerId: String(item.customerId),
     quantity: Number(item.quantity),
+    unitPriceCents: Number(item.unitPriceCents),
+    currency: String(item.currency),
     status: String(item.status) as ReservationStatus,
     expiresAt: String(item.expiresAt),
     allocation: allocation satisfies Allocation,
     ...(item.orderId ? { orderId: String(item.orderId) } : {}),
+    ...(item.lastChargeAttemptAtMs === undefined ? {} : { lastChargeAttemptAtMs: Number(item.lastChargeAttemptAtMs) }),
   };
 }
 
@@ -627,6 +802,7 @@ function toOrder(item: Item): Order {
     customerId: String(item.customerId),
     quantity: Number(item.quantity),
     amountCents: Number(item.amountCents),
+    currency: String(item.currency),
     chargeId: String(item.chargeId),
     status: String(item.status) as OrderStatus,
     placedAt: String(item.placedAt),
@@ -641,6 +817,23 @@ function toIdempotencyRecord(item: Item): IdempotencyRecord {
     customerId: String(item.customerId),
     quantity: Number(item.quantity),
   };
+}
+
+function toRefund(item: Item): OwedRefund {
+  return {
+    reservationId: String(item.reservationId),
+    sku: String(item.sku),
+    chargeKey: String(item.chargeKey),
+    status: String(item.status) as RefundStatus,
+    owedSinceMs: Number(item.owedSinceMs),
+    chargeWindowEndsAtMs: Number(item.chargeWindowEndsAtMs),
+    attempts: Number(item.attempts ?? 0),
+  };
+}
+
+/** Exponential backoff with full jitter, capped at 200 ms. */
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(200, 10 * 2 ** attempt);
 }
 
 function sleep(ms: number): Promise<void> {

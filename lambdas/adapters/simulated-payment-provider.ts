@@ -6,8 +6,11 @@
  * `tok_decline` is declined; any other non-empty token is accepted.
  */
 import { createHash } from 'node:crypto';
+import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { ChargeOutcome, PaymentProvider } from '../domain/ports';
+import { isConditionFailed } from './aws-faults';
 
 export const DECLINED_TOKEN = 'tok_decline';
 
@@ -17,7 +20,12 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     private readonly tableName: string,
   ) {}
 
-  async charge(request: { idempotencyKey: string; amountCents: number; token: string }): Promise<ChargeOutcome> {
+  async charge(request: {
+    idempotencyKey: string;
+    amountCents: number;
+    currency: string;
+    token: string;
+  }): Promise<ChargeOutcome> {
     if (request.token === DECLINED_TOKEN || request.token.length === 0) return { kind: 'declined' };
     const chargeId = chargeIdFor(request.idempotencyKey);
     try {
@@ -30,38 +38,46 @@ export class SimulatedPaymentProvider implements PaymentProvider {
             chargeId,
             idempotencyKey: request.idempotencyKey,
             amountCents: request.amountCents,
+            currency: request.currency,
             refunded: false,
             chargedAt: new Date().toISOString(),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
     } catch (error) {
-      // The same key was charged before: that charge is the answer.
-      if (!(error instanceof Error) || error.name !== 'ConditionalCheckFailedException') throw error;
+      if (!isConditionFailed(error)) throw error;
+      // The same key was charged before: that charge, as it was made, is the answer.
+      const first = unmarshall((error as ConditionalCheckFailedException).Item ?? {});
+      return {
+        kind: 'charged',
+        chargeId,
+        amountCents: Number(first.amountCents),
+        currency: String(first.currency),
+      };
     }
-    return { kind: 'charged', chargeId };
+    return { kind: 'charged', chargeId, amountCents: request.amountCents, currency: request.currency };
   }
 
-  async refund(chargeId: string): Promise<void> {
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: `CHARGE#${chargeId}` },
-        UpdateExpression: 'SET refunded = :yes, refundedAt = if_not_exists(refundedAt, :now)',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':yes': true, ':now': new Date().toISOString() },
-      }),
-    );
-  }
-
-  async refundFor(idempotencyKey: string): Promise<boolean> {
+  async refundFor(idempotencyKey: string): Promise<'refunded' | 'nothing-charged'> {
     try {
-      await this.refund(chargeIdFor(idempotencyKey));
-      return true;
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `CHARGE#${chargeIdFor(idempotencyKey)}` },
+          // Counted only on the change from unrefunded: `refunds` can never pass 1.
+          UpdateExpression: 'SET refunded = :yes, refundedAt = :now ADD refunds :one',
+          ConditionExpression: 'attribute_exists(pk) AND refunded = :no',
+          ExpressionAttributeValues: { ':yes': true, ':no': false, ':one': 1, ':now': new Date().toISOString() },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'refunded';
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
-      throw error;
+      if (!isConditionFailed(error)) throw error;
+      const old = (error as ConditionalCheckFailedException).Item;
+      return old && Object.keys(old).length > 0 ? 'refunded' : 'nothing-charged';
     }
   }
 }

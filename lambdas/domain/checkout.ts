@@ -1,16 +1,32 @@
 /**
- * Checkout: a HELD reservation becomes exactly one order. Payment is charged
- * with the reservation as idempotency key, so concurrent or repeated
- * checkouts charge once; a charge whose hold is lost meanwhile is refunded,
- * here or when the hold is released or expires.
+ * Checkout: a HELD reservation becomes exactly one order, charged the price
+ * fixed on the hold. The charge is made under the reservation's key (so
+ * concurrent or repeated checkouts charge once), and only after the hold has
+ * cleared it; checkout itself never refunds. A hold that ends unsold after a
+ * clearance owes its refund durably (see `Refunds`), and confirming needs the
+ * hold still HELD, so an order never stands on a refunded charge.
+ *
+ * Time: each environment's clock only decides whether to try; what happened
+ * is decided by which conditional transition on the reservation item commits
+ * first (CONFIRMED, RELEASED or EXPIRED, exactly one). A clock that is off by
+ * d moves the moment a hold stops being confirmable by d, never the money.
  */
-import { BusyError, InvalidStateError, NotFoundError, PaymentDeclinedError, ReservationExpiredError } from './errors';
-import { chargeKeyFor, type Order, type Reservation } from './model';
+import {
+  BusyError,
+  InvalidStateError,
+  NotFoundError,
+  PaymentDeclinedError,
+  PaymentMismatchError,
+  ReservationExpiredError,
+} from './errors';
+import { amountDue, chargeKeyFor, type Order, type Reservation } from './model';
 import type { Clock, InventoryStore, PaymentProvider } from './ports';
+import type { Refunds } from './refunds';
 
 export interface CheckoutDeps {
   readonly store: InventoryStore;
-  readonly payment: PaymentProvider;
+  readonly payment: Pick<PaymentProvider, 'charge'>;
+  readonly refunds: Refunds;
   readonly clock: Clock;
   readonly newId: () => string;
   readonly sleep: (ms: number) => Promise<void>;
@@ -28,20 +44,25 @@ export class Checkout {
   constructor(private readonly deps: CheckoutDeps) {}
 
   async checkout(reservationId: string, paymentToken: string): Promise<CheckoutResult> {
-    const reservation = await this.deps.store.getReservation(reservationId);
-    if (!reservation) throw new NotFoundError('No such reservation');
-    this.assertCheckable(reservation);
+    const found = await this.deps.store.getReservation(reservationId);
+    if (!found) throw new NotFoundError('No such reservation');
+    if (found.status === 'CONFIRMED') return this.existingOrder(found);
+    this.assertCheckable(found);
+    const reservation = await this.clearCharge(reservationId);
     if (reservation.status === 'CONFIRMED') return this.existingOrder(reservation);
 
-    const product = await this.deps.store.getProduct(reservation.sku);
-    if (!product) throw new NotFoundError('No such product');
-    const amountCents = product.priceCents * reservation.quantity;
+    const amountCents = amountDue(reservation);
     const charge = await this.deps.payment.charge({
       idempotencyKey: chargeKeyFor(reservation.reservationId),
       amountCents,
+      currency: reservation.currency,
       token: paymentToken,
     });
     if (charge.kind === 'declined') throw new PaymentDeclinedError();
+    // A retry reuses the first charge made under the key; it must be exactly what the hold costs.
+    if (charge.amountCents !== amountCents || charge.currency !== reservation.currency) {
+      throw new PaymentMismatchError();
+    }
 
     const order: Order = {
       orderId: this.deps.newId(),
@@ -50,6 +71,7 @@ export class Checkout {
       customerId: reservation.customerId,
       quantity: reservation.quantity,
       amountCents,
+      currency: reservation.currency,
       chargeId: charge.chargeId,
       status: 'PLACED',
       placedAt: new Date(this.deps.clock.now()).toISOString(),
@@ -57,19 +79,10 @@ export class Checkout {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const outcome = await this.deps.store.confirmHold(reservation, order, this.deps.clock.now());
       if (outcome.kind === 'ended') return { order, replayed: false };
-      if (outcome.kind === 'not-held') {
-        const current = outcome.current;
-        // A concurrent checkout won: it used the same (idempotent) charge, which must stand.
-        if (current?.status === 'CONFIRMED') return this.existingOrder(current);
-        await this.deps.payment.refund(charge.chargeId);
-        if (!current) throw new NotFoundError('No such reservation');
-        this.assertCheckable(current);
-        throw new ReservationExpiredError();
-      }
-      await this.deps.sleep(Math.random() * Math.min(200, 10 * 2 ** attempt));
+      if (outcome.kind === 'not-held') return this.lost(reservationId, outcome.current);
+      await this.deps.sleep(backoffMs(attempt));
     }
-    // Still HELD: the charge stays for the retry (same key, same charge). Refunding here would let a retry
-    // confirm on a refunded charge; a hold that ends unsold refunds it instead (Inventory.refundUnsold).
+    // Still HELD: the charge stays for the retry (same key, same charge); the hold's end refunds it if none comes.
     throw new BusyError();
   }
 
@@ -79,7 +92,46 @@ export class Checkout {
     return order;
   }
 
+  /**
+   * Clears the charge on the hold: from here on, an unsold end of the hold
+   * owes a refund. Returns the cleared hold, or the hold as a concurrent
+   * checkout confirmed it.
+   */
+  private async clearCharge(reservationId: string): Promise<Reservation> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const outcome = await this.deps.store.clearCharge(reservationId, this.deps.clock.now());
+      if (outcome.kind === 'cleared') return outcome.reservation;
+      if (outcome.kind === 'not-held') {
+        if (outcome.current?.status === 'CONFIRMED') return outcome.current;
+        return this.refuse(outcome.current);
+      }
+      await this.deps.sleep(backoffMs(attempt));
+    }
+    throw new BusyError();
+  }
+
+  /**
+   * The confirmation did not commit: the hold was confirmed by a concurrent
+   * checkout (whose order stands on the same charge), or it ended, or it is
+   * due. A hold that ended owes the refund durably; it is tried at once here.
+   */
+  private async lost(reservationId: string, current: Reservation | undefined): Promise<CheckoutResult> {
+    if (current?.status === 'CONFIRMED') return this.existingOrder(current);
+    if (current?.status === 'RELEASED' || current?.status === 'EXPIRED') {
+      await this.deps.refunds.settle(reservationId).catch(() => undefined);
+    }
+    return this.refuse(current);
+  }
+
+  private refuse(current: Reservation | undefined): never {
+    if (!current) throw new NotFoundError('No such reservation');
+    this.assertCheckable(current);
+    // HELD, but due by this environment's clock: the sweeper expires it (and refunds what was charged).
+    throw new ReservationExpiredError();
+  }
+
   private assertCheckable(reservation: Reservation): void {
+    if (reservation.status === 'CONFIRMED') throw new InvalidStateError('The reservation is already confirmed');
     if (reservation.status === 'RELEASED') throw new InvalidStateError('The reservation was released');
     if (reservation.status === 'EXPIRED') throw new ReservationExpiredError();
     if (reservation.status === 'HELD' && Date.parse(reservation.expiresAt) <= this.deps.clock.now()) {
@@ -91,4 +143,9 @@ export class Checkout {
     if (!reservation.orderId) throw new InvalidStateError('The reservation is confirmed without an order');
     return { order: await this.getOrder(reservation.orderId), replayed: true };
   }
+}
+
+/** Exponential backoff with full jitter, capped at 200 ms. */
+function backoffMs(attempt: number): number {
+  return Math.random() * Math.min(200, 10 * 2 ** attempt);
 }

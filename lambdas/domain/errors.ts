@@ -66,6 +66,18 @@ export class PaymentDeclinedError extends DomainError {
   }
 }
 
+/**
+ * The provider holds a charge under the hold's key that is not what the hold
+ * costs (amount or currency): no order is placed on it, and the hold's end
+ * refunds it.
+ */
+export class PaymentMismatchError extends DomainError {
+  readonly code = 'PAYMENT_MISMATCH';
+  constructor() {
+    super('The payment on record for this hold does not match its price; no order was placed');
+  }
+}
+
 export class ReservationExpiredError extends DomainError {
   readonly code = 'RESERVATION_EXPIRED';
   constructor() {

@@ -13,15 +13,16 @@ import {
   SoldOutError,
 } from './errors';
 import type { Ledger, Product, Reservation } from './model';
-import { chargeKeyFor, sumCounts } from './model';
-import type { Allocator, Clock, HoldEnding, InventoryStore, PaymentProvider, ProductChanges } from './ports';
+import { sumCounts } from './model';
+import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges } from './ports';
+import type { Refunds } from './refunds';
 import { defaultShardCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
 
 export interface InventoryDeps {
   readonly store: InventoryStore;
-  /** Refunds what a checkout charged for a hold that then ended unsold. */
-  readonly payments: Pick<PaymentProvider, 'refundFor'>;
+  /** Refunds owed by holds that end unsold after a checkout was cleared to charge them. */
+  readonly refunds: Refunds;
   readonly view: StockView;
   readonly clock: Clock;
   readonly newId: () => string;
@@ -57,6 +58,28 @@ export interface Availability {
 
 export const DEFAULT_MAX_PER_CUSTOMER = 2;
 export const DEFAULT_HOLD_SECONDS = 300;
+export const DEFAULT_CURRENCY = 'USD';
+
+/** A hold whose expiry failed is retried after this long, behind the holds that are fine. */
+export const POISON_HOLD_DEFER_MS = 5 * 60_000;
+
+export interface ExpirySweep {
+  readonly expired: number;
+  /** Holds whose expiry failed this sweep (skipped, deferred, reported). */
+  readonly failed: readonly string[];
+}
+
+export interface RestockRequest {
+  readonly sku: string;
+  readonly quantity: number;
+  readonly idempotencyKey: string;
+}
+
+export interface RestockResult {
+  readonly ledger: Ledger;
+  /** True when this Idempotency-Key had already restocked: nothing was added this time. */
+  readonly replayed: boolean;
+}
 
 /** Contention retries per request; each failed write still teaches the view the truth. */
 const MAX_ATTEMPTS = 12;
@@ -72,7 +95,10 @@ export class Inventory {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     const product = await this.product(request.sku);
     const nowMs = this.deps.clock.now();
-    if (Date.parse(product.dropStartsAt) > nowMs) throw new DropNotStartedError(product.dropStartsAt);
+    // A retry of a request that made a hold gets its hold, even if the drop was postponed since.
+    if (Date.parse(product.dropStartsAt) > nowMs) {
+      return this.replayOr(request, new DropNotStartedError(product.dropStartsAt));
+    }
     if (request.quantity > product.maxPerCustomer) {
       return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
     }
@@ -92,6 +118,8 @@ export class Inventory {
         sku: product.sku,
         customerId: request.customerId,
         quantity: request.quantity,
+        unitPriceCents: product.priceCents,
+        currency: product.currency,
         status: 'HELD',
         expiresAt: new Date(expiresAtMs).toISOString(),
         allocation,
@@ -128,32 +156,50 @@ export class Inventory {
   }
 
   /**
-   * Returns the hold's units to stock. Releasing a released or expired hold
-   * changes nothing but retries the refund, so a retry heals a refund lost
-   * after the hold ended.
+   * Returns the hold's units to stock. A refund the hold owes is recorded in
+   * the same transaction and tried at once; if the provider fails it stays
+   * owed and the sweeper retries it. Releasing a released or expired hold
+   * changes nothing but tries its owed refund again.
    */
   async release(reservationId: string): Promise<Reservation> {
     const reservation = await this.getReservation(reservationId);
-    const { now } = await this.endHold(reservation, 'RELEASED');
+    const { now } = await this.endHold(reservation, 'RELEASED', this.deps.clock.now());
     if (now.status === 'CONFIRMED') throw new InvalidStateError('The reservation is already confirmed');
-    if (now.status === 'RELEASED' || now.status === 'EXPIRED') await this.refundUnsold(now.reservationId);
+    await this.deps.refunds.settle(now.reservationId);
     return now;
   }
 
-  /** Expires every HELD reservation that is due; returns how many this call expired. */
-  async expireDueHolds(batchSize = 100): Promise<number> {
+  /**
+   * Expires every HELD reservation that is due. Each hold is settled on its
+   * own: one that fails (a poison hold) is skipped, moved behind the others
+   * for a while and reported, and the sweep goes on.
+   */
+  async expireDueHolds(batchSize = 100): Promise<ExpirySweep> {
     let expired = 0;
+    const failed: string[] = [];
     for (;;) {
-      const due = await this.deps.store.listDueHolds(this.deps.clock.now(), batchSize);
+      const cutoffMs = this.deps.clock.now();
+      const due = (await this.deps.store.listDueHolds(cutoffMs, batchSize)).filter((id) => !failed.includes(id));
       let expiredInBatch = 0;
+      let failedInBatch = 0;
       for (let start = 0; start < due.length; start += EXPIRY_CONCURRENCY) {
         const chunk = due.slice(start, start + EXPIRY_CONCURRENCY);
-        const results = await Promise.all(chunk.map((id) => this.expireOne(id)));
-        expiredInBatch += results.filter(Boolean).length;
+        const results = await Promise.allSettled(chunk.map((id) => this.expireOne(id, cutoffMs)));
+        for (const [index, result] of results.entries()) {
+          if (result.status === 'fulfilled') {
+            if (result.value) expiredInBatch++;
+            continue;
+          }
+          const id = chunk[index] as string;
+          failed.push(id);
+          failedInBatch++;
+          await this.deps.store.deferHold(id, this.deps.clock.now() + POISON_HOLD_DEFER_MS).catch(() => undefined);
+        }
       }
       expired += expiredInBatch;
-      // An index page of holds that were all ended elsewhere means the index lags: stop here.
-      if (due.length < batchSize || expiredInBatch === 0) return expired;
+      // A page of holds that were all ended elsewhere means the index lags: stop here. Failed holds
+      // were moved behind the others, so a page of them is followed by the next page.
+      if (due.length < batchSize || (expiredInBatch === 0 && failedInBatch === 0)) return { expired, failed };
     }
   }
 
@@ -166,6 +212,7 @@ export class Inventory {
       name: input.name,
       priceCents: input.priceCents,
       maxPerCustomer: input.maxPerCustomer ?? DEFAULT_MAX_PER_CUSTOMER,
+      currency: input.currency ?? DEFAULT_CURRENCY,
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
       shards,
@@ -177,16 +224,20 @@ export class Inventory {
     return { product: await this.deps.store.updateProduct(input.sku, changes), created: false };
   }
 
-  async restock(sku: string, quantity: number): Promise<Ledger> {
+  /** Adds units once per Idempotency-Key: a retry after a lost answer adds nothing more. */
+  async restock(request: RestockRequest): Promise<RestockResult> {
+    const { sku, quantity, idempotencyKey } = request;
     const product = await this.product(sku, { fresh: true });
     for (let attempt = 0; ; attempt++) {
-      const outcome = await this.deps.store.restock(sku, splitEvenly(quantity, product.shards));
-      if (outcome === 'restocked') break;
+      const outcome = await this.deps.store.restock(sku, splitEvenly(quantity, product.shards), idempotencyKey);
+      if (outcome.kind === 'duplicate' && outcome.quantity !== quantity) throw new IdempotencyMismatchError();
+      if (outcome.kind !== 'contended') {
+        this.deps.view.forget(sku);
+        return { ledger: await this.ledger(sku), replayed: outcome.kind === 'duplicate' };
+      }
       if (attempt + 1 >= MAX_ATTEMPTS) throw new BusyError();
       await this.deps.sleep(backoffMs(attempt));
     }
-    this.deps.view.forget(sku);
-    return this.ledger(sku);
   }
 
   async ledger(sku: string): Promise<Ledger> {
@@ -224,7 +275,7 @@ export class Inventory {
 
   /** A refused attempt may be the retry of one that succeeded: answer the retry with its reservation. */
   private async replayOr(request: ReserveRequest, refusal: Error): Promise<ReserveResult> {
-    const record = await this.deps.store.findIdempotencyRecord(request.idempotencyKey);
+    const record = await this.deps.store.findIdempotencyRecord(request.customerId, request.idempotencyKey);
     if (!record) throw refusal;
     return this.replay(request, record.reservationId, record);
   }
@@ -232,49 +283,49 @@ export class Inventory {
   private async replay(
     request: ReserveRequest,
     reservationId: string,
-    original: { sku: string; customerId: string; quantity: number },
+    original: { sku: string; quantity: number },
   ): Promise<ReserveResult> {
-    const sameRequest =
-      original.sku === request.sku &&
-      original.customerId === request.customerId &&
-      original.quantity === request.quantity;
+    // The key is the customer's own, so only the rest of the request is compared.
+    const sameRequest = original.sku === request.sku && original.quantity === request.quantity;
     if (!sameRequest) throw new IdempotencyMismatchError();
     return { reservation: await this.getReservation(reservationId), replayed: true };
   }
 
-  private async expireOne(reservationId: string): Promise<boolean> {
+  private async expireOne(reservationId: string, cutoffMs: number): Promise<boolean> {
     const reservation = await this.deps.store.getReservation(reservationId);
     if (reservation?.status !== 'HELD') return false;
-    if (Date.parse(reservation.expiresAt) > this.deps.clock.now()) return false;
-    const { changed } = await this.endHold(reservation, 'EXPIRED');
-    if (changed) await this.refundUnsold(reservationId);
+    if (Date.parse(reservation.expiresAt) > cutoffMs) return false;
+    const { changed } = await this.endHold(reservation, 'EXPIRED', cutoffMs);
+    // The sweep's own refund pass retries whatever this attempt leaves owed.
+    if (changed) await this.deps.refunds.settle(reservationId);
     return changed;
   }
 
   /**
-   * A checkout that answered BUSY leaves its charge for a retry; once the hold
-   * has ended unsold that retry cannot come, so whatever was charged under the
-   * reservation's key is refunded (idempotent; usually nothing was charged).
+   * Moves a HELD reservation to `ending` exactly once, recording the refund it
+   * owes if a checkout was cleared to charge it. Returns the reservation as it
+   * now stands, and whether this call was the one that moved it.
    */
-  private async refundUnsold(reservationId: string): Promise<void> {
-    await this.deps.payments.refundFor(chargeKeyFor(reservationId));
-  }
-
-  /**
-   * Moves a HELD reservation to `ending` exactly once. Returns the reservation
-   * as it now stands, and whether this call was the one that moved it.
-   */
-  private async endHold(reservation: Reservation, ending: HoldEnding): Promise<{ now: Reservation; changed: boolean }> {
-    if (reservation.status !== 'HELD') return { now: reservation, changed: false };
+  private async endHold(
+    reservation: Reservation,
+    ending: HoldEnding,
+    nowMs: number,
+  ): Promise<{ now: Reservation; changed: boolean }> {
+    let current = reservation;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const outcome = await this.deps.store.endHold(reservation, ending, this.deps.clock.now());
+      if (current.status !== 'HELD') return { now: current, changed: false };
+      const outcome = await this.deps.store.endHold(current, ending, nowMs, this.deps.refunds.owedBy(current));
       if (outcome.kind === 'ended') {
-        this.deps.view.forget(reservation.sku);
-        return { now: { ...reservation, status: ending }, changed: true };
+        this.deps.view.forget(current.sku);
+        return { now: { ...current, status: ending }, changed: true };
       }
       if (outcome.kind === 'not-held') {
         if (!outcome.current) throw new NotFoundError('No such reservation');
-        return { now: outcome.current, changed: false };
+        const clearedMeanwhile = outcome.current.lastChargeAttemptAtMs !== current.lastChargeAttemptAtMs;
+        // Still HELD with the same clearance: not due yet. A new clearance: end it with the refund it now owes.
+        if (outcome.current.status === 'HELD' && !clearedMeanwhile) return { now: outcome.current, changed: false };
+        current = outcome.current;
+        continue;
       }
       await this.deps.sleep(backoffMs(attempt));
     }

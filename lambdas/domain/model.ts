@@ -6,6 +6,8 @@ export interface Product {
   readonly sku: string;
   readonly name: string;
   readonly priceCents: number;
+  /** ISO 4217, upper case. */
+  readonly currency: string;
   readonly maxPerCustomer: number;
   readonly holdSeconds: number;
   /** ISO 8601; the moment reservations open. */
@@ -21,11 +23,24 @@ export interface Reservation {
   readonly sku: string;
   readonly customerId: string;
   readonly quantity: number;
+  /** The product's price when the hold was placed: what checkout charges, whatever the product says later. */
+  readonly unitPriceCents: number;
+  readonly currency: string;
   readonly status: ReservationStatus;
   /** ISO 8601. */
   readonly expiresAt: string;
   readonly allocation: Allocation;
   readonly orderId?: string;
+  /**
+   * Epoch ms of the last checkout that was cleared to charge this hold. Set
+   * only while the hold is HELD; a hold that then ends unsold owes a refund.
+   */
+  readonly lastChargeAttemptAtMs?: number;
+}
+
+/** What a checkout charges for a hold: its own price, fixed when it was placed. */
+export function amountDue(reservation: Pick<Reservation, 'unitPriceCents' | 'quantity'>): number {
+  return reservation.unitPriceCents * reservation.quantity;
 }
 
 export type OrderStatus = 'PLACED' | 'FULFILLED';
@@ -44,6 +59,7 @@ export interface Order {
   readonly customerId: string;
   readonly quantity: number;
   readonly amountCents: number;
+  readonly currency: string;
   readonly chargeId: string;
   readonly status: OrderStatus;
   /** ISO 8601. */
@@ -95,4 +111,24 @@ export function sumCounts(shards: readonly ShardCounts[]): ShardCounts {
 
 export function isBalanced(counts: ShardCounts): boolean {
   return counts.supplied === counts.available + counts.held + counts.sold;
+}
+
+export type RefundStatus = 'OWED' | 'REFUNDED' | 'NOTHING_CHARGED';
+
+/**
+ * A refund a hold owes because it ended unsold after a checkout was cleared
+ * to charge it. Written in the transaction that ends the hold, so it cannot
+ * be lost; closed once the provider confirms the refund, or once no charge
+ * can still arrive and none was made.
+ */
+export interface OwedRefund {
+  readonly reservationId: string;
+  readonly sku: string;
+  readonly chargeKey: string;
+  readonly status: RefundStatus;
+  /** Epoch ms when the hold ended. */
+  readonly owedSinceMs: number;
+  /** Epoch ms after which no charge under `chargeKey` can still be made. */
+  readonly chargeWindowEndsAtMs: number;
+  readonly attempts: number;
 }

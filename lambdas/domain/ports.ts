@@ -1,7 +1,20 @@
 /** What the use cases need from the outside world. Adapters implement these. */
-import type { Allocation, Order, Product, Reservation, ShardCounts, StockSnapshot } from './model';
+import type {
+  Allocation,
+  Order,
+  OwedRefund,
+  Product,
+  RefundStatus,
+  Reservation,
+  ShardCounts,
+  StockSnapshot,
+} from './model';
 
-/** Remembers which reservation an Idempotency-Key produced, and for which request. */
+/**
+ * Remembers which reservation an Idempotency-Key produced, and for which
+ * request. Keys are scoped per customer: another customer's identical key is
+ * another request.
+ */
 export interface IdempotencyRecord {
   readonly idempotencyKey: string;
   readonly reservationId: string;
@@ -35,9 +48,28 @@ export type EndHoldOutcome =
 
 export type HoldEnding = 'RELEASED' | 'EXPIRED';
 
+/** Clearing a checkout to charge a hold: the hold must still be HELD and not due. */
+export type ChargeClearance =
+  | { readonly kind: 'cleared'; readonly reservation: Reservation }
+  | { readonly kind: 'not-held'; readonly current: Reservation | undefined }
+  | { readonly kind: 'contended' };
+
+/** The refund an ending hold owes, when a checkout was cleared to charge it. */
+export interface RefundOwed {
+  readonly chargeKey: string;
+  readonly chargeWindowEndsAtMs: number;
+}
+
+export type RestockOutcome =
+  | { readonly kind: 'restocked' }
+  /** The Idempotency-Key was used before: nothing added; `quantity` is what that request asked. */
+  | { readonly kind: 'duplicate'; readonly quantity: number }
+  | { readonly kind: 'contended' };
+
 export interface ProductChanges {
   readonly name: string;
   readonly priceCents: number;
+  readonly currency?: string;
   readonly maxPerCustomer?: number;
   readonly holdSeconds?: number;
   readonly dropStartsAt?: string;
@@ -50,14 +82,31 @@ export interface InventoryStore {
   updateProduct(sku: string, changes: ProductChanges): Promise<Product>;
   readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]>;
   placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome>;
-  findIdempotencyRecord(idempotencyKey: string): Promise<IdempotencyRecord | undefined>;
+  findIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined>;
   getReservation(reservationId: string): Promise<Reservation | undefined>;
-  endHold(reservation: Reservation, ending: HoldEnding, nowMs: number): Promise<EndHoldOutcome>;
-  restock(sku: string, unitsPerShard: readonly number[]): Promise<'restocked' | 'contended'>;
+  /**
+   * HELD → `ending`, units back to stock, in one transaction. It commits only
+   * on the hold exactly as given (same charge clearance), and records
+   * `refundOwed` in the same transaction when given.
+   */
+  endHold(reservation: Reservation, ending: HoldEnding, nowMs: number, refundOwed?: RefundOwed): Promise<EndHoldOutcome>;
+  /** Stamps `lastChargeAttemptAtMs = nowMs` on a hold that is HELD and not due at `nowMs`. */
+  clearCharge(reservationId: string, nowMs: number): Promise<ChargeClearance>;
+  /** Adds units to the shards once per (sku, Idempotency-Key). */
+  restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<RestockOutcome>;
   /** Ids of HELD reservations whose expiry is at or before `nowMs`, oldest first, at most `limit`. */
   listDueHolds(nowMs: number, limit: number): Promise<string[]>;
+  /** Moves a HELD hold to the back of the expiry queue until `untilMs` (its expiry itself is unchanged). */
+  deferHold(reservationId: string, untilMs: number): Promise<void>;
   /** HELD and not yet due → CONFIRMED, units held → sold, and the order recorded, in one transaction. */
   confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome>;
+  getRefund(reservationId: string): Promise<OwedRefund | undefined>;
+  /** Ids of OWED refunds whose next attempt is at or before `nowMs`, oldest first, at most `limit`. */
+  listDueRefunds(nowMs: number, limit: number): Promise<string[]>;
+  /** OWED → `status`; false when it was no longer OWED. */
+  closeRefund(reservationId: string, status: Exclude<RefundStatus, 'OWED'>, nowMs: number): Promise<boolean>;
+  /** Keeps an OWED refund for another attempt at `nextAttemptAtMs`. */
+  rescheduleRefund(reservationId: string, nextAttemptAtMs: number, attempts: number): Promise<void>;
   getOrder(orderId: string): Promise<Order | undefined>;
   /** PLACED → FULFILLED; false when the order was already fulfilled. */
   markFulfilled(orderId: string): Promise<boolean>;
@@ -65,14 +114,25 @@ export interface InventoryStore {
   snapshot(sku: string, shards: number): Promise<StockSnapshot>;
 }
 
-export type ChargeOutcome = { readonly kind: 'charged'; readonly chargeId: string } | { readonly kind: 'declined' };
+/** A charge as the provider recorded it: a repeated charge returns the first one, whatever it was asked. */
+export type ChargeOutcome =
+  | { readonly kind: 'charged'; readonly chargeId: string; readonly amountCents: number; readonly currency: string }
+  | { readonly kind: 'declined' };
 
-/** The payment service. Charges are idempotent per key: a repeated charge returns the first one. */
+/**
+ * The payment service. Charges are idempotent per key. A real adapter must
+ * give the same guarantees: one charge per key, a refund per key that is
+ * idempotent, and an answer within the checkout function's timeout.
+ */
 export interface PaymentProvider {
-  charge(request: { idempotencyKey: string; amountCents: number; token: string }): Promise<ChargeOutcome>;
-  refund(chargeId: string): Promise<void>;
-  /** Refunds the charge made under this key, if there is one; false when nothing was charged. */
-  refundFor(idempotencyKey: string): Promise<boolean>;
+  charge(request: {
+    idempotencyKey: string;
+    amountCents: number;
+    currency: string;
+    token: string;
+  }): Promise<ChargeOutcome>;
+  /** Refunds the charge made under this key (idempotent), or says nothing was charged under it. */
+  refundFor(idempotencyKey: string): Promise<'refunded' | 'nothing-charged'>;
 }
 
 /** The warehouse. Dispatching is idempotent per order: a repeat returns false and ships nothing. */

@@ -1,11 +1,11 @@
-// (schedule) --> expire due holds --> DynamoDB transactions (reservation + shards + limit)
+// (schedule) --> expire due holds, settle owed refunds --> DynamoDB transactions (reservation + shards + limit [+ refund]), payment provider
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { numberEnv } from '../shared/env';
-import { inventory, sleep } from '../shared/inventory';
+import { inventory, refunds, sleep } from '../shared/inventory';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 /**
@@ -16,21 +16,40 @@ import { logger, metrics, tracer } from '../shared/powertools';
 const SWEEP_FOR_MS = numberEnv('SWEEP_FOR_SECONDS', 0) * 1000;
 const SWEEP_EVERY_MS = 1000;
 
-export async function expireHolds(): Promise<{ expired: number; sweeps: number }> {
+export interface SweepSummary {
+  readonly expired: number;
+  readonly sweeps: number;
+  /** Holds whose expiry failed: skipped and deferred, each reported (metric HoldExpiryFailed). */
+  readonly poisonHolds: number;
+  readonly refunded: number;
+  /** Owed refunds older than their bound after this sweep's attempt (metric RefundOverdue). */
+  readonly refundsOverdue: number;
+}
+
+export async function expireHolds(): Promise<SweepSummary> {
   const until = Date.now() + SWEEP_FOR_MS;
-  let expired = 0;
-  let sweeps = 0;
+  const summary = { expired: 0, sweeps: 0, poisonHolds: 0, refunded: 0, refundsOverdue: 0 };
   do {
     const started = Date.now();
-    expired += await inventory.expireDueHolds();
-    sweeps++;
+    const sweep = await inventory.expireDueHolds();
+    summary.expired += sweep.expired;
+    summary.poisonHolds += sweep.failed.length;
+    for (const reservationId of sweep.failed) logger.error('Hold expiry failed; deferred', { reservationId });
+    const settled = await refunds.settleDue();
+    summary.refunded += settled.refunded;
+    summary.refundsOverdue += settled.overdue;
+    if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
+    summary.sweeps++;
     const next = started + SWEEP_EVERY_MS;
     if (next >= until) break;
     await sleep(next - Date.now());
   } while (Date.now() < until);
-  metrics.addMetric('HoldsExpired', MetricUnit.Count, expired);
-  if (expired > 0) logger.info('Expired due holds', { expired, sweeps });
-  return { expired, sweeps };
+  metrics.addMetric('HoldsExpired', MetricUnit.Count, summary.expired);
+  metrics.addMetric('HoldExpiryFailed', MetricUnit.Count, summary.poisonHolds);
+  metrics.addMetric('RefundsSettled', MetricUnit.Count, summary.refunded);
+  metrics.addMetric('RefundOverdue', MetricUnit.Count, summary.refundsOverdue);
+  if (summary.expired > 0 || summary.refunded > 0) logger.info('Swept due holds and owed refunds', { ...summary });
+  return summary;
 }
 
 export const handler = middy()

@@ -12,6 +12,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { classifyAwsFault } from '../adapters/aws-faults';
 import { BusyError, DomainError } from '../domain/errors';
 import { logger, metrics, tracer } from './powertools';
 
@@ -25,6 +26,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NOT_FOUND: 404,
   SOLD_OUT: 409,
   INVALID_STATE: 409,
+  PAYMENT_MISMATCH: 409,
   RESERVATION_EXPIRED: 410,
   PAYLOAD_TOO_LARGE: 413,
   IDEMPOTENCY_MISMATCH: 422,
@@ -64,7 +66,16 @@ export function toHttpError(error: unknown): HttpResult {
   if (error instanceof ParseError) {
     return json(400, errorBody('VALIDATION_ERROR', `Invalid request: ${describeIssues(error)}`));
   }
-  if (isTransient(error)) {
+  const fault = classifyAwsFault(error);
+  if (fault === 'throttled') {
+    logger.warn('Throttled by a dependency', { errorName: errorName(error) });
+    return json(429, errorBody('THROTTLED', 'Too many requests right now; retry with the same Idempotency-Key'), {
+      'retry-after': '1',
+    });
+  }
+  if (fault === 'transient') {
+    // The request may or may not have taken effect; every write is guarded by its idempotency record
+    // or the hold's state, so a retry with the same key is safe.
     logger.warn('Transient dependency fault', { errorName: errorName(error) });
     return json(503, errorBody('UNAVAILABLE', 'Temporarily unavailable; retry with the same Idempotency-Key'), {
       'retry-after': '1',
@@ -72,35 +83,6 @@ export function toHttpError(error: unknown): HttpResult {
   }
   logger.error('Unhandled error', { errorName: errorName(error), errorMessage: errorMessage(error) });
   return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; retrying with the same Idempotency-Key is safe'));
-}
-
-const TRANSIENT_NAMES = new Set([
-  'TimeoutError',
-  'AbortError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
-
-/**
- * A fault of the network or of AWS itself (after the SDK's own retries): the
- * request may or may not have taken effect, and a retry with the same key is
- * safe — every write is guarded by the idempotency record or the hold's state.
- */
-function isTransient(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const fault = error as { name?: string; code?: string; $fault?: string; $retryable?: unknown };
-  return (
-    Boolean(fault.$retryable) ||
-    fault.$fault === 'server' ||
-    TRANSIENT_NAMES.has(fault.name ?? '') ||
-    TRANSIENT_NAMES.has(fault.code ?? '')
-  );
 }
 
 /** Names the invalid fields without echoing their (possibly hostile) values. */

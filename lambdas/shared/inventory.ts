@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { Inventory } from '../domain/inventory';
+import { Refunds } from '../domain/refunds';
 import { MAX_SHARDS } from '../domain/stock';
 import { StockView } from '../domain/stock-view';
 import { documentClient, tableName } from './dynamodb';
@@ -19,6 +20,8 @@ export const store = new DynamoDbInventoryStore(documentClient, tableName);
 export const payments = new SimulatedPaymentProvider(documentClient, tableName);
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export const refunds = new Refunds({ store, payments, clock: { now: Date.now } });
 
 /** `PLANNED_SHARDS` is set by the stack from the drop plan: `{"SKU": shards}`. */
 function plannedShards(): Record<string, number> {
@@ -36,7 +39,7 @@ function plannedShards(): Record<string, number> {
 export const inventory = new Inventory({
   plannedShards: plannedShards(),
   store,
-  payments,
+  refunds,
   view: new StockView(STOCK_VIEW_TTL_MS, Date.now),
   clock: { now: Date.now },
   newId: randomUUID,

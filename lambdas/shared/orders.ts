@@ -4,11 +4,12 @@ import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { Checkout } from '../domain/checkout';
 import { Fulfilment } from '../domain/fulfilment';
 import { documentClient, tableName } from './dynamodb';
-import { payments, sleep, store } from './inventory';
+import { payments, refunds, sleep, store } from './inventory';
 
 export const checkout = new Checkout({
   store,
   payment: payments,
+  refunds,
   clock: { now: Date.now },
   newId: randomUUID,
   sleep,

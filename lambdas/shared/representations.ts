@@ -3,8 +3,19 @@ import type { Availability } from '../domain/inventory';
 import type { Order, Product, Reservation } from '../domain/model';
 
 export function reservationView(reservation: Reservation) {
-  const { reservationId, sku, customerId, quantity, status, expiresAt, orderId } = reservation;
-  return { reservationId, sku, customerId, quantity, status, expiresAt, ...(orderId ? { orderId } : {}) };
+  const { reservationId, sku, customerId, quantity, unitPriceCents, currency, status, expiresAt, orderId } =
+    reservation;
+  return {
+    reservationId,
+    sku,
+    customerId,
+    quantity,
+    status,
+    expiresAt,
+    unitPriceCents,
+    currency,
+    ...(orderId ? { orderId } : {}),
+  };
 }
 
 export function productView({ product, available }: Availability) {
@@ -13,8 +24,8 @@ export function productView({ product, available }: Availability) {
 }
 
 export function productSettingsView(product: Product) {
-  const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards } = product;
-  return { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, shards };
+  const { sku, name, priceCents, currency, maxPerCustomer, holdSeconds, dropStartsAt, shards } = product;
+  return { sku, name, priceCents, currency, maxPerCustomer, holdSeconds, dropStartsAt, shards };
 }
 
 export function orderView(order: Order) {

@@ -30,6 +30,7 @@ export const ReservationBody = z.strictObject({
 export const ProductBody = z.strictObject({
   name: z.string().check(z.trim(), z.minLength(1), z.maxLength(200)),
   priceCents: integer(0, 100_000_000),
+  currency: z.optional(z.string().check(z.regex(/^[A-Z]{3}$/, 'ISO 4217: three capital letters'))),
   stock: integer(0, 10_000_000),
   maxPerCustomer: z.optional(integer(1, 100)),
   holdSeconds: z.optional(integer(1, 3600)),

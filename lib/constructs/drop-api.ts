@@ -24,6 +24,7 @@ import { bodySchemas } from '../config/request-bodies';
 /** Headers a route cannot run without. */
 const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
   'create-reservation': ['Idempotency-Key'],
+  'restock-product': ['Idempotency-Key'],
 };
 
 interface GatewayError {

@@ -2,8 +2,12 @@
  * A pass-through proxy in front of an AWS endpoint that counts requests by
  * operation (`X-Amz-Target`). Tests and benchmarks point handlers at it to
  * prove claims such as "a sold-out attempt costs no DynamoDB write".
+ *
+ * It can also answer in DynamoDB's place with what DynamoDB Local never
+ * sends — throttling errors, and BatchGetItem answers that leave every key
+ * unprocessed — so the SDK's own parsing and retries meet them on the wire.
  */
-import { Agent, createServer, request } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export const DYNAMODB_WRITE_OPERATIONS = new Set([
@@ -14,6 +18,12 @@ export const DYNAMODB_WRITE_OPERATIONS = new Set([
   'TransactWriteItems',
 ]);
 
+/** An answer DynamoDB gives under load, given instead of forwarding. */
+export type WireFault =
+  | { readonly kind: 'error'; readonly type: 'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'RequestLimitExceeded' }
+  /** BatchGetItem: 200, nothing returned, every requested key unprocessed. */
+  | { readonly kind: 'unprocessed' };
+
 export interface RequestCounter {
   readonly endpoint: string;
   /** Requests seen so far, by operation name. */
@@ -22,6 +32,9 @@ export interface RequestCounter {
   /** With `trackItemWrites`: item writes by partition key (`pk`), transaction parts counted one by one. */
   itemWrites(): Map<string, number>;
   reset(): void;
+  /** Answers every request for these operations with `fault` until `clearFaults`. */
+  injectFault(operations: readonly string[], fault: WireFault): void;
+  clearFaults(): void;
   stop(): Promise<void>;
 }
 
@@ -33,12 +46,18 @@ export async function startRequestCounter(
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let counts: Record<string, number> = {};
   let itemWrites = new Map<string, number>();
+  const faults = new Map<string, WireFault>();
   const server = createServer((incoming, outgoing) => {
     const operation =
       String(incoming.headers['x-amz-target'] ?? 'unknown')
         .split('.')
         .pop() ?? 'unknown';
     counts[operation] = (counts[operation] ?? 0) + 1;
+    const fault = faults.get(operation);
+    if (fault) {
+      answerWithFault(incoming, outgoing, fault);
+      return;
+    }
     if (options.trackItemWrites && DYNAMODB_WRITE_OPERATIONS.has(operation)) {
       const chunks: Buffer[] = [];
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -76,6 +95,10 @@ export async function startRequestCounter(
       counts = {};
       itemWrites = new Map();
     },
+    injectFault: (operations, fault) => {
+      for (const operation of operations) faults.set(operation, fault);
+    },
+    clearFaults: () => faults.clear(),
     writes: () => Object.entries(counts).reduce((sum, [op, n]) => sum + (DYNAMODB_WRITE_OPERATIONS.has(op) ? n : 0), 0),
     stop: () =>
       new Promise((resolve) => {
@@ -84,6 +107,34 @@ export async function startRequestCounter(
         agent.destroy();
       }),
   };
+}
+
+/** DynamoDB's JSON error shape (awsJson1_0), as the SDK parses it into its typed exceptions. */
+function answerWithFault(incoming: IncomingMessage, outgoing: ServerResponse, fault: WireFault): void {
+  const chunks: Buffer[] = [];
+  incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+  incoming.on('end', () => {
+    const headers = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'injected-fault' };
+    if (fault.kind === 'error') {
+      outgoing.writeHead(400, headers);
+      outgoing.end(
+        JSON.stringify({
+          __type: `com.amazonaws.dynamodb.v20120810#${fault.type}`,
+          message: 'Injected by the test proxy: the request rate is too high',
+        }),
+      );
+      return;
+    }
+    let requestItems: Record<string, unknown> = {};
+    try {
+      requestItems = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RequestItems?: Record<string, unknown> })
+        .RequestItems ?? {};
+    } catch {
+      // An unparsable request leaves nothing to report unprocessed.
+    }
+    outgoing.writeHead(200, headers);
+    outgoing.end(JSON.stringify({ Responses: {}, UnprocessedKeys: requestItems }));
+  });
 }
 
 type KeyAttribute = { pk?: { S?: string } } | undefined;

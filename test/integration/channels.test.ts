@@ -109,7 +109,11 @@ test('after a spike of holds, releases, checkouts and a restock, every channel v
     ...held
       .slice(20, 50)
       .map((id) => api.call('POST', `/reservations/${id}/checkout`, { body: { paymentToken: 'tok_ok' } })),
-    api.call('POST', `/admin/products/${skus[0]}/restock`, { body: { quantity: 25 }, admin: true }),
+    api.call('POST', `/admin/products/${skus[0]}/restock`, {
+      body: { quantity: 25 },
+      headers: { 'idempotency-key': 'channels-restock' },
+      admin: true,
+    }),
   ]);
 
   for (const sku of skus) {

@@ -237,7 +237,13 @@ describe('admin routes', () => {
     const sku = await product({ stock: 10, shards: 3 });
     await api.reserve(sku, 'nia', 2, 'contract-restock');
 
-    const response = await api.call('POST', `/admin/products/${sku}/restock`, { body: { quantity: 7 }, admin: true });
+    const restock = () =>
+      api.call('POST', `/admin/products/${sku}/restock`, {
+        body: { quantity: 7 },
+        headers: { 'idempotency-key': 'contract-restock-1' },
+        admin: true,
+      });
+    const response = await restock();
 
     expect(response.status).toBe(200);
     expect(response.body).toEqual({ sku, available: 15 });
@@ -246,8 +252,35 @@ describe('admin routes', () => {
     expectBalanced(ledger);
   });
 
+  test('a restock repeated under its Idempotency-Key adds nothing; another quantity under it is 422; no key is 400', async () => {
+    const sku = await product({ stock: 10, shards: 3 });
+    const restock = (quantity: number, key?: string) =>
+      api.call('POST', `/admin/products/${sku}/restock`, {
+        body: { quantity },
+        headers: key ? { 'idempotency-key': key } : {},
+        admin: true,
+      });
+
+    const first = await restock(5, 'restock-once');
+    const repeat = await restock(5, 'restock-once');
+    const mismatch = await restock(6, 'restock-once');
+    const keyless = await restock(5);
+
+    expect(first.status).toBe(200);
+    expect(repeat.status).toBe(200);
+    expect(repeat.headers['idempotent-replayed']).toBe('true');
+    expect(mismatch.status).toBe(422);
+    expect(mismatch.body.error.code).toBe('IDEMPOTENCY_MISMATCH');
+    expect(keyless.status).toBe(400);
+    expect(await api.ledger(sku)).toMatchObject({ supplied: 15, available: 15 });
+  });
+
   test('restock of an unknown product answers 404', async () => {
-    const response = await api.call('POST', '/admin/products/ghost/restock', { body: { quantity: 1 }, admin: true });
+    const response = await api.call('POST', '/admin/products/ghost/restock', {
+      body: { quantity: 1 },
+      headers: { 'idempotency-key': 'ghost-restock' },
+      admin: true,
+    });
     expect(response.status).toBe(404);
   });
 

@@ -187,3 +187,26 @@ test('fulfilment: the dispatch commits, its answer is lost; redelivery dispatche
   // The first dispatch wrote and lost its answer; the redelivery's conditional put found it and wrote nothing new.
   expect(calls.length).toBeGreaterThanOrEqual(2);
 });
+
+test('restock: the units are added, the answer is lost; 503 + Retry-After, and the retry adds nothing more', async () => {
+  await product('fault-restock');
+  loseAnswerOnce(
+    'restock',
+    (command, input) => command === 'TransactWrite' && putsKey(input, 'RESTOCK#fault-restock#'),
+  );
+  const restock = () =>
+    api.call('POST', '/admin/products/fault-restock/restock', {
+      body: { quantity: 6 },
+      headers: { 'idempotency-key': 'fault-restock-1' },
+      admin: true,
+    });
+
+  const lost = await restock();
+  expect(lost.status).toBe(503);
+  expect(lost.headers['retry-after']).toBe('1');
+  const retried = await restock();
+
+  expect(retried.status).toBe(200);
+  expect(retried.headers['idempotent-replayed']).toBe('true');
+  expect(await api.ledger('fault-restock')).toMatchObject({ supplied: 16, available: 16 });
+});

@@ -242,6 +242,7 @@ async function execute(sku: string, op: Op, used: Used): Promise<Executed> {
     case 'restock': {
       const response = await api.call('POST', `/admin/products/${sku}/restock`, {
         body: { quantity: op.quantity },
+        headers: { 'idempotency-key': crypto.randomUUID() },
         admin: true,
       });
       return { op, status: response.status, answer: json(response) };

@@ -94,6 +94,7 @@ test('a crash between dispatch and marking the order fulfilled never dispatches 
     customerId: 'crash-buyer',
     quantity: 1,
     amountCents: 100,
+    currency: 'USD',
     chargeId: 'ch_test',
     status: 'PLACED',
     placedAt: new Date().toISOString(),

@@ -33,7 +33,11 @@ test('restocks interleaved with 400 concurrent attempts lose no unit and oversel
     Promise.all(
       Array.from({ length: 10 }, (_, index) =>
         new Promise((resolve) => setTimeout(resolve, index * 20)).then(() =>
-          api.call('POST', `/admin/products/${sku}/restock`, { body: { quantity: 10 }, admin: true }),
+          api.call('POST', `/admin/products/${sku}/restock`, {
+            body: { quantity: 10 },
+            headers: { 'idempotency-key': `restock-race-${index}` },
+            admin: true,
+          }),
         ),
       ),
     ),
