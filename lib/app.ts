@@ -6,6 +6,7 @@ import { Annotations, type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { type Capacity, planCapacity } from './config/capacity';
 import type { DeploySettings } from './config/settings';
+import { STAGE_CONTEXT } from './constructs/dropline-function';
 import { EdgeStack } from './stacks/edge-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { StatefulStack } from './stacks/stateful-stack';
@@ -27,6 +28,8 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
   const env = { region: settings.region, ...(settings.account ? { account: settings.account } : {}) };
   const crossRegionReferences = settings.region !== EDGE_REGION;
   const { prefix } = settings;
+  // Names of metrics, alarms, the API and the dashboard start from the stage: set before any stack exists.
+  app.node.setContext(STAGE_CONTEXT, prefix);
 
   const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
     env,
@@ -73,6 +76,9 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     ]),
     alarmEmail: settings.alarmEmail,
   });
+  // CloudFront and its WAF publish metrics only in us-east-1: their alarms live in the edge stack and use this
+  // stage's alarm topic when it is there too, else an edge topic with the same subscriber.
+  edge.addAlarms(settings.region === EDGE_REGION ? monitoring.alarmTopic : edge.addAlarmTopic(settings.alarmEmail));
 
   for (const warning of capacity.warnings) Annotations.of(stateless).addWarningV2('dropline:capacity', warning);
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -20,6 +20,7 @@ import * as z from 'zod/mini';
 import { type ApiRoute, apiRoutes, type HandlerName } from '../config/api-routes';
 import type { Capacity } from '../config/capacity';
 import { bodySchemas } from '../config/request-bodies';
+import { stageOf } from './dropline-function';
 
 /** Headers a route cannot run without. */
 const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
@@ -142,7 +143,7 @@ export class DropApi extends Construct {
         ]),
     ]);
     this.api = new RestApi(this, 'Api', {
-      restApiName: `${id}`,
+      restApiName: `${stageOf(this)}-${id}`,
       description: 'dropline: product drop reservations, checkout and admin',
       endpointTypes: [EndpointType.REGIONAL],
       apiKeySourceType: ApiKeySourceType.HEADER,
@@ -190,7 +191,7 @@ export class DropApi extends Construct {
     }
 
     const adminPlan = this.api.addUsagePlan('AdminPlan', {
-      name: `${id}-admin`,
+      name: `${stageOf(this)}-${id}-admin`,
       description: 'operators of the drop: product set-up, restock, ledger',
       throttle: { rateLimit: limits.adminRateLimit, burstLimit: limits.adminBurstLimit },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],

@@ -4,13 +4,38 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
-import type { Construct } from 'constructs';
+import type { Construct, IConstruct } from 'constructs';
 
 const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
 const depsLockFilePath = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
 
 /** Tag naming the handler a function runs (what the parity test matches on). */
 export const FUNCTION_TAG = 'dropline:handler';
+
+/** Context key where `buildDroplineApp` records the stage (the deploy `prefix`) before it builds a stack. */
+export const STAGE_CONTEXT = 'dropline:stage';
+
+/**
+ * The stage a construct belongs to. Everything that names a metric, alarm, API
+ * or dashboard starts from it, so two stages in one account never share one
+ * (a staging rehearsal must not page production).
+ */
+export function stageOf(scope: IConstruct): string {
+  const stage: unknown = scope.node.tryGetContext(STAGE_CONTEXT);
+  if (typeof stage !== 'string' || stage.length === 0) {
+    throw new Error(`${scope.node.path}: no stage in context ${STAGE_CONTEXT}; build stacks with buildDroplineApp`);
+  }
+  return stage;
+}
+
+/**
+ * Where a stage's functions publish their Powertools metrics (EMF): the stage
+ * is the namespace and the service, the dimension Powertools adds to each.
+ */
+export function powertoolsOf(scope: IConstruct): { readonly namespace: string; readonly service: string } {
+  const stage = stageOf(scope);
+  return { namespace: stage, service: stage };
+}
 
 export interface DroplineFunctionProps {
   /** File name (without `.ts`) in `lambdas/handlers`. */
@@ -39,6 +64,7 @@ export class DroplineFunction extends NodejsFunction {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `dropline ${props.handler}: least privilege, granted per resource`,
     });
+    const powertools = powertoolsOf(scope);
     super(scope, id, {
       entry: `${handlersDir}${props.handler}.ts`,
       depsLockFilePath,
@@ -52,8 +78,8 @@ export class DroplineFunction extends NodejsFunction {
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'dropline',
-        POWERTOOLS_METRICS_NAMESPACE: 'Dropline',
+        POWERTOOLS_SERVICE_NAME: powertools.service,
+        POWERTOOLS_METRICS_NAMESPACE: powertools.namespace,
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

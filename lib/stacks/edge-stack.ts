@@ -33,6 +33,17 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import {
   AaaaRecord,
   ARecord,
   CfnHealthCheck,
@@ -43,12 +54,18 @@ import {
 import { CloudFrontTarget } from 'aws-cdk-lib/aws-route53-targets';
 import { BlockPublicAccess, Bucket, BucketEncryption, type CfnBucket, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { DnsSettings } from '../config/settings';
+import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
 import { ORIGIN_HEADER } from '../constructs/origin-guard';
 
 const siteDir = fileURLToPath(new URL('../../site/', import.meta.url));
+/** Below this many requests a minute, an edge rate says nothing. */
+const EDGE_RATE_FLOOR_PER_MINUTE = 600;
 
 export interface EdgeStackProps extends StackProps {
   readonly api: RestApi;
@@ -85,6 +102,10 @@ export class EdgeStack extends Stack {
     });
 
     this.webAcl = new EdgeFirewall(this, 'Firewall', { mode: props.wafMode });
+    // One name per stage, used as the web ACL's metric name too: its CloudWatch metrics (and alarms) never mix stages.
+    const acl = this.webAcl.webAcl;
+    acl.name = `${stageOf(this)}-edge`;
+    acl.visibilityConfig = { ...(acl.visibilityConfig as CfnWebACL.VisibilityConfigProperty), metricName: acl.name };
     if (props.wafMode === 'count') {
       Annotations.of(this).addWarningV2(
         'dropline:waf-count',
@@ -195,6 +216,111 @@ export class EdgeStack extends Stack {
       value: `https://${props.dns?.domainName ?? this.distribution.distributionDomainName}`,
       description: 'the drop page and API (point `dropline rehearse --target` here)',
     });
+  }
+
+  /**
+   * CloudFront and a CLOUDFRONT-scope web ACL publish their metrics in
+   * us-east-1 only ("To get the CloudFront metrics from the CloudWatch API,
+   * you must use the US East (N. Virginia) Region"; dimension `Region` is
+   * always `Global` — CloudFront Developer Guide, "Types of metrics for
+   * CloudFront", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html;
+   * "To view AWS WAF metrics for CloudFront, you must choose the US East
+   * (N. Virginia) Region" — AWS WAF Developer Guide, "Monitoring with Amazon
+   * CloudWatch", https://docs.aws.amazon.com/waf/latest/developerguide/monitoring-cloudwatch.html),
+   * so their alarms live here, beside the distribution, and act on `topic`.
+   */
+  addAlarms(topic: ITopic): Alarm[] {
+    const stage = stageOf(this);
+    const minute = Duration.minutes(1);
+    const action = new SnsAction(topic);
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods: number) => {
+      const created = new Alarm(this, id, {
+        alarmName: `${stage}-${id}`,
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(action);
+      created.addOkAction(action);
+      return created;
+    };
+    const waf = (metricName: string) =>
+      new Metric({
+        namespace: 'AWS/WAFV2',
+        metricName,
+        // A CLOUDFRONT-scope ACL's metrics carry no Region dimension; `ALL` is the web ACL as a whole.
+        dimensionsMap: { WebACL: this.webAcl.webAcl.name as string, Rule: 'ALL' },
+        period: minute,
+        statistic: 'Sum',
+      });
+    const share = (of: 'blocked' | 'challenged') =>
+      new MathExpression({
+        expression: `IF(total >= ${EDGE_RATE_FLOOR_PER_MINUTE}, FILL(${of}, 0) / total, 0)`,
+        usingMetrics: {
+          total: new MathExpression({
+            expression: 'FILL(allowed, 0) + FILL(blocked, 0) + FILL(challenged, 0)',
+            usingMetrics: {
+              allowed: waf('AllowedRequests'),
+              blocked: waf('BlockedRequests'),
+              challenged: waf('ChallengeRequests'),
+            },
+            period: minute,
+          }),
+          [of]: waf(of === 'blocked' ? 'BlockedRequests' : 'ChallengeRequests'),
+        },
+        period: minute,
+        label: `${of} share of edge requests`,
+      });
+    return [
+      alarm(
+        'Cdn5xxRate',
+        // Named in full: CDK's metric5xxErrorRate() leaves out the `Region: Global` dimension CloudFront publishes.
+        new Metric({
+          namespace: 'AWS/CloudFront',
+          metricName: '5xxErrorRate',
+          dimensionsMap: { DistributionId: this.distribution.distributionId, Region: 'Global' },
+          period: minute,
+          statistic: 'Average',
+        }),
+        1,
+        'over 1% of viewer requests answered 5xx at CloudFront for 2 minutes (the paused origin included)',
+        2,
+      ),
+      alarm(
+        'WafBlockedRate',
+        share('blocked'),
+        0.2,
+        'the edge WAF blocked over 20% of requests for 5 minutes: a bot wave, or a rule refusing real shoppers',
+        5,
+      ),
+      alarm(
+        'WafChallengedRate',
+        share('challenged'),
+        0.5,
+        'the edge WAF challenged over half of all requests for 5 minutes: shoppers stuck on the challenge page?',
+        5,
+      ),
+    ];
+  }
+
+  /**
+   * An alarm topic in us-east-1 for a stage whose own alarm topic is in
+   * another region: the edge alarms publish here, and the same address is
+   * subscribed (CloudWatch alarm actions are kept in the alarm's own region).
+   */
+  addAlarmTopic(alarmEmail: string | undefined): Topic {
+    const key = new Key(this, 'EdgeAlarmKey', { enableKeyRotation: true, description: 'dropline edge alarm topic' });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    const topic = new Topic(this, 'EdgeAlarms', {
+      displayName: 'dropline edge alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
+    return topic;
   }
 
   /**

@@ -1,10 +1,20 @@
 /**
  * Alarms on every promise a drop can break, each with an SNS action, and one
  * dashboard. Thresholds say what "broken" means: any 5xx, any throttle, any
- * message in a dead-letter queue, any ledger drift.
+ * message in a dead-letter queue, any ledger drift, any hold the sweep could
+ * not expire, any refund owed past its bound.
+ *
+ * Every name (alarm, dashboard, metric namespace) carries the stage, so two
+ * stages in one account never read or page for each other. Missing data is
+ * "not breaching" everywhere: these metrics are published only when something
+ * happens (DynamoDB throttle events, Powertools counters, Lambda invocations),
+ * and sums that add two of them fill the empty side with 0 first — metric math
+ * `FILL(m, 0)` ("Using metric math", Amazon CloudWatch User Guide,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html);
+ * without it `reads + writes` has no datapoint in a minute with only one side.
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
-import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
+import type { CfnStage, RestApi } from 'aws-cdk-lib/aws-apigateway';
 import {
   Alarm,
   ComparisonOperator,
@@ -20,10 +30,12 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, LogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { powertoolsOf, stageOf } from '../constructs/dropline-function';
 
 export interface MonitoringStackProps extends StackProps {
   readonly api: RestApi;
@@ -35,7 +47,20 @@ export interface MonitoringStackProps extends StackProps {
   /** Name → dead-letter queue (or failure destination). */
   readonly deadLetterQueues: ReadonlyMap<string, IQueue>;
   readonly alarmEmail: string | undefined;
+  /** The account's Lambda concurrency quota in this region. @default 1,000 (the default quota) */
+  readonly accountConcurrency?: number;
 }
+
+/** Alarm above this share of the account's concurrency: past it, new environments of any function are refused. */
+const ACCOUNT_CONCURRENCY_ALARM_SHARE = 0.8;
+/** Relay behind the table's stream by more than this (ms): channels are no longer "within seconds". */
+const ITERATOR_AGE_ALARM_MS = 30_000;
+/** Share of a drop path's invocations that may start cold before the plan counts as under-sized. */
+const SPILLOVER_ALARM_SHARE = 0.05;
+/** Share of API requests answered 429 (gateway throttle or the app's BUSY/LIMIT_EXCEEDED) worth a look. */
+const THROTTLED_ALARM_SHARE = 0.1;
+/** Below this many requests (or invocations) a minute, a rate says nothing. */
+const RATE_FLOOR_PER_MINUTE = 600;
 
 const MINUTE = Duration.minutes(1);
 
@@ -52,8 +77,10 @@ export class MonitoringStack extends Stack {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
 
+    const stage = stageOf(this);
     const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
       const created = new Alarm(this, id, {
+        alarmName: `${stage}-${id}`,
         alarmDescription: description,
         metric,
         threshold,
@@ -101,7 +128,7 @@ export class MonitoringStack extends Stack {
     alarm(
       'TableThrottles',
       new MathExpression({
-        expression: 'reads + writes',
+        expression: 'FILL(reads, 0) + FILL(writes, 0)',
         usingMetrics: { reads: tableMetric('ReadThrottleEvents'), writes: tableMetric('WriteThrottleEvents') },
         period: MINUTE,
         label: 'throttle events',
@@ -123,19 +150,36 @@ export class MonitoringStack extends Stack {
       120,
       'an order has waited over two minutes for fulfilment',
     );
-    const drift = new Metric({
-      namespace: 'Dropline',
-      metricName: 'LedgerDrift',
-      dimensionsMap: { service: 'dropline' },
-      period: MINUTE,
-      statistic: 'Maximum',
-    });
+    // What the functions publish through Powertools (EMF): their stage's namespace, `service` its one dimension.
+    const powertools = powertoolsOf(this);
+    const published = (metricName: string, statistic: string) =>
+      new Metric({
+        namespace: powertools.namespace,
+        metricName,
+        dimensionsMap: { service: powertools.service },
+        period: MINUTE,
+        statistic,
+      });
+    const drift = published('LedgerDrift', 'Maximum');
     alarm(
       'LedgerDrift',
       drift,
       0,
       'supplied != available + held + sold in a published snapshot: units lost or oversold',
     );
+    alarm(
+      'HoldExpiryFailed',
+      published('HoldExpiryFailed', 'Sum'),
+      0,
+      'the expiry sweep skipped a hold it could not expire: its units stay held until someone looks',
+    );
+    alarm(
+      'RefundOverdue',
+      published('RefundOverdue', 'Sum'),
+      0,
+      'a refund owed for an unsold hold is older than its bound: the payment provider keeps refusing it',
+    );
+    this.addCapacityAlarms(props, alarm);
 
     new Dashboard(this, 'Dashboard', {
       dashboardName: `${id}`,
@@ -186,4 +230,76 @@ export class MonitoringStack extends Stack {
       ],
     });
   }
+
+  /** Alarms that say the drop plan, the account or the stream relay ran out of room. */
+  private addCapacityAlarms(
+    props: MonitoringStackProps,
+    alarm: (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods?: number) => Alarm,
+  ): void {
+    const relay = props.functions.get('publish-changes');
+    if (!relay) throw new Error('no publish-changes function: the stream relay has no IteratorAge alarm');
+    alarm(
+      'RelayIteratorAge',
+      relay.metric('IteratorAge', { period: MINUTE, statistic: 'Maximum' }),
+      ITERATOR_AGE_ALARM_MS,
+      'the outbox relay is over 30 s behind the table stream: channels and orders lag',
+      2,
+    );
+
+    for (const [path, alias] of props.provisioned) {
+      alarm(
+        `${pascal(path)}Spillover`,
+        new MathExpression({
+          expression: `IF(FILL(invocations, 0) >= ${RATE_FLOOR_PER_MINUTE}, FILL(spillover, 0) / invocations, 0)`,
+          usingMetrics: {
+            invocations: alias.metricInvocations({ period: MINUTE, statistic: 'Sum' }),
+            spillover: alias.metric('ProvisionedConcurrencySpilloverInvocations', { period: MINUTE, statistic: 'Sum' }),
+          },
+          period: MINUTE,
+          label: `${path} spillover share`,
+        }),
+        SPILLOVER_ALARM_SHARE,
+        `over 5% of ${path} invocations ran past provisioned concurrency for 3 minutes: the drop plan under-sized the path`,
+        3,
+      );
+    }
+
+    const accountConcurrency = props.accountConcurrency ?? 1_000;
+    alarm(
+      'AccountConcurrency',
+      new Metric({ namespace: 'AWS/Lambda', metricName: 'ConcurrentExecutions', period: MINUTE, statistic: 'Maximum' }),
+      Math.floor(accountConcurrency * ACCOUNT_CONCURRENCY_ALARM_SHARE),
+      `the account runs over 80% of its ${accountConcurrency} concurrent executions: every function is near throttling`,
+    );
+
+    // API Gateway has no 429 metric of its own: count them in the stage's access log (its JSON `status`).
+    const stage = props.api.deploymentStage.node.defaultChild as CfnStage;
+    const accessLogArn = (stage.accessLogSetting as CfnStage.AccessLogSettingProperty | undefined)?.destinationArn;
+    if (!accessLogArn) throw new Error('the API stage has no access log: its 429 rate cannot be measured');
+    const powertools = powertoolsOf(this);
+    const throttled = new MetricFilter(this, 'Api429Filter', {
+      logGroup: LogGroup.fromLogGroupArn(this, 'ApiAccessLogs', accessLogArn),
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: powertools.namespace,
+      metricName: 'Api429',
+      metricValue: '1',
+    });
+    alarm(
+      'Api429Rate',
+      new MathExpression({
+        expression: `IF(FILL(requests, 0) >= ${RATE_FLOOR_PER_MINUTE}, FILL(throttled, 0) / requests, 0)`,
+        usingMetrics: {
+          requests: props.api.metricCount({ period: MINUTE, statistic: 'Sum' }),
+          throttled: throttled.metric({ period: MINUTE, statistic: 'Sum' }),
+        },
+        period: MINUTE,
+        label: '429 share of API requests',
+      }),
+      THROTTLED_ALARM_SHARE,
+      'over 10% of API requests answered 429 for 3 minutes: throttles or shards below the load, or bots past the WAF',
+      3,
+    );
+  }
 }
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());

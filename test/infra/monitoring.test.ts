@@ -33,7 +33,7 @@ it.each([
 
 it('alarms on DynamoDB read and write throttles together', () => {
   synth.monitoring.hasResourceProperties('AWS::CloudWatch::Alarm', {
-    Metrics: Match.arrayWith([Match.objectLike({ Expression: 'reads + writes' })]),
+    Metrics: Match.arrayWith([Match.objectLike({ Expression: 'FILL(reads, 0) + FILL(writes, 0)' })]),
   });
 });
 
