@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
 import { defaultRehearsal, type Progress, type RehearsalOptions, rehearse } from './rehearsal/run';
-import { startLocalStack } from './stack';
+import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
 
 export const MAX_REMOTE_SHOPPERS = 50_000;
 export const MAX_REMOTE_SECONDS = 300;
@@ -36,7 +36,8 @@ Commands:
 
   serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL]
         Boot the embedded AWS (DynamoDB Local + fauxqs) and serve the HTTP contract
-        until Ctrl-C. The admin key comes from DROPLINE_ADMIN_KEY, or is generated.
+        until Ctrl-C. The admin key comes from DROPLINE_ADMIN_KEY (at least
+        ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
         --aws-endpoint runs it against LocalStack (or any AWS-compatible endpoint).
 
 Options:
@@ -75,10 +76,19 @@ async function serve(args: string[]): Promise<number> {
     console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
     return 2;
   }
+  let adminKey: string;
+  try {
+    adminKey = resolveAdminKey();
+  } catch (error) {
+    if (!(error instanceof AdminKeyError)) throw error;
+    console.error(`dropline serve: ${error.message}`);
+    return 2;
+  }
   const endpoints = values['aws-endpoint'] ? awsEndpoints(values['aws-endpoint']) : undefined;
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
     port,
+    adminKey,
     host: values.host,
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(endpoints ? { endpoints } : {}),
@@ -191,6 +201,9 @@ async function rehearseCommand(args: string[]): Promise<number> {
         }
       }
       Object.assign(options, { target: { url: values.target.replace(/\/$/, ''), adminKey: values['admin-key'] } });
+    } else {
+      // The local stack reads DROPLINE_ADMIN_KEY: refuse a bad one now, not after booting the emulators.
+      checkAdminKey();
     }
     const result = await rehearse(options, progressBar());
     printSummary(result);
@@ -206,6 +219,15 @@ async function rehearseCommand(args: string[]): Promise<number> {
 }
 
 class UsageError extends Error {}
+
+function checkAdminKey(): void {
+  try {
+    resolveAdminKey();
+  } catch (error) {
+    if (error instanceof AdminKeyError) throw new UsageError(error.message);
+    throw error;
+  }
+}
 
 function progressBar(): Progress {
   const tty = process.stderr.isTTY === true;

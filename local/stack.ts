@@ -15,9 +15,42 @@ import { type LocalMessaging, messagingEnvironment, provisionMessaging } from '.
 import { provisionInventoryTable } from './provision';
 import { type RunningSchedules, startSchedules } from './schedules';
 
+/** Shortest admin key the local stack accepts: an empty or short key would leave the admin routes open to guessing. */
+export const MIN_ADMIN_KEY_LENGTH = 16;
+
+export class AdminKeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AdminKeyError';
+  }
+}
+
+/**
+ * The key the admin routes will demand: the caller's, else `DROPLINE_ADMIN_KEY`,
+ * else a generated one. A set but empty variable is refused, not replaced:
+ * whoever set it meant a key, and the admin routes must never open to none.
+ * Only visible ASCII can travel in an `x-api-key` header as written.
+ */
+export function resolveAdminKey(given?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const key = given ?? env.DROPLINE_ADMIN_KEY;
+  if (key === undefined) return randomBytes(18).toString('base64url');
+  const source = given === undefined ? 'DROPLINE_ADMIN_KEY' : 'The admin key (DROPLINE_ADMIN_KEY)';
+  if (key.length < MIN_ADMIN_KEY_LENGTH) {
+    throw new AdminKeyError(
+      `${source} must be at least ${MIN_ADMIN_KEY_LENGTH} characters long, got ${key.length}; ` +
+        'unset DROPLINE_ADMIN_KEY to have one generated',
+    );
+  }
+  if (!/^[\x21-\x7e]+$/.test(key)) {
+    throw new AdminKeyError(`${source} may hold only visible ASCII characters (no spaces or control characters)`);
+  }
+  return key;
+}
+
 export interface LocalStackOptions {
   readonly port?: number;
   readonly host?: string;
+  /** At least MIN_ADMIN_KEY_LENGTH characters; by default `DROPLINE_ADMIN_KEY`, or generated. */
   readonly adminKey?: string;
   /** Use these AWS endpoints (e.g. LocalStack, or a test run's emulators) instead of starting embedded ones. */
   readonly endpoints?: AwsEndpoints;
@@ -79,12 +112,13 @@ export async function provisionLocalResources(endpoints: AwsEndpoints, tableName
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  // Before anything starts: a refused key must leave no emulator or table behind.
+  const adminKey = resolveAdminKey(options.adminKey);
   const embedded: EmbeddedAws | undefined = options.endpoints
     ? undefined
     : await startEmbeddedAws(options.dataDir ? { dataDir: options.dataDir } : {});
   const endpoints = options.endpoints ?? (embedded as EmbeddedAws).endpoints;
   const tableName = options.tableName ?? 'dropline-inventory';
-  const adminKey = options.adminKey ?? process.env.DROPLINE_ADMIN_KEY ?? randomBytes(18).toString('base64url');
   let gateway: RunningGateway | undefined;
   let running: RunningSchedules | undefined;
   let messaging: LocalMessaging | undefined;

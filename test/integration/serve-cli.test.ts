@@ -1,4 +1,7 @@
-/** `dropline serve` as a user runs it: boots, prints the URL and key, serves, stops cleanly on SIGTERM. */
+/**
+ * `dropline serve` as a user runs it: boots, prints the URL and key, serves,
+ * stops cleanly on SIGTERM; refuses a key that would leave the admin routes open.
+ */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ApiClient } from '../../local/api-client';
@@ -23,13 +26,13 @@ function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): 
 
 test('serves the contract on the asked port with the given admin key and stops on SIGTERM', async () => {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
-    env: { ...process.env, DROPLINE_ADMIN_KEY: 'serve-test-key', NODE_OPTIONS: '' },
+    env: { ...process.env, DROPLINE_ADMIN_KEY: 'serve-test-admin-key', NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   try {
     const [, url] = (await waitForLine(child, /serving the HTTP contract at (http:\/\/\S+)/)) as [string, string];
-    const api = new ApiClient(url, 'serve-test-key');
+    const api = new ApiClient(url, 'serve-test-admin-key');
     expect((await api.putProduct('cli-sku', { name: 'CLI', priceCents: 1, stock: 3 })).status).toBe(201);
     expect((await api.call('GET', '/products/cli-sku')).body).toMatchObject({ available: 3 });
     await api.close();
@@ -48,4 +51,44 @@ test('answers usage with exit code 2 for an unknown command', async () => {
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   expect(code).toBe(2);
   expect(stderr).toMatch(/Unknown command: launch-rockets[\s\S]*Usage: dropline/);
+});
+
+test.each([
+  ['empty', ''],
+  ['15 characters long', 'fifteen-chars-k'],
+])('refuses at once, with exit code 2 and nothing left running, an admin key that is %s', async (_, key) => {
+  // Its own process group: once the CLI has exited, anything it started would still be found in it.
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0'], {
+    env: { ...process.env, DROPLINE_ADMIN_KEY: key, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const started = Date.now();
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), 20_000);
+    child.once('exit', (exitCode) => {
+      clearTimeout(timer);
+      resolve(exitCode);
+    });
+  });
+  const groupAlive = () => {
+    try {
+      process.kill(-(child.pid as number), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const leftBehind = groupAlive();
+  if (code === null || leftBehind) process.kill(-(child.pid as number), 'SIGKILL');
+
+  expect(code).toBe(2);
+  expect(Date.now() - started).toBeLessThan(15_000);
+  expect(stderr).toMatch(/DROPLINE_ADMIN_KEY must be at least 16 characters/);
+  expect(stdout).not.toMatch(/Starting|serving/);
+  expect(leftBehind).toBe(false);
 });
