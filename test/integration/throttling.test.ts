@@ -1,0 +1,122 @@
+/**
+ * DynamoDB throttling on every route, on the wire: the proxy in front of
+ * DynamoDB Local answers in its place with the throttling errors DynamoDB
+ * sends under load (DynamoDB Local never does), so the SDK parses and retries
+ * them as it would on AWS. Whatever a route was doing, the shopper or
+ * operator gets 429 THROTTLED or BUSY (or 503) with Retry-After — never a
+ * 500 — and nothing changes.
+ */
+import { apiRoutes } from '../../lib/config/api-routes';
+import { ApiClient, type ApiResponse } from '../../local/api-client';
+import type { WireFault } from '../../local/emulators/request-counter';
+import { startTestStack, type TestStack } from '../support/local-stack';
+
+let stack: TestStack;
+let api: ApiClient;
+
+const READS = ['GetItem', 'BatchGetItem', 'Query'];
+const WRITES = ['PutItem', 'UpdateItem', 'TransactWriteItems', 'TransactGetItems'];
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = new ApiClient(stack.url, stack.adminKey, 16);
+});
+
+afterEach(() => stack.dynamodbRequests.clearFaults());
+
+afterAll(async () => {
+  await api.close();
+  await stack.stop();
+});
+
+let skus = 0;
+async function freshProduct() {
+  const sku = `throttled-${++skus}`;
+  const created = await api.putProduct(sku, { name: sku, priceCents: 500, stock: 10, shards: 2, maxPerCustomer: 2 });
+  expect(created.status).toBe(201);
+  return sku;
+}
+
+function expectRetryable(response: ApiResponse, label: string) {
+  const code = (response.body as { error?: { code?: string } }).error?.code ?? '';
+  const answer = { label, status: response.status, code, retryAfter: response.headers['retry-after'] };
+  const retryable =
+    (response.status === 429 && ['THROTTLED', 'BUSY'].includes(code)) ||
+    (response.status === 503 && code === 'UNAVAILABLE');
+  expect({ ...answer, retryable }).toEqual({ ...answer, retryable: true, retryAfter: '1' });
+}
+
+/** One request per route of the contract, each on state it can act on. */
+async function everyRoute(): Promise<Array<[string, () => Promise<ApiResponse>]>> {
+  const sku = await freshProduct();
+  const held = await api.reserve(sku, 'alice', 1, `${sku}-held`);
+  const reservationId = held.body.reservationId as string;
+  const sold = await api.reserve(sku, 'bob', 1, `${sku}-sold`);
+  const checkout = await api.call('POST', `/reservations/${sold.body.reservationId}/checkout`, {
+    body: { paymentToken: 'tok_visa' },
+  });
+  const orderId = checkout.body.orderId as string;
+  const calls: Array<[string, () => Promise<ApiResponse>]> = [
+    ['GET /products/{sku}', () => api.call('GET', `/products/${sku}`)],
+    ['POST /products/{sku}/reservations', () => api.reserve(sku, 'carol', 1, `${sku}-new`)],
+    ['GET /reservations/{reservationId}', () => api.call('GET', `/reservations/${reservationId}`)],
+    ['DELETE /reservations/{reservationId}', () => api.call('DELETE', `/reservations/${reservationId}`)],
+    [
+      'POST /reservations/{reservationId}/checkout',
+      () => api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } }),
+    ],
+    ['GET /orders/{orderId}', () => api.call('GET', `/orders/${orderId}`)],
+    [
+      'PUT /admin/products/{sku}',
+      () => api.call('PUT', `/admin/products/${sku}`, { body: { name: 'x', priceCents: 1, stock: 10 }, admin: true }),
+    ],
+    [
+      'POST /admin/products/{sku}/restock',
+      () =>
+        api.call('POST', `/admin/products/${sku}/restock`, {
+          body: { quantity: 1 },
+          headers: { 'idempotency-key': `${sku}-restock` },
+          admin: true,
+        }),
+    ],
+    ['GET /admin/products/{sku}/ledger', () => api.call('GET', `/admin/products/${sku}/ledger`, { admin: true })],
+    ['GET /admin/products/{sku}/channels', () => api.call('GET', `/admin/products/${sku}/channels`, { admin: true })],
+    ['GET /health', () => api.call('GET', '/health')],
+  ];
+  return calls;
+}
+
+test('every route of the contract is covered here', async () => {
+  const covered = (await everyRoute()).map(([label]) => label).sort();
+  expect(covered).toEqual(apiRoutes.map((route) => `${route.method} ${route.path}`).sort());
+});
+
+test.each<[string, WireFault]>([
+  ['ProvisionedThroughputExceededException', { kind: 'error', type: 'ProvisionedThroughputExceededException' }],
+  ['ThrottlingException', { kind: 'error', type: 'ThrottlingException' }],
+  ['RequestLimitExceeded', { kind: 'error', type: 'RequestLimitExceeded' }],
+])('%s on every read and write: each route answers 429/503 with Retry-After and changes nothing', async (_name, fault) => {
+  const calls = await everyRoute();
+  const sku = `throttled-${skus}`;
+  const before = await api.ledger(sku);
+  stack.dynamodbRequests.injectFault([...READS, ...WRITES], fault);
+
+  const answers = await Promise.all(calls.map(async ([label, call]) => [label, await call()] as const));
+
+  stack.dynamodbRequests.clearFaults();
+  for (const [label, response] of answers) expectRetryable(response, label);
+  expect(await api.ledger(sku)).toEqual(before);
+});
+
+test('BatchGetItem leaving every key unprocessed, round after round: the stock read gives up BUSY, not at the Lambda timeout', async () => {
+  const sku = await freshProduct();
+  stack.dynamodbRequests.injectFault(['BatchGetItem'], { kind: 'unprocessed' });
+
+  const answer = await api.call('GET', `/products/${sku}`);
+
+  expect(answer.status).toBe(429);
+  expect(answer.body.error.code).toBe('BUSY');
+  expect(answer.headers['retry-after']).toBe('1');
+  stack.dynamodbRequests.clearFaults();
+  expect((await api.call('GET', `/products/${sku}`)).status).toBe(200);
+});
