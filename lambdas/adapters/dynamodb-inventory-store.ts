@@ -17,14 +17,15 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../lib/config/inventory-table';
+import { BusyError } from '../domain/errors';
 import type {
   Allocation,
   Order,
-  OwedRefund,
   OrderStatus,
+  OwedRefund,
   Product,
-  Reservation,
   RefundStatus,
+  Reservation,
   ReservationStatus,
   ShardCounts,
   StockSnapshot,
@@ -42,7 +43,6 @@ import type {
   RefundOwed,
   RestockOutcome,
 } from '../domain/ports';
-import { BusyError } from '../domain/errors';
 import { allocationEntries } from '../domain/stock';
 import { cancellationReasons, isConditionFailed, isContention } from './aws-faults';
 

@@ -89,7 +89,12 @@ export interface InventoryStore {
    * on the hold exactly as given (same charge clearance), and records
    * `refundOwed` in the same transaction when given.
    */
-  endHold(reservation: Reservation, ending: HoldEnding, nowMs: number, refundOwed?: RefundOwed): Promise<EndHoldOutcome>;
+  endHold(
+    reservation: Reservation,
+    ending: HoldEnding,
+    nowMs: number,
+    refundOwed?: RefundOwed,
+  ): Promise<EndHoldOutcome>;
   /** Stamps `lastChargeAttemptAtMs = nowMs` on a hold that is HELD and not due at `nowMs`. */
   clearCharge(reservationId: string, nowMs: number): Promise<ChargeClearance>;
   /** Adds units to the shards once per (sku, Idempotency-Key). */

@@ -20,7 +20,10 @@ export const DYNAMODB_WRITE_OPERATIONS = new Set([
 
 /** An answer DynamoDB gives under load, given instead of forwarding. */
 export type WireFault =
-  | { readonly kind: 'error'; readonly type: 'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'RequestLimitExceeded' }
+  | {
+      readonly kind: 'error';
+      readonly type: 'ProvisionedThroughputExceededException' | 'ThrottlingException' | 'RequestLimitExceeded';
+    }
   /** BatchGetItem: 200, nothing returned, every requested key unprocessed. */
   | { readonly kind: 'unprocessed' };
 
@@ -127,8 +130,9 @@ function answerWithFault(incoming: IncomingMessage, outgoing: ServerResponse, fa
     }
     let requestItems: Record<string, unknown> = {};
     try {
-      requestItems = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RequestItems?: Record<string, unknown> })
-        .RequestItems ?? {};
+      requestItems =
+        (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { RequestItems?: Record<string, unknown> })
+          .RequestItems ?? {};
     } catch {
       // An unparsable request leaves nothing to report unprocessed.
     }

@@ -8,10 +8,41 @@
  * The stock view's one-second staleness is turned off here (STOCK_VIEW_TTL_MS
  * = 0) so the model can be exact: a sold-out answer must mean the units were
  * not there. The staleness itself is bounded and tested in stock-view tests.
- * Expiry is wall-clock driven and is covered by release-expiry tests.
+ *
+ * The second check is about money under time and faults: checkouts,
+ * releases, expiry sweeps and refund sweeps run concurrently in simulated
+ * execution environments whose clocks are offset by up to ±2 s from each
+ * other, while time moves past the holds' expiry. Faults are injected where
+ * AWS and a payment provider produce them and DynamoDB Local cannot:
+ * throttling before a call, and an answer lost after a write or a charge or
+ * a refund took effect. After every program, once every hold has ended and
+ * every owed refund is settled: no order stands on a refunded charge, every
+ * unsold hold's charge is refunded exactly once, every order's amount is its
+ * charge's and the hold's price × quantity, and the ledger is balanced with
+ * no unit lost.
  */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  PutCommand,
+  ScanCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
+import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
+import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
+import { Checkout } from '../../lambdas/domain/checkout';
+import { Inventory } from '../../lambdas/domain/inventory';
+import { amountDue, chargeKeyFor, type Reservation } from '../../lambdas/domain/model';
+import type { PaymentProvider } from '../../lambdas/domain/ports';
+import { CHARGE_WINDOW_MS, Refunds } from '../../lambdas/domain/refunds';
+import { StockView } from '../../lambdas/domain/stock-view';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
+import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
+import { provisionInventoryTable } from '../../local/provision';
+import { seeded } from '../../local/rehearsal/random';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 const MAX_PER_CUSTOMER = 4;
@@ -71,9 +102,11 @@ function step(model: Model, done: Executed): boolean {
     case 'reserve': {
       const body = done.body as { customerId: string; quantity: number };
       const key = done.idempotencyKey as string;
-      const known = model.keys.get(key);
+      // Keys are scoped per customer: another customer's identical key is another request.
+      const scopedKey = `${body.customerId} ${key}`;
+      const known = model.keys.get(scopedKey);
       if (known) {
-        if (known.customerId !== body.customerId || known.quantity !== body.quantity) {
+        if (known.quantity !== body.quantity) {
           return done.status === 422 && errorCode(done.answer) === 'IDEMPOTENCY_MISMATCH';
         }
         const state = model.reservations.get(known.reservationId);
@@ -99,7 +132,7 @@ function step(model: Model, done: Executed): boolean {
       model.available -= body.quantity;
       model.held += body.quantity;
       model.units.set(body.customerId, owned + body.quantity);
-      model.keys.set(key, { ...body, reservationId });
+      model.keys.set(scopedKey, { ...body, reservationId });
       model.reservations.set(reservationId, { customer: body.customerId, quantity: body.quantity, status: 'HELD' });
       return true;
     }
@@ -313,4 +346,243 @@ test('every concurrent batch is explained by a sequential order, and the ledger 
     }),
     { numRuns: 60, endOnFailure: true },
   );
+});
+
+describe('money under skewed clocks and faults', () => {
+  const tableName = `dropline-history-money-${randomBytes(6).toString('hex')}`;
+  const dynamodb = new DynamoDBClient({
+    endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
+    region: LOCAL_AWS_ENV.AWS_REGION,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const client = DynamoDBDocumentClient.from(dynamodb);
+  const provider = new SimulatedPaymentProvider(client, tableName);
+  const HOLDS = 5;
+  const HOLD_SECONDS = 3;
+  /** Room for every hold at its largest quantity. */
+  const STOCK_FOR_HOLDS = HOLDS * 2;
+  const faultsSeen = { throttled: 0, lostWrites: 0, lostCharges: 0, failedRefunds: 0, lostRefunds: 0 };
+  const outcomes = { confirmed: 0, released: 0, expired: 0, refunded: 0, nothingCharged: 0 };
+
+  type MoneyOp =
+    | { kind: 'checkout'; env: number; hold: number; decline: boolean }
+    | { kind: 'release'; env: number; hold: number }
+    | { kind: 'sweep'; env: number };
+  type Step = { kind: 'batch'; ops: MoneyOp[] } | { kind: 'advance'; ms: number };
+
+  const env = fc.integer({ min: 0, max: 2 });
+  const hold = fc.integer({ min: 0, max: HOLDS - 1 });
+  const moneyOp: fc.Arbitrary<MoneyOp> = fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('checkout' as const), env, hold, decline: fc.boolean() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), env, hold }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('sweep' as const), env }) },
+  );
+  const step: fc.Arbitrary<Step> = fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        kind: fc.constant('batch' as const),
+        ops: fc.array(moneyOp, { minLength: 1, maxLength: 6 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 300, max: 2500 }) }),
+    },
+  );
+  const world = fc.record({
+    offsets: fc.array(fc.integer({ min: -2000, max: 2000 }), { minLength: 3, maxLength: 3 }),
+    priceCents: fc.integer({ min: 1, max: 50_000 }),
+    quantities: fc.array(fc.integer({ min: 1, max: 2 }), { minLength: HOLDS, maxLength: HOLDS }),
+    faultSeed: fc.integer(),
+    steps: fc.array(step, { minLength: 2, maxLength: 10 }),
+  });
+
+  const timeout = (message: string) => Object.assign(new Error(message), { name: 'TimeoutError' });
+
+  /** One execution environment: its own clock, its own faulty view of DynamoDB and of the provider. */
+  function environment(now: () => number, random: () => number, faultRate: number) {
+    const faulty = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: unknown) => {
+          const roll = random();
+          if (roll < faultRate / 2) {
+            faultsSeen.throttled++;
+            throw new ProvisionedThroughputExceededException({ message: 'Rate exceeded (injected)', $metadata: {} });
+          }
+          const answer = await target.send(command as PutCommand);
+          const isWrite =
+            command instanceof TransactWriteCommand ||
+            command instanceof UpdateCommand ||
+            command instanceof PutCommand;
+          if (isWrite && roll < faultRate) {
+            faultsSeen.lostWrites++;
+            throw timeout('the answer was lost after the write (injected)');
+          }
+          return answer;
+        };
+      },
+    });
+    const payments: Pick<PaymentProvider, 'charge' | 'refundFor'> = {
+      charge: async (request) => {
+        const charged = await provider.charge(request);
+        if (random() < faultRate) {
+          faultsSeen.lostCharges++;
+          throw timeout('the provider charged, its answer was lost (injected)');
+        }
+        return charged;
+      },
+      refundFor: async (key) => {
+        const roll = random();
+        if (roll < faultRate / 2) {
+          faultsSeen.failedRefunds++;
+          throw timeout('the provider failed the refund (injected)');
+        }
+        const refunded = await provider.refundFor(key);
+        if (roll < faultRate) {
+          faultsSeen.lostRefunds++;
+          throw timeout('the provider refunded, its answer was lost (injected)');
+        }
+        return refunded;
+      },
+    };
+    const store = new DynamoDbInventoryStore(faulty, tableName);
+    const refunds = new Refunds({ store, payments, clock: { now } });
+    const deps = { store, clock: { now }, newId: randomUUID, sleep: async () => undefined };
+    return {
+      inventory: new Inventory({ ...deps, refunds, view: new StockView(0, now) }),
+      checkout: new Checkout({ ...deps, payment: payments, refunds }),
+      refunds,
+    };
+  }
+
+  async function scan(filter: string, values: Record<string, unknown>) {
+    const { Items = [] } = await client.send(
+      new ScanCommand({
+        TableName: tableName,
+        FilterExpression: filter,
+        ExpressionAttributeValues: values,
+        ConsistentRead: true,
+      }),
+    );
+    return Items;
+  }
+
+  beforeAll(async () => {
+    await provisionInventoryTable(dynamodb, tableName);
+  });
+
+  afterAll(() => {
+    dynamodb.destroy();
+    console.log(`money history: ${JSON.stringify(outcomes)}; faults injected ${JSON.stringify(faultsSeen)}`);
+  });
+
+  let programs = 0;
+  test('no order on a refunded charge, every unsold charge refunded once, amounts bound to the hold, ledger balanced', async () => {
+    await fc.assert(
+      fc.asyncProperty(world, async ({ offsets, priceCents, quantities, faultSeed, steps }) => {
+        const sku = `money-history-${++programs}`;
+        let shift = 0;
+        const random = seeded(faultSeed);
+        const clockOf = (offset: number) => () => Date.now() + shift + offset;
+        const envs = offsets.map((offset) => environment(clockOf(offset), random, 0.15));
+        const calm = environment(clockOf(0), () => 1, 0);
+        await calm.inventory.upsertProduct({
+          sku,
+          name: sku,
+          priceCents,
+          stock: STOCK_FOR_HOLDS,
+          shards: 2,
+          maxPerCustomer: 2,
+          holdSeconds: HOLD_SECONDS,
+          dropStartsAt: '2026-01-01T00:00:00Z',
+        });
+        const holds: Reservation[] = [];
+        for (const [index, quantity] of quantities.entries()) {
+          const { reservation } = await calm.inventory.reserve({
+            sku,
+            customerId: `shopper-${index}`,
+            quantity,
+            idempotencyKey: `${sku}-${index}`,
+          });
+          holds.push(reservation);
+        }
+
+        for (const current of steps) {
+          if (current.kind === 'advance') {
+            shift += current.ms;
+            continue;
+          }
+          await Promise.all(
+            current.ops.map(async (op) => {
+              const { inventory, checkout, refunds } = envs[op.env] as (typeof envs)[number];
+              try {
+                if (op.kind === 'checkout') {
+                  const target = holds[op.hold] as Reservation;
+                  await checkout.checkout(target.reservationId, op.decline ? 'tok_decline' : 'tok_visa');
+                } else if (op.kind === 'release') {
+                  await inventory.release((holds[op.hold] as Reservation).reservationId);
+                } else {
+                  await inventory.expireDueHolds();
+                  await refunds.settleDue();
+                }
+              } catch {
+                // Refused or faulted: what the shopper sees is tested elsewhere; the money is checked below.
+              }
+            }),
+          );
+        }
+
+        // Every hold ends (confirmed, or expired by a fault-free sweep), every owed refund is settled.
+        shift += HOLD_SECONDS * 1000 + CHARGE_WINDOW_MS + 5000;
+        await calm.inventory.expireDueHolds();
+        for (let round = 0; round < 10 && (await calm.refunds.settleDue()).pending > 0; round++) shift += 60_000;
+        await calm.refunds.settleDue();
+
+        const ledger = await calm.inventory.ledger(sku);
+        let soldUnits = 0;
+        for (const original of holds) {
+          const stored = (await calm.inventory.getReservation(original.reservationId)) as Reservation;
+          const orders = await scan('kind = :order AND reservationId = :id', {
+            ':order': 'order',
+            ':id': original.reservationId,
+          });
+          const charges = await scan('idempotencyKey = :key', { ':key': chargeKeyFor(original.reservationId) });
+          const refund = (await scan('pk = :pk', { ':pk': `REFUND#${original.reservationId}` }))[0];
+          expect(charges.length).toBeLessThanOrEqual(1);
+          const charge = charges[0];
+          expect(stored.status).not.toBe('HELD');
+          if (stored.status === 'CONFIRMED') {
+            outcomes.confirmed++;
+            soldUnits += stored.quantity;
+            expect(orders).toHaveLength(1);
+            const order = orders[0] as Record<string, unknown>;
+            expect(order.amountCents).toBe(amountDue(original));
+            expect(order.amountCents).toBe(priceCents * original.quantity);
+            expect(charge).toMatchObject({ chargeId: order.chargeId, amountCents: order.amountCents, refunded: false });
+          } else {
+            outcomes[stored.status === 'RELEASED' ? 'released' : 'expired']++;
+            expect(orders).toHaveLength(0);
+            if (charge) {
+              expect(charge).toMatchObject({ refunded: true, refunds: 1 });
+              expect(refund).toMatchObject({ status: 'REFUNDED' });
+              outcomes.refunded++;
+            } else if (refund) {
+              expect(refund).toMatchObject({ status: 'NOTHING_CHARGED' });
+              outcomes.nothingCharged++;
+            }
+          }
+        }
+        expect(ledger).toMatchObject({
+          supplied: STOCK_FOR_HOLDS,
+          held: 0,
+          sold: soldUnits,
+          available: STOCK_FOR_HOLDS - soldUnits,
+        });
+        expect(ledger.supplied).toBe(ledger.available + ledger.held + ledger.sold);
+      }),
+      { numRuns: 25, endOnFailure: true },
+    );
+  });
 });

@@ -35,7 +35,10 @@ const payments = new SimulatedPaymentProvider(client, tableName);
 
 type Clock = () => number;
 
-function inventoryAt(now: Clock, options: { payments?: Pick<PaymentProvider, 'refundFor'>; store?: InventoryStore } = {}) {
+function inventoryAt(
+  now: Clock,
+  options: { payments?: Pick<PaymentProvider, 'refundFor'>; store?: InventoryStore } = {},
+) {
   const used = options.store ?? store;
   return new Inventory({
     store: used,
@@ -153,7 +156,7 @@ describe('1. no order on a refunded charge', () => {
   test('two checkouts straddling expiry: the late clock answers 410 without refunding, the early one places the order on a charge that stands', async () => {
     const hold = await holdOne({ holdSeconds: 60 });
     const expiresAtMs = Date.parse(hold.expiresAt);
-    let openGate = () => undefined as void;
+    let openGate = (): void => undefined;
     const gate = new Promise<void>((resolve) => {
       openGate = resolve;
     });
@@ -173,9 +176,9 @@ describe('1. no order on a refunded charge', () => {
       },
       refundFor: (key) => payments.refundFor(key),
     };
-    await expect(checkoutAt(() => bNow, { payment: bPayment }).checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      ReservationExpiredError,
-    );
+    await expect(
+      checkoutAt(() => bNow, { payment: bPayment }).checkout(hold.reservationId, 'tok_visa'),
+    ).rejects.toBeInstanceOf(ReservationExpiredError);
     openGate();
     const { order } = await a;
 
@@ -228,9 +231,9 @@ describe('2. the amount charged is the hold’s', () => {
   test('a price change between a BUSY checkout and its retry changes nothing: the order is the hold’s price on the first charge', async () => {
     const hold = await holdOne({ priceCents: 24_000, quantity: 2 });
     const contended = new DynamoDbInventoryStore(conflictedClient, tableName);
-    await expect(checkoutAt(Date.now, { store: contended }).checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      BusyError,
-    );
+    await expect(
+      checkoutAt(Date.now, { store: contended }).checkout(hold.reservationId, 'tok_visa'),
+    ).rejects.toBeInstanceOf(BusyError);
     await inventoryAt(Date.now).upsertProduct({ sku: hold.sku, name: hold.sku, priceCents: 100, stock: 10 });
 
     const { order } = await checkoutAt(Date.now).checkout(hold.reservationId, 'tok_visa');
@@ -277,9 +280,9 @@ describe('3. a refund owed cannot be lost', () => {
   async function busyHold() {
     const hold = await holdOne();
     const contended = new DynamoDbInventoryStore(conflictedClient, tableName);
-    await expect(checkoutAt(Date.now, { store: contended }).checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      BusyError,
-    );
+    await expect(
+      checkoutAt(Date.now, { store: contended }).checkout(hold.reservationId, 'tok_visa'),
+    ).rejects.toBeInstanceOf(BusyError);
     return hold;
   }
 
@@ -302,7 +305,7 @@ describe('3. a refund owed cannot be lost', () => {
 
   test('a refund owed while a cleared checkout is still charging waits for the charge, then refunds it', async () => {
     const hold = await holdOne();
-    let releaseDone = () => undefined as void;
+    let releaseDone = (): void => undefined;
     const released = new Promise<void>((resolve) => {
       releaseDone = resolve;
     });
@@ -453,7 +456,12 @@ describe('6, 10. idempotency keys', () => {
     const inventory = inventoryAt(Date.now);
     const key = `key-${hold.sku.split('-')[1]}`;
 
-    const other = await inventory.reserve({ sku: hold.sku, customerId: 'someone-else', quantity: 1, idempotencyKey: key });
+    const other = await inventory.reserve({
+      sku: hold.sku,
+      customerId: 'someone-else',
+      quantity: 1,
+      idempotencyKey: key,
+    });
 
     expect(other.replayed).toBe(false);
     expect(other.reservation.reservationId).not.toBe(hold.reservationId);

@@ -95,18 +95,21 @@ test.each<[string, WireFault]>([
   ['ProvisionedThroughputExceededException', { kind: 'error', type: 'ProvisionedThroughputExceededException' }],
   ['ThrottlingException', { kind: 'error', type: 'ThrottlingException' }],
   ['RequestLimitExceeded', { kind: 'error', type: 'RequestLimitExceeded' }],
-])('%s on every read and write: each route answers 429/503 with Retry-After and changes nothing', async (_name, fault) => {
-  const calls = await everyRoute();
-  const sku = `throttled-${skus}`;
-  const before = await api.ledger(sku);
-  stack.dynamodbRequests.injectFault([...READS, ...WRITES], fault);
+])(
+  '%s on every read and write: each route answers 429/503 with Retry-After and changes nothing',
+  async (_name, fault) => {
+    const calls = await everyRoute();
+    const sku = `throttled-${skus}`;
+    const before = await api.ledger(sku);
+    stack.dynamodbRequests.injectFault([...READS, ...WRITES], fault);
 
-  const answers = await Promise.all(calls.map(async ([label, call]) => [label, await call()] as const));
+    const answers = await Promise.all(calls.map(async ([label, call]) => [label, await call()] as const));
 
-  stack.dynamodbRequests.clearFaults();
-  for (const [label, response] of answers) expectRetryable(response, label);
-  expect(await api.ledger(sku)).toEqual(before);
-});
+    stack.dynamodbRequests.clearFaults();
+    for (const [label, response] of answers) expectRetryable(response, label);
+    expect(await api.ledger(sku)).toEqual(before);
+  },
+);
 
 test('BatchGetItem leaving every key unprocessed, round after round: the stock read gives up BUSY, not at the Lambda timeout', async () => {
   const sku = await freshProduct();

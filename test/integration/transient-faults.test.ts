@@ -195,7 +195,9 @@ describe('checkout that stays contended', () => {
     expect(await chargesOf(reservation.reservationId)).toEqual([expect.objectContaining({ refunded: false })]);
 
     expect(await flaky.release(reservation.reservationId)).toMatchObject({ status: 'RELEASED' });
-    expect(await chargesOf(reservation.reservationId)).toEqual([expect.objectContaining({ refunded: true, refunds: 1 })]);
+    expect(await chargesOf(reservation.reservationId)).toEqual([
+      expect.objectContaining({ refunded: true, refunds: 1 }),
+    ]);
     expect(await flaky.ledger('busy-refund-lost')).toMatchObject({ available: 5, held: 0, released: 1 });
   });
 
