@@ -40,6 +40,7 @@ import type {
   PlaceHoldInput,
   PlaceHoldOutcome,
   ProductChanges,
+  ProductPutClaim,
   RefundOwed,
   RestockOutcome,
 } from '../domain/ports';
@@ -65,6 +66,7 @@ export const keys = {
   limit: (sku: string, customerId: string) => ({ pk: `LIMIT#${sku}#${customerId}` }),
   refund: (reservationId: string) => ({ pk: `REFUND#${reservationId}` }),
   restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
+  productPut: (sku: string, key: string) => ({ pk: `PRODUCTPUT#${sku}#${key}` }),
 };
 
 export class DynamoDbInventoryStore implements InventoryStore {
@@ -80,7 +82,11 @@ export class DynamoDbInventoryStore implements InventoryStore {
     return Item ? toProduct(Item) : undefined;
   }
 
-  async createProduct(product: Product, stockPerShard: readonly number[]): Promise<boolean> {
+  async createProduct(
+    product: Product,
+    stockPerShard: readonly number[],
+    claim?: ProductPutClaim,
+  ): Promise<'created' | 'exists' | 'duplicate'> {
     const now = new Date().toISOString();
     const shardItems: TransactItem[] = stockPerShard.map((units, shard) => ({
       Put: {
@@ -98,6 +104,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
         ConditionExpression: 'attribute_not_exists(pk)',
       },
     }));
+    const claimItems = claim ? [this.claimProductPut(product.sku, claim)] : [];
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -110,32 +117,71 @@ export class DynamoDbInventoryStore implements InventoryStore {
               },
             },
             ...shardItems,
+            ...claimItems,
           ],
         }),
       );
-      return true;
+      return 'created';
     } catch (error) {
-      if (cancellationReasons(error)?.[0]?.Code === 'ConditionalCheckFailed') return false;
+      const reasons = cancellationReasons(error);
+      if (claim && reasons?.at(-1)?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return 'exists';
       throw error;
     }
   }
 
-  async updateProduct(sku: string, changes: ProductChanges): Promise<Product> {
+  async updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'> {
     const fields = Object.entries({ ...changes, updatedAt: new Date().toISOString() }).filter(
       ([, value]) => value !== undefined,
     );
-    const { Attributes } = await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: keys.product(sku),
-        UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(', ')}`,
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
-        ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
-        ReturnValues: 'ALL_NEW',
-      }),
+    const update = {
+      TableName: this.tableName,
+      Key: keys.product(sku),
+      UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(', ')}`,
+      ConditionExpression: 'attribute_exists(pk)',
+      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
+    };
+    if (!claim) {
+      const { Attributes } = await this.client.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
+      return toProduct(Attributes ?? {});
+    }
+    try {
+      await this.client.send(
+        new TransactWriteCommand({ TransactItems: [{ Update: update }, this.claimProductPut(sku, claim)] }),
+      );
+    } catch (error) {
+      if (cancellationReasons(error)?.[1]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      throw error;
+    }
+    const updated = await this.getProduct(sku);
+    if (!updated) throw new Error(`Product ${sku} vanished after its update`);
+    return updated;
+  }
+
+  async findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.productPut(sku, idempotencyKey), ConsistentRead: true }),
     );
-    return toProduct(Attributes ?? {});
+    return Item
+      ? { idempotencyKey: String(Item.idempotencyKey), request: String(Item.request), created: Item.created === true }
+      : undefined;
+  }
+
+  private claimProductPut(sku: string, claim: ProductPutClaim): TransactItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...keys.productPut(sku, claim.idempotencyKey),
+          kind: 'product-put',
+          sku,
+          ...claim,
+          ttl: Math.floor(Date.now() / 1000) + IDEMPOTENCY_RECORD_TTL_SECONDS,
+        },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      },
+    };
   }
 
   async readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]> {

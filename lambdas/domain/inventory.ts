@@ -14,7 +14,7 @@ import {
 } from './errors';
 import type { Ledger, Product, Reservation } from './model';
 import { sumCounts } from './model';
-import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges } from './ports';
+import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges, ProductPutClaim } from './ports';
 import type { Refunds } from './refunds';
 import { defaultShardCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
@@ -67,6 +67,13 @@ export interface ExpirySweep {
   readonly expired: number;
   /** Holds whose expiry failed this sweep (skipped, deferred, reported). */
   readonly failed: readonly string[];
+}
+
+export interface UpsertResult {
+  readonly product: Product;
+  readonly created: boolean;
+  /** True when this Idempotency-Key had already been used for this request: nothing changed this time. */
+  readonly replayed: boolean;
 }
 
 export interface RestockRequest {
@@ -203,7 +210,19 @@ export class Inventory {
     }
   }
 
-  async upsertProduct(input: ProductInput): Promise<{ product: Product; created: boolean }> {
+  /**
+   * Creates a product (stock and shards set once) or updates its settings.
+   * Under an Idempotency-Key, a repeat of the same request changes nothing
+   * and answers as the first did — so a retried PUT cannot undo a later one;
+   * another request under the key is refused.
+   */
+  async upsertProduct(input: ProductInput, idempotencyKey?: string): Promise<UpsertResult> {
+    const request = canonicalJson(input);
+    if (idempotencyKey) {
+      const prior = await this.deps.store.findProductPut(input.sku, idempotencyKey);
+      if (prior) return this.replayPut(input.sku, prior, request);
+    }
+    const claim = (created: boolean) => (idempotencyKey ? { idempotencyKey, request, created } : undefined);
     const planned = this.deps.plannedShards?.[input.sku];
     const shards =
       input.shards ?? (planned ? Math.min(planned, Math.max(1, input.stock)) : defaultShardCount(input.stock));
@@ -211,17 +230,23 @@ export class Inventory {
       sku: input.sku,
       name: input.name,
       priceCents: input.priceCents,
-      maxPerCustomer: input.maxPerCustomer ?? DEFAULT_MAX_PER_CUSTOMER,
       currency: input.currency ?? DEFAULT_CURRENCY,
+      maxPerCustomer: input.maxPerCustomer ?? DEFAULT_MAX_PER_CUSTOMER,
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
       shards,
     };
-    const created = await this.deps.store.createProduct(product, splitEvenly(input.stock, shards));
+    const created = await this.deps.store.createProduct(product, splitEvenly(input.stock, shards), claim(true));
     this.deps.view.forget(input.sku);
-    if (created) return { product, created: true };
+    if (created === 'created') return { product, created: true, replayed: false };
     const { sku: _sku, stock: _stock, shards: _shards, ...changes } = input;
-    return { product: await this.deps.store.updateProduct(input.sku, changes), created: false };
+    const updated =
+      created === 'duplicate' ? created : await this.deps.store.updateProduct(input.sku, changes, claim(false));
+    if (updated !== 'duplicate') return { product: updated, created: false, replayed: false };
+    // The same key raced this request in: answer as its first use did.
+    const prior = idempotencyKey ? await this.deps.store.findProductPut(input.sku, idempotencyKey) : undefined;
+    if (!prior) throw new BusyError();
+    return this.replayPut(input.sku, prior, request);
   }
 
   /** Adds units once per Idempotency-Key: a retry after a lost answer adds nothing more. */
@@ -271,6 +296,11 @@ export class Inventory {
         (shard) => shard.available,
       ),
     );
+  }
+
+  private async replayPut(sku: string, prior: ProductPutClaim, request: string): Promise<UpsertResult> {
+    if (prior.request !== request) throw new IdempotencyMismatchError();
+    return { product: await this.product(sku, { fresh: true }), created: prior.created, replayed: true };
   }
 
   /** A refused attempt may be the retry of one that succeeded: answer the retry with its reservation. */
@@ -331,6 +361,11 @@ export class Inventory {
     }
     throw new BusyError();
   }
+}
+
+/** JSON with keys in a fixed order, so the same request always reads the same. */
+function canonicalJson(value: object): string {
+  return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
 /** Exponential backoff with full jitter, capped at 200 ms. */

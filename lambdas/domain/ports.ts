@@ -60,6 +60,14 @@ export interface RefundOwed {
   readonly chargeWindowEndsAtMs: number;
 }
 
+/** An operator's product PUT under an Idempotency-Key: the request as sent, and whether it created the product. */
+export interface ProductPutClaim {
+  readonly idempotencyKey: string;
+  /** The request's canonical JSON: a repeat must match it exactly. */
+  readonly request: string;
+  readonly created: boolean;
+}
+
 export type RestockOutcome =
   | { readonly kind: 'restocked' }
   /** The Idempotency-Key was used before: nothing added; `quantity` is what that request asked. */
@@ -78,8 +86,18 @@ export interface ProductChanges {
 export interface InventoryStore {
   getProduct(sku: string): Promise<Product | undefined>;
   /** Creates the product and its shards; false when the product already exists. */
-  createProduct(product: Product, stockPerShard: readonly number[]): Promise<boolean>;
-  updateProduct(sku: string, changes: ProductChanges): Promise<Product>;
+  /**
+   * Creates the product and its shards: 'exists' when the product already
+   * exists; 'duplicate' when `claim`'s key was used before (nothing written).
+   */
+  createProduct(
+    product: Product,
+    stockPerShard: readonly number[],
+    claim?: ProductPutClaim,
+  ): Promise<'created' | 'exists' | 'duplicate'>;
+  /** Updates an existing product's settings, with `claim` recorded in the same transaction. */
+  updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'>;
+  findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined>;
   readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]>;
   placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome>;
   findIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined>;

@@ -275,6 +275,26 @@ describe('admin routes', () => {
     expect(await api.ledger(sku)).toMatchObject({ supplied: 15, available: 15 });
   });
 
+  test('a product PUT retried under its Idempotency-Key cannot undo a later PUT; another body under it is 422', async () => {
+    const sku = `put-once-${Date.now()}`;
+    const put = (priceCents: number, key: string) =>
+      api.call('PUT', `/admin/products/${sku}`, {
+        body: { name: 'Once', priceCents, stock: 5 },
+        headers: { 'idempotency-key': key },
+        admin: true,
+      });
+
+    const first = await put(100, 'put-a');
+    const later = await put(200, 'put-b');
+    const retryOfFirst = await put(100, 'put-a');
+    const mismatch = await put(300, 'put-a');
+
+    expect([first.status, later.status, retryOfFirst.status, mismatch.status]).toEqual([201, 200, 201, 422]);
+    expect(retryOfFirst.headers['idempotent-replayed']).toBe('true');
+    expect(retryOfFirst.body).toMatchObject({ priceCents: 200, supplied: 5 });
+    expect((await api.call('GET', `/products/${sku}`)).body).toMatchObject({ priceCents: 200 });
+  });
+
   test('restock of an unknown product answers 404', async () => {
     const response = await api.call('POST', '/admin/products/ghost/restock', {
       body: { quantity: 1 },
