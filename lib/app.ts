@@ -47,13 +47,14 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     streamFailures: stateful.streamFailures,
     capacity,
     originSecretReplicaRegions: crossRegionReferences ? [EDGE_REGION] : [],
+    originSecretVersions: settings.originSecret,
   });
   const edge = new EdgeStack(app, `${prefix}-Edge`, {
     env: { ...env, region: EDGE_REGION },
     crossRegionReferences,
     description: 'dropline: CloudFront, WAF, drop page, DNS',
     api: stateless.dropApi.api,
-    originSecretName: stateless.originSecretName,
+    originHeaderValue: stateless.originHeaderValue,
     dns: settings.dns,
     wafMode: settings.wafMode,
   });

@@ -30,6 +30,19 @@ export interface DeploySettings {
   readonly alarmEmail: string | undefined;
   /** `count` makes the edge WAF record instead of block, for a stage that rehearsals load. */
   readonly wafMode: 'enforce' | 'count';
+  /** Which versions of the origin secret CloudFront sends and the API accepts (docs/deploy.md, rotation). */
+  readonly originSecret: OriginSecretVersions;
+}
+
+/**
+ * Secrets Manager version ids (`VersionId`, as `put-secret-value` prints it) of the origin secret.
+ * Without `version` both sides read the secret's current value, as first created.
+ */
+export interface OriginSecretVersions {
+  /** The version CloudFront sends (`-c originSecretVersion=`). */
+  readonly version: string | undefined;
+  /** The version the API still accepts while the edge moves to `version` (`-c originSecretPreviousVersion=`). */
+  readonly previousVersion: string | undefined;
 }
 
 export class SettingsError extends Error {
@@ -56,6 +69,31 @@ const units = (node: Node, key: keyof CapacityLimits): number => {
   }
   return value;
 };
+
+/** A Secrets Manager VersionId is 32 to 64 characters (a UUID when Secrets Manager generates it). */
+const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
+
+function readOriginSecret(node: Node): OriginSecretVersions {
+  const version = text(node, 'originSecretVersion');
+  const previousVersion = text(node, 'originSecretPreviousVersion');
+  for (const [key, value] of [
+    ['originSecretVersion', version],
+    ['originSecretPreviousVersion', previousVersion],
+  ] as const) {
+    if (value !== undefined && !VERSION_ID.test(value)) {
+      throw new SettingsError(`context ${key} must be a Secrets Manager VersionId (32-64 letters, digits, -)`);
+    }
+  }
+  if (previousVersion !== undefined && version === undefined) {
+    throw new SettingsError(
+      'context originSecretPreviousVersion needs originSecretVersion: the version that replaces it',
+    );
+  }
+  if (previousVersion !== undefined && previousVersion === version) {
+    throw new SettingsError('context originSecretPreviousVersion must differ from originSecretVersion');
+  }
+  return { version, previousVersion };
+}
 
 export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): DeploySettings {
   const prefix = text(node, 'prefix') ?? 'Dropline';
@@ -94,6 +132,7 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
   if (wafMode !== 'enforce' && wafMode !== 'count') throw new SettingsError('context wafMode must be enforce or count');
   return {
     wafMode,
+    originSecret: readOriginSecret(node),
     prefix,
     region,
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,

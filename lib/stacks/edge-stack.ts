@@ -5,16 +5,7 @@
  * is configured.
  */
 import { fileURLToPath } from 'node:url';
-import {
-  Annotations,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  SecretValue,
-  Stack,
-  type StackProps,
-  Validations,
-} from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
 import { Certificate, CertificateValidation } from 'aws-cdk-lib/aws-certificatemanager';
 import {
@@ -69,8 +60,11 @@ const EDGE_RATE_FLOOR_PER_MINUTE = 600;
 
 export interface EdgeStackProps extends StackProps {
   readonly api: RestApi;
-  /** Name of the secret whose value CloudFront sends in the origin header. */
-  readonly originSecretName: string;
+  /**
+   * The origin header's value: a dynamic reference to one version of the origin secret, built by the stateless
+   * stack beside the references its origin guard accepts (lib/constructs/origin-guard.ts).
+   */
+  readonly originHeaderValue: string;
   readonly dns: DnsSettings | undefined;
   readonly wafMode: 'enforce' | 'count';
 }
@@ -114,7 +108,7 @@ export class EdgeStack extends Stack {
     }
     const api = new RestApiOrigin(props.api, {
       customHeaders: {
-        [ORIGIN_HEADER]: SecretValue.secretsManager(props.originSecretName).unsafeUnwrap(),
+        [ORIGIN_HEADER]: props.originHeaderValue,
       },
     });
     const forward = (id: string, ...headers: string[]) =>

@@ -27,11 +27,12 @@ import {
   streamConsumer,
   VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
 } from '../config/messaging';
+import type { OriginSecretVersions } from '../config/settings';
 import { DropApi } from '../constructs/drop-api';
 import { DroplineFunction } from '../constructs/dropline-function';
 import type { FifoQueueWithDlq } from '../constructs/fifo-queue';
 import { type TableAccess, useInventoryTable, useInventoryTopic, useOrdersQueue } from '../constructs/grants';
-import { OriginGuard } from '../constructs/origin-guard';
+import { OriginGuard, originSecretReferences } from '../constructs/origin-guard';
 import { ProvisionedForDrops } from '../constructs/provisioned-for-drops';
 
 export type FunctionName = HandlerName | ConsumerHandler | 'publish-changes' | 'expire-holds' | 'redrive-outbox';
@@ -120,6 +121,8 @@ export interface StatelessStackProps extends StackProps {
   /** Regions that must read the origin secret too (the edge, when it is elsewhere). */
   readonly originSecretReplicaRegions: readonly string[];
 }
+  /** The origin secret's versions named in context: the API accepts them, the edge sends the current one. */
+  readonly originSecretVersions: OriginSecretVersions;
 
 export class StatelessStack extends Stack {
   readonly functions: ReadonlyMap<FunctionName, DroplineFunction>;
@@ -128,6 +131,8 @@ export class StatelessStack extends Stack {
   readonly dropApi: DropApi;
   readonly originSecretName: string;
 
+  /** The origin header value CloudFront must send: one of the values the origin guard accepts, character for character. */
+  readonly originHeaderValue: string;
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const functions = new Map<FunctionName, DroplineFunction>();
@@ -205,13 +210,17 @@ export class StatelessStack extends Stack {
     Validations.of(originSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'rotating it needs CloudFront and WAF updated together; it is rotated by redeploying with a new secret (docs/deploy.md)',
+        'rotating it needs the API and CloudFront to change their versioned references in order; an operator rotates it with originSecretVersion (docs/deploy.md)',
     });
-    new OriginGuard(this, 'OriginGuard', {
+    const references = originSecretReferences(this.originSecretName, props.originSecretVersions);
+    this.originHeaderValue = references.sent;
+    const guard = new OriginGuard(this, 'OriginGuard', {
       stageArn: this.dropApi.api.deploymentStage.stageArn,
-      secret: originSecret.secretValue.unsafeUnwrap(),
+      accepted: references.accepted,
     });
   }
+    // The references name the secret, not its resource: the web ACL must wait for the secret to exist.
+    guard.node.addDependency(originSecret);
 
   private wireEventSources(props: StatelessStackProps, fn: (name: FunctionName) => DroplineFunction): void {
     const queues = new Map<string, FifoQueueWithDlq>([
