@@ -8,7 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { apiRoutes, schedules } from '../lib/config/api-routes';
 import { eventSourceMappings, streamConsumer } from '../lib/config/messaging';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
-import { startStreamEventSource } from './event-sources/dynamodb-streams';
+import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
 import { type ProxyHandler, type RunningGateway, startGateway } from './gateway';
 import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './messaging';
@@ -60,6 +60,13 @@ export interface LocalStackOptions {
   readonly onResponse?: Parameters<typeof startGateway>[0]['onResponse'];
   /** Shopper invocations in flight before the gateway throttles (see the gateway). */
   readonly maxConcurrency?: number;
+  /**
+   * How the table's stream reaches the outbox relay: `shardOrder: 'parallel'`
+   * delivers different items' records concurrently and out of their global
+   * order, as Lambda's parallel shard readers do on AWS (see the stream source).
+   * @default { shardOrder: 'sequential' }
+   */
+  readonly stream?: Pick<StreamEventSourceOptions, 'shardOrder' | 'parallel'>;
 }
 
 /** What the local runtime actually wired, for comparison with the deployed template. */
@@ -172,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         tableName: stream.tableName,
         handler: await loadHandler(stream.handler),
         batchSize: stream.batchSize,
+        ...options.stream,
       }),
     );
     wired.streamConsumer = stream;

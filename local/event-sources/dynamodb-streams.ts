@@ -3,7 +3,19 @@
  * each stream shard in order (children after their parent closes), hands the
  * function batches of at most `batchSize` records, and on failure retries the
  * same batch until it succeeds — so a record is delivered at least once and
- * never out of order within its shard.
+ * never out of order for its item.
+ *
+ * Deployed, Lambda polls every shard of the stream on its own, and with a
+ * ParallelizationFactor above 1 runs several batches of one shard at once:
+ * records of different items reach the function in parallel, in no set order
+ * between them. What AWS keeps is the order of one item's changes ("for each
+ * item that is modified in a DynamoDB table, the stream records appear in the
+ * same sequence as the actual modifications to the item" — DynamoDB developer
+ * guide, "Change data capture for DynamoDB Streams"; Lambda developer guide,
+ * "Using AWS Lambda with Amazon DynamoDB", concurrent reads of a shard and
+ * ParallelizationFactor). DynamoDB Local writes a table's whole stream to one
+ * shard, so `shardOrder: 'parallel'` builds the parallelism from the records:
+ * see `ShardOrder`.
  */
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -19,6 +31,30 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lambdaContext } from '../lambda-context';
 import type { RunningEventSource } from './sqs';
 
+/**
+ * - `sequential` (the default): one batch at a time, in stream order — what a
+ *   table whose stream has one shard, read with ParallelizationFactor 1, gets.
+ * - `parallel`: what a busy table gets on AWS. Records are spread over
+ *   `parallel.lanes` lanes by partition key, as items are spread over
+ *   partitions and so over stream shards (one partition key never spans two);
+ *   each lane is its own poller — batches of at most `batchSize`, invoked
+ *   concurrently with the other lanes', each after a seeded random delay of up
+ *   to `parallel.maxStaggerMs`, retried on its own when it fails — so
+ *   records of different items reach the function out of their global order,
+ *   while each item's records still arrive in order and once a batch succeeds.
+ *   A lane can run several batches ahead of another, as a shard can.
+ */
+export type ShardOrder = 'sequential' | 'parallel';
+
+export interface ParallelDelivery {
+  /** Lanes (stand-ins for stream shards) that partition keys are spread over. @default 4 */
+  readonly lanes?: number;
+  /** Upper bound of the random delay before each invocation, which shuffles the lanes' interleaving. @default 20 */
+  readonly maxStaggerMs?: number;
+  /** Same seed, same delays for the same batches. @default 1 */
+  readonly seed?: number;
+}
+
 export interface StreamEventSourceOptions {
   readonly name: string;
   readonly endpoint: string;
@@ -26,6 +62,10 @@ export interface StreamEventSourceOptions {
   readonly handler: (event: DynamoDBStreamEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
   readonly batchSize: number;
   readonly pollIntervalMs?: number;
+  /** @default 'sequential' */
+  readonly shardOrder?: ShardOrder;
+  /** Tuning of `shardOrder: 'parallel'`. */
+  readonly parallel?: ParallelDelivery;
 }
 
 export async function startStreamEventSource(options: StreamEventSourceOptions): Promise<RunningEventSource> {
@@ -35,9 +75,10 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
   dynamodb.destroy();
   const streamArn = Table?.LatestStreamArn;
   if (!streamArn) throw new Error(`Table ${options.tableName} has no stream`);
+  const partitionKey = Table?.KeySchema?.find((key) => key.KeyType === 'HASH')?.AttributeName as string;
 
   const iterators = new Map<string, string>();
-  /** The last record handed to the function, per shard: where to resume when an iterator goes stale. */
+  /** The last record taken from each shard (handed to the function, or queued on a lane): where to resume when an iterator goes stale. */
   const lastSequence = new Map<string, string>();
   const finished = new Set<string>();
   let stopped = false;
@@ -80,6 +121,36 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     if (ShardIterator) iterators.set(shardId, ShardIterator);
   };
 
+  /** Invokes the function with one batch until it succeeds; false when stopped first. */
+  const invokeUntilDone = async (records: readonly StreamRecord[], delayMs = 0): Promise<boolean> => {
+    const event: DynamoDBStreamEvent = { Records: records.map((record) => toLambdaRecord(record, streamArn)) };
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    for (let attempt = 0; ; attempt++) {
+      if (stopped) return false;
+      try {
+        await options.handler(event, lambdaContext(options.name, 60_000));
+        return true;
+      } catch (error) {
+        if (stopped) return false;
+        console.error(
+          `[${options.name}] failed, retrying the batch: ${error instanceof Error ? error.message : error}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  };
+
+  const lanes =
+    options.shardOrder === 'parallel'
+      ? parallelLanes({
+          ...options.parallel,
+          batchSize: options.batchSize,
+          laneOf: (record) => JSON.stringify(record.dynamodb?.Keys?.[partitionKey] ?? null),
+          invoke: invokeUntilDone,
+          isStopped: () => stopped,
+        })
+      : undefined;
+
   const readShard = async (shardId: string, iterator: string): Promise<boolean> => {
     let page: GetRecordsCommandOutput;
     try {
@@ -93,19 +164,8 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     }
     const { Records = [], NextShardIterator } = page;
     if (Records.length > 0) {
-      const event: DynamoDBStreamEvent = { Records: Records.map((record) => toLambdaRecord(record, streamArn)) };
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await options.handler(event, lambdaContext(options.name, 60_000));
-          break;
-        } catch (error) {
-          if (stopped) return false;
-          console.error(
-            `[${options.name}] failed, retrying the batch: ${error instanceof Error ? error.message : error}`,
-          );
-          await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
-        }
-      }
+      if (lanes) await lanes.enqueue(Records);
+      else if (!(await invokeUntilDone(Records))) return false;
     }
     const last = Records.at(-1)?.dynamodb?.SequenceNumber;
     if (last) lastSequence.set(shardId, last);
@@ -144,8 +204,89 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     stop: async () => {
       stopped = true;
       await loop;
+      await lanes?.settled();
       streams.destroy();
     },
+  };
+}
+
+interface Lanes {
+  /** Queues records on their items' lanes and starts idle lanes; waits while too many are queued. */
+  enqueue(records: readonly StreamRecord[]): Promise<void>;
+  /** Resolves once every lane has stopped invoking. */
+  settled(): Promise<void>;
+}
+
+function parallelLanes(options: {
+  readonly lanes?: number;
+  readonly maxStaggerMs?: number;
+  readonly seed?: number;
+  readonly batchSize: number;
+  readonly laneOf: (record: StreamRecord) => string;
+  readonly invoke: (records: readonly StreamRecord[], delayMs: number) => Promise<boolean>;
+  readonly isStopped: () => boolean;
+}): Lanes {
+  const count = Math.max(1, options.lanes ?? 4);
+  const maxStaggerMs = options.maxStaggerMs ?? 20;
+  const random = mulberry32(options.seed ?? 1);
+  const queues: StreamRecord[][] = Array.from({ length: count }, () => []);
+  const running: (Promise<void> | undefined)[] = Array.from({ length: count }, () => undefined);
+  // Read ahead at most this far: a lane stuck on a failing batch holds the stream up, as a stuck shard does.
+  const maxQueued = options.batchSize * count * 2;
+
+  const drain = async (lane: number) => {
+    const queue = queues[lane] as StreamRecord[];
+    while (queue.length > 0 && !options.isStopped()) {
+      const batch = queue.slice(0, options.batchSize);
+      if (!(await options.invoke(batch, Math.floor(random() * (maxStaggerMs + 1))))) return;
+      queue.splice(0, batch.length);
+    }
+  };
+  const start = (lane: number) => {
+    if (options.isStopped() || running[lane] || (queues[lane] as StreamRecord[]).length === 0) return;
+    running[lane] = drain(lane)
+      .catch((error) => console.error(`stream lane ${lane} stopped: ${error instanceof Error ? error.message : error}`))
+      .finally(() => {
+        running[lane] = undefined;
+        start(lane);
+      });
+  };
+  const queued = () => queues.reduce((total, queue) => total + queue.length, 0);
+
+  return {
+    async enqueue(records) {
+      for (const record of records) (queues[fnv1a(options.laneOf(record)) % count] as StreamRecord[]).push(record);
+      for (let lane = 0; lane < count; lane++) start(lane);
+      for (;;) {
+        const busy = running.filter((lane): lane is Promise<void> => lane !== undefined);
+        if (queued() <= maxQueued || busy.length === 0) return;
+        await Promise.race(busy);
+      }
+    },
+    async settled() {
+      while (running.some((lane) => lane !== undefined)) await Promise.all(running);
+    },
+  };
+}
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    hash ^= text.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** A small seeded generator: the same seed gives the same interleaving. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
 
