@@ -1,7 +1,9 @@
 /**
  * Real-time sync: every stock change reaches every sales channel as a
- * versioned snapshot, in per-SKU order, through the SNS FIFO topic and each
- * channel's filtered queue; after a spike each view equals the ledger.
+ * versioned snapshot, through the SNS FIFO topic (one group per SKU) and each
+ * channel's filtered queue; after a spike each view equals the ledger. The
+ * stream here is read as the local default reads it, one shard in order;
+ * read in parallel as on AWS, see channels-parallel-shards.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -132,7 +134,7 @@ test('after a spike of holds, releases, checkouts and a restock, every channel v
     );
   }
 
-  // What the topic sent, per SKU: strictly increasing versions, ending on the ledger's state.
+  // What the topic sent, per SKU, from a stream read in order: strictly increasing versions, ending on the ledger's state.
   const sent = await everything.drain();
   for (const sku of skus) {
     const versions = sent.filter((event) => event.sku === sku).map((event) => Number(event.version));
