@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const stack = await startLocalStack({
     endpoints: { ...aws.endpoints, dynamodb: counter.endpoint },
     tableName: TABLE,
-    adminKey: 'bench-admin-key',
+    adminKey: 'bench-admin-key-local',
     // The benchmark loads the engine, not the gateway's throttle.
     maxConcurrency: 100_000,
   });

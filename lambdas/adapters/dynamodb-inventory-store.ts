@@ -28,6 +28,7 @@ import type {
   Reservation,
   ReservationStatus,
   ShardCounts,
+  ShardImage,
   StockSnapshot,
 } from '../domain/model';
 import { emptyCounts, sumCounts } from '../domain/model';
@@ -67,6 +68,7 @@ export const keys = {
   refund: (reservationId: string) => ({ pk: `REFUND#${reservationId}` }),
   restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
   productPut: (sku: string, key: string) => ({ pk: `PRODUCTPUT#${sku}#${key}` }),
+  snapshot: (sku: string) => ({ pk: `SNAPSHOT#${sku}` }),
 };
 
 export class DynamoDbInventoryStore implements InventoryStore {
@@ -733,6 +735,11 @@ export class DynamoDbInventoryStore implements InventoryStore {
   }
 
   async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
+    const images = await this.shardImages(sku, shards);
+    return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
+  }
+
+  async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         const { Responses } = await this.client.send(
@@ -742,17 +749,54 @@ export class DynamoDbInventoryStore implements InventoryStore {
             })),
           }),
         );
-        const items = (Responses ?? []).map((response) => response.Item ?? {});
-        const version = items.reduce((sum, item) => sum + Number(item.version ?? 0), 0);
-        return { sku, version, ...sumCounts(items.map(toCounts)) };
+        return (Responses ?? []).map((response, shard) => toShardImage(response.Item ?? {}, shard));
       } catch (error) {
-        // A snapshot conflicts with in-flight writes to the same shards: read again shortly.
+        // A transactional read conflicts with in-flight writes to the same shards: read again shortly.
         if (attempt >= 20 || !(cancellationReasons(error) || isContention(error))) throw error;
         await sleep(backoffMs(attempt));
       }
     }
   }
+
+  async mergeShardImages(
+    sku: string,
+    images: readonly ShardImage[],
+    shards: number,
+  ): Promise<StockSnapshot | undefined> {
+    for (const image of images) {
+      try {
+        await this.client.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: keys.snapshot(sku),
+            UpdateExpression: 'SET #shard = :image, #kind = :kind, #sku = :sku',
+            ConditionExpression: 'attribute_not_exists(#shard) OR #shard.#version < :version',
+            ExpressionAttributeNames: {
+              '#shard': shardAttribute(image.shard),
+              '#version': 'version',
+              '#kind': 'kind',
+              '#sku': 'sku',
+            },
+            ExpressionAttributeValues: { ':image': image, ':version': image.version, ':kind': 'snapshot', ':sku': sku },
+          }),
+        );
+      } catch (error) {
+        // The item already holds this shard at this version or later: nothing to fold in.
+        if (!isConditionFailed(error)) throw error;
+      }
+    }
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku), ConsistentRead: true }),
+    );
+    const held = Array.from({ length: shards }, (_, shard) => Item?.[shardAttribute(shard)] as Item | undefined);
+    if (held.some((image) => image === undefined)) return undefined;
+    const all = held.map((image, shard) => toShardImage(image as Item, shard));
+    return { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
+  }
 }
+
+/** The snapshot item's attribute holding one shard's image. */
+const shardAttribute = (shard: number) => `shard${shard}`;
 
 /** A shard refused to give back units it should hold: the ledger is corrupt. Never expected. */
 export class LedgerInvariantError extends Error {
@@ -863,6 +907,10 @@ function toIdempotencyRecord(item: Item): IdempotencyRecord {
     customerId: String(item.customerId),
     quantity: Number(item.quantity),
   };
+}
+
+function toShardImage(item: Item, shard: number): ShardImage {
+  return { shard, version: Number(item.version ?? 0), ...toCounts(item) };
 }
 
 function toRefund(item: Item): OwedRefund {

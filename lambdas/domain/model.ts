@@ -72,6 +72,12 @@ export interface StockSnapshot extends ShardCounts {
   readonly version: number;
 }
 
+/** One shard as a write left it: its counters and its version (which grows with every write to it). */
+export interface ShardImage extends ShardCounts {
+  readonly shard: number;
+  readonly version: number;
+}
+
 /** One shard's counters; every transaction keeps `supplied = available + held + sold`. */
 export interface ShardCounts {
   readonly supplied: number;

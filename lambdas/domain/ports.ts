@@ -7,6 +7,7 @@ import type {
   RefundStatus,
   Reservation,
   ShardCounts,
+  ShardImage,
   StockSnapshot,
 } from './model';
 
@@ -133,8 +134,17 @@ export interface InventoryStore {
   getOrder(orderId: string): Promise<Order | undefined>;
   /** PLACED → FULFILLED; false when the order was already fulfilled. */
   markFulfilled(orderId: string): Promise<boolean>;
-  /** All shards read in one serializable transaction. */
+  /** All shards read in one serializable transaction: for an operator's redrive, never on the hot path. */
   snapshot(sku: string, shards: number): Promise<StockSnapshot>;
+  /** Every shard's image, read in one transaction (an operator's redrive). */
+  shardImages(sku: string, shards: number): Promise<ShardImage[]>;
+  /**
+   * Folds shard images (from the stream, or a redrive's read) into the SKU's
+   * snapshot item, each shard kept only when newer than what it holds, and
+   * returns the snapshot they add up to; undefined until every shard has been
+   * seen. Writes only that item, never a stock shard.
+   */
+  mergeShardImages(sku: string, images: readonly ShardImage[], shards: number): Promise<StockSnapshot | undefined>;
 }
 
 /** A charge as the provider recorded it: a repeated charge returns the first one, whatever it was asked. */

@@ -7,6 +7,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { ShardImage } from '../domain/model';
 import { type OrderPlaced, type StockChangeReason, stockChangeReasons } from '../shared/events';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
@@ -20,11 +21,14 @@ const image = (raw: unknown): Image | undefined =>
  * One stream batch: every new order goes to the orders queue (deduplicated by
  * reservation), and every SKU whose shards changed gets one snapshot, however
  * many reservations the batch holds — a hot SKU changes far more often than
- * an SNS FIFO message group carries (~300/s).
+ * an SNS FIFO message group carries (~300/s). The snapshot is built from the
+ * shard images the stream carries (the newest of each shard), never by
+ * reading the hot shards.
  */
 export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orders: number; snapshots: number }> {
   const orders: OrderPlaced[] = [];
   const changedSkus = new Map<string, Set<StockChangeReason>>();
+  const newestShards = new Map<string, Map<number, ShardImage>>();
   for (const record of event.Records) {
     const after = image(record.dynamodb?.NewImage);
     const before = image(record.dynamodb?.OldImage);
@@ -42,12 +46,18 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
       const reasons = changedSkus.get(String(after.sku)) ?? new Set<StockChangeReason>();
       for (const reason of stockChangeReasons(before, after)) reasons.add(reason);
       changedSkus.set(String(after.sku), reasons);
+      const shards = newestShards.get(String(after.sku)) ?? new Map<number, ShardImage>();
+      const image = shardImage(after);
+      if ((shards.get(image.shard)?.version ?? -1) < image.version) shards.set(image.shard, image);
+      newestShards.set(String(after.sku), shards);
     }
   }
 
   // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
   await enqueueOrders(orders);
-  for (const [sku, reasons] of changedSkus) await publishSnapshot(sku, [...reasons]);
+  for (const [sku, reasons] of changedSkus) {
+    await publishSnapshot(sku, [...reasons], [...(newestShards.get(sku)?.values() ?? [])]);
+  }
   metrics.addMetric('OrdersRelayed', MetricUnit.Count, orders.length);
   metrics.addMetric('StockSnapshotsPublished', MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {
@@ -58,6 +68,19 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     });
   }
   return { orders: orders.length, snapshots: changedSkus.size };
+}
+
+function shardImage(item: Image): ShardImage {
+  return {
+    shard: Number(item.shard),
+    version: Number(item.version ?? 0),
+    supplied: Number(item.supplied ?? 0),
+    available: Number(item.available ?? 0),
+    held: Number(item.held ?? 0),
+    sold: Number(item.sold ?? 0),
+    released: Number(item.released ?? 0),
+    expired: Number(item.expired ?? 0),
+  };
 }
 
 export const handler = middy<DynamoDBStreamEvent>()

@@ -7,7 +7,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import type { Order } from '../domain/model';
+import type { Order, ShardImage } from '../domain/model';
 import { ORDER_PLACED_SCHEMA, type OrderPlaced, type StockChangeReason, type StockEvent, stockEvent } from './events';
 import { store } from './inventory';
 import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './messaging';
@@ -40,15 +40,26 @@ export async function enqueueOrders(orders: readonly OrderPlaced[]): Promise<voi
   }
 }
 
-/** Publishes one serializable snapshot of a SKU; undefined when the product does not exist. */
+/**
+ * Publishes the SKU's snapshot after folding `images` in: the shard images a
+ * stream batch carried, or (for an operator's redrive, when none are given)
+ * every shard read in one transaction. On the hot path nothing reads a stock
+ * shard, so a snapshot never contends with the holds it reports. Undefined
+ * when the product does not exist or not every shard has been seen yet (the
+ * batch that carries the missing shard publishes).
+ */
 export async function publishSnapshot(
   sku: string,
   reasons: readonly StockChangeReason[],
+  images?: readonly ShardImage[],
 ): Promise<StockEvent | undefined> {
   const product = await store.getProduct(sku);
   if (!product) return undefined;
-  const snapshot = stockEvent(await store.snapshot(sku, product.shards), reasons, new Date());
-  // The snapshot is one serializable read: any drift here is a broken promise, alarmed on.
+  const seen = images ?? (await store.shardImages(sku, product.shards));
+  const merged = await store.mergeShardImages(sku, seen, product.shards);
+  if (!merged) return undefined;
+  const snapshot = stockEvent(merged, reasons, new Date());
+  // Every shard image is balanced on its own (each transaction keeps it so): drift is a broken promise, alarmed on.
   const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
   metrics.addMetric('LedgerDrift', MetricUnit.Count, drift);
   if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });

@@ -99,7 +99,27 @@ export const eventSourceMappings: readonly EventSourceMapping[] = [
 ];
 
 /** The table's stream feeds this function (the transactional outbox's relay). */
-export const streamConsumer = { handler: 'publish-changes', batchSize: 100 } as const;
+/**
+ * The outbox relay's stream mapping. Only writes of stock shards and orders
+ * invoke it: idempotency, limit, refund, charge and snapshot writes are
+ * filtered out before Lambda is called (DynamoDB event source mappings filter
+ * on the record's `dynamodb` key only: "Using event filtering with a DynamoDB
+ * event source", https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html).
+ * A batch that keeps failing is split in two until the bad record is alone,
+ * retried a bounded number of times, and a record older than an hour goes to
+ * the stream-failure queue rather than holding its shard back
+ * (MaximumRecordAgeInSeconds and MaximumRetryAttempts: "Lambda parameters for
+ * Amazon DynamoDB event source mappings",
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html).
+ * The operator's redrive rebuilds what such a record carried.
+ */
+export const streamConsumer = {
+  handler: 'publish-changes',
+  batchSize: 100,
+  filterPattern: { dynamodb: { NewImage: { kind: { S: ['stock', 'order'] } } } },
+  retryAttempts: 20,
+  maxRecordAgeSeconds: 3600,
+} as const;
 
 /**
  * SQS's limit on a queue name, the `.fifo` suffix included ("Amazon SQS FIFO queue quotas",

@@ -6,7 +6,7 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { type CfnFunction, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type CfnFunction, FilterCriteria, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
@@ -91,12 +91,13 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'publish-changes': {
     description: 'the outbox relay: stream → orders queue and inventory topic',
-    table: { reads: 'any' },
+    // Folds the shard images the stream carries into the SKU's snapshot item; never writes stock.
+    table: { reads: 'any', writes: ['SNAPSHOT#'] },
     timeout: Duration.seconds(30),
   },
   'redrive-outbox': {
     description: 'operator: resends PLACED orders and a snapshot per SKU after a lost stream range',
-    table: { reads: 'any', scan: true },
+    table: { reads: 'any', writes: ['SNAPSHOT#'], scan: true },
     timeout: Duration.minutes(15),
   },
   'fulfil-orders': {
@@ -262,7 +263,9 @@ export class StatelessStack extends Stack {
         batchSize: streamConsumer.batchSize,
         maxBatchingWindow: Duration.seconds(1),
         bisectBatchOnError: true,
-        retryAttempts: 10_000,
+        retryAttempts: streamConsumer.retryAttempts,
+        maxRecordAge: Duration.seconds(streamConsumer.maxRecordAgeSeconds),
+        filters: [FilterCriteria.filter(streamConsumer.filterPattern)],
         onFailure: new SqsDlq(props.streamFailures),
       }),
     );

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { apiRoutes } from '../../lib/config/api-routes';
-import { eventSourceMappings } from '../../lib/config/messaging';
+import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;
@@ -105,10 +105,11 @@ describe('least privilege', () => {
     }
   });
 
-  it("lets only the operator's redrive scan the table, and nothing else write to it", () => {
+  it("lets only the operator's redrive scan the table; it writes nothing but the snapshot items (table-grants)", () => {
     expect(tableActions(statementsOf('operator: resends'))).toEqual([
       'dynamodb:BatchGetItem',
       'dynamodb:GetItem',
+      'dynamodb:PutItem',
       'dynamodb:Scan',
     ]);
     const functions = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::Function'));
@@ -142,13 +143,17 @@ describe('event source mappings', () => {
     }
   });
 
-  it('relay the table stream with bisection and a failure destination', () => {
+  it('relay the table stream with bisection, bounded retries and age, a failure destination, and a filter', () => {
     synth.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+      MaximumRetryAttempts: 20,
+      MaximumRecordAgeInSeconds: 3600,
     });
+      // Only stock shards and orders invoke the relay; the same pattern filters the local stream.
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(streamConsumer.filterPattern) }] },
   });
 });
 

@@ -26,8 +26,8 @@ const WRITES: Readonly<Record<FunctionName, readonly string[]>> = {
   'get-channels': [],
   'get-ledger': [],
   health: [],
-  'publish-changes': [],
-  'redrive-outbox': [],
+  'publish-changes': ['SNAPSHOT#'],
+  'redrive-outbox': ['SNAPSHOT#'],
 };
 
 const READS: Readonly<Record<FunctionName, 'any' | readonly string[]>> = {

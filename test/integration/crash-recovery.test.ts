@@ -16,7 +16,7 @@ import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
-const ADMIN_KEY = 'crash-test-key';
+const ADMIN_KEY = 'crash-test-admin-key';
 const SKU = 'crash-sku';
 const STOCK = 400;
 /**

@@ -1,0 +1,56 @@
+/**
+ * Snapshots never fight the spike: the relay builds each SKU's snapshot from
+ * the shard images the stream already carries, folded into one snapshot item,
+ * so while holds hammer the stock shards not one transactional read
+ * (TransactGetItems) touches them — and every channel still ends equal to the
+ * ledger. The proxy in front of DynamoDB Local counts the calls.
+ */
+import { ApiClient } from '../../local/api-client';
+import { eventually } from '../support/eventually';
+import { expectBalanced } from '../support/ledger';
+import { startTestStack, type TestStack } from '../support/local-stack';
+
+let stack: TestStack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = new ApiClient(stack.url, stack.adminKey, 128);
+});
+
+afterAll(async () => {
+  await api.close();
+  await stack.stop();
+});
+
+test('a spike of holds and releases reaches every channel with no transactional read of a stock shard', async () => {
+  const sku = 'snapshot-spike';
+  await api.putProduct(sku, { name: 'Spike', priceCents: 100, stock: 120, shards: 4, maxPerCustomer: 2 });
+  stack.dynamodbRequests.reset();
+
+  const holds = await Promise.all(
+    Array.from({ length: 150 }, (_, index) => api.reserve(sku, `spiker-${index}`, 1, `snapshot-spike-${index}`)),
+  );
+  const held = holds.filter((response) => response.status === 201).map((response) => response.body.reservationId);
+  await Promise.all(held.slice(0, 30).map((id) => api.call('DELETE', `/reservations/${id}`)));
+
+  const ledger = await api.ledger(sku);
+  expectBalanced(ledger);
+  expect(ledger).toMatchObject({ supplied: 120, held: 90, available: 30 });
+  // The storefront's view (what GET /products answers from) is fed by the same snapshots.
+  const settling = Date.now();
+  await eventually(
+    async () => expect((await api.call('GET', `/products/${sku}`)).body).toMatchObject({ available: 30 }),
+    { timeoutMs: 20_000 },
+  );
+  console.info(
+    `snapshots: storefront view converged ${Date.now() - settling} ms after the spike`,
+    stack.dynamodbRequests.counts(),
+  );
+  expect(stack.dynamodbRequests.counts().TransactGetItems ?? 0).toBe(0);
+  // The admin view of the channels (a transactional read of its own, off the hot path) agrees.
+  await eventually(async () => {
+    const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
+    for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available: 30 });
+  });
+});
