@@ -179,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         tableName: stream.tableName,
         handler: await loadHandler(stream.handler),
         batchSize: stream.batchSize,
+        filter: streamConsumer.filterPattern,
         ...options.stream,
       }),
     );

@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lambdaContext } from '../lambda-context';
+import { type FilterPattern, matchesFilter } from './event-filter';
 import type { RunningEventSource } from './sqs';
 
 /**
@@ -66,6 +67,8 @@ export interface StreamEventSourceOptions {
   readonly shardOrder?: ShardOrder;
   /** Tuning of `shardOrder: 'parallel'`. */
   readonly parallel?: ParallelDelivery;
+  /** The mapping's filter: records it does not match are dropped before the function sees them, as Lambda does. */
+  readonly filter?: FilterPattern;
 }
 
 export async function startStreamEventSource(options: StreamEventSourceOptions): Promise<RunningEventSource> {
@@ -123,7 +126,11 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
 
   /** Invokes the function with one batch until it succeeds; false when stopped first. */
   const invokeUntilDone = async (records: readonly StreamRecord[], delayMs = 0): Promise<boolean> => {
-    const event: DynamoDBStreamEvent = { Records: records.map((record) => toLambdaRecord(record, streamArn)) };
+    const all = records.map((record) => toLambdaRecord(record, streamArn));
+    const event: DynamoDBStreamEvent = {
+      Records: options.filter ? all.filter((record) => matchesFilter(record, options.filter as FilterPattern)) : all,
+    };
+    if (event.Records.length === 0) return true;
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     for (let attempt = 0; ; attempt++) {
       if (stopped) return false;
