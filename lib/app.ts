@@ -4,7 +4,7 @@
  */
 import { Annotations, type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type Capacity, planCapacity } from './config/capacity';
+import { assertDeployable, type Capacity, planCapacity } from './config/capacity';
 import type { DeploySettings } from './config/settings';
 import { STAGE_CONTEXT } from './constructs/dropline-function';
 import { EdgeStack } from './stacks/edge-stack';
@@ -25,6 +25,8 @@ export interface DroplineStacks {
 
 export function buildDroplineApp(app: App, settings: DeploySettings, now: Date = new Date()): DroplineStacks {
   const capacity = planCapacity(settings.dropPlan, now, settings.capacityLimits);
+  // Provisioned concurrency the account cannot allocate fails here, not in a scaling activity after the deploy.
+  assertDeployable(capacity, settings.capacityLimits);
   const env = { region: settings.region, ...(settings.account ? { account: settings.account } : {}) };
   const crossRegionReferences = settings.region !== EDGE_REGION;
   const { prefix } = settings;
@@ -76,6 +78,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
       ['StreamFailures', stateful.streamFailures],
     ]),
     alarmEmail: settings.alarmEmail,
+    accountConcurrency: settings.capacityLimits.accountConcurrency,
   });
   // CloudFront and its WAF publish metrics only in us-east-1: their alarms live in the edge stack and use this
   // stage's alarm topic when it is there too, else an edge topic with the same subscriber.

@@ -7,31 +7,70 @@
  */
 import { MAX_SHARDS } from '../../lambdas/domain/stock';
 import type { Drop, DropPlan } from './drop-plan';
+import { eventSourceMappings } from './messaging';
 
 export const assumptions = {
-  /** Mean duration of one reservation invocation at the peak, in seconds (Little's law: L = λ·W). */
+  /**
+   * Mean duration of one reservation invocation whose first transaction goes through, in seconds
+   * (Little's law: L = λ·W). Contention retries add to it: see `invocationSecondsAt`.
+   */
   reserveSeconds: 0.1,
+  /** How long one hold's `TransactWriteItems` keeps its shard item busy: tens of milliseconds. */
+  transactionSeconds: 0.025,
+  /**
+   * Target of concurrent transactions per shard item (arrival rate × transaction latency). DynamoDB
+   * cancels a `TransactWriteItems` that meets another one in flight on the same item
+   * ("TransactWriteItems", DynamoDB API Reference, TransactionCanceledException:
+   * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+   * For random arrivals, in-flight transactions on a shard are Poisson with this mean, so an attempt
+   * meets one with probability 1 − e^−0.25 ≈ 22 %.
+   */
+  targetInFlightPerShard: 0.25,
+  /** Tries per reservation before BUSY, and their backoff (mirrors MAX_ATTEMPTS and backoffMs in lambdas/domain/inventory.ts). */
+  maxAttempts: 12,
+  backoffBaseMs: 10,
+  backoffCapMs: 200,
   /** Mean duration of one checkout: the payment provider's authorisation dominates, then one transaction. */
   checkoutSeconds: 1,
   /** A drop's units are checked out over no less than this: shoppers pay in the minutes after they hold. */
   checkoutSpreadSeconds: 60,
-  /** Capacity over the declared peak: plans are estimates, and retries after 429 add load. */
+  /** Capacity over the declared peak: plans are estimates. */
   headroom: 1.5,
   /** Provisioned concurrency takes minutes to allocate: be ready this long before `startsAt`. */
   warmUpLeadMinutes: 15,
   /** How long after `startsAt` the drop keeps its capacity. */
   dropWindowMinutes: 60,
+  /** How long a drop's peak lasts, for the cost estimate only. */
+  spikeSeconds: 60,
   /** Provisioned environments kept outside drop windows. */
   baselineProvisioned: 1,
   /** Target tracking keeps provisioned concurrency this busy (AWS's recommended 0.7). */
   utilizationTarget: 0.7,
-  /** One stock shard takes ~1,000 WRU/s, 2 WRU per attempt; half of that leaves room for skew and releases. */
-  attemptsPerShardPerSecond: 250,
+  /**
+   * The most shards a SKU may have (`MAX_SHARDS` of the stock domain). Read, not copied: when it grows,
+   * the model sizes to the new limit.
+   */
   maxShards: MAX_SHARDS,
+  /**
+   * One partition serves at most 1,000 write and 3,000 read units per second ("Understanding DynamoDB
+   * warm throughput in different scenarios",
+   * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html).
+   * One shard item lives on one partition, so it takes at most 1,000 / 2 = 500 attempts per second.
+   */
+  partitionWriteUnits: 1_000,
+  partitionReadUnits: 3_000,
+  /** A transactional write of an item under 1 KB: 2 write units. */
+  shardItemWriteUnits: 2,
   /** A hold: 4 transactional items × 2 WRU + 1 WRU for the expiry-index entry. */
   writeUnitsPerAttempt: 9,
   /** A sold-out refusal: one strongly consistent read of the idempotency key. */
   readUnitsPerAttempt: 1,
+  /**
+   * Until split-for-heat isolates hot items (minutes), a SKU's shard keys hash onto the table's
+   * partitions at random: the plan keeps the busiest partition within its write units with this
+   * probability.
+   */
+  partitionConfidence: 0.99,
   /**
    * What a new on-demand table is warm at already: 12,000 read and 4,000 write units/s
    * ("Understanding DynamoDB warm throughput in different scenarios",
@@ -44,18 +83,23 @@ export const assumptions = {
    * minutes, and a scheduled action whose time has passed when it is created never runs.
    */
   deployMarginMinutes: 30,
-  /** Account quotas worth a warning (defaults; raise them with Service Quotas). */
-  lambdaAccountConcurrency: 1_000,
-  apiAccountRps: 10_000,
-  apiAccountBurst: 5_000,
-  /** API throttles when no drop is planned. */
+  /**
+   * Lambda keeps 100 of the account's concurrency unreserved: provisioned concurrency can be allocated
+   * up to the unreserved concurrency minus 100 ("Configuring reserved concurrency", AWS Lambda
+   * Developer Guide, https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+   */
+  unreservedMinimum: 100,
+  /** Requests per second to the API's other routes during a drop, and how long each holds an environment. */
   defaultApiRate: 1_000,
+  otherRouteSeconds: 0.05,
+  /** The memory of every function (DroplineFunction's default), for GB-seconds. */
+  functionMemoryGb: 1,
   adminRate: 10,
   adminBurst: 20,
 } as const;
 
 /**
- * What the table may be pre-warmed to, and what it already was (context; see settings.ts).
+ * What the account and the table allow (context; see settings.ts), and what the table already was.
  * An on-demand table's throughput is bounded by the table-level read and write quota, 40,000
  * units each by default ("DynamoDB maximum throughput for on-demand tables",
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/on-demand-capacity-mode-max-throughput.html);
@@ -71,6 +115,21 @@ export interface CapacityLimits {
   readonly warmWritesFloor: number;
   /** Warm read units the table already has. @default 0 */
   readonly warmReadsFloor: number;
+  /**
+   * Lambda "Concurrent executions" of the account in the region: 1,000 by default, and new accounts
+   * start lower ("Lambda quotas", https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+   * @default 1,000
+   */
+  readonly accountConcurrency: number;
+  /**
+   * API Gateway's throttle per account and region, shared by every API, stage and method of the
+   * account: 10,000 requests per second by default (2,500 in some regions) ("Amazon API Gateway
+   * quotas", https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html).
+   * @default 10,000
+   */
+  readonly apiAccountRps: number;
+  /** The account's burst, set by AWS from the rate (5,000 at the default rate). @default 5,000 */
+  readonly apiAccountBurst: number;
 }
 
 export const defaultCapacityLimits: CapacityLimits = {
@@ -78,9 +137,12 @@ export const defaultCapacityLimits: CapacityLimits = {
   tableMaxReadUnits: 40_000,
   warmWritesFloor: 0,
   warmReadsFloor: 0,
+  accountConcurrency: 1_000,
+  apiAccountRps: 10_000,
+  apiAccountBurst: 5_000,
 };
 
-/** A configuration the table cannot take: synth stops rather than let a deploy fail half-way. */
+/** A configuration the account or the table cannot take: synth stops rather than let a deploy fail half-way. */
 export class CapacityError extends Error {
   constructor(message: string) {
     super(message);
@@ -112,12 +174,66 @@ export interface PathCapacity {
   readonly utilizationTarget: number;
 }
 
+/** What one drop asks of the stock path: shards, contention, environments and writes. */
+export interface DropDemand {
+  readonly drop: Drop;
+  /** Shards that keep `targetInFlightPerShard`: ceil(peak × transaction latency / target), never above the units. */
+  readonly shardsWanted: number;
+  /** What the SKU gets: `shardsWanted`, at most `maxShards`. */
+  readonly shards: number;
+  /** Transactions in flight on one shard at the peak, with the shards given (first tries only). */
+  readonly inFlightPerShard: number;
+  /** Share of tries that meet another transaction on their shard and are cancelled: 1 − e^−inFlight. */
+  readonly conflictShare: number;
+  /** Expected tries per reservation, retries included (at most `maxAttempts`). */
+  readonly attemptsPerRequest: number;
+  /** Share of reservations that run out of tries and answer BUSY (the shopper comes back once). */
+  readonly busyShare: number;
+  /** Mean time one reservation holds its environment, retries and backoff included. */
+  readonly invocationSeconds: number;
+  /** Provisioned environments for the reservation path at this drop's peak. */
+  readonly reservationEnvironments: number;
+  readonly checkoutRps: number;
+  readonly checkoutEnvironments: number;
+  /** Time to sell out at the peak: units / min(peak, shards / transaction latency). */
+  readonly sellOutSeconds: number;
+  /**
+   * Tries that write in the busiest second: the peak's tries (retries, headroom), never more than the
+   * shards take (500 each) nor more than arrive before sell-out.
+   */
+  readonly writeTriesPerSecond: number;
+  /** Write units per second those tries cost (9 each). */
+  readonly writeUnitsPerSecond: number;
+}
+
+/** One AWS quota the plan needs, against what context declares. */
+export interface QuotaNeed {
+  /** The quota's name in Service Quotas. */
+  readonly quota: string;
+  /** The context key that declares what the account has. */
+  readonly contextKey: keyof CapacityLimits;
+  readonly awsDefault: number;
+  readonly declared: number;
+  readonly needed: number;
+  readonly unit: string;
+  /** True when the plan cannot be met with what is declared. */
+  readonly short: boolean;
+  readonly detail: string;
+}
+
 export interface Capacity {
   readonly reservation: PathCapacity;
   readonly checkout: PathCapacity;
   /** Stock shards for each planned SKU (used when the product is created without `shards`). */
   readonly shardsBySku: Readonly<Record<string, number>>;
-  readonly table: { readonly warmWritesPerSecond: number; readonly warmReadsPerSecond: number };
+  /** Each drop of the plan, past ones included, as the stock path sees it. */
+  readonly drops: readonly DropDemand[];
+  readonly table: {
+    readonly warmWritesPerSecond: number;
+    readonly warmReadsPerSecond: number;
+    /** Partitions the warm throughput implies (each takes 1,000 WRU and 3,000 RRU per second). */
+    readonly partitions: number;
+  };
   readonly api: {
     readonly rateLimit: number;
     readonly burstLimit: number;
@@ -125,15 +241,46 @@ export interface Capacity {
     readonly adminRateLimit: number;
     readonly adminBurstLimit: number;
   };
-  /** Where the plan goes past a default quota: raise it before the drop. */
+  readonly lambda: {
+    /** Most provisioned environments the plan's floors ask at one instant (both paths). */
+    readonly peakProvisioned: number;
+    /** Both paths' target-tracking ceilings. */
+    readonly maxProvisioned: number;
+    /** On-demand functions' concurrency at a drop's peak (relay, consumers, other routes, sweep). */
+    readonly onDemandAtPeak: number;
+  };
+  readonly quotas: readonly QuotaNeed[];
+  /** Where the plan goes past a quota or a cap: raise it before the drop. */
   readonly warnings: readonly string[];
 }
 
 const MINUTE = 60_000;
 
-/** Environments the reservation path needs at a drop's peak. */
-export function provisionedFor(drop: Drop): number {
-  return Math.max(1, Math.ceil(drop.expectedPeakRps * assumptions.reserveSeconds * assumptions.headroom));
+const backoffMeanSeconds = (attempt: number) =>
+  Math.min(assumptions.backoffCapMs, assumptions.backoffBaseMs * 2 ** attempt) / 2 / 1000;
+
+/**
+ * Little's law with retries: a reservation holds its environment for its first try, then for each
+ * retry (another transaction and the backoff before it) with the probability that every try before
+ * it was cancelled.
+ */
+export function invocationSecondsAt(conflictShare: number): number {
+  let seconds = assumptions.reserveSeconds;
+  for (let retry = 1; retry < assumptions.maxAttempts; retry++) {
+    seconds += conflictShare ** retry * (assumptions.transactionSeconds + backoffMeanSeconds(retry - 1));
+  }
+  return seconds;
+}
+
+export function shardsWantedFor(drop: Drop): number {
+  const wanted = Math.ceil(
+    (drop.expectedPeakRps * assumptions.transactionSeconds) / assumptions.targetInFlightPerShard,
+  );
+  return Math.max(1, Math.min(wanted, drop.units));
+}
+
+export function shardsFor(drop: Drop, maxShards: number = assumptions.maxShards): number {
+  return Math.min(maxShards, shardsWantedFor(drop));
 }
 
 /** Checkouts per second at most: every unit sold is paid once, spread over a minute, never above the attempts. */
@@ -146,9 +293,69 @@ export function checkoutProvisionedFor(drop: Drop): number {
   return Math.max(1, Math.ceil(checkoutRpsFor(drop) * assumptions.checkoutSeconds * assumptions.headroom));
 }
 
-export function shardsFor(drop: Drop): number {
-  const byThroughput = Math.ceil(drop.expectedPeakRps / assumptions.attemptsPerShardPerSecond);
-  return Math.max(1, Math.min(assumptions.maxShards, byThroughput, drop.units));
+/** A drop's stock path with the shards it gets (`maxShards` lets the preflight show an uncapped plan). */
+export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards): DropDemand {
+  const shardsWanted = shardsWantedFor(drop);
+  const shards = shardsFor(drop, maxShards);
+  const inFlightPerShard = (drop.expectedPeakRps / shards) * assumptions.transactionSeconds;
+  const conflictShare = 1 - Math.exp(-inFlightPerShard);
+  const attemptsPerRequest =
+    conflictShare >= 1 ? assumptions.maxAttempts : (1 - conflictShare ** assumptions.maxAttempts) / (1 - conflictShare);
+  const busyShare = conflictShare ** assumptions.maxAttempts;
+  const invocationSeconds = invocationSecondsAt(conflictShare);
+  const reservationEnvironments = Math.max(
+    1,
+    Math.ceil(drop.expectedPeakRps * (1 + busyShare) * invocationSeconds * assumptions.headroom),
+  );
+  const perItemTries = assumptions.partitionWriteUnits / assumptions.shardItemWriteUnits;
+  const holdsPerSecond = Math.min(drop.expectedPeakRps, shards / assumptions.transactionSeconds);
+  const sellOutSeconds = drop.units / holdsPerSecond;
+  const writeTriesPerSecond = Math.ceil(
+    Math.min(drop.expectedPeakRps * attemptsPerRequest * assumptions.headroom, shards * perItemTries) *
+      Math.min(1, sellOutSeconds),
+  );
+  return {
+    drop,
+    shardsWanted,
+    shards,
+    inFlightPerShard,
+    conflictShare,
+    attemptsPerRequest,
+    busyShare,
+    invocationSeconds,
+    reservationEnvironments,
+    checkoutRps: checkoutRpsFor(drop),
+    checkoutEnvironments: checkoutProvisionedFor(drop),
+    sellOutSeconds,
+    writeTriesPerSecond,
+    writeUnitsPerSecond: writeTriesPerSecond * assumptions.writeUnitsPerAttempt,
+  };
+}
+
+/** Environments the reservation path needs at a drop's peak (Little's law with retries, see `demandOf`). */
+export function provisionedFor(drop: Drop): number {
+  return demandOf(drop).reservationEnvironments;
+}
+
+/**
+ * The most of `items` keys that land on one of `partitions` partitions with probability
+ * `confidence`, when keys hash at random (balls into bins: a union bound over the partitions of the
+ * binomial tail).
+ */
+export function busiestPartitionShare(items: number, partitions: number, confidence: number): number {
+  if (partitions <= 1 || items <= 1) return Math.max(0, items);
+  const q = 1 / partitions;
+  const pmf: number[] = [(1 - q) ** items];
+  for (let j = 0; j < items; j++) pmf.push((pmf[j] as number) * ((items - j) / (j + 1)) * (q / (1 - q)));
+  let tail = 0;
+  let k = items;
+  // Smallest k with partitions × P[Binomial(items, q) ≥ k + 1] ≤ 1 − confidence.
+  while (k > 1) {
+    tail += pmf[k] as number;
+    if (partitions * tail > 1 - confidence) break;
+    k--;
+  }
+  return k;
 }
 
 interface Window {
@@ -173,6 +380,11 @@ function floorAt(windows: readonly Window[], instant: number, perDrop: (drop: Dr
   return Math.max(assumptions.baselineProvisioned, sum);
 }
 
+const effectiveWindows = (windows: readonly Window[], nowMs: number): Window[] => {
+  const deployedBy = nowMs + assumptions.deployMarginMinutes * MINUTE;
+  return windows.map((window) => (window.from <= deployedBy ? { ...window, from: nowMs } : window));
+};
+
 /**
  * A path's floor at deploy, its steps after that (up before each window, down after it) and its
  * target-tracking ceiling. Registering a scalable target moves current capacity into its
@@ -181,8 +393,7 @@ function floorAt(windows: readonly Window[], instant: number, perDrop: (drop: Dr
  * so a window already open gets its environments from the deploy itself.
  */
 function pathCapacity(windows: readonly Window[], nowMs: number, perDrop: (drop: Drop) => number): PathCapacity {
-  const deployedBy = nowMs + assumptions.deployMarginMinutes * MINUTE;
-  const effective = windows.map((window) => (window.from <= deployedBy ? { ...window, from: nowMs } : window));
+  const effective = effectiveWindows(windows, nowMs);
   const minAtDeploy = floorAt(effective, nowMs, perDrop);
   const boundaries = [...new Set(effective.flatMap((window) => [window.from, window.to]))]
     .filter((instant) => instant > nowMs)
@@ -210,6 +421,7 @@ function pathCapacity(windows: readonly Window[], nowMs: number, perDrop: (drop:
   };
 }
 
+/** The largest sum of `value` over drops live at one instant (a window's start is where sums peak). */
 function peakOf(windows: readonly Window[], value: (drop: Drop) => number): number {
   return Math.max(
     0,
@@ -221,18 +433,35 @@ function peakOf(windows: readonly Window[], value: (drop: Drop) => number): numb
   );
 }
 
+const partitionsOf = (writes: number, reads: number) =>
+  Math.max(1, Math.floor(writes / assumptions.partitionWriteUnits), Math.floor(reads / assumptions.partitionReadUnits));
+
+/** Write units per second the busiest partition takes from one drop's shards, at `partitions` partitions. */
+function busiestPartitionWrites(demand: DropDemand, partitions: number): number {
+  const perShard = (demand.writeTriesPerSecond / demand.shards) * assumptions.shardItemWriteUnits;
+  return busiestPartitionShare(demand.shards, partitions, assumptions.partitionConfidence) * perShard;
+}
+
 /**
  * Warm throughput only ever goes up: once raised it cannot be lowered, and an update asking less
  * fails ("Understanding DynamoDB warm throughput",
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput.html). So it is
  * sized from every drop of the plan, past ones included, never from `now`: with the plan's history
- * kept, the value a stage asks can only grow. It is capped at the table's on-demand maximum (the most
- * a table can be pre-warmed to) and never below the floor the stage declares.
+ * kept, the value a stage asks can only grow. Writes are what can actually write (see `demandOf`),
+ * raised until no partition is expected to carry more than 1,000 WRU/s of one SKU's shards; both are
+ * capped at the table's on-demand maximum (the most a table can be pre-warmed to) and never below the
+ * floor the stage declares.
  */
 export function warmThroughputFor(
   plan: DropPlan,
   limits: CapacityLimits = defaultCapacityLimits,
-): { readonly writes: number; readonly reads: number; readonly warnings: readonly string[] } {
+): {
+  readonly writes: number;
+  readonly reads: number;
+  readonly wantedWrites: number;
+  readonly wantedReads: number;
+  readonly warnings: readonly string[];
+} {
   const floors = [
     ['warmWritesFloor', limits.warmWritesFloor, 'tableMaxWriteUnits', limits.tableMaxWriteUnits],
     ['warmReadsFloor', limits.warmReadsFloor, 'tableMaxReadUnits', limits.tableMaxReadUnits],
@@ -244,9 +473,33 @@ export function warmThroughputFor(
       );
     }
   }
-  const peakRps = peakOf(plan.drops.map(windowOf), (drop) => drop.expectedPeakRps);
-  const wantWrites = Math.ceil(peakRps * assumptions.writeUnitsPerAttempt * assumptions.headroom);
+  const windows = plan.drops.map(windowOf);
+  const demands = new Map(plan.drops.map((drop) => [drop, demandOf(drop)]));
+  const demandFor = (drop: Drop) => demands.get(drop) as DropDemand;
+  const stockWrites = peakOf(windows, (drop) => demandFor(drop).writeUnitsPerSecond);
+  const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
   const wantReads = Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom);
+
+  // A partition key is not a partition: find the partitions (1,000 WRU each) that keep every drop's
+  // busiest partition within its write units while its shards share partitions.
+  let wantWrites = stockWrites;
+  for (const demand of demands.values()) {
+    let partitions = partitionsOf(Math.max(assumptions.tableWarmWrites, wantWrites), wantReads);
+    const most = Math.max(partitions, Math.floor(limits.tableMaxWriteUnits / assumptions.partitionWriteUnits));
+    while (busiestPartitionWrites(demand, partitions) > assumptions.partitionWriteUnits && partitions < most) {
+      partitions++;
+    }
+    wantWrites = Math.max(wantWrites, partitions * assumptions.partitionWriteUnits);
+  }
+
+  const writes = Math.max(
+    limits.warmWritesFloor,
+    Math.min(limits.tableMaxWriteUnits, Math.max(assumptions.tableWarmWrites, wantWrites)),
+  );
+  const reads = Math.max(
+    limits.warmReadsFloor,
+    Math.min(limits.tableMaxReadUnits, Math.max(assumptions.tableWarmReads, wantReads)),
+  );
   const warnings: string[] = [];
   for (const [unit, want, max, key] of [
     ['WRU', wantWrites, limits.tableMaxWriteUnits, 'tableMaxWriteUnits'],
@@ -258,22 +511,38 @@ export function warmThroughputFor(
       );
     }
   }
-  return {
-    writes: Math.max(
-      limits.warmWritesFloor,
-      Math.min(limits.tableMaxWriteUnits, Math.max(assumptions.tableWarmWrites, wantWrites)),
-    ),
-    reads: Math.max(
-      limits.warmReadsFloor,
-      Math.min(limits.tableMaxReadUnits, Math.max(assumptions.tableWarmReads, wantReads)),
-    ),
-    warnings,
-  };
+  const partitions = partitionsOf(writes, reads);
+  for (const demand of demands.values()) {
+    const busiest = Math.round(busiestPartitionWrites(demand, partitions));
+    if (busiest > assumptions.partitionWriteUnits) {
+      const share = busiestPartitionShare(demand.shards, partitions, assumptions.partitionConfidence);
+      warnings.push(
+        `${demand.drop.sku}: until split-for-heat isolates its shards, up to ${share} of its ${demand.shards} shards may share one of ~${partitions} partitions, ${busiest} WRU/s on it (a partition takes 1,000): expect throttling in the first minutes`,
+      );
+    }
+  }
+  return { writes, reads, wantedWrites: wantWrites, wantedReads: wantReads, warnings };
+}
+
+/**
+ * Concurrency the on-demand functions use while a drop peaks: they share the account's concurrent
+ * executions with the provisioned paths. The stream relay runs one invocation per stream shard (about
+ * one per partition), each FIFO consumer at most its mapping's maximum or one per message group (a
+ * SKU), the sweep one, and the API's other routes `defaultApiRate × otherRouteSeconds`.
+ */
+function onDemandAtPeak(partitions: number, liveSkus: number): number {
+  const consumers = eventSourceMappings.reduce(
+    (total, mapping) => total + (mapping.maxConcurrency ?? Math.max(1, liveSkus)),
+    0,
+  );
+  const otherRoutes = Math.ceil(assumptions.defaultApiRate * assumptions.otherRouteSeconds);
+  return partitions + consumers + 1 + otherRoutes;
 }
 
 /**
  * Provisioned concurrency, shards and throttles come from the drops not yet over at `now`; warm
- * throughput from the whole plan (see `warmThroughputFor`).
+ * throughput from the whole plan (see `warmThroughputFor`). `quotas` says what the plan needs of the
+ * account against `limits`; the app refuses to synthesize what Lambda would refuse to allocate.
  */
 export function planCapacity(
   plan: DropPlan,
@@ -288,47 +557,140 @@ export function planCapacity(
     );
     return false;
   });
+  const drops = plan.drops.map((drop) => demandOf(drop));
+  const demandFor = (drop: Drop) => drops.find((demand) => demand.drop === drop) as DropDemand;
 
   const reservation = pathCapacity(windows, now.getTime(), provisionedFor);
   const checkout = pathCapacity(windows, now.getTime(), checkoutProvisionedFor);
-  const maxProvisioned = reservation.maxProvisioned + checkout.maxProvisioned;
-  if (maxProvisioned > assumptions.lambdaAccountConcurrency - 100) {
-    warnings.push(
-      `up to ${maxProvisioned} provisioned environments exceed the default account concurrency (${assumptions.lambdaAccountConcurrency}): request a higher Lambda concurrency quota`,
-    );
-  }
 
   const shardsBySku: Record<string, number> = {};
   for (const window of windows) {
-    shardsBySku[window.drop.sku] = Math.max(shardsBySku[window.drop.sku] ?? 1, shardsFor(window.drop));
+    const demand = demandFor(window.drop);
+    shardsBySku[window.drop.sku] = Math.max(shardsBySku[window.drop.sku] ?? 1, demand.shards);
+    if (demand.shards < demand.shardsWanted) {
+      const uncapped = demandOf(window.drop, demand.shardsWanted);
+      warnings.push(
+        `${window.drop.sku}: ${demand.shardsWanted} shards keep ${assumptions.targetInFlightPerShard} transactions in flight per shard; capped at ${demand.shards} (MAX_SHARDS), ${demand.inFlightPerShard.toFixed(2)} are and ${Math.round(demand.conflictShare * 100)}% of tries conflict, so the reservation path needs ${demand.reservationEnvironments} environments where ${demand.shardsWanted} shards would need ${uncapped.reservationEnvironments}`,
+      );
+    }
   }
 
   const warm = warmThroughputFor(plan, limits);
   warnings.push(...warm.warnings);
-  const warmWritesPerSecond = warm.writes;
-  const warmReadsPerSecond = warm.reads;
+  const partitions = partitionsOf(warm.writes, warm.reads);
 
-  const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
-  const reservationRateLimit = Math.ceil(peakRps * assumptions.headroom);
-  const rateLimit = Math.max(assumptions.defaultApiRate, reservationRateLimit + assumptions.defaultApiRate);
-  if (rateLimit > assumptions.apiAccountRps) {
+  // Lambda: what the floors ask at one instant, what target tracking may ask, what on-demand uses.
+  const effective = effectiveWindows(windows, now.getTime());
+  const instants = [now.getTime(), ...effective.map((window) => window.from)];
+  const peakProvisioned = Math.max(
+    ...instants.map(
+      (instant) => floorAt(effective, instant, provisionedFor) + floorAt(effective, instant, checkoutProvisionedFor),
+    ),
+  );
+  const liveSkus = Math.max(
+    1,
+    peakOf(windows, () => 1),
+  );
+  const onDemand = windows.length > 0 ? onDemandAtPeak(partitions, liveSkus) : 0;
+  const maxProvisioned = reservation.maxProvisioned + checkout.maxProvisioned;
+  const lambdaNeeded = peakProvisioned + Math.max(assumptions.unreservedMinimum, onDemand);
+  if (maxProvisioned + onDemand > limits.accountConcurrency) {
     warnings.push(
-      `an API rate of ${rateLimit} rps exceeds the default account throttle (${assumptions.apiAccountRps}): request a higher API Gateway quota`,
+      `target tracking may ask up to ${maxProvisioned} provisioned environments, with ~${onDemand} on-demand beside them, above the account's ${limits.accountConcurrency} concurrent executions: scaling past the plan would fail (the alarm topic hears of it)`,
     );
   }
+
+  // API throttles: every limit within the account's rate, which all stages and methods share.
+  const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
+  const wantedReservation = Math.ceil(peakRps * assumptions.headroom);
+  const wantedStage = Math.max(assumptions.defaultApiRate, wantedReservation + assumptions.defaultApiRate);
+  const rateLimit = Math.min(wantedStage, limits.apiAccountRps);
+  const otherRoutes = Math.min(assumptions.defaultApiRate, rateLimit / 2);
+  const reservationRateLimit = Math.min(
+    Math.max(wantedReservation, assumptions.defaultApiRate / 2),
+    rateLimit - otherRoutes,
+  );
+  if (wantedStage > limits.apiAccountRps) {
+    warnings.push(
+      `the plan wants an API rate of ${wantedStage} rps; throttles are held within the account's ${limits.apiAccountRps} (stage ${rateLimit}, reservations ${reservationRateLimit}): raise the API Gateway throttle quota and -c apiAccountRps`,
+    );
+  }
+
+  const quotas: QuotaNeed[] = [
+    {
+      quota: 'AWS Lambda: Concurrent executions',
+      contextKey: 'accountConcurrency',
+      awsDefault: defaultCapacityLimits.accountConcurrency,
+      declared: limits.accountConcurrency,
+      needed: lambdaNeeded,
+      unit: 'concurrent executions',
+      short: lambdaNeeded > limits.accountConcurrency,
+      detail: `provisioned floors peak at ${peakProvisioned} (reservation + checkout), plus ${Math.max(assumptions.unreservedMinimum, onDemand)} unreserved for on-demand functions; target tracking may go to ${maxProvisioned}`,
+    },
+    {
+      quota: 'Amazon DynamoDB: Table-level write throughput limit',
+      contextKey: 'tableMaxWriteUnits',
+      awsDefault: defaultCapacityLimits.tableMaxWriteUnits,
+      declared: limits.tableMaxWriteUnits,
+      needed: warm.wantedWrites,
+      unit: 'WRU/s',
+      short: warm.wantedWrites > limits.tableMaxWriteUnits,
+      detail: 'warm writes: tries that can write in the busiest second × 9 WRU, and partitions for the shards',
+    },
+    {
+      quota: 'Amazon DynamoDB: Table-level read throughput limit',
+      contextKey: 'tableMaxReadUnits',
+      awsDefault: defaultCapacityLimits.tableMaxReadUnits,
+      declared: limits.tableMaxReadUnits,
+      needed: warm.wantedReads,
+      unit: 'RRU/s',
+      short: warm.wantedReads > limits.tableMaxReadUnits,
+      detail: 'warm reads: peak × 1 RRU × 1.5',
+    },
+    {
+      quota: 'Amazon API Gateway: Throttle rate',
+      contextKey: 'apiAccountRps',
+      awsDefault: defaultCapacityLimits.apiAccountRps,
+      declared: limits.apiAccountRps,
+      needed: wantedStage,
+      unit: 'requests/s',
+      short: wantedStage > limits.apiAccountRps,
+      detail:
+        'the stage throttle: reservations at peak × 1.5 plus 1,000 for the other routes, shared with every API of the account',
+    },
+  ];
 
   return {
     reservation,
     checkout,
     shardsBySku,
-    table: { warmWritesPerSecond, warmReadsPerSecond },
+    drops,
+    table: { warmWritesPerSecond: warm.writes, warmReadsPerSecond: warm.reads, partitions },
     api: {
       rateLimit,
-      burstLimit: Math.min(assumptions.apiAccountBurst, rateLimit),
-      reservationRateLimit: Math.max(reservationRateLimit, assumptions.defaultApiRate / 2),
+      burstLimit: Math.min(limits.apiAccountBurst, rateLimit),
+      reservationRateLimit,
       adminRateLimit: assumptions.adminRate,
       adminBurstLimit: assumptions.adminBurst,
     },
+    lambda: { peakProvisioned, maxProvisioned, onDemandAtPeak: onDemand },
+    quotas,
     warnings,
   };
+}
+
+/**
+ * What stops a synth: provisioned concurrency Lambda would refuse to allocate. Application Auto Scaling
+ * sets it on the alias, and Lambda allocates provisioned concurrency only within the account's
+ * unreserved concurrency minus 100; past it the scaling activity fails after the deploy, with the drop
+ * path cold.
+ */
+export function assertDeployable(capacity: Capacity, limits: CapacityLimits): void {
+  const allowed = limits.accountConcurrency - assumptions.unreservedMinimum;
+  if (capacity.lambda.peakProvisioned > allowed) {
+    const lambda = capacity.quotas.find((quota) => quota.contextKey === 'accountConcurrency');
+    throw new CapacityError(
+      `the plan's provisioned concurrency peaks at ${capacity.lambda.peakProvisioned} environments, but the Lambda quota "Concurrent executions" declared is ${limits.accountConcurrency} and provisioned concurrency can take at most ${allowed} of it: request at least ${lambda?.needed ?? capacity.lambda.peakProvisioned + assumptions.unreservedMinimum} in Service Quotas, then synth with -c accountConcurrency=<granted> (npx dropline preflight shows every quota the plan needs)`,
+    );
+  }
 }

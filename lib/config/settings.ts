@@ -23,7 +23,9 @@ export interface DeploySettings {
   readonly dropPlan: DropPlan;
   /**
    * The table's on-demand maximum (`tableMaxWriteUnits`, `tableMaxReadUnits`: the table-level quota
-   * granted) and the warm throughput it already has (`warmWritesFloor`, `warmReadsFloor`).
+   * granted), the warm throughput it already has (`warmWritesFloor`, `warmReadsFloor`), and the
+   * account's Lambda concurrency (`accountConcurrency`) and API Gateway throttle (`apiAccountRps`,
+   * `apiAccountBurst`) as granted in the region.
    */
   readonly capacityLimits: CapacityLimits;
   /** Where alarms are emailed (optional; the alarm topic exists either way). */
@@ -59,16 +61,35 @@ const text = (node: Node, key: string): string | undefined => {
   return value.trim();
 };
 
-/** A whole number of units from context (`-c key=40000` arrives as a string, cdk.json may hold a number). */
-const units = (node: Node, key: keyof CapacityLimits): number => {
+const capacityKeys = [
+  'tableMaxWriteUnits',
+  'tableMaxReadUnits',
+  'warmWritesFloor',
+  'warmReadsFloor',
+  'accountConcurrency',
+  'apiAccountRps',
+  'apiAccountBurst',
+] as const satisfies readonly (keyof CapacityLimits)[];
+
+/** Quotas that cannot be zero: an account with none of them cannot serve a drop. */
+const positive = new Set<keyof CapacityLimits>(['accountConcurrency', 'apiAccountRps', 'apiAccountBurst']);
+
+/** A whole number from context (`-c key=40000` arrives as a string, cdk.json may hold a number). */
+const whole = (node: Node, key: keyof CapacityLimits): number => {
   const raw: unknown = node.tryGetContext(key);
   if (raw === undefined || raw === null || raw === '') return defaultCapacityLimits[key];
   const value = typeof raw === 'string' ? Number(raw.trim()) : raw;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 10_000_000) {
-    throw new SettingsError(`context ${key} must be a whole number of units per second`);
+  const least = positive.has(key) ? 1 : 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < least || value > 10_000_000) {
+    throw new SettingsError(`context ${key} must be a whole number from ${least} to 10000000`);
   }
   return value;
 };
+
+/** The quotas and warm-throughput floors context declares (defaults: AWS's defaults, no floor). */
+export function readCapacityLimits(node: Node): CapacityLimits {
+  return Object.fromEntries(capacityKeys.map((key) => [key, whole(node, key)])) as unknown as CapacityLimits;
+}
 
 /** A Secrets Manager VersionId is 32 to 64 characters (a UUID when Secrets Manager generates it). */
 const VERSION_ID = /^[A-Za-z0-9-]{32,64}$/;
@@ -138,12 +159,7 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,
     dns,
     dropPlan: planPath ? loadDropPlan(planPath) : emptyDropPlan,
-    capacityLimits: {
-      tableMaxWriteUnits: units(node, 'tableMaxWriteUnits'),
-      tableMaxReadUnits: units(node, 'tableMaxReadUnits'),
-      warmWritesFloor: units(node, 'warmWritesFloor'),
-      warmReadsFloor: units(node, 'warmReadsFloor'),
-    },
+    capacityLimits: readCapacityLimits(node),
     alarmEmail,
   };
 }

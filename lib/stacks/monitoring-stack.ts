@@ -27,6 +27,8 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventField, Match, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
+import { SnsTopic } from 'aws-cdk-lib/aws-events-targets';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -73,6 +75,8 @@ export class MonitoringStack extends Stack {
     // CloudWatch cannot publish to a topic under the AWS-managed SNS key: this one has its own.
     const key = new Key(this, 'AlarmKey', { enableKeyRotation: true, description: 'dropline alarm topic' });
     key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    // EventBridge publishes the scaling signals below to the same topic.
+    key.grant(new ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
     this.alarmTopic = new Topic(this, 'Alarms', { displayName: 'dropline alarms', masterKey: key, enforceSSL: true });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
@@ -180,6 +184,7 @@ export class MonitoringStack extends Stack {
       'a refund owed for an unsold hold is older than its bound: the payment provider keeps refusing it',
     );
     this.addCapacityAlarms(props, alarm);
+    this.addScalingSignals(stage);
 
     new Dashboard(this, 'Dashboard', {
       dashboardName: `${id}`,
@@ -299,6 +304,54 @@ export class MonitoringStack extends Stack {
       'over 10% of API requests answered 429 for 3 minutes: throttles or shards below the load, or bots past the WAF',
       3,
     );
+  }
+
+  /**
+   * Provisioned concurrency that cannot be had must not fail in silence. Application Auto Scaling sends
+   * EventBridge only "scaled to max" activity state changes (detail-type "Application Auto Scaling
+   * Scaling Activity State Change") and, through CloudTrail, API calls ("Monitor Application Auto
+   * Scaling events using Amazon EventBridge",
+   * https://docs.aws.amazon.com/autoscaling/application/userguide/monitoring-eventbridge.html); a failed
+   * activity has no event of its own. So two rules reach the alarm topic:
+   * - a Lambda target scaled to its maximum: target tracking has no room left above the plan;
+   * - a `PutProvisionedConcurrencyConfig` call that Lambda refused (an `errorCode` in the CloudTrail
+   *   record): the call Application Auto Scaling makes for every scheduled step and scale-out, refused
+   *   when the account's unreserved concurrency cannot take it. CloudTrail delivers API calls to
+   *   EventBridge ("AWS service events delivered via AWS CloudTrail",
+   *   https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html),
+   *   which needs CloudTrail recording management events in the region.
+   * Both are best effort; the `AccountConcurrency` and spillover alarms stay as the backstop.
+   */
+  private addScalingSignals(stage: string): void {
+    const target = new SnsTopic(this.alarmTopic, {
+      message: RuleTargetInput.fromText(
+        `[${stage}] provisioned concurrency: ${EventField.fromPath('$.detail-type')} for ${EventField.fromPath('$.detail.resourceId')}${EventField.fromPath('$.detail.requestParameters.functionName')} ${EventField.fromPath('$.detail.errorCode')} ${EventField.fromPath('$.detail.errorMessage')}`,
+      ),
+    });
+    new Rule(this, 'ProvisionedScaledToMax', {
+      ruleName: `${stage}-ProvisionedScaledToMax`,
+      description: 'a Lambda alias scaled to its provisioned-concurrency maximum: demand is past the drop plan',
+      eventPattern: {
+        source: ['aws.application-autoscaling'],
+        detailType: ['Application Auto Scaling Scaling Activity State Change'],
+        detail: { serviceNamespace: ['lambda'], scalableDimension: ['lambda:function:ProvisionedConcurrency'] },
+      },
+      targets: [target],
+    });
+    new Rule(this, 'ProvisionedConcurrencyRefused', {
+      ruleName: `${stage}-ProvisionedConcurrencyRefused`,
+      description: 'Lambda refused a provisioned-concurrency setting (account concurrency short, or the version)',
+      eventPattern: {
+        source: ['aws.lambda'],
+        detailType: ['AWS API Call via CloudTrail'],
+        detail: {
+          eventSource: ['lambda.amazonaws.com'],
+          eventName: Match.prefix('PutProvisionedConcurrencyConfig'),
+          errorCode: Match.exists(),
+        },
+      },
+      targets: [target],
+    });
   }
 }
 

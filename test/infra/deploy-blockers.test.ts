@@ -80,7 +80,7 @@ describe('warm throughput', () => {
     const settings = { ...readSettings(app.node, {}), dropPlan: reviewPlan };
     const { stateful } = buildDroplineApp(app, settings, NOW);
     expect(warmThroughput(Template.fromStack(stateful))).toEqual({
-      WriteUnitsPerSecond: 270_000,
+      WriteUnitsPerSecond: 300_000,
       ReadUnitsPerSecond: 35_000,
     });
   });
@@ -121,13 +121,13 @@ describe('queue names', () => {
 });
 
 describe('a drop window already open at deploy', () => {
-  // Opened ten minutes before NOW (synth time): 2,000 attempts/s → 300 environments.
+  // Opened ten minutes before NOW (synth time): 2,000 attempts/s on 64 shards → 454 environments.
   const open = { sku: 'LIVE-1', startsAt: '2029-12-31T23:50:00Z', expectedPeakRps: 2000, units: 5000 };
 
   it('gets its provisioned concurrency from the deploy itself, and no scheduled action is in the past', () => {
     const { stateless } = synthesize({ dropPlan: { drops: [open] } });
     const targets = Object.values(resourcesOf(stateless, 'AWS::ApplicationAutoScaling::ScalableTarget'));
-    expect(targets.map((target) => target.Properties.MinCapacity).sort()).toEqual([125, 300]);
+    expect(targets.map((target) => target.Properties.MinCapacity).sort()).toEqual([125, 454]);
     for (const target of targets) {
       const actions = (target.Properties.ScheduledActions ?? []) as Array<{ Schedule: string }>;
       expect(actions.length).toBeGreaterThan(0);

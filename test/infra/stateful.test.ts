@@ -44,9 +44,9 @@ describe('the inventory table', () => {
     });
   });
 
-  it("is pre-warmed for the plan's peak: 2,000 attempts/s × 9 WRU × 1.5", () => {
+  it("is pre-warmed for what the plan's shards can write, within the table maximum (lib/config/capacity.ts)", () => {
     synth.stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      WarmThroughput: { WriteUnitsPerSecond: 27_000, ReadUnitsPerSecond: 12_000 },
+      WarmThroughput: { WriteUnitsPerSecond: 40_000, ReadUnitsPerSecond: 12_000 },
     });
   });
 

@@ -264,18 +264,18 @@ describe('drop scaling', () => {
     synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScalableDimension: 'lambda:function:ProvisionedConcurrency',
       MinCapacity: 1,
-      MaxCapacity: 600,
+      MaxCapacity: 908,
       ScheduledActions: [
         {
           ScheduledActionName: 'Step0',
           Schedule: 'at(2030-03-14T16:45:00)',
-          ScalableTargetAction: { MinCapacity: 300 },
+          ScalableTargetAction: { MinCapacity: 454 },
         },
         { ScheduledActionName: 'Step1', Schedule: 'at(2030-03-14T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
         {
           ScheduledActionName: 'Step2',
           Schedule: 'at(2030-03-20T16:45:00)',
-          ScalableTargetAction: { MinCapacity: 60 },
+          ScalableTargetAction: { MinCapacity: 66 },
         },
         { ScheduledActionName: 'Step3', Schedule: 'at(2030-03-20T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
       ],
@@ -301,7 +301,7 @@ describe('drop scaling', () => {
     synth.stateless.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^PUT /admin/products'),
       Environment: {
-        Variables: Match.objectLike({ PLANNED_SHARDS: JSON.stringify({ 'SNKR-RED-42': 8, 'HOODIE-BLK': 2 }) }),
+        Variables: Match.objectLike({ PLANNED_SHARDS: JSON.stringify({ 'SNKR-RED-42': 64, 'HOODIE-BLK': 40 }) }),
       },
     });
   });

@@ -1,8 +1,12 @@
 import {
+  assertDeployable,
   assumptions,
+  busiestPartitionShare,
   CapacityError,
   checkoutProvisionedFor,
   defaultCapacityLimits,
+  demandOf,
+  invocationSecondsAt,
   planCapacity,
   provisionedFor,
   shardsFor,
@@ -43,9 +47,19 @@ describe('drop plan', () => {
 });
 
 describe('capacity from a drop plan', () => {
-  it("sizes provisioned concurrency by Little's law with headroom", () => {
-    // 4,000 attempts/s × 0.1 s each = 400 in flight; × 1.5 headroom = 600.
-    expect(provisionedFor(drop('A', '2030-01-02T18:00:00Z', 4000))).toBe(600);
+  it("sizes provisioned concurrency by Little's law, retries included", () => {
+    // A shard with no contention: one try of 0.1 s; 240 attempts/s × 0.1 × 1.5 = 36.
+    expect(invocationSecondsAt(0)).toBe(assumptions.reserveSeconds);
+    const calm = demandOf(drop('A', '2030-01-02T18:00:00Z', 240, 1000));
+    expect(calm.shards).toBe(24);
+    expect(calm.conflictShare).toBeCloseTo(1 - Math.exp(-0.25), 6);
+    // Each retry costs another transaction and its backoff, weighted by the chance it happens.
+    expect(calm.invocationSeconds).toBeGreaterThan(assumptions.reserveSeconds);
+    expect(calm.attemptsPerRequest).toBeCloseTo(1 / Math.exp(-0.25), 1);
+    expect(provisionedFor(calm.drop)).toBe(Math.ceil(240 * (1 + calm.busyShare) * calm.invocationSeconds * 1.5));
+    expect(provisionedFor(calm.drop)).toBeGreaterThan(Math.ceil(240 * 0.1 * 1.5));
+    // More contention, longer invocations: the same peak on fewer shards needs more environments.
+    expect(invocationSecondsAt(0.9)).toBeGreaterThan(invocationSecondsAt(0.5));
   });
 
   it('sizes the checkout path by the units to be paid for, spread over a minute, one second each', () => {
@@ -56,24 +70,61 @@ describe('capacity from a drop plan', () => {
     expect(checkoutProvisionedFor(drop('A', '2030-01-02T18:00:00Z', 4000, 10))).toBe(1);
   });
 
-  it('gives a hot SKU one shard per 250 attempts/s, never more than 64 or its units', () => {
-    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 2000))).toBe(8);
-    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000))).toBe(64);
+  it('sizes shards by concurrent transactions per item: peak × latency / 0.25, within the cap and the units', () => {
+    // 200 attempts/s × 25 ms = 5 in flight; 0.25 per shard → 20 shards.
+    expect(demandOf(drop('A', '2030-01-02T18:00:00Z', 200)).shardsWanted).toBe(20);
+    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 200))).toBe(20);
+    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000))).toBe(assumptions.maxShards);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 2000, 3))).toBe(3);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 10))).toBe(1);
+    // The cap is read, not copied: a larger MAX_SHARDS gives the drop what it wants.
+    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000, 1_000_000), 100_000)).toBe(10_000);
+    // Within the target, about 22 % of tries meet another transaction; at the cap, far more.
+    const capped = demandOf(drop('A', '2030-01-02T18:00:00Z', 20_000, 5000));
+    expect(capped.inFlightPerShard).toBeCloseTo((20_000 / assumptions.maxShards) * 0.025, 6);
+    expect(capped.conflictShare).toBeGreaterThan(0.5);
+  });
+
+  it('warns when the shard cap applies, with what the uncapped plan would need', () => {
+    const capacity = planCapacity({ drops: [drop('HOT', '2030-01-02T18:00:00Z', 20_000, 5000)] }, now);
+    expect(capacity.warnings.join('\n')).toMatch(
+      /HOT: 2000 shards keep 0.25 transactions in flight per shard; capped at/,
+    );
+  });
+
+  it('counts what a partition takes until split-for-heat acts: several shard keys share one', () => {
+    // 64 keys over 40 partitions: one partition holds several of them.
+    expect(busiestPartitionShare(64, 40, 0.99)).toBeGreaterThan(2);
+    expect(busiestPartitionShare(64, 1, 0.99)).toBe(64);
+    expect(busiestPartitionShare(1, 40, 0.99)).toBe(1);
+    // More partitions, fewer keys on the busiest.
+    expect(busiestPartitionShare(64, 400, 0.99)).toBeLessThan(busiestPartitionShare(64, 40, 0.99));
+    const capacity = planCapacity({ drops: [drop('HOT', '2030-01-02T18:00:00Z', 2000, 5000)] }, now);
+    expect(capacity.warnings.join('\n')).toMatch(/split-for-heat/);
+  });
+
+  it('pre-warms writes to what can actually write: a sell-out under a second writes less than a second of tries', () => {
+    const quick = demandOf(drop('A', '2030-01-02T18:00:00Z', 2000, 200));
+    const long = demandOf(drop('A', '2030-01-02T18:00:00Z', 2000, 50_000));
+    expect(quick.sellOutSeconds).toBeLessThan(1);
+    expect(quick.writeTriesPerSecond).toBeLessThan(long.writeTriesPerSecond);
+    expect(long.writeUnitsPerSecond).toBe(long.writeTriesPerSecond * 9);
+    // Never more tries than the shard items take (500 each).
+    const capped = demandOf(drop('A', '2030-01-02T18:00:00Z', 100_000, 1_000_000));
+    expect(capped.writeTriesPerSecond).toBeLessThanOrEqual(capped.shards * 500);
   });
 
   it('scales up before the drop and back down after it', () => {
     const capacity = planCapacity({ drops: [drop('A', '2030-01-02T18:00:00Z', 4000)] }, now);
     expect(capacity.reservation.schedule).toEqual([
-      { at: new Date('2030-01-02T17:45:00Z'), minProvisioned: 600, reason: 'before A' },
+      { at: new Date('2030-01-02T17:45:00Z'), minProvisioned: provisionedFor(drop('A', '', 4000)), reason: 'before A' },
       {
         at: new Date('2030-01-02T19:00:00Z'),
         minProvisioned: assumptions.baselineProvisioned,
         reason: 'after the drop',
       },
     ]);
-    expect(capacity.reservation.maxProvisioned).toBe(1200);
+    expect(capacity.reservation.maxProvisioned).toBe(2 * provisionedFor(drop('A', '', 4000)));
     // 1,000 units: 1,000 / 60 × 1 s × 1.5 = 25, on the same window.
     expect(capacity.checkout.schedule.map((step) => [step.at.toISOString(), step.minProvisioned])).toEqual([
       ['2030-01-02T17:45:00.000Z', 25],
@@ -87,13 +138,14 @@ describe('capacity from a drop plan', () => {
       { drops: [drop('A', '2030-01-02T18:00:00Z', 1000), drop('B', '2030-01-02T18:30:00Z', 2000)] },
       now,
     );
+    const [a, b] = [provisionedFor(drop('A', '', 1000)), provisionedFor(drop('B', '', 2000))];
     expect(capacity.reservation.schedule.map((step) => [step.at.toISOString(), step.minProvisioned])).toEqual([
-      ['2030-01-02T17:45:00.000Z', 150],
-      ['2030-01-02T18:15:00.000Z', 450],
-      ['2030-01-02T19:00:00.000Z', 300],
+      ['2030-01-02T17:45:00.000Z', a],
+      ['2030-01-02T18:15:00.000Z', a + b],
+      ['2030-01-02T19:00:00.000Z', b],
       ['2030-01-02T19:30:00.000Z', 1],
     ]);
-    // Both peaks at once: 3,000 attempts/s × 9 WRU × 1.5 = 40,500, capped at the table's maximum.
+    // Both drops' writes at once, capped at the table's maximum.
     expect(capacity.table.warmWritesPerSecond).toBe(40_000);
     expect(capacity.api.reservationRateLimit).toBe(4500);
   });
@@ -103,21 +155,21 @@ describe('capacity from a drop plan', () => {
       { drops: [drop('OLD', '2029-12-01T18:00:00Z', 1000), drop('LIVE', '2029-12-31T23:50:00Z', 1000)] },
       now,
     );
-    expect(capacity.reservation.minAtDeploy).toBe(150);
+    expect(capacity.reservation.minAtDeploy).toBe(provisionedFor(drop('LIVE', '', 1000)));
     expect(capacity.reservation.schedule).toEqual([
       { at: new Date('2030-01-01T00:50:00Z'), minProvisioned: 1, reason: 'after the drop' },
     ]);
     for (const step of [...capacity.reservation.schedule, ...capacity.checkout.schedule]) {
       expect(step.at.getTime()).toBeGreaterThan(now.getTime());
     }
-    expect(capacity.warnings).toEqual([expect.stringContaining('OLD')]);
-    expect(capacity.shardsBySku).toEqual({ LIVE: 4 });
+    expect(capacity.warnings).toContainEqual(expect.stringContaining('OLD at'));
+    expect(capacity.shardsBySku).toEqual({ LIVE: Math.min(100, assumptions.maxShards) });
   });
 
   it('treats a window opening before a deploy could finish as open at deploy', () => {
     // Opens 10 minutes after synth (15-minute lead): inside the 30-minute deploy margin.
     const capacity = planCapacity({ drops: [drop('SOON', '2030-01-01T00:25:00Z', 1000)] }, now);
-    expect(capacity.reservation.minAtDeploy).toBe(150);
+    expect(capacity.reservation.minAtDeploy).toBe(provisionedFor(drop('SOON', '', 1000)));
     expect(capacity.reservation.schedule.map((step) => step.at.toISOString())).toEqual(['2030-01-01T01:25:00.000Z']);
   });
 
@@ -131,17 +183,57 @@ describe('capacity from a drop plan', () => {
     expect(capacity.reservation.schedule).toEqual([]);
     expect(capacity.checkout.schedule).toEqual([]);
     expect(capacity.checkout.maxProvisioned).toBe(2);
-    expect(capacity.table).toEqual({ warmWritesPerSecond: 4000, warmReadsPerSecond: 12000 });
+    expect(capacity.table).toEqual({ warmWritesPerSecond: 4000, warmReadsPerSecond: 12000, partitions: 4 });
     expect(capacity.api.rateLimit).toBe(1000);
     expect(capacity.warnings).toEqual([]);
   });
 
-  it('warns where a plan goes past default quotas', () => {
+  it('names every quota a plan needs past the defaults', () => {
     const capacity = planCapacity({ drops: [drop('HUGE', '2030-01-02T18:00:00Z', 20_000)] }, now);
-    expect(capacity.warnings.join('\n')).toMatch(/Lambda concurrency quota/);
+    const short = capacity.quotas.filter((quota) => quota.short).map((quota) => quota.contextKey);
+    expect(short).toEqual(['accountConcurrency', 'tableMaxWriteUnits', 'apiAccountRps']);
     expect(capacity.warnings.join('\n')).toMatch(/table-level quota/);
-    expect(capacity.warnings.join('\n')).toMatch(/API Gateway quota/);
-    expect(capacity.api.burstLimit).toBe(5000);
+    expect(() => assertDeployable(capacity, defaultCapacityLimits)).toThrow(/Concurrent executions/);
+  });
+
+  it('counts on-demand functions beside the provisioned paths, and warns when the ceilings pass the account', () => {
+    const capacity = planCapacity({ drops: [drop('A', '2030-01-02T18:00:00Z', 2000, 5000)] }, now);
+    expect(capacity.lambda.onDemandAtPeak).toBeGreaterThanOrEqual(10 + 1 + 50);
+    const lambda = capacity.quotas.find((quota) => quota.contextKey === 'accountConcurrency');
+    expect(lambda?.needed).toBe(capacity.lambda.peakProvisioned + capacity.lambda.onDemandAtPeak);
+    expect(capacity.warnings.join('\n')).toMatch(/on-demand beside them/);
+    const raised = planCapacity({ drops: [drop('A', '2030-01-02T18:00:00Z', 2000, 5000)] }, now, {
+      ...defaultCapacityLimits,
+      accountConcurrency: 5000,
+    });
+    expect(raised.warnings.join('\n')).not.toMatch(/on-demand beside them/);
+  });
+
+  it('refuses provisioned floors above the account concurrency minus the 100 Lambda keeps unreserved', () => {
+    const plan = { drops: [drop('A', '2030-01-02T18:00:00Z', 5000, 5000)] };
+    const capacity = planCapacity(plan, now);
+    expect(capacity.lambda.peakProvisioned).toBeGreaterThan(900);
+    expect(() => assertDeployable(capacity, defaultCapacityLimits)).toThrow(CapacityError);
+    const enough = { ...defaultCapacityLimits, accountConcurrency: capacity.lambda.peakProvisioned + 100 };
+    expect(() => assertDeployable(planCapacity(plan, now, enough), enough)).not.toThrow();
+    expect(() =>
+      assertDeployable(planCapacity(plan, now, { ...enough, accountConcurrency: enough.accountConcurrency - 1 }), {
+        ...enough,
+        accountConcurrency: enough.accountConcurrency - 1,
+      }),
+    ).toThrow(/accountConcurrency/);
+  });
+
+  it('keeps stage and method throttles within the account rate in context', () => {
+    const plan = { drops: [drop('HUGE', '2030-01-02T18:00:00Z', 20_000)] };
+    for (const apiAccountRps of [10_000, 2_500, 50_000]) {
+      const { api } = planCapacity(plan, now, { ...defaultCapacityLimits, apiAccountRps });
+      expect(api.rateLimit).toBeLessThanOrEqual(apiAccountRps);
+      expect(api.reservationRateLimit).toBeLessThanOrEqual(api.rateLimit);
+      expect(api.burstLimit).toBeLessThanOrEqual(Math.min(api.rateLimit, 5000));
+    }
+    const { api } = planCapacity(plan, now, { ...defaultCapacityLimits, apiAccountRps: 50_000 });
+    expect(api).toMatchObject({ rateLimit: 31_000, reservationRateLimit: 30_000 });
   });
 });
 
@@ -154,7 +246,7 @@ describe('warm throughput', () => {
     const after = planCapacity({ drops: [past, future] }, now).table;
     expect(after.warmWritesPerSecond).toBeGreaterThanOrEqual(before.warmWritesPerSecond);
     expect(after.warmReadsPerSecond).toBeGreaterThanOrEqual(before.warmReadsPerSecond);
-    // 3,000 attempts/s × 9 WRU × 1.5, from a drop that is over.
+    // 3,000 attempts/s on capped shards, from a drop that is over.
     expect(after.warmWritesPerSecond).toBe(40_000);
   });
 
@@ -178,14 +270,18 @@ describe('warm throughput', () => {
     const warm = warmThroughputFor(plan);
     expect(warm.writes).toBe(defaultCapacityLimits.tableMaxWriteUnits);
     expect(warm.reads).toBe(30_000);
-    expect(warm.warnings.join('\n')).toMatch(/270000 WRU\/s.*40000/);
+    // Bounded by what 64 shard items take: 64 × 500 tries × 9 WRU.
+    expect(warm.wantedWrites).toBe(64 * 500 * 9);
+    expect(warm.warnings.join('\n')).toMatch(/288000 WRU\/s.*40000/);
   });
 
   it('follows a raised table maximum given in context', () => {
     const plan = { drops: [drop('SNKR-001', '2027-03-01T17:00:00Z', 20_000, 5000)] };
     const warm = warmThroughputFor(plan, { ...defaultCapacityLimits, tableMaxWriteUnits: 300_000 });
-    expect(warm.writes).toBe(270_000);
-    expect(warm.warnings).toEqual([]);
+    // What 64 shards can write, raised towards partitions enough for them, within the granted maximum.
+    expect(warm.writes).toBeGreaterThanOrEqual(288_000);
+    expect(warm.writes).toBeLessThanOrEqual(300_000);
+    expect(warm.warnings.join('\n')).not.toMatch(/on-demand maximum/);
   });
 
   it('never asks less than the floor the stage declares', () => {
