@@ -22,7 +22,7 @@ import {
   SecurityPolicyProtocol,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
-import { RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { OriginGroup, RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import {
   Alarm,
   ComparisonOperator,
@@ -53,8 +53,15 @@ import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
 import { ORIGIN_HEADER } from '../constructs/origin-guard';
+import { PausedOrigin } from '../constructs/paused-origin';
 
 const siteDir = fileURLToPath(new URL('../../site/', import.meta.url));
+/**
+ * Answers from the API that send a shopper's read to the paused origin. CloudFront fails over only GET, HEAD
+ * and OPTIONS requests, on the status codes configured ("Request and response behavior for origin groups",
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorOriginGroups.html).
+ */
+export const FAILOVER_STATUS_CODES = [500, 502, 503, 504];
 /** Below this many requests a minute, an edge rate says nothing. */
 const EDGE_RATE_FLOOR_PER_MINUTE = 600;
 
@@ -72,6 +79,8 @@ export interface EdgeStackProps extends StackProps {
 export class EdgeStack extends Stack {
   readonly distribution: Distribution;
   readonly webAcl: EdgeFirewall;
+  /** Route 53's health check on `/health`, when a domain is configured. */
+  private healthCheck: CfnHealthCheck | undefined;
 
   constructor(scope: Construct, id: string, props: EdgeStackProps) {
     super(scope, id, props);
@@ -110,6 +119,13 @@ export class EdgeStack extends Stack {
       customHeaders: {
         [ORIGIN_HEADER]: props.originHeaderValue,
       },
+    });
+    // Shopper reads fail over to a fixed 503 PAUSED; writes (POST, DELETE) never fail over and get the API's error.
+    const paused = new PausedOrigin(this, 'Paused', { name: `${stageOf(this)}-paused` });
+    const reads = new OriginGroup({
+      primaryOrigin: api,
+      fallbackOrigin: new RestApiOrigin(paused.api),
+      fallbackStatusCodes: FAILOVER_STATUS_CODES,
     });
     const forward = (id: string, ...headers: string[]) =>
       new OriginRequestPolicy(this, id, {
@@ -174,13 +190,13 @@ export class EdgeStack extends Stack {
       additionalBehaviors: {
         '/products/*/reservations': uncached(AllowedMethods.ALLOW_ALL, writes),
         '/products/*': {
-          origin: api,
+          origin: reads,
           allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
           cachePolicy: availability,
           viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
         },
         '/reservations/*': uncached(AllowedMethods.ALLOW_ALL, writes),
-        '/orders/*': uncached(AllowedMethods.ALLOW_GET_HEAD),
+        '/orders/*': { ...uncached(AllowedMethods.ALLOW_GET_HEAD), origin: reads },
         '/admin/*': uncached(AllowedMethods.ALLOW_ALL, admin),
         '/health': uncached(AllowedMethods.ALLOW_GET_HEAD),
       },
@@ -268,7 +284,7 @@ export class EdgeStack extends Stack {
         period: minute,
         label: `${of} share of edge requests`,
       });
-    return [
+    const alarms = [
       alarm(
         'Cdn5xxRate',
         // Named in full: CDK's metric5xxErrorRate() leaves out the `Region: Global` dimension CloudFront publishes.
@@ -298,6 +314,37 @@ export class EdgeStack extends Stack {
         5,
       ),
     ];
+    if (this.healthCheck) alarms.push(this.addHealthCheckAlarm(this.healthCheck, action));
+    return alarms;
+  }
+
+  /**
+   * Route 53 publishes `HealthCheckStatus` (1 healthy, 0 unhealthy) per health check ("Monitoring health checks
+   * using CloudWatch", https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html),
+   * in us-east-1, where this stack lives. The check calls `/health` through CloudFront, which never fails it over:
+   * an unhealthy API stays unhealthy here while shoppers' reads get the paused answer.
+   */
+  private addHealthCheckAlarm(healthCheck: CfnHealthCheck, action: SnsAction): Alarm {
+    const created = new Alarm(this, 'ApiHealthCheck', {
+      alarmName: `${stageOf(this)}-ApiHealthCheck`,
+      alarmDescription:
+        'Route 53 finds /health failing for 2 minutes: shopper reads are on the paused origin, writes fail',
+      metric: new Metric({
+        namespace: 'AWS/Route53',
+        metricName: 'HealthCheckStatus',
+        dimensionsMap: { HealthCheckId: healthCheck.attrHealthCheckId },
+        period: Duration.minutes(1),
+        statistic: 'Minimum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      // Route 53 reports every minute while the check exists: silence is itself a failure.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+    created.addAlarmAction(action);
+    created.addOkAction(action);
+    return created;
   }
 
   /**
@@ -350,7 +397,7 @@ export class EdgeStack extends Stack {
     const target = RecordTarget.fromAlias(new CloudFrontTarget(this.distribution));
     new ARecord(this, 'AliasV4', { zone, recordName: dns.domainName, target });
     new AaaaRecord(this, 'AliasV6', { zone, recordName: dns.domainName, target });
-    new CfnHealthCheck(this, 'ApiHealth', {
+    this.healthCheck = new CfnHealthCheck(this, 'ApiHealth', {
       healthCheckConfig: {
         type: 'HTTPS',
         fullyQualifiedDomainName: dns.domainName,
