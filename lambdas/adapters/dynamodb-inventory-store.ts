@@ -8,6 +8,7 @@ import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   ScanCommand,
   TransactGetCommand,
@@ -69,6 +70,8 @@ export const keys = {
   restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
   productPut: (sku: string, key: string) => ({ pk: `PRODUCTPUT#${sku}#${key}` }),
   snapshot: (sku: string) => ({ pk: `SNAPSHOT#${sku}` }),
+  /** Each shard's `available` only: the small item every environment's stock view reads. */
+  stockVector: (sku: string) => ({ pk: `STOCKVIEW#${sku}` }),
 };
 
 export class DynamoDbInventoryStore implements InventoryStore {
@@ -77,11 +80,18 @@ export class DynamoDbInventoryStore implements InventoryStore {
     private readonly tableName: string,
   ) {}
 
-  async getProduct(sku: string): Promise<Product | undefined> {
+  async getProduct(sku: string, options = { consistent: true }): Promise<Product | undefined> {
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: options.consistent }),
     );
     return Item ? toProduct(Item) : undefined;
+  }
+
+  async readStockVector(sku: string): Promise<readonly number[] | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: keys.stockVector(sku), ConsistentRead: false }),
+    );
+    return Array.isArray(Item?.available) ? Item.available.map(Number) : undefined;
   }
 
   async createProduct(
@@ -791,7 +801,34 @@ export class DynamoDbInventoryStore implements InventoryStore {
     const held = Array.from({ length: shards }, (_, shard) => Item?.[shardAttribute(shard)] as Item | undefined);
     if (held.some((image) => image === undefined)) return undefined;
     const all = held.map((image, shard) => toShardImage(image as Item, shard));
-    return { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
+    const snapshot = { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
+    await this.writeStockVector(
+      sku,
+      snapshot.version,
+      all.map((image) => image.available),
+    );
+    return snapshot;
+  }
+
+  /**
+   * The stock view's item: a list of numbers, a few bytes a shard, so one
+   * eventually consistent read costs half a read unit for up to hundreds of
+   * shards. Kept only when newer, so a late relay never rolls it back.
+   */
+  private async writeStockVector(sku: string, version: number, available: readonly number[]): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...keys.stockVector(sku), kind: 'stock-view', sku, version, available },
+          ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': version },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 }
 

@@ -85,7 +85,14 @@ export interface ProductChanges {
 }
 
 export interface InventoryStore {
-  getProduct(sku: string): Promise<Product | undefined>;
+  /** Strongly consistent by default; `consistent: false` halves the read's cost (hot path, then confirmed on a miss). */
+  getProduct(sku: string, options?: { consistent: boolean }): Promise<Product | undefined>;
+  /**
+   * Every shard's `available`, from the one small item the outbox relay keeps
+   * (eventually consistent: one read whatever the shard count); undefined
+   * before the relay has seen every shard of the SKU.
+   */
+  readStockVector(sku: string): Promise<readonly number[] | undefined>;
   /** Creates the product and its shards; false when the product already exists. */
   /**
    * Creates the product and its shards: 'exists' when the product already

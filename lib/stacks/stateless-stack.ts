@@ -91,13 +91,13 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'publish-changes': {
     description: 'the outbox relay: stream → orders queue and inventory topic',
-    // Folds the shard images the stream carries into the SKU's snapshot item; never writes stock.
-    table: { reads: 'any', writes: ['SNAPSHOT#'] },
+    // Folds the shard images the stream carries into the SKU's snapshot and stock-vector items; never writes stock.
+    table: { reads: 'any', writes: ['SNAPSHOT#', 'STOCKVIEW#'] },
     timeout: Duration.seconds(30),
   },
   'redrive-outbox': {
     description: 'operator: resends PLACED orders and a snapshot per SKU after a lost stream range',
-    table: { reads: 'any', writes: ['SNAPSHOT#'], scan: true },
+    table: { reads: 'any', writes: ['SNAPSHOT#', 'STOCKVIEW#'], scan: true },
     timeout: Duration.minutes(15),
   },
   'fulfil-orders': {

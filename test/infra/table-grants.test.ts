@@ -26,8 +26,8 @@ const WRITES: Readonly<Record<FunctionName, readonly string[]>> = {
   'get-channels': [],
   'get-ledger': [],
   health: [],
-  'publish-changes': ['SNAPSHOT#'],
-  'redrive-outbox': ['SNAPSHOT#'],
+  'publish-changes': ['SNAPSHOT#', 'STOCKVIEW#'],
+  'redrive-outbox': ['SNAPSHOT#', 'STOCKVIEW#'],
 };
 
 const READS: Readonly<Record<FunctionName, 'any' | readonly string[]>> = {
