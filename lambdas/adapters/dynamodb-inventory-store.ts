@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../lib/config/inventory-table';
-import { BusyError } from '../domain/errors';
+import { BusyError, InvalidStateError } from '../domain/errors';
 import type {
   Allocation,
   Order,
@@ -54,6 +54,11 @@ type Item = Record<string, unknown>;
 
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
 const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
+
+/** Shard updates per transaction: TransactWriteItems takes at most 100 actions, one is the record that guards it. */
+const SHARDS_PER_TRANSACTION = 99;
+
+const BATCH_GET_KEYS = 100;
 
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
@@ -100,6 +105,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
     claim?: ProductPutClaim,
   ): Promise<'created' | 'exists' | 'duplicate'> {
     const now = new Date().toISOString();
+    const wide = stockPerShard.length + 2 > 100;
     const shardItems: TransactItem[] = stockPerShard.map((units, shard) => ({
       Put: {
         TableName: this.tableName,
@@ -113,9 +119,32 @@ export class DynamoDbInventoryStore implements InventoryStore {
           available: units,
           version: 0,
         },
-        ConditionExpression: 'attribute_not_exists(pk)',
+        // Wide products write their shards ahead of the product item: a retry may rewrite a shard it wrote, untouched.
+        ConditionExpression: wide
+          ? 'attribute_not_exists(pk) OR (#version = :zero AND #supplied = :units)'
+          : 'attribute_not_exists(pk)',
+        ...(wide
+          ? {
+              ExpressionAttributeNames: { '#version': 'version', '#supplied': 'supplied' },
+              ExpressionAttributeValues: { ':zero': 0, ':units': units },
+            }
+          : {}),
       },
     }));
+    if (wide) {
+      // More shards than one transaction holds: the shards first, in chunks, then the product makes them live.
+      if (await this.getProduct(product.sku)) return 'exists';
+      for (const chunk of chunked(shardItems, SHARDS_PER_TRANSACTION)) {
+        try {
+          await this.client.send(new TransactWriteCommand({ TransactItems: chunk }));
+        } catch (error) {
+          if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+            throw new ProductCreationConflictError(product.sku);
+          }
+          throw error;
+        }
+      }
+    }
     const claimItems = claim ? [this.claimProductPut(product.sku, claim)] : [];
     try {
       await this.client.send(
@@ -128,7 +157,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
-            ...shardItems,
+            ...(wide ? [] : shardItems),
             ...claimItems,
           ],
         }),
@@ -198,19 +227,25 @@ export class DynamoDbInventoryStore implements InventoryStore {
 
   async readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]> {
     const byKey = new Map<string, Item>();
-    let pending: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
-    for (let round = 0; pending.length > 0; round++) {
-      // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
-      if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-      if (round > 0) await sleep(backoffMs(round));
-      const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetCommand({
-          RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
-        }),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
-      pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
-    }
+    const allKeys: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
+    // BatchGetItem takes at most 100 keys a call.
+    await Promise.all(
+      chunked(allKeys, BATCH_GET_KEYS).map(async (chunk) => {
+        let pending = chunk;
+        for (let round = 0; pending.length > 0; round++) {
+          // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
+          if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
+          if (round > 0) await sleep(backoffMs(round));
+          const { Responses, UnprocessedKeys } = await this.client.send(
+            new BatchGetCommand({
+              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
+            }),
+          );
+          for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
+          pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+        }
+      }),
+    );
     return Array.from({ length: shards }, (_, shard) => {
       const item = byKey.get(keys.stock(sku, shard).pk);
       return item ? toCounts(item) : emptyCounts;
@@ -466,6 +501,14 @@ export class DynamoDbInventoryStore implements InventoryStore {
     }
   }
 
+  /**
+   * Adds units to the shards, a transaction of at most `SHARDS_PER_TRANSACTION`
+   * shards at a time, so a product may have more shards than one transaction
+   * holds. The Idempotency-Key record counts the chunks done and each chunk
+   * advances it in the same transaction: a retry after a failure part-way
+   * resumes where the restock stopped, and every shard stays balanced
+   * (`supplied` and `available` grow together) at every step.
+   */
   async restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<RestockOutcome> {
     const quantity = unitsPerShard.reduce((sum, units) => sum + units, 0);
     const additions: TransactItem[] = unitsPerShard.flatMap((units, shard) =>
@@ -484,6 +527,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
             },
           ],
     );
+    const chunks = chunked(additions, SHARDS_PER_TRANSACTION);
     const claimKey: TransactItem = {
       Put: {
         TableName: this.tableName,
@@ -493,6 +537,8 @@ export class DynamoDbInventoryStore implements InventoryStore {
           sku,
           idempotencyKey,
           quantity,
+          chunks: chunks.length,
+          done: 1,
           restockedAt: new Date().toISOString(),
           ttl: Math.floor(Date.now() / 1000) + IDEMPOTENCY_RECORD_TTL_SECONDS,
         },
@@ -500,18 +546,42 @@ export class DynamoDbInventoryStore implements InventoryStore {
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       },
     };
-    try {
-      await this.client.send(new TransactWriteCommand({ TransactItems: [claimKey, ...additions] }));
-      return { kind: 'restocked' };
-    } catch (error) {
-      const reasons = cancellationReasons(error);
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
-        const old = reasons[0].Item ? unmarshall(reasons[0].Item) : {};
-        return { kind: 'duplicate', quantity: Number(old.quantity) };
+    const advance = (done: number): TransactItem => ({
+      Update: {
+        TableName: this.tableName,
+        Key: keys.restock(sku, idempotencyKey),
+        UpdateExpression: 'SET #done = :next',
+        ConditionExpression: '#done = :done',
+        ExpressionAttributeNames: { '#done': 'done' },
+        ExpressionAttributeValues: { ':done': done, ':next': done + 1 },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    });
+
+    let done = 0;
+    for (;;) {
+      try {
+        const head = done === 0 ? claimKey : advance(done);
+        await this.client.send(new TransactWriteCommand({ TransactItems: [head, ...(chunks[done] ?? [])] }));
+        done++;
+        if (done >= chunks.length) return { kind: 'restocked' };
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+          // The key's record says where this restock stands: finished, another request, or part-way.
+          const record = reasons[0].Item ? unmarshall(reasons[0].Item) : {};
+          if (Number(record.quantity) !== quantity) return { kind: 'duplicate', quantity: Number(record.quantity) };
+          const recorded = Number(record.done ?? record.chunks ?? 1);
+          if (recorded >= Number(record.chunks ?? 1)) {
+            return done === 0 ? { kind: 'duplicate', quantity } : { kind: 'restocked' };
+          }
+          done = recorded;
+          continue;
+        }
+        if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new LedgerInvariantError(sku);
+        if (reasons || isContention(error)) return { kind: 'contended' };
+        throw error;
       }
-      if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new LedgerInvariantError(sku);
-      if (reasons || isContention(error)) return { kind: 'contended' };
-      throw error;
     }
   }
 
@@ -750,16 +820,24 @@ export class DynamoDbInventoryStore implements InventoryStore {
   }
 
   async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
+    // TransactGetItems takes at most 100 items: each chunk is one consistent cut (every shard is balanced on its own).
+    const chunks = chunked(
+      Array.from({ length: shards }, (_, shard) => shard),
+      BATCH_GET_KEYS,
+    );
+    const images = await Promise.all(chunks.map((chunk) => this.readShardChunk(sku, chunk)));
+    return images.flat();
+  }
+
+  private async readShardChunk(sku: string, chunk: readonly number[]): Promise<ShardImage[]> {
     for (let attempt = 0; ; attempt++) {
       try {
         const { Responses } = await this.client.send(
           new TransactGetCommand({
-            TransactItems: Array.from({ length: shards }, (_, shard) => ({
-              Get: { TableName: this.tableName, Key: keys.stock(sku, shard) },
-            })),
+            TransactItems: chunk.map((shard) => ({ Get: { TableName: this.tableName, Key: keys.stock(sku, shard) } })),
           }),
         );
-        return (Responses ?? []).map((response, shard) => toShardImage(response.Item ?? {}, shard));
+        return (Responses ?? []).map((response, index) => toShardImage(response.Item ?? {}, chunk[index] as number));
       } catch (error) {
         // A transactional read conflicts with in-flight writes to the same shards: read again shortly.
         if (attempt >= 20 || !(cancellationReasons(error) || isContention(error))) throw error;
@@ -834,6 +912,13 @@ export class DynamoDbInventoryStore implements InventoryStore {
 
 /** The snapshot item's attribute holding one shard's image. */
 const shardAttribute = (shard: number) => `shard${shard}`;
+
+/** Another request is creating the same wide product with other stock: nothing of this one went live. */
+export class ProductCreationConflictError extends InvalidStateError {
+  constructor(sku: string) {
+    super(`Product ${sku} is being created by another request with other stock; retry to see it`);
+  }
+}
 
 /** A shard refused to give back units it should hold: the ledger is corrupt. Never expected. */
 export class LedgerInvariantError extends Error {
@@ -960,6 +1045,12 @@ function toRefund(item: Item): OwedRefund {
     chargeWindowEndsAtMs: Number(item.chargeWindowEndsAtMs),
     attempts: Number(item.attempts ?? 0),
   };
+}
+
+function chunked<T>(items: readonly T[], size: number): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
+    items.slice(index * size, (index + 1) * size),
+  );
 }
 
 /** Exponential backoff with full jitter, capped at 200 ms. */

@@ -24,6 +24,9 @@ export function splitEvenly(units: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, index) => base + (index < remainder ? 1 : 0));
 }
 
+/** Shards one hold may take units from: TransactWriteItems' 100 actions less the limit, reservation and key. */
+export const MAX_SHARDS_PER_HOLD = 97;
+
 export type Random = () => number;
 
 /**
@@ -52,13 +55,14 @@ export function planAllocation(
     .sort((a, b) => b.units - a.units);
   const allocation: Record<number, number> = {};
   let missing = quantity;
-  for (const { shard, units } of fullestFirst) {
+  // A hold is one transaction: its shards plus the limit, the reservation and the key must fit in 100 actions.
+  for (const { shard, units } of fullestFirst.slice(0, MAX_SHARDS_PER_HOLD)) {
     const take = Math.min(units, missing);
     allocation[shard] = take;
     missing -= take;
     if (missing === 0) break;
   }
-  return allocation;
+  return missing === 0 ? allocation : undefined;
 }
 
 export function allocationUnits(allocation: Allocation): number {

@@ -37,3 +37,9 @@ describe('planAllocation', () => {
     expect(planAllocation([0, 0], 1)).toBeUndefined();
   });
 });
+
+test('a hold takes units from at most 97 shards, so it fits one transaction', () => {
+  const ones = Array.from({ length: 120 }, () => 1);
+  expect(Object.keys(planAllocation(ones, 97) ?? {})).toHaveLength(97);
+  expect(planAllocation(ones, 98)).toBeUndefined();
+});

@@ -1,0 +1,116 @@
+/**
+ * A SKU with more shards than one transaction holds (250 here; a transaction
+ * takes 100 actions): created, restocked and read in chunks, and every step
+ * leaves each shard — so the ledger — balanced. A restock that fails part-way
+ * resumes under its Idempotency-Key and adds its units exactly once. Run on
+ * the real store over DynamoDB Local; the one injected fault (a chunk's
+ * transaction refused) is named where it is.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
+import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
+import { Inventory } from '../../lambdas/domain/inventory';
+import { Refunds } from '../../lambdas/domain/refunds';
+import { StockView } from '../../lambdas/domain/stock-view';
+import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
+import { provisionInventoryTable } from '../../local/provision';
+import { expectBalanced } from '../support/ledger';
+
+const SHARDS = 250;
+const tableName = `dropline-wide-${randomBytes(6).toString('hex')}`;
+const dynamodb = new DynamoDBClient({
+  endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
+  region: LOCAL_AWS_ENV.AWS_REGION,
+  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+});
+const client = DynamoDBDocumentClient.from(dynamodb);
+
+/** Refuses the next restock chunk that advances its key's record past `afterChunk` (nothing of it is written). */
+let refuseChunkAfter: number | undefined;
+const faulty = new Proxy(client, {
+  get(target, property, receiver) {
+    if (property !== 'send') return Reflect.get(target, property, receiver);
+    return (command: unknown) => {
+      const head = command instanceof TransactWriteCommand ? command.input.TransactItems?.[0]?.Update : undefined;
+      const advancing = String(head?.Key?.pk ?? '').startsWith('RESTOCK#')
+        ? head?.ExpressionAttributeValues
+        : undefined;
+      if (refuseChunkAfter !== undefined && advancing?.[':done'] === refuseChunkAfter) {
+        refuseChunkAfter = undefined;
+        return Promise.reject(Object.assign(new Error('the function timed out between chunks'), { name: 'Crash' }));
+      }
+      return target.send(command as TransactWriteCommand);
+    };
+  },
+});
+const store = new DynamoDbInventoryStore(faulty, tableName);
+const inventory = new Inventory({
+  store,
+  refunds: new Refunds({ store, payments: new SimulatedPaymentProvider(client, tableName), clock: { now: Date.now } }),
+  view: new StockView(0, Date.now),
+  clock: { now: Date.now },
+  newId: randomUUID,
+  sleep: async () => undefined,
+});
+
+beforeAll(async () => {
+  await provisionInventoryTable(dynamodb, tableName);
+});
+
+afterAll(() => dynamodb.destroy());
+
+test(`a ${SHARDS}-shard SKU is created, held, restocked and read with every shard balanced`, async () => {
+  const { created, product } = await inventory.upsertProduct({
+    sku: 'WIDE-1',
+    name: 'Wide',
+    priceCents: 100,
+    stock: 2500,
+    shards: SHARDS,
+    maxPerCustomer: 2,
+  });
+  expect(created).toBe(true);
+  expect(product.shards).toBe(SHARDS);
+  expect(await inventory.ledger('WIDE-1')).toMatchObject({ supplied: 2500, available: 2500 });
+
+  const holds = await Promise.all(
+    Array.from({ length: 60 }, (_, index) =>
+      inventory.reserve({ sku: 'WIDE-1', customerId: `w-${index}`, quantity: 2, idempotencyKey: `w-${index}` }),
+    ),
+  );
+  expect(holds).toHaveLength(60);
+
+  const { ledger, replayed } = await inventory.restock({ sku: 'WIDE-1', quantity: 1000, idempotencyKey: 'wide-r1' });
+  expect(replayed).toBe(false);
+  expect(ledger).toMatchObject({ supplied: 3500, held: 120, available: 3380 });
+  expectBalanced(ledger);
+
+  const images = await store.shardImages('WIDE-1', SHARDS);
+  expect(images).toHaveLength(SHARDS);
+  const snapshot = await store.mergeShardImages('WIDE-1', images, SHARDS);
+  expect(snapshot).toMatchObject({ supplied: 3500, held: 120, available: 3380 });
+  expect(await store.readStockVector('WIDE-1')).toHaveLength(SHARDS);
+});
+
+test('a restock that fails between chunks resumes under its key and adds its units once', async () => {
+  await inventory.upsertProduct({ sku: 'WIDE-2', name: 'Wide', priceCents: 100, stock: 500, shards: SHARDS });
+  refuseChunkAfter = 1;
+
+  await expect(inventory.restock({ sku: 'WIDE-2', quantity: 750, idempotencyKey: 'wide-r2' })).rejects.toThrow(
+    'timed out between chunks',
+  );
+  const partway = await inventory.ledger('WIDE-2');
+  expectBalanced(partway);
+  // The first chunk (99 shards × 3 units) landed, nothing else.
+  expect(partway.supplied).toBe(500 + 99 * 3);
+
+  const resumed = await inventory.restock({ sku: 'WIDE-2', quantity: 750, idempotencyKey: 'wide-r2' });
+  const repeated = await inventory.restock({ sku: 'WIDE-2', quantity: 750, idempotencyKey: 'wide-r2' });
+
+  expect(resumed.ledger).toMatchObject({ supplied: 1250, available: 1250 });
+  expect(repeated).toMatchObject({ replayed: true, ledger: { supplied: 1250 } });
+  await expect(inventory.restock({ sku: 'WIDE-2', quantity: 5, idempotencyKey: 'wide-r2' })).rejects.toMatchObject({
+    code: 'IDEMPOTENCY_MISMATCH',
+  });
+});
