@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
+import { runPreflight } from './preflight';
 import { defaultRehearsal, type Progress, type RehearsalOptions, rehearse } from './rehearsal/run';
 import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
 
@@ -40,6 +41,14 @@ Commands:
         ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
         --aws-endpoint runs it against LocalStack (or any AWS-compatible endpoint).
 
+  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
+        What a drop plan asks of AWS: per drop its shards, provisioned concurrency per
+        path, writes and a cost estimate; the stack's warm throughput and API throttles;
+        every quota against what -c declares (accountConcurrency, apiAccountRps,
+        apiAccountBurst, tableMaxWriteUnits, tableMaxReadUnits, warmWritesFloor,
+        warmReadsFloor; AWS defaults otherwise). Exits 1 naming each quota to raise,
+        2 on a bad plan (naming the field) or bad options.
+
 Options:
   -h, --help    Show this help`;
 
@@ -51,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'serve') return serve(rest);
   if (command === 'rehearse') return rehearseCommand(rest);
+  if (command === 'preflight') return preflightCommand(rest);
   console.error(`Unknown command: ${command}\n\n${USAGE}`);
   return 2;
 }
@@ -110,6 +120,31 @@ async function serve(args: string[]): Promise<number> {
   await stack.stop();
   console.log('Stopped.');
   return 0;
+}
+
+function preflightCommand(args: string[]): number {
+  let values: { plan?: string; context?: string[]; at?: string; json?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        plan: { type: 'string' },
+        context: { type: 'string', short: 'c', multiple: true },
+        at: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`dropline preflight: ${(error as Error).message}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  return runPreflight({ plan: values.plan, context: values.context ?? [], at: values.at, json: values.json ?? false });
 }
 
 export function describeFailure(error: unknown): string {

@@ -481,15 +481,18 @@ export function warmThroughputFor(
   const wantReads = Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom);
 
   // A partition key is not a partition: find the partitions (1,000 WRU each) that keep every drop's
-  // busiest partition within its write units while its shards share partitions.
+  // busiest partition within its write units while its shards share partitions. Searched up to 16
+  // partitions per shard; a drop no count fixes keeps the writes it has and gets a warning below.
+  // Independent of the limits, so what the plan needs does not move with what context declares.
   let wantWrites = stockWrites;
   for (const demand of demands.values()) {
-    let partitions = partitionsOf(Math.max(assumptions.tableWarmWrites, wantWrites), wantReads);
-    const most = Math.max(partitions, Math.floor(limits.tableMaxWriteUnits / assumptions.partitionWriteUnits));
-    while (busiestPartitionWrites(demand, partitions) > assumptions.partitionWriteUnits && partitions < most) {
-      partitions++;
+    const from = partitionsOf(Math.max(assumptions.tableWarmWrites, wantWrites), wantReads);
+    for (let partitions = from; partitions <= Math.max(from, demand.shards * 16); partitions++) {
+      if (busiestPartitionWrites(demand, partitions) <= assumptions.partitionWriteUnits) {
+        wantWrites = Math.max(wantWrites, partitions * assumptions.partitionWriteUnits);
+        break;
+      }
     }
-    wantWrites = Math.max(wantWrites, partitions * assumptions.partitionWriteUnits);
   }
 
   const writes = Math.max(
@@ -578,6 +581,8 @@ export function planCapacity(
   const warm = warmThroughputFor(plan, limits);
   warnings.push(...warm.warnings);
   const partitions = partitionsOf(warm.writes, warm.reads);
+  // The stream relay runs one invocation per stream shard, about one per partition of the table as the plan wants it.
+  const wantedPartitions = partitionsOf(warm.wantedWrites, warm.wantedReads);
 
   // Lambda: what the floors ask at one instant, what target tracking may ask, what on-demand uses.
   const effective = effectiveWindows(windows, now.getTime());
@@ -591,7 +596,7 @@ export function planCapacity(
     1,
     peakOf(windows, () => 1),
   );
-  const onDemand = windows.length > 0 ? onDemandAtPeak(partitions, liveSkus) : 0;
+  const onDemand = windows.length > 0 ? onDemandAtPeak(wantedPartitions, liveSkus) : 0;
   const maxProvisioned = reservation.maxProvisioned + checkout.maxProvisioned;
   const lambdaNeeded = peakProvisioned + Math.max(assumptions.unreservedMinimum, onDemand);
   if (maxProvisioned + onDemand > limits.accountConcurrency) {

@@ -80,7 +80,7 @@ describe('warm throughput', () => {
     const settings = { ...readSettings(app.node, {}), dropPlan: reviewPlan };
     const { stateful } = buildDroplineApp(app, settings, NOW);
     expect(warmThroughput(Template.fromStack(stateful))).toEqual({
-      WriteUnitsPerSecond: 300_000,
+      WriteUnitsPerSecond: 288_000,
       ReadUnitsPerSecond: 35_000,
     });
   });
