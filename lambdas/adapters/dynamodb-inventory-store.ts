@@ -60,6 +60,14 @@ const SHARDS_PER_TRANSACTION = 99;
 
 const BATCH_GET_KEYS = 100;
 
+/**
+ * Shard images folded into the snapshot item per UpdateItem. An expression is
+ * at most 4 KB and 300 operators ("Constraints in Amazon DynamoDB", Expression
+ * parameters, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
+ * each image adds ~50 bytes and 5 operators to the condition.
+ */
+const IMAGES_PER_UPDATE = 50;
+
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
 
@@ -846,39 +854,73 @@ export class DynamoDbInventoryStore implements InventoryStore {
     }
   }
 
+  /**
+   * One conditional UpdateItem folds every image of the batch in (each shard
+   * kept only when newer) and returns the item: a write of a few bytes per
+   * shard, no read. Each shard is stored as a compact list
+   * `[version, supplied, available, held, sold, released, expired]`. When one
+   * image is older than what the item holds (a relay for another stream shard
+   * got there first), the images are folded one by one instead.
+   */
   async mergeShardImages(
     sku: string,
     images: readonly ShardImage[],
     shards: number,
   ): Promise<StockSnapshot | undefined> {
-    for (const image of images) {
+    const fold = async (batch: readonly ShardImage[]) => {
+      const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku' };
+      const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku };
+      const sets = ['#kind = :kind', '#sku = :sku'];
+      const conditions: string[] = [];
+      for (const [index, image] of batch.entries()) {
+        names[`#s${index}`] = shardAttribute(image.shard);
+        values[`:i${index}`] = compactImage(image);
+        values[`:v${index}`] = image.version;
+        sets.push(`#s${index} = :i${index}`);
+        conditions.push(`(attribute_not_exists(#s${index}) OR #s${index}[0] < :v${index})`);
+      }
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.snapshot(sku),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes;
+    };
+    let item: Item | undefined;
+    let complete = true;
+    // An expression is at most 4 KB: a few dozen shards per update.
+    for (const batch of chunked(images, IMAGES_PER_UPDATE)) {
       try {
-        await this.client.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: keys.snapshot(sku),
-            UpdateExpression: 'SET #shard = :image, #kind = :kind, #sku = :sku',
-            ConditionExpression: 'attribute_not_exists(#shard) OR #shard.#version < :version',
-            ExpressionAttributeNames: {
-              '#shard': shardAttribute(image.shard),
-              '#version': 'version',
-              '#kind': 'kind',
-              '#sku': 'sku',
-            },
-            ExpressionAttributeValues: { ':image': image, ':version': image.version, ':kind': 'snapshot', ':sku': sku },
-          }),
-        );
+        item = await fold(batch);
       } catch (error) {
-        // The item already holds this shard at this version or later: nothing to fold in.
         if (!isConditionFailed(error)) throw error;
+        complete = false;
+        for (const image of batch) {
+          try {
+            await fold([image]);
+          } catch (single) {
+            // The item already holds this shard at this version or later: nothing to fold in.
+            if (!isConditionFailed(single)) throw single;
+          }
+        }
       }
     }
-    const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku), ConsistentRead: true }),
-    );
-    const held = Array.from({ length: shards }, (_, shard) => Item?.[shardAttribute(shard)] as Item | undefined);
-    if (held.some((image) => image === undefined)) return undefined;
-    const all = held.map((image, shard) => toShardImage(image as Item, shard));
+    if (!complete || !item) {
+      item = (
+        await this.client.send(
+          new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku), ConsistentRead: true }),
+        )
+      ).Item;
+    }
+    const held = Array.from({ length: shards }, (_, shard) => item?.[shardAttribute(shard)]);
+    if (held.some((image) => !Array.isArray(image))) return undefined;
+    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
     const snapshot = { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
     await this.writeStockVector(
       sku,
@@ -1028,6 +1070,24 @@ function toIdempotencyRecord(item: Item): IdempotencyRecord {
     sku: String(item.sku),
     customerId: String(item.customerId),
     quantity: Number(item.quantity),
+  };
+}
+
+function compactImage(image: ShardImage): number[] {
+  return [image.version, image.supplied, image.available, image.held, image.sold, image.released, image.expired];
+}
+
+function fromCompactImage(list: readonly unknown[], shard: number): ShardImage {
+  const [version, supplied, available, held, sold, released, expired] = list.map(Number);
+  return {
+    shard,
+    version: version ?? 0,
+    supplied: supplied ?? 0,
+    available: available ?? 0,
+    held: held ?? 0,
+    sold: sold ?? 0,
+    released: released ?? 0,
+    expired: expired ?? 0,
   };
 }
 
