@@ -344,8 +344,8 @@ export class Inventory {
     if (reservation?.status !== 'HELD') return false;
     if (Date.parse(reservation.expiresAt) > cutoffMs) return false;
     const { changed } = await this.endHold(reservation, 'EXPIRED', cutoffMs);
-    // The sweep's own refund pass retries whatever this attempt leaves owed.
-    if (changed) await this.deps.refunds.settle(reservationId);
+    // The sweep's own refund pass retries whatever this attempt leaves owed: a failure here is not a poison hold.
+    if (changed) await this.deps.refunds.settle(reservationId).catch(() => undefined);
     return changed;
   }
 
