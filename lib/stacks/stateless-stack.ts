@@ -121,9 +121,9 @@ export interface StatelessStackProps extends StackProps {
   readonly capacity: Capacity;
   /** Regions that must read the origin secret too (the edge, when it is elsewhere). */
   readonly originSecretReplicaRegions: readonly string[];
-}
   /** The origin secret's versions named in context: the API accepts them, the edge sends the current one. */
   readonly originSecretVersions: OriginSecretVersions;
+}
 
 export class StatelessStack extends Stack {
   readonly functions: ReadonlyMap<FunctionName, DroplineFunction>;
@@ -131,9 +131,9 @@ export class StatelessStack extends Stack {
   readonly checkouts: ProvisionedForDrops;
   readonly dropApi: DropApi;
   readonly originSecretName: string;
-
   /** The origin header value CloudFront must send: one of the values the origin guard accepts, character for character. */
   readonly originHeaderValue: string;
+
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const functions = new Map<FunctionName, DroplineFunction>();
@@ -219,9 +219,9 @@ export class StatelessStack extends Stack {
       stageArn: this.dropApi.api.deploymentStage.stageArn,
       accepted: references.accepted,
     });
-  }
     // The references name the secret, not its resource: the web ACL must wait for the secret to exist.
     guard.node.addDependency(originSecret);
+  }
 
   private wireEventSources(props: StatelessStackProps, fn: (name: FunctionName) => DroplineFunction): void {
     const queues = new Map<string, FifoQueueWithDlq>([

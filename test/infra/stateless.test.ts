@@ -111,6 +111,7 @@ describe('least privilege', () => {
       'dynamodb:GetItem',
       'dynamodb:PutItem',
       'dynamodb:Scan',
+      'dynamodb:UpdateItem',
     ]);
     const functions = Object.values(resourcesOf(synth.stateless, 'AWS::Lambda::Function'));
     const scanners = functions
@@ -148,12 +149,12 @@ describe('event source mappings', () => {
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
       BisectBatchOnFunctionError: true,
-      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
       MaximumRetryAttempts: 20,
       MaximumRecordAgeInSeconds: 3600,
-    });
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
       // Only stock shards and orders invoke the relay; the same pattern filters the local stream.
       FilterCriteria: { Filters: [{ Pattern: JSON.stringify(streamConsumer.filterPattern) }] },
+    });
   });
 });
 
