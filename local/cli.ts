@@ -1,9 +1,11 @@
 /**
  * The `dropline` command line. `serve` runs the local stack until stopped.
  */
-import { parseArgs } from 'node:util';
-import { JavaMissingError } from './emulators/dynamodb-local';
+import { readFileSync } from 'node:fs';
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { assertJava, JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
+import { assertPortFree, EnvironmentError, prepareWritableDir } from './emulators/environment';
 import { runPreflight } from './preflight';
 import { defaultRehearsal, type Progress, type RehearsalOptions, rehearse } from './rehearsal/run';
 import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
@@ -11,10 +13,10 @@ import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack }
 export const MAX_REMOTE_SHOPPERS = 50_000;
 export const MAX_REMOTE_SECONDS = 300;
 
-const USAGE = `Usage: dropline <command> [options]
+/** Exit codes, as `--help` and the README list them. */
+export const EXIT = { ok: 0, promiseBroke: 1, usage: 2, environment: 3 } as const;
 
-Commands:
-  rehearse [options]
+const REHEARSE_HELP = `  rehearse [options]
         A drop rehearsal: boot the embedded stack, run a spike of shoppers and bots
         against a limited SKU, wait for holds to expire and queues to drain, check
         every promise, print a summary and write JSON and HTML reports. Exits 1
@@ -26,81 +28,213 @@ Commands:
           --hold-seconds N     how long a hold lasts (${defaultRehearsal.holdSeconds})
           --max-per-customer N (${defaultRehearsal.maxPerCustomer})
           --shards N           stock shards (default: from the stock)
-          --seed N             same seed, same shoppers (${defaultRehearsal.seed})
-          --report-dir DIR     where reports go (${defaultRehearsal.reportDir})
+          --seed N             same seed, same shoppers and choices; outcomes still vary
+                               with timing (${defaultRehearsal.seed})
+          --report-dir DIR     where reports go, created if missing (${defaultRehearsal.reportDir})
           --json               print one JSON object as the last line of stdout
           --target URL --admin-key KEY [--confirm-remote]
                                rehearse against a running stack instead (a deployed
                                one needs --confirm-remote; at most ${MAX_REMOTE_SHOPPERS} shoppers
                                over at most ${MAX_REMOTE_SECONDS} s)
-          --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)
+          --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)`;
 
-  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL]
+const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL]
         Boot the embedded AWS (DynamoDB Local + fauxqs) and serve the HTTP contract
         until Ctrl-C. The admin key comes from DROPLINE_ADMIN_KEY (at least
         ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
-        --aws-endpoint runs it against LocalStack (or any AWS-compatible endpoint).
+          --port N             (3000; 0 picks a free one)
+          --host H             (127.0.0.1)
+          --data-dir DIR       keep DynamoDB's data here across restarts (created if missing)
+          --aws-endpoint URL   run against LocalStack (or any AWS-compatible endpoint)`;
 
-  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
+const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
         What a drop plan asks of AWS: per drop its shards, provisioned concurrency per
         path, writes and a cost estimate; the stack's warm throughput and API throttles;
         every quota against what -c declares (accountConcurrency, apiAccountRps,
         apiAccountBurst, tableMaxWriteUnits, tableMaxReadUnits, warmWritesFloor,
         warmReadsFloor; AWS defaults otherwise). Exits 1 naming each quota to raise,
-        2 on a bad plan (naming the field) or bad options.
+        2 on a bad plan (naming the field) or bad options.`;
+
+const EXIT_CODES = `Exit codes:
+  0  success (rehearse: every promise held)
+  1  a check failed: rehearse names the promise that broke, preflight each quota to raise
+  2  usage error: unknown command or option, missing or out-of-range value, stray
+     argument, a bad DROPLINE_ADMIN_KEY, a bad plan
+  3  environment failure: Java missing or older than 17, port in use, a path that
+     cannot be written, the stack or the target could not be reached`;
+
+const USAGE = `Usage: dropline <command> [options]
+
+Commands:
+${REHEARSE_HELP}
+
+${SERVE_HELP}
+
+${PREFLIGHT_HELP}
 
 Options:
-  -h, --help    Show this help`;
+  -h, --help      Show this help (or a command's: dropline rehearse --help)
+  -v, --version   Print dropline's version
+
+${EXIT_CODES}`;
+
+const commandHelp = (section: string) => `Usage: dropline${section.replace(/^ {2}/, ' ')}\n\n${EXIT_CODES}`;
+
+/** A mistake on the command line: exit 2, with the message and where to read more. */
+class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
-    return command ? 0 : 2;
+    return command ? EXIT.ok : EXIT.usage;
   }
-  if (command === 'serve') return serve(rest);
-  if (command === 'rehearse') return rehearseCommand(rest);
+  if (command === '--version' || command === '-v' || command === 'version') {
+    console.log(`dropline ${packageVersion()}`);
+    return EXIT.ok;
+  }
   if (command === 'preflight') return preflightCommand(rest);
-  console.error(`Unknown command: ${command}\n\n${USAGE}`);
-  return 2;
+  const run = command === 'serve' ? serve : command === 'rehearse' ? rehearseCommand : undefined;
+  if (!run) {
+    const guess = closest(command, ['rehearse', 'serve', 'preflight']);
+    console.error(`dropline: unknown command ${command}${guess ? ` (did you mean ${guess}?)` : ''}\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  try {
+    return await run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`dropline ${command}: ${error.message}\nRun 'dropline ${command} --help' for its options.`);
+      return EXIT.usage;
+    }
+    console.error(`dropline ${command}: ${describeFailure(error)}`);
+    // Everything started has been stopped by now; should a handle still hold the event loop, exit anyway.
+    setTimeout(() => process.exit(EXIT.environment), 2000).unref();
+    return EXIT.environment;
+  }
+}
+
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+/** parseArgs in strict mode, with its errors turned into usage errors that point at the likely option. */
+function parseCommand<T extends ParseArgsOptionsConfig>(args: string[], options: T) {
+  try {
+    return parseArgs({ args: joinNegativeValues(args, options), options, strict: true, allowPositionals: false })
+      .values;
+  } catch (error) {
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+    if (unknown) {
+      const guess = closest(
+        unknown.replace(/^-+/, '').split('=')[0] as string,
+        Object.keys(options).filter((name) => name.length > 1),
+      );
+      throw new UsageError(`unknown option ${unknown}${guess ? ` (did you mean --${guess}?)` : ''}`);
+    }
+    const stray = /^Unexpected argument '([^']*)'/.exec(message)?.[1];
+    if (stray !== undefined) throw new UsageError(`unexpected argument ${stray}: this command takes only options`);
+    const missing = /^Option '(-[^ ']*(?: --[^ ']*)?)[^']*' argument missing/.exec(message)?.[1];
+    if (missing) throw new UsageError(`${missing.split(', ').at(-1)} needs a value`);
+    const flag = /^Option '(--[^']+)' does not take an argument/.exec(message)?.[1];
+    if (flag) throw new UsageError(`${flag} takes no value`);
+    throw new UsageError(message);
+  }
+}
+
+/** `--stock -5` is the value -5, as a person means it (parseArgs alone calls it ambiguous), so the range check answers. */
+function joinNegativeValues(args: string[], options: ParseArgsOptionsConfig): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index] as string;
+    const next = args[index + 1];
+    const name = /^--([^=]+)$/.exec(arg)?.[1];
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\.?\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      index++;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/** The candidate within two edits of `typed`, if any: "did you mean --stock?". */
+function closest(typed: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+    for (let i = 1; i <= a.length; i++) {
+      const current = [i];
+      for (let j = 1; j <= b.length; j++) {
+        current[j] = Math.min(
+          (previous[j] as number) + 1,
+          (current[j - 1] as number) + 1,
+          (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
+      }
+      previous = current;
+    }
+    return previous[b.length] as number;
+  };
+  const ranked = candidates
+    .map((candidate) => ({ candidate, edits: distance(typed, candidate) }))
+    .sort((a, b) => a.edits - b.edits)[0];
+  return ranked && ranked.edits <= 2 ? ranked.candidate : undefined;
+}
+
+function urlOption(name: string, value: string): string {
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+    throw new UsageError(`--${name} must be an http(s) URL such as http://127.0.0.1:3000, got ${value}`);
+  }
+  return value;
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      port: { type: 'string', default: '3000' },
-      host: { type: 'string', default: '127.0.0.1' },
-      'data-dir': { type: 'string' },
-      'aws-endpoint': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
+  const values = parseCommand(args, {
+    port: { type: 'string', default: '3000' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'data-dir': { type: 'string' },
+    'aws-endpoint': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    console.log(USAGE);
-    return 0;
+    console.log(commandHelp(SERVE_HELP));
+    return EXIT.ok;
   }
   const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    console.error(`--port must be an integer from 0 to 65535, got ${values.port}`);
-    return 2;
+  if (!/^\d+$/.test(values.port) || port > 65_535) {
+    throw new UsageError(`--port must be an integer from 0 to 65535, got ${values.port}`);
   }
   let adminKey: string;
   try {
     adminKey = resolveAdminKey();
   } catch (error) {
     if (!(error instanceof AdminKeyError)) throw error;
-    console.error(`dropline serve: ${error.message}`);
-    return 2;
+    throw new UsageError(error.message);
   }
-  const endpoints = values['aws-endpoint'] ? awsEndpoints(values['aws-endpoint']) : undefined;
+  const endpoints = values['aws-endpoint']
+    ? awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint']))
+    : undefined;
+  // What the machine must offer is checked before anything starts, so a failure leaves nothing running.
+  const dataDir = values['data-dir'] ? prepareWritableDir(values['data-dir'], '--data-dir') : undefined;
+  await assertPortFree(values.host, port, '--port');
+  if (!endpoints) assertJava();
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
     port,
     adminKey,
     host: values.host,
-    ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+    ...(dataDir ? { dataDir } : {}),
     ...(endpoints ? { endpoints } : {}),
   });
   console.log(`dropline is serving the HTTP contract at ${stack.url}`);
@@ -119,7 +253,7 @@ async function serve(args: string[]): Promise<number> {
   });
   await stack.stop();
   console.log('Stopped.');
-  return 0;
+  return EXIT.ok;
 }
 
 function preflightCommand(args: string[]): number {
@@ -148,7 +282,7 @@ function preflightCommand(args: string[]): number {
 }
 
 export function describeFailure(error: unknown): string {
-  if (error instanceof JavaMissingError) return error.message;
+  if (error instanceof JavaMissingError || error instanceof EnvironmentError) return error.message;
   if (error instanceof Error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return `That port is in use: ${error.message}`;
     return error.message;
@@ -167,30 +301,26 @@ function isLoopback(url: string): boolean {
 }
 
 async function rehearseCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      stock: { type: 'string' },
-      shoppers: { type: 'string' },
-      duration: { type: 'string' },
-      'bot-share': { type: 'string' },
-      'hold-seconds': { type: 'string' },
-      'max-per-customer': { type: 'string' },
-      shards: { type: 'string' },
-      seed: { type: 'string' },
-      'report-dir': { type: 'string' },
-      json: { type: 'boolean', default: false },
-      target: { type: 'string' },
-      'admin-key': { type: 'string' },
-      'confirm-remote': { type: 'boolean', default: false },
-      'aws-endpoint': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
+  const values = parseCommand(args, {
+    stock: { type: 'string' },
+    shoppers: { type: 'string' },
+    duration: { type: 'string' },
+    'bot-share': { type: 'string' },
+    'hold-seconds': { type: 'string' },
+    'max-per-customer': { type: 'string' },
+    shards: { type: 'string' },
+    seed: { type: 'string' },
+    'report-dir': { type: 'string' },
+    json: { type: 'boolean', default: false },
+    target: { type: 'string' },
+    'admin-key': { type: 'string' },
+    'confirm-remote': { type: 'boolean', default: false },
+    'aws-endpoint': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
-    console.log(USAGE);
-    return 0;
+    console.log(commandHelp(REHEARSE_HELP));
+    return EXIT.ok;
   }
   const number = (
     name: keyof typeof values,
@@ -207,53 +337,49 @@ async function rehearseCommand(args: string[]): Promise<number> {
     }
     return value;
   };
-  try {
-    const options: RehearsalOptions = {
-      ...defaultRehearsal,
-      stock: number('stock', defaultRehearsal.stock, { min: 1, max: 1_000_000 }),
-      shoppers: number('shoppers', defaultRehearsal.shoppers, { min: 1, max: 200_000 }),
-      durationSeconds: number('duration', defaultRehearsal.durationSeconds, { min: 1, max: 3600 }),
-      botShare: number('bot-share', defaultRehearsal.botShare, { min: 0, max: 1, integer: false }),
-      holdSeconds: number('hold-seconds', defaultRehearsal.holdSeconds, { min: 1, max: 3600 }),
-      maxPerCustomer: number('max-per-customer', defaultRehearsal.maxPerCustomer, { min: 1, max: 100 }),
-      seed: number('seed', defaultRehearsal.seed, { min: 0, max: 2 ** 31 }),
-      reportDir: values['report-dir'] ?? defaultRehearsal.reportDir,
-      ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
-    };
-    if (values['aws-endpoint']) Object.assign(options, { awsEndpoints: awsEndpoints(values['aws-endpoint']) });
-    if (values.target) {
-      if (!values['admin-key']) throw new UsageError('--target needs --admin-key');
-      if (!isLoopback(values.target)) {
-        if (!values['confirm-remote']) {
-          throw new UsageError(
-            `${values.target} is not this machine: add --confirm-remote to load a deployed stack on purpose`,
-          );
-        }
-        if (options.shoppers > MAX_REMOTE_SHOPPERS || options.durationSeconds > MAX_REMOTE_SECONDS) {
-          throw new UsageError(
-            `against a remote target: at most ${MAX_REMOTE_SHOPPERS} shoppers over at most ${MAX_REMOTE_SECONDS} s`,
-          );
-        }
-      }
-      Object.assign(options, { target: { url: values.target.replace(/\/$/, ''), adminKey: values['admin-key'] } });
-    } else {
-      // The local stack reads DROPLINE_ADMIN_KEY: refuse a bad one now, not after booting the emulators.
-      checkAdminKey();
-    }
-    const result = await rehearse(options, progressBar());
-    printSummary(result);
-    if (values.json) process.stdout.write(`${JSON.stringify(result.summary)}\n`);
-    return result.passed ? 0 : 1;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`dropline rehearse: ${error.message}`);
-      return 2;
-    }
-    throw error;
+  const options: RehearsalOptions = {
+    ...defaultRehearsal,
+    stock: number('stock', defaultRehearsal.stock, { min: 1, max: 1_000_000 }),
+    shoppers: number('shoppers', defaultRehearsal.shoppers, { min: 1, max: 200_000 }),
+    durationSeconds: number('duration', defaultRehearsal.durationSeconds, { min: 1, max: 3600 }),
+    botShare: number('bot-share', defaultRehearsal.botShare, { min: 0, max: 1, integer: false }),
+    holdSeconds: number('hold-seconds', defaultRehearsal.holdSeconds, { min: 1, max: 3600 }),
+    maxPerCustomer: number('max-per-customer', defaultRehearsal.maxPerCustomer, { min: 1, max: 100 }),
+    seed: number('seed', defaultRehearsal.seed, { min: 0, max: 2 ** 31 }),
+    reportDir: values['report-dir'] ?? defaultRehearsal.reportDir,
+    ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
+  };
+  if (values['aws-endpoint']) {
+    Object.assign(options, { awsEndpoints: awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint'])) });
   }
+  if (values.target) {
+    urlOption('target', values.target);
+    if (!values['admin-key']) throw new UsageError('--target needs --admin-key');
+    if (!isLoopback(values.target)) {
+      if (!values['confirm-remote']) {
+        throw new UsageError(
+          `${values.target} is not this machine: add --confirm-remote to load a deployed stack on purpose`,
+        );
+      }
+      if (options.shoppers > MAX_REMOTE_SHOPPERS || options.durationSeconds > MAX_REMOTE_SECONDS) {
+        throw new UsageError(
+          `against a remote target: at most ${MAX_REMOTE_SHOPPERS} shoppers over at most ${MAX_REMOTE_SECONDS} s`,
+        );
+      }
+    }
+    Object.assign(options, { target: { url: values.target.replace(/\/$/, ''), adminKey: values['admin-key'] } });
+  } else {
+    // The local stack reads DROPLINE_ADMIN_KEY: refuse a bad one now, not after booting the emulators.
+    checkAdminKey();
+  }
+  // Reports are written after the run: a path that cannot take them is refused before it.
+  prepareWritableDir(options.reportDir, '--report-dir');
+  if (!options.target && !options.awsEndpoints) assertJava();
+  const result = await rehearse(options, progressBar());
+  printSummary(result);
+  if (values.json) process.stdout.write(`${JSON.stringify(result.summary)}\n`);
+  return result.passed ? EXIT.ok : EXIT.promiseBroke;
 }
-
-class UsageError extends Error {}
 
 function checkAdminKey(): void {
   try {

