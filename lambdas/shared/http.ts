@@ -85,17 +85,87 @@ export function toHttpError(error: unknown): HttpResult {
   return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; retrying with the same Idempotency-Key is safe'));
 }
 
-/** Names the invalid fields without echoing their (possibly hostile) values. */
-function describeIssues(error: ParseError): string {
-  const issues = Array.isArray(error.cause) ? (error.cause as Array<{ path?: ReadonlyArray<unknown> }>) : [];
-  const paths = issues.map(({ path = [] }) =>
-    path.length === 0
-      ? 'request'
-      : path
-          .map((part) => String(typeof part === 'object' && part !== null ? (part as { key: unknown }).key : part))
-          .join('.'),
+interface Issue {
+  readonly code?: string;
+  readonly path?: ReadonlyArray<unknown>;
+  readonly message?: string;
+  readonly expected?: string;
+  readonly origin?: string;
+  readonly format?: string;
+  readonly minimum?: number | bigint;
+  readonly maximum?: number | bigint;
+  readonly inclusive?: boolean;
+  readonly keys?: ReadonlyArray<string>;
+  readonly values?: ReadonlyArray<unknown>;
+}
+
+/** Where in the request: `quantity`, `header idempotency-key`, `path sku`. */
+function fieldOf(path: ReadonlyArray<unknown>): string {
+  const parts = path.map((part) =>
+    String(typeof part === 'object' && part !== null ? (part as { key: unknown }).key : part),
   );
-  return paths.length > 0 ? [...new Set(paths)].slice(0, 10).join(', ') : 'malformed request';
+  const [where, ...rest] = parts;
+  if (where === 'body') return rest.length > 0 ? rest.join('.') : 'body';
+  if (where === 'headers') return `header ${rest.join('.')}`;
+  if (where === 'pathParameters') return `path ${rest.join('.')}`;
+  if (where === 'queryStringParameters') return `query ${rest.join('.')}`;
+  return parts.length > 0 ? parts.join('.') : 'request';
+}
+
+/** A field name we may repeat back: a plain identifier, not whatever a client sent as a key. */
+const SAFE_KEY = /^[A-Za-z][A-Za-z0-9_]{0,31}$/;
+
+/** Why the field failed, from the schema's own rule; never the value that failed it. */
+function reasonOf(issue: Issue): string {
+  const { code, origin } = issue;
+  const unit = (bound: unknown) =>
+    origin === 'string' || origin === 'array'
+      ? ` ${origin === 'string' ? 'character' : 'item'}${Number(bound) === 1 ? '' : 's'}`
+      : '';
+  if (issue.message && issue.message !== 'Invalid input') return issue.message;
+  if (code === 'invalid_type') {
+    const expected = issue.expected === 'int' ? 'integer' : (issue.expected ?? 'value');
+    return `missing or not ${/^[aeiou]/.test(expected) ? 'an' : 'a'} ${expected}`;
+  }
+  if (code === 'too_small') {
+    return `${issue.inclusive === false ? 'more than' : 'at least'} ${issue.minimum}${unit(issue.minimum)}`;
+  }
+  if (code === 'too_big') {
+    return `${issue.inclusive === false ? 'less than' : 'at most'} ${issue.maximum}${unit(issue.maximum)}`;
+  }
+  if (code === 'invalid_format') {
+    if (issue.format === 'datetime') return 'an ISO 8601 date-time with an offset, e.g. 2026-05-01T09:00:00Z';
+    if (issue.format === 'uuid') return 'a UUID';
+    return 'wrong format';
+  }
+  if (code === 'unrecognized_keys') {
+    const keys = issue.keys ?? [];
+    const named = keys.filter((key) => SAFE_KEY.test(key)).slice(0, 5);
+    return named.length === keys.length && named.length > 0
+      ? `unknown field${named.length > 1 ? 's' : ''} ${named.join(', ')}`
+      : `${keys.length} unknown field${keys.length === 1 ? '' : 's'}`;
+  }
+  if (code === 'invalid_value' && issue.values?.every((value) => typeof value === 'string')) {
+    return `one of ${issue.values.join(', ')}`;
+  }
+  return 'invalid';
+}
+
+/**
+ * Each invalid field with the schema's reason: `quantity: at least 1; header
+ * idempotency-key: printable ASCII; at most 255`. Client values are never
+ * echoed (they may be hostile, or someone's private data); field names are
+ * the schema's, and an unknown key is named only when it is a plain identifier.
+ */
+export function describeIssues(error: ParseError): string {
+  const issues = Array.isArray(error.cause) ? (error.cause as Issue[]) : [];
+  const described = issues.map((issue) => {
+    const field = fieldOf(issue.path ?? []);
+    if (field === 'body' && issue.code === 'unrecognized_keys') return reasonOf(issue);
+    if (field === 'body' && issue.code === 'invalid_type') return 'body: missing or not a JSON object';
+    return `${field}: ${reasonOf(issue)}`;
+  });
+  return described.length > 0 ? [...new Set(described)].slice(0, 10).join('; ') : 'malformed request';
 }
 
 function errorName(error: unknown): string {
