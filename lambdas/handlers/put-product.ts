@@ -12,17 +12,34 @@ const Request = z.extend(skuPath, {
 
 /**
  * Stock and shard count are set once, at creation; later PUTs change the settings only. Restock adds units.
- * With an Idempotency-Key, a repeated request changes nothing and answers as the first did.
+ * An update that asks for other stock or shards says, in `ignored`, that it did not apply them and why,
+ * so an operator never believes a PUT added units. With an Idempotency-Key, a repeated request changes
+ * nothing and answers as the first did.
  */
 export async function putProduct(event: z.infer<typeof Request>): Promise<HttpResult> {
+  const { sku } = event.pathParameters;
   const { product, created, replayed } = await inventory.upsertProduct(
-    { sku: event.pathParameters.sku, ...event.body },
+    { sku, ...event.body },
     event.headers['idempotency-key'],
   );
   const ledger = await inventory.ledger(product.sku);
+  const ignored: Record<string, string> = {};
+  if (!created && event.body.stock !== ledger.supplied) {
+    ignored.stock =
+      `stock is set once, at creation (supplied now: ${ledger.supplied}); ` +
+      `add units with POST /admin/products/${sku}/restock`;
+  }
+  if (!created && event.body.shards !== undefined && event.body.shards !== product.shards) {
+    ignored.shards = `shards are set once, at creation (now: ${product.shards})`;
+  }
   return json(
     created ? 201 : 200,
-    { ...productSettingsView(product), supplied: ledger.supplied, available: ledger.available },
+    {
+      ...productSettingsView(product),
+      supplied: ledger.supplied,
+      available: ledger.available,
+      ...(Object.keys(ignored).length > 0 ? { ignored } : {}),
+    },
     replayed ? { 'idempotent-replayed': 'true' } : {},
   );
 }
