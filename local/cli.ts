@@ -56,7 +56,7 @@ const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIM
         2 on a bad plan (naming the field) or bad options.`;
 
 const EXIT_CODES = `Exit codes:
-  0  success (rehearse: every promise held)
+  0  success (rehearse: every promise kept)
   1  a check failed: rehearse names the promise that broke, preflight each quota to raise
   2  usage error: unknown command or option, missing or out-of-range value, stray
      argument, a bad DROPLINE_ADMIN_KEY, a bad plan
@@ -422,14 +422,14 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
   };
   const lines = [
     '',
-    `Drop rehearsal ${result.passed ? 'PASSED: every promise held' : `FAILED: ${s.failures.join(', ')}`}`,
+    `Drop rehearsal ${result.passed ? 'PASSED: every promise kept' : `FAILED: ${s.failures.join(', ')}`}`,
     '',
     `  sold ${s.sold} of ${s.stock} units in ${s.orders} orders; oversold ${s.oversold}; expired ${s.expired}, released ${s.released}`,
     `  ${s.attempts} reservation attempts by ${s.shoppers} shoppers and ${s.bots} bots over ${s.durationSeconds} s (peak ≈ ${s.peakArrivalRps} arrivals/s)`,
     `  ${s.throughputRps} answers/s; latency p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms, p99 ${s.latencyMs.p99} ms; 5xx ${s.errors5xx}`,
     '',
     ...result.checks.map(
-      (check) => `  ${check.passed ? 'held  ' : 'BROKEN'}  ${check.promise.padEnd(22)} ${check.detail}`,
+      (check) => `  ${check.passed ? 'kept  ' : 'BROKEN'}  ${check.promise.padEnd(22)} ${check.detail}`,
     ),
     '',
     `  report: ${result.reportPath}`,
