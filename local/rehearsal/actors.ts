@@ -60,8 +60,14 @@ async function send(
     const started = performance.now();
     try {
       last = await request();
-      context.recorder.record(route, last.status, performance.now() - started);
-      if (!RETRYABLE.has(String((last.body as { error?: { code?: string } }).error?.code))) return last;
+      const code = (last.body as { error?: { code?: unknown } }).error?.code;
+      context.recorder.record(
+        route,
+        last.status,
+        performance.now() - started,
+        typeof code === 'string' ? code : undefined,
+      );
+      if (!RETRYABLE.has(String(code))) return last;
       const retryAfterMs = 1000 * Number(last.headers['retry-after'] ?? 1);
       await new Promise((resolve) => setTimeout(resolve, retryAfterMs * (0.5 + Math.random())));
     } catch {

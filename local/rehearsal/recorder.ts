@@ -14,7 +14,19 @@ export interface Percentiles {
   readonly count: number;
 }
 
-export interface SecondBucket {
+/** What a 4xx meant to the shopper: the report counts each apart. */
+export type Refusal = 'soldOut' | 'limit' | 'throttled' | 'busy' | 'otherRefused';
+
+const REFUSAL_BY_CODE: Readonly<Record<string, Refusal>> = {
+  SOLD_OUT: 'soldOut',
+  LIMIT_EXCEEDED: 'limit',
+  THROTTLED: 'throttled',
+  BUSY: 'busy',
+};
+
+export const refusalOf = (code: string | undefined): Refusal => REFUSAL_BY_CODE[code ?? ''] ?? 'otherRefused';
+
+export interface SecondBucket extends Readonly<Record<Refusal, number>> {
   readonly second: number;
   readonly requests: number;
   readonly ok: number;
@@ -38,9 +50,13 @@ export class Recorder {
   private readonly byRoute = new Map<RouteName, RecordableHistogram>();
   private readonly all = histogram();
   private readonly statuses = new Map<string, number>();
+  private readonly codes = new Map<string, number>();
   private readonly seconds = new Map<
     number,
-    { requests: number; ok: number; refused: number; errors5xx: number; latency: RecordableHistogram }
+    { requests: number; ok: number; refused: number; errors5xx: number; latency: RecordableHistogram } & Record<
+      Refusal,
+      number
+    >
   >();
   readonly stock: StockSample[] = [];
   timeouts = 0;
@@ -50,7 +66,8 @@ export class Recorder {
     return (performance.now() - this.started) / 1000;
   }
 
-  record(route: RouteName, status: number, ms: number): void {
+  /** One answer; `code` is the error code of a 4xx/5xx body, if it had one. */
+  record(route: RouteName, status: number, ms: number, code?: string): void {
     const micros = Math.max(1, Math.round(ms * 1000));
     let routeHistogram = this.byRoute.get(route);
     if (!routeHistogram) {
@@ -64,13 +81,30 @@ export class Recorder {
     const second = Math.floor(this.elapsedSeconds());
     let bucket = this.seconds.get(second);
     if (!bucket) {
-      bucket = { requests: 0, ok: 0, refused: 0, errors5xx: 0, latency: histogram() };
+      bucket = {
+        requests: 0,
+        ok: 0,
+        refused: 0,
+        errors5xx: 0,
+        soldOut: 0,
+        limit: 0,
+        throttled: 0,
+        busy: 0,
+        otherRefused: 0,
+        latency: histogram(),
+      };
       this.seconds.set(second, bucket);
     }
     bucket.requests++;
+    if (status >= 400) {
+      const label = `${status} ${code ?? 'no code'}`;
+      this.codes.set(label, (this.codes.get(label) ?? 0) + 1);
+    }
     if (status >= 500) bucket.errors5xx++;
-    else if (status >= 400) bucket.refused++;
-    else bucket.ok++;
+    else if (status >= 400) {
+      bucket.refused++;
+      bucket[refusalOf(code)]++;
+    } else bucket.ok++;
     bucket.latency.record(micros);
   }
 
@@ -85,6 +119,16 @@ export class Recorder {
       if ((route === undefined || name === route) && statusPredicate(Number(status))) total += n;
     }
     return total;
+  }
+
+  /** Refusals and errors by status and code (`409 SOLD_OUT`), most frequent first. */
+  errorCodes(): Array<{ status: number; code: string; count: number }> {
+    return [...this.codes]
+      .map(([label, count]) => {
+        const [status, ...code] = label.split(' ');
+        return { status: Number(status), code: code.join(' '), count };
+      })
+      .sort((a, b) => b.count - a.count);
   }
 
   statusMix(): Record<string, number> {
@@ -111,6 +155,11 @@ export class Recorder {
         ok: bucket.ok,
         refused: bucket.refused,
         errors5xx: bucket.errors5xx,
+        soldOut: bucket.soldOut,
+        limit: bucket.limit,
+        throttled: bucket.throttled,
+        busy: bucket.busy,
+        otherRefused: bucket.otherRefused,
         p50: Number((bucket.latency.percentile(50) / 1000).toFixed(2)),
         p99: Number((bucket.latency.percentile(99) / 1000).toFixed(2)),
       }));

@@ -1,23 +1,60 @@
 /**
  * The rehearsal's HTML report: one self-contained file (no network, no
  * libraries) whose inline script draws the charts from the embedded data.
+ * It reads top down as a newcomer asks: what was run, did every promise
+ * hold, what happened when, and why shoppers were refused.
  */
+import type { Refusal } from './recorder';
+
+/** What the run was asked to do: the knobs of `dropline rehearse`. */
+export interface RunSettings {
+  readonly stock: number;
+  readonly shoppers: number;
+  readonly bots: number;
+  readonly durationSeconds: number;
+  readonly seed: number;
+  readonly holdSeconds: number;
+  readonly shards: number;
+  readonly maxPerCustomer: number;
+}
+
 export interface ReportData {
   readonly title: string;
-  readonly summary: Record<string, unknown>;
+  readonly settings: RunSettings;
+  readonly summary: Record<string, string | number>;
   readonly checks: ReadonlyArray<{ promise: string; passed: boolean; detail: string }>;
+  /** Seconds since the first arrival: the first time no unit was available, and the last answer of the spike. */
+  readonly markers: { readonly soldOutAtSecond: number | null; readonly spikeEndedAtSecond: number };
+  /** Units supplied: the stock chart's scale. */
+  readonly supply: number;
+  readonly errorCodes: ReadonlyArray<{ status: number; code: string; count: number }>;
   readonly routes: ReadonlyArray<{ route: string; p50: number; p95: number; p99: number; p999: number; count: number }>;
   readonly statusMix: Record<string, number>;
-  readonly timeline: ReadonlyArray<{
-    second: number;
-    ok: number;
-    refused: number;
-    errors5xx: number;
-    p50: number;
-    p99: number;
-  }>;
+  readonly timeline: ReadonlyArray<
+    { second: number; ok: number; refused: number; errors5xx: number; p50: number; p99: number } & Record<
+      Refusal,
+      number
+    >
+  >;
   readonly stock: ReadonlyArray<{ second: number; available: number; held: number; sold: number }>;
 }
+
+/** The one number format of the report (and of its charts' axes): grouped thousands, at most one decimal. */
+const NUMBER_FORMAT = { maximumFractionDigits: 1 } as const;
+const formatNumber = (value: number) => new Intl.NumberFormat('en-US', NUMBER_FORMAT).format(value);
+/** Numbers inside a label ("127 / 300") get the same format as standalone ones. */
+const formatText = (value: string | number) =>
+  typeof value === 'number' ? formatNumber(value) : value.replace(/\d+(\.\d+)?/g, (n) => formatNumber(Number(n)));
+
+const MEANING: Readonly<Record<string, string>> = {
+  SOLD_OUT: 'no unit left for this attempt',
+  LIMIT_EXCEEDED: 'past the per-customer limit (mostly bots)',
+  THROTTLED: 'past the gateway’s concurrency; retried after Retry-After',
+  BUSY: 'the store stayed contended; retried after Retry-After',
+  INVALID_STATE: 'checkout of a hold already released or expired',
+  RESERVATION_EXPIRED: 'checkout after the hold expired',
+  PAYMENT_DECLINED: 'a declined card (tok_decline)',
+};
 
 const escapeHtml = (text: string) =>
   text.replace(
@@ -28,10 +65,40 @@ const escapeHtml = (text: string) =>
 /** JSON that can sit inside a <script> element without ending it. */
 const embeddable = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
+const rows = (cells: string[][]) =>
+  cells.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
+
+function whatHappened(data: ReportData): string {
+  const { settings, markers, timeline } = data;
+  const total = (key: Refusal) => timeline.reduce((sum, bucket) => sum + bucket[key], 0);
+  const soldOut =
+    markers.soldOutAtSecond === null
+      ? 'Stock never ran out.'
+      : `No unit was left ${formatNumber(markers.soldOutAtSecond)} s after the first arrival (holds that expired or were released came back later).`;
+  return (
+    `${formatNumber(settings.shoppers)} shoppers and ${formatNumber(settings.bots)} bots arrived over ` +
+    `${formatNumber(settings.durationSeconds)} s for ${formatNumber(settings.stock)} units. ${soldOut} ` +
+    `The spike's last answer came at ${formatNumber(markers.spikeEndedAtSecond)} s. ` +
+    `Refused: ${formatNumber(total('soldOut'))} sold out, ${formatNumber(total('limit'))} over the limit, ` +
+    `${formatNumber(total('throttled'))} throttled, ${formatNumber(total('busy'))} busy, ` +
+    `${formatNumber(total('otherRefused'))} other.`
+  );
+}
+
 export function renderReport(data: ReportData): string {
   const passed = data.checks.every((check) => check.passed);
-  const rows = (cells: string[][]) =>
-    cells.map((row) => `<tr>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`).join('');
+  const broken = data.checks.filter((check) => !check.passed).map((check) => check.promise);
+  const { settings } = data;
+  const settingRows: string[][] = [
+    ['stock', `${formatNumber(settings.stock)} units`],
+    ['shoppers', formatNumber(settings.shoppers)],
+    ['bots', formatNumber(settings.bots)],
+    ['duration', `${formatNumber(settings.durationSeconds)} s of ramp, spike and decay`],
+    ['seed', String(settings.seed)],
+    ['hold', `${formatNumber(settings.holdSeconds)} s`],
+    ['shards', formatNumber(settings.shards)],
+    ['per customer', `at most ${formatNumber(settings.maxPerCustomer)} units`],
+  ];
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -42,49 +109,81 @@ export function renderReport(data: ReportData): string {
   h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.1rem; margin-top: 2rem; }
   .verdict { display: inline-block; padding: .3rem .8rem; border-radius: .4rem; font-weight: 600; color: #fff; background: ${passed ? '#1f8f4e' : '#c0392b'}; }
   table { border-collapse: collapse; width: 100%; } td, th { text-align: left; padding: .25rem .6rem; border-bottom: 1px solid #e3e7ee; }
+  td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
   .pass { color: #1f8f4e; font-weight: 600; } .fail { color: #c0392b; font-weight: 600; }
-  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: .5rem 1.5rem; }
-  .figure { font-size: 1.3rem; font-weight: 600; } .label { color: #5b6678; font-size: .8rem; }
-  svg.chart { width: 100%; height: 260px; background: #fafbfd; border: 1px solid #e3e7ee; border-radius: .4rem; }
+  .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: .5rem 1.5rem; }
+  .figure { font-size: 1.3rem; font-weight: 600; font-variant-numeric: tabular-nums; } .label { color: #5b6678; font-size: .8rem; }
+  .note { color: #5b6678; }
+  svg.chart { width: 100%; height: 280px; background: #fafbfd; border: 1px solid #e3e7ee; border-radius: .4rem; }
   .legend span { margin-right: 1rem; font-size: .85rem; } .legend i { display: inline-block; width: .8rem; height: .8rem; margin-right: .3rem; vertical-align: -1px; }
 </style>
 </head>
 <body>
 <h1>${escapeHtml(data.title)}</h1>
-<p><span class="verdict">${passed ? 'Every promise held' : 'A promise broke'}</span></p>
+<p><span class="verdict">${passed ? 'Every promise kept' : `A promise broke: ${escapeHtml(broken.join(', '))}`}</span></p>
+<p id="what-happened">${escapeHtml(whatHappened(data))}</p>
+
+<h2>Run settings</h2>
+<table id="settings">${rows(settingRows)}</table>
+<p class="note">The same seed gives the same shoppers, arriving at the same moments and making the same choices
+(quantity, walking away, releasing, a declined card, a double click). The outcome still varies with timing — which
+attempt finds the last units, which checkout a throttle delays past its hold — so two runs of one seed sell different
+counts. The promises below must hold in every run.</p>
+
+<h2>Figures</h2>
 <div class="grid">${Object.entries(data.summary)
     .map(
       ([label, value]) =>
-        `<div><div class="figure">${escapeHtml(String(value))}</div><div class="label">${escapeHtml(label)}</div></div>`,
+        `<div><div class="figure">${escapeHtml(formatText(value))}</div><div class="label">${escapeHtml(label)}</div></div>`,
     )
     .join('')}</div>
+
 <h2>Promises</h2>
-<table><tr><th>promise</th><th></th><th>detail</th></tr>${data.checks
+<table><tr><th>promise</th><th>verdict</th><th>detail</th></tr>${data.checks
     .map(
       (check) =>
-        `<tr><td>${escapeHtml(check.promise)}</td><td class="${check.passed ? 'pass' : 'fail'}">${check.passed ? 'held' : 'BROKEN'}</td><td>${escapeHtml(check.detail)}</td></tr>`,
+        `<tr><td>${escapeHtml(check.promise)}</td><td class="${check.passed ? 'pass' : 'fail'}">${check.passed ? 'kept' : 'BROKEN'}</td><td>${escapeHtml(check.detail)}</td></tr>`,
     )
     .join('')}</table>
-<h2>Throughput (answers per second)</h2><div class="legend" id="legend-throughput"></div><svg class="chart" id="chart-throughput"></svg>
+
+<h2>Answers per second, by meaning</h2><div class="legend" id="legend-throughput"></div><svg class="chart" id="chart-throughput"></svg>
 <h2>Latency over time (ms)</h2><div class="legend" id="legend-latency"></div><svg class="chart" id="chart-latency"></svg>
-<h2>Stock over time (units)</h2><div class="legend" id="legend-stock"></div><svg class="chart" id="chart-stock"></svg>
+<h2>Stock over time (units, out of ${escapeHtml(formatNumber(data.supply))} supplied)</h2><div class="legend" id="legend-stock"></div><svg class="chart" id="chart-stock"></svg>
+<p class="note">Dashed lines: <b>sold out</b>, the first moment no unit was available; <b>spike ends</b>, the last answer
+to an arrival. After it the rehearsal waits for holds to expire, orders to be fulfilled and channels to catch up.</p>
+
+<h2>Refusals and errors by code</h2>
+<table id="error-codes"><tr><th>status</th><th>code</th><th>what it means here</th><th class="n">answers</th></tr>${data.errorCodes
+    .map(
+      (row) =>
+        `<tr><td>${row.status}</td><td>${escapeHtml(row.code)}</td><td>${escapeHtml(MEANING[row.code] ?? '')}</td><td class="n">${escapeHtml(formatNumber(row.count))}</td></tr>`,
+    )
+    .join('')}</table>
+
 <h2>Latency by route (ms, HDR histograms)</h2>
-<table><tr><th>route</th><th>answers</th><th>p50</th><th>p95</th><th>p99</th><th>p99.9</th></tr>${rows(
-    data.routes.map((route) => [
-      route.route,
-      String(route.count),
-      String(route.p50),
-      String(route.p95),
-      String(route.p99),
-      String(route.p999),
-    ]),
-  )}</table>
+<table><tr><th>route</th><th class="n">answers</th><th class="n">p50</th><th class="n">p95</th><th class="n">p99</th><th class="n">p99.9</th></tr>${data.routes
+    .map(
+      (route) =>
+        `<tr><td>${escapeHtml(route.route)}</td>${[route.count, route.p50, route.p95, route.p99, route.p999]
+          .map((value) => `<td class="n">${escapeHtml(formatNumber(value))}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('')}</table>
 <h2>Status mix</h2>
-<table><tr><th>route and status</th><th>answers</th></tr>${rows(Object.entries(data.statusMix).map(([key, n]) => [key, String(n)]))}</table>
-<script type="application/json" id="data">${embeddable({ timeline: data.timeline, stock: data.stock })}</script>
+<table><tr><th>route and status</th><th class="n">answers</th></tr>${Object.entries(data.statusMix)
+    .map(([key, n]) => `<tr><td>${escapeHtml(key)}</td><td class="n">${escapeHtml(formatNumber(n))}</td></tr>`)
+    .join('')}</table>
+<script type="application/json" id="data">${embeddable({
+    timeline: data.timeline,
+    stock: data.stock,
+    markers: data.markers,
+    supply: data.supply,
+    numberFormat: NUMBER_FORMAT,
+  })}</script>
 <script>
 (function () {
   var data = JSON.parse(document.getElementById('data').textContent);
+  var format = new Intl.NumberFormat('en-US', data.numberFormat).format;
   var NS = 'http://www.w3.org/2000/svg';
   var drawn = 0;
   function el(name, attrs, parent) {
@@ -93,25 +192,51 @@ export function renderReport(data: ReportData): string {
     parent.appendChild(node);
     return node;
   }
-  function chart(id, rows, series) {
+  function text(content, attrs, parent) {
+    var node = el('text', Object.assign({ 'font-size': 11, fill: '#5b6678' }, attrs), parent);
+    node.textContent = content;
+    return node;
+  }
+  // One time axis for every chart: from 0 to the last stock sample, so markers line up across charts.
+  var lastSecond = Math.max.apply(null, [1, data.markers.spikeEndedAtSecond]
+    .concat(data.stock.map(function (row) { return row.second; }))
+    .concat(data.timeline.map(function (row) { return row.second + 1; })));
+  function chart(id, rows, series, maxY) {
     var svg = document.getElementById('chart-' + id);
     var legend = document.getElementById('legend-' + id);
-    var width = svg.clientWidth || 1000, height = svg.clientHeight || 260, pad = 40;
+    var width = svg.clientWidth || 1000, height = svg.clientHeight || 280, left = 52, right = 16, top = 24, bottom = 34;
     svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
-    var xs = rows.map(function (row) { return row.second; });
-    var maxX = Math.max.apply(null, xs.concat([1]));
-    var maxY = 1;
-    series.forEach(function (s) { rows.forEach(function (row) { maxY = Math.max(maxY, row[s.key]); }); });
-    var x = function (v) { return pad + (v / maxX) * (width - pad * 1.5); };
-    var y = function (v) { return height - pad + -(v / maxY) * (height - pad * 1.6); };
-    el('line', { x1: pad, y1: height - pad, x2: width - pad / 2, y2: height - pad, stroke: '#9aa5b5' }, svg);
-    el('line', { x1: pad, y1: height - pad, x2: pad, y2: pad / 2, stroke: '#9aa5b5' }, svg);
-    [0, 0.5, 1].forEach(function (f) {
-      var label = el('text', { x: 4, y: y(maxY * f) + 4, 'font-size': 11, fill: '#5b6678' }, svg);
-      label.textContent = String(Math.round(maxY * f));
+    if (maxY === undefined) {
+      var highest = 1;
+      series.forEach(function (s) { rows.forEach(function (row) { highest = Math.max(highest, row[s.key]); }); });
+      // A round scale of four whole steps (1, 2, 2.5, 3, 4, 5 or 7.5 × 10^k), so every tick reads as a plain number.
+      var magnitude = Math.pow(10, Math.floor(Math.log10(Math.max(1, highest / 4))));
+      var quarter = [1, 2, 2.5, 3, 4, 5, 7.5, 10]
+        .map(function (f) { return f * magnitude; })
+        .filter(function (candidate) { return Number.isInteger(candidate); })
+        .find(function (candidate) { return candidate * 4 >= highest; });
+      maxY = quarter * 4;
+    }
+    var x = function (v) { return left + (v / lastSecond) * (width - left - right); };
+    var y = function (v) { return height - bottom - (v / maxY) * (height - bottom - top); };
+    el('line', { x1: left, y1: y(0), x2: width - right, y2: y(0), stroke: '#9aa5b5' }, svg);
+    el('line', { x1: left, y1: y(0), x2: left, y2: top, stroke: '#9aa5b5' }, svg);
+    [0, 0.25, 0.5, 0.75, 1].forEach(function (f) {
+      el('line', { x1: left - 4, y1: y(maxY * f), x2: width - right, y2: y(maxY * f), stroke: '#eef1f5' }, svg);
+      text(format(maxY * f), { x: left - 8, y: y(maxY * f) + 4, 'text-anchor': 'end', class: 'y-tick' }, svg);
     });
-    var end = el('text', { x: width - pad, y: height - pad + 16, 'font-size': 11, fill: '#5b6678' }, svg);
-    end.textContent = maxX.toFixed(0) + ' s';
+    var step = [1, 2, 5, 10, 15, 30, 60, 120, 300].find(function (s) { return lastSecond / s <= 12; }) || 600;
+    for (var t = 0; t <= lastSecond + 1e-9; t += step) {
+      el('line', { x1: x(t), y1: y(0), x2: x(t), y2: y(0) + 4, stroke: '#9aa5b5' }, svg);
+      text(format(t) + ' s', { x: x(t), y: y(0) + 16, 'text-anchor': 'middle', class: 'x-tick' }, svg);
+    }
+    var marks = [{ at: data.markers.soldOutAtSecond, label: 'sold out', color: '#c0392b' },
+                 { at: data.markers.spikeEndedAtSecond, label: 'spike ends', color: '#1d2430' }];
+    marks.forEach(function (m, index) {
+      if (m.at === null || m.at === undefined) return;
+      el('line', { x1: x(m.at), y1: y(0), x2: x(m.at), y2: top - 8, stroke: m.color, 'stroke-dasharray': '4 3', class: 'marker' }, svg);
+      text(m.label + ' ' + format(m.at) + ' s', { x: x(m.at) + 4, y: top - 10 + index * 12, fill: m.color, class: 'marker-label' }, svg);
+    });
     series.forEach(function (s) {
       if (rows.length === 0) return;
       var points = rows.map(function (row) { return x(row.second).toFixed(1) + ',' + y(row[s.key]).toFixed(1); }).join(' ');
@@ -121,8 +246,12 @@ export function renderReport(data: ReportData): string {
     });
   }
   chart('throughput', data.timeline, [
-    { key: 'ok', label: '2xx/3xx', color: '#1f8f4e' },
-    { key: 'refused', label: '4xx (sold out, limits, throttled)', color: '#d68910' },
+    { key: 'ok', label: 'answered 2xx/3xx', color: '#1f8f4e' },
+    { key: 'soldOut', label: 'sold out (409)', color: '#7f8c8d' },
+    { key: 'limit', label: 'over the limit (429)', color: '#8e44ad' },
+    { key: 'throttled', label: 'throttled (429)', color: '#d68910' },
+    { key: 'busy', label: 'busy (429)', color: '#a04000' },
+    { key: 'otherRefused', label: 'other 4xx', color: '#2e86c1' },
     { key: 'errors5xx', label: '5xx', color: '#c0392b' }
   ]);
   chart('latency', data.timeline, [
@@ -130,10 +259,10 @@ export function renderReport(data: ReportData): string {
     { key: 'p99', label: 'p99', color: '#8e44ad' }
   ]);
   chart('stock', data.stock, [
-    { key: 'available', label: 'available', color: '#2e86c1' },
-    { key: 'held', label: 'held', color: '#d68910' },
-    { key: 'sold', label: 'sold', color: '#1f8f4e' }
-  ]);
+    { key: 'available', label: 'units available', color: '#2e86c1' },
+    { key: 'held', label: 'units held', color: '#d68910' },
+    { key: 'sold', label: 'units sold', color: '#1f8f4e' }
+  ], data.supply);
   document.body.setAttribute('data-charts-drawn', String(drawn));
 })();
 </script>

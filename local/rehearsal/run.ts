@@ -11,8 +11,8 @@ import { type LocalStack, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
-import { Recorder } from './recorder';
-import { renderReport } from './report-html';
+import { Recorder, type Refusal } from './recorder';
+import { type RunSettings, renderReport } from './report-html';
 import { type Check, verdict } from './verdict';
 
 export interface RehearsalOptions {
@@ -173,6 +173,20 @@ async function run(options: RehearsalOptions, api: ApiClient, progress: Progress
     drained: drain.drained,
   });
   const all = recorder.percentiles();
+  const timeline = recorder.timeline();
+  const refusals = { soldOut: 0, limit: 0, throttled: 0, busy: 0, otherRefused: 0 };
+  for (const bucket of timeline) for (const key of Object.keys(refusals) as Refusal[]) refusals[key] += bucket[key];
+  const firstEmpty = recorder.stock.find((sample) => sample.available === 0);
+  const settings = {
+    stock: options.stock,
+    shoppers: options.shoppers - bots,
+    bots,
+    durationSeconds: options.durationSeconds,
+    seed: options.seed,
+    holdSeconds: options.holdSeconds,
+    shards: Number(created.body.shards),
+    maxPerCustomer: options.maxPerCustomer,
+  };
   const summary = {
     passed: checks.every((check) => check.passed),
     failures: checks.filter((check) => !check.passed).map((check) => check.promise),
@@ -199,6 +213,10 @@ async function run(options: RehearsalOptions, api: ApiClient, progress: Progress
     channelsInSync: checks.find((check) => check.promise === 'channels in sync')?.passed ?? false,
     seed: options.seed,
     sku,
+    settings,
+    refusals,
+    soldOutAtSecond: firstEmpty ? Number(firstEmpty.second.toFixed(1)) : null,
+    spikeEndedAtSecond: Number(spikeSeconds.toFixed(1)),
   };
   const reportPath = writeReports(options.reportDir, runId, {
     summary,
@@ -243,26 +261,51 @@ async function drainAndRead(api: ApiClient, sku: string, outcomes: Outcomes, tim
 function writeReports(
   reportDir: string,
   runId: string,
-  results: { summary: Record<string, unknown>; checks: Check[]; recorder: Recorder },
+  results: {
+    summary: Record<
+      | 'sold'
+      | 'stock'
+      | 'oversold'
+      | 'orders'
+      | 'attempts'
+      | 'throughputRps'
+      | 'errors5xx'
+      | 'expired'
+      | 'released'
+      | 'timeouts'
+      | 'retries'
+      | 'spikeEndedAtSecond',
+      number
+    > & {
+      settings: RunSettings;
+      latencyMs: { p99: number };
+      soldOutAtSecond: number | null;
+    };
+    checks: Check[];
+    recorder: Recorder;
+  },
 ): string {
   const directory = resolve(reportDir);
   mkdirSync(directory, { recursive: true });
   const { summary, checks, recorder } = results;
   const html = renderReport({
     title: `dropline drop rehearsal — ${runId}`,
+    settings: summary.settings,
     summary: {
       'units sold': `${summary.sold} / ${summary.stock}`,
-      oversold: summary.oversold,
-      'answers per second': summary.throughputRps,
-      'p99 latency (ms)': (summary.latencyMs as { p99: number }).p99,
-      'reservation attempts': summary.attempts,
+      'units oversold': summary.oversold,
       orders: summary.orders,
+      'reservation attempts': summary.attempts,
+      'answers per second': summary.throughputRps,
+      'p99 latency (ms)': summary.latencyMs.p99,
       '5xx answers': summary.errors5xx,
-      'shoppers / bots': `${summary.shoppers} / ${summary.bots}`,
-      'expired / released units': `${summary.expired} / ${summary.released}`,
+      'units expired / released': `${summary.expired} / ${summary.released}`,
       'timeouts / retries': `${summary.timeouts} / ${summary.retries}`,
     },
     checks,
+    markers: { soldOutAtSecond: summary.soldOutAtSecond, spikeEndedAtSecond: summary.spikeEndedAtSecond },
+    supply: summary.settings.stock,
+    errorCodes: recorder.errorCodes(),
     routes: recorder.routes().map((route) => ({ route, ...recorder.percentiles(route) })),
     statusMix: recorder.statusMix(),
     timeline: recorder.timeline(),

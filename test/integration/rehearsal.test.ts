@@ -41,7 +41,7 @@ beforeAll(async () => {
   summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
 }, 170_000);
 
-test('a small rehearsal ends with every promise held and prints its figures as the last JSON line', () => {
+test('a small rehearsal ends with every promise kept and prints its figures as the last JSON line', () => {
   expect(summary).toMatchObject({
     passed: true,
     failures: [],
@@ -82,7 +82,7 @@ test('the HTML report opens offline in Chromium and its charts draw', async () =
     await page.goto(pathToFileURL(summary.reportPath).href);
 
     expect(errors).toEqual([]);
-    expect(await page.getAttribute('body', 'data-charts-drawn')).toBe('8');
+    expect(await page.getAttribute('body', 'data-charts-drawn')).toBe('12');
     for (const id of ['throughput', 'latency', 'stock']) {
       const points = await page.$$eval(`#chart-${id} polyline`, (lines) =>
         lines.map((line) => (line.getAttribute('points') ?? '').split(' ').length),
@@ -90,8 +90,64 @@ test('the HTML report opens offline in Chromium and its charts draw', async () =
       expect(points.length).toBeGreaterThan(0);
       expect(Math.min(...points)).toBeGreaterThan(1);
     }
-    expect(await page.textContent('.verdict')).toBe('Every promise held');
+    expect(await page.textContent('.verdict')).toBe('Every promise kept');
     expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the report explains itself: settings, the seed, refusals by meaning, marked time axes, stock on the supply', async () => {
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1600 } });
+    await page.goto(pathToFileURL(summary.reportPath).href);
+    const refusals = summary.refusals as Record<string, number>;
+
+    const settings = Object.fromEntries(
+      await page.$$eval('#settings tr', (trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent ?? ''))),
+    );
+    expect(settings).toMatchObject({
+      stock: '40 units',
+      shoppers: String(summary.shoppers),
+      bots: String(summary.bots),
+      seed: '7',
+      hold: '2 s',
+      shards: String((summary.settings as { shards: number }).shards),
+    });
+    expect(await page.textContent('body')).toMatch(
+      /same seed gives the same shoppers[\s\S]*outcome still varies with timing/,
+    );
+
+    const whatHappened = (await page.textContent('#what-happened')) ?? '';
+    const n = (value: number | undefined) => (value ?? Number.NaN).toLocaleString('en-US');
+    expect(whatHappened).toContain(
+      `Refused: ${n(refusals.soldOut)} sold out, ${n(refusals.limit)} over the limit, ` +
+        `${n(refusals.throttled)} throttled, ${n(refusals.busy)} busy`,
+    );
+    const legend = (await page.textContent('#legend-throughput')) ?? '';
+    for (const meaning of ['sold out (409)', 'over the limit (429)', 'throttled (429)', 'busy (429)', '5xx']) {
+      expect(legend).toContain(meaning);
+    }
+    if ((refusals.soldOut ?? 0) > 0) expect(await page.textContent('#error-codes')).toContain('SOLD_OUT');
+
+    for (const id of ['throughput', 'latency', 'stock']) {
+      const markers = await page.$$eval(`#chart-${id} .marker-label`, (labels) => labels.map((l) => l.textContent));
+      expect(markers).toContain(`spike ends ${summary.spikeEndedAtSecond} s`);
+      if (summary.soldOutAtSecond !== null) expect(markers).toContain(`sold out ${summary.soldOutAtSecond} s`);
+      const ticks = await page.$$eval(`#chart-${id} .x-tick`, (labels) => labels.map((l) => l.textContent));
+      expect(ticks[0]).toBe('0 s');
+      expect(ticks.length).toBeGreaterThan(2);
+    }
+    const stockScale = await page.$$eval('#chart-stock .y-tick', (labels) => labels.map((l) => l.textContent));
+    expect(stockScale.at(-1)).toBe('40');
+
+    // One number format: grouped thousands, at most one decimal, in figures and tables alike.
+    const figures = await page.$$eval('.figure, td.n', (cells) => cells.map((cell) => cell.textContent ?? ''));
+    for (const figure of figures) expect(figure).toMatch(/^[\d,]+(\.\d)?( \/ [\d,]+(\.\d)?)?$/);
+    // "held" counts units; a promise's verdict is "kept" or "BROKEN".
+    const verdicts = await page.$$eval('td.pass, td.fail', (cells) => cells.map((cell) => cell.textContent));
+    expect(new Set(verdicts)).toEqual(new Set(['kept']));
     await page.screenshot({ path: join(reportDir, 'report.png'), fullPage: true });
   } finally {
     await browser.close();
