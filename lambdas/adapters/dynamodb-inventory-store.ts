@@ -61,12 +61,13 @@ const SHARDS_PER_TRANSACTION = 99;
 const BATCH_GET_KEYS = 100;
 
 /**
- * Shard images folded into the snapshot item per UpdateItem. An expression is
- * at most 4 KB and 300 operators ("Constraints in Amazon DynamoDB", Expression
- * parameters, https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
- * each image adds ~50 bytes and 5 operators to the condition.
+ * Shards per snapshot group item. A group's fold is one UpdateItem whose
+ * condition is at most 4 KB and 300 operators ("Constraints in Amazon
+ * DynamoDB", Expression parameters,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
+ * each shard adds ~50 bytes and 5 operators, and the item stays under 2 KB.
  */
-const IMAGES_PER_UPDATE = 50;
+const SHARDS_PER_SNAPSHOT_GROUP = 50;
 
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
@@ -82,7 +83,8 @@ export const keys = {
   refund: (reservationId: string) => ({ pk: `REFUND#${reservationId}` }),
   restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
   productPut: (sku: string, key: string) => ({ pk: `PRODUCTPUT#${sku}#${key}` }),
-  snapshot: (sku: string) => ({ pk: `SNAPSHOT#${sku}` }),
+  /** One group of `SHARDS_PER_SNAPSHOT_GROUP` shards of the relay's snapshot. */
+  snapshot: (sku: string, group: number) => ({ pk: `SNAPSHOT#${sku}#${group}` }),
   /** Each shard's `available` only: the small item every environment's stock view reads. */
   stockVector: (sku: string) => ({ pk: `STOCKVIEW#${sku}` }),
 };
@@ -855,22 +857,63 @@ export class DynamoDbInventoryStore implements InventoryStore {
   }
 
   /**
-   * One conditional UpdateItem folds every image of the batch in (each shard
-   * kept only when newer) and returns the item: a write of a few bytes per
-   * shard, no read. Each shard is stored as a compact list
-   * `[version, supplied, available, held, sold, released, expired]`. When one
-   * image is older than what the item holds (a relay for another stream shard
-   * got there first), the images are folded one by one instead.
+   * The snapshot is kept in groups of `SHARDS_PER_SNAPSHOT_GROUP` shards, one
+   * small item each (`SNAPSHOT#sku#group`), each shard a compact list
+   * `[version, supplied, available, held, sold, released, expired]`. One
+   * conditional UpdateItem per touched group folds the batch's images in
+   * (each shard only when newer) and returns the group; the untouched groups
+   * are read in one consistent batch. So a fold writes a few bytes per shard
+   * on a few items and no item grows with the shard count. An image older
+   * than what its group holds (a relay on another stream shard got there
+   * first) is folded one by one instead.
    */
   async mergeShardImages(
     sku: string,
     images: readonly ShardImage[],
     shards: number,
   ): Promise<StockSnapshot | undefined> {
+    const groups = new Map<number, Item | undefined>();
+    const byGroup = new Map<number, ShardImage[]>();
+    for (const image of images) {
+      const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
+      byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
+    }
+    await Promise.all(
+      [...byGroup].map(async ([group, batch]) => groups.set(group, await this.foldIntoGroup(sku, group, batch))),
+    );
+    const groupCount = Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP);
+    const missing = Array.from({ length: groupCount }, (_, group) => group).filter((group) => !groups.get(group));
+    for (const chunk of chunked(missing, BATCH_GET_KEYS)) {
+      const { Responses } = await this.client.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: { Keys: chunk.map((group) => keys.snapshot(sku, group)), ConsistentRead: true },
+          },
+        }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) groups.set(Number(item.group), item);
+    }
+    const held = Array.from(
+      { length: shards },
+      (_, shard) => groups.get(Math.floor(shard / SHARDS_PER_SNAPSHOT_GROUP))?.[shardAttribute(shard)],
+    );
+    if (held.some((image) => !Array.isArray(image))) return undefined;
+    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
+    const snapshot = { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
+    await this.writeStockVector(
+      sku,
+      snapshot.version,
+      all.map((image) => image.available),
+    );
+    return snapshot;
+  }
+
+  /** Folds images of one group's shards into its item; returns the item as it now stands. */
+  private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<Item | undefined> {
     const fold = async (batch: readonly ShardImage[]) => {
-      const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku' };
-      const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku };
-      const sets = ['#kind = :kind', '#sku = :sku'];
+      const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku', '#group': 'group' };
+      const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku, ':group': group };
+      const sets = ['#kind = :kind', '#sku = :sku', '#group = :group'];
       const conditions: string[] = [];
       for (const [index, image] of batch.entries()) {
         names[`#s${index}`] = shardAttribute(image.shard);
@@ -882,9 +925,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: keys.snapshot(sku),
+          Key: keys.snapshot(sku, group),
           UpdateExpression: `SET ${sets.join(', ')}`,
-          ...(conditions.length > 0 ? { ConditionExpression: conditions.join(' AND ') } : {}),
+          ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
           ReturnValues: 'ALL_NEW',
@@ -892,42 +935,72 @@ export class DynamoDbInventoryStore implements InventoryStore {
       );
       return Attributes;
     };
-    let item: Item | undefined;
-    let complete = true;
-    // An expression is at most 4 KB: a few dozen shards per update.
-    for (const batch of chunked(images, IMAGES_PER_UPDATE)) {
+    let pending = images;
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        item = await fold(batch);
+        return await fold(pending);
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
-        complete = false;
-        for (const image of batch) {
-          try {
-            await fold([image]);
-          } catch (single) {
-            // The item already holds this shard at this version or later: nothing to fold in.
-            if (!isConditionFailed(single)) throw single;
-          }
-        }
+      }
+      // Some image is not newer than what the group holds (a redelivery, or a relay on another stream
+      // shard was first): read the group and fold only what is newer, so a redelivered batch writes nothing.
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku, group), ConsistentRead: true }),
+      );
+      pending = pending.filter((image) => {
+        const held = Item?.[shardAttribute(image.shard)];
+        return !Array.isArray(held) || Number(held[0]) < image.version;
+      });
+      if (pending.length === 0) return Item;
+    }
+    // Still racing another relay: the caller reads the group with the untouched ones.
+    return undefined;
+  }
+
+  async readShardImages(sku: string, shards: number): Promise<ShardImage[]> {
+    const byKey = new Map<string, Item>();
+    for (const chunk of chunked(
+      Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard)),
+      BATCH_GET_KEYS,
+    )) {
+      let pending: Item[] = chunk;
+      for (let round = 0; pending.length > 0; round++) {
+        if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
+        if (round > 0) await sleep(backoffMs(round));
+        const { Responses, UnprocessedKeys } = await this.client.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
+        pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
       }
     }
-    if (!complete || !item) {
-      item = (
-        await this.client.send(
-          new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku), ConsistentRead: true }),
-        )
-      ).Item;
-    }
-    const held = Array.from({ length: shards }, (_, shard) => item?.[shardAttribute(shard)]);
-    if (held.some((image) => !Array.isArray(image))) return undefined;
-    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
-    const snapshot = { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
-    await this.writeStockVector(
-      sku,
-      snapshot.version,
-      all.map((image) => image.available),
+    return Array.from({ length: shards }, (_, shard) =>
+      toShardImage(byKey.get(keys.stock(sku, shard).pk) ?? {}, shard),
     );
-    return snapshot;
+  }
+
+  async listStockVectors(limit: number): Promise<string[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#lane = :lane',
+        ExpressionAttributeNames: { '#lane': laneKey.name },
+        ExpressionAttributeValues: { ':lane': STOCK_VECTOR_LANE },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => String(item.pk).slice('STOCKVIEW#'.length));
+  }
+
+  /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
+  async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
+    const byGroup = new Map<number, ShardImage[]>();
+    for (const image of images) {
+      const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
+      byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
+    }
+    await Promise.all([...byGroup].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
   }
 
   /**
@@ -940,7 +1013,17 @@ export class DynamoDbInventoryStore implements InventoryStore {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...keys.stockVector(sku), kind: 'stock-view', sku, version, available },
+          // Listed in the expiry index under its own lane, for the sweeper's reconciliation. The index keys
+          // never change on a rewrite, so the (keys-only) index is written once per SKU, not once per fold.
+          Item: {
+            ...keys.stockVector(sku),
+            kind: 'stock-view',
+            sku,
+            version,
+            available,
+            [laneKey.name]: STOCK_VECTOR_LANE,
+            [dueKey.name]: 0,
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
           ExpressionAttributeNames: { '#version': 'version' },
           ExpressionAttributeValues: { ':version': version },
@@ -993,6 +1076,9 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
 
 /** Owed refunds wait in one partition of the expiry index of their own: few, and swept with the holds. */
 const REFUND_LANE = 'REFUNDS';
+
+/** Stock-vector items, one per SKU, listed for the sweeper's reconciliation. */
+const STOCK_VECTOR_LANE = 'STOCKVIEWS';
 
 function holdLane(reservationId: string): string {
   let hash = 0;

@@ -20,6 +20,8 @@ import { defaultShardCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
 
 export interface InventoryDeps {
+  /** Whether an error is a transient fault of the platform (throttling, timeouts), as opposed to a broken hold. */
+  readonly isTransientFault?: (error: unknown) => boolean;
   readonly store: InventoryStore;
   /** Refunds owed by holds that end unsold after a checkout was cleared to charge them. */
   readonly refunds: Refunds;
@@ -170,7 +172,10 @@ export class Inventory {
    */
   async release(reservationId: string): Promise<Reservation> {
     const reservation = await this.getReservation(reservationId);
-    const { now } = await this.endHold(reservation, 'RELEASED', this.deps.clock.now());
+    const nowMs = this.deps.clock.now();
+    // A hold already past its expiry ends as EXPIRED (as the sweeper would end it), and the answer says so.
+    const ending: HoldEnding = Date.parse(reservation.expiresAt) <= nowMs ? 'EXPIRED' : 'RELEASED';
+    const { now } = await this.endHold(reservation, ending, nowMs);
     if (now.status === 'CONFIRMED') throw new InvalidStateError('The reservation is already confirmed');
     await this.deps.refunds.settle(now.reservationId);
     return now;
@@ -197,6 +202,8 @@ export class Inventory {
             if (result.value) expiredInBatch++;
             continue;
           }
+          // Contention or throttling at the peak is not poison: the hold stays due for the next sweep.
+          if (result.reason instanceof BusyError || this.deps.isTransientFault?.(result.reason)) continue;
           const id = chunk[index] as string;
           failed.push(id);
           failedInBatch++;

@@ -152,6 +152,12 @@ export interface InventoryStore {
    * seen. Writes only that item, never a stock shard.
    */
   mergeShardImages(sku: string, images: readonly ShardImage[], shards: number): Promise<StockSnapshot | undefined>;
+  /** Folds shard images in without composing a snapshot: for shards written before their product item. */
+  foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void>;
+  /** Every shard's image, read strongly consistent with plain reads (never a transaction): for reconciling the snapshot. */
+  readShardImages(sku: string, shards: number): Promise<ShardImage[]>;
+  /** SKUs whose stock-vector item exists, for the sweeper's reconciliation. */
+  listStockVectors(limit: number): Promise<string[]>;
 }
 
 /** A charge as the provider recorded it: a repeated charge returns the first one, whatever it was asked. */

@@ -4,8 +4,13 @@
  */
 import type { Allocation } from './model';
 
-/** Upper bound on shards: a restock touches every shard in one transaction (≤ 100 actions). */
-export const MAX_SHARDS = 64;
+/**
+ * Upper bound on a SKU's shards. Creation and restock run in transactions of
+ * 99 shards, the relay keeps the snapshot in groups of 50, and every
+ * environment's stock view is one list of this many numbers (a few KB: half a
+ * read unit, eventually consistent), which is what bounds it.
+ */
+export const MAX_SHARDS = 1000;
 
 /**
  * Default shard count when the operator names none. A shard item absorbs

@@ -1,4 +1,4 @@
-// (schedule) --> expire due holds, settle owed refunds --> DynamoDB transactions (reservation + shards + limit [+ refund]), payment provider
+// (schedule) --> expire due holds, settle owed refunds, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
@@ -6,6 +6,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { numberEnv } from '../shared/env';
 import { inventory, refunds, sleep } from '../shared/inventory';
+import { RECONCILE_EVERY_MS, reconcileSnapshots } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 /**
@@ -24,11 +25,16 @@ export interface SweepSummary {
   readonly refunded: number;
   /** Owed refunds older than their bound after this sweep's attempt (metric RefundOverdue). */
   readonly refundsOverdue: number;
+  /** SKUs whose snapshot was rebuilt from their shards. */
+  readonly reconciled: number;
 }
+
+/** When this execution environment last reconciled the snapshots. */
+let reconciledAt = 0;
 
 export async function expireHolds(): Promise<SweepSummary> {
   const until = Date.now() + SWEEP_FOR_MS;
-  const summary = { expired: 0, sweeps: 0, poisonHolds: 0, refunded: 0, refundsOverdue: 0 };
+  const summary = { expired: 0, sweeps: 0, poisonHolds: 0, refunded: 0, refundsOverdue: 0, reconciled: 0 };
   do {
     const started = Date.now();
     const sweep = await inventory.expireDueHolds();
@@ -39,6 +45,14 @@ export async function expireHolds(): Promise<SweepSummary> {
     summary.refunded += settled.refunded;
     summary.refundsOverdue += settled.overdue;
     if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
+    if (started - reconciledAt >= RECONCILE_EVERY_MS) {
+      reconciledAt = started;
+      // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
+      summary.reconciled += await reconcileSnapshots().catch((error: unknown) => {
+        logger.warn('Snapshot reconciliation failed', { errorName: error instanceof Error ? error.name : 'unknown' });
+        return 0;
+      });
+    }
     summary.sweeps++;
     const next = started + SWEEP_EVERY_MS;
     if (next >= until) break;

@@ -4,6 +4,7 @@
  * environment does.
  */
 import { randomUUID } from 'node:crypto';
+import { classifyAwsFault } from '../adapters/aws-faults';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { Inventory } from '../domain/inventory';
@@ -38,6 +39,7 @@ function plannedShards(): Record<string, number> {
 
 export const inventory = new Inventory({
   plannedShards: plannedShards(),
+  isTransientFault: (error) => classifyAwsFault(error) !== undefined,
   store,
   refunds,
   view: new StockView(STOCK_VIEW_TTL_MS, Date.now),

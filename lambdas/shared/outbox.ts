@@ -27,7 +27,7 @@ export async function enqueueOrders(orders: readonly OrderPlaced[]): Promise<voi
     const batch = orders.slice(start, start + 10);
     const { Failed } = await sqs.send(
       new SendMessageBatchCommand({
-        QueueUrl: ordersQueueUrl,
+        QueueUrl: ordersQueueUrl(),
         Entries: batch.map((order, index) => ({
           Id: String(index),
           MessageBody: JSON.stringify(order),
@@ -54,7 +54,11 @@ export async function publishSnapshot(
   images?: readonly ShardImage[],
 ): Promise<StockEvent | undefined> {
   const product = await store.getProduct(sku);
-  if (!product) return undefined;
+  if (!product) {
+    // A wide product writes its shards before its product item: keep their images for the snapshot.
+    if (images) await store.foldShardImages(sku, images);
+    return undefined;
+  }
   const seen = images ?? (await store.shardImages(sku, product.shards));
   const merged = await store.mergeShardImages(sku, seen, product.shards);
   if (!merged) return undefined;
@@ -65,7 +69,7 @@ export async function publishSnapshot(
   if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });
   await sns.send(
     new PublishCommand({
-      TopicArn: inventoryTopicArn,
+      TopicArn: inventoryTopicArn(),
       Message: JSON.stringify(snapshot),
       MessageGroupId: sku,
       MessageDeduplicationId: `${sku}:${snapshot.version}`,
@@ -77,4 +81,26 @@ export async function publishSnapshot(
     }),
   );
   return snapshot;
+}
+
+/** How often the sweeper rebuilds each SKU's snapshot from its shards. */
+export const RECONCILE_EVERY_MS = 30_000;
+
+/**
+ * Rebuilds every SKU's snapshot, stock vector and channel snapshot from its
+ * shards (plain strongly consistent reads, never a transaction), so a stream
+ * record the relay lost — past its retries or its age — is repaired within
+ * `RECONCILE_EVERY_MS`, not when the shard next changes. Publishing an
+ * unchanged version is absorbed by the topic's deduplication (`sku:version`)
+ * and by the views, which keep only newer versions.
+ */
+export async function reconcileSnapshots(limit = 200): Promise<number> {
+  let reconciled = 0;
+  for (const sku of await store.listStockVectors(limit)) {
+    const product = await store.getProduct(sku);
+    if (!product) continue;
+    await publishSnapshot(sku, [], await store.readShardImages(sku, product.shards));
+    reconciled++;
+  }
+  return reconciled;
 }

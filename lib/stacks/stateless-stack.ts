@@ -84,7 +84,8 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'sweeps expired holds back to stock, every second for a minute per invocation',
     table: {
       reads: 'any',
-      writes: ['RESERVATION#', 'STOCK#', 'LIMIT#', 'REFUND#', 'CHARGE#'],
+      // Ends holds, settles owed refunds, and rebuilds each SKU's snapshot and stock vector from its shards.
+      writes: ['RESERVATION#', 'STOCK#', 'LIMIT#', 'REFUND#', 'CHARGE#', 'SNAPSHOT#', 'STOCKVIEW#'],
       queries: ['holdsByExpiry'],
     },
     timeout: Duration.seconds(70),
@@ -155,6 +156,8 @@ export class StatelessStack extends Stack {
       useOrdersQueue(fn(outbox), props.ordersQueue.queue);
       useInventoryTopic(fn(outbox), props.inventoryTopic);
     }
+    // The sweeper republishes snapshots it rebuilt from the shards (it sends no orders).
+    useInventoryTopic(fn('expire-holds'), props.inventoryTopic);
 
     this.reservations = new ProvisionedForDrops(this, 'Reservations', {
       version: fn('create-reservation').currentVersion,

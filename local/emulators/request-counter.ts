@@ -34,6 +34,8 @@ export interface RequestCounter {
   writes(): number;
   /** With `trackItemWrites`: item writes by partition key (`pk`), transaction parts counted one by one. */
   itemWrites(): Map<string, number>;
+  /** With `trackItemWrites`: keys asked for by BatchGetItem, by partition key. */
+  batchReads(): Map<string, number>;
   reset(): void;
   /** Answers every request for these operations with `fault` until `clearFaults`. */
   injectFault(operations: readonly string[], fault: WireFault): void;
@@ -49,6 +51,7 @@ export async function startRequestCounter(
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   let counts: Record<string, number> = {};
   let itemWrites = new Map<string, number>();
+  let batchReads = new Map<string, number>();
   const faults = new Map<string, WireFault>();
   const server = createServer((incoming, outgoing) => {
     const operation =
@@ -61,13 +64,14 @@ export async function startRequestCounter(
       answerWithFault(incoming, outgoing, fault);
       return;
     }
-    if (options.trackItemWrites && DYNAMODB_WRITE_OPERATIONS.has(operation)) {
+    if (options.trackItemWrites && (DYNAMODB_WRITE_OPERATIONS.has(operation) || operation === 'BatchGetItem')) {
       const chunks: Buffer[] = [];
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
       incoming.on('end', () => {
-        for (const key of writtenKeys(operation, Buffer.concat(chunks).toString('utf8'))) {
-          itemWrites.set(key, (itemWrites.get(key) ?? 0) + 1);
-        }
+        const body = Buffer.concat(chunks).toString('utf8');
+        const [keys, tally] =
+          operation === 'BatchGetItem' ? [batchGetKeys(body), batchReads] : [writtenKeys(operation, body), itemWrites];
+        for (const key of keys) tally.set(key, (tally.get(key) ?? 0) + 1);
       });
     }
     const forward = request(
@@ -94,9 +98,11 @@ export async function startRequestCounter(
     endpoint: `http://127.0.0.1:${port}`,
     counts: () => ({ ...counts }),
     itemWrites: () => new Map(itemWrites),
+    batchReads: () => new Map(batchReads),
     reset: () => {
       counts = {};
       itemWrites = new Map();
+      batchReads = new Map();
     },
     injectFault: (operations, fault) => {
       for (const operation of operations) faults.set(operation, fault);
@@ -146,6 +152,19 @@ interface WriteRequestBody {
   Key?: KeyAttribute;
   Item?: KeyAttribute;
   TransactItems?: Array<Record<string, { Key?: KeyAttribute; Item?: KeyAttribute }>>;
+}
+
+/** Partition keys a BatchGetItem request asks for, over all its tables. */
+function batchGetKeys(body: string): string[] {
+  try {
+    const parsed = JSON.parse(body) as { RequestItems?: Record<string, { Keys?: Array<{ pk?: { S?: string } }> }> };
+    return Object.values(parsed.RequestItems ?? {})
+      .flatMap((request) => request.Keys ?? [])
+      .map((key) => key.pk?.S)
+      .filter((key): key is string => typeof key === 'string');
+  } catch {
+    return [];
+  }
 }
 
 /** Partition keys a write request writes (a ConditionCheck writes nothing). */

@@ -30,7 +30,7 @@ const reviewPlan = parseDropPlan({
   drops: [{ sku: 'SNKR-001', startsAt: '2027-03-01T17:00:00Z', expectedPeakRps: 20000, units: 5000 }],
 });
 const futureDrop = { sku: 'NEXT-1', startsAt: '2030-02-01T17:00:00Z', expectedPeakRps: 2000, units: 1000 };
-const pastDrop = { sku: 'LAST-1', startsAt: '2029-11-01T17:00:00Z', expectedPeakRps: 3000, units: 1000 };
+const pastDrop = { sku: 'LAST-1', startsAt: '2029-11-01T17:00:00Z', expectedPeakRps: 6000, units: 20000 };
 
 const tagOf = (resource: Resource | undefined, key: string) =>
   (resource?.Properties.Tags as Array<{ Key: string; Value: string }> | undefined)?.find((t) => t.Key === key)?.Value;
@@ -80,7 +80,7 @@ describe('warm throughput', () => {
     const settings = { ...readSettings(app.node, {}), dropPlan: reviewPlan };
     const { stateful } = buildDroplineApp(app, settings, NOW);
     expect(warmThroughput(Template.fromStack(stateful))).toEqual({
-      WriteUnitsPerSecond: 288_000,
+      WriteUnitsPerSecond: 111_294,
       ReadUnitsPerSecond: 35_000,
     });
   });
@@ -127,7 +127,7 @@ describe('a drop window already open at deploy', () => {
   it('gets its provisioned concurrency from the deploy itself, and no scheduled action is in the past', () => {
     const { stateless } = synthesize({ dropPlan: { drops: [open] } });
     const targets = Object.values(resourcesOf(stateless, 'AWS::ApplicationAutoScaling::ScalableTarget'));
-    expect(targets.map((target) => target.Properties.MinCapacity).sort()).toEqual([125, 454]);
+    expect(targets.map((target) => target.Properties.MinCapacity).sort()).toEqual([125, 328]);
     for (const target of targets) {
       const actions = (target.Properties.ScheduledActions ?? []) as Array<{ Schedule: string }>;
       expect(actions.length).toBeGreaterThan(0);

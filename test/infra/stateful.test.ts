@@ -46,7 +46,7 @@ describe('the inventory table', () => {
 
   it("is pre-warmed for what the plan's shards can write, within the table maximum (lib/config/capacity.ts)", () => {
     synth.stateful.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      WarmThroughput: { WriteUnitsPerSecond: 40_000, ReadUnitsPerSecond: 12_000 },
+      WarmThroughput: { WriteUnitsPerSecond: 34_677, ReadUnitsPerSecond: 12_000 },
     });
   });
 

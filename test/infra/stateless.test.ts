@@ -120,12 +120,15 @@ describe('least privilege', () => {
     expect(scanners).toEqual([expect.stringMatching(/^operator: resends/)]);
   });
 
-  it('lets only the outbox relay and the redrive send orders and publish inventory events', () => {
+  it('lets only the outbox relay and the redrive send orders; the sweeper may also publish inventory events', () => {
     for (const outbox of ['the outbox relay', 'operator: resends']) {
       expect(statementsOf(outbox).flatMap(actionsOf)).toEqual(
         expect.arrayContaining(['sqs:SendMessage', 'sns:Publish']),
       );
     }
+    const sweeper = statementsOf('sweeps expired holds').flatMap(actionsOf);
+    expect(sweeper).toContain('sns:Publish');
+    expect(sweeper).not.toContain('sqs:SendMessage');
     for (const description of ['POST /products/{sku}/reservations', 'POST /reservations/{id}/checkout']) {
       const actions = statementsOf(description).flatMap(actionsOf);
       expect(actions).not.toContain('sqs:SendMessage');
@@ -265,12 +268,12 @@ describe('drop scaling', () => {
     synth.stateless.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
       ScalableDimension: 'lambda:function:ProvisionedConcurrency',
       MinCapacity: 1,
-      MaxCapacity: 908,
+      MaxCapacity: 656,
       ScheduledActions: [
         {
           ScheduledActionName: 'Step0',
           Schedule: 'at(2030-03-14T16:45:00)',
-          ScalableTargetAction: { MinCapacity: 454 },
+          ScalableTargetAction: { MinCapacity: 328 },
         },
         { ScheduledActionName: 'Step1', Schedule: 'at(2030-03-14T18:00:00)', ScalableTargetAction: { MinCapacity: 1 } },
         {
@@ -302,7 +305,7 @@ describe('drop scaling', () => {
     synth.stateless.hasResourceProperties('AWS::Lambda::Function', {
       Description: Match.stringLikeRegexp('^PUT /admin/products'),
       Environment: {
-        Variables: Match.objectLike({ PLANNED_SHARDS: JSON.stringify({ 'SNKR-RED-42': 64, 'HOODIE-BLK': 40 }) }),
+        Variables: Match.objectLike({ PLANNED_SHARDS: JSON.stringify({ 'SNKR-RED-42': 200, 'HOODIE-BLK': 40 }) }),
       },
     });
   });

@@ -14,7 +14,7 @@ import { resourcesOf, type Synthesized, synthesize } from './synth';
 const WRITES: Readonly<Record<FunctionName, readonly string[]>> = {
   'create-reservation': ['IDEMPOTENCY#', 'LIMIT#', 'RESERVATION#', 'STOCK#'],
   'release-reservation': ['CHARGE#', 'LIMIT#', 'REFUND#', 'RESERVATION#', 'STOCK#'],
-  'expire-holds': ['CHARGE#', 'LIMIT#', 'REFUND#', 'RESERVATION#', 'STOCK#'],
+  'expire-holds': ['CHARGE#', 'LIMIT#', 'REFUND#', 'RESERVATION#', 'SNAPSHOT#', 'STOCK#', 'STOCKVIEW#'],
   'checkout-reservation': ['CHARGE#', 'ORDER#', 'REFUND#', 'RESERVATION#', 'STOCK#'],
   'put-product': ['PRODUCT#', 'PRODUCTPUT#', 'STOCK#'],
   'restock-product': ['RESTOCK#', 'STOCK#'],

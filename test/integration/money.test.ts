@@ -426,6 +426,42 @@ describe('8. one poison hold does not stall expiry', () => {
   });
 });
 
+describe('8. contention at the peak is not poison', () => {
+  test('a hold whose expiry stays contended is left due for the next sweep, not deferred or reported', async () => {
+    const hold = await holdOne({ holdSeconds: 1 });
+    // Conflicts on every try (DynamoDB Local never conflicts): the sweep runs out of retries on this hold.
+    const contended = new Proxy(store, {
+      get(target, property, receiver) {
+        if (property !== 'endHold') return Reflect.get(target, property, receiver);
+        return async (reservation: Reservation, ...rest: unknown[]) =>
+          reservation.reservationId === hold.reservationId
+            ? { kind: 'contended' }
+            : (target.endHold as (...args: unknown[]) => unknown)(reservation, ...rest);
+      },
+    }) as InventoryStore;
+    const later = Date.parse(hold.expiresAt) + 1000;
+
+    const sweep = await inventoryAt(() => later, { store: contended }).expireDueHolds();
+
+    expect(sweep.failed).toEqual([]);
+    expect(await store.listDueHolds(later, 1000)).toContain(hold.reservationId);
+    expect((await inventoryAt(() => later).expireDueHolds()).expired).toBeGreaterThanOrEqual(1);
+    expect(await store.getReservation(hold.reservationId)).toMatchObject({ status: 'EXPIRED' });
+  });
+});
+
+describe('contract: DELETE of a hold past its expiry', () => {
+  test('ends it as EXPIRED and says so, whether or not the sweeper got there first', async () => {
+    const hold = await holdOne({ holdSeconds: 1, quantity: 2 });
+    const later = Date.parse(hold.expiresAt) + 10;
+
+    const released = await inventoryAt(() => later).release(hold.reservationId);
+
+    expect(released.status).toBe('EXPIRED');
+    expect(await inventoryAt(Date.now).ledger(hold.sku)).toMatchObject({ expired: 2, released: 0, held: 0 });
+  });
+});
+
 describe('6, 10. idempotency keys', () => {
   test('a retry of a reservation is answered with its hold after the drop was postponed', async () => {
     const hold = await holdOne();

@@ -5,6 +5,8 @@
  * (TransactGetItems) touches them — and every channel still ends equal to the
  * ledger. The proxy in front of DynamoDB Local counts the calls.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
@@ -74,6 +76,58 @@ test('an environment refreshes its stock view with one small read, whatever the 
     await new Promise((resolve) => setTimeout(resolve, 1100));
   }
 
-  // No read of the 64 shards: the view came from the one stock-vector item, each refresh one GetItem.
-  expect(stack.dynamodbRequests.counts().BatchGetItem ?? 0).toBe(0);
+  // No request path read the 64 shards: the view came from the one stock-vector item, each refresh one
+  // GetItem. (The sweeper's reconciliation reads them, once per SKU every 30 s: at most once here.)
+  const shardReads = [...stack.dynamodbRequests.batchReads()].filter(([key]) => key.startsWith(`STOCK#${sku}#`));
+  expect(Math.max(0, ...shardReads.map(([, reads]) => reads))).toBeLessThanOrEqual(1);
+});
+
+test('a stock vector left stale by a lost stream record is repaired by the sweeper’s reconciliation', async () => {
+  const sku = 'snapshot-heal';
+  await api.putProduct(sku, { name: 'Heal', priceCents: 100, stock: 4, shards: 2, maxPerCustomer: 2 });
+  const holds = await Promise.all([api.reserve(sku, 'heal-a', 2, 'heal-a'), api.reserve(sku, 'heal-b', 2, 'heal-b')]);
+  await api.call('DELETE', `/reservations/${holds[0]?.body.reservationId}`);
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb }));
+  const vectorKey = { pk: `STOCKVIEW#${sku}` };
+  const vector = await eventually(async () => {
+    const { Item } = await client.send(new GetCommand({ TableName: stack.tableName, Key: vectorKey }));
+    // Three writes to the shards (two holds, one release): the relay has folded all of them.
+    expect(Item).toMatchObject({ version: 3, available: expect.any(Array) });
+    expect((Item?.available as number[]).reduce((sum, units) => sum + units, 0)).toBe(2);
+    return Item as { version: number };
+  });
+  // The record that returned the units is lost: the vector still says sold out, one version back.
+  await client.send(
+    new PutCommand({
+      TableName: stack.tableName,
+      Item: { ...vector, available: [0, 0], version: vector.version - 1 },
+    }),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-1')).status).toBe(409);
+
+  const { reconcileSnapshots } = await import('../../lambdas/shared/outbox');
+  expect(await reconcileSnapshots()).toBeGreaterThanOrEqual(1);
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+
+  expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-2')).status).toBe(201);
+  client.destroy();
+});
+
+test('a product of more shards than one transaction holds gets its snapshot, though its shards are written before it', async () => {
+  const sku = 'snapshot-wide';
+  const created = await api.putProduct(sku, { name: 'Wide', priceCents: 100, stock: 2500, shards: 250 });
+  expect(created.status).toBe(201);
+
+  await eventually(
+    async () => {
+      const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
+      for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available: 2500 });
+    },
+    { timeoutMs: 20_000 },
+  );
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb }));
+  const { Item } = await client.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `STOCKVIEW#${sku}` } }));
+  expect(Item?.available).toHaveLength(250);
+  client.destroy();
 });

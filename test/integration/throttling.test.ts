@@ -111,15 +111,17 @@ test.each<[string, WireFault]>([
   },
 );
 
-test('BatchGetItem leaving every key unprocessed, round after round: the stock read gives up BUSY, not at the Lambda timeout', async () => {
+test('BatchGetItem leaving every key unprocessed, round after round: a shard read gives up BUSY, not at the Lambda timeout', async () => {
   const sku = await freshProduct();
   stack.dynamodbRequests.injectFault(['BatchGetItem'], { kind: 'unprocessed' });
 
-  const answer = await api.call('GET', `/products/${sku}`);
+  // The ledger always reads every shard (strongly consistent): the read that must give up.
+  const answer = await api.call('GET', `/admin/products/${sku}/ledger`, { admin: true });
 
   expect(answer.status).toBe(429);
   expect(answer.body.error.code).toBe('BUSY');
   expect(answer.headers['retry-after']).toBe('1');
+  expect(stack.dynamodbRequests.counts().BatchGetItem ?? 0).toBeGreaterThanOrEqual(6);
   stack.dynamodbRequests.clearFaults();
-  expect((await api.call('GET', `/products/${sku}`)).status).toBe(200);
+  expect((await api.call('GET', `/admin/products/${sku}/ledger`, { admin: true })).status).toBe(200);
 });
