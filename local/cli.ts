@@ -275,7 +275,7 @@ function preflightCommand(args: string[]): number {
     return 2;
   }
   if (values.help) {
-    console.log(USAGE);
+    console.log(commandHelp(PREFLIGHT_HELP));
     return 0;
   }
   return runPreflight({ plan: values.plan, context: values.context ?? [], at: values.at, json: values.json ?? false });

@@ -245,6 +245,7 @@ test('the global help lists every exit code', async () => {
 test.each([
   ['rehearse', /--stock N/, /--data-dir|preflight --plan/],
   ['serve', /--data-dir DIR/, /--stock|preflight --plan/],
+  ['preflight', /--plan FILE/, /--stock|--data-dir/],
 ])('%s --help prints that command’s help only', async (command, own, others) => {
   const run = await dropline([command, '--help']);
 
