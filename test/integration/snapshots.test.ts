@@ -93,7 +93,7 @@ test('a stock vector left stale by a lost stream record is repaired by the sweep
     const { Item } = await client.send(new GetCommand({ TableName: stack.tableName, Key: vectorKey }));
     // Three writes to the shards (two holds, one release): the relay has folded all of them.
     expect(Item).toMatchObject({ version: 3, available: expect.any(Array) });
-    expect((Item?.available as number[]).reduce((sum, units) => sum + units, 0)).toBe(2);
+    expect(((Item?.available ?? []) as number[]).reduce((sum, units) => sum + units, 0)).toBe(2);
     return Item as { version: number };
   });
   // The record that returned the units is lost: the vector still says sold out, one version back.
