@@ -72,6 +72,9 @@ const SHARDS_PER_SNAPSHOT_GROUP = 50;
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
 
+/** Items the outbox relay and the sweeper keep in the background, never a request: the snapshot groups and the stock vector. */
+export const BACKGROUND_KEY_PREFIXES = ['SNAPSHOT#', 'STOCKVIEW#'] as const;
+
 export const keys = {
   product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
   order: (orderId: string) => ({ pk: `ORDER#${orderId}` }),
@@ -977,6 +980,19 @@ export class DynamoDbInventoryStore implements InventoryStore {
     return Array.from({ length: shards }, (_, shard) =>
       toShardImage(byKey.get(keys.stock(sku, shard).pk) ?? {}, shard),
     );
+  }
+
+  async stockVectorVersion(sku: string): Promise<number | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.stockVector(sku),
+        ProjectionExpression: '#version',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.version === undefined ? undefined : Number(Item.version);
   }
 
   async listStockVectors(limit: number): Promise<string[]> {

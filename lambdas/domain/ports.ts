@@ -156,6 +156,8 @@ export interface InventoryStore {
   foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void>;
   /** Every shard's image, read strongly consistent with plain reads (never a transaction): for reconciling the snapshot. */
   readShardImages(sku: string, shards: number): Promise<ShardImage[]>;
+  /** The version the stock-vector item was last written at (the sum of its shards' versions then). */
+  stockVectorVersion(sku: string): Promise<number | undefined>;
   /** SKUs whose stock-vector item exists, for the sweeper's reconciliation. */
   listStockVectors(limit: number): Promise<string[]>;
 }

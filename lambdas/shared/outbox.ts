@@ -90,16 +90,20 @@ export const RECONCILE_EVERY_MS = 30_000;
  * Rebuilds every SKU's snapshot, stock vector and channel snapshot from its
  * shards (plain strongly consistent reads, never a transaction), so a stream
  * record the relay lost — past its retries or its age — is repaired within
- * `RECONCILE_EVERY_MS`, not when the shard next changes. Publishing an
- * unchanged version is absorbed by the topic's deduplication (`sku:version`)
- * and by the views, which keep only newer versions.
+ * `RECONCILE_EVERY_MS`, not when the shard next changes. A SKU whose shards
+ * add up to the version its stock vector was written at is left alone: no
+ * write, no message.
  */
 export async function reconcileSnapshots(limit = 200): Promise<number> {
   let reconciled = 0;
   for (const sku of await store.listStockVectors(limit)) {
     const product = await store.getProduct(sku);
     if (!product) continue;
-    await publishSnapshot(sku, [], await store.readShardImages(sku, product.shards));
+    const before = await store.stockVectorVersion(sku);
+    const images = await store.readShardImages(sku, product.shards);
+    // The vector was written at the sum of its shards' versions: the same sum now means nothing was lost.
+    if (before !== undefined && images.reduce((sum, image) => sum + image.version, 0) <= before) continue;
+    await publishSnapshot(sku, [], images);
     reconciled++;
   }
   return reconciled;

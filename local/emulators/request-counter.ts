@@ -36,6 +36,12 @@ export interface RequestCounter {
   itemWrites(): Map<string, number>;
   /** With `trackItemWrites`: keys asked for by BatchGetItem, by partition key. */
   batchReads(): Map<string, number>;
+  /**
+   * With `trackItemWrites`: write requests that touch any item outside these
+   * key prefixes — e.g. leaving out the items the outbox relay and the
+   * sweeper keep in the background (`SNAPSHOT#`, `STOCKVIEW#`).
+   */
+  writesExcept(prefixes: readonly string[]): number;
   reset(): void;
   /** Answers every request for these operations with `fault` until `clearFaults`. */
   injectFault(operations: readonly string[], fault: WireFault): void;
@@ -52,6 +58,7 @@ export async function startRequestCounter(
   let counts: Record<string, number> = {};
   let itemWrites = new Map<string, number>();
   let batchReads = new Map<string, number>();
+  let writeRequests: string[][] = [];
   const faults = new Map<string, WireFault>();
   const server = createServer((incoming, outgoing) => {
     const operation =
@@ -72,6 +79,7 @@ export async function startRequestCounter(
         const [keys, tally] =
           operation === 'BatchGetItem' ? [batchGetKeys(body), batchReads] : [writtenKeys(operation, body), itemWrites];
         for (const key of keys) tally.set(key, (tally.get(key) ?? 0) + 1);
+        if (operation !== 'BatchGetItem') writeRequests.push(keys);
       });
     }
     const forward = request(
@@ -99,10 +107,13 @@ export async function startRequestCounter(
     counts: () => ({ ...counts }),
     itemWrites: () => new Map(itemWrites),
     batchReads: () => new Map(batchReads),
+    writesExcept: (prefixes) =>
+      writeRequests.filter((keys) => keys.some((key) => !prefixes.some((prefix) => key.startsWith(prefix)))).length,
     reset: () => {
       counts = {};
       itemWrites = new Map();
       batchReads = new Map();
+      writeRequests = [];
     },
     injectFault: (operations, fault) => {
       for (const operation of operations) faults.set(operation, fault);

@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { type RequestCounter, startRequestCounter } from '../../local/emulators/request-counter';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 
+/** Items the relay and the sweeper write whatever a request does: a claim that a request wrote nothing leaves them out. */
+export { BACKGROUND_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb-inventory-store';
+
 export interface TestStack extends LocalStack {
   readonly dynamodbRequests: RequestCounter;
 }
