@@ -5,7 +5,8 @@
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
   console.error(`dropline needs Node.js 24 or newer (found ${process.versions.node}). See README.md, "Prerequisites".`);
-  process.exit(1);
+  // 3: the environment is not fit to run (see `dropline --help`, "Exit codes"); 1 means a promise broke.
+  process.exit(3);
 }
 
 const { register } = await import('tsx/esm/api');
@@ -15,5 +16,6 @@ try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
   console.error(`dropline: ${describeFailure(error)}`);
-  process.exitCode = 1;
+  // Anything that escapes the CLI is a failure of the environment, never a broken promise (1).
+  process.exitCode = 3;
 }

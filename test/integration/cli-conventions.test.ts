@@ -221,6 +221,16 @@ describe('exit codes: 2 for usage errors, each message naming the option and poi
   });
 });
 
+test('a Node.js older than 24 is an environment failure (3), named with the version found', async () => {
+  // Node's own version is what the entry reads: a preload makes this Node report 22.
+  const preload = join(work, 'old-node.mjs');
+  writeFileSync(preload, "Object.defineProperty(process.versions, 'node', { value: '22.1.0' });\n");
+  const run = await dropline(['--version'], { NODE_OPTIONS: `--import ${preload}` });
+
+  expect(run.code).toBe(3);
+  expect(run.stderr).toContain('dropline needs Node.js 24 or newer (found 22.1.0)');
+});
+
 test('--version prints the package version and exits 0', async () => {
   const run = await dropline(['--version']);
 
