@@ -346,7 +346,8 @@ test('every concurrent batch is explained by a sequential order, and the ledger 
     }),
     { numRuns: 60, endOnFailure: true },
   );
-});
+  // Sixty programs of concurrent batches: about a minute on two idle cores, more when they are shared.
+}, 300_000);
 
 describe('money under skewed clocks and faults', () => {
   const tableName = `dropline-history-money-${randomBytes(6).toString('hex')}`;
@@ -585,5 +586,5 @@ describe('money under skewed clocks and faults', () => {
       }),
       { numRuns: 25, endOnFailure: true },
     );
-  });
+  }, 300_000);
 });
