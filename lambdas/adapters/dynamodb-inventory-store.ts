@@ -1193,6 +1193,11 @@ function fromCompactImage(list: readonly unknown[], shard: number): ShardImage {
   };
 }
 
+/** A stock shard item (as read, or as a stream image carries it) as the image the snapshot keeps. */
+export function shardImageOf(item: Record<string, unknown>): ShardImage {
+  return toShardImage(item, Number(item.shard));
+}
+
 function toShardImage(item: Item, shard: number): ShardImage {
   return { shard, version: Number(item.version ?? 0), ...toCounts(item) };
 }

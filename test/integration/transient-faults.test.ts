@@ -1,19 +1,5 @@
-/**
- * Faults DynamoDB Local cannot produce — transaction conflicts and throttling —
- * injected into the real store's client (the only mock here: it stands in for
- * AWS's behaviour, not for our code). The engine retries with backoff and
- * still makes exactly one hold, or refuses with BUSY having changed nothing;
- * a checkout refused BUSY keeps its charge for the retry, and the hold's end
- * refunds it if the retry never comes. One test also wraps the simulated
- * payment provider so its first refund times out, as an external provider can.
- */
-import { randomBytes } from 'node:crypto';
-import {
-  DynamoDBClient,
-  ProvisionedThroughputExceededException,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { ProvisionedThroughputExceededException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { ScanCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
 import { Checkout } from '../../lambdas/domain/checkout';
@@ -23,16 +9,9 @@ import { chargeKeyFor } from '../../lambdas/domain/model';
 import type { PaymentProvider } from '../../lambdas/domain/ports';
 import { Refunds } from '../../lambdas/domain/refunds';
 import { StockView } from '../../lambdas/domain/stock-view';
-import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
-import { provisionInventoryTable } from '../../local/provision';
+import { isTransientFault, testTable } from '../support/test-table';
 
-const tableName = `dropline-faults-${randomBytes(6).toString('hex')}`;
-const dynamodb = new DynamoDBClient({
-  endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
-  region: LOCAL_AWS_ENV.AWS_REGION,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-const client = DynamoDBDocumentClient.from(dynamodb);
+const { tableName, dynamodb, client, provision } = testTable('dropline-faults');
 const payments = new SimulatedPaymentProvider(client, tableName);
 
 /**
@@ -69,6 +48,7 @@ function makeEngine(options: { payments?: Pick<PaymentProvider, 'refundFor'>; no
   const now = options.now ?? Date.now;
   const store = new DynamoDbInventoryStore(faultyClient, tableName);
   return new Inventory({
+    isTransientFault,
     store,
     refunds: new Refunds({ store, payments: options.payments ?? payments, clock: { now } }),
     view: new StockView(1000, now),
@@ -79,7 +59,7 @@ function makeEngine(options: { payments?: Pick<PaymentProvider, 'refundFor'>; no
 }
 
 beforeAll(async () => {
-  await provisionInventoryTable(dynamodb, tableName);
+  await provision();
 });
 
 afterAll(() => dynamodb.destroy());

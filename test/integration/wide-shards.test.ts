@@ -6,26 +6,18 @@
  * the real store over DynamoDB Local; the one injected fault (a chunk's
  * transaction refused) is named where it is.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
 import { Inventory } from '../../lambdas/domain/inventory';
 import { Refunds } from '../../lambdas/domain/refunds';
 import { StockView } from '../../lambdas/domain/stock-view';
-import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
-import { provisionInventoryTable } from '../../local/provision';
 import { expectBalanced } from '../support/ledger';
+import { isTransientFault, testTable } from '../support/test-table';
 
 const SHARDS = 250;
-const tableName = `dropline-wide-${randomBytes(6).toString('hex')}`;
-const dynamodb = new DynamoDBClient({
-  endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT,
-  region: LOCAL_AWS_ENV.AWS_REGION,
-  credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-});
-const client = DynamoDBDocumentClient.from(dynamodb);
+const { tableName, dynamodb, client, provision } = testTable('dropline-wide');
 
 /** Refuses the next restock chunk that advances its key's record past `afterChunk` (nothing of it is written). */
 let refuseChunkAfter: number | undefined;
@@ -47,6 +39,7 @@ const faulty = new Proxy(client, {
 });
 const store = new DynamoDbInventoryStore(faulty, tableName);
 const inventory = new Inventory({
+  isTransientFault,
   store,
   refunds: new Refunds({ store, payments: new SimulatedPaymentProvider(client, tableName), clock: { now: Date.now } }),
   view: new StockView(0, Date.now),
@@ -56,7 +49,7 @@ const inventory = new Inventory({
 });
 
 beforeAll(async () => {
-  await provisionInventoryTable(dynamodb, tableName);
+  await provision();
 });
 
 afterAll(() => dynamodb.destroy());
