@@ -175,7 +175,7 @@ async function spikeFigures(api: ApiClient, counter: RequestCounter, client: Dyn
   const single = await spike('bench-single', 1);
 
   progress(`after sell-out: ${SPIKE_ATTEMPTS} more attempts, writes counted at the wire`);
-  // The relay and the sweeper fold snapshots in the background: only what the attempts write is counted.
+  // The relay, the sweeper and the channel appliers write in the background: only what the attempts write is counted.
   const writesBefore = counter.writesExcept(BACKGROUND_KEY_PREFIXES);
   await closedLoop(SPIKE_ATTEMPTS, SPIKE_CONCURRENCY, async (index) => {
     const response = await api.reserve('bench-spike', `late-${index}`, 1, `late-${index}`);

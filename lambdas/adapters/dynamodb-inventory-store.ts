@@ -72,8 +72,12 @@ const SHARDS_PER_SNAPSHOT_GROUP = 50;
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
 
-/** Items the outbox relay and the sweeper keep in the background, never a request: the snapshot groups and the stock vector. */
-export const BACKGROUND_KEY_PREFIXES = ['SNAPSHOT#', 'STOCKVIEW#'] as const;
+/**
+ * Items kept in the background, never by a request: the relay's snapshot
+ * groups and stock vector, the sweeper's rebuilds of them, and the channel
+ * appliers' views.
+ */
+export const BACKGROUND_KEY_PREFIXES = ['SNAPSHOT#', 'STOCKVIEW#', 'CHANNEL#'] as const;
 
 export const keys = {
   product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
