@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { lambdaContext } from '../lambda-context';
+import { seeded } from '../rehearsal/random';
 import { type FilterPattern, matchesFilter } from './event-filter';
 import type { RunningEventSource } from './sqs';
 
@@ -235,7 +236,8 @@ function parallelLanes(options: {
 }): Lanes {
   const count = Math.max(1, options.lanes ?? 4);
   const maxStaggerMs = options.maxStaggerMs ?? 20;
-  const random = mulberry32(options.seed ?? 1);
+  // The same seed gives the same interleaving.
+  const random = seeded(options.seed ?? 1);
   const queues: StreamRecord[][] = Array.from({ length: count }, () => []);
   const running: (Promise<void> | undefined)[] = Array.from({ length: count }, () => undefined);
   // Read ahead at most this far: a lane stuck on a failing batch holds the stream up, as a stuck shard does.
@@ -283,18 +285,6 @@ function fnv1a(text: string): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return hash >>> 0;
-}
-
-/** A small seeded generator: the same seed gives the same interleaving. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 function toLambdaRecord(record: StreamRecord, streamArn: string): DynamoDBRecord {
