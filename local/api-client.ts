@@ -18,6 +18,43 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/**
+ * Answers the contract says to retry with the same request (and the same
+ * Idempotency-Key): 429 THROTTLED or BUSY, any 503, and a 504 (the function
+ * timed out, so the request may or may not have taken effect — the key makes
+ * the retry safe either way). 429 LIMIT_EXCEEDED is a verdict, not a retry.
+ */
+export function invitesRetry(response: ApiResponse): boolean {
+  if (response.status === 503 || response.status === 504) return true;
+  const code = (response.body as { error?: { code?: unknown } }).error?.code;
+  return response.status === 429 && (code === 'THROTTLED' || code === 'BUSY');
+}
+
+/** How long to wait before retrying: the answer's `Retry-After` (seconds, 1 when absent), jittered to 50–150 %. */
+export function retryDelayMs(response: ApiResponse, random: () => number = Math.random): number {
+  const seconds = Number(response.headers['retry-after'] ?? 1);
+  return 1000 * (Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * (0.5 + random());
+}
+
+/**
+ * Sends, and resends after the answer's `Retry-After` while the answer
+ * invites a retry, at most `maxRetries` times — what a well-behaved app does.
+ * Returns the last answer and how many retries it took.
+ */
+export async function untilSettled(
+  request: () => Promise<ApiResponse>,
+  maxRetries: number,
+): Promise<{ response: ApiResponse; retries: number }> {
+  let response = await request();
+  let retries = 0;
+  while (invitesRetry(response) && retries < maxRetries) {
+    await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response)));
+    retries++;
+    response = await request();
+  }
+  return { response, retries };
+}
+
 export class ApiClient {
   private readonly agent: Agent;
 

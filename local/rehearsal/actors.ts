@@ -4,7 +4,7 @@
  * that is declined, some twice in a hurry — or walk away and let the hold
  * expire, or release it. Bots hammer the reservation route past the limit.
  */
-import type { ApiClient, ApiResponse } from '../api-client';
+import { type ApiClient, type ApiResponse, invitesRetry, retryDelayMs } from '../api-client';
 import { forActor, type Random } from './random';
 import type { Recorder, RouteName } from './recorder';
 
@@ -41,13 +41,11 @@ export interface DropContext {
   readonly outcomes: Outcomes;
 }
 
-/** Answers that invite a retry of the same request: throttled at the edge, or the store was busy. */
-const RETRYABLE = new Set(['THROTTLED', 'BUSY']);
-
 /**
  * Sends with a timeout and records the answer. A timed-out request, or one
- * answered THROTTLED/BUSY, is retried (same Idempotency-Key) after the
- * `Retry-After` it was given, up to the limit — what a well-behaved app does.
+ * whose answer invites a retry (THROTTLED, BUSY, 503, 504), is retried (same
+ * Idempotency-Key) after the `Retry-After` it was given, up to the limit —
+ * what a well-behaved app does.
  */
 async function send(
   context: DropContext,
@@ -59,17 +57,17 @@ async function send(
     if (attempt > 0) context.recorder.retries++;
     const started = performance.now();
     try {
-      last = await request();
-      const code = (last.body as { error?: { code?: unknown } }).error?.code;
+      const answer = await request();
+      last = answer;
+      const code = (answer.body as { error?: { code?: unknown } }).error?.code;
       context.recorder.record(
         route,
-        last.status,
+        answer.status,
         performance.now() - started,
         typeof code === 'string' ? code : undefined,
       );
-      if (!RETRYABLE.has(String(code))) return last;
-      const retryAfterMs = 1000 * Number(last.headers['retry-after'] ?? 1);
-      await new Promise((resolve) => setTimeout(resolve, retryAfterMs * (0.5 + Math.random())));
+      if (!invitesRetry(answer)) return answer;
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(answer)));
     } catch {
       context.recorder.timeouts++;
       last = undefined;

@@ -1,15 +1,17 @@
-// Starts DynamoDB Local and fauxqs once per test run; test workers find them
-// through the environment. Plain ESM (fauxqs is import-only), with tsx to load
-// the project's TypeScript.
+// Starts fauxqs (SQS + SNS) once per test run; test files find it through the
+// environment. DynamoDB Local is started per test file by the test
+// environment (isolated-environment.mjs). Plain ESM (fauxqs is import-only).
+import { startFauxqs } from 'fauxqs';
 import { register } from 'tsx/esm/api';
 
 export default async function globalSetup() {
   const unregister = register();
-  const { startEmbeddedAws } = await import('../../local/emulators/embedded-aws.ts');
+  const { assertJava } = await import('../../local/emulators/dynamodb-local.ts');
   await unregister();
-  const aws = await startEmbeddedAws();
-  globalThis.__droplineAws = aws;
-  process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT = aws.endpoints.dynamodb;
-  process.env.DROPLINE_TEST_SQS_ENDPOINT = aws.endpoints.sqs;
-  process.env.DROPLINE_TEST_SNS_ENDPOINT = aws.endpoints.sns;
+  // Fail the run at once, with the install hint, rather than in every file.
+  assertJava();
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  globalThis.__droplineFauxqs = fauxqs;
+  process.env.DROPLINE_TEST_SQS_ENDPOINT = fauxqs.address;
+  process.env.DROPLINE_TEST_SNS_ENDPOINT = fauxqs.address;
 }

@@ -1,3 +1,3 @@
 export default async function globalTeardown() {
-  await globalThis.__droplineAws?.stop();
+  await globalThis.__droplineFauxqs?.stop();
 }
