@@ -5,7 +5,7 @@ import {
   ResourceInUseException,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
-import { inventoryTable } from '../lib/config/inventory-table';
+import { inventoryTable } from '../contract/inventory-table';
 
 export async function provisionInventoryTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const index = inventoryTable.holdsByExpiryIndex;

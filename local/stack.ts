@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { apiRoutes, schedules } from '../lib/config/api-routes';
+import { apiRoutes, schedules } from '../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../lib/config/messaging';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';

@@ -4,6 +4,7 @@
  * duplicated or overtaken snapshots never move a view backwards.
  */
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keyPrefixes } from '../../contract/inventory-table';
 import type { StockEvent } from '../shared/events';
 
 export interface ChannelView {
@@ -17,7 +18,7 @@ export interface ChannelView {
   readonly appliedAt: string;
 }
 
-const key = (channel: string, sku: string) => ({ pk: `CHANNEL#${channel}#${sku}` });
+const key = (channel: string, sku: string) => ({ pk: `${keyPrefixes.channel}${channel}#${sku}` });
 
 export class DynamoDbChannelViews {
   constructor(

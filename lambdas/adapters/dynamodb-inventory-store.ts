@@ -17,7 +17,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import { inventoryTable } from '../../lib/config/inventory-table';
+import { inventoryTable } from '../../contract/inventory-table';
 import { BusyError, InvalidStateError } from '../domain/errors';
 import type {
   Allocation,
@@ -71,13 +71,6 @@ const SHARDS_PER_SNAPSHOT_GROUP = 50;
 
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
-
-/**
- * Items kept in the background, never by a request: the relay's snapshot
- * groups and stock vector, the sweeper's rebuilds of them, and the channel
- * appliers' views.
- */
-export const BACKGROUND_KEY_PREFIXES = ['SNAPSHOT#', 'STOCKVIEW#', 'CHANNEL#'] as const;
 
 export const keys = {
   product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { keyPrefixes } from '../../contract/inventory-table';
 import type { ChargeOutcome, PaymentProvider } from '../domain/ports';
 import { isConditionFailed } from './aws-faults';
 
@@ -33,7 +34,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            pk: `CHARGE#${chargeId}`,
+            pk: `${keyPrefixes.charge}${chargeId}`,
             kind: 'charge',
             chargeId,
             idempotencyKey: request.idempotencyKey,
@@ -65,7 +66,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: `CHARGE#${chargeIdFor(idempotencyKey)}` },
+          Key: { pk: `${keyPrefixes.charge}${chargeIdFor(idempotencyKey)}` },
           // Counted only on the change from unrefunded: `refunds` can never pass 1.
           UpdateExpression: 'SET refunded = :yes, refundedAt = :now ADD refunds :one',
           ConditionExpression: 'attribute_exists(pk) AND refunded = :no',

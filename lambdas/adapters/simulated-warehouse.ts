@@ -3,6 +3,7 @@
  * number of deliveries: the idempotency a real warehouse API gives by order id.
  */
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { keyPrefixes } from '../../contract/inventory-table';
 import type { Order } from '../domain/model';
 import type { Warehouse } from '../domain/ports';
 
@@ -18,7 +19,7 @@ export class SimulatedWarehouse implements Warehouse {
         new PutCommand({
           TableName: this.tableName,
           Item: {
-            pk: `DISPATCH#${order.orderId}`,
+            pk: `${keyPrefixes.dispatch}${order.orderId}`,
             kind: 'dispatch',
             orderId: order.orderId,
             sku: order.sku,

@@ -1,16 +1,10 @@
 /**
  * Pure arithmetic of sharded stock: how many shards a product gets, how units
  * are split over them, and which shards a reservation takes its units from.
+ * The cap on a SKU's shards is the table layout's (`MAX_SHARDS` in
+ * `contract/inventory-table.ts`), enforced where a shard count comes in.
  */
 import type { Allocation } from './model';
-
-/**
- * Upper bound on a SKU's shards. Creation and restock run in transactions of
- * 99 shards, the relay keeps the snapshot in groups of 50, and every
- * environment's stock view is one list of this many numbers (a few KB: half a
- * read unit, eventually consistent), which is what bounds it.
- */
-export const MAX_SHARDS = 1000;
 
 /**
  * Default shard count when the operator names none. A shard item absorbs

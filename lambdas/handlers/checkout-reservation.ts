@@ -1,10 +1,10 @@
 // (API Gateway) --> checkout --> payment (idempotent per reservation) + DynamoDB transaction (reservation + shards + order)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { CheckoutBody, reservationPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { checkout } from '../shared/orders';
 import { metrics } from '../shared/powertools';
-import { CheckoutBody, reservationPath, withBody } from '../shared/schemas';
 
 const Request = z.extend(reservationPath, withBody(CheckoutBody));
 

@@ -1,11 +1,11 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { metrics } from '../shared/powertools';
 import { reservationView } from '../shared/representations';
-import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../shared/schemas';
 
 const Request = z.extend(skuPath, {
   ...withBody(ReservationBody),

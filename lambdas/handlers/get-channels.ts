@@ -1,10 +1,10 @@
 // (API Gateway, API key) --> channel views + stock snapshot --> DynamoDB
 import type * as z from 'zod/mini';
+import { skuPath } from '../../contract/requests';
 import { channels } from '../../lib/config/messaging';
 import { channelViews } from '../shared/channel-views';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory, store } from '../shared/inventory';
-import { skuPath } from '../shared/schemas';
 
 /** Each channel's view of a SKU beside the truth, and how far behind it is. */
 export async function getChannels(event: z.infer<typeof skuPath>): Promise<HttpResult> {

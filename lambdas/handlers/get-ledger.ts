@@ -1,8 +1,8 @@
 // (API Gateway, API key) --> ledger --> DynamoDB (consistent read of every shard)
 import type * as z from 'zod/mini';
+import { skuPath } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
-import { skuPath } from '../shared/schemas';
 
 export async function getLedger(event: z.infer<typeof skuPath>): Promise<HttpResult> {
   const { sku, supplied, available, held, sold, released, expired } = await inventory.ledger(event.pathParameters.sku);

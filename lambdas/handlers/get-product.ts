@@ -1,9 +1,9 @@
 // (API Gateway) --> availability --> the storefront read model (DynamoDB), shards until it exists
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
+import { skuPath } from '../../contract/requests';
 import { type HttpResult, httpApi } from '../shared/http';
 import { productView } from '../shared/representations';
-import { skuPath } from '../shared/schemas';
 import { storefrontAvailability } from '../shared/storefront';
 
 /** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */

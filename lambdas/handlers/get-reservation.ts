@@ -1,9 +1,9 @@
 // (API Gateway) --> get reservation --> DynamoDB
 import type * as z from 'zod/mini';
+import { reservationPath } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { reservationView } from '../shared/representations';
-import { reservationPath } from '../shared/schemas';
 
 export async function getReservation(event: z.infer<typeof reservationPath>): Promise<HttpResult> {
   return json(200, reservationView(await inventory.getReservation(event.pathParameters.reservationId)));

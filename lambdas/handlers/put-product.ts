@@ -1,9 +1,9 @@
 // (API Gateway, API key) --> create or update product --> DynamoDB transaction (product + shards)
 import * as z from 'zod/mini';
+import { IdempotencyKey, ProductBody, skuPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
 import { productSettingsView } from '../shared/representations';
-import { IdempotencyKey, ProductBody, skuPath, withBody } from '../shared/schemas';
 
 const Request = z.extend(skuPath, {
   ...withBody(ProductBody),

@@ -5,10 +5,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
+import { describeIssues, Sku } from '../../contract/requests';
 import { store } from '../shared/inventory';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
-import { describeIssues, Sku } from '../shared/schemas';
 
 /** `{}` redrives everything; `skus` narrows it; `dryRun` only counts. */
 const RedriveRequest = z.strictObject({

@@ -4,12 +4,12 @@
  * environment does.
  */
 import { randomUUID } from 'node:crypto';
+import { MAX_SHARDS } from '../../contract/inventory-table';
 import { classifyAwsFault } from '../adapters/aws-faults';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { Inventory } from '../domain/inventory';
 import { Refunds } from '../domain/refunds';
-import { MAX_SHARDS } from '../domain/stock';
 import { StockView } from '../domain/stock-view';
 import { documentClient, tableName } from './dynamodb';
 import { numberEnv } from './env';

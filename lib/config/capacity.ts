@@ -5,7 +5,7 @@
  * API throttles.
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
-import { MAX_SHARDS } from '../../lambdas/domain/stock';
+import { MAX_SHARDS } from '../../contract/inventory-table';
 import type { Drop, DropPlan } from './drop-plan';
 import { eventSourceMappings } from './messaging';
 
@@ -47,7 +47,7 @@ export const assumptions = {
   /** Target tracking keeps provisioned concurrency this busy (AWS's recommended 0.7). */
   utilizationTarget: 0.7,
   /**
-   * The most shards a SKU may have (`MAX_SHARDS` of the stock domain). Read, not copied: when it grows,
+   * The most shards a SKU may have (`MAX_SHARDS` of the table layout). Read, not copied: when it grows,
    * the model sizes to the new limit.
    */
   maxShards: MAX_SHARDS,

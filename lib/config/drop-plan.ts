@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { describeIssues, SKU_PATTERN, SKU_RULE } from '../../lambdas/shared/schemas';
+import { describeIssues, SKU_PATTERN, SKU_RULE } from '../../contract/requests';
 
 const Drop = z.strictObject({
   sku: z.string().regex(SKU_PATTERN, SKU_RULE),

@@ -17,9 +17,9 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
-import { type ApiRoute, apiRoutes, type HandlerName } from '../config/api-routes';
+import { bodySchemas } from '../../contract/requests';
+import { type ApiRoute, apiRoutes, type HandlerName } from '../../contract/routes';
 import type { Capacity } from '../config/capacity';
-import { bodySchemas } from '../config/request-bodies';
 import { stageOf } from './dropline-function';
 
 /** Headers a route cannot run without. */

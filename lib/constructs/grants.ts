@@ -9,10 +9,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { inventoryTable } from '../config/inventory-table';
-
-/** The start of a partition key value, up to and including a `#`: `STOCK#`, `CHANNEL#storefront#`. */
-export type KeyPrefix = `${string}#`;
+import { inventoryTable, type KeyPrefix, keyPrefixes } from '../../contract/inventory-table';
 
 /**
  * What a function does with the inventory table, item kind by item kind.
@@ -36,7 +33,7 @@ export interface TableAccess {
 
 const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem'];
 const WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
-const PREFIX = /^[A-Z][A-Z_]*#([A-Za-z0-9_-]+#)*$/;
+const KNOWN_PREFIXES: readonly string[] = Object.values(keyPrefixes);
 
 /**
  * Grants with `dynamodb:LeadingKeys`, the table's partition key ("Represents
@@ -90,7 +87,7 @@ function keyScoped(
   if (prefixes === 'any') return new PolicyStatement({ sid, actions, resources: [table.tableArn] });
   if (prefixes.length === 0) throw new Error(`${sid}: name at least one key prefix, or none of the grant`);
   for (const prefix of prefixes) {
-    if (!PREFIX.test(prefix)) throw new Error(`${sid}: ${prefix} is not a key prefix such as STOCK#`);
+    if (!KNOWN_PREFIXES.includes(prefix)) throw new Error(`${sid}: ${prefix} is not a key prefix such as STOCK#`);
   }
   return new PolicyStatement({
     sid,

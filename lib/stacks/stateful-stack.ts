@@ -17,8 +17,8 @@ import { FifoThroughputScope, SubscriptionFilter, Topic } from 'aws-cdk-lib/aws-
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { inventoryTable } from '../../contract/inventory-table';
 import type { Capacity } from '../config/capacity';
-import { inventoryTable } from '../config/inventory-table';
 import { channelQueue, channels, inventoryTopic, ordersQueue } from '../config/messaging';
 import { FifoQueueWithDlq, QUEUE_TAG } from '../constructs/fifo-queue';
 

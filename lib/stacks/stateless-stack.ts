@@ -14,7 +14,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { apiRoutes, type HandlerName } from '../config/api-routes';
+import { apiRoutes, type HandlerName } from '../../contract/routes';
 import type { Capacity } from '../config/capacity';
 import {
   CHANNEL_QUEUES_ENV,

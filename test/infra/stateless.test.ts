@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { apiRoutes } from '../../lib/config/api-routes';
+import { apiRoutes } from '../../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { apiRoutes } from '../../lib/config/api-routes';
+import { apiRoutes } from '../../contract/routes';
 import { ApiClient } from '../../local/api-client';
 import { startGateway } from '../../local/gateway';
 import { AdminKeyError, startLocalStack } from '../../local/stack';

@@ -8,8 +8,8 @@
  */
 import fc from 'fast-check';
 import type * as z from 'zod/mini';
-import { type ApiRoute, apiRoutes } from '../../lib/config/api-routes';
-import { bodySchemas } from '../../lib/config/request-bodies';
+import { bodySchemas } from '../../contract/requests';
+import { type ApiRoute, apiRoutes } from '../../contract/routes';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
 import { BACKGROUND_KEY_PREFIXES, startTestStack, type TestStack } from '../support/local-stack';
 import { pipelineSettled } from '../support/settled';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { apiRoutes, schedules } from '../../lib/config/api-routes';
+import { apiRoutes, schedules } from '../../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
 import { ApiClient } from '../../local/api-client';
 import { type RunningGateway, startGateway } from '../../local/gateway';

@@ -6,7 +6,7 @@
  * operator gets 429 THROTTLED or BUSY (or 503) with Retry-After — never a
  * 500 — and nothing changes.
  */
-import { apiRoutes } from '../../lib/config/api-routes';
+import { apiRoutes } from '../../contract/routes';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
 import type { WireFault } from '../../local/emulators/request-counter';
 import { startTestStack, type TestStack } from '../support/local-stack';

@@ -7,7 +7,7 @@ import { type RequestCounter, startRequestCounter } from '../../local/emulators/
 import { type LocalStack, startLocalStack } from '../../local/stack';
 
 /** Items the relay and the sweeper write whatever a request does: a claim that a request wrote nothing leaves them out. */
-export { BACKGROUND_KEY_PREFIXES } from '../../lambdas/adapters/dynamodb-inventory-store';
+export { BACKGROUND_KEY_PREFIXES } from '../../contract/inventory-table';
 
 export interface TestStack extends LocalStack {
   readonly dynamodbRequests: RequestCounter;

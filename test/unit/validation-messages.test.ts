@@ -4,8 +4,8 @@
  */
 import { ParseError } from '@aws-lambda-powertools/parser/errors';
 import * as z from 'zod/mini';
+import { IdempotencyKey, jsonBody, ProductBody, ReservationBody, skuPath } from '../../contract/requests';
 import { toHttpError } from '../../lambdas/shared/http';
-import { IdempotencyKey, jsonBody, ProductBody, ReservationBody, skuPath } from '../../lambdas/shared/schemas';
 
 const ReserveRequest = z.extend(skuPath, {
   body: jsonBody(ReservationBody),

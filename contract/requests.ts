@@ -2,12 +2,15 @@
  * What outside input may look like. Everything from a request passes through
  * one of these before it reaches a use case; identifiers are narrow enough
  * that they can never smuggle a key separator or a path into a table key.
+ * API Gateway validates bodies with the same schemas (converted to JSON
+ * Schema) before a function runs, and the handlers validate again.
  *
  * Written with `zod/mini`, whose functions tree-shake: the classic `zod`
  * namespace drags every locale into each bundle (~440 KiB minified).
  */
 import * as z from 'zod/mini';
-import { MAX_SHARDS } from '../domain/stock';
+import { MAX_SHARDS } from './inventory-table';
+import type { HandlerName } from './routes';
 
 /** A SKU: also what the drop plan accepts, so a planned SKU can always be created. */
 export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -45,6 +48,14 @@ export const RestockBody = z.strictObject({
 export const CheckoutBody = z.strictObject({
   paymentToken: z.string().check(z.minLength(1), z.maxLength(255)),
 });
+
+/** Which routes take a JSON body, and its schema. */
+export const bodySchemas: Partial<Record<HandlerName, z.ZodMiniType>> = {
+  'create-reservation': ReservationBody,
+  'checkout-reservation': CheckoutBody,
+  'put-product': ProductBody,
+  'restock-product': RestockBody,
+};
 
 export const skuPath = z.object({ pathParameters: z.object({ sku: Sku }) });
 export const reservationPath = z.object({ pathParameters: z.object({ reservationId: ReservationId }) });
