@@ -14,7 +14,7 @@ import {
   inventoryTopic,
   ordersQueue,
   type QueueSpec,
-} from '../lib/config/messaging';
+} from '../contract/topology';
 
 /**
  * Visibility timeouts on AWS are sized to the function timeout (minutes);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { apiRoutes, schedules } from '../contract/routes';
-import { eventSourceMappings, streamConsumer } from '../lib/config/messaging';
+import { eventSourceMappings, streamConsumer } from '../contract/topology';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';

@@ -5,7 +5,7 @@
  */
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes } from '../../contract/inventory-table';
-import type { StockEvent } from '../shared/events';
+import type { StockEvent } from '../../contract/messages';
 
 export interface ChannelView {
   readonly channel: string;

@@ -6,10 +6,10 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { CHANNEL_QUEUES_ENV, channelsByQueueArn } from '../../lib/config/messaging';
+import { StockEvent } from '../../contract/messages';
+import { CHANNEL_QUEUES_ENV, channelsByQueueArn } from '../../contract/topology';
 import { channelViews } from '../shared/channel-views';
 import { requireEnv } from '../shared/env';
-import { StockEvent } from '../shared/events';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 const processor = new SqsFifoPartialProcessorAsync();

@@ -6,7 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { OrderPlaced } from '../shared/events';
+import { OrderPlaced } from '../../contract/messages';
 import { fulfilment } from '../shared/orders';
 import { logger, metrics, tracer } from '../shared/powertools';
 

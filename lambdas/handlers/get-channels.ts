@@ -1,7 +1,7 @@
 // (API Gateway, API key) --> channel views + stock snapshot --> DynamoDB
 import type * as z from 'zod/mini';
 import { skuPath } from '../../contract/requests';
-import { channels } from '../../lib/config/messaging';
+import { channels } from '../../contract/topology';
 import { channelViews } from '../shared/channel-views';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory, store } from '../shared/inventory';

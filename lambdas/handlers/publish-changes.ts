@@ -7,9 +7,10 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
 import { shardImageOf } from '../adapters/dynamodb-inventory-store';
 import type { ShardImage } from '../domain/model';
-import { type OrderPlaced, type StockChangeReason, stockChangeReasons } from '../shared/events';
+import { stockChangeReasons } from '../shared/events';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
 

@@ -7,8 +7,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import {
+  ORDER_PLACED_SCHEMA,
+  type OrderPlaced,
+  type StockChangeReason,
+  type StockEvent,
+} from '../../contract/messages';
 import type { Order, ShardImage } from '../domain/model';
-import { ORDER_PLACED_SCHEMA, type OrderPlaced, type StockChangeReason, type StockEvent, stockEvent } from './events';
+import { stockEvent } from './events';
 import { store } from './inventory';
 import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './messaging';
 import { logger, metrics } from './powertools';

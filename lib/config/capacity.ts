@@ -6,8 +6,8 @@
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
 import { MAX_SHARDS } from '../../contract/inventory-table';
+import { eventSourceMappings } from '../../contract/topology';
 import type { Drop, DropPlan } from './drop-plan';
-import { eventSourceMappings } from './messaging';
 
 export const assumptions = {
   /**

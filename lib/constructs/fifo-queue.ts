@@ -1,7 +1,7 @@
 import { ArnFormat, Duration, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { dlqName, fifoName, type QueueSpec } from '../config/messaging';
+import { dlqName, fifoName, type QueueSpec } from '../../contract/topology';
 
 /** Tag naming each queue's role in the shared topology (what the parity test matches on). */
 export const QUEUE_TAG = 'dropline:queue';

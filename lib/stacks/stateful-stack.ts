@@ -18,8 +18,8 @@ import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { inventoryTable } from '../../contract/inventory-table';
+import { channelQueue, channels, inventoryTopic, ordersQueue } from '../../contract/topology';
 import type { Capacity } from '../config/capacity';
-import { channelQueue, channels, inventoryTopic, ordersQueue } from '../config/messaging';
 import { FifoQueueWithDlq, QUEUE_TAG } from '../constructs/fifo-queue';
 
 export interface StatefulStackProps extends StackProps {

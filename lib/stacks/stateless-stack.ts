@@ -15,7 +15,6 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { apiRoutes, type HandlerName } from '../../contract/routes';
-import type { Capacity } from '../config/capacity';
 import {
   CHANNEL_QUEUES_ENV,
   type ConsumerHandler,
@@ -26,7 +25,8 @@ import {
   ordersQueue,
   streamConsumer,
   VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
-} from '../config/messaging';
+} from '../../contract/topology';
+import type { Capacity } from '../config/capacity';
 import type { OriginSecretVersions } from '../config/settings';
 import { DropApi } from '../constructs/drop-api';
 import { DroplineFunction } from '../constructs/dropline-function';

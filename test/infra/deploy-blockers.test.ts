@@ -7,9 +7,6 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildDroplineApp } from '../../lib/app';
-import { CapacityError, defaultCapacityLimits } from '../../lib/config/capacity';
-import { parseDropPlan } from '../../lib/config/drop-plan';
 import {
   CHANNEL_QUEUES_ENV,
   channelQueue,
@@ -18,7 +15,10 @@ import {
   eventSourceMappings,
   MAX_QUEUE_NAME_LENGTH,
   ordersQueue,
-} from '../../lib/config/messaging';
+} from '../../contract/topology';
+import { buildDroplineApp } from '../../lib/app';
+import { CapacityError, defaultCapacityLimits } from '../../lib/config/capacity';
+import { parseDropPlan } from '../../lib/config/drop-plan';
 import { readSettings, SettingsError } from '../../lib/config/settings';
 import { QUEUE_TAG } from '../../lib/constructs/fifo-queue';
 import { NOW, resourcesOf, type Synthesized, synthesize } from './synth';

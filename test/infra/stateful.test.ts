@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { channels, INVENTORY_EVENT_TYPES, ordersQueue } from '../../lib/config/messaging';
+import { INVENTORY_EVENT_TYPES } from '../../contract/messages';
+import { channels, ordersQueue } from '../../contract/topology';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { apiRoutes } from '../../contract/routes';
-import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
+import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;

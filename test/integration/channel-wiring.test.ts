@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { CHANNEL_QUEUES_ENV } from '../../lib/config/messaging';
+import { CHANNEL_QUEUES_ENV } from '../../contract/topology';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
 import { lambdaContext } from '../../local/lambda-context';
 import { eventually } from '../support/eventually';

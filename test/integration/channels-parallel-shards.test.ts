@@ -31,7 +31,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { channels } from '../../lib/config/messaging';
+import { channels } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 import { eventually } from '../support/eventually';

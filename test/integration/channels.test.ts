@@ -19,7 +19,7 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { channels } from '../../lib/config/messaging';
+import { channels } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { startTestStack, type TestStack } from '../support/local-stack';

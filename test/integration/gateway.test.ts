@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes, schedules } from '../../contract/routes';
-import { eventSourceMappings, streamConsumer } from '../../lib/config/messaging';
+import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
 import { type RunningGateway, startGateway } from '../../local/gateway';
 

@@ -1,6 +1,6 @@
 /**
  * The local runtime and the deployed stack are built from one description
- * (lib/config). This test reads what the local runtime actually created in
+ * (contract/). This test reads what the local runtime actually created in
  * the emulators and wired in-process, reads the synthesized CloudFormation,
  * and checks they describe the same topology: table, queues and their
  * dead-letter queues, topic, subscriptions and filters, event source
@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { fifoName } from '../../lib/config/messaging';
+import { fifoName } from '../../contract/topology';
 import { LOCAL_VISIBILITY_TIMEOUT_SECONDS } from '../../local/messaging';
 import { resourcesOf, type Synthesized, synthesize } from '../infra/synth';
 import { startTestStack, type TestStack } from '../support/local-stack';

@@ -3,7 +3,7 @@
  * outbox needs (stock shards, orders) reaches the relay; nothing else invokes it.
  */
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { streamConsumer } from '../../lib/config/messaging';
+import { streamConsumer } from '../../contract/topology';
 import { matchesFilter } from '../../local/event-sources/event-filter';
 
 const record = (eventName: 'INSERT' | 'MODIFY' | 'REMOVE', item?: Record<string, unknown>) => ({

@@ -3,6 +3,8 @@
  * mappings, described once. The CDK stack and the local runtime both build
  * from this description.
  */
+import { INVENTORY_EVENT_TYPES } from './messages';
+
 export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events';
 
 export interface QueueSpec {
@@ -54,8 +56,6 @@ export const VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6;
 const visibilityFor = (handler: ConsumerHandler) =>
   VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT * consumerTimeoutSeconds[handler];
 
-export const INVENTORY_EVENT_TYPES = ['stock-changed', 'low-stock', 'sold-out'] as const;
-
 export const ordersQueue: QueueSpec = {
   name: 'orders',
   visibilityTimeoutSeconds: visibilityFor('fulfil-orders'),
@@ -98,7 +98,6 @@ export const eventSourceMappings: readonly EventSourceMapping[] = [
   })),
 ];
 
-/** The table's stream feeds this function (the transactional outbox's relay). */
 /**
  * The outbox relay's stream mapping. Only writes of stock shards and orders
  * invoke it: idempotency, limit, refund, charge and snapshot writes are
