@@ -24,14 +24,14 @@ export interface CallOptions {
  * timed out, so the request may or may not have taken effect — the key makes
  * the retry safe either way). 429 LIMIT_EXCEEDED is a verdict, not a retry.
  */
-export function invitesRetry(response: ApiResponse): boolean {
+export function invitesRetry(response: ApiResponse<unknown>): boolean {
   if (response.status === 503 || response.status === 504) return true;
   const code = (response.body as { error?: { code?: unknown } }).error?.code;
   return response.status === 429 && (code === 'THROTTLED' || code === 'BUSY');
 }
 
 /** How long to wait before retrying: the answer's `Retry-After` (seconds, 1 when absent), jittered to 50–150 %. */
-export function retryDelayMs(response: ApiResponse, random: () => number = Math.random): number {
+export function retryDelayMs(response: ApiResponse<unknown>, random: () => number = Math.random): number {
   const seconds = Number(response.headers['retry-after'] ?? 1);
   return 1000 * (Number.isFinite(seconds) && seconds >= 0 ? seconds : 1) * (0.5 + random());
 }
@@ -41,10 +41,10 @@ export function retryDelayMs(response: ApiResponse, random: () => number = Math.
  * invites a retry, at most `maxRetries` times — what a well-behaved app does.
  * Returns the last answer and how many retries it took.
  */
-export async function untilSettled(
-  request: () => Promise<ApiResponse>,
+export async function untilSettled<T>(
+  request: () => Promise<ApiResponse<T>>,
   maxRetries: number,
-): Promise<{ response: ApiResponse; retries: number }> {
+): Promise<{ response: ApiResponse<T>; retries: number }> {
   let response = await request();
   let retries = 0;
   while (invitesRetry(response) && retries < maxRetries) {

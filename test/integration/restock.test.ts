@@ -1,5 +1,5 @@
 /** Restocks racing a wave of reservations keep the ledger balanced and every unit sellable. */
-import { ApiClient, untilSettled } from '../../local/api-client';
+import { ApiClient, type ApiResponse, untilSettled } from '../../local/api-client';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
@@ -29,7 +29,7 @@ test('restocks interleaved with 400 concurrent attempts lose no unit and oversel
 
   // Shoppers and the operator retry what the contract says to retry (503, 504, BUSY; same key, after
   // Retry-After): how often that happens depends on the machine, what the retries end in must not.
-  const settled = async (request: () => ReturnType<ApiClient['call']>) => (await untilSettled(request, 8)).response;
+  const settled = async <T>(request: () => Promise<ApiResponse<T>>) => (await untilSettled(request, 8)).response;
   const attempt = (wave: string, index: number) =>
     settled(() => api.reserve(sku, `${wave}-${index}`, 1, `${sku}-${wave}-${index}`));
   const [firstWave, restocks] = await Promise.all([
