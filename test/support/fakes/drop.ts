@@ -1,0 +1,79 @@
+/**
+ * The use cases of a drop wired to in-memory fakes of every port, as the
+ * composition roots wire them to DynamoDB: one store, one payment provider,
+ * one warehouse and one clock that every use case shares.
+ */
+import { Checkout } from '../../../lambdas/domain/checkout';
+import { Fulfilment } from '../../../lambdas/domain/fulfilment';
+import { Inventory, type ProductInput } from '../../../lambdas/domain/inventory';
+import type { Product } from '../../../lambdas/domain/model';
+import type { Allocator } from '../../../lambdas/domain/ports';
+import { Refunds } from '../../../lambdas/domain/refunds';
+import { planAllocation } from '../../../lambdas/domain/stock';
+import { StockView } from '../../../lambdas/domain/stock-view';
+import { FakeClock } from './fake-clock';
+import { FakePaymentProvider } from './fake-payment-provider';
+import { FakeWarehouse } from './fake-warehouse';
+import { isTransientFault } from './faults';
+import { InMemoryInventoryStore } from './in-memory-inventory-store';
+
+/** The domain's allocation rule with its one random pick fixed: the first shard that can serve the whole quantity. */
+export const firstFitAllocator: Allocator = (available, quantity) => planAllocation(available, quantity, () => 0);
+
+export interface DropOptions {
+  readonly start?: number | string;
+  /** How long this environment trusts a believed stock level; 0 (the default) reads the shards for every decision. */
+  readonly viewTtlMs?: number;
+}
+
+export type Drop = ReturnType<typeof fakeDrop>;
+
+export function fakeDrop(options: DropOptions = {}) {
+  const clock = new FakeClock(options.start);
+  const store = new InMemoryInventoryStore();
+  const payments = new FakePaymentProvider();
+  const warehouse = new FakeWarehouse();
+  /** Every backoff a use case asked for; none is waited. */
+  const sleeps: number[] = [];
+  const sleep = async (ms: number) => {
+    sleeps.push(ms);
+  };
+  const refunds = new Refunds({ store, payments, clock });
+  let ids = 0;
+  const newId = () => `id-${++ids}`;
+
+  /** Another execution environment of the same drop: its own stock view, the same store and clock. */
+  const environment = () =>
+    new Inventory({
+      isTransientFault,
+      store,
+      refunds,
+      view: new StockView(options.viewTtlMs ?? 0, clock.now),
+      clock,
+      newId,
+      sleep,
+      allocate: firstFitAllocator,
+    });
+  const inventory = environment();
+  const checkout = new Checkout({ store, payment: payments, refunds, clock, newId, sleep });
+  const fulfilment = new Fulfilment({ store, warehouse });
+
+  /** A product on sale since an hour ago: 10 units over 2 shards, 2 per customer, 5-minute holds, unless told. */
+  const product = async (input: Partial<ProductInput> = {}): Promise<Product> => {
+    const sku = input.sku ?? `sku-${++ids}`;
+    const { product: created } = await inventory.upsertProduct({
+      name: sku,
+      priceCents: 24_000,
+      stock: 10,
+      shards: 2,
+      maxPerCustomer: 2,
+      holdSeconds: 300,
+      dropStartsAt: new Date(clock.now() - 3_600_000).toISOString(),
+      ...input,
+      sku,
+    });
+    return created;
+  };
+
+  return { clock, store, payments, warehouse, sleeps, refunds, inventory, checkout, fulfilment, environment, product };
+}
