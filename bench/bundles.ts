@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { envVars } from '../contract/env-vars';
 import { median } from './load';
 
 const root = join(import.meta.dirname, '..');
@@ -49,7 +50,7 @@ export function initTimes(names: readonly string[], samples: number): Record<str
       const script = `const t=performance.now();await import(${JSON.stringify(url)});console.log(performance.now()-t)`;
       const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
         encoding: 'utf8',
-        env: { ...process.env, TABLE_NAME: 'bench', AWS_REGION: 'us-east-1', NODE_OPTIONS: '' },
+        env: { ...process.env, [envVars.tableName]: 'bench', AWS_REGION: 'us-east-1', NODE_OPTIONS: '' },
       });
       if (result.status !== 0) throw new Error(`init of ${name} failed: ${result.stderr}`);
       times[name]?.push(Number(result.stdout.trim()));

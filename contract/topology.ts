@@ -3,6 +3,7 @@
  * mappings, described once. The CDK stack and the local runtime both build
  * from this description.
  */
+import { envVars } from './env-vars';
 import { INVENTORY_EVENT_TYPES } from './messages';
 
 export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events';
@@ -142,15 +143,13 @@ export const fifoName = (prefix: string, name: string) => {
 export const dlqName = (name: string) => `${name}-dlq`;
 
 /**
- * How the channel applier learns which channel a queue feeds: this variable holds a JSON object of
- * channel name → queue ARN, set by whoever wires the function (the CDK stack, the local runtime).
- * Queue names differ between the two and are never read for it.
+ * How the channel applier learns which channel a queue feeds: `CHANNEL_QUEUE_ARNS` holds a JSON
+ * object of channel name → queue ARN, set by whoever wires the function (the CDK stack, the local
+ * runtime). Queue names differ between the two and are never read for it.
  */
-export const CHANNEL_QUEUES_ENV = 'CHANNEL_QUEUE_ARNS';
-
 export class ChannelQueuesError extends Error {
   constructor(detail: string) {
-    super(`${CHANNEL_QUEUES_ENV} is not valid: ${detail}`);
+    super(`${envVars.channelQueueArns} is not valid: ${detail}`);
     this.name = 'ChannelQueuesError';
   }
 }

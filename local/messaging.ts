@@ -5,8 +5,8 @@
  */
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { envVars } from '../contract/env-vars';
 import {
-  CHANNEL_QUEUES_ENV,
   channelQueue,
   channels,
   dlqName,
@@ -74,7 +74,7 @@ export async function provisionMessaging(
 /** The variables the stack sets on the functions that read these queues' roles, with the local ARNs. */
 export function messagingEnvironment(messaging: LocalMessaging): Record<string, string> {
   return {
-    [CHANNEL_QUEUES_ENV]: JSON.stringify(
+    [envVars.channelQueueArns]: JSON.stringify(
       Object.fromEntries(channels.map((channel) => [channel.name, messaging.queueArns[channelQueue(channel).name]])),
     ),
   };

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { envVars } from '../contract/env-vars';
 import { apiRoutes, schedules } from '../contract/routes';
-import { eventSourceMappings, streamConsumer } from '../contract/topology';
+import { eventSourceMappings, ordersQueue, streamConsumer } from '../contract/topology';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
@@ -99,11 +100,12 @@ export interface LocalStack {
  * function configuration does. Handler modules read it when first imported.
  */
 export async function provisionLocalResources(endpoints: AwsEndpoints, tableName: string): Promise<LocalMessaging> {
-  Object.assign(process.env, endpointEnv(endpoints), {
-    TABLE_NAME: tableName,
-    POWERTOOLS_SERVICE_NAME: process.env.POWERTOOLS_SERVICE_NAME ?? 'dropline',
-    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
-    POWERTOOLS_METRICS_DISABLED: process.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+  const env = process.env;
+  Object.assign(env, endpointEnv(endpoints), {
+    [envVars.tableName]: tableName,
+    [envVars.powertoolsServiceName]: env[envVars.powertoolsServiceName] ?? 'dropline',
+    [envVars.powertoolsLogLevel]: env[envVars.powertoolsLogLevel] ?? 'WARN',
+    [envVars.powertoolsMetricsDisabled]: env[envVars.powertoolsMetricsDisabled] ?? 'true',
   });
   const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
   try {
@@ -112,9 +114,11 @@ export async function provisionLocalResources(endpoints: AwsEndpoints, tableName
     dynamodb.destroy();
   }
   const messaging = await provisionMessaging(endpoints, tableName);
-  process.env.ORDERS_QUEUE_URL = messaging.queueUrls.orders;
-  process.env.INVENTORY_TOPIC_ARN = messaging.topicArn;
-  Object.assign(process.env, messagingEnvironment(messaging));
+  Object.assign(env, {
+    [envVars.ordersQueueUrl]: messaging.queueUrls[ordersQueue.name],
+    [envVars.inventoryTopicArn]: messaging.topicArn,
+    ...messagingEnvironment(messaging),
+  });
   return messaging;
 }
 

@@ -1,22 +1,23 @@
 // (SQS FIFO channel queue) --> apply newer stock snapshots to the channel's view --> DynamoDB
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { envVars } from '../../contract/env-vars';
 import { StockEvent } from '../../contract/messages';
-import { CHANNEL_QUEUES_ENV, channelsByQueueArn } from '../../contract/topology';
+import { channelsByQueueArn } from '../../contract/topology';
 import { channelViews } from '../shared/channel-views';
-import { requireEnv } from '../shared/env';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 const processor = new SqsFifoPartialProcessorAsync();
 
 export class UnknownChannelError extends Error {
   constructor() {
-    super(`The message came from a queue that belongs to no channel in ${CHANNEL_QUEUES_ENV}`);
+    super(`The message came from a queue that belongs to no channel in ${envVars.channelQueueArns}`);
     this.name = 'UnknownChannelError';
   }
 }
@@ -24,7 +25,7 @@ export class UnknownChannelError extends Error {
 /** Queue ARN → channel, as the stack (or the local runtime) wired it; parsed again only when it changes. */
 let wired: { readonly raw: string; readonly byArn: ReadonlyMap<string, string> } | undefined;
 function channelOfQueue(queueArn: string): string | undefined {
-  const raw = requireEnv(CHANNEL_QUEUES_ENV);
+  const raw = getStringFromEnv({ key: envVars.channelQueueArns });
   if (wired?.raw !== raw) wired = { raw, byArn: channelsByQueueArn(raw) };
   return wired.byArn.get(queueArn);
 }

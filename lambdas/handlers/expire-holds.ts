@@ -1,10 +1,11 @@
 // (schedule) --> expire due holds, settle owed refunds, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
+import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import { numberEnv } from '../shared/env';
+import { envVars } from '../../contract/env-vars';
 import { inventory, refunds, sleep } from '../shared/inventory';
 import { RECONCILE_EVERY_MS, reconcileSnapshots } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
@@ -14,7 +15,7 @@ import { logger, metrics, tracer } from '../shared/powertools';
  * within about a second of its expiry: one invocation sweeps every second for
  * this long. Locally the runtime calls the function every second (0 = one sweep).
  */
-const SWEEP_FOR_MS = numberEnv('SWEEP_FOR_SECONDS', 0) * 1000;
+const SWEEP_FOR_MS = getNumberFromEnv({ key: envVars.sweepForSeconds, defaultValue: 0 }) * 1000;
 const SWEEP_EVERY_MS = 1000;
 
 export interface SweepSummary {

@@ -1,10 +1,11 @@
 /** The DynamoDB document client and table of this execution environment. */
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { requireEnv } from './env';
+import { envVars } from '../../contract/env-vars';
 import { tracer } from './powertools';
 
-export const tableName = requireEnv('TABLE_NAME');
+export const tableName = getStringFromEnv({ key: envVars.tableName });
 
 /**
  * A Lambda environment serves one request at a time, so the socket pool only

@@ -1,12 +1,13 @@
 /** SQS and SNS clients and destinations of the change publisher. */
+import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { requireEnv } from './env';
+import { envVars } from '../../contract/env-vars';
 import { tracer } from './powertools';
 
 /** Read when first sent to, so a function wired to only one destination (the sweeper: the topic) loads this module. */
-export const ordersQueueUrl = () => requireEnv('ORDERS_QUEUE_URL');
-export const inventoryTopicArn = () => requireEnv('INVENTORY_TOPIC_ARN');
+export const ordersQueueUrl = () => getStringFromEnv({ key: envVars.ordersQueueUrl });
+export const inventoryTopicArn = () => getStringFromEnv({ key: envVars.inventoryTopicArn });
 /** Requests go to the client's endpoint (regional, or `AWS_ENDPOINT_URL_SQS`); a queue URL only names the queue. */
 export const sqs = tracer.captureAWSv3Client(new SQSClient({ useQueueUrlAsEndpoint: false }));
 export const sns = tracer.captureAWSv3Client(new SNSClient({}));

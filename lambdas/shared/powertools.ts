@@ -1,21 +1,29 @@
 /**
- * Powertools singletons, one module so a function that needs only one of them
- * bundles only that one. Outside Lambda the tracer switches itself off.
+ * Powertools singletons, one module so every handler shares one logger, one
+ * metrics and one tracer. A function that imports any of them bundles and
+ * starts all three. Outside Lambda the tracer switches itself off.
  */
+import { getBooleanFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
+import { envVars } from '../../contract/env-vars';
 
-const serviceName = process.env.POWERTOOLS_SERVICE_NAME ?? 'dropline';
+const serviceName = getStringFromEnv({ key: envVars.powertoolsServiceName, defaultValue: 'dropline' });
 
 export const logger = new Logger({ serviceName });
-const metricsDisabled = process.env.POWERTOOLS_METRICS_DISABLED === 'true';
+/** Read as Metrics itself reads it, so the quiet logger is used exactly when metrics are off. */
+const metricsDisabled = getBooleanFromEnv({
+  key: envVars.powertoolsMetricsDisabled,
+  defaultValue: false,
+  extendedParsing: true,
+});
 /** With metrics switched off (the local runtime) "no metrics to publish" is not news. */
 const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: logger.error.bind(logger) };
 
 export const metrics = new Metrics({
   serviceName,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Dropline',
+  namespace: getStringFromEnv({ key: envVars.powertoolsMetricsNamespace, defaultValue: 'Dropline' }),
   logger: metricsDisabled ? quiet : logger,
 });
 export const tracer = new Tracer({ serviceName });

@@ -5,6 +5,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
+import { envVars } from '../../contract/env-vars';
 
 const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
 const depsLockFilePath = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
@@ -78,9 +79,9 @@ export class DroplineFunction extends NodejsFunction {
       logGroup,
       loggingFormat: LoggingFormat.JSON,
       environment: {
-        POWERTOOLS_SERVICE_NAME: powertools.service,
-        POWERTOOLS_METRICS_NAMESPACE: powertools.namespace,
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [envVars.powertoolsServiceName]: powertools.service,
+        [envVars.powertoolsMetricsNamespace]: powertools.namespace,
+        [envVars.powertoolsLogLevel]: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

@@ -1,14 +1,15 @@
 /**
  * Each helper wires one dependency into a function: the environment variable
- * the handler reads and the narrowest permission it needs, together, so the
- * two cannot drift apart.
+ * the handler reads (named in `contract/env-vars.ts`) and the narrowest
+ * permission it needs, together, so the two cannot drift apart.
  */
-
+import { Stack } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { envVars } from '../../contract/env-vars';
 import { inventoryTable, type KeyPrefix, keyPrefixes } from '../../contract/inventory-table';
 
 /**
@@ -54,7 +55,7 @@ const KNOWN_PREFIXES: readonly string[] = Object.values(keyPrefixes);
  * keys only; the sweep then reads each hold through its own read grant).
  */
 export function useInventoryTable(fn: LambdaFunction, table: ITableV2, access: TableAccess): void {
-  fn.addEnvironment('TABLE_NAME', table.tableName);
+  fn.addEnvironment(envVars.tableName, table.tableName);
   fn.addToRolePolicy(keyScoped('TableReads', READ_ACTIONS, table, access.reads));
   if (access.writes && access.writes.length > 0) {
     fn.addToRolePolicy(keyScoped('TableWrites', WRITE_ACTIONS, table, access.writes));
@@ -101,11 +102,21 @@ function keyScoped(
 }
 
 export function useOrdersQueue(fn: LambdaFunction, queue: IQueue): void {
-  fn.addEnvironment('ORDERS_QUEUE_URL', queue.queueUrl);
+  fn.addEnvironment(envVars.ordersQueueUrl, queue.queueUrl);
   queue.grantSendMessages(fn);
 }
 
 export function useInventoryTopic(fn: LambdaFunction, topic: ITopic): void {
-  fn.addEnvironment('INVENTORY_TOPIC_ARN', topic.topicArn);
+  fn.addEnvironment(envVars.inventoryTopicArn, topic.topicArn);
   topic.grantPublish(fn);
+}
+
+/**
+ * Tells the channel applier which channel each queue feeds (channel name →
+ * queue). Its permission to consume them comes with its event source
+ * mappings, so the variable is all this sets.
+ */
+export function useChannelQueues(fn: LambdaFunction, queues: ReadonlyMap<string, IQueue>): void {
+  const arns = Object.fromEntries([...queues].map(([channel, queue]) => [channel, queue.queueArn]));
+  fn.addEnvironment(envVars.channelQueueArns, Stack.of(fn).toJsonString(arns));
 }

@@ -14,9 +14,9 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { envVars, plannedShardsValue } from '../../contract/env-vars';
 import { apiRoutes, type HandlerName } from '../../contract/routes';
 import {
-  CHANNEL_QUEUES_ENV,
   type ConsumerHandler,
   channelQueue,
   channels,
@@ -31,7 +31,13 @@ import type { OriginSecretVersions } from '../config/settings';
 import { DropApi } from '../constructs/drop-api';
 import { DroplineFunction } from '../constructs/dropline-function';
 import type { FifoQueueWithDlq } from '../constructs/fifo-queue';
-import { type TableAccess, useInventoryTable, useInventoryTopic, useOrdersQueue } from '../constructs/grants';
+import {
+  type TableAccess,
+  useChannelQueues,
+  useInventoryTable,
+  useInventoryTopic,
+  useOrdersQueue,
+} from '../constructs/grants';
 import { OriginGuard, originSecretReferences } from '../constructs/origin-guard';
 import { ProvisionedForDrops } from '../constructs/provisioned-for-drops';
 
@@ -150,8 +156,8 @@ export class StatelessStack extends Stack {
     this.functions = functions;
     const fn = (name: FunctionName) => functions.get(name) as DroplineFunction;
 
-    fn('put-product').addEnvironment('PLANNED_SHARDS', JSON.stringify(props.capacity.shardsBySku));
-    fn('expire-holds').addEnvironment('SWEEP_FOR_SECONDS', '55');
+    fn('put-product').addEnvironment(envVars.plannedShards, plannedShardsValue(props.capacity.shardsBySku));
+    fn('expire-holds').addEnvironment(envVars.sweepForSeconds, '55');
     for (const outbox of ['publish-changes', 'redrive-outbox'] as const) {
       useOrdersQueue(fn(outbox), props.ordersQueue.queue);
       useInventoryTopic(fn(outbox), props.inventoryTopic);
@@ -252,12 +258,10 @@ export class StatelessStack extends Stack {
       );
     }
     // The applier learns each queue's channel from here, never from a queue's name.
-    fn('apply-channel-events').addEnvironment(
-      CHANNEL_QUEUES_ENV,
-      this.toJsonString(
-        Object.fromEntries(
-          channels.map((channel) => [channel.name, props.channelQueues.get(channel.name)?.queue.queueArn]),
-        ),
+    useChannelQueues(
+      fn('apply-channel-events'),
+      new Map(
+        channels.map((channel) => [channel.name, (queues.get(channelQueue(channel).name) as FifoQueueWithDlq).queue]),
       ),
     );
     fn(streamConsumer.handler).addEventSource(

@@ -7,8 +7,8 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { envVars } from '../../contract/env-vars';
 import {
-  CHANNEL_QUEUES_ENV,
   channelQueue,
   channels,
   dlqName,
@@ -188,7 +188,7 @@ describe('channel sync', () => {
     const { Variables: variables } = (appliers[0]?.Properties.Environment ?? {}) as {
       Variables: Record<string, unknown>;
     };
-    const [separator, parts] = (variables[CHANNEL_QUEUES_ENV] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+    const [separator, parts] = (variables[envVars.channelQueueArns] as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
     const json = parts
       .map((part) => (typeof part === 'string' ? part : `@${importedResource(synth, part)}`))
       .join(separator);

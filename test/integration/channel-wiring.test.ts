@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { CHANNEL_QUEUES_ENV } from '../../contract/topology';
+import { envVars } from '../../contract/env-vars';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
 import { lambdaContext } from '../../local/lambda-context';
 import { eventually } from '../support/eventually';
@@ -20,12 +20,12 @@ let source: RunningEventSource | undefined;
 beforeAll(async () => {
   stack = await startTestStack();
   sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
-  wiredByStack = process.env[CHANNEL_QUEUES_ENV] as string;
+  wiredByStack = process.env[envVars.channelQueueArns] as string;
 });
 
 afterAll(async () => {
   await source?.stop();
-  process.env[CHANNEL_QUEUES_ENV] = wiredByStack;
+  process.env[envVars.channelQueueArns] = wiredByStack;
   sqs.destroy();
   await stack.stop();
 });
@@ -64,7 +64,7 @@ test('the local runtime wires the same channel map the stack sets: every channel
 test('a queue whose name does not end in -channel-<name>.fifo still applies to the channel it is wired to', async () => {
   const queue = await deployedStyleQueue();
   const wired = JSON.parse(wiredByStack) as Record<string, string>;
-  process.env[CHANNEL_QUEUES_ENV] = JSON.stringify({ ...wired, marketplace: [wired.marketplace, queue.arn] });
+  process.env[envVars.channelQueueArns] = JSON.stringify({ ...wired, marketplace: [wired.marketplace, queue.arn] });
   const { handler } = (await import('../../lambdas/handlers/apply-channel-events')) as { handler: SqsHandler };
   const { channelViews } = await import('../../lambdas/shared/channel-views');
   source = startSqsEventSource({
@@ -94,7 +94,7 @@ test('a queue whose name does not end in -channel-<name>.fifo still applies to t
 });
 
 test('a record from a queue wired to no channel fails, and is never applied to a guessed channel', async () => {
-  process.env[CHANNEL_QUEUES_ENV] = wiredByStack;
+  process.env[envVars.channelQueueArns] = wiredByStack;
   const { applyChannelEvents } = await import('../../lambdas/handlers/apply-channel-events');
   const event = {
     Records: [

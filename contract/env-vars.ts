@@ -1,0 +1,66 @@
+/**
+ * The environment variables a function is configured with, named once: the
+ * stack and the local runtime set them, the handlers read them. Powertools
+ * reads its own `POWERTOOLS_*` variables; they are named here because both
+ * sides set them. Anything the runtime learns about its wiring (a queue's
+ * role, a channel, a limit) comes through one of these, never from a
+ * resource's name, which differs between local and deployed.
+ */
+import * as z from 'zod/mini';
+import { MAX_SHARDS } from './inventory-table';
+import { describeIssues, Sku } from './requests';
+
+export const envVars = {
+  /** The inventory table's name. */
+  tableName: 'TABLE_NAME',
+  /** Where the outbox relay and the redrive send new orders. */
+  ordersQueueUrl: 'ORDERS_QUEUE_URL',
+  /** Where stock snapshots are published. */
+  inventoryTopicArn: 'INVENTORY_TOPIC_ARN',
+  /** Channel name → its queue's ARN, as JSON (see `channelsByQueueArn`). */
+  channelQueueArns: 'CHANNEL_QUEUE_ARNS',
+  /** `{"SKU": shards}` from the drop plan, as JSON (see `parsePlannedShards`). */
+  plannedShards: 'PLANNED_SHARDS',
+  /** Seconds one expiry invocation keeps sweeping (every second); 0 sweeps once. */
+  sweepForSeconds: 'SWEEP_FOR_SECONDS',
+  /** How long a believed stock level (and so a sold-out answer) is trusted, in milliseconds. */
+  stockViewTtlMs: 'STOCK_VIEW_TTL_MS',
+  powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
+  powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
+  powertoolsMetricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
+  powertoolsLogLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+const SHARD_COUNT_RULE = `a whole number from 1 to ${MAX_SHARDS}`;
+
+/** Shards the drop plan sized, by SKU: every key a SKU, every count within the table's cap. */
+export const PlannedShards = z.record(
+  Sku,
+  z.int(SHARD_COUNT_RULE).check(z.gte(1, SHARD_COUNT_RULE), z.lte(MAX_SHARDS, SHARD_COUNT_RULE)),
+  'an object of SKU → shards',
+);
+
+export class PlannedShardsError extends Error {
+  constructor(detail: string) {
+    super(`${envVars.plannedShards} is not valid: ${detail}`);
+    this.name = 'PlannedShardsError';
+  }
+}
+
+/** The variable's value for these shard counts. */
+export const plannedShardsValue = (shardsBySku: Readonly<Record<string, number>>): string =>
+  JSON.stringify(shardsBySku);
+
+/** Shards by SKU from the variable's value; empty when unset, and refused whole when any entry is bad. */
+export function parsePlannedShards(value: string): Record<string, number> {
+  if (value === '') return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(value);
+  } catch {
+    throw new PlannedShardsError('not JSON');
+  }
+  const parsed = PlannedShards.safeParse(raw);
+  if (!parsed.success) throw new PlannedShardsError(describeIssues(parsed.error.issues));
+  return parsed.data;
+}
