@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { envVars } from '../contract/env-vars';
+import { DEFAULT_SERVICE_NAME } from '../contract/metrics';
 import { apiRoutes, schedules } from '../contract/routes';
 import { eventSourceMappings, ordersQueue, streamConsumer } from '../contract/topology';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
@@ -103,7 +104,7 @@ export async function provisionLocalResources(endpoints: AwsEndpoints, tableName
   const env = process.env;
   Object.assign(env, endpointEnv(endpoints), {
     [envVars.tableName]: tableName,
-    [envVars.powertoolsServiceName]: env[envVars.powertoolsServiceName] ?? 'dropline',
+    [envVars.powertoolsServiceName]: env[envVars.powertoolsServiceName] ?? DEFAULT_SERVICE_NAME,
     [envVars.powertoolsLogLevel]: env[envVars.powertoolsLogLevel] ?? 'WARN',
     [envVars.powertoolsMetricsDisabled]: env[envVars.powertoolsMetricsDisabled] ?? 'true',
   });

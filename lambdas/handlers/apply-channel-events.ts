@@ -9,6 +9,7 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envVars } from '../../contract/env-vars';
 import { StockEvent } from '../../contract/messages';
+import { metricNames } from '../../contract/metrics';
 import { channelsByQueueArn } from '../../contract/topology';
 import { channelViews } from '../shared/channel-views';
 import { logger, metrics, tracer } from '../shared/powertools';
@@ -35,7 +36,11 @@ export async function applyChannelEvent(record: SQSRecord): Promise<void> {
   if (!channel) throw new UnknownChannelError();
   const event = StockEvent.parse(JSON.parse(record.body));
   const applied = await channelViews.apply(channel, event);
-  metrics.addMetric(applied ? 'ChannelSnapshotApplied' : 'ChannelSnapshotSuperseded', MetricUnit.Count, 1);
+  metrics.addMetric(
+    applied ? metricNames.channelSnapshotApplied : metricNames.channelSnapshotSuperseded,
+    MetricUnit.Count,
+    1,
+  );
 }
 
 export async function applyChannelEvents(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -1,6 +1,7 @@
 // (API Gateway) --> checkout --> payment (idempotent per reservation) + DynamoDB transaction (reservation + shards + order)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { metricNames } from '../../contract/metrics';
 import { CheckoutBody, reservationPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { checkout } from '../shared/orders';
@@ -10,7 +11,7 @@ const Request = z.extend(reservationPath, withBody(CheckoutBody));
 
 export async function checkoutReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
   const { order, replayed } = await checkout.checkout(event.pathParameters.reservationId, event.body.paymentToken);
-  metrics.addMetric(replayed ? 'CheckoutReplayed' : 'OrderPlaced', MetricUnit.Count, 1);
+  metrics.addMetric(replayed ? metricNames.checkoutReplayed : metricNames.orderPlaced, MetricUnit.Count, 1);
   return json(
     201,
     { orderId: order.orderId, reservationId: order.reservationId, status: 'CONFIRMED' },

@@ -1,6 +1,7 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { inventory } from '../shared/inventory';
@@ -19,7 +20,7 @@ export async function createReservation(event: z.infer<typeof Request>): Promise
     quantity: event.body.quantity,
     idempotencyKey: event.headers['idempotency-key'],
   });
-  metrics.addMetric(replayed ? 'ReservationReplayed' : 'ReservationPlaced', MetricUnit.Count, 1);
+  metrics.addMetric(replayed ? metricNames.reservationReplayed : metricNames.reservationPlaced, MetricUnit.Count, 1);
   return json(201, reservationView(reservation), replayed ? { 'idempotent-replayed': 'true' } : {});
 }
 

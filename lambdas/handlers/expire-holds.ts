@@ -6,6 +6,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { envVars } from '../../contract/env-vars';
+import { metricNames } from '../../contract/metrics';
 import { inventory, refunds, sleep } from '../shared/inventory';
 import { RECONCILE_EVERY_MS, reconcileSnapshots } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
@@ -59,10 +60,10 @@ export async function expireHolds(): Promise<SweepSummary> {
     if (next >= until) break;
     await sleep(next - Date.now());
   } while (Date.now() < until);
-  metrics.addMetric('HoldsExpired', MetricUnit.Count, summary.expired);
-  metrics.addMetric('HoldExpiryFailed', MetricUnit.Count, summary.poisonHolds);
-  metrics.addMetric('RefundsSettled', MetricUnit.Count, summary.refunded);
-  metrics.addMetric('RefundOverdue', MetricUnit.Count, summary.refundsOverdue);
+  metrics.addMetric(metricNames.holdsExpired, MetricUnit.Count, summary.expired);
+  metrics.addMetric(metricNames.holdExpiryFailed, MetricUnit.Count, summary.poisonHolds);
+  metrics.addMetric(metricNames.refundsSettled, MetricUnit.Count, summary.refunded);
+  metrics.addMetric(metricNames.refundOverdue, MetricUnit.Count, summary.refundsOverdue);
   if (summary.expired > 0 || summary.refunded > 0) logger.info('Swept due holds and owed refunds', { ...summary });
   return summary;
 }

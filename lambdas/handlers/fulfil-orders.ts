@@ -7,6 +7,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { OrderPlaced } from '../../contract/messages';
+import { metricNames } from '../../contract/metrics';
 import { fulfilment } from '../shared/orders';
 import { logger, metrics, tracer } from '../shared/powertools';
 
@@ -15,7 +16,11 @@ const processor = new SqsFifoPartialProcessorAsync();
 export async function fulfilOrder(record: SQSRecord): Promise<void> {
   const message = OrderPlaced.parse(JSON.parse(record.body));
   const outcome = await fulfilment.fulfil(message.orderId);
-  metrics.addMetric(outcome === 'fulfilled' ? 'OrdersFulfilled' : 'OrdersAlreadyFulfilled', MetricUnit.Count, 1);
+  metrics.addMetric(
+    outcome === 'fulfilled' ? metricNames.ordersFulfilled : metricNames.ordersAlreadyFulfilled,
+    MetricUnit.Count,
+    1,
+  );
 }
 
 /** On FIFO, a failure fails its message and the rest of its group in the batch; other groups go on. */

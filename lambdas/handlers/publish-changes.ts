@@ -8,6 +8,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
+import { metricNames } from '../../contract/metrics';
 import { shardImageOf } from '../adapters/dynamodb-inventory-store';
 import type { ShardImage } from '../domain/model';
 import { stockChangeReasons } from '../shared/events';
@@ -60,8 +61,8 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
   for (const [sku, reasons] of changedSkus) {
     await publishSnapshot(sku, [...reasons], [...(newestShards.get(sku)?.values() ?? [])]);
   }
-  metrics.addMetric('OrdersRelayed', MetricUnit.Count, orders.length);
-  metrics.addMetric('StockSnapshotsPublished', MetricUnit.Count, changedSkus.size);
+  metrics.addMetric(metricNames.ordersRelayed, MetricUnit.Count, orders.length);
+  metrics.addMetric(metricNames.stockSnapshotsPublished, MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {
     logger.debug('Relayed changes', {
       records: event.Records.length,

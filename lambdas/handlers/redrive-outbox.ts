@@ -5,6 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import * as z from 'zod/mini';
+import { metricNames } from '../../contract/metrics';
 import { describeIssues, Sku } from '../../contract/requests';
 import { store } from '../shared/inventory';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
@@ -58,7 +59,7 @@ export async function redriveOutbox(event: unknown): Promise<RedriveResult> {
   for (const sku of skus) {
     if (dryRun || (await publishSnapshot(sku, []))) snapshots++;
   }
-  metrics.addMetric('OrdersRedriven', MetricUnit.Count, dryRun ? 0 : orders);
+  metrics.addMetric(metricNames.ordersRedriven, MetricUnit.Count, dryRun ? 0 : orders);
   const result = { dryRun, scanned, orders, snapshots };
   logger.info('Redrive done', { ...result });
   return result;

@@ -12,6 +12,7 @@ import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { errorCodeMetric, httpStatusMetric } from '../../contract/metrics';
 import { classifyAwsFault } from '../adapters/aws-faults';
 import { BusyError, DomainError } from '../domain/errors';
 import { logger, metrics, tracer } from './powertools';
@@ -191,13 +192,13 @@ const boundedBody = (): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
 /** Maps errors to answers, and counts every answer by status class (and errors by code). */
 const httpOutcomes = (): middy.MiddlewareObj<unknown, HttpResult> => ({
   after: ({ response }) => {
-    metrics.addMetric(`Http${Math.floor((response?.statusCode ?? 500) / 100)}xx`, MetricUnit.Count, 1);
+    metrics.addMetric(httpStatusMetric(response?.statusCode ?? 500), MetricUnit.Count, 1);
   },
   onError: (request) => {
     const response = toHttpError(request.error);
     const code = JSON.parse(response.body).error.code as string;
-    metrics.addMetric(`Http${Math.floor(response.statusCode / 100)}xx`, MetricUnit.Count, 1);
-    metrics.addMetric(`Error_${code}`, MetricUnit.Count, 1);
+    metrics.addMetric(httpStatusMetric(response.statusCode), MetricUnit.Count, 1);
+    metrics.addMetric(errorCodeMetric(code), MetricUnit.Count, 1);
     request.response = response;
   },
 });

@@ -13,6 +13,7 @@ import {
   type StockChangeReason,
   type StockEvent,
 } from '../../contract/messages';
+import { metricNames } from '../../contract/metrics';
 import type { Order, ShardImage } from '../domain/model';
 import { stockEvent } from './events';
 import { store } from './inventory';
@@ -71,7 +72,7 @@ export async function publishSnapshot(
   const snapshot = stockEvent(merged, reasons, new Date());
   // Every shard image is balanced on its own (each transaction keeps it so): drift is a broken promise, alarmed on.
   const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
-  metrics.addMetric('LedgerDrift', MetricUnit.Count, drift);
+  metrics.addMetric(metricNames.ledgerDrift, MetricUnit.Count, drift);
   if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version: snapshot.version });
   await sns.send(
     new PublishCommand({

@@ -8,8 +8,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { envVars } from '../../contract/env-vars';
+import { DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME } from '../../contract/metrics';
 
-const serviceName = getStringFromEnv({ key: envVars.powertoolsServiceName, defaultValue: 'dropline' });
+const serviceName = getStringFromEnv({ key: envVars.powertoolsServiceName, defaultValue: DEFAULT_SERVICE_NAME });
 
 export const logger = new Logger({ serviceName });
 /** Read as Metrics itself reads it, so the quiet logger is used exactly when metrics are off. */
@@ -23,7 +24,7 @@ const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: logger.e
 
 export const metrics = new Metrics({
   serviceName,
-  namespace: getStringFromEnv({ key: envVars.powertoolsMetricsNamespace, defaultValue: 'Dropline' }),
+  namespace: getStringFromEnv({ key: envVars.powertoolsMetricsNamespace, defaultValue: DEFAULT_METRICS_NAMESPACE }),
   logger: metricsDisabled ? quiet : logger,
 });
 export const tracer = new Tracer({ serviceName });

@@ -37,6 +37,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { metricNames } from '../../contract/metrics';
 import { powertoolsOf, stageOf } from '../constructs/dropline-function';
 
 export interface MonitoringStackProps extends StackProps {
@@ -164,7 +165,7 @@ export class MonitoringStack extends Stack {
         period: MINUTE,
         statistic,
       });
-    const drift = published('LedgerDrift', 'Maximum');
+    const drift = published(metricNames.ledgerDrift, 'Maximum');
     alarm(
       'LedgerDrift',
       drift,
@@ -173,13 +174,13 @@ export class MonitoringStack extends Stack {
     );
     alarm(
       'HoldExpiryFailed',
-      published('HoldExpiryFailed', 'Sum'),
+      published(metricNames.holdExpiryFailed, 'Sum'),
       0,
       'the expiry sweep skipped a hold it could not expire: its units stay held until someone looks',
     );
     alarm(
       'RefundOverdue',
-      published('RefundOverdue', 'Sum'),
+      published(metricNames.refundOverdue, 'Sum'),
       0,
       'a refund owed for an unsold hold is older than its bound: the payment provider keeps refusing it',
     );
