@@ -1,6 +1,6 @@
 /**
- * Bundles every handler as the deployed stack does (esbuild, minified, ESM,
- * AWS SDK v3 left to the Lambda runtime) and measures size and module init.
+ * Bundles every handler as the deployed stack does (`lib/config/bundling.ts`)
+ * and measures size and module init.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { envVars } from '../contract/env-vars';
+import { handlerBundling } from '../lib/config/bundling';
 import { median } from './load';
 
 const root = join(import.meta.dirname, '..');
@@ -23,17 +24,18 @@ export async function bundleHandlers(): Promise<Record<string, number>> {
   for (const entry of [...entries.map((file) => join(handlersDir, file)), emptyEntry]) {
     const name = basename(entry, '.ts');
     const outfile = join(outDir, `${name}.mjs`);
+    // As the stack bundles, less the source map, which deploys beside the bundle and is not what loads.
     await build({
       entryPoints: [entry],
       outfile,
       bundle: true,
-      minify: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'esm',
-      mainFields: ['module', 'main'],
-      external: ['@aws-sdk/*'],
-      banner: { js: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);" },
+      minify: handlerBundling.minify,
+      platform: handlerBundling.platform,
+      target: handlerBundling.target,
+      format: handlerBundling.format,
+      mainFields: [...handlerBundling.mainFields],
+      external: [...handlerBundling.external],
+      banner: { js: handlerBundling.banner },
       logLevel: 'error',
     });
     sizes[name] = statSync(outfile).size / 1024;

@@ -6,9 +6,11 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import { envVars } from '../../contract/env-vars';
+import { handlerBundling } from '../config/bundling';
 
 const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
 const depsLockFilePath = fileURLToPath(new URL('../../package-lock.json', import.meta.url));
+const outputFormat = { esm: OutputFormat.ESM, cjs: OutputFormat.CJS } as const;
 
 /** Tag naming the handler a function runs (what the parity test matches on). */
 export const FUNCTION_TAG = 'dropline:handler';
@@ -86,13 +88,13 @@ export class DroplineFunction extends NodejsFunction {
         ...props.environment,
       },
       bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        mainFields: ['module', 'main'],
-        externalModules: ['@aws-sdk/*'],
-        banner: "import{createRequire as __cr}from'module';const require=__cr(import.meta.url);",
+        format: outputFormat[handlerBundling.format],
+        target: handlerBundling.target,
+        minify: handlerBundling.minify,
+        sourceMap: handlerBundling.sourceMap,
+        mainFields: [...handlerBundling.mainFields],
+        externalModules: [...handlerBundling.external],
+        banner: handlerBundling.banner,
       },
     });
     logGroup.grantWrite(role);
