@@ -4,8 +4,8 @@
  */
 import { Annotations, type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { assertDeployable, type Capacity, planCapacity } from './config/capacity';
-import type { DeploySettings } from './config/settings';
+import { assertDeployable, type Capacity, dropsLiveAtDeploy, planCapacity } from './config/capacity';
+import { type DeploySettings, SettingsError } from './config/settings';
 import { STAGE_CONTEXT } from './constructs/dropline-function';
 import { EdgeStack } from './stacks/edge-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
@@ -23,10 +23,32 @@ export interface DroplineStacks {
   readonly monitoring: MonitoringStack;
 }
 
+/**
+ * The deploy freeze, enforced. The drop paths' `live` aliases follow each deploy's new function
+ * version unless pinned, and provisioned concurrency belongs to an alias version: moving the alias
+ * makes Lambda allocate every environment again while the drop runs cold ("Configuring provisioned
+ * concurrency", AWS Lambda Developer Guide,
+ * https://docs.aws.amazon.com/lambda/latest/dg/provisioned-concurrency.html). So synth refuses while
+ * a drop window is open (or opens before a deploy could finish) unless both aliases are pinned to the
+ * versions they serve, or the operator says `deployDuringDrop=true`.
+ */
+function assertNoDropDisturbed(settings: DeploySettings, now: Date): void {
+  const live = dropsLiveAtDeploy(settings.dropPlan, now);
+  const { reservation, checkout } = settings.pinnedVersions;
+  if (live.length === 0 || settings.deployDuringDrop || (reservation && checkout)) return;
+  const drops = live.map((drop) => `${drop.sku} at ${drop.startsAt}`).join(', ');
+  throw new SettingsError(
+    `a drop window is open (${drops}): a deploy now would move the reservation and checkout aliases to new versions and reallocate their provisioned concurrency mid-drop. ` +
+      'Pin both to the versions they serve: -c reservationVersion=N -c checkoutVersion=M ' +
+      `(aws lambda get-alias --function-name <function> --name live --query FunctionVersion), or accept the reallocation with -c deployDuringDrop=true (docs/deploy.md, "Deploying during a drop window").`,
+  );
+}
+
 export function buildDroplineApp(app: App, settings: DeploySettings, now: Date = new Date()): DroplineStacks {
   const capacity = planCapacity(settings.dropPlan, now, settings.capacityLimits);
   // Provisioned concurrency the account cannot allocate fails here, not in a scaling activity after the deploy.
   assertDeployable(capacity, settings.capacityLimits);
+  assertNoDropDisturbed(settings, now);
   const env = { region: settings.region, ...(settings.account ? { account: settings.account } : {}) };
   const crossRegionReferences = settings.region !== EDGE_REGION;
   const { prefix } = settings;
@@ -50,6 +72,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     capacity,
     originSecretReplicaRegions: crossRegionReferences ? [EDGE_REGION] : [],
     originSecretVersions: settings.originSecret,
+    pinnedVersions: settings.pinnedVersions,
   });
   const edge = new EdgeStack(app, `${prefix}-Edge`, {
     env: { ...env, region: EDGE_REGION },

@@ -386,6 +386,17 @@ const effectiveWindows = (windows: readonly Window[], nowMs: number): Window[] =
 };
 
 /**
+ * The drops whose windows (from `warmUpLeadMinutes` before `startsAt` to `dropWindowMinutes` after)
+ * are open at `now` or open before a deploy started then could finish (`deployMarginMinutes`).
+ */
+export function dropsLiveAtDeploy(plan: DropPlan, now: Date): Drop[] {
+  const nowMs = now.getTime();
+  return effectiveWindows(plan.drops.map(windowOf), nowMs)
+    .filter((window) => window.from <= nowMs && nowMs < window.to)
+    .map((window) => window.drop);
+}
+
+/**
  * A path's floor at deploy, its steps after that (up before each window, down after it) and its
  * target-tracking ceiling. Registering a scalable target moves current capacity into its
  * [min, max] range at once ("RegisterScalableTarget", Application Auto Scaling API Reference,

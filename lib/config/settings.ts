@@ -34,6 +34,18 @@ export interface DeploySettings {
   readonly wafMode: 'enforce' | 'count';
   /** Which versions of the origin secret CloudFront sends and the API accepts (docs/deploy.md, rotation). */
   readonly originSecret: OriginSecretVersions;
+  /** Versions the `live` aliases stay on whatever this deploy publishes (docs/deploy.md, deploying during a drop). */
+  readonly pinnedVersions: PinnedVersions;
+  /** `-c deployDuringDrop=true`: deploy inside a drop window without pins, accepting the reallocation. */
+  readonly deployDuringDrop: boolean;
+}
+
+/** Lambda version numbers (`aws lambda get-alias … --name live` prints them) the drop paths' aliases are held on. */
+export interface PinnedVersions {
+  /** `-c reservationVersion=N`: the create-reservation function's version. */
+  readonly reservation: string | undefined;
+  /** `-c checkoutVersion=N`: the checkout-reservation function's version. */
+  readonly checkout: string | undefined;
 }
 
 /**
@@ -116,6 +128,37 @@ function readOriginSecret(node: Node): OriginSecretVersions {
   return { version, previousVersion };
 }
 
+/** A published Lambda version is a positive whole number ("Lambda function versions", AWS Lambda Developer Guide). */
+const LAMBDA_VERSION = /^[1-9][0-9]{0,9}$/;
+
+/** A version number from context: `-c key=7` arrives as a string, cdk.json may hold a number. */
+const versionNumber = (node: Node, key: string): string | undefined => {
+  const raw: unknown = node.tryGetContext(key);
+  return typeof raw === 'number' ? String(raw) : text(node, key);
+};
+
+function readPinnedVersions(node: Node): PinnedVersions {
+  const pins = {
+    reservation: versionNumber(node, 'reservationVersion'),
+    checkout: versionNumber(node, 'checkoutVersion'),
+  };
+  for (const [path, value] of Object.entries(pins)) {
+    if (value !== undefined && !LAMBDA_VERSION.test(value)) {
+      throw new SettingsError(
+        `context ${path}Version must be a published Lambda version number (1, 2, …), not ${value}`,
+      );
+    }
+  }
+  return pins;
+}
+
+function readFlag(node: Node, key: string): boolean {
+  const raw: unknown = node.tryGetContext(key);
+  if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') return false;
+  if (raw === true || raw === 'true') return true;
+  throw new SettingsError(`context ${key} must be true or false`);
+}
+
 export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): DeploySettings {
   const prefix = text(node, 'prefix') ?? 'Dropline';
   if (!/^[A-Za-z][A-Za-z0-9-]{0,30}$/.test(prefix)) {
@@ -154,6 +197,8 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
   return {
     wafMode,
     originSecret: readOriginSecret(node),
+    pinnedVersions: readPinnedVersions(node),
+    deployDuringDrop: readFlag(node, 'deployDuringDrop'),
     prefix,
     region,
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,

@@ -49,6 +49,13 @@ export interface DroplineFunctionProps {
   /** @default 1024 MB: more memory is more CPU, and the hot path is CPU-bound on JSON and crypto. */
   readonly memorySize?: number;
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Keep each published version when a deploy publishes the next (CloudFormation deletes a replaced
+   * `AWS::Lambda::Version` otherwise, and Lambda refuses to delete a version an alias references:
+   * "DeleteFunction", AWS Lambda API Reference, https://docs.aws.amazon.com/lambda/latest/api/API_DeleteFunction.html).
+   * For functions whose alias may be pinned to an older version.
+   */
+  readonly retainVersions?: boolean;
 }
 
 /**
@@ -77,6 +84,7 @@ export class DroplineFunction extends NodejsFunction {
       memorySize: props.memorySize ?? 1024,
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
+      ...(props.retainVersions ? { currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } } : {}),
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

@@ -1,10 +1,16 @@
 import { Schedule } from 'aws-cdk-lib/aws-applicationautoscaling';
-import { Alias, type Version } from 'aws-cdk-lib/aws-lambda';
+import { Alias, type IFunction, type IVersion, Version } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import type { PathCapacity } from '../config/capacity';
 
 export interface ProvisionedForDropsProps {
-  readonly version: Version;
+  /** The function; its alias follows the version each deploy publishes (`currentVersion`) unless pinned. */
+  readonly fn: IFunction & { readonly currentVersion: Version };
+  /**
+   * A published version number the alias stays on whatever this deploy publishes: its provisioned
+   * environments stay allocated (docs/deploy.md, "Deploying during a drop window").
+   */
+  readonly pinnedVersion?: string | undefined;
   /** This path's share of the drop plan: floors, ceiling and target. */
   readonly capacity: PathCapacity;
 }
@@ -23,7 +29,10 @@ export class ProvisionedForDrops extends Construct {
   constructor(scope: Construct, id: string, props: ProvisionedForDropsProps) {
     super(scope, id);
     const { schedule, minAtDeploy, maxProvisioned, utilizationTarget } = props.capacity;
-    this.alias = new Alias(this, 'Live', { aliasName: 'live', version: props.version });
+    const version: IVersion = props.pinnedVersion
+      ? Version.fromVersionAttributes(this, 'Pinned', { lambda: props.fn, version: props.pinnedVersion })
+      : props.fn.currentVersion;
+    this.alias = new Alias(this, 'Live', { aliasName: 'live', version });
     const scaling = this.alias.addAutoScaling({ minCapacity: minAtDeploy, maxCapacity: maxProvisioned });
     scaling.scaleOnUtilization({ utilizationTarget });
     schedule.forEach((step, index) => {

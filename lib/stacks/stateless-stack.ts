@@ -27,7 +27,7 @@ import {
   VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT,
 } from '../../contract/topology';
 import type { Capacity } from '../config/capacity';
-import type { OriginSecretVersions } from '../config/settings';
+import type { OriginSecretVersions, PinnedVersions } from '../config/settings';
 import { DropApi } from '../constructs/drop-api';
 import { DroplineFunction } from '../constructs/dropline-function';
 import type { FifoQueueWithDlq } from '../constructs/fifo-queue';
@@ -47,6 +47,8 @@ interface FunctionSpec {
   readonly description: string;
   readonly table: TableAccess;
   readonly timeout?: Duration;
+  /** Behind a `live` alias with provisioned concurrency: its published versions are kept (see ProvisionedForDrops). */
+  readonly aliased?: true;
 }
 
 /**
@@ -60,6 +62,7 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'create-reservation': {
     description: 'POST /products/{sku}/reservations: the hot path',
+    aliased: true,
     table: { reads: 'any', writes: ['STOCK#', 'LIMIT#', 'RESERVATION#', 'IDEMPOTENCY#'] },
   },
   'get-reservation': { description: 'GET /reservations/{id}', table: { reads: ['RESERVATION#'] } },
@@ -69,6 +72,7 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'checkout-reservation': {
     description: 'POST /reservations/{id}/checkout: charge, confirm, order',
+    aliased: true,
     table: { reads: 'any', writes: ['CHARGE#', 'RESERVATION#', 'STOCK#', 'ORDER#', 'REFUND#'] },
   },
   'get-order': { description: 'GET /orders/{orderId}', table: { reads: ['ORDER#'] } },
@@ -130,6 +134,8 @@ export interface StatelessStackProps extends StackProps {
   readonly originSecretReplicaRegions: readonly string[];
   /** The origin secret's versions named in context: the API accepts them, the edge sends the current one. */
   readonly originSecretVersions: OriginSecretVersions;
+  /** Versions the drop paths' aliases stay on (unset: the version this deploy publishes). */
+  readonly pinnedVersions?: PinnedVersions;
 }
 
 export class StatelessStack extends Stack {
@@ -149,6 +155,7 @@ export class StatelessStack extends Stack {
         handler: name,
         description: spec.description,
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
+        ...(spec.aliased ? { retainVersions: true } : {}),
       });
       useInventoryTable(fn, props.table, spec.table);
       functions.set(name, fn);
@@ -166,11 +173,13 @@ export class StatelessStack extends Stack {
     useInventoryTopic(fn('expire-holds'), props.inventoryTopic);
 
     this.reservations = new ProvisionedForDrops(this, 'Reservations', {
-      version: fn('create-reservation').currentVersion,
+      fn: fn('create-reservation'),
+      pinnedVersion: props.pinnedVersions?.reservation,
       capacity: props.capacity.reservation,
     });
     this.checkouts = new ProvisionedForDrops(this, 'Checkouts', {
-      version: fn('checkout-reservation').currentVersion,
+      fn: fn('checkout-reservation'),
+      pinnedVersion: props.pinnedVersions?.checkout,
       capacity: props.capacity.checkout,
     });
 

@@ -125,7 +125,11 @@ describe('a drop window already open at deploy', () => {
   const open = { sku: 'LIVE-1', startsAt: '2029-12-31T23:50:00Z', expectedPeakRps: 2000, units: 5000 };
 
   it('gets its provisioned concurrency from the deploy itself, and no scheduled action is in the past', () => {
-    const { stateless } = synthesize({ dropPlan: { drops: [open] } });
+    // Deploying inside a window needs the aliases pinned (test/infra/deploy-freeze.test.ts).
+    const { stateless } = synthesize({
+      dropPlan: { drops: [open] },
+      pinnedVersions: { reservation: '7', checkout: '4' },
+    });
     const targets = Object.values(resourcesOf(stateless, 'AWS::ApplicationAutoScaling::ScalableTarget'));
     expect(targets.map((target) => target.Properties.MinCapacity).sort()).toEqual([125, 328]);
     for (const target of targets) {
