@@ -15,7 +15,7 @@ import { BACKGROUND_KEY_PREFIXES } from '../contract/inventory-table';
 import { DynamoDbInventoryStore } from '../lambdas/adapters/dynamodb-inventory-store';
 import { ApiClient } from '../local/api-client';
 import { LOCAL_AWS_ENV, startEmbeddedAws } from '../local/emulators/embedded-aws';
-import { type RequestCounter, startRequestCounter } from '../local/emulators/request-counter';
+import { type RequestCounter, startRequestCounter } from '../local/probes/request-counter';
 import { startLocalStack } from '../local/stack';
 import { bundleHandlers, initTimes } from './bundles';
 import { closedLoop, type LoadResult, median } from './load';

@@ -10,12 +10,12 @@ import { DEFAULT_SERVICE_NAME } from '../contract/metrics';
 import { apiRoutes, schedules } from '../contract/routes';
 import { eventSourceMappings, ordersQueue, streamConsumer } from '../contract/topology';
 import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
+import { type ProxyHandler, type RunningGateway, startGateway } from './event-sources/api-gateway';
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
+import { type RunningSchedules, startSchedules } from './event-sources/scheduler';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
-import { type ProxyHandler, type RunningGateway, startGateway } from './gateway';
-import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './messaging';
-import { provisionInventoryTable } from './provision';
-import { type RunningSchedules, startSchedules } from './schedules';
+import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './provision-messaging';
+import { provisionInventoryTable } from './provision-table';
 
 /** Shortest admin key the local stack accepts: an empty or short key would leave the admin routes open to guessing. */
 export const MIN_ADMIN_KEY_LENGTH = 16;

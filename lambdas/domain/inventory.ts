@@ -11,12 +11,13 @@ import {
   LimitExceededError,
   NotFoundError,
   SoldOutError,
+  ValidationError,
 } from './errors';
 import type { Ledger, Product, Reservation } from './model';
 import { sumCounts } from './model';
 import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges, ProductPutClaim } from './ports';
 import type { Refunds } from './refunds';
-import { defaultShardCount, planAllocation, splitEvenly } from './stock';
+import { defaultShardCount, isUnitCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
 
 export interface InventoryDeps {
@@ -106,6 +107,8 @@ export class Inventory {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    if (!isUnitCount(request.quantity))
+      throw new ValidationError('quantity must be a whole number of units, at least 1');
     const product = await this.product(request.sku);
     const nowMs = this.deps.clock.now();
     // A retry of a request that made a hold gets its hold, even if the drop was postponed since.
@@ -263,6 +266,7 @@ export class Inventory {
   /** Adds units once per Idempotency-Key: a retry after a lost answer adds nothing more. */
   async restock(request: RestockRequest): Promise<RestockResult> {
     const { sku, quantity, idempotencyKey } = request;
+    if (!isUnitCount(quantity)) throw new ValidationError('quantity must be a whole number of units, at least 1');
     const product = await this.product(sku, { fresh: true });
     for (let attempt = 0; ; attempt++) {
       const outcome = await this.deps.store.restock(sku, splitEvenly(quantity, product.shards), idempotencyKey);

@@ -16,6 +16,15 @@ export function defaultShardCount(stock: number): number {
   return Math.max(1, Math.min(8, Math.floor(stock / 10)));
 }
 
+/**
+ * Units are whole and positive: a hold or restock of −1 would create a unit
+ * out of nothing with every ledger sum still balanced. The request schemas
+ * already refuse it; the domain does not rely on them.
+ */
+export function isUnitCount(quantity: number): boolean {
+  return Number.isSafeInteger(quantity) && quantity >= 1;
+}
+
 /** Splits `units` over `parts` as evenly as integers allow, larger parts first. */
 export function splitEvenly(units: number, parts: number): number[] {
   const base = Math.floor(units / parts);

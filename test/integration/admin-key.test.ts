@@ -8,7 +8,7 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes } from '../../contract/routes';
 import { ApiClient } from '../../local/api-client';
-import { startGateway } from '../../local/gateway';
+import { startGateway } from '../../local/event-sources/api-gateway';
 import { AdminKeyError, startLocalStack } from '../../local/stack';
 import { startTestStack, type TestStack } from '../support/local-stack';
 

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { envVars } from '../../contract/env-vars';
+import { lambdaContext } from '../../local/event-sources/lambda-context';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
-import { lambdaContext } from '../../local/lambda-context';
 import { eventually } from '../support/eventually';
 import { startTestStack, type TestStack } from '../support/local-stack';
 

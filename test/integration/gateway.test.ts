@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes, schedules } from '../../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
-import { type RunningGateway, startGateway } from '../../local/gateway';
+import { type RunningGateway, startGateway } from '../../local/event-sources/api-gateway';
 
 const seen: APIGatewayProxyEvent[] = [];
 let gateway: RunningGateway;

@@ -16,7 +16,7 @@ import {
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { fifoName } from '../../contract/topology';
-import { LOCAL_VISIBILITY_TIMEOUT_SECONDS } from '../../local/messaging';
+import { LOCAL_VISIBILITY_TIMEOUT_SECONDS } from '../../local/provision-messaging';
 import { resourcesOf, type Synthesized, synthesize } from '../infra/synth';
 import { startTestStack, type TestStack } from '../support/local-stack';
 

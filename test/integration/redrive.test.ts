@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
-import type { LocalMessaging } from '../../local/messaging';
+import type { LocalMessaging } from '../../local/provision-messaging';
 import { provisionLocalResources } from '../../local/stack';
 import { eventually } from '../support/eventually';
 

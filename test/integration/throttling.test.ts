@@ -8,7 +8,7 @@
  */
 import { apiRoutes } from '../../contract/routes';
 import { ApiClient, type ApiResponse } from '../../local/api-client';
-import type { WireFault } from '../../local/emulators/request-counter';
+import type { WireFault } from '../../local/probes/request-counter';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;

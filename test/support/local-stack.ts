@@ -3,7 +3,7 @@
  * embedded AWS, with DynamoDB traffic passing through a request counter.
  */
 import { randomBytes } from 'node:crypto';
-import { type RequestCounter, startRequestCounter } from '../../local/emulators/request-counter';
+import { type RequestCounter, startRequestCounter } from '../../local/probes/request-counter';
 import { type LocalStack, startLocalStack } from '../../local/stack';
 
 /** Items the relay and the sweeper write whatever a request does: a claim that a request wrote nothing leaves them out. */

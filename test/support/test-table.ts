@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { classifyAwsFault } from '../../lambdas/adapters/aws-faults';
 import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
-import { provisionInventoryTable } from '../../local/provision';
+import { provisionInventoryTable } from '../../local/provision-table';
 
 export function testTable(prefix: string) {
   const tableName = `${prefix}-${randomBytes(6).toString('hex')}`;

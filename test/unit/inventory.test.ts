@@ -12,6 +12,7 @@ import {
   LimitExceededError,
   NotFoundError,
   SoldOutError,
+  ValidationError,
 } from '../../lambdas/domain/errors';
 import { POISON_HOLD_DEFER_MS } from '../../lambdas/domain/inventory';
 import { chargeKeyFor } from '../../lambdas/domain/model';
@@ -235,6 +236,28 @@ describe('reserve', () => {
     await expect(late).rejects.toEqual(new SoldOutError(0));
     expect(drop.store.faults.calls('placeHold')).toBe(2);
     expect((await believer.availability(sku)).available).toBe(0);
+  });
+});
+
+describe('units are whole and positive, whatever the caller validated', () => {
+  test.each([0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])(
+    'a reservation of %p units is refused and changes nothing',
+    async (quantity) => {
+      const drop = fakeDrop();
+      const { sku } = await drop.product({ stock: 2 });
+      await expect(reserve(drop, sku, 'alice', quantity)).rejects.toThrow(ValidationError);
+      expect(await drop.inventory.ledger(sku)).toMatchObject({ supplied: 2, available: 2, held: 0 });
+      expect(drop.store.faults.calls('placeHold')).toBe(0);
+    },
+  );
+
+  test.each([0, -5, 2.5])('a restock of %p units is refused and changes nothing', async (quantity) => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 2 });
+    await expect(drop.inventory.restock({ sku, quantity, idempotencyKey: 'restock-1' })).rejects.toThrow(
+      ValidationError,
+    );
+    expect(await drop.inventory.ledger(sku)).toMatchObject({ supplied: 2, available: 2 });
   });
 });
 
