@@ -1,7 +1,7 @@
 /**
  * Domain errors. Each one names a rule the shopper or operator ran into; the
  * HTTP layer maps them to status codes in exactly one place
- * (`lambdas/shared/http-errors.ts`).
+ * (`toHttpError` in `lambdas/shared/http.ts`).
  */
 export abstract class DomainError extends Error {
   abstract readonly code: string;

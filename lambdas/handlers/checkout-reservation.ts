@@ -4,13 +4,13 @@ import * as z from 'zod/mini';
 import { metricNames } from '../../contract/metrics';
 import { CheckoutBody, reservationPath, withBody } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { checkout } from '../shared/orders';
+import { orders } from '../shared/orders';
 import { metrics } from '../shared/powertools';
 
 const Request = z.extend(reservationPath, withBody(CheckoutBody));
 
 export async function checkoutReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
-  const { order, replayed } = await checkout.checkout(event.pathParameters.reservationId, event.body.paymentToken);
+  const { order, replayed } = await orders.checkout(event.pathParameters.reservationId, event.body.paymentToken);
   metrics.addMetric(replayed ? metricNames.checkoutReplayed : metricNames.orderPlaced, MetricUnit.Count, 1);
   return json(
     201,

@@ -2,11 +2,11 @@
 import type * as z from 'zod/mini';
 import { orderPath } from '../../contract/requests';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { checkout } from '../shared/orders';
+import { orders } from '../shared/orders';
 import { orderView } from '../shared/representations';
 
 export async function getOrder(event: z.infer<typeof orderPath>): Promise<HttpResult> {
-  return json(200, orderView(await checkout.getOrder(event.pathParameters.orderId)));
+  return json(200, orderView(await orders.getOrder(event.pathParameters.orderId)));
 }
 
 export const handler = httpApi(orderPath, getOrder);

@@ -1,4 +1,4 @@
-/** Composition root for checkout and fulfilment. */
+/** Composition root for orders: checkout (and reading an order back) and fulfilment. */
 import { randomUUID } from 'node:crypto';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { Checkout } from '../domain/checkout';
@@ -6,7 +6,7 @@ import { Fulfilment } from '../domain/fulfilment';
 import { documentClient, tableName } from './dynamodb';
 import { payments, refunds, sleep, store } from './inventory';
 
-export const checkout = new Checkout({
+export const orders = new Checkout({
   store,
   payment: payments,
   refunds,

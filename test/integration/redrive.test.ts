@@ -27,7 +27,7 @@ import { eventually } from '../support/eventually';
 type Shared = {
   inventory: typeof import('../../lambdas/shared/inventory').inventory;
   store: typeof import('../../lambdas/shared/inventory').store;
-  checkout: typeof import('../../lambdas/shared/orders').checkout;
+  orders: typeof import('../../lambdas/shared/orders').orders;
   documentClient: typeof import('../../lambdas/shared/dynamodb').documentClient;
   redriveOutbox: typeof import('../../lambdas/handlers/redrive-outbox').redriveOutbox;
 };
@@ -48,10 +48,10 @@ beforeAll(async () => {
   // The local stack's resources without the stack: nothing here consumes the stream.
   messaging = await provisionLocalResources(endpoints, tableName);
   const { inventory, store } = await import('../../lambdas/shared/inventory');
-  const { checkout } = await import('../../lambdas/shared/orders');
+  const { orders } = await import('../../lambdas/shared/orders');
   const { documentClient } = await import('../../lambdas/shared/dynamodb');
   const { redriveOutbox } = await import('../../lambdas/handlers/redrive-outbox');
-  shared = { inventory, store, checkout, documentClient, redriveOutbox };
+  shared = { inventory, store, orders, documentClient, redriveOutbox };
 
   // Orders committed while the stream "was lost": 8 on one SKU, 2 on another, plus a hold never paid for.
   for (const [sku, count] of [
@@ -67,7 +67,7 @@ beforeAll(async () => {
         quantity: 1,
         idempotencyKey: `${sku}-key-${index}`,
       });
-      const { order } = await checkout.checkout(reservation.reservationId, 'tok_ok');
+      const { order } = await orders.checkout(reservation.reservationId, 'tok_ok');
       orderIds.push(order.orderId);
     }
     placed.set(sku, orderIds);
