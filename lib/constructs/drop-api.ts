@@ -70,7 +70,15 @@ const gatewayErrors: readonly GatewayError[] = [
     message: '"Too many requests; retry shortly"',
     retryAfterSeconds: 1,
   },
-  { type: ResponseType.QUOTA_EXCEEDED, statusCode: '429', code: 'THROTTLED', message: '"Quota exceeded"' },
+  // No usage plan here sets a quota, so this cannot fire today; one added later still answers as the
+  // contract says every THROTTLED does, with a Retry-After (a minute: the response cannot name the reset).
+  {
+    type: ResponseType.QUOTA_EXCEEDED,
+    statusCode: '429',
+    code: 'THROTTLED',
+    message: '"Quota exceeded; retry later"',
+    retryAfterSeconds: 60,
+  },
   {
     type: ResponseType.INVALID_API_KEY,
     statusCode: '403',

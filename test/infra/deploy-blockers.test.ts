@@ -223,6 +223,20 @@ describe('gateway responses', () => {
     expect(byType('THROTTLED')?.Properties.StatusCode).toBe('429');
   });
 
+  it('send Retry-After with every 429 and 503 they answer (the contract promises one on each)', () => {
+    const retryable = responses().filter((response) => ['429', '503'].includes(String(response.Properties.StatusCode)));
+    expect(retryable.map((response) => response.Properties.ResponseType).sort()).toEqual([
+      'DEFAULT_5XX',
+      'QUOTA_EXCEEDED',
+      'THROTTLED',
+    ]);
+    for (const response of retryable) {
+      expect(response.Properties.ResponseParameters).toMatchObject({
+        'gatewayresponse.header.Retry-After': expect.stringMatching(/^'\d+'$/),
+      });
+    }
+  });
+
   it('leave DEFAULT_4XX without a status of its own, so 403, 404 and 415 keep theirs', () => {
     expect(byType('DEFAULT_4XX')).toBeDefined();
     expect(byType('DEFAULT_4XX')?.Properties.StatusCode).toBeUndefined();
