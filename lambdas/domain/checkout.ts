@@ -11,6 +11,7 @@
  * first (CONFIRMED, RELEASED or EXPIRED, exactly one). A clock that is off by
  * d moves the moment a hold stops being confirmable by d, never the money.
  */
+import { contentionRetries } from '../../contract/retries';
 import {
   BusyError,
   InvalidStateError,
@@ -38,7 +39,7 @@ export interface CheckoutResult {
   readonly replayed: boolean;
 }
 
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = contentionRetries.maxAttempts;
 
 export class Checkout {
   constructor(private readonly deps: CheckoutDeps) {}
@@ -145,7 +146,8 @@ export class Checkout {
   }
 }
 
-/** Exponential backoff with full jitter, capped at 200 ms. */
+/** Exponential backoff with full jitter, capped (`contentionRetries`). */
 function backoffMs(attempt: number): number {
-  return Math.random() * Math.min(200, 10 * 2 ** attempt);
+  const { backoffBaseMs, backoffCapMs } = contentionRetries;
+  return Math.random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** attempt);
 }

@@ -3,6 +3,7 @@
  * the rules; the store holds the atomicity (each state change is one
  * conditional transaction), so the rules stay true under any concurrency.
  */
+import { contentionRetries } from '../../contract/retries';
 import {
   BusyError,
   DropNotStartedError,
@@ -96,7 +97,7 @@ export interface RestockResult {
 }
 
 /** Contention retries per request; each failed write still teaches the view the truth. */
-const MAX_ATTEMPTS = 12;
+const MAX_ATTEMPTS = contentionRetries.maxAttempts;
 const EXPIRY_CONCURRENCY = 8;
 
 export class Inventory {
@@ -401,7 +402,8 @@ function canonicalJson(value: object): string {
   return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
 }
 
-/** Exponential backoff with full jitter, capped at 200 ms. */
+/** Exponential backoff with full jitter, capped (`contentionRetries`). */
 function backoffMs(attempt: number): number {
-  return Math.random() * Math.min(200, 10 * 2 ** attempt);
+  const { backoffBaseMs, backoffCapMs } = contentionRetries;
+  return Math.random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** attempt);
 }

@@ -5,7 +5,9 @@
  * API throttles.
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
+
 import { MAX_SHARDS } from '../../contract/inventory-table';
+import { contentionRetries } from '../../contract/retries';
 import { eventSourceMappings } from '../../contract/topology';
 import type { Drop, DropPlan } from './drop-plan';
 
@@ -26,10 +28,10 @@ export const assumptions = {
    * meets one with probability 1 − e^−0.25 ≈ 22 %.
    */
   targetInFlightPerShard: 0.25,
-  /** Tries per reservation before BUSY, and their backoff (mirrors MAX_ATTEMPTS and backoffMs in lambdas/domain/inventory.ts). */
-  maxAttempts: 12,
-  backoffBaseMs: 10,
-  backoffCapMs: 200,
+  /** Tries per reservation before BUSY, and their backoff: what the domain spends (`contract/retries.ts`). */
+  maxAttempts: contentionRetries.maxAttempts,
+  backoffBaseMs: contentionRetries.backoffBaseMs,
+  backoffCapMs: contentionRetries.backoffCapMs,
   /** Mean duration of one checkout: the payment provider's authorisation dominates, then one transaction. */
   checkoutSeconds: 1,
   /** A drop's units are checked out over no less than this: shoppers pay in the minutes after they hold. */
