@@ -8,7 +8,7 @@
  */
 import * as z from 'zod/mini';
 import { MAX_SHARDS } from './inventory-table';
-import { describeIssues, Sku } from './requests';
+import { SKU_PATTERN, SKU_RULE } from './sku';
 
 export const envVars = {
   /** The inventory table's name. */
@@ -33,12 +33,10 @@ export const envVars = {
 
 const SHARD_COUNT_RULE = `a whole number from 1 to ${MAX_SHARDS}`;
 
-/** Shards the drop plan sized, by SKU: every key a SKU, every count within the table's cap. */
-export const PlannedShards = z.record(
-  Sku,
-  z.int(SHARD_COUNT_RULE).check(z.gte(1, SHARD_COUNT_RULE), z.lte(MAX_SHARDS, SHARD_COUNT_RULE)),
-  'an object of SKU → shards',
-);
+/** A SKU's planned shards: whole, and within the table's cap. */
+export const PlannedShardCount = z
+  .int(SHARD_COUNT_RULE)
+  .check(z.gte(1, SHARD_COUNT_RULE), z.lte(MAX_SHARDS, SHARD_COUNT_RULE));
 
 export class PlannedShardsError extends Error {
   constructor(detail: string) {
@@ -51,7 +49,10 @@ export class PlannedShardsError extends Error {
 export const plannedShardsValue = (shardsBySku: Readonly<Record<string, number>>): string =>
   JSON.stringify(shardsBySku);
 
-/** Shards by SKU from the variable's value; empty when unset, and refused whole when any entry is bad. */
+/**
+ * Shards by SKU from the variable's value: empty when unset, and refused
+ * whole when any entry is not a SKU with a planned shard count.
+ */
 export function parsePlannedShards(value: string): Record<string, number> {
   if (value === '') return {};
   let raw: unknown;
@@ -60,7 +61,15 @@ export function parsePlannedShards(value: string): Record<string, number> {
   } catch {
     throw new PlannedShardsError('not JSON');
   }
-  const parsed = PlannedShards.safeParse(raw);
-  if (!parsed.success) throw new PlannedShardsError(describeIssues(parsed.error.issues));
-  return parsed.data;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new PlannedShardsError('not an object of SKU → shards');
+  }
+  const planned: Record<string, number> = {};
+  for (const [sku, shards] of Object.entries(raw)) {
+    if (!SKU_PATTERN.test(sku)) throw new PlannedShardsError(`${sku} is not a SKU (${SKU_RULE})`);
+    const count = PlannedShardCount.safeParse(shards);
+    if (!count.success) throw new PlannedShardsError(`${sku}: ${SHARD_COUNT_RULE}`);
+    planned[sku] = count.data;
+  }
+  return planned;
 }

@@ -4,13 +4,10 @@
  * name (`….v2`) and both are carried while consumers move.
  */
 import * as z from 'zod/mini';
+import { INVENTORY_EVENT_TYPES } from './event-types';
 
 export const STOCK_EVENT_SCHEMA = 'dropline.inventory.stock.v1';
 export const ORDER_PLACED_SCHEMA = 'dropline.orders.placed.v1';
-
-/** Stock event types, carried as the `type` message attribute that channel subscriptions filter on. */
-export const INVENTORY_EVENT_TYPES = ['stock-changed', 'low-stock', 'sold-out'] as const;
-export type InventoryEventType = (typeof INVENTORY_EVENT_TYPES)[number];
 
 /** What changed since the previous snapshot, read off the stream's old and new images. */
 export const STOCK_CHANGE_REASONS = ['reserved', 'released', 'expired', 'sold', 'restocked'] as const;

@@ -11,10 +11,8 @@
 import * as z from 'zod/mini';
 import { MAX_SHARDS } from './inventory-table';
 import type { HandlerName } from './routes';
+import { SKU_PATTERN, SKU_RULE } from './sku';
 
-/** A SKU: also what the drop plan accepts, so a planned SKU can always be created. */
-export const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-export const SKU_RULE = 'letters, digits, - and _; at most 64';
 export const Sku = z.string().check(z.regex(SKU_PATTERN, SKU_RULE));
 export const CustomerId = z
   .string()

@@ -4,7 +4,7 @@
  * from this description.
  */
 import { envVars } from './env-vars';
-import { INVENTORY_EVENT_TYPES } from './messages';
+import { INVENTORY_EVENT_TYPES } from './event-types';
 
 export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events';
 

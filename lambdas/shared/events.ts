@@ -3,12 +3,8 @@
  * reasons from the shard images before and after. The message shapes are the
  * contract's (`contract/messages.ts`).
  */
-import {
-  type InventoryEventType,
-  STOCK_EVENT_SCHEMA,
-  type StockChangeReason,
-  type StockEvent,
-} from '../../contract/messages';
+import type { InventoryEventType } from '../../contract/event-types';
+import { STOCK_EVENT_SCHEMA, type StockChangeReason, type StockEvent } from '../../contract/messages';
 import type { StockSnapshot } from '../domain/model';
 
 /** At or under this share of supply (and above zero) a product is low on stock. */

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import * as z from 'zod';
-import { describeIssues, SKU_PATTERN, SKU_RULE } from '../../contract/requests';
+import { describeIssues } from '../../contract/requests';
+import { SKU_PATTERN, SKU_RULE } from '../../contract/sku';
 
 const Drop = z.strictObject({
   sku: z.string().regex(SKU_PATTERN, SKU_RULE),

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { INVENTORY_EVENT_TYPES } from '../../contract/messages';
+import { INVENTORY_EVENT_TYPES } from '../../contract/event-types';
 import { channels, ordersQueue } from '../../contract/topology';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
