@@ -1,0 +1,167 @@
+/**
+ * The synthesized cloud assembly, read as the local runtime reads it: stacks
+ * in deploy order, every resource type placed (emulated, or left out with a
+ * reason), every function's environment resolvable to local values, and
+ * names as CloudFormation would generate them.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildDroplineApp } from '../../lib/app';
+import { type DeploySettings, readSettings } from '../../lib/config/settings';
+import { AssemblyError, type CloudAssembly, readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
+import { LOCAL_COVERAGE, notEmulated, unclassified } from '../../local/assembly/coverage';
+import { IntrinsicResolver, LOCAL_ACCOUNT_ID } from '../../local/assembly/intrinsics';
+import { localResourceValues } from '../../local/assembly/local-values';
+import { generatedName, NAMING } from '../../local/assembly/names';
+import { dns, NOW, plan } from './synth';
+
+const outdirs: string[] = [];
+afterAll(() => {
+  for (const dir of outdirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function synthesizeAssembly(overrides: Partial<DeploySettings> = {}): CloudAssembly {
+  const outdir = mkdtempSync(join(tmpdir(), 'dropline-assembly-'));
+  outdirs.push(outdir);
+  const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+  buildDroplineApp(app, { ...readSettings(app.node, {}), dropPlan: plan, ...overrides }, NOW);
+  app.synth();
+  return readCloudAssembly(outdir);
+}
+
+const SQS = 'http://127.0.0.1:4566';
+
+function localResolver(assembly: CloudAssembly): IntrinsicResolver {
+  const resolver: IntrinsicResolver = new IntrinsicResolver(assembly, (stack, logicalId) => {
+    const resource = stack.template.Resources[logicalId];
+    return resource ? localResourceValues(stack, logicalId, resource, resolver, { sqs: SQS }) : undefined;
+  });
+  return resolver;
+}
+
+describe('a synthesized assembly', () => {
+  let assembly: CloudAssembly;
+  beforeAll(() => {
+    assembly = synthesizeAssembly();
+  });
+
+  it('lists its stacks in deploy order: each after the stacks it imports from', () => {
+    const names = assembly.stacks.map((stack) => stack.name);
+    expect(names).toHaveLength(4);
+    expect(names.indexOf('Dropline-Stateful')).toBeLessThan(names.indexOf('Dropline-Stateless'));
+    expect(names.indexOf('Dropline-Stateless')).toBeLessThan(names.indexOf('Dropline-Edge'));
+    expect(names.indexOf('Dropline-Stateless')).toBeLessThan(names.indexOf('Dropline-Monitoring'));
+  });
+
+  it("resolves every function's environment to local values, through the stacks' exports", () => {
+    const resolver = localResolver(assembly);
+    const stateless = assembly.stacks.find((stack) => stack.name === 'Dropline-Stateless');
+    const functions = resourcesOf(assembly).filter(
+      ({ stack, resource }) => stack === stateless && resource.Type === 'AWS::Lambda::Function',
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(15);
+    const table = resourcesOf(assembly).find(({ resource }) => resource.Type === 'AWS::DynamoDB::GlobalTable');
+    const tableName = table?.resource.Properties?.TableName ?? `${table?.stack.name}-${table?.logicalId}-`;
+    for (const { stack, logicalId, resource } of functions) {
+      const variables = (resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      const resolved = resolver.resolve(stack, variables ?? {}, `${logicalId}.Environment`) as Record<string, unknown>;
+      for (const [name, value] of Object.entries(resolved)) {
+        expect([name, typeof value]).toEqual([name, 'string']);
+      }
+      if (resolved.TABLE_NAME !== undefined) expect(String(resolved.TABLE_NAME)).toContain(String(tableName));
+      // Anything that names a queue names a local one.
+      for (const value of Object.values(resolved)) {
+        if (String(value).includes('sqs'))
+          expect(String(value)).toMatch(new RegExp(`${SQS}|arn:aws:sqs:us-east-1:${LOCAL_ACCOUNT_ID}:`));
+      }
+    }
+  });
+
+  it("says why it leaves each type out, and leaves none of the stock path's types out", () => {
+    const left = notEmulated(assembly).map((entry) => entry.type);
+    for (const type of [
+      'AWS::DynamoDB::GlobalTable',
+      'AWS::SQS::Queue',
+      'AWS::SNS::Topic',
+      'AWS::SNS::Subscription',
+      'AWS::Lambda::Function',
+      'AWS::Lambda::EventSourceMapping',
+      'AWS::ApiGateway::Method',
+      'AWS::Scheduler::Schedule',
+    ]) {
+      expect(left).not.toContain(type);
+    }
+    for (const entry of notEmulated(assembly)) expect(entry.reason.length).toBeGreaterThan(10);
+  });
+});
+
+describe('every resource type the app can synthesize', () => {
+  it.each([
+    ['without DNS', {}],
+    ['with DNS and a drop plan', { dns }],
+    ['with the API outside us-east-1', { region: 'eu-west-1' }],
+  ])('is emulated or left out with a reason (%s)', (_, overrides) => {
+    expect(unclassified(synthesizeAssembly(overrides))).toEqual([]);
+  });
+
+  it('fails the check for a type nobody placed', () => {
+    const fake = {
+      dir: '',
+      stacks: [{ name: 'S', region: 'us-east-1', template: { Resources: { X: { Type: 'AWS::New::Thing' } } } }],
+    };
+    expect(unclassified(fake)).toEqual(['AWS::New::Thing']);
+    expect(LOCAL_COVERAGE['AWS::New::Thing']).toBeUndefined();
+  });
+});
+
+describe('generated names', () => {
+  it('follow CloudFormation’s stack-logicalId-SUFFIX shape, the same on every start', () => {
+    const name = generatedName('Dropline-Stateful', 'Orders1234ABCD', 80);
+    expect(name).toMatch(/^Dropline-Stateful-Orders1234ABCD-[A-Z0-9]{12}$/);
+    expect(generatedName('Dropline-Stateful', 'Orders1234ABCD', 80)).toBe(name);
+    expect(generatedName('Dropline-Stateful', 'Other', 80)).not.toBe(name.replace('Orders1234ABCD', 'Other'));
+  });
+
+  it.each(Object.entries(NAMING))('stay within the limit of %s, a FIFO ending included', (_, { maxLength }) => {
+    const long = 'A'.repeat(200);
+    expect(generatedName(long, long, maxLength).length).toBe(maxLength);
+    const fifo = generatedName(long, long, maxLength, '.fifo');
+    expect(fifo.length).toBe(maxLength);
+    expect(fifo.endsWith('.fifo')).toBe(true);
+  });
+});
+
+describe('a directory that is not a good assembly', () => {
+  it('is refused with the file named and what to do', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dropline-not-assembly-'));
+    outdirs.push(dir);
+    expect(() => readCloudAssembly(dir)).toThrow(AssemblyError);
+    expect(() => readCloudAssembly(dir)).toThrow(/no manifest\.json.*npx cdk synth/);
+    writeFileSync(
+      join(dir, 'manifest.json'),
+      '{"artifacts":{"S":{"type":"aws:cloudformation:stack","environment":"aws://1/us-east-1","properties":{"templateFile":"S.template.json"}}}}',
+    );
+    expect(() => readCloudAssembly(dir)).toThrow(/S\.template\.json is missing/);
+    mkdirSync(join(dir, 'x'));
+    writeFileSync(join(dir, 'S.template.json'), '{not json');
+    expect(() => readCloudAssembly(dir)).toThrow(/S\.template\.json is not JSON/);
+  });
+
+  it('names the intrinsic the runtime does not resolve, and where it is', () => {
+    const assembly = { dir: '', stacks: [{ name: 'S', region: 'us-east-1', template: { Resources: {} } }] };
+    const resolver = new IntrinsicResolver(assembly, () => undefined);
+    const [stack] = assembly.stacks;
+    expect(() => resolver.resolve(stack as never, { A: { 'Fn::Cidr': ['10.0.0.0/16', 2, 8] } }, 'Env')).toThrow(
+      /Env\.A \(Fn::Cidr\): the local runtime does not resolve Fn::Cidr/,
+    );
+    expect(() => resolver.resolve(stack as never, { Ref: 'Missing' }, 'Env')).toThrow(/S has no resource Missing/);
+    expect(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation's Fn::Sub syntax, not a template literal
+      resolver.resolve(stack as never, { 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${!Literal}' }, 'Env'),
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: what Fn::Sub leaves of its ${!Literal} escape
+    ).toBe('arn:aws:x:us-east-1:${Literal}');
+  });
+});
