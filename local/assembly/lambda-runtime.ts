@@ -1,0 +1,347 @@
+/**
+ * Runs the assembly's functions as Lambda does: the bundled asset that
+ * deploys (not the TypeScript source), with the template's
+ * `Environment.Variables` resolved to the local resources plus the variables
+ * Lambda itself defines ("Defined runtime environment variables", AWS Lambda
+ * Developer Guide,
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-runtime.html),
+ * its timeout and its reserved concurrency.
+ *
+ * Each function gets one execution environment of its own: a worker thread
+ * with its own `process.env` and its own module instance (SDK clients,
+ * Powertools singletons, warm state), apart from every other function's. One
+ * environment serves the function's concurrent invocations (Lambda would
+ * start one per concurrent request; on two cores, one per function is what
+ * this machine can afford). A timed-out invocation ends as on Lambda: the
+ * caller gets `Task timed out after N seconds` and the environment is
+ * replaced — the next invocation starts cold, the old one is stopped once the
+ * invocations it still holds have ended or timed out.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { AssemblyStack, TemplateResource } from './cloud-assembly';
+import { AssemblyError, resourcesOf } from './cloud-assembly';
+import type { ProvisionedAssembly } from './provision';
+
+export interface FunctionConfig {
+  readonly stack: string;
+  readonly logicalId: string;
+  /** The physical name: the template's FunctionName or CloudFormation's generated one. */
+  readonly name: string;
+  readonly arn: string;
+  /** The bundled module's file, and the export the template's Handler names. */
+  readonly entry: string;
+  readonly handlerName: string;
+  readonly timeoutSeconds: number;
+  readonly memoryMb: number;
+  readonly reservedConcurrency: number | undefined;
+  /** Template variables resolved, then Lambda's own. */
+  readonly environment: Readonly<Record<string, string>>;
+}
+
+/** Lambda's defaults when the template leaves them out ("CreateFunction", AWS Lambda API Reference). */
+const DEFAULT_TIMEOUT_SECONDS = 3;
+const DEFAULT_MEMORY_MB = 128;
+
+/**
+ * The functions of the assembly whose code is a bundled asset, configured from their templates.
+ * `localEnvironment` adds what reaches the emulators (credentials, `AWS_ENDPOINT_URL_*`).
+ */
+export function functionConfigs(
+  provisioned: ProvisionedAssembly,
+  localEnvironment: Readonly<Record<string, string>>,
+): FunctionConfig[] {
+  const { assembly, resolver, values } = provisioned;
+  return resourcesOf(assembly)
+    .flatMap(({ stack, logicalId, resource }) => {
+      // Only Node.js functions run locally; the others are custom resources' providers (the edge's page
+      // upload runs on Python), whose resource types the coverage table leaves out with a reason.
+      if (resource.Type !== 'AWS::Lambda::Function' || !String(resource.Properties?.Runtime).startsWith('nodejs')) {
+        return [];
+      }
+      const asset = assetDirOf(assembly.dir, resource);
+      return asset ? [{ stack, logicalId, resource, assetDir: asset }] : [];
+    })
+    .map(({ stack, logicalId, resource, assetDir }) => {
+      const properties = resource.Properties ?? {};
+      const created = values.get(`${stack.name}/${logicalId}`);
+      if (!created) throw new AssemblyError(`${stack.name}.${logicalId} was not provisioned`);
+      const [moduleName, handlerName] = splitHandler(stack, logicalId, properties.Handler);
+      const variables = resolver.resolve(
+        stack,
+        (properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {},
+        `${stack.name}.${logicalId}.Environment.Variables`,
+      ) as Record<string, unknown>;
+      const memoryMb = Number(properties.MemorySize ?? DEFAULT_MEMORY_MB);
+      const name = created.ref;
+      return {
+        stack: stack.name,
+        logicalId,
+        name,
+        arn: created.attributes.Arn as string,
+        entry: entryOf(assetDir, moduleName, stack, logicalId),
+        handlerName,
+        timeoutSeconds: Number(properties.Timeout ?? DEFAULT_TIMEOUT_SECONDS),
+        memoryMb,
+        reservedConcurrency:
+          properties.ReservedConcurrentExecutions === undefined
+            ? undefined
+            : Number(properties.ReservedConcurrentExecutions),
+        environment: {
+          ...Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)])),
+          ...localEnvironment,
+          ...lambdaDefinedVariables(stack, name, memoryMb, assetDir, `${moduleName}.${handlerName}`, properties),
+        },
+      };
+    });
+}
+
+/**
+ * The function's bundled code in the assembly: the asset its metadata names (`cdk synth` writes it),
+ * else the one its S3 key names (the asset's hash). Inline code (custom resources) has none.
+ */
+function assetDirOf(dir: string, resource: TemplateResource): string | undefined {
+  const named = resource.Metadata?.['aws:asset:path'];
+  if (typeof named === 'string') return join(dir, named);
+  const key = (resource.Properties?.Code as { S3Key?: unknown } | undefined)?.S3Key;
+  const hash = typeof key === 'string' ? /^([0-9a-f]{64})\.zip$/.exec(key)?.[1] : undefined;
+  return hash && existsSync(join(dir, `asset.${hash}`)) ? join(dir, `asset.${hash}`) : undefined;
+}
+
+function splitHandler(stack: AssemblyStack, logicalId: string, handler: unknown): [string, string] {
+  const match = /^(.+)\.([^.]+)$/.exec(String(handler ?? ''));
+  if (!match) throw new AssemblyError(`${stack.name}.${logicalId}: Handler ${String(handler)} is not module.export`);
+  return [match[1] as string, match[2] as string];
+}
+
+function entryOf(assetDir: string, moduleName: string, stack: AssemblyStack, logicalId: string): string {
+  for (const extension of ['.mjs', '.js', '.cjs']) {
+    const file = join(assetDir, `${moduleName}${extension}`);
+    if (existsSync(file)) return file;
+  }
+  throw new AssemblyError(
+    `${stack.name}.${logicalId}: ${assetDir} has no ${moduleName}.mjs/.js (was the assembly synthesized with bundling?)`,
+  );
+}
+
+function lambdaDefinedVariables(
+  stack: AssemblyStack,
+  name: string,
+  memoryMb: number,
+  taskRoot: string,
+  handler: string,
+  properties: Readonly<Record<string, unknown>>,
+): Record<string, string> {
+  const runtime = String(properties.Runtime ?? 'nodejs24.x');
+  return {
+    _HANDLER: handler,
+    AWS_REGION: stack.region,
+    AWS_DEFAULT_REGION: stack.region,
+    AWS_EXECUTION_ENV: `AWS_Lambda_${runtime}`,
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
+    LAMBDA_TASK_ROOT: taskRoot,
+    TZ: ':UTC',
+  };
+}
+
+/** The function's code threw (or its module failed to load): Lambda's `Unhandled` error, with its type and message. */
+export class FunctionError extends Error {
+  constructor(
+    readonly functionName: string,
+    readonly errorType: string,
+    message: string,
+    readonly phase: 'init' | 'invoke' = 'invoke',
+  ) {
+    super(message);
+    this.name = 'FunctionError';
+  }
+}
+
+/** The invocation ran past the function's timeout. */
+export class FunctionTimeoutError extends FunctionError {
+  constructor(functionName: string, timeoutSeconds: number) {
+    super(functionName, 'Sandbox.Timedout', `Task timed out after ${timeoutSeconds.toFixed(2)} seconds`);
+  }
+}
+
+/** Lambda's `TooManyRequestsException`: the function's reserved concurrency is in use. */
+export class TooManyRequestsError extends Error {
+  constructor(readonly functionName: string) {
+    super(`Rate Exceeded: ${functionName} is at its reserved concurrency`);
+    this.name = 'TooManyRequestsException';
+  }
+}
+
+/** Where the SDK the Lambda runtime would provide is resolved from: this project's own install. */
+const RUNTIME_MODULES = new URL('../../package.json', import.meta.url).href;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+class Environment {
+  readonly worker: Worker;
+  readonly pending = new Map<string, Pending>();
+  retiring = false;
+
+  constructor(readonly config: FunctionConfig) {
+    const host = new URL('./lambda-host.mjs', import.meta.url);
+    this.worker = new Worker(host, {
+      env: { ...config.environment },
+      workerData: {
+        entry: pathToFileURL(config.entry).href,
+        handlerName: config.handlerName,
+        runtimeModules: RUNTIME_MODULES,
+        context: {
+          functionName: config.name,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: config.arn,
+          memoryLimitInMB: String(config.memoryMb),
+          logGroupName: `/aws/lambda/${config.name}`,
+          logStreamName: config.environment.AWS_LAMBDA_LOG_STREAM_NAME,
+        },
+      },
+    });
+    this.worker.on('message', (message: { id?: string; result?: unknown; error?: SerializedError }) => {
+      if (!message.id) return;
+      const pending = this.pending.get(message.id);
+      if (!pending) return;
+      this.settle(message.id);
+      if (message.error) {
+        const { errorType, errorMessage, phase } = message.error;
+        pending.reject(new FunctionError(config.name, errorType, errorMessage, phase === 'init' ? 'init' : 'invoke'));
+      } else pending.resolve(message.result);
+    });
+    this.worker.on('error', (error) =>
+      this.failAll(new FunctionError(config.name, 'Runtime.ExitError', error.message)),
+    );
+    this.worker.unref();
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  invoke(event: unknown, onTimeout: () => void): Promise<unknown> {
+    const id = randomUUID();
+    const timeoutMs = this.config.timeoutSeconds * 1000;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.settle(id);
+        reject(new FunctionTimeoutError(this.config.name, this.config.timeoutSeconds));
+        onTimeout();
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.worker.postMessage({ id, event, requestId: id, deadline: Date.now() + timeoutMs });
+    });
+  }
+
+  /** No new invocations; stopped once the ones it holds have ended. */
+  retire(): void {
+    this.retiring = true;
+    if (this.inFlight === 0) void this.worker.terminate();
+  }
+
+  private settle(id: string): void {
+    const pending = this.pending.get(id);
+    if (pending) clearTimeout(pending.timer);
+    this.pending.delete(id);
+    if (this.retiring && this.inFlight === 0) void this.worker.terminate();
+  }
+
+  private failAll(error: Error): void {
+    for (const [id, pending] of this.pending) {
+      this.settle(id);
+      pending.reject(error);
+    }
+    this.retiring = true;
+  }
+}
+
+interface SerializedError {
+  readonly errorType: string;
+  readonly errorMessage: string;
+  readonly phase?: string;
+}
+
+/** One function of the assembly, invoked as Lambda would invoke it. */
+export class LocalFunction {
+  private environment: Environment | undefined;
+  private inFlight = 0;
+
+  constructor(readonly config: FunctionConfig) {}
+
+  /** Starts the execution environment now (the module's init runs), instead of on the first invocation. */
+  warm(): void {
+    this.current();
+  }
+
+  async invoke(event: unknown): Promise<unknown> {
+    const { reservedConcurrency } = this.config;
+    if (reservedConcurrency !== undefined && this.inFlight >= reservedConcurrency) {
+      throw new TooManyRequestsError(this.config.name);
+    }
+    this.inFlight++;
+    const environment = this.current();
+    try {
+      return await environment.invoke(event, () => {
+        // As on Lambda, a timeout ends the environment: the next invocation starts a fresh one.
+        if (this.environment === environment) this.environment = undefined;
+        environment.retire();
+      });
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const environment = this.environment;
+    this.environment = undefined;
+    if (environment) await environment.worker.terminate();
+  }
+
+  private current(): Environment {
+    if (!this.environment || this.environment.retiring) this.environment = new Environment(this.config);
+    return this.environment;
+  }
+}
+
+/** The assembly's functions by physical name and by `stack/logicalId`. */
+export class LocalLambda {
+  private readonly byName = new Map<string, LocalFunction>();
+  private readonly byLogicalId = new Map<string, LocalFunction>();
+
+  constructor(configs: readonly FunctionConfig[]) {
+    for (const config of configs) {
+      const fn = new LocalFunction(config);
+      this.byName.set(config.name, fn);
+      this.byLogicalId.set(`${config.stack}/${config.logicalId}`, fn);
+    }
+  }
+
+  /** By physical name, ARN (qualified or not) or `stack/logicalId`. */
+  function(reference: string): LocalFunction {
+    const name = reference.startsWith('arn:') ? (reference.split(':')[6] as string) : reference;
+    const fn = this.byName.get(name) ?? this.byLogicalId.get(reference);
+    if (!fn) throw new AssemblyError(`no local function ${reference}`);
+    return fn;
+  }
+
+  get functions(): LocalFunction[] {
+    return [...this.byName.values()];
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.functions.map((fn) => fn.stop()));
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The assembly's bundled functions run as Lambda runs them: the esbuild
+ * output that deploys, with its template's environment resolved to the
+ * provisioned resources, one execution environment per function, the
+ * template's timeout enforced. Edits to a copy of the assembly (an
+ * environment variable, a timeout, the code) are what runs.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { buildDroplineApp } from '../../lib/app';
+import { readSettings } from '../../lib/config/settings';
+import { readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
+import {
+  FunctionError,
+  FunctionTimeoutError,
+  functionConfigs,
+  LocalLambda,
+  TooManyRequestsError,
+} from '../../local/assembly/lambda-runtime';
+import { provisionAssembly } from '../../local/assembly/provision';
+import { endpointEnv } from '../../local/emulators/embedded-aws';
+
+const endpoints = {
+  dynamodb: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT as string,
+  sqs: process.env.DROPLINE_TEST_SQS_ENDPOINT as string,
+  sns: process.env.DROPLINE_TEST_SNS_ENDPOINT as string,
+};
+const dirs: string[] = [];
+const runtimes: LocalLambda[] = [];
+
+let assemblyDir: string;
+
+beforeAll(() => {
+  assemblyDir = mkdtempSync(join(tmpdir(), 'dropline-assembly-'));
+  dirs.push(assemblyDir);
+  // Bundled for real (esbuild), as `cdk deploy` would upload it: the functions' stack only.
+  const app = new App({ outdir: assemblyDir, context: { 'aws:cdk:bundling-stacks': ['Dropline-Stateless'] } });
+  buildDroplineApp(app, readSettings(app.node, {}));
+  app.synth();
+}, 300_000);
+
+afterAll(async () => {
+  await Promise.all(runtimes.map((runtime) => runtime.stop()));
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A copy of the assembly, edited: what a tester would rehearse before deploying the edit. */
+function editedCopy(edit: (templatePath: string, template: { Resources: Record<string, unknown> }) => void): string {
+  const copy = mkdtempSync(join(tmpdir(), 'dropline-assembly-edit-'));
+  dirs.push(copy);
+  cpSync(assemblyDir, copy, { recursive: true });
+  const templatePath = join(copy, 'Dropline-Stateless.template.json');
+  const template = JSON.parse(readFileSync(templatePath, 'utf8'));
+  edit(templatePath, template);
+  writeFileSync(templatePath, JSON.stringify(template));
+  return copy;
+}
+
+async function start(dir: string) {
+  const provisioned = await provisionAssembly(readCloudAssembly(dir), endpoints);
+  const runtime = new LocalLambda(functionConfigs(provisioned, endpointEnv(endpoints)));
+  runtimes.push(runtime);
+  return { provisioned, runtime };
+}
+
+const logicalIdOf = (dir: string, handlerTag: string) => {
+  const found = resourcesOf(readCloudAssembly(dir)).find(
+    ({ stack, resource }) =>
+      stack.name === 'Dropline-Stateless' &&
+      resource.Type === 'AWS::Lambda::Function' &&
+      (resource.Properties?.Tags as Array<{ Key: string; Value: string }> | undefined)?.some(
+        (tag) => tag.Value === handlerTag,
+      ),
+  );
+  if (!found) throw new Error(`no function tagged ${handlerTag}`);
+  return `Dropline-Stateless/${found.logicalId}`;
+};
+
+const get = (path: string, resource: string, pathParameters: Record<string, string> | null = null) => ({
+  resource,
+  path,
+  httpMethod: 'GET',
+  headers: {},
+  multiValueHeaders: {},
+  queryStringParameters: null,
+  multiValueQueryStringParameters: null,
+  pathParameters,
+  stageVariables: null,
+  body: null,
+  isBase64Encoded: false,
+  requestContext: { requestId: 'test', httpMethod: 'GET', path, resourcePath: resource, stage: 'live' },
+});
+
+test('a bundled function answers with the environment its template gives it, resolved to the local table', async () => {
+  const { runtime } = await start(assemblyDir);
+  const health = runtime.function(logicalIdOf(assemblyDir, 'health'));
+  expect(health.config.entry).toMatch(/asset\.[0-9a-f]+\/index\.mjs$/);
+  expect(health.config.environment.TABLE_NAME).toBeTruthy();
+  expect(health.config.environment.AWS_LAMBDA_FUNCTION_NAME).toBe(health.config.name);
+  const answer = (await health.invoke(get('/health', '/health'))) as { statusCode: number; body: string };
+  expect(answer.statusCode).toBe(200);
+
+  const product = runtime.function(logicalIdOf(assemblyDir, 'get-product'));
+  const missing = (await product.invoke(get('/products/NOPE-1', '/products/{sku}', { sku: 'NOPE-1' }))) as {
+    statusCode: number;
+    body: string;
+  };
+  expect(missing.statusCode).toBe(404);
+  expect(JSON.parse(missing.body).error.code).toBe('NOT_FOUND');
+});
+
+test('an environment variable edited in the assembly is what the function reads', async () => {
+  const edited = editedCopy((_, template) => {
+    const id = logicalIdOf(assemblyDir, 'health').split('/')[1] as string;
+    const resource = (
+      template.Resources as Record<string, { Properties: { Environment: { Variables: Record<string, unknown> } } }>
+    )[id];
+    if (!resource) throw new Error('health function missing');
+    resource.Properties.Environment.Variables.TABLE_NAME = 'no-such-table';
+  });
+  const { runtime } = await start(edited);
+  const health = runtime.function(logicalIdOf(edited, 'health'));
+  expect(health.config.environment.TABLE_NAME).toBe('no-such-table');
+  const answer = (await health.invoke(get('/health', '/health'))) as { statusCode: number };
+  expect(answer.statusCode).toBeGreaterThanOrEqual(500);
+});
+
+test('code that outruns the template’s timeout ends as on Lambda, and the next invocation starts a fresh environment', async () => {
+  const edited = editedCopy((templatePath, template) => {
+    const id = logicalIdOf(assemblyDir, 'health').split('/')[1] as string;
+    const resource = (
+      template.Resources as Record<string, { Properties: Record<string, unknown>; Metadata: Record<string, string> }>
+    )[id];
+    if (!resource) throw new Error('health function missing');
+    resource.Properties.Timeout = 1;
+    resource.Properties.ReservedConcurrentExecutions = 1;
+    const key = String((resource.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+    const asset = join(templatePath, '..', `asset.${key}`);
+    writeFileSync(
+      join(asset, 'index.mjs'),
+      [
+        'let invocations = 0;',
+        'export const handler = async (event) => {',
+        '  invocations += 1;',
+        '  if (event.sleepMs) await new Promise((resolve) => setTimeout(resolve, event.sleepMs));',
+        '  if (event.fail) throw new TypeError("broken on purpose");',
+        '  return { invocations, table: process.env.TABLE_NAME, name: process.env.AWS_LAMBDA_FUNCTION_NAME };',
+        '};',
+      ].join('\n'),
+    );
+  });
+  const { runtime } = await start(edited);
+  const fn = runtime.function(logicalIdOf(edited, 'health'));
+
+  expect(await fn.invoke({})).toMatchObject({ invocations: 1, name: fn.config.name });
+  expect(await fn.invoke({})).toMatchObject({ invocations: 2 });
+
+  const slow = fn.invoke({ sleepMs: 1500 });
+  // Reserved concurrency 1: a second invocation while the first runs is refused, as Lambda throttles.
+  await expect(fn.invoke({})).rejects.toBeInstanceOf(TooManyRequestsError);
+  await expect(slow).rejects.toThrow(FunctionTimeoutError);
+  await expect(slow).rejects.toThrow('Task timed out after 1.00 seconds');
+
+  // The timed-out environment is gone: the module starts again, its counter with it.
+  expect(await fn.invoke({})).toMatchObject({ invocations: 1 });
+  await expect(fn.invoke({ fail: true })).rejects.toMatchObject({
+    errorType: 'TypeError',
+    message: 'broken on purpose',
+  });
+  await expect(fn.invoke({ fail: true })).rejects.toBeInstanceOf(FunctionError);
+});
+
+test('each function has its own module instance and environment', async () => {
+  const { runtime } = await start(assemblyDir);
+  const names = runtime.functions.map((fn) => fn.config.environment.AWS_LAMBDA_FUNCTION_NAME);
+  expect(new Set(names).size).toBe(names.length);
+  expect(runtime.functions.length).toBeGreaterThanOrEqual(16);
+});
