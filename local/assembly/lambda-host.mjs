@@ -2,6 +2,7 @@
 // (the function's configuration), its own module instance of the bundled
 // handler and everything it holds (SDK clients, Powertools singletons, warm
 // caches). Plain ESM, so it runs without a TypeScript loader.
+import { randomBytes } from 'node:crypto';
 import { registerHooks } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -27,6 +28,11 @@ try {
   initError = error;
 }
 
+// Lambda sets the X-Ray trace header for each invocation. Locally there is no X-Ray: the header says
+// "not sampled", so an active tracer opens its segments and sends nothing.
+const traceHeader = () =>
+  `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
+
 const serialize = (error) =>
   error instanceof Error
     ? { errorType: error.name, errorMessage: error.message, stack: error.stack }
@@ -37,6 +43,7 @@ parentPort.on('message', async ({ id, event, requestId, deadline }) => {
     parentPort.postMessage({ id, error: { ...serialize(initError), phase: 'init' } });
     return;
   }
+  process.env._X_AMZN_TRACE_ID = traceHeader();
   const context = {
     ...base,
     awsRequestId: requestId,

@@ -149,6 +149,10 @@ function lambdaDefinedVariables(
     AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replaceAll('-', '')}`,
     LAMBDA_TASK_ROOT: taskRoot,
     TZ: ':UTC',
+    // Where Lambda's X-Ray daemon listens; locally nothing does, and every invocation's trace header says
+    // "not sampled" (lambda-host.mjs), so nothing is sent.
+    AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
   };
 }
 

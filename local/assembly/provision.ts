@@ -199,12 +199,28 @@ const CREATORS: Readonly<Record<string, Creator>> = {
     if (!SubscriptionArn) throw new AssemblyError(`${stack.name}.${logicalId}: the subscription was not created`);
     return { ref: SubscriptionArn, attributes: {} };
   },
+  // One version of each function runs locally: a published version and an alias both lead to it.
+  'AWS::Lambda::Version': async ({ stack, properties }) => {
+    const arn = `${functionArn(stack, properties.FunctionName)}:1`;
+    return { ref: arn, attributes: { Version: '1', FunctionArn: arn } };
+  },
+  'AWS::Lambda::Alias': async ({ stack, properties }) => {
+    const arn = `${functionArn(stack, properties.FunctionName)}:${String(properties.Name)}`;
+    return { ref: arn, attributes: { AliasArn: arn } };
+  },
   // Functions run in the local Lambda runtime; creating one here means naming it as CloudFormation would.
   'AWS::Lambda::Function': async ({ stack, logicalId, resource, properties }) => {
     const name = physicalName(stack.name, logicalId, resource, properties.FunctionName);
     return { ref: name, attributes: { Arn: `arn:aws:lambda:${stack.region}:${LOCAL_ACCOUNT_ID}:function:${name}` } };
   },
 };
+
+/** A function's ARN from what a template gives as its FunctionName: a name or an ARN (possibly qualified). */
+function functionArn(stack: AssemblyStack, reference: unknown): string {
+  const text = String(reference);
+  const name = text.startsWith('arn:') ? (text.split(':')[6] as string) : text;
+  return `arn:aws:lambda:${stack.region}:${LOCAL_ACCOUNT_ID}:function:${name}`;
+}
 
 async function createTable({
   stack,

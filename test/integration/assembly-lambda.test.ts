@@ -12,6 +12,7 @@ import { App } from 'aws-cdk-lib';
 import { buildDroplineApp } from '../../lib/app';
 import { readSettings } from '../../lib/config/settings';
 import { readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
+import { type AssemblyEventSources, startAssemblyEventSources } from '../../local/assembly/event-sources';
 import {
   FunctionError,
   FunctionTimeoutError,
@@ -20,7 +21,8 @@ import {
   TooManyRequestsError,
 } from '../../local/assembly/lambda-runtime';
 import { provisionAssembly } from '../../local/assembly/provision';
-import { endpointEnv } from '../../local/emulators/embedded-aws';
+import { endpointEnv, LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
+import { eventually } from '../support/eventually';
 
 const endpoints = {
   dynamodb: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT as string,
@@ -29,6 +31,9 @@ const endpoints = {
 };
 const dirs: string[] = [];
 const runtimes: LocalLambda[] = [];
+const sources: AssemblyEventSources[] = [];
+// The local pollers' own SDK clients find the emulators' region and credentials here.
+Object.assign(process.env, { ...LOCAL_AWS_ENV, ...process.env });
 
 let assemblyDir: string;
 
@@ -42,6 +47,7 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(async () => {
+  await Promise.all(sources.map((source) => source.stop()));
   await Promise.all(runtimes.map((runtime) => runtime.stop()));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
@@ -78,20 +84,28 @@ const logicalIdOf = (dir: string, handlerTag: string) => {
   return `Dropline-Stateless/${found.logicalId}`;
 };
 
-const get = (path: string, resource: string, pathParameters: Record<string, string> | null = null) => ({
+const request = (
+  httpMethod: string,
+  path: string,
+  resource: string,
+  pathParameters: Record<string, string> | null = null,
+  body: unknown = undefined,
+) => ({
   resource,
   path,
-  httpMethod: 'GET',
-  headers: {},
+  httpMethod,
+  headers: body === undefined ? {} : { 'content-type': 'application/json' },
   multiValueHeaders: {},
   queryStringParameters: null,
   multiValueQueryStringParameters: null,
   pathParameters,
   stageVariables: null,
-  body: null,
+  body: body === undefined ? null : JSON.stringify(body),
   isBase64Encoded: false,
-  requestContext: { requestId: 'test', httpMethod: 'GET', path, resourcePath: resource, stage: 'live' },
+  requestContext: { requestId: 'test', httpMethod, path, resourcePath: resource, stage: 'live' },
 });
+const get = (path: string, resource: string, pathParameters: Record<string, string> | null = null) =>
+  request('GET', path, resource, pathParameters);
 
 test('a bundled function answers with the environment its template gives it, resolved to the local table', async () => {
   const { runtime } = await start(assemblyDir);
@@ -178,3 +192,40 @@ test('each function has its own module instance and environment', async () => {
   expect(new Set(names).size).toBe(names.length);
   expect(runtime.functions.length).toBeGreaterThanOrEqual(16);
 });
+
+test('channel sync runs end to end on the assembly: table stream → relay → topic → filtered channel queues → appliers', async () => {
+  const { provisioned, runtime } = await start(assemblyDir);
+  const running = await startAssemblyEventSources(provisioned, runtime, endpoints);
+  sources.push(running);
+  const sku = 'ASM-SYNC-1';
+  const put = (await runtime
+    .function(logicalIdOf(assemblyDir, 'put-product'))
+    .invoke(
+      request(
+        'PUT',
+        `/admin/products/${sku}`,
+        '/admin/products/{sku}',
+        { sku },
+        { name: 'Synced', priceCents: 100, stock: 7 },
+      ),
+    )) as { statusCode: number; body: string };
+  expect([put.statusCode, put.body]).toEqual([201, expect.any(String)]);
+
+  const channels = runtime.function(logicalIdOf(assemblyDir, 'get-channels'));
+  const view = await eventually(
+    async () => {
+      const answer = (await channels.invoke(
+        get(`/admin/products/${sku}/channels`, '/admin/products/{sku}/channels', { sku }),
+      )) as { statusCode: number; body: string };
+      const body = JSON.parse(answer.body) as {
+        available: number;
+        channels: Array<{ synced: boolean; available: number }>;
+      };
+      expect(body.channels.length).toBeGreaterThan(0);
+      for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available: 7 });
+      return body;
+    },
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+  expect(view.available).toBe(7);
+}, 120_000);

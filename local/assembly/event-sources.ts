@@ -1,0 +1,127 @@
+/**
+ * The assembly's event source mappings, run by the local pollers: each
+ * mapping's source (a queue or the table's stream) and function (or alias)
+ * resolved from its template, with its batch size, filter criteria,
+ * `FunctionResponseTypes` and `ScalingConfig`. What a mapping asks that the
+ * local pollers do not do is reported, never dropped in silence.
+ */
+import type { SQSBatchResponse } from 'aws-lambda';
+import { startStreamEventSource } from '../event-sources/dynamodb-streams';
+import type { FilterPattern } from '../event-sources/event-filter';
+import { type RunningEventSource, startSqsEventSource } from '../event-sources/sqs';
+import { AssemblyError, resourcesOf } from './cloud-assembly';
+import type { LocalLambda } from './lambda-runtime';
+import type { ProvisionedAssembly } from './provision';
+
+export interface AssemblyEventSources {
+  /** Settings of the mappings the local pollers do not honour, one line each. */
+  readonly notes: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** Pollers per SQS mapping when the template sets no ScalingConfig (Lambda starts with five; this machine has two cores). */
+const DEFAULT_SQS_POLLERS = 2;
+
+export async function startAssemblyEventSources(
+  provisioned: ProvisionedAssembly,
+  lambda: LocalLambda,
+  endpoints: { readonly dynamodb: string; readonly sqs: string },
+): Promise<AssemblyEventSources> {
+  const { assembly, resolver, values } = provisioned;
+  const queues = new Map<string, { url: string; arn: string }>();
+  const streams = new Map<string, string>();
+  for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
+    const created = values.get(`${stack.name}/${logicalId}`);
+    if (!created) continue;
+    if (resource.Type === 'AWS::SQS::Queue') {
+      queues.set(created.attributes.Arn as string, { url: created.ref, arn: created.attributes.Arn as string });
+    }
+    if (created.attributes.StreamArn) streams.set(created.attributes.StreamArn, created.ref);
+  }
+
+  const running: RunningEventSource[] = [];
+  const notes: string[] = [];
+  try {
+    for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
+      if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
+      const at = `${stack.name}.${logicalId}`;
+      const property = (name: string) => {
+        const raw = resource.Properties?.[name];
+        return raw === undefined ? undefined : resolver.resolve(stack, raw, `${at}.${name}`);
+      };
+      if (property('Enabled') === false) continue;
+      const fn = lambda.function(String(property('FunctionName')));
+      const sourceArn = String(property('EventSourceArn'));
+      const batchSize = Number(property('BatchSize') ?? 10);
+      const invoke = (event: unknown) => fn.invoke(event);
+
+      const queue = queues.get(sourceArn);
+      if (queue) {
+        const reportsItemFailures = ((property('FunctionResponseTypes') as string[] | undefined) ?? []).includes(
+          'ReportBatchItemFailures',
+        );
+        const maximumConcurrency = (property('ScalingConfig') as { MaximumConcurrency?: number } | undefined)
+          ?.MaximumConcurrency;
+        running.push(
+          startSqsEventSource({
+            name: fn.config.name,
+            endpoint: endpoints.sqs,
+            queueUrl: queue.url,
+            queueArn: queue.arn,
+            batchSize,
+            pollers: Math.min(maximumConcurrency ?? DEFAULT_SQS_POLLERS, DEFAULT_SQS_POLLERS),
+            // Without ReportBatchItemFailures Lambda ignores the answer: the batch succeeded unless the function threw.
+            handler: async (event) => {
+              const answer = (await invoke(event)) as SQSBatchResponse | undefined;
+              return reportsItemFailures ? answer : undefined;
+            },
+          }),
+        );
+        if (maximumConcurrency !== undefined && maximumConcurrency > DEFAULT_SQS_POLLERS) {
+          notes.push(
+            `${at}: ScalingConfig.MaximumConcurrency ${maximumConcurrency} runs as ${DEFAULT_SQS_POLLERS} local pollers`,
+          );
+        }
+        if (property('MaximumBatchingWindowInSeconds') !== undefined) {
+          notes.push(`${at}: MaximumBatchingWindowInSeconds is not emulated: a batch is what one receive returns`);
+        }
+        continue;
+      }
+
+      const tableName = streams.get(sourceArn);
+      if (tableName) {
+        const filters = ((property('FilterCriteria') as { Filters?: Array<{ Pattern: string }> } | undefined)
+          ?.Filters ?? []) as Array<{ Pattern: string }>;
+        if (filters.length > 1)
+          throw new AssemblyError(`${at}: the local stream poller takes one filter pattern, not ${filters.length}`);
+        const filter = filters[0] ? (JSON.parse(filters[0].Pattern) as FilterPattern) : undefined;
+        running.push(
+          await startStreamEventSource({
+            name: fn.config.name,
+            endpoint: endpoints.dynamodb,
+            tableName,
+            batchSize,
+            handler: invoke,
+            ...(filter ? { filter } : {}),
+          }),
+        );
+        for (const setting of [
+          'MaximumRetryAttempts',
+          'MaximumRecordAgeInSeconds',
+          'BisectBatchOnFunctionError',
+          'DestinationConfig',
+        ]) {
+          if (property(setting) !== undefined) {
+            notes.push(`${at}: ${setting} is not emulated: a failing batch is retried until it succeeds`);
+          }
+        }
+        continue;
+      }
+      throw new AssemblyError(`${at}: its source ${sourceArn} is neither a local queue nor a local table's stream`);
+    }
+  } catch (error) {
+    await Promise.all(running.map((source) => source.stop()));
+    throw error;
+  }
+  return { notes, stop: async () => void (await Promise.all(running.map((source) => source.stop()))) };
+}
