@@ -7,6 +7,7 @@
  * CloudFormation would generate. Every value a later `Ref`/`Fn::GetAtt`
  * asks for is what the emulator answered, never a local convention.
  */
+import { createHash } from 'node:crypto';
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -199,6 +200,12 @@ const CREATORS: Readonly<Record<string, Creator>> = {
     if (!SubscriptionArn) throw new AssemblyError(`${stack.name}.${logicalId}: the subscription was not created`);
     return { ref: SubscriptionArn, attributes: {} };
   },
+  // The REST API and its resources get ids, as API Gateway would give them; the gateway routes by them.
+  'AWS::ApiGateway::RestApi': async ({ stack, logicalId }) => {
+    const id = localId(stack, logicalId);
+    return { ref: id, attributes: { RootResourceId: localId(stack, `${logicalId}/`) } };
+  },
+  'AWS::ApiGateway::Resource': async ({ stack, logicalId }) => ({ ref: localId(stack, logicalId), attributes: {} }),
   // One version of each function runs locally: a published version and an alias both lead to it.
   'AWS::Lambda::Version': async ({ stack, properties }) => {
     const arn = `${functionArn(stack, properties.FunctionName)}:1`;
@@ -214,6 +221,11 @@ const CREATORS: Readonly<Record<string, Creator>> = {
     return { ref: name, attributes: { Arn: `arn:aws:lambda:${stack.region}:${LOCAL_ACCOUNT_ID}:function:${name}` } };
   },
 };
+
+/** A stable id of API Gateway's shape (10 lowercase letters and digits) for a resource of the assembly. */
+function localId(stack: AssemblyStack, logicalId: string): string {
+  return createHash('sha256').update(`${stack.name}/${logicalId}`).digest('hex').slice(0, 10);
+}
 
 /** A function's ARN from what a template gives as its FunctionName: a name or an ARN (possibly qualified). */
 function functionArn(stack: AssemblyStack, reference: unknown): string {

@@ -9,8 +9,18 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import type { ApiRoute } from '../../contract/routes';
 import { lambdaContext } from './lambda-context';
+
+/** A route as the gateway serves it: the contract's routes, or the ones an assembly's REST API declares. */
+export interface GatewayRoute {
+  readonly method: string;
+  /** API Gateway resource path; `{name}` segments become path parameters. */
+  readonly path: string;
+  /** Key of the handler in `GatewayOptions.handlers`. */
+  readonly handler: string;
+  /** Admin routes need the API key (`x-api-key`). */
+  readonly access: 'shopper' | 'admin';
+}
 
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
 
@@ -21,7 +31,7 @@ const HANDLER_TIMEOUT_MS = 29_000;
 const TEXT_TYPES = /^(application\/(json|[\w.+-]+\+json|x-www-form-urlencoded)|text\/)/i;
 
 export interface GatewayOptions {
-  readonly routes: readonly ApiRoute[];
+  readonly routes: readonly GatewayRoute[];
   readonly handlers: ReadonlyMap<string, ProxyHandler>;
   readonly adminKey: string;
   readonly port?: number;
@@ -41,13 +51,13 @@ export interface GatewayOptions {
 export interface RunningGateway {
   readonly url: string;
   /** The routes this gateway serves. */
-  readonly routes: readonly ApiRoute[];
+  readonly routes: readonly GatewayRoute[];
   readonly server: Server;
   stop(): Promise<void>;
 }
 
 interface Match {
-  readonly route: ApiRoute;
+  readonly route: GatewayRoute;
   readonly pathParameters: Record<string, string>;
 }
 
@@ -140,7 +150,7 @@ async function serve(
   return routeKey;
 }
 
-export function matchRoute(routes: readonly ApiRoute[], method: string, pathname: string): Match {
+export function matchRoute(routes: readonly GatewayRoute[], method: string, pathname: string): Match {
   const segments = pathname.split('/').slice(1);
   let pathMatched = false;
   for (const route of routes) {

@@ -9,8 +9,11 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { apiRoutes } from '../../contract/routes';
 import { buildDroplineApp } from '../../lib/app';
 import { readSettings } from '../../lib/config/settings';
+import { ApiClient } from '../../local/api-client';
+import { assemblyApi, startAssemblyGateway } from '../../local/assembly/api';
 import { readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
 import { type AssemblyEventSources, startAssemblyEventSources } from '../../local/assembly/event-sources';
 import {
@@ -32,6 +35,7 @@ const endpoints = {
 const dirs: string[] = [];
 const runtimes: LocalLambda[] = [];
 const sources: AssemblyEventSources[] = [];
+const stoppers: Array<() => Promise<void>> = [];
 // The local pollers' own SDK clients find the emulators' region and credentials here.
 Object.assign(process.env, { ...LOCAL_AWS_ENV, ...process.env });
 
@@ -47,6 +51,7 @@ beforeAll(() => {
 }, 300_000);
 
 afterAll(async () => {
+  await Promise.all(stoppers.map((stop) => stop()));
   await Promise.all(sources.map((source) => source.stop()));
   await Promise.all(runtimes.map((runtime) => runtime.stop()));
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
@@ -229,3 +234,71 @@ test('channel sync runs end to end on the assembly: table stream → relay → t
   );
   expect(view.available).toBe(7);
 }, 120_000);
+
+test('the API the template declares serves the whole contract: every route, its API key, its function', async () => {
+  const { provisioned, runtime } = await start(assemblyDir);
+  const api = assemblyApi(provisioned, runtime);
+  // The template's routes are the contract's routes, with the same API-key requirement.
+  const declared = (routes: ReadonlyArray<{ method: string; path: string; access: string }>) =>
+    routes.map(({ method, path, access }) => `${method} ${path} ${access}`).sort();
+  expect(declared(api.routes)).toEqual(declared(apiRoutes));
+
+  const gateway = await startAssemblyGateway(api, { adminKey: 'assembly-admin-key' });
+  stoppers.push(() => gateway.stop());
+  const client = new ApiClient(gateway.url, 'assembly-admin-key');
+  stoppers.push(() => client.close());
+  const sku = 'ASM-API-1';
+
+  expect(
+    (await client.call('PUT', `/admin/products/${sku}`, { body: { name: 'x', priceCents: 1, stock: 1 } })).status,
+  ).toBe(403);
+  expect((await client.putProduct(sku, { name: 'Assembly tee', priceCents: 2500, stock: 3 })).status).toBe(201);
+  expect((await client.call('GET', `/products/${sku}`)).body).toMatchObject({ sku, available: 3 });
+  const held = await client.reserve(sku, 'alice', 2, 'assembly-key-1');
+  expect(held.status).toBe(201);
+  const reservationId = held.body.reservationId as string;
+  expect((await client.call('GET', `/reservations/${reservationId}`)).body).toMatchObject({ status: 'HELD' });
+  const paid = await client.call('POST', `/reservations/${reservationId}/checkout`, {
+    body: { paymentToken: 'tok_visa' },
+  });
+  expect(paid.status).toBe(201);
+  expect((await client.call('GET', `/orders/${paid.body.orderId}`)).status).toBe(200);
+  const second = await client.reserve(sku, 'bob', 1, 'assembly-key-2');
+  expect((await client.call('DELETE', `/reservations/${second.body.reservationId}`)).status).toBe(200);
+  expect(
+    (
+      await client.call('POST', `/admin/products/${sku}/restock`, {
+        body: { quantity: 2 },
+        admin: true,
+        headers: { 'idempotency-key': 'r1' },
+      })
+    ).status,
+  ).toBe(200);
+  expect(await client.ledger(sku)).toMatchObject({ supplied: 5, sold: 2, held: 0, available: 3 });
+  expect((await client.call('GET', `/admin/products/${sku}/channels`, { admin: true })).status).toBe(200);
+  expect((await client.call('GET', '/health')).status).toBe(200);
+  expect((await client.call('GET', '/nope')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+}, 120_000);
+
+test('a method removed from a copy of the assembly is gone from the local API', async () => {
+  const edited = editedCopy((_, template) => {
+    const resources = template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const health = Object.entries(resources).find(
+      ([, resource]) =>
+        resource.Type === 'AWS::ApiGateway::Method' &&
+        JSON.stringify(resource.Properties.Integration).includes(
+          logicalIdOf(assemblyDir, 'health').split('/')[1] as string,
+        ),
+    );
+    if (!health) throw new Error('no GET /health method');
+    delete resources[health[0]];
+  });
+  const { provisioned, runtime } = await start(edited);
+  const api = assemblyApi(provisioned, runtime);
+  expect(api.routes.map((route) => `${route.method} ${route.path}`)).not.toContain('GET /health');
+  const gateway = await startAssemblyGateway(api, { adminKey: 'k' });
+  stoppers.push(() => gateway.stop());
+  const client = new ApiClient(gateway.url, 'k');
+  stoppers.push(() => client.close());
+  expect((await client.call('GET', '/health')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+});
