@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../contract/inventory-table';
-import { BusyError, InvalidStateError } from '../domain/errors';
+import { BusyError, LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
 import type {
   Allocation,
   Order,
@@ -1050,21 +1050,6 @@ export class DynamoDbInventoryStore implements InventoryStore {
 
 /** The snapshot item's attribute holding one shard's image. */
 const shardAttribute = (shard: number) => `shard${shard}`;
-
-/** Another request is creating the same wide product with other stock: nothing of this one went live. */
-export class ProductCreationConflictError extends InvalidStateError {
-  constructor(sku: string) {
-    super(`Product ${sku} is being created by another request with other stock; retry to see it`);
-  }
-}
-
-/** A shard refused to give back units it should hold: the ledger is corrupt. Never expected. */
-export class LedgerInvariantError extends Error {
-  constructor(sku: string) {
-    super(`Ledger invariant violated for ${sku}`);
-    this.name = 'LedgerInvariantError';
-  }
-}
 
 /**
  * What a failed transaction that moves a HELD reservation on means. Its first

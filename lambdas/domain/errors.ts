@@ -1,10 +1,29 @@
 /**
- * Domain errors. Each one names a rule the shopper or operator ran into; the
- * HTTP layer maps them to status codes in exactly one place
- * (`toHttpError` in `lambdas/shared/http.ts`).
+ * Every error dropline throws. A `DomainError` names a rule the shopper or
+ * operator ran into, by a code of `ErrorCode`; the HTTP layer maps each code
+ * to its status in exactly one place (`toHttpError` in
+ * `lambdas/shared/http.ts`), and the compiler refuses a code it does not map.
+ * The faults at the end are never a client's answer: they surface as 500s or
+ * failed messages, and alarms.
  */
+import { envVars } from '../../contract/env-vars';
+
+export type ErrorCode =
+  | 'VALIDATION_ERROR'
+  | 'PAYMENT_DECLINED'
+  | 'DROP_NOT_STARTED'
+  | 'NOT_FOUND'
+  | 'SOLD_OUT'
+  | 'INVALID_STATE'
+  | 'PAYMENT_MISMATCH'
+  | 'RESERVATION_EXPIRED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'IDEMPOTENCY_MISMATCH'
+  | 'LIMIT_EXCEEDED'
+  | 'BUSY';
+
 export abstract class DomainError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -82,5 +101,36 @@ export class ReservationExpiredError extends DomainError {
   readonly code = 'RESERVATION_EXPIRED';
   constructor() {
     super('The hold expired before checkout; its units went back to stock');
+  }
+}
+
+/** Another request is creating the same wide product with other stock: nothing of this one went live. */
+export class ProductCreationConflictError extends InvalidStateError {
+  constructor(sku: string) {
+    super(`Product ${sku} is being created by another request with other stock; retry to see it`);
+  }
+}
+
+/** A request body over the API's limit, refused before it is parsed. */
+export class PayloadTooLargeError extends DomainError {
+  readonly code = 'PAYLOAD_TOO_LARGE';
+  constructor(limitBytes: number) {
+    super(`Request body exceeds ${limitBytes} bytes`);
+  }
+}
+
+/** A shard refused to give back units it should hold: the ledger is corrupt. Never expected. */
+export class LedgerInvariantError extends Error {
+  constructor(sku: string) {
+    super(`Ledger invariant violated for ${sku}`);
+    this.name = 'LedgerInvariantError';
+  }
+}
+
+/** A channel message came from a queue the function was not wired to as a channel's. */
+export class UnknownChannelError extends Error {
+  constructor() {
+    super(`The message came from a queue that belongs to no channel in ${envVars.channelQueueArns}`);
+    this.name = 'UnknownChannelError';
   }
 }

@@ -11,17 +11,11 @@ import { envVars } from '../../contract/env-vars';
 import { StockEvent } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { channelsByQueueArn } from '../../contract/topology';
+import { UnknownChannelError } from '../domain/errors';
 import { channelViews } from '../shared/channel-views';
 import { logger, metrics, tracer } from '../shared/powertools';
 
 const processor = new SqsFifoPartialProcessorAsync();
-
-export class UnknownChannelError extends Error {
-  constructor() {
-    super(`The message came from a queue that belongs to no channel in ${envVars.channelQueueArns}`);
-    this.name = 'UnknownChannelError';
-  }
-}
 
 /** Queue ARN → channel, as the stack (or the local runtime) wired it; parsed again only when it changes. */
 let wired: { readonly raw: string; readonly byArn: ReadonlyMap<string, string> } | undefined;

@@ -14,13 +14,14 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { errorCodeMetric, httpStatusMetric } from '../../contract/metrics';
 import { classifyAwsFault } from '../adapters/aws-faults';
-import { BusyError, DomainError } from '../domain/errors';
+import { BusyError, DomainError, type ErrorCode, PayloadTooLargeError } from '../domain/errors';
 import { logger, metrics, tracer } from './powertools';
 
 /** Request bodies in this API are a few hundred bytes; anything near this is hostile. */
 export const MAX_BODY_BYTES = 8 * 1024;
 
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** Each domain error's status: a code missing here (or not a domain error's) does not compile. */
+const STATUS_BY_CODE = {
   VALIDATION_ERROR: 400,
   PAYMENT_DECLINED: 402,
   DROP_NOT_STARTED: 403,
@@ -33,14 +34,10 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   IDEMPOTENCY_MISMATCH: 422,
   LIMIT_EXCEEDED: 429,
   BUSY: 429,
-};
+} as const satisfies Readonly<Record<ErrorCode, number>>;
 
-export class PayloadTooLargeError extends DomainError {
-  readonly code = 'PAYLOAD_TOO_LARGE';
-  constructor() {
-    super(`Request body exceeds ${MAX_BODY_BYTES} bytes`);
-  }
-}
+/** The codes of answers no domain error gives: faults of the platform, and of the code itself. */
+type FaultCode = 'THROTTLED' | 'UNAVAILABLE' | 'INTERNAL_ERROR';
 
 export type HttpResult = APIGatewayProxyResult;
 
@@ -52,14 +49,14 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
-export function errorBody(code: string, message: string) {
+export function errorBody(code: ErrorCode | FaultCode, message: string) {
   return { error: { code, message } };
 }
 
 /** Maps any error to the contract's error shape. Nothing internal reaches the client. */
 export function toHttpError(error: unknown): HttpResult {
   if (error instanceof DomainError) {
-    const status = STATUS_BY_CODE[error.code] ?? 400;
+    const status = STATUS_BY_CODE[error.code];
     const retryAfter: Record<string, string> =
       error instanceof BusyError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
     return json(status, errorBody(error.code, error.message), retryAfter);
@@ -181,9 +178,9 @@ function errorMessage(error: unknown): string {
 const boundedBody = (): middy.MiddlewareObj<APIGatewayProxyEvent> => ({
   before: ({ event }) => {
     if (event.body == null) return;
-    if (Buffer.byteLength(event.body) > MAX_BODY_BYTES * 2) throw new PayloadTooLargeError();
+    if (Buffer.byteLength(event.body) > MAX_BODY_BYTES * 2) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     const body = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-    if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new PayloadTooLargeError();
+    if (Buffer.byteLength(body) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
     event.body = body;
     event.isBase64Encoded = false;
   },

@@ -11,6 +11,8 @@
  * does), a wide product or restock is one write rather than several, and
  * item TTLs never pass.
  */
+
+import { LedgerInvariantError } from '../../../lambdas/domain/errors';
 import type {
   Order,
   OwedRefund,
@@ -41,14 +43,6 @@ import { FaultPlan } from './faults';
 type StoreMethod = keyof InventoryStore;
 /** The writes whose outcome can be "contended": a transaction conflict or throttling, nothing written. */
 type ContendableWrite = 'placeHold' | 'endHold' | 'clearCharge' | 'confirmHold' | 'restock';
-
-/** A shard refused to give back or sell units it should hold: the ledger is corrupt (the store's error of that name). */
-export class LedgerInvariantError extends Error {
-  constructor(sku: string) {
-    super(`Ledger invariant violated for ${sku}`);
-    this.name = 'LedgerInvariantError';
-  }
-}
 
 /** What DynamoDB answers a write whose condition fails outside the outcomes the store decodes. */
 export class ConditionFailedError extends Error {
