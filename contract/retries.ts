@@ -10,3 +10,19 @@ export const contentionRetries = {
   backoffBaseMs: 10,
   backoffCapMs: 200,
 } as const;
+
+/** An exponential backoff: the first wait's ceiling, doubling per attempt up to the cap. */
+export interface Backoff {
+  readonly backoffBaseMs: number;
+  readonly backoffCapMs: number;
+}
+
+/** The longest wait before retry `attempt` (from 0): min(cap, base × 2^attempt). */
+export function backoffCeilingMs(attempt: number, backoff: Backoff = contentionRetries): number {
+  return Math.min(backoff.backoffCapMs, backoff.backoffBaseMs * 2 ** attempt);
+}
+
+/** Full jitter: a random wait under the ceiling, so requests that collided once spread apart. */
+export function jitteredBackoffMs(attempt: number, backoff: Backoff = contentionRetries): number {
+  return Math.random() * backoffCeilingMs(attempt, backoff);
+}

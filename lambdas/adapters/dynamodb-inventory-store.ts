@@ -3,6 +3,8 @@
  * `TransactWriteItems` whose conditions are the rules it protects, so no
  * interleaving of requests, retries or sweepers can break the ledger.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -18,6 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../contract/inventory-table';
+import { jitteredBackoffMs } from '../../contract/retries';
 import { BusyError, LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
 import type {
   Allocation,
@@ -245,7 +248,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
         for (let round = 0; pending.length > 0; round++) {
           // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
           if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-          if (round > 0) await sleep(backoffMs(round));
+          if (round > 0) await sleep(jitteredBackoffMs(round));
           const { Responses, UnprocessedKeys } = await this.client.send(
             new BatchGetCommand({
               RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
@@ -851,7 +854,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       } catch (error) {
         // A transactional read conflicts with in-flight writes to the same shards: read again shortly.
         if (attempt >= 20 || !(cancellationReasons(error) || isContention(error))) throw error;
-        await sleep(backoffMs(attempt));
+        await sleep(jitteredBackoffMs(attempt));
       }
     }
   }
@@ -966,7 +969,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       let pending: Item[] = chunk;
       for (let round = 0; pending.length > 0; round++) {
         if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-        if (round > 0) await sleep(backoffMs(round));
+        if (round > 0) await sleep(jitteredBackoffMs(round));
         const { Responses, UnprocessedKeys } = await this.client.send(
           new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
         );
@@ -1200,13 +1203,4 @@ function chunked<T>(items: readonly T[], size: number): T[][] {
   return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
     items.slice(index * size, (index + 1) * size),
   );
-}
-
-/** Exponential backoff with full jitter, capped at 200 ms. */
-function backoffMs(attempt: number): number {
-  return Math.random() * Math.min(200, 10 * 2 ** attempt);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,7 +11,7 @@
  * first (CONFIRMED, RELEASED or EXPIRED, exactly one). A clock that is off by
  * d moves the moment a hold stops being confirmable by d, never the money.
  */
-import { contentionRetries } from '../../contract/retries';
+import { contentionRetries, jitteredBackoffMs } from '../../contract/retries';
 import {
   BusyError,
   InvalidStateError,
@@ -81,7 +81,7 @@ export class Checkout {
       const outcome = await this.deps.store.confirmHold(reservation, order, this.deps.clock.now());
       if (outcome.kind === 'ended') return { order, replayed: false };
       if (outcome.kind === 'not-held') return this.lost(reservationId, outcome.current);
-      await this.deps.sleep(backoffMs(attempt));
+      await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     // Still HELD: the charge stays for the retry (same key, same charge); the hold's end refunds it if none comes.
     throw new BusyError();
@@ -106,7 +106,7 @@ export class Checkout {
         if (outcome.current?.status === 'CONFIRMED') return outcome.current;
         return this.refuse(outcome.current);
       }
-      await this.deps.sleep(backoffMs(attempt));
+      await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     throw new BusyError();
   }
@@ -144,10 +144,4 @@ export class Checkout {
     if (!reservation.orderId) throw new InvalidStateError('The reservation is confirmed without an order');
     return { order: await this.getOrder(reservation.orderId), replayed: true };
   }
-}
-
-/** Exponential backoff with full jitter, capped (`contentionRetries`). */
-function backoffMs(attempt: number): number {
-  const { backoffBaseMs, backoffCapMs } = contentionRetries;
-  return Math.random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** attempt);
 }

@@ -3,7 +3,7 @@
  * the rules; the store holds the atomicity (each state change is one
  * conditional transaction), so the rules stay true under any concurrency.
  */
-import { contentionRetries } from '../../contract/retries';
+import { contentionRetries, jitteredBackoffMs } from '../../contract/retries';
 import {
   BusyError,
   DropNotStartedError,
@@ -159,7 +159,7 @@ export class Inventory {
           for (const [shard, units] of outcome.available) this.deps.view.correct(product.sku, shard, units);
           break;
         case 'contended':
-          await this.deps.sleep(backoffMs(attempt));
+          await this.deps.sleep(jitteredBackoffMs(attempt));
           break;
       }
     }
@@ -277,7 +277,7 @@ export class Inventory {
         return { ledger: await this.ledger(sku), replayed: outcome.kind === 'duplicate' };
       }
       if (attempt + 1 >= MAX_ATTEMPTS) throw new BusyError();
-      await this.deps.sleep(backoffMs(attempt));
+      await this.deps.sleep(jitteredBackoffMs(attempt));
     }
   }
 
@@ -391,7 +391,7 @@ export class Inventory {
         current = outcome.current;
         continue;
       }
-      await this.deps.sleep(backoffMs(attempt));
+      await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     throw new BusyError();
   }
@@ -400,10 +400,4 @@ export class Inventory {
 /** JSON with keys in a fixed order, so the same request always reads the same. */
 function canonicalJson(value: object): string {
   return JSON.stringify(Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
-}
-
-/** Exponential backoff with full jitter, capped (`contentionRetries`). */
-function backoffMs(attempt: number): number {
-  const { backoffBaseMs, backoffCapMs } = contentionRetries;
-  return Math.random() * Math.min(backoffCapMs, backoffBaseMs * 2 ** attempt);
 }

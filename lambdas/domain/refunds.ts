@@ -13,6 +13,7 @@
  *   has passed: a checkout cleared just before the hold ended may still be
  *   calling the provider.
  */
+import { type Backoff, backoffCeilingMs } from '../../contract/retries';
 import { chargeKeyFor, type OwedRefund, type Reservation } from './model';
 import type { Clock, InventoryStore, PaymentProvider, RefundOwed } from './ports';
 
@@ -28,7 +29,7 @@ export const CHARGE_WINDOW_MS = 60_000;
 export const REFUND_OVERDUE_MS = 15 * 60_000;
 
 /** Retry spacing for a refund the provider failed: doubling from 1 s, at most 5 minutes apart. */
-const MAX_REFUND_BACKOFF_MS = 5 * 60_000;
+const REFUND_BACKOFF: Backoff = { backoffBaseMs: 1000, backoffCapMs: 5 * 60_000 };
 
 export interface RefundsDeps {
   readonly store: InventoryStore;
@@ -106,7 +107,7 @@ export class Refunds {
       answer = await this.deps.payments.refundFor(refund.chargeKey);
     } catch {
       const attempts = refund.attempts + 1;
-      const backoff = Math.min(MAX_REFUND_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 20));
+      const backoff = backoffCeilingMs(attempts, REFUND_BACKOFF);
       await this.deps.store.rescheduleRefund(refund.reservationId, this.deps.clock.now() + backoff, attempts);
       return { outcome: 'pending', failed: true, overdue: overdue() };
     }

@@ -1,4 +1,5 @@
 // (schedule) --> expire due holds, settle owed refunds, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -7,7 +8,7 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { envVars } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
-import { inventory, refunds, sleep } from '../shared/inventory';
+import { inventory, refunds } from '../shared/inventory';
 import { RECONCILE_EVERY_MS, reconcileSnapshots } from '../shared/outbox';
 import { logger, metrics, tracer } from '../shared/powertools';
 

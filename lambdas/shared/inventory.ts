@@ -4,6 +4,7 @@
  * environment does.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { envVars, parsePlannedShards } from '../../contract/env-vars';
 import { classifyAwsFault } from '../adapters/aws-faults';
@@ -19,8 +20,6 @@ export const STOCK_VIEW_TTL_MS = getNumberFromEnv({ key: envVars.stockViewTtlMs,
 
 export const store = new DynamoDbInventoryStore(documentClient, tableName);
 export const payments = new SimulatedPaymentProvider(documentClient, tableName);
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export const refunds = new Refunds({ store, payments, clock: { now: Date.now } });
 

@@ -1,10 +1,11 @@
 /** Composition root for orders: checkout (and reading an order back) and fulfilment. */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { Checkout } from '../domain/checkout';
 import { Fulfilment } from '../domain/fulfilment';
 import { documentClient, tableName } from './dynamodb';
-import { payments, refunds, sleep, store } from './inventory';
+import { payments, refunds, store } from './inventory';
 
 export const orders = new Checkout({
   store,

@@ -7,7 +7,7 @@
  */
 
 import { MAX_SHARDS } from '../../contract/inventory-table';
-import { contentionRetries } from '../../contract/retries';
+import { backoffCeilingMs, contentionRetries } from '../../contract/retries';
 import { eventSourceMappings } from '../../contract/topology';
 import type { Drop, DropPlan } from './drop-plan';
 
@@ -258,8 +258,8 @@ export interface Capacity {
 
 const MINUTE = 60_000;
 
-const backoffMeanSeconds = (attempt: number) =>
-  Math.min(assumptions.backoffCapMs, assumptions.backoffBaseMs * 2 ** attempt) / 2 / 1000;
+/** Full jitter waits half the ceiling on average. */
+const backoffMeanSeconds = (attempt: number) => backoffCeilingMs(attempt, assumptions) / 2 / 1000;
 
 /**
  * Little's law with retries: a reservation holds its environment for its first try, then for each
