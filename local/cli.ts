@@ -3,6 +3,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { AssemblyError, readCloudAssembly } from './assembly/cloud-assembly';
+import { startAssemblyStack } from './assembly/run';
 import { assertJava, JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
 import { assertPortFree, EnvironmentError, prepareWritableDir } from './emulators/environment';
@@ -38,14 +40,17 @@ const REHEARSE_HELP = `  rehearse [options]
                                over at most ${MAX_REMOTE_SECONDS} s)
           --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)`;
 
-const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL]
+const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR]
         Boot the embedded AWS (DynamoDB Local + fauxqs) and serve the HTTP contract
         until Ctrl-C. The admin key comes from DROPLINE_ADMIN_KEY (at least
         ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
           --port N             (3000; 0 picks a free one)
           --host H             (127.0.0.1)
           --data-dir DIR       keep DynamoDB's data here across restarts (created if missing)
-          --aws-endpoint URL   run against LocalStack (or any AWS-compatible endpoint)`;
+          --aws-endpoint URL   run against LocalStack (or any AWS-compatible endpoint)
+          --assembly DIR       run this synthesized cloud assembly (npx cdk synth -o DIR):
+                               its templates' resources, bundled functions, event source
+                               mappings, API and schedules; prints what it does not run`;
 
 const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
         What a drop plan asks of AWS: per drop its shards, provisioned concurrency per
@@ -205,6 +210,7 @@ async function serve(args: string[]): Promise<number> {
     host: { type: 'string', default: '127.0.0.1' },
     'data-dir': { type: 'string' },
     'aws-endpoint': { type: 'string' },
+    assembly: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -229,6 +235,9 @@ async function serve(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ? prepareWritableDir(values['data-dir'], '--data-dir') : undefined;
   await assertPortFree(values.host, port, '--port');
   if (!endpoints) assertJava();
+  if (values.assembly !== undefined) {
+    return serveAssembly(values.assembly, { port, adminKey, endpoints, dataDir });
+  }
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
     port,
@@ -251,6 +260,43 @@ async function serve(args: string[]): Promise<number> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
+  await stack.stop();
+  console.log('Stopped.');
+  return EXIT.ok;
+}
+
+async function serveAssembly(
+  dir: string,
+  options: { port: number; adminKey: string; endpoints: AwsEndpoints | undefined; dataDir: string | undefined },
+): Promise<number> {
+  try {
+    readCloudAssembly(dir);
+  } catch (error) {
+    if (error instanceof AssemblyError) throw new UsageError(`--assembly: ${error.message}`);
+    throw error;
+  }
+  console.log(`Starting the cloud assembly ${dir}…`);
+  const stack = await startAssemblyStack({
+    assemblyDir: dir,
+    adminKey: options.adminKey,
+    port: options.port,
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+  });
+  console.log(
+    `dropline is serving the assembly's API at ${stack.url} (${stack.routes} routes, ${stack.functions} functions)`,
+  );
+  console.log(`  admin key (x-api-key): ${stack.adminKey}`);
+  console.log(`  DynamoDB:              ${stack.endpoints.dynamodb}`);
+  console.log(`  SQS/SNS:               ${stack.endpoints.sqs}`);
+  console.log('Not run locally:');
+  for (const note of stack.notes) console.log(`  - ${note}`);
+  console.log('Press Ctrl-C to stop.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  console.log('\nStopping…');
   await stack.stop();
   console.log('Stopped.');
   return EXIT.ok;

@@ -5,6 +5,7 @@
  * template's timeout enforced. Edits to a copy of the assembly (an
  * environment variable, a timeout, the code) are what runs.
  */
+import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -301,4 +302,45 @@ test('a method removed from a copy of the assembly is gone from the local API', 
   const client = new ApiClient(gateway.url, 'k');
   stoppers.push(() => client.close());
   expect((await client.call('GET', '/health')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+});
+
+test('`dropline serve --assembly DIR` runs that assembly, says what it does not run, and stops on SIGTERM', async () => {
+  const bin = join(import.meta.dirname, '../../bin/dropline.js');
+  const child = spawn(process.execPath, [bin, 'serve', '--assembly', assemblyDir, '--port', '0'], {
+    env: { ...process.env, DROPLINE_ADMIN_KEY: 'assembly-cli-admin-key', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await eventually(async () => expect(output).toMatch(/Press Ctrl-C to stop/), {
+      timeoutMs: 90_000,
+      intervalMs: 200,
+    });
+    const url = /serving the assembly's API at (http:\/\/\S+) \(11 routes, \d+ functions\)/.exec(output)?.[1];
+    expect(url).toBeDefined();
+    expect(output).toMatch(/Not run locally:[\s\S]*AWS::WAFv2::WebACL \(\d+\): the edge/);
+    const client = new ApiClient(url as string, 'assembly-cli-admin-key');
+    expect((await client.putProduct('ASM-CLI-1', { name: 'CLI', priceCents: 1, stock: 2 })).status).toBe(201);
+    expect((await client.call('GET', '/products/ASM-CLI-1')).body).toMatchObject({ available: 2 });
+    await client.close();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}, 120_000);
+
+test('`dropline serve --assembly` refuses a directory that is not an assembly, with exit code 2', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'dropline-empty-'));
+  dirs.push(empty);
+  const bin = join(import.meta.dirname, '../../bin/dropline.js');
+  const child = spawn(process.execPath, [bin, 'serve', '--assembly', empty, '--port', '0'], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(2);
+  expect(stderr).toMatch(/--assembly: .*no manifest\.json/);
 });

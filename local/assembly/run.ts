@@ -1,0 +1,126 @@
+/**
+ * A cloud assembly running on the embedded emulators (or any AWS-compatible
+ * endpoints): provisioned from its templates, its bundled functions in their
+ * own environments, its event source mappings, its REST API on the local
+ * gateway and its schedules. What it holds that does not run locally is
+ * listed with a reason.
+ */
+import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from '../emulators/embedded-aws';
+import type { RunningGateway } from '../event-sources/api-gateway';
+import { type RunningSchedules, startSchedules } from '../event-sources/scheduler';
+import { assemblyApi, startAssemblyGateway } from './api';
+import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
+import { notEmulated } from './coverage';
+import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
+import { functionConfigs, LocalLambda } from './lambda-runtime';
+import { type ProvisionedAssembly, provisionAssembly } from './provision';
+
+export interface AssemblyStackOptions {
+  readonly assemblyDir: string;
+  readonly adminKey: string;
+  readonly endpoints?: AwsEndpoints;
+  readonly dataDir?: string;
+  readonly port?: number;
+  readonly maxConcurrency?: number;
+}
+
+export interface RunningAssembly {
+  readonly url: string;
+  readonly adminKey: string;
+  readonly endpoints: AwsEndpoints;
+  readonly functions: number;
+  readonly routes: number;
+  /** Settings the local runtime does not apply, and resource types it leaves out, one line each. */
+  readonly notes: readonly string[];
+  /** Runs every schedule's target once now and waits for it. */
+  runSchedules(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startAssemblyStack(options: AssemblyStackOptions): Promise<RunningAssembly> {
+  const assembly = readCloudAssembly(options.assemblyDir);
+  const embedded: EmbeddedAws | undefined = options.endpoints
+    ? undefined
+    : await startEmbeddedAws(options.dataDir ? { dataDir: options.dataDir } : {});
+  const endpoints = options.endpoints ?? (embedded as EmbeddedAws).endpoints;
+  let lambda: LocalLambda | undefined;
+  let sources: AssemblyEventSources | undefined;
+  let gateway: RunningGateway | undefined;
+  let schedules: RunningSchedules | undefined;
+  try {
+    const provisioned = await provisionAssembly(assembly, endpoints);
+    const running = new LocalLambda(functionConfigs(provisioned, endpointEnv(endpoints)));
+    lambda = running;
+    sources = await startAssemblyEventSources(provisioned, running, endpoints);
+    const api = assemblyApi(provisioned, running);
+    gateway = await startAssemblyGateway(api, {
+      adminKey: options.adminKey,
+      ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    });
+    schedules = startSchedules(scheduledTargets(provisioned, running));
+    const notes = [
+      ...sources.notes,
+      ...api.notes,
+      ...notEmulated(assembly).map(({ type, count, reason }) => `${type} (${count}): ${reason}`),
+    ];
+    const started = { gateway, schedules, sources };
+    return {
+      url: gateway.url,
+      adminKey: options.adminKey,
+      endpoints,
+      functions: running.functions.length,
+      routes: api.routes.length,
+      notes,
+      runSchedules: () => started.schedules.runNow(),
+      stop: async () => {
+        await started.schedules.stop();
+        await started.gateway.stop();
+        await started.sources.stop();
+        await running.stop();
+        await embedded?.stop();
+      },
+    };
+  } catch (error) {
+    await schedules?.stop();
+    await gateway?.stop();
+    await sources?.stop();
+    await lambda?.stop();
+    await embedded?.stop();
+    throw error;
+  }
+}
+
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+const UNIT_MS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/**
+ * EventBridge Scheduler schedules of the assembly, at their rate ("Schedule types", EventBridge
+ * Scheduler User Guide): each invokes its target function with the template's input, if any.
+ */
+function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda) {
+  const { assembly, resolver } = provisioned;
+  return resourcesOf(assembly)
+    .filter(({ resource }) => resource.Type === 'AWS::Scheduler::Schedule')
+    .map(({ stack, logicalId, resource }) => {
+      const at = `${stack.name}.${logicalId}`;
+      const expression = resolver.resolveString(
+        stack,
+        resource.Properties?.ScheduleExpression,
+        `${at}.ScheduleExpression`,
+      );
+      const rate = RATE.exec(expression);
+      if (!rate) throw new AssemblyError(`${at}: the local scheduler runs rate(…) schedules, not ${expression}`);
+      const target = resource.Properties?.Target as { Arn?: unknown; Input?: unknown } | undefined;
+      const fn = lambda.function(resolver.resolveString(stack, target?.Arn, `${at}.Target.Arn`));
+      const input =
+        target?.Input === undefined
+          ? undefined
+          : JSON.parse(resolver.resolveString(stack, target.Input, `${at}.Target.Input`));
+      return {
+        name: fn.config.name,
+        everyMs: Number(rate[1]) * (UNIT_MS[(rate[2] as string).replace(/s$/, '')] as number),
+        run: (event: unknown) => fn.invoke(input ?? event),
+      };
+    });
+}
