@@ -10,10 +10,13 @@
  * cancelled transaction) are checked by type.
  */
 import {
+  type AttributeValue,
+  type CancellationReason,
   ConditionalCheckFailedException,
   TransactionCanceledException,
   TransactionConflictException,
 } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 
 export type AwsFault =
@@ -30,17 +33,34 @@ export function classifyAwsFault(error: unknown): AwsFault | undefined {
   const sdkError = error as SdkError;
   if (isThrottlingError(sdkError)) return 'throttled';
   if (isTransientError(sdkError) || isServerError(sdkError)) return 'transient';
+  // The SDK's HTTP handler throws a plain Error named so for an aborted request: no class to check.
   if (error instanceof Error && error.name === 'AbortError') return 'transient';
   return undefined;
 }
 
-export function isConditionFailed(error: unknown): boolean {
+export function isConditionFailed(error: unknown): error is ConditionalCheckFailedException {
   return error instanceof ConditionalCheckFailedException;
 }
 
 /** The per-item reasons of a cancelled transaction; undefined when the error is something else. */
-export function cancellationReasons(error: unknown): TransactionCanceledException['CancellationReasons'] | undefined {
+export function cancellationReasons(error: unknown): CancellationReason[] | undefined {
   return error instanceof TransactionCanceledException ? (error.CancellationReasons ?? []) : undefined;
+}
+
+/** Whether an item of a cancelled transaction failed its condition (rather than conflicting or being throttled). */
+export function failedCondition(reason: CancellationReason | undefined): boolean {
+  return reason?.Code === 'ConditionalCheckFailed';
+}
+
+/**
+ * The item as it stood when its condition failed, from a failed write or one
+ * item of a cancelled transaction that asked for it
+ * (`ReturnValuesOnConditionCheckFailure: 'ALL_OLD'`); undefined when none came back.
+ */
+export function itemAtFailure(
+  failure: { readonly Item?: Record<string, AttributeValue> } | undefined,
+): Record<string, unknown> | undefined {
+  return failure?.Item ? unmarshall(failure.Item) : undefined;
 }
 
 /**
@@ -52,6 +72,6 @@ export function cancellationReasons(error: unknown): TransactionCanceledExceptio
 export function isContention(error: unknown): boolean {
   if (error instanceof TransactionConflictException) return true;
   const reasons = cancellationReasons(error);
-  if (reasons) return !reasons.some((reason) => reason.Code === 'ConditionalCheckFailed');
+  if (reasons) return !reasons.some(failedCondition);
   return classifyAwsFault(error) === 'throttled';
 }

@@ -6,6 +6,7 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes } from '../../contract/inventory-table';
 import type { StockEvent } from '../../contract/messages';
+import { isConditionFailed } from './aws-faults';
 
 export interface ChannelView {
   readonly channel: string;
@@ -61,7 +62,7 @@ export class DynamoDbChannelViews {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }

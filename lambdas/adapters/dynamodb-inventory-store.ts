@@ -5,7 +5,6 @@
  */
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   type DynamoDBDocumentClient,
@@ -18,7 +17,6 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { inventoryTable } from '../../contract/inventory-table';
 import { jitteredBackoffMs } from '../../contract/retries';
 import { BusyError, LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
@@ -50,7 +48,7 @@ import type {
   RestockOutcome,
 } from '../domain/ports';
 import { allocationEntries } from '../domain/stock';
-import { cancellationReasons, isConditionFailed, isContention } from './aws-faults';
+import { cancellationReasons, failedCondition, isConditionFailed, isContention, itemAtFailure } from './aws-faults';
 
 type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 type Item = Record<string, unknown>;
@@ -151,7 +149,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
         try {
           await this.client.send(new TransactWriteCommand({ TransactItems: chunk }));
         } catch (error) {
-          if (cancellationReasons(error)?.some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+          if (cancellationReasons(error)?.some(failedCondition)) {
             throw new ProductCreationConflictError(product.sku);
           }
           throw error;
@@ -178,8 +176,8 @@ export class DynamoDbInventoryStore implements InventoryStore {
       return 'created';
     } catch (error) {
       const reasons = cancellationReasons(error);
-      if (claim && reasons?.at(-1)?.Code === 'ConditionalCheckFailed') return 'duplicate';
-      if (reasons?.[0]?.Code === 'ConditionalCheckFailed') return 'exists';
+      if (claim && failedCondition(reasons?.at(-1))) return 'duplicate';
+      if (failedCondition(reasons?.[0])) return 'exists';
       throw error;
     }
   }
@@ -205,7 +203,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
         new TransactWriteCommand({ TransactItems: [{ Update: update }, this.claimProductPut(sku, claim)] }),
       );
     } catch (error) {
-      if (cancellationReasons(error)?.[1]?.Code === 'ConditionalCheckFailed') return 'duplicate';
+      if (failedCondition(cancellationReasons(error)?.[1])) return 'duplicate';
       throw error;
     }
     const updated = await this.getProduct(sku);
@@ -341,20 +339,19 @@ export class DynamoDbInventoryStore implements InventoryStore {
         if (isContention(error)) return { kind: 'contended' };
         throw error;
       }
-      const failed = (index: number) => reasons[index]?.Code === 'ConditionalCheckFailed';
       const idempotencyIndex = shardEntries.length + 2;
-      if (failed(idempotencyIndex)) {
-        const old = reasons[idempotencyIndex]?.Item;
+      if (failedCondition(reasons[idempotencyIndex])) {
+        const old = itemAtFailure(reasons[idempotencyIndex]);
         const record = old
-          ? toIdempotencyRecord(unmarshall(old))
+          ? toIdempotencyRecord(old)
           : await this.findIdempotencyRecord(reservation.customerId, idempotencyKey);
         return record ? { kind: 'duplicate', record } : { kind: 'contended' };
       }
-      if (failed(shardEntries.length)) return { kind: 'limit-exceeded' };
+      if (failedCondition(reasons[shardEntries.length])) return { kind: 'limit-exceeded' };
       const short = shardEntries.flatMap(([shard], index) => {
         const reason = reasons[index];
-        if (reason?.Code !== 'ConditionalCheckFailed') return [];
-        const old = reason.Item ? unmarshall(reason.Item) : {};
+        if (!failedCondition(reason)) return [];
+        const old = itemAtFailure(reason) ?? {};
         return [[shard, Number(old.available ?? 0)] as const];
       });
       if (short.length > 0) return { kind: 'shortfall', available: short };
@@ -505,8 +502,8 @@ export class DynamoDbInventoryStore implements InventoryStore {
       return { kind: 'cleared', reservation: toReservation(Attributes ?? {}) };
     } catch (error) {
       if (isConditionFailed(error)) {
-        const old = (error as ConditionalCheckFailedException).Item;
-        const current = old && Object.keys(old).length > 0 ? toReservation(unmarshall(old)) : undefined;
+        const old = itemAtFailure(error);
+        const current = old && Object.keys(old).length > 0 ? toReservation(old) : undefined;
         return { kind: 'not-held', current };
       }
       if (isContention(error)) return { kind: 'contended' };
@@ -580,9 +577,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
         if (done >= chunks.length) return { kind: 'restocked' };
       } catch (error) {
         const reasons = cancellationReasons(error);
-        if (reasons?.[0]?.Code === 'ConditionalCheckFailed') {
+        if (failedCondition(reasons?.[0])) {
           // The key's record says where this restock stands: finished, another request, or part-way.
-          const record = reasons[0].Item ? unmarshall(reasons[0].Item) : {};
+          const record = itemAtFailure(reasons?.[0]) ?? {};
           if (Number(record.quantity) !== quantity) return { kind: 'duplicate', quantity: Number(record.quantity) };
           const recorded = Number(record.done ?? record.chunks ?? 1);
           if (recorded >= Number(record.chunks ?? 1)) {
@@ -591,7 +588,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
           done = recorded;
           continue;
         }
-        if (reasons?.some((reason) => reason.Code === 'ConditionalCheckFailed')) throw new LedgerInvariantError(sku);
+        if (reasons?.some(failedCondition)) throw new LedgerInvariantError(sku);
         if (reasons || isContention(error)) return { kind: 'contended' };
         throw error;
       }
@@ -1064,12 +1061,11 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
     if (isContention(error)) return { kind: 'contended' };
     throw error;
   }
-  const onReservation = reasons[0];
-  if (onReservation?.Code === 'ConditionalCheckFailed') {
-    const old = onReservation.Item ? unmarshall(onReservation.Item) : undefined;
+  if (failedCondition(reasons[0])) {
+    const old = itemAtFailure(reasons[0]);
     return { kind: 'not-held', current: old && Object.keys(old).length > 0 ? toReservation(old) : undefined };
   }
-  if (reasons.slice(1, 1 + shardItems).some((reason) => reason.Code === 'ConditionalCheckFailed')) {
+  if (reasons.slice(1, 1 + shardItems).some(failedCondition)) {
     throw new LedgerInvariantError(sku);
   }
   return { kind: 'contended' };

@@ -6,12 +6,10 @@
  * `tok_decline` is declined; any other non-empty token is accepted.
  */
 import { createHash } from 'node:crypto';
-import type { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { keyPrefixes } from '../../contract/inventory-table';
 import type { ChargeOutcome, PaymentProvider } from '../domain/ports';
-import { isConditionFailed } from './aws-faults';
+import { isConditionFailed, itemAtFailure } from './aws-faults';
 
 export const DECLINED_TOKEN = 'tok_decline';
 
@@ -50,7 +48,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       // The same key was charged before: that charge, as it was made, is the answer.
-      const first = unmarshall((error as ConditionalCheckFailedException).Item ?? {});
+      const first = itemAtFailure(error) ?? {};
       return {
         kind: 'charged',
         chargeId,
@@ -77,7 +75,7 @@ export class SimulatedPaymentProvider implements PaymentProvider {
       return 'refunded';
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
-      const old = (error as ConditionalCheckFailedException).Item;
+      const old = itemAtFailure(error);
       return old && Object.keys(old).length > 0 ? 'refunded' : 'nothing-charged';
     }
   }

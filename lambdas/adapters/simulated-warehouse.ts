@@ -6,6 +6,7 @@ import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes } from '../../contract/inventory-table';
 import type { Order } from '../domain/model';
 import type { Warehouse } from '../domain/ports';
+import { isConditionFailed } from './aws-faults';
 
 export class SimulatedWarehouse implements Warehouse {
   constructor(
@@ -31,7 +32,7 @@ export class SimulatedWarehouse implements Warehouse {
       );
       return true;
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      if (isConditionFailed(error)) return false;
       throw error;
     }
   }
