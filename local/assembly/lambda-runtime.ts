@@ -229,6 +229,10 @@ class Environment {
     this.worker.on('error', (error) =>
       this.failAll(new FunctionError(config.name, 'Runtime.ExitError', error.message)),
     );
+    // Stopped (or crashed) with invocations in flight: they end as Lambda ends them when the environment dies.
+    this.worker.on('exit', (code) =>
+      this.failAll(new FunctionError(config.name, 'Runtime.ExitError', `the execution environment exited (${code})`)),
+    );
     this.worker.unref();
   }
 

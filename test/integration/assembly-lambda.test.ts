@@ -190,6 +190,11 @@ test('code that outruns the template’s timeout ends as on Lambda, and the next
     message: 'broken on purpose',
   });
   await expect(fn.invoke({ fail: true })).rejects.toBeInstanceOf(FunctionError);
+
+  // Stopped with an invocation in flight: it ends at once, as when Lambda's environment dies.
+  const inFlight = fn.invoke({ sleepMs: 800 });
+  await runtime.stop();
+  await expect(inFlight).rejects.toThrow(/the execution environment exited/);
 });
 
 test('each function has its own module instance and environment', async () => {
