@@ -14,14 +14,12 @@ import {
   ScanCommand,
   TransactGetCommand,
   TransactWriteCommand,
-  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { inventoryTable } from '../../contract/inventory-table';
+import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
 import { jitteredBackoffMs } from '../../contract/retries';
 import { BusyError, LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
 import type {
-  Allocation,
   Order,
   OrderStatus,
   OwedRefund,
@@ -49,9 +47,28 @@ import type {
 } from '../domain/ports';
 import { allocationEntries } from '../domain/stock';
 import { cancellationReasons, failedCondition, isConditionFailed, isContention, itemAtFailure } from './aws-faults';
-
-type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
-type Item = Record<string, unknown>;
+import {
+  compactImage,
+  fromCompactImage,
+  holdLane,
+  type Item,
+  keyIdOf,
+  keys,
+  laneName,
+  REFUND_LANE,
+  type ShardCounter,
+  STOCK_VECTOR_LANE,
+  shardAttribute,
+  shardUpdate,
+  type TransactItem,
+  toCounts,
+  toIdempotencyRecord,
+  toOrder,
+  toProduct,
+  toRefund,
+  toReservation,
+  toShardImage,
+} from './dynamodb-inventory-items';
 
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
 const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
@@ -72,23 +89,6 @@ const SHARDS_PER_SNAPSHOT_GROUP = 50;
 
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
-
-export const keys = {
-  product: (sku: string) => ({ pk: `PRODUCT#${sku}` }),
-  order: (orderId: string) => ({ pk: `ORDER#${orderId}` }),
-  stock: (sku: string, shard: number) => ({ pk: `STOCK#${sku}#${shard}` }),
-  reservation: (id: string) => ({ pk: `RESERVATION#${id}` }),
-  /** Customer ids cannot hold `#`, so the customer's part of the key is unambiguous. */
-  idempotency: (customerId: string, key: string) => ({ pk: `IDEMPOTENCY#${customerId}#${key}` }),
-  limit: (sku: string, customerId: string) => ({ pk: `LIMIT#${sku}#${customerId}` }),
-  refund: (reservationId: string) => ({ pk: `REFUND#${reservationId}` }),
-  restock: (sku: string, key: string) => ({ pk: `RESTOCK#${sku}#${key}` }),
-  productPut: (sku: string, key: string) => ({ pk: `PRODUCTPUT#${sku}#${key}` }),
-  /** One group of `SHARDS_PER_SNAPSHOT_GROUP` shards of the relay's snapshot. */
-  snapshot: (sku: string, group: number) => ({ pk: `SNAPSHOT#${sku}#${group}` }),
-  /** Each shard's `available` only: the small item every environment's stock view reads. */
-  stockVector: (sku: string) => ({ pk: `STOCKVIEW#${sku}` }),
-};
 
 export class DynamoDbInventoryStore implements InventoryStore {
   constructor(
@@ -239,45 +239,42 @@ export class DynamoDbInventoryStore implements InventoryStore {
   async readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]> {
     const byKey = new Map<string, Item>();
     const allKeys: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
-    // BatchGetItem takes at most 100 keys a call.
-    await Promise.all(
-      chunked(allKeys, BATCH_GET_KEYS).map(async (chunk) => {
-        let pending = chunk;
-        for (let round = 0; pending.length > 0; round++) {
-          // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
-          if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-          if (round > 0) await sleep(jitteredBackoffMs(round));
-          const { Responses, UnprocessedKeys } = await this.client.send(
-            new BatchGetCommand({
-              RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: options.consistent } },
-            }),
-          );
-          for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
-          pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
-        }
-      }),
-    );
+    await Promise.all(chunked(allKeys, BATCH_GET_KEYS).map((chunk) => this.batchGet(chunk, options.consistent, byKey)));
     return Array.from({ length: shards }, (_, shard) => {
       const item = byKey.get(keys.stock(sku, shard).pk);
       return item ? toCounts(item) : emptyCounts;
     });
   }
 
+  /**
+   * Reads up to `BATCH_GET_KEYS` items into `byKey` (by `pk`), asking again
+   * for the keys DynamoDB left unprocessed, with backoff.
+   */
+  private async batchGet(chunk: readonly Item[], consistent: boolean, byKey: Map<string, Item>): Promise<void> {
+    let pending = chunk;
+    for (let round = 0; pending.length > 0; round++) {
+      // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
+      if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
+      if (round > 0) await sleep(jitteredBackoffMs(round));
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: consistent } } }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
+      pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
+    }
+  }
+
   async placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome> {
     const { reservation, idempotencyKey, maxPerCustomer, expiresAtMs } = input;
     const shardEntries = allocationEntries(reservation.allocation);
     const nowSeconds = Math.floor(Date.now() / 1000);
-    const takeFromShards: TransactItem[] = shardEntries.map(([shard, units]) => ({
-      Update: {
-        TableName: this.tableName,
-        Key: keys.stock(reservation.sku, shard),
-        UpdateExpression: 'SET #available = #available - :units, #held = #held + :units ADD #version :one',
-        ConditionExpression: '#available >= :units',
-        ExpressionAttributeNames: { '#available': 'available', '#held': 'held', '#version': 'version' },
-        ExpressionAttributeValues: { ':units': units, ':one': 1 },
-        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-      },
-    }));
+    const takeFromShards = shardEntries.map(([shard, units]) =>
+      shardUpdate(this.tableName, reservation.sku, shard, units, {
+        from: 'available',
+        into: 'held',
+        returnOnFailure: true,
+      }),
+    );
     const withinCustomerLimit: TransactItem = {
       Update: {
         TableName: this.tableName,
@@ -383,7 +380,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
     nowMs: number,
     refundOwed?: RefundOwed,
   ): Promise<EndHoldOutcome> {
-    const counter = ending === 'RELEASED' ? 'released' : 'expired';
+    const counter: ShardCounter = ending === 'RELEASED' ? 'released' : 'expired';
     const conditions = ['#status = :held'];
     if (ending === 'EXPIRED') conditions.push('#expiresAtMs <= :nowMs');
     // Only on the hold as read: a checkout cleared meanwhile changes what the end owes.
@@ -392,22 +389,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
         ? 'attribute_not_exists(#lastCharge)'
         : '#lastCharge = :lastCharge',
     );
-    const returnUnits: TransactItem[] = allocationEntries(reservation.allocation).map(([shard, units]) => ({
-      Update: {
-        TableName: this.tableName,
-        Key: keys.stock(reservation.sku, shard),
-        UpdateExpression:
-          'SET #available = #available + :units, #held = #held - :units ADD #counter :units, #version :one',
-        ConditionExpression: '#held >= :units',
-        ExpressionAttributeNames: {
-          '#available': 'available',
-          '#held': 'held',
-          '#counter': counter,
-          '#version': 'version',
-        },
-        ExpressionAttributeValues: { ':units': units, ':one': 1 },
-      },
-    }));
+    const returnUnits = allocationEntries(reservation.allocation).map(([shard, units]) =>
+      shardUpdate(this.tableName, reservation.sku, shard, units, { from: 'held', into: 'available', add: [counter] }),
+    );
     const recordRefund: TransactItem[] = refundOwed
       ? [
           {
@@ -521,21 +505,8 @@ export class DynamoDbInventoryStore implements InventoryStore {
    */
   async restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<RestockOutcome> {
     const quantity = unitsPerShard.reduce((sum, units) => sum + units, 0);
-    const additions: TransactItem[] = unitsPerShard.flatMap((units, shard) =>
-      units === 0
-        ? []
-        : [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.stock(sku, shard),
-                UpdateExpression: 'ADD #supplied :units, #available :units, #version :one',
-                ConditionExpression: 'attribute_exists(pk)',
-                ExpressionAttributeNames: { '#supplied': 'supplied', '#available': 'available', '#version': 'version' },
-                ExpressionAttributeValues: { ':units': units, ':one': 1 },
-              },
-            },
-          ],
+    const additions = unitsPerShard.flatMap((units, shard) =>
+      units === 0 ? [] : [shardUpdate(this.tableName, sku, shard, units, { add: ['supplied', 'available'] })],
     );
     const chunks = chunked(additions, SHARDS_PER_TRANSACTION);
     const claimKey: TransactItem = {
@@ -615,7 +586,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       .flatMap((page) => page.Items ?? [])
       .sort((a, b) => Number(a[dueKey.name]) - Number(b[dueKey.name]))
       .slice(0, limit)
-      .map((item) => String(item.pk).slice('RESERVATION#'.length));
+      .map((item) => keyIdOf(keyPrefixes.reservation, item));
   }
 
   async deferHold(reservationId: string, untilMs: number): Promise<void> {
@@ -636,16 +607,9 @@ export class DynamoDbInventoryStore implements InventoryStore {
   }
 
   async confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome> {
-    const sellUnits: TransactItem[] = allocationEntries(reservation.allocation).map(([shard, units]) => ({
-      Update: {
-        TableName: this.tableName,
-        Key: keys.stock(reservation.sku, shard),
-        UpdateExpression: 'SET #held = #held - :units ADD #sold :units, #version :one',
-        ConditionExpression: '#held >= :units',
-        ExpressionAttributeNames: { '#held': 'held', '#sold': 'sold', '#version': 'version' },
-        ExpressionAttributeValues: { ':units': units, ':one': 1 },
-      },
-    }));
+    const sellUnits = allocationEntries(reservation.allocation).map(([shard, units]) =>
+      shardUpdate(this.tableName, reservation.sku, shard, units, { from: 'held', add: ['sold'] }),
+    );
     try {
       await this.client.send(
         new TransactWriteCommand({
@@ -739,7 +703,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
         Limit: limit,
       }),
     );
-    return Items.map((item) => String(item.pk).slice('REFUND#'.length));
+    return Items.map((item) => keyIdOf(keyPrefixes.refund, item));
   }
 
   async closeRefund(reservationId: string, status: Exclude<RefundStatus, 'OWED'>, nowMs: number): Promise<boolean> {
@@ -873,13 +837,10 @@ export class DynamoDbInventoryStore implements InventoryStore {
     shards: number,
   ): Promise<StockSnapshot | undefined> {
     const groups = new Map<number, Item | undefined>();
-    const byGroup = new Map<number, ShardImage[]>();
-    for (const image of images) {
-      const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
-      byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
-    }
     await Promise.all(
-      [...byGroup].map(async ([group, batch]) => groups.set(group, await this.foldIntoGroup(sku, group, batch))),
+      [...bySnapshotGroup(images)].map(async ([group, batch]) =>
+        groups.set(group, await this.foldIntoGroup(sku, group, batch)),
+      ),
     );
     const groupCount = Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP);
     const missing = Array.from({ length: groupCount }, (_, group) => group).filter((group) => !groups.get(group));
@@ -963,16 +924,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
       Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard)),
       BATCH_GET_KEYS,
     )) {
-      let pending: Item[] = chunk;
-      for (let round = 0; pending.length > 0; round++) {
-        if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-        if (round > 0) await sleep(jitteredBackoffMs(round));
-        const { Responses, UnprocessedKeys } = await this.client.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
-        pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
-      }
+      await this.batchGet(chunk, true, byKey);
     }
     return Array.from({ length: shards }, (_, shard) =>
       toShardImage(byKey.get(keys.stock(sku, shard).pk) ?? {}, shard),
@@ -1003,17 +955,12 @@ export class DynamoDbInventoryStore implements InventoryStore {
         Limit: limit,
       }),
     );
-    return Items.map((item) => String(item.pk).slice('STOCKVIEW#'.length));
+    return Items.map((item) => keyIdOf(keyPrefixes.stockVector, item));
   }
 
   /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
   async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
-    const byGroup = new Map<number, ShardImage[]>();
-    for (const image of images) {
-      const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
-      byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
-    }
-    await Promise.all([...byGroup].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
+    await Promise.all([...bySnapshotGroup(images)].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
   }
 
   /**
@@ -1048,9 +995,6 @@ export class DynamoDbInventoryStore implements InventoryStore {
   }
 }
 
-/** The snapshot item's attribute holding one shard's image. */
-const shardAttribute = (shard: number) => `shard${shard}`;
-
 /**
  * What a failed transaction that moves a HELD reservation on means. Its first
  * item is the reservation (conditioned on its state), then one item per shard.
@@ -1071,128 +1015,14 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
   return { kind: 'contended' };
 }
 
-/** Owed refunds wait in one partition of the expiry index of their own: few, and swept with the holds. */
-const REFUND_LANE = 'REFUNDS';
-
-/** Stock-vector items, one per SKU, listed for the sweeper's reconciliation. */
-const STOCK_VECTOR_LANE = 'STOCKVIEWS';
-
-function holdLane(reservationId: string): string {
-  let hash = 0;
-  for (const char of reservationId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
-  return laneName(hash % inventoryTable.holdLanes);
-}
-
-function laneName(lane: number): string {
-  return `LANE#${lane.toString().padStart(2, '0')}`;
-}
-
-function toProduct(item: Item): Product {
-  return {
-    sku: String(item.sku),
-    name: String(item.name),
-    priceCents: Number(item.priceCents),
-    currency: String(item.currency ?? 'USD'),
-    maxPerCustomer: Number(item.maxPerCustomer),
-    holdSeconds: Number(item.holdSeconds),
-    dropStartsAt: String(item.dropStartsAt),
-    shards: Number(item.shards),
-  };
-}
-
-function toCounts(item: Item): ShardCounts {
-  return {
-    supplied: Number(item.supplied ?? 0),
-    available: Number(item.available ?? 0),
-    held: Number(item.held ?? 0),
-    sold: Number(item.sold ?? 0),
-    released: Number(item.released ?? 0),
-    expired: Number(item.expired ?? 0),
-  };
-}
-
-function toReservation(item: Item): Reservation {
-  const allocation: Record<number, number> = {};
-  for (const [shard, units] of Object.entries((item.allocation ?? {}) as Record<string, unknown>)) {
-    allocation[Number(shard)] = Number(units);
+/** Shard images by the snapshot group that keeps them. */
+function bySnapshotGroup(images: readonly ShardImage[]): Map<number, ShardImage[]> {
+  const byGroup = new Map<number, ShardImage[]>();
+  for (const image of images) {
+    const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
+    byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
   }
-  return {
-    reservationId: String(item.reservationId),
-    sku: String(item.sku),
-    customerId: String(item.customerId),
-    quantity: Number(item.quantity),
-    unitPriceCents: Number(item.unitPriceCents),
-    currency: String(item.currency),
-    status: String(item.status) as ReservationStatus,
-    expiresAt: String(item.expiresAt),
-    allocation: allocation satisfies Allocation,
-    ...(item.orderId ? { orderId: String(item.orderId) } : {}),
-    ...(item.lastChargeAttemptAtMs === undefined ? {} : { lastChargeAttemptAtMs: Number(item.lastChargeAttemptAtMs) }),
-  };
-}
-
-function toOrder(item: Item): Order {
-  return {
-    orderId: String(item.orderId),
-    reservationId: String(item.reservationId),
-    sku: String(item.sku),
-    customerId: String(item.customerId),
-    quantity: Number(item.quantity),
-    amountCents: Number(item.amountCents),
-    currency: String(item.currency),
-    chargeId: String(item.chargeId),
-    status: String(item.status) as OrderStatus,
-    placedAt: String(item.placedAt),
-  };
-}
-
-function toIdempotencyRecord(item: Item): IdempotencyRecord {
-  return {
-    idempotencyKey: String(item.idempotencyKey),
-    reservationId: String(item.reservationId),
-    sku: String(item.sku),
-    customerId: String(item.customerId),
-    quantity: Number(item.quantity),
-  };
-}
-
-function compactImage(image: ShardImage): number[] {
-  return [image.version, image.supplied, image.available, image.held, image.sold, image.released, image.expired];
-}
-
-function fromCompactImage(list: readonly unknown[], shard: number): ShardImage {
-  const [version, supplied, available, held, sold, released, expired] = list.map(Number);
-  return {
-    shard,
-    version: version ?? 0,
-    supplied: supplied ?? 0,
-    available: available ?? 0,
-    held: held ?? 0,
-    sold: sold ?? 0,
-    released: released ?? 0,
-    expired: expired ?? 0,
-  };
-}
-
-/** A stock shard item (as read, or as a stream image carries it) as the image the snapshot keeps. */
-export function shardImageOf(item: Record<string, unknown>): ShardImage {
-  return toShardImage(item, Number(item.shard));
-}
-
-function toShardImage(item: Item, shard: number): ShardImage {
-  return { shard, version: Number(item.version ?? 0), ...toCounts(item) };
-}
-
-function toRefund(item: Item): OwedRefund {
-  return {
-    reservationId: String(item.reservationId),
-    sku: String(item.sku),
-    chargeKey: String(item.chargeKey),
-    status: String(item.status) as RefundStatus,
-    owedSinceMs: Number(item.owedSinceMs),
-    chargeWindowEndsAtMs: Number(item.chargeWindowEndsAtMs),
-    attempts: Number(item.attempts ?? 0),
-  };
+  return byGroup;
 }
 
 function chunked<T>(items: readonly T[], size: number): T[][] {

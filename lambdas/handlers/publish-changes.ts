@@ -9,7 +9,7 @@ import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
-import { shardImageOf } from '../adapters/dynamodb-inventory-store';
+import { shardImageOf } from '../adapters/dynamodb-inventory-items';
 import type { ShardImage } from '../domain/model';
 import { stockChangeReasons } from '../shared/events';
 import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';

@@ -1,5 +1,5 @@
 import { keyPrefixes } from '../../contract/inventory-table';
-import { keys } from '../../lambdas/adapters/dynamodb-inventory-store';
+import { keyIdOf, keys } from '../../lambdas/adapters/dynamodb-inventory-items';
 
 type KeyBuilder = (...parts: string[]) => { readonly pk: string };
 
@@ -8,6 +8,14 @@ describe('the inventory table key layout', () => {
     const prefix = (keyPrefixes as Readonly<Record<string, string>>)[name];
     expect(prefix).toBeDefined();
     expect((build as KeyBuilder)('part', 'other').pk.startsWith(prefix as string)).toBe(true);
+  });
+
+  it.each([
+    ['reservation', keyPrefixes.reservation, keys.reservation],
+    ['refund', keyPrefixes.refund, keys.refund],
+    ['stockVector', keyPrefixes.stockVector, keys.stockVector],
+  ] as const)('reads the id back from a %s key, as the index queries list them', (_, prefix, build) => {
+    expect(keyIdOf(prefix, build('id#with#hashes'))).toBe('id#with#hashes');
   });
 
   it('gives every item kind a prefix that no other prefix starts with, so a LeadingKeys grant covers one kind', () => {
