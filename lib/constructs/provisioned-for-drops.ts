@@ -29,9 +29,12 @@ export class ProvisionedForDrops extends Construct {
   constructor(scope: Construct, id: string, props: ProvisionedForDropsProps) {
     super(scope, id);
     const { schedule, minAtDeploy, maxProvisioned, utilizationTarget } = props.capacity;
+    // The deploy publishes the function's new version either way (and retains it), so the next deploy
+    // without the pin can move the alias to it; a pin only keeps the alias where it is.
+    const published = props.fn.currentVersion;
     const version: IVersion = props.pinnedVersion
       ? Version.fromVersionAttributes(this, 'Pinned', { lambda: props.fn, version: props.pinnedVersion })
-      : props.fn.currentVersion;
+      : published;
     this.alias = new Alias(this, 'Live', { aliasName: 'live', version });
     const scaling = this.alias.addAutoScaling({ minCapacity: minAtDeploy, maxCapacity: maxProvisioned });
     scaling.scaleOnUtilization({ utilizationTarget });

@@ -42,6 +42,11 @@ describe('a deploy inside a drop window', () => {
       pinnedVersions: { reservation: '7', checkout: '4' },
     });
     expect(aliases(stateless).sort()).toEqual(['4', '7']);
+    // The deploy still publishes each function's new version, kept for the deploy that moves the alias.
+    const versions = Object.values(resourcesOf(stateless, 'AWS::Lambda::Version')) as Array<{
+      DeletionPolicy?: string;
+    }>;
+    expect(versions.map((version) => version.DeletionPolicy)).toEqual(['Retain', 'Retain']);
   });
 
   it('goes through with deployDuringDrop, the aliases following the new versions', () => {
