@@ -38,7 +38,9 @@ const REHEARSE_HELP = `  rehearse [options]
                                rehearse against a running stack instead (a deployed
                                one needs --confirm-remote; at most ${MAX_REMOTE_SHOPPERS} shoppers
                                over at most ${MAX_REMOTE_SECONDS} s)
-          --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)`;
+          --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)
+          --assembly DIR       rehearse on this synthesized cloud assembly (npx cdk synth
+                               -o DIR): what is about to deploy, run locally`;
 
 const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR]
         Boot the embedded AWS (DynamoDB Local + fauxqs) and serve the HTTP contract
@@ -236,7 +238,7 @@ async function serve(args: string[]): Promise<number> {
   await assertPortFree(values.host, port, '--port');
   if (!endpoints) assertJava();
   if (values.assembly !== undefined) {
-    return serveAssembly(values.assembly, { port, adminKey, endpoints, dataDir });
+    return serveAssembly(values.assembly, { port, host: values.host, adminKey, endpoints, dataDir });
   }
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
@@ -265,21 +267,32 @@ async function serve(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function serveAssembly(
-  dir: string,
-  options: { port: number; adminKey: string; endpoints: AwsEndpoints | undefined; dataDir: string | undefined },
-): Promise<number> {
+function assertAssembly(dir: string): void {
   try {
     readCloudAssembly(dir);
   } catch (error) {
     if (error instanceof AssemblyError) throw new UsageError(`--assembly: ${error.message}`);
     throw error;
   }
+}
+
+async function serveAssembly(
+  dir: string,
+  options: {
+    port: number;
+    host: string;
+    adminKey: string;
+    endpoints: AwsEndpoints | undefined;
+    dataDir: string | undefined;
+  },
+): Promise<number> {
+  assertAssembly(dir);
   console.log(`Starting the cloud assembly ${dir}…`);
   const stack = await startAssemblyStack({
     assemblyDir: dir,
     adminKey: options.adminKey,
     port: options.port,
+    host: options.host,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
@@ -362,6 +375,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'admin-key': { type: 'string' },
     'confirm-remote': { type: 'boolean', default: false },
     'aws-endpoint': { type: 'string' },
+    assembly: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -397,6 +411,11 @@ async function rehearseCommand(args: string[]): Promise<number> {
   };
   if (values['aws-endpoint']) {
     Object.assign(options, { awsEndpoints: awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint'])) });
+  }
+  if (values.assembly !== undefined) {
+    if (values.target) throw new UsageError('--assembly and --target are two different stacks: give one');
+    assertAssembly(values.assembly);
+    Object.assign(options, { assemblyDir: values.assembly });
   }
   if (values.target) {
     urlOption('target', values.target);

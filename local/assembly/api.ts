@@ -88,13 +88,19 @@ export function assemblyApi(provisioned: ProvisionedAssembly, lambda: LocalLambd
 /** Serves the assembly's API on the local gateway. */
 export async function startAssemblyGateway(
   api: AssemblyApi,
-  options: { readonly adminKey: string; readonly port?: number; readonly maxConcurrency?: number },
+  options: {
+    readonly adminKey: string;
+    readonly port?: number;
+    readonly host?: string;
+    readonly maxConcurrency?: number;
+  },
 ): Promise<RunningGateway> {
   return startGateway({
     routes: api.routes,
     handlers: api.handlers,
     adminKey: options.adminKey,
     ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     stage: 'live',
   });

@@ -60,4 +60,5 @@ parentPort.on('message', async ({ id, event, requestId, deadline }) => {
     parentPort.postMessage({ id, error: serialize(error) });
   }
 });
-parentPort.postMessage({ ready: true });
+// Init is over: the runtime starts invocations (and their timeouts) from here, as Lambda does.
+parentPort.postMessage({ ready: true, ...(initError ? { initError: serialize(initError) } : {}) });

@@ -193,15 +193,31 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
+/**
+ * Lambda's limit on an on-demand environment's init phase ("Lambda execution environment lifecycle",
+ * AWS Lambda Developer Guide, https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+ */
+const INIT_TIMEOUT_MS = 10_000;
+
+/** Where a function's log lines go: the terminal (`serve`), or nowhere (a rehearsal's progress owns it). */
+export type FunctionLogs = 'inherit' | 'discard';
+
 class Environment {
   readonly worker: Worker;
   readonly pending = new Map<string, Pending>();
+  /** Settles when init is over: rejects with the init error (or an init timeout) as a FunctionError. */
+  readonly ready: Promise<void>;
   retiring = false;
 
-  constructor(readonly config: FunctionConfig) {
+  constructor(
+    readonly config: FunctionConfig,
+    logs: FunctionLogs,
+  ) {
     const host = new URL('./lambda-host.mjs', import.meta.url);
     this.worker = new Worker(host, {
       env: { ...config.environment },
+      stdout: logs === 'discard',
+      stderr: logs === 'discard',
       workerData: {
         entry: pathToFileURL(config.entry).href,
         handlerName: config.handlerName,
@@ -216,23 +232,57 @@ class Environment {
         },
       },
     });
-    this.worker.on('message', (message: { id?: string; result?: unknown; error?: SerializedError }) => {
-      if (!message.id) return;
-      const pending = this.pending.get(message.id);
-      if (!pending) return;
-      this.settle(message.id);
-      if (message.error) {
-        const { errorType, errorMessage, phase } = message.error;
-        pending.reject(new FunctionError(config.name, errorType, errorMessage, phase === 'init' ? 'init' : 'invoke'));
-      } else pending.resolve(message.result);
+    if (logs === 'discard') {
+      this.worker.stdout.resume();
+      this.worker.stderr.resume();
+    }
+    let initDone: (error?: Error) => void = () => undefined;
+    this.ready = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => initDone(new FunctionError(config.name, 'Runtime.InitTimeout', 'Init phase timed out', 'init')),
+        INIT_TIMEOUT_MS,
+      );
+      initDone = (error) => {
+        clearTimeout(timer);
+        initDone = () => undefined;
+        if (error) reject(error);
+        else resolve();
+      };
     });
-    this.worker.on('error', (error) =>
-      this.failAll(new FunctionError(config.name, 'Runtime.ExitError', error.message)),
+    // Awaited by every invocation; a failed init must not also surface as an unhandled rejection.
+    this.ready.catch(() => undefined);
+    this.worker.on(
+      'message',
+      (message: {
+        id?: string;
+        ready?: boolean;
+        initError?: SerializedError;
+        result?: unknown;
+        error?: SerializedError;
+      }) => {
+        if (message.ready) {
+          const failed = message.initError;
+          initDone(failed ? new FunctionError(config.name, failed.errorType, failed.errorMessage, 'init') : undefined);
+          return;
+        }
+        if (!message.id) return;
+        const pending = this.pending.get(message.id);
+        if (!pending) return;
+        this.settle(message.id);
+        if (message.error) {
+          const { errorType, errorMessage } = message.error;
+          pending.reject(new FunctionError(config.name, errorType, errorMessage));
+        } else pending.resolve(message.result);
+      },
     );
+    const died = (reason: string) => {
+      const error = new FunctionError(config.name, 'Runtime.ExitError', reason);
+      initDone(error);
+      this.failAll(error);
+    };
+    this.worker.on('error', (error) => died(error.message));
     // Stopped (or crashed) with invocations in flight: they end as Lambda ends them when the environment dies.
-    this.worker.on('exit', (code) =>
-      this.failAll(new FunctionError(config.name, 'Runtime.ExitError', `the execution environment exited (${code})`)),
-    );
+    this.worker.on('exit', (code) => died(`the execution environment exited (${code})`));
     this.worker.unref();
   }
 
@@ -240,7 +290,9 @@ class Environment {
     return this.pending.size;
   }
 
-  invoke(event: unknown, onTimeout: () => void): Promise<unknown> {
+  /** Runs one invocation once init is over; its timeout counts from then, as on Lambda. */
+  async invoke(event: unknown, onTimeout: () => void): Promise<unknown> {
+    await this.ready;
     const id = randomUUID();
     const timeoutMs = this.config.timeoutSeconds * 1000;
     return new Promise((resolve, reject) => {
@@ -268,11 +320,11 @@ class Environment {
   }
 
   private failAll(error: Error): void {
+    this.retiring = true;
     for (const [id, pending] of this.pending) {
       this.settle(id);
       pending.reject(error);
     }
-    this.retiring = true;
   }
 }
 
@@ -285,9 +337,15 @@ interface SerializedError {
 /** One function of the assembly, invoked as Lambda would invoke it. */
 export class LocalFunction {
   private environment: Environment | undefined;
+  /** Every environment not yet stopped: the current one and those retired with invocations in flight. */
+  private readonly environments = new Set<Environment>();
   private inFlight = 0;
+  private stopped = false;
 
-  constructor(readonly config: FunctionConfig) {}
+  constructor(
+    readonly config: FunctionConfig,
+    private readonly logs: FunctionLogs = 'inherit',
+  ) {}
 
   /** Starts the execution environment now (the module's init runs), instead of on the first invocation. */
   warm(): void {
@@ -295,31 +353,43 @@ export class LocalFunction {
   }
 
   async invoke(event: unknown): Promise<unknown> {
+    if (this.stopped) throw new FunctionError(this.config.name, 'Runtime.Stopped', 'the local runtime is stopping');
     const { reservedConcurrency } = this.config;
     if (reservedConcurrency !== undefined && this.inFlight >= reservedConcurrency) {
       throw new TooManyRequestsError(this.config.name);
     }
     this.inFlight++;
     const environment = this.current();
+    const end = () => {
+      if (this.environment === environment) this.environment = undefined;
+      environment.retire();
+    };
     try {
-      return await environment.invoke(event, () => {
-        // As on Lambda, a timeout ends the environment: the next invocation starts a fresh one.
-        if (this.environment === environment) this.environment = undefined;
-        environment.retire();
-      });
+      return await environment.invoke(event, end);
+    } catch (error) {
+      // As on Lambda, a failed init or a timeout ends the environment: the next invocation starts a fresh one.
+      if (error instanceof FunctionError && (error.phase === 'init' || error instanceof FunctionTimeoutError)) end();
+      throw error;
     } finally {
       this.inFlight--;
     }
   }
 
   async stop(): Promise<void> {
-    const environment = this.environment;
+    this.stopped = true;
     this.environment = undefined;
-    if (environment) await environment.worker.terminate();
+    const all = [...this.environments];
+    this.environments.clear();
+    await Promise.all(all.map((environment) => environment.worker.terminate()));
   }
 
   private current(): Environment {
-    if (!this.environment || this.environment.retiring) this.environment = new Environment(this.config);
+    if (!this.environment || this.environment.retiring) {
+      const environment = new Environment(this.config, this.logs);
+      this.environments.add(environment);
+      environment.worker.once('exit', () => this.environments.delete(environment));
+      this.environment = environment;
+    }
     return this.environment;
   }
 }
@@ -329,9 +399,9 @@ export class LocalLambda {
   private readonly byName = new Map<string, LocalFunction>();
   private readonly byLogicalId = new Map<string, LocalFunction>();
 
-  constructor(configs: readonly FunctionConfig[]) {
+  constructor(configs: readonly FunctionConfig[], options: { readonly logs?: FunctionLogs } = {}) {
     for (const config of configs) {
-      const fn = new LocalFunction(config);
+      const fn = new LocalFunction(config, options.logs);
       this.byName.set(config.name, fn);
       this.byLogicalId.set(`${config.stack}/${config.logicalId}`, fn);
     }

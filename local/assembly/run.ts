@@ -5,14 +5,20 @@
  * gateway and its schedules. What it holds that does not run locally is
  * listed with a reason.
  */
-import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from '../emulators/embedded-aws';
+import {
+  type AwsEndpoints,
+  type EmbeddedAws,
+  endpointEnv,
+  LOCAL_AWS_ENV,
+  startEmbeddedAws,
+} from '../emulators/embedded-aws';
 import type { RunningGateway } from '../event-sources/api-gateway';
 import { type RunningSchedules, startSchedules } from '../event-sources/scheduler';
 import { assemblyApi, startAssemblyGateway } from './api';
 import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
 import { notEmulated } from './coverage';
 import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
-import { functionConfigs, LocalLambda } from './lambda-runtime';
+import { type FunctionLogs, functionConfigs, LocalLambda } from './lambda-runtime';
 import { type ProvisionedAssembly, provisionAssembly } from './provision';
 
 export interface AssemblyStackOptions {
@@ -21,7 +27,10 @@ export interface AssemblyStackOptions {
   readonly endpoints?: AwsEndpoints;
   readonly dataDir?: string;
   readonly port?: number;
+  readonly host?: string;
   readonly maxConcurrency?: number;
+  /** Where the functions' log lines go (default: this terminal). */
+  readonly functionLogs?: FunctionLogs;
 }
 
 export interface RunningAssembly {
@@ -43,22 +52,31 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     ? undefined
     : await startEmbeddedAws(options.dataDir ? { dataDir: options.dataDir } : {});
   const endpoints = options.endpoints ?? (embedded as EmbeddedAws).endpoints;
+  // The pollers play Lambda's own side and call the emulators from this process: they need a region and
+  // credentials, which the emulators accept whatever they are (a user's own stay as they are).
+  for (const [name, value] of Object.entries(LOCAL_AWS_ENV)) process.env[name] ??= value;
   let lambda: LocalLambda | undefined;
+  let stopping = false;
   let sources: AssemblyEventSources | undefined;
   let gateway: RunningGateway | undefined;
   let schedules: RunningSchedules | undefined;
   try {
     const provisioned = await provisionAssembly(assembly, endpoints);
-    const running = new LocalLambda(functionConfigs(provisioned, endpointEnv(endpoints)));
+    const running = new LocalLambda(functionConfigs(provisioned, endpointEnv(endpoints)), {
+      ...(options.functionLogs ? { logs: options.functionLogs } : {}),
+    });
     lambda = running;
     sources = await startAssemblyEventSources(provisioned, running, endpoints);
     const api = assemblyApi(provisioned, running);
     gateway = await startAssemblyGateway(api, {
       adminKey: options.adminKey,
       ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     });
-    schedules = startSchedules(scheduledTargets(provisioned, running));
+    schedules = startSchedules(scheduledTargets(provisioned, running, () => stopping));
+    // Deployed, a schedule has been running since the deploy: the first run starts now, not one period on.
+    void schedules.runNow();
     const notes = [
       ...sources.notes,
       ...api.notes,
@@ -74,6 +92,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       notes,
       runSchedules: () => started.schedules.runNow(),
       stop: async () => {
+        stopping = true;
         await started.gateway.stop();
         // Stopping the functions ends what the schedules and pollers are still waiting on (the expiry
         // sweep runs for most of a minute), so everything stops at once.
@@ -98,7 +117,7 @@ const UNIT_MS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_
  * EventBridge Scheduler schedules of the assembly, at their rate ("Schedule types", EventBridge
  * Scheduler User Guide): each invokes its target function with the template's input, if any.
  */
-function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda) {
+function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda, stopping: () => boolean) {
   const { assembly, resolver } = provisioned;
   return resourcesOf(assembly)
     .filter(({ resource }) => resource.Type === 'AWS::Scheduler::Schedule')
@@ -120,7 +139,11 @@ function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda)
       return {
         name: fn.config.name,
         everyMs: Number(rate[1]) * (UNIT_MS[(rate[2] as string).replace(/s$/, '')] as number),
-        run: (event: unknown) => fn.invoke(input ?? event),
+        // A run cut short by the stop is not a failure worth reporting.
+        run: (event: unknown) =>
+          fn.invoke(input ?? event).catch((error: unknown) => {
+            if (!stopping()) throw error;
+          }),
       };
     });
 }

@@ -6,8 +6,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiClient, type Ledger } from '../api-client';
+import { startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
-import { type LocalStack, startLocalStack } from '../stack';
+import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
@@ -27,6 +28,8 @@ export interface RehearsalOptions {
   readonly reportDir: string;
   /** A deployed (or already running) stack; without it the embedded stack is started. */
   readonly target?: { readonly url: string; readonly adminKey: string };
+  /** Rehearse on this synthesized cloud assembly (run by local/assembly) instead of the hand-wired runtime. */
+  readonly assemblyDir?: string;
   /** Run the local stack against these AWS endpoints (LocalStack) instead of the embedded emulators. */
   readonly awsEndpoints?: AwsEndpoints;
   readonly drainTimeoutSeconds: number;
@@ -68,14 +71,23 @@ export interface Progress {
 }
 
 export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
-  let stack: LocalStack | undefined;
-  if (!options.target) {
+  let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop'> | undefined;
+  const endpoints = options.awsEndpoints ? { endpoints: options.awsEndpoints } : {};
+  if (!options.target && options.assemblyDir) {
+    progress.log(`Starting the cloud assembly ${options.assemblyDir}…`);
+    stack = await startAssemblyStack({
+      assemblyDir: options.assemblyDir,
+      adminKey: resolveAdminKey(),
+      port: 0,
+      ...endpoints,
+    });
+  } else if (!options.target) {
     progress.log(
       options.awsEndpoints
         ? 'Starting the local stack on the given AWS endpoints…'
         : 'Starting the embedded stack (DynamoDB Local, fauxqs)…',
     );
-    stack = await startLocalStack({ port: 0, ...(options.awsEndpoints ? { endpoints: options.awsEndpoints } : {}) });
+    stack = await startLocalStack({ port: 0, ...endpoints });
   }
   const url = options.target?.url ?? (stack as LocalStack).url;
   const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;

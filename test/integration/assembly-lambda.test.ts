@@ -198,10 +198,30 @@ test('code that outruns the template’s timeout ends as on Lambda, and the next
 });
 
 test('each function has its own module instance and environment', async () => {
-  const { runtime } = await start(assemblyDir);
+  const counterModule = [
+    'let invocations = 0;',
+    'globalThis.shared = (globalThis.shared ?? 0) + 1;',
+    'export const handler = async () => ({ invocations: ++invocations, shared: globalThis.shared, name: process.env.AWS_LAMBDA_FUNCTION_NAME });',
+  ].join('\n');
+  const edited = editedCopy((templatePath, template) => {
+    for (const tag of ['health', 'get-order']) {
+      const id = logicalIdOf(assemblyDir, tag).split('/')[1] as string;
+      const resource = (template.Resources as unknown as Record<string, { Properties: Record<string, unknown> }>)[id];
+      if (!resource) throw new Error(`no function tagged ${tag}`);
+      const key = String((resource.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+      writeFileSync(join(templatePath, '..', `asset.${key}`, 'index.mjs'), counterModule);
+    }
+  });
+  const { runtime } = await start(edited);
+  const health = runtime.function(logicalIdOf(edited, 'health'));
+  const order = runtime.function(logicalIdOf(edited, 'get-order'));
+  expect(await health.invoke({})).toMatchObject({ invocations: 1, shared: 1, name: health.config.name });
+  expect(await health.invoke({})).toMatchObject({ invocations: 2, shared: 1 });
+  // Same code, another function: its own module state, its own globals, its own process.env.
+  expect(await order.invoke({})).toMatchObject({ invocations: 1, shared: 1, name: order.config.name });
+  expect(order.config.name).not.toBe(health.config.name);
   const names = runtime.functions.map((fn) => fn.config.environment.AWS_LAMBDA_FUNCTION_NAME);
   expect(new Set(names).size).toBe(names.length);
-  expect(runtime.functions.length).toBeGreaterThanOrEqual(16);
 });
 
 test('channel sync runs end to end on the assembly: table stream → relay → topic → filtered channel queues → appliers', async () => {
@@ -349,3 +369,35 @@ test('`dropline serve --assembly` refuses a directory that is not an assembly, w
   expect(await new Promise<number | null>((resolve) => child.once('exit', resolve))).toBe(2);
   expect(stderr).toMatch(/--assembly: .*no manifest\.json/);
 });
+
+test('`dropline rehearse --assembly DIR` holds every promise on the assembly', async () => {
+  const reports = mkdtempSync(join(tmpdir(), 'dropline-assembly-reports-'));
+  dirs.push(reports);
+  const bin = join(import.meta.dirname, '../../bin/dropline.js');
+  // A small drop: one execution environment per function serves every concurrent request here.
+  const args = ['rehearse', '--assembly', assemblyDir, '--stock', '30', '--shoppers', '100', '--duration', '8'];
+  const child = spawn(process.execPath, [bin, ...args, '--hold-seconds', '3', '--report-dir', reports, '--json'], {
+    env: { ...process.env, NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { passed?: boolean };
+  // The summary names the promise that broke, if one did.
+  expect([
+    code,
+    summary.passed,
+    code === 0
+      ? ''
+      : stdout
+          .split('\n')
+          .filter((line) => !line.startsWith('{'))
+          .join('\n'),
+  ]).toEqual([0, true, '']);
+  expect(`${stdout}${stderr}`).toContain(`Starting the cloud assembly ${assemblyDir}`);
+  // The functions' log lines stay out of the rehearsal's output.
+  expect(stdout).not.toMatch(/"level":"(INFO|WARN)"/);
+}, 180_000);
