@@ -1,5 +1,6 @@
 // The Node test environment, plus a DynamoDB Local of the file's own for every
-// test file that uses one (through test/support/local-stack or test-table).
+// test file that uses one (through test/support/local-stack or test-table, or
+// the endpoint variable itself).
 //
 // One DynamoDB Local for the whole run made the files late in the run several
 // times slower than alone (the 2,200-attempt spike: 29 s alone, 167 s after
@@ -17,9 +18,20 @@ import { register } from 'tsx/esm/api';
 const USES_DYNAMODB = /DROPLINE_TEST_DYNAMODB_ENDPOINT|support\/(?:local-stack|test-table)['"]/;
 const LOCAL = { region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
 
+/** The TypeScript loader, registered once per worker process however many files it runs. */
+let emulators;
+const loadEmulators = () => {
+  emulators ??= (async () => {
+    register();
+    return import('../../local/emulators/dynamodb-local.ts');
+  })();
+  return emulators;
+};
+
 export default class IsolatedEnvironment extends TestEnvironment {
   #testPath;
   #dynamodb;
+  #messagingBefore;
 
   constructor(config, context) {
     super(config, context);
@@ -28,43 +40,72 @@ export default class IsolatedEnvironment extends TestEnvironment {
 
   async setup() {
     await super.setup();
+    // What was on the shared fauxqs before this file: only what the file adds is deleted after it.
+    this.#messagingBefore = await listMessaging();
     if (!USES_DYNAMODB.test(readFileSync(this.#testPath, 'utf8'))) return;
-    const unregister = register();
-    const { startDynamoDbLocal } = await import('../../local/emulators/dynamodb-local.ts');
-    await unregister();
+    const { startDynamoDbLocal } = await loadEmulators();
     this.#dynamodb = await startDynamoDbLocal();
     this.global.process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT = this.#dynamodb.endpoint;
   }
 
   async teardown() {
     try {
-      await Promise.all([this.#dynamodb?.stop(), deleteMessaging()]);
+      await Promise.allSettled([this.#dynamodb?.stop(), deleteMessagingAddedSince(this.#messagingBefore)]);
     } finally {
       await super.teardown();
     }
   }
 }
 
-/** Deletes every queue and topic on the run's fauxqs: files run one at a time, so all of them are this file's. */
-async function deleteMessaging() {
+function clients() {
   const endpoint = process.env.DROPLINE_TEST_SQS_ENDPOINT;
-  if (!endpoint) return;
-  const sqs = new SQSClient({ ...LOCAL, endpoint });
-  const sns = new SNSClient({ ...LOCAL, endpoint: process.env.DROPLINE_TEST_SNS_ENDPOINT });
+  if (!endpoint) return undefined;
+  return {
+    sqs: new SQSClient({ ...LOCAL, endpoint }),
+    sns: new SNSClient({ ...LOCAL, endpoint: process.env.DROPLINE_TEST_SNS_ENDPOINT }),
+  };
+}
+
+async function listMessaging() {
+  const both = clients();
+  if (!both) return { queues: new Set(), topics: new Set() };
   try {
+    const queues = new Set();
+    const topics = new Set();
     let NextToken;
     do {
-      const page = await sqs.send(new ListQueuesCommand({ MaxResults: 1000, NextToken }));
-      await Promise.all((page.QueueUrls ?? []).map((QueueUrl) => sqs.send(new DeleteQueueCommand({ QueueUrl }))));
+      const page = await both.sqs.send(new ListQueuesCommand({ MaxResults: 1000, NextToken }));
+      for (const url of page.QueueUrls ?? []) queues.add(url);
       NextToken = page.NextToken;
     } while (NextToken);
     do {
-      const page = await sns.send(new ListTopicsCommand({ NextToken }));
-      await Promise.all((page.Topics ?? []).map(({ TopicArn }) => sns.send(new DeleteTopicCommand({ TopicArn }))));
+      const page = await both.sns.send(new ListTopicsCommand({ NextToken }));
+      for (const { TopicArn } of page.Topics ?? []) topics.add(TopicArn);
       NextToken = page.NextToken;
     } while (NextToken);
+    return { queues, topics };
   } finally {
-    sqs.destroy();
-    sns.destroy();
+    both.sqs.destroy();
+    both.sns.destroy();
+  }
+}
+
+async function deleteMessagingAddedSince(before) {
+  if (!before) return;
+  const after = await listMessaging();
+  const both = clients();
+  if (!both) return;
+  try {
+    await Promise.allSettled([
+      ...[...after.queues]
+        .filter((url) => !before.queues.has(url))
+        .map((QueueUrl) => both.sqs.send(new DeleteQueueCommand({ QueueUrl }))),
+      ...[...after.topics]
+        .filter((arn) => !before.topics.has(arn))
+        .map((TopicArn) => both.sns.send(new DeleteTopicCommand({ TopicArn }))),
+    ]);
+  } finally {
+    both.sqs.destroy();
+    both.sns.destroy();
   }
 }
