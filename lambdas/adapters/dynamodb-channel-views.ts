@@ -6,22 +6,12 @@
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes } from '../../contract/inventory-table';
 import type { StockEvent } from '../../contract/messages';
+import type { ChannelView, ChannelViewStore } from '../domain/ports';
 import { isConditionFailed } from './aws-faults';
-
-export interface ChannelView {
-  readonly channel: string;
-  readonly sku: string;
-  readonly available: number;
-  readonly soldOut: boolean;
-  readonly version: number;
-  /** When the snapshot was published and when this channel applied it (ISO 8601). */
-  readonly publishedAt: string;
-  readonly appliedAt: string;
-}
 
 const key = (channel: string, sku: string) => ({ pk: `${keyPrefixes.channel}${channel}#${sku}` });
 
-export class DynamoDbChannelViews {
+export class DynamoDbChannelViews implements ChannelViewStore {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,

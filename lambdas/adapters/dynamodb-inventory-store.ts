@@ -38,6 +38,8 @@ import type {
   HoldEnding,
   IdempotencyRecord,
   InventoryStore,
+  OutboxPage,
+  OutboxReader,
   PlaceHoldInput,
   PlaceHoldOutcome,
   ProductChanges,
@@ -90,7 +92,7 @@ const SHARDS_PER_SNAPSHOT_GROUP = 50;
 /** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
 const MAX_BATCH_GET_ROUNDS = 6;
 
-export class DynamoDbInventoryStore implements InventoryStore {
+export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
@@ -760,7 +762,7 @@ export class DynamoDbInventoryStore implements InventoryStore {
    * orders still PLACED and every product's SKU. A consistent Scan — for
    * recovering a lost stream range, never on a request path.
    */
-  async *scanOutbox(pageSize = 500): AsyncGenerator<{ scanned: number; placed: Order[]; skus: string[] }> {
+  async *scanOutbox(pageSize = 500): AsyncGenerator<OutboxPage> {
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(

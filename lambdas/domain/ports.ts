@@ -1,4 +1,5 @@
 /** What the use cases need from the outside world. Adapters implement these. */
+import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type {
   Allocation,
   Order,
@@ -160,6 +161,50 @@ export interface InventoryStore {
   stockVectorVersion(sku: string): Promise<number | undefined>;
   /** SKUs whose stock-vector item exists, for the sweeper's reconciliation. */
   listStockVectors(limit: number): Promise<string[]>;
+}
+
+/** One page of what the outbox carries, read from the table itself: orders still PLACED and products' SKUs. */
+export interface OutboxPage {
+  /** Items the page read. */
+  readonly scanned: number;
+  readonly placed: readonly Order[];
+  readonly skus: readonly string[];
+}
+
+/** The outbox as the table holds it, for recovering a lost stream range; never read on a request path. */
+export interface OutboxReader {
+  scanOutbox(): AsyncIterable<OutboxPage>;
+}
+
+/** Where new orders go for fulfilment, deduplicated by reservation: enqueueing twice is harmless by design. */
+export interface OrderQueue {
+  /** Throws when any order was not enqueued: the caller's retry resends them all. */
+  enqueueOrders(orders: readonly OrderPlaced[]): Promise<void>;
+}
+
+/** Where stock snapshots go for the channels, deduplicated by `sku:version`: publishing twice is harmless by design. */
+export interface StockEventTopic {
+  publishStockEvent(event: StockEvent): Promise<void>;
+}
+
+/** A sales channel's view of a SKU's stock, as its consumer last applied it. */
+export interface ChannelView {
+  readonly channel: string;
+  readonly sku: string;
+  readonly available: number;
+  readonly soldOut: boolean;
+  readonly version: number;
+  /** When the snapshot was published and when this channel applied it (ISO 8601). */
+  readonly publishedAt: string;
+  readonly appliedAt: string;
+}
+
+/** The channels' views. Applying is conditional on the version being newer, so a view never moves backwards. */
+export interface ChannelViewStore {
+  /** Applies a snapshot unless the view already holds it or a newer one; true when applied. */
+  apply(channel: string, event: StockEvent, now?: Date): Promise<boolean>;
+  /** The views of `sku` that exist, in the order of `channels`. */
+  views(channels: readonly string[], sku: string): Promise<ChannelView[]>;
 }
 
 /** A charge as the provider recorded it: a repeated charge returns the first one, whatever it was asked. */

@@ -1,19 +1,16 @@
 // (SQS FIFO channel queue) --> apply newer stock snapshots to the channel's view --> DynamoDB
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { envVars } from '../../contract/env-vars';
 import { StockEvent } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { channelsByQueueArn } from '../../contract/topology';
 import { UnknownChannelError } from '../domain/errors';
-import { channelViews } from '../shared/channel-views';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { channelViews } from '../shared/composition';
+import { eventHandler } from '../shared/event-handler';
+import { metrics } from '../shared/powertools/metrics';
 
 const processor = new SqsFifoPartialProcessorAsync();
 
@@ -41,8 +38,4 @@ export async function applyChannelEvents(event: SQSEvent, context: Context): Pro
   return processPartialResponse(event, applyChannelEvent, processor, { context, skipGroupOnError: true });
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(applyChannelEvents);
+export const handler = eventHandler(applyChannelEvents);

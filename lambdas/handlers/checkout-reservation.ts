@@ -3,9 +3,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { metricNames } from '../../contract/metrics';
 import { CheckoutBody, reservationPath, withBody } from '../../contract/requests';
+import { orders } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { orders } from '../shared/orders';
-import { metrics } from '../shared/powertools';
+import { metrics } from '../shared/powertools/metrics';
 
 const Request = z.extend(reservationPath, withBody(CheckoutBody));
 

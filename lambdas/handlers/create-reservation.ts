@@ -3,9 +3,9 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
+import { inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { inventory } from '../shared/inventory';
-import { metrics } from '../shared/powertools';
+import { metrics } from '../shared/powertools/metrics';
 import { reservationView } from '../shared/representations';
 
 const Request = z.extend(skuPath, {

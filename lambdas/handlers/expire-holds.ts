@@ -1,16 +1,14 @@
 // (schedule) --> expire due holds, settle owed refunds, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import { envVars } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
-import { inventory, refunds } from '../shared/inventory';
-import { RECONCILE_EVERY_MS, reconcileSnapshots } from '../shared/outbox';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { RECONCILE_EVERY_MS } from '../domain/outbox';
+import { inventory, refunds, snapshots } from '../shared/composition';
+import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/powertools/logger';
+import { metrics } from '../shared/powertools/metrics';
 
 /**
  * Schedules fire at most once a minute on AWS, and a hold should come back
@@ -51,7 +49,7 @@ export async function expireHolds(): Promise<SweepSummary> {
     if (started - reconciledAt >= RECONCILE_EVERY_MS) {
       reconciledAt = started;
       // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
-      summary.reconciled += await reconcileSnapshots().catch((error: unknown) => {
+      summary.reconciled += await snapshots.reconcile().catch((error: unknown) => {
         logger.warn('Snapshot reconciliation failed', { errorName: error instanceof Error ? error.name : 'unknown' });
         return 0;
       });
@@ -69,8 +67,4 @@ export async function expireHolds(): Promise<SweepSummary> {
   return summary;
 }
 
-export const handler = middy()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(expireHolds);
+export const handler = eventHandler(expireHolds);

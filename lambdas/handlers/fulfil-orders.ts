@@ -1,15 +1,12 @@
 // (SQS FIFO orders) --> fulfil each order (idempotent steps) --> partial batch failures
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { OrderPlaced } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
-import { fulfilment } from '../shared/orders';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { fulfilment } from '../shared/composition';
+import { eventHandler } from '../shared/event-handler';
+import { metrics } from '../shared/powertools/metrics';
 
 const processor = new SqsFifoPartialProcessorAsync();
 
@@ -28,8 +25,4 @@ export async function fulfilOrders(event: SQSEvent, context: Context): Promise<S
   return processPartialResponse(event, fulfilOrder, processor, { context, skipGroupOnError: true });
 }
 
-export const handler = middy<SQSEvent, SQSBatchResponse>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(fulfilOrders);
+export const handler = eventHandler(fulfilOrders);

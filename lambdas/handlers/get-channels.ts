@@ -1,26 +1,19 @@
 // (API Gateway, API key) --> channel views + stock snapshot --> DynamoDB
 import type * as z from 'zod/mini';
 import { skuPath } from '../../contract/requests';
-import { channels } from '../../contract/topology';
-import { channelViews } from '../shared/channel-views';
+import { channelSync } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { inventory, store } from '../shared/inventory';
 
 /** Each channel's view of a SKU beside the truth, and how far behind it is. */
 export async function getChannels(event: z.infer<typeof skuPath>): Promise<HttpResult> {
   const { sku } = event.pathParameters;
-  const product = await inventory.product(sku, { fresh: true });
-  const truth = await store.snapshot(sku, product.shards);
-  const views = await channelViews.views(
-    channels.map((channel) => channel.name),
-    sku,
-  );
+  const { truth, channels, views } = await channelSync.report(sku);
   const now = Date.now();
   return json(200, {
     sku,
     available: truth.available,
     version: truth.version,
-    channels: channels.map(({ name }) => {
+    channels: channels.map((name) => {
       const view = views.find((candidate) => candidate.channel === name);
       if (!view) return { channel: name, synced: false, available: null, version: null };
       return {

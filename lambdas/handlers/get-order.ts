@@ -1,8 +1,8 @@
 // (API Gateway) --> get order --> DynamoDB
 import type * as z from 'zod/mini';
 import { orderPath } from '../../contract/requests';
+import { orders } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { orders } from '../shared/orders';
 import { orderView } from '../shared/representations';
 
 export async function getOrder(event: z.infer<typeof orderPath>): Promise<HttpResult> {

@@ -2,9 +2,9 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { skuPath } from '../../contract/requests';
+import { storefront } from '../shared/composition';
 import { type HttpResult, httpApi } from '../shared/http';
 import { productView } from '../shared/representations';
-import { storefrontAvailability } from '../shared/storefront';
 
 /** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */
 export const CACHE_CONTROL = 'public, max-age=1, stale-while-revalidate=2';
@@ -14,7 +14,7 @@ const Request = z.extend(skuPath, {
 });
 
 export async function getProduct(event: z.infer<typeof Request>): Promise<HttpResult> {
-  const body = JSON.stringify(productView(await storefrontAvailability(event.pathParameters.sku)));
+  const body = JSON.stringify(productView(await storefront.availability(event.pathParameters.sku)));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   const headers = { 'content-type': 'application/json', 'cache-control': CACHE_CONTROL, etag };
   if (event.headers?.['if-none-match'] === etag) return { statusCode: 304, headers, body: '' };

@@ -1,8 +1,8 @@
 // (API Gateway) --> get reservation --> DynamoDB
 import type * as z from 'zod/mini';
 import { reservationPath } from '../../contract/requests';
+import { inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { inventory } from '../shared/inventory';
 import { reservationView } from '../shared/representations';
 
 export async function getReservation(event: z.infer<typeof reservationPath>): Promise<HttpResult> {

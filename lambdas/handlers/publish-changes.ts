@@ -1,19 +1,18 @@
 // (DynamoDB Streams) --> relay the outbox: new orders --> SQS FIFO; stock changes --> coalesced snapshots --> SNS FIFO
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import middy from '@middy/core';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { shardImageOf } from '../adapters/dynamodb-inventory-items';
 import type { ShardImage } from '../domain/model';
-import { stockChangeReasons } from '../shared/events';
-import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
-import { logger, metrics, tracer } from '../shared/powertools';
+import { orderPlaced, type StockChanges } from '../domain/outbox';
+import { stockChangeReasons } from '../domain/stock-events';
+import { outbox } from '../shared/composition';
+import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/powertools/logger';
+import { metrics } from '../shared/powertools/metrics';
 
 type Image = Record<string, unknown>;
 
@@ -56,11 +55,14 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     }
   }
 
+  const changes: StockChanges = new Map(
+    [...changedSkus].map(([sku, reasons]) => [
+      sku,
+      { reasons: [...reasons], images: [...(newestShards.get(sku)?.values() ?? [])] },
+    ]),
+  );
   // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
-  await enqueueOrders(orders);
-  for (const [sku, reasons] of changedSkus) {
-    await publishSnapshot(sku, [...reasons], [...(newestShards.get(sku)?.values() ?? [])]);
-  }
+  await outbox.relay(orders, changes);
   metrics.addMetric(metricNames.ordersRelayed, MetricUnit.Count, orders.length);
   metrics.addMetric(metricNames.stockSnapshotsPublished, MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {
@@ -73,8 +75,4 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
   return { orders: orders.length, snapshots: changedSkus.size };
 }
 
-export const handler = middy<DynamoDBStreamEvent>()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(publishChanges);
+export const handler = eventHandler(publishChanges);

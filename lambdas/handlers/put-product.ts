@@ -1,8 +1,8 @@
 // (API Gateway, API key) --> create or update product --> DynamoDB transaction (product + shards)
 import * as z from 'zod/mini';
 import { IdempotencyKey, ProductBody, skuPath, withBody } from '../../contract/requests';
+import { inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { inventory } from '../shared/inventory';
 import { productSettingsView } from '../shared/representations';
 
 const Request = z.extend(skuPath, {

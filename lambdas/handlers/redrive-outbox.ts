@@ -1,31 +1,19 @@
 // (operator: aws lambda invoke) --> scan the table --> PLACED orders --> SQS FIFO; a snapshot per SKU --> SNS FIFO
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
 import * as z from 'zod/mini';
 import { metricNames } from '../../contract/metrics';
 import { describeIssues, Sku } from '../../contract/requests';
-import { store } from '../shared/inventory';
-import { enqueueOrders, orderPlaced, publishSnapshot } from '../shared/outbox';
-import { logger, metrics, tracer } from '../shared/powertools';
+import type { RedriveResult } from '../domain/outbox';
+import { outbox } from '../shared/composition';
+import { eventHandler } from '../shared/event-handler';
+import { logger } from '../shared/powertools/logger';
+import { metrics } from '../shared/powertools/metrics';
 
 /** `{}` redrives everything; `skus` narrows it; `dryRun` only counts. */
 const RedriveRequest = z.strictObject({
   skus: z.optional(z.array(Sku).check(z.minLength(1), z.maxLength(100))),
   dryRun: z.optional(z.boolean()),
 });
-
-export interface RedriveResult {
-  readonly dryRun: boolean;
-  /** Items read by the Scan. */
-  readonly scanned: number;
-  /** PLACED orders sent to the orders queue (or that would be, in a dry run). */
-  readonly orders: number;
-  /** SKUs given a fresh snapshot on the inventory topic. */
-  readonly snapshots: number;
-}
 
 /**
  * Recovers what a lost stream range would have carried — the stream keeps
@@ -42,31 +30,11 @@ export async function redriveOutbox(event: unknown): Promise<RedriveResult> {
     const detail = describeIssues(parsed.error.issues);
     throw new Error(`Redrive request is not valid: ${detail}. Send {} or {"skus":["SKU"],"dryRun":true}`);
   }
-  const wanted = parsed.data.skus ? new Set(parsed.data.skus) : undefined;
-  const dryRun = parsed.data.dryRun ?? false;
-  let scanned = 0;
-  let orders = 0;
-  const skus = new Set<string>();
-  for await (const page of store.scanOutbox()) {
-    const placed = page.placed.filter((order) => !wanted || wanted.has(order.sku)).map(orderPlaced);
-    if (!dryRun) await enqueueOrders(placed);
-    scanned += page.scanned;
-    orders += placed.length;
-    for (const sku of page.skus) if (!wanted || wanted.has(sku)) skus.add(sku);
-    logger.info('Redrive progress', { scanned, orders, skus: skus.size });
-  }
-  let snapshots = 0;
-  for (const sku of skus) {
-    if (dryRun || (await publishSnapshot(sku, []))) snapshots++;
-  }
-  metrics.addMetric(metricNames.ordersRedriven, MetricUnit.Count, dryRun ? 0 : orders);
-  const result = { dryRun, scanned, orders, snapshots };
+  const { skus, dryRun = false } = parsed.data;
+  const result = await outbox.redrive({ skus, dryRun }, (progress) => logger.info('Redrive progress', { ...progress }));
+  metrics.addMetric(metricNames.ordersRedriven, MetricUnit.Count, result.dryRun ? 0 : result.orders);
   logger.info('Redrive done', { ...result });
   return result;
 }
 
-export const handler = middy()
-  .use(captureLambdaHandler(tracer))
-  .use(injectLambdaContext(logger))
-  .use(logMetrics(metrics))
-  .handler(redriveOutbox);
+export const handler = eventHandler(redriveOutbox);

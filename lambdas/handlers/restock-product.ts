@@ -1,8 +1,8 @@
 // (API Gateway, API key) --> restock --> DynamoDB transaction (Idempotency-Key record + every shard)
 import * as z from 'zod/mini';
 import { IdempotencyKey, RestockBody, skuPath, withBody } from '../../contract/requests';
+import { inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
-import { inventory } from '../shared/inventory';
 
 const Request = z.extend(skuPath, {
   ...withBody(RestockBody),

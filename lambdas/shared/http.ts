@@ -2,20 +2,19 @@
  * The HTTP edge shared by every API handler: the middy stack, request limits,
  * JSON answers, and the one place where errors become HTTP responses.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ParseError } from '@aws-lambda-powertools/parser/errors';
 import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
-import middy from '@middy/core';
+import type middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { errorCodeMetric, httpStatusMetric } from '../../contract/metrics';
 import { classifyAwsFault } from '../adapters/aws-faults';
 import { BusyError, DomainError, type ErrorCode, PayloadTooLargeError } from '../domain/errors';
-import { logger, metrics, tracer } from './powertools';
+import { observed } from './event-handler';
+import { logger } from './powertools/logger';
+import { metrics } from './powertools/metrics';
 
 /** Request bodies in this API are a few hundred bytes; anything near this is hostile. */
 export const MAX_BODY_BYTES = 8 * 1024;
@@ -201,7 +200,7 @@ const httpOutcomes = (): middy.MiddlewareObj<unknown, HttpResult> => ({
 });
 
 /**
- * Wraps an API handler: tracer, logger, metrics, header normalisation, body
+ * Wraps an API handler: tracer, logger, metrics (`observed()`), header normalisation, body
  * limits, zod parsing of the whole event, then error mapping last (so its
  * onError runs first).
  */
@@ -209,10 +208,7 @@ export function httpApi<S extends z.ZodMiniType>(
   schema: S,
   handler: (event: z.infer<S>, context: Context) => Promise<HttpResult>,
 ) {
-  return middy<APIGatewayProxyEvent, HttpResult>()
-    .use(captureLambdaHandler(tracer))
-    .use(injectLambdaContext(logger))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+  return observed<APIGatewayProxyEvent, HttpResult>({ captureColdStartMetric: true })
     .use(httpHeaderNormalizer())
     .use(boundedBody())
     .use(parser({ schema }) as middy.MiddlewareObj<APIGatewayProxyEvent>)

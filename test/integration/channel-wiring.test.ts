@@ -66,7 +66,7 @@ test('a queue whose name does not end in -channel-<name>.fifo still applies to t
   const wired = JSON.parse(wiredByStack) as Record<string, string>;
   process.env[envVars.channelQueueArns] = JSON.stringify({ ...wired, marketplace: [wired.marketplace, queue.arn] });
   const { handler } = (await import('../../lambdas/handlers/apply-channel-events')) as { handler: SqsHandler };
-  const { channelViews } = await import('../../lambdas/shared/channel-views');
+  const { channelViews } = await import('../../lambdas/shared/composition');
   source = startSqsEventSource({
     name: 'apply-channel-events',
     endpoint: stack.endpoints.sqs,

@@ -21,7 +21,7 @@ type Armed = { label: string; matches: (command: string, input: Input) => boolea
 
 let stack: TestStack;
 let api: ApiClient;
-let documentClient: typeof import('../../lambdas/shared/dynamodb').documentClient;
+let documentClient: typeof import('../../lambdas/shared/composition').documentClient;
 let mock: AwsClientStub<typeof documentClient>;
 let armed: Armed[] = [];
 const injected: string[] = [];
@@ -53,7 +53,7 @@ const ends = (input: Input, status: string) =>
 beforeAll(async () => {
   stack = await startTestStack();
   api = new ApiClient(stack.url, stack.adminKey, 16);
-  ({ documentClient } = await import('../../lambdas/shared/dynamodb'));
+  ({ documentClient } = await import('../../lambdas/shared/composition'));
   const realSend = documentClient.send.bind(documentClient) as (command: unknown) => Promise<unknown>;
   mock = mockClient(documentClient);
   const passThrough = (name: string, Command: new (input: never) => unknown) => async (input: Input) => {

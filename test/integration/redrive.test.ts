@@ -25,10 +25,10 @@ import { provisionLocalResources } from '../../local/stack';
 import { eventually } from '../support/eventually';
 
 type Shared = {
-  inventory: typeof import('../../lambdas/shared/inventory').inventory;
-  store: typeof import('../../lambdas/shared/inventory').store;
-  orders: typeof import('../../lambdas/shared/orders').orders;
-  documentClient: typeof import('../../lambdas/shared/dynamodb').documentClient;
+  inventory: typeof import('../../lambdas/shared/composition').inventory;
+  store: typeof import('../../lambdas/shared/composition').store;
+  orders: typeof import('../../lambdas/shared/composition').orders;
+  documentClient: typeof import('../../lambdas/shared/composition').documentClient;
   redriveOutbox: typeof import('../../lambdas/handlers/redrive-outbox').redriveOutbox;
 };
 
@@ -47,9 +47,7 @@ const environment = { ...process.env };
 beforeAll(async () => {
   // The local stack's resources without the stack: nothing here consumes the stream.
   messaging = await provisionLocalResources(endpoints, tableName);
-  const { inventory, store } = await import('../../lambdas/shared/inventory');
-  const { orders } = await import('../../lambdas/shared/orders');
-  const { documentClient } = await import('../../lambdas/shared/dynamodb');
+  const { inventory, store, orders, documentClient } = await import('../../lambdas/shared/composition');
   const { redriveOutbox } = await import('../../lambdas/handlers/redrive-outbox');
   shared = { inventory, store, orders, documentClient, redriveOutbox };
 

@@ -109,8 +109,8 @@ test('a stock vector left stale by a lost stream record is repaired by the sweep
   await new Promise((resolve) => setTimeout(resolve, 1100));
   expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-1')).status).toBe(409);
 
-  const { reconcileSnapshots } = await import('../../lambdas/shared/outbox');
-  expect(await reconcileSnapshots()).toBeGreaterThanOrEqual(1);
+  const { snapshots } = await import('../../lambdas/shared/composition');
+  expect(await snapshots.reconcile()).toBeGreaterThanOrEqual(1);
   await new Promise((resolve) => setTimeout(resolve, 1100));
 
   expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-2')).status).toBe(201);

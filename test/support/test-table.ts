@@ -24,5 +24,5 @@ export function testTable(prefix: string) {
   };
 }
 
-/** What the deployed functions count as a transient fault (lambdas/shared/inventory.ts wires the same). */
+/** What the deployed functions count as a transient fault (lambdas/shared/composition.ts wires the same). */
 export const isTransientFault = (error: unknown) => classifyAwsFault(error) !== undefined;

@@ -8,7 +8,7 @@
 import { ParseError } from '@aws-lambda-powertools/parser/errors';
 import * as errors from '../../lambdas/domain/errors';
 import { MAX_BODY_BYTES, toHttpError } from '../../lambdas/shared/http';
-import { logger } from '../../lambdas/shared/powertools';
+import { logger } from '../../lambdas/shared/powertools/logger';
 
 /** Every domain error, the status it answers and its Retry-After (only a fault a retry may get past has one). */
 const ANSWERS: ReadonlyArray<readonly [error: errors.DomainError, status: number, retryAfter?: string]> = [

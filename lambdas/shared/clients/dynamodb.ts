@@ -2,8 +2,8 @@
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { envVars } from '../../contract/env-vars';
-import { tracer } from './powertools';
+import { envVars } from '../../../contract/env-vars';
+import { tracer } from '../powertools/tracer';
 
 export const tableName = getStringFromEnv({ key: envVars.tableName });
 

@@ -5,7 +5,7 @@
  */
 import type { InventoryEventType } from '../../contract/event-types';
 import { STOCK_EVENT_SCHEMA, type StockChangeReason, type StockEvent } from '../../contract/messages';
-import type { StockSnapshot } from '../domain/model';
+import type { StockSnapshot } from './model';
 
 /** At or under this share of supply (and above zero) a product is low on stock. */
 export const LOW_STOCK_SHARE = 0.1;

@@ -1,18 +1,11 @@
-/**
- * Powertools singletons, one module so every handler shares one logger, one
- * metrics and one tracer. A function that imports any of them bundles and
- * starts all three. Outside Lambda the tracer switches itself off.
- */
+/** The Powertools metrics of this execution environment: the contract's namespace, its own quiet logger when off. */
 import { getBooleanFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { envVars } from '../../contract/env-vars';
-import { DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME } from '../../contract/metrics';
+import { envVars } from '../../../contract/env-vars';
+import { DEFAULT_METRICS_NAMESPACE } from '../../../contract/metrics';
+import { logger } from './logger';
+import { serviceName } from './service-name';
 
-const serviceName = getStringFromEnv({ key: envVars.powertoolsServiceName, defaultValue: DEFAULT_SERVICE_NAME });
-
-export const logger = new Logger({ serviceName });
 /** Read as Metrics itself reads it, so the quiet logger is used exactly when metrics are off. */
 const metricsDisabled = getBooleanFromEnv({
   key: envVars.powertoolsMetricsDisabled,
@@ -27,4 +20,3 @@ export const metrics = new Metrics({
   namespace: getStringFromEnv({ key: envVars.powertoolsMetricsNamespace, defaultValue: DEFAULT_METRICS_NAMESPACE }),
   logger: metricsDisabled ? quiet : logger,
 });
-export const tracer = new Tracer({ serviceName });

@@ -1,11 +1,11 @@
-/** SQS and SNS clients and destinations of the change publisher. */
+/** The SQS and SNS clients and the destinations of the outbox. */
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { envVars } from '../../contract/env-vars';
-import { tracer } from './powertools';
+import { envVars } from '../../../contract/env-vars';
+import { tracer } from '../powertools/tracer';
 
-/** Read when first sent to, so a function wired to only one destination (the sweeper: the topic) loads this module. */
+/** Read when first sent to, so a function wired to only one destination (the sweeper: the topic) still sends to it. */
 export const ordersQueueUrl = () => getStringFromEnv({ key: envVars.ordersQueueUrl });
 export const inventoryTopicArn = () => getStringFromEnv({ key: envVars.inventoryTopicArn });
 /** Requests go to the client's endpoint (regional, or `AWS_ENDPOINT_URL_SQS`); a queue URL only names the queue. */

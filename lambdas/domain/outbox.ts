@@ -1,0 +1,178 @@
+/**
+ * The outbox's use cases: relaying what the table's stream carries (new
+ * orders to the orders queue, coalesced stock snapshots to the inventory
+ * topic), rebuilding snapshots the relay lost, and an operator's redrive. The
+ * sends are the ports' (`OrderQueue`, `StockEventTopic`); sending twice is
+ * harmless by design.
+ */
+import {
+  ORDER_PLACED_SCHEMA,
+  type OrderPlaced,
+  type StockChangeReason,
+  type StockEvent,
+} from '../../contract/messages';
+import type { Order, ShardImage } from './model';
+import type { Clock, InventoryStore, OrderQueue, OutboxPage, OutboxReader, StockEventTopic } from './ports';
+import { stockEvent } from './stock-events';
+
+/** How often the sweeper rebuilds each SKU's snapshot from its shards. */
+export const RECONCILE_EVERY_MS = 30_000;
+
+export interface SnapshotsDeps {
+  readonly store: InventoryStore;
+  readonly topic: StockEventTopic;
+  readonly clock: Clock;
+  /**
+   * Told every snapshot's drift: units the ledger cannot account for. Every
+   * shard image is balanced on its own (each transaction keeps it so), so
+   * drift is a broken promise, to be alarmed on.
+   */
+  readonly reportDrift: (sku: string, drift: number, version: number) => void;
+}
+
+export interface OutboxDeps {
+  readonly reader: OutboxReader;
+  readonly queue: OrderQueue;
+  readonly snapshots: Snapshots;
+}
+
+/** The stock changes of one stream batch: each SKU's reasons and the newest image of each shard it carried. */
+export type StockChanges = ReadonlyMap<
+  string,
+  { readonly reasons: readonly StockChangeReason[]; readonly images: readonly ShardImage[] }
+>;
+
+export interface RedriveRequest {
+  /** Only these SKUs (their orders and snapshots); all when absent. */
+  readonly skus?: readonly string[];
+  /** Only count what would be sent. */
+  readonly dryRun: boolean;
+}
+
+export interface RedriveResult {
+  readonly dryRun: boolean;
+  /** Items read by the Scan. */
+  readonly scanned: number;
+  /** PLACED orders sent to the orders queue (or that would be, in a dry run). */
+  readonly orders: number;
+  /** SKUs given a fresh snapshot on the inventory topic. */
+  readonly snapshots: number;
+}
+
+export const orderPlaced = (order: Pick<Order, 'orderId' | 'reservationId' | 'sku' | 'quantity'>): OrderPlaced => ({
+  schema: ORDER_PLACED_SCHEMA,
+  orderId: order.orderId,
+  reservationId: order.reservationId,
+  sku: order.sku,
+  quantity: order.quantity,
+});
+
+/** Each SKU's stock snapshot: folded from shard images, published to the channels' topic. */
+export class Snapshots {
+  constructor(private readonly deps: SnapshotsDeps) {}
+
+  /**
+   * Publishes the SKU's snapshot after folding `images` in: the shard images a
+   * stream batch carried, or (for an operator's redrive, when none are given)
+   * every shard read in one transaction. On the hot path nothing reads a stock
+   * shard, so a snapshot never contends with the holds it reports. Undefined
+   * when the product does not exist or not every shard has been seen yet (the
+   * batch that carries the missing shard publishes).
+   */
+  async publish(
+    sku: string,
+    reasons: readonly StockChangeReason[],
+    images?: readonly ShardImage[],
+  ): Promise<StockEvent | undefined> {
+    const { store } = this.deps;
+    const product = await store.getProduct(sku);
+    if (!product) {
+      // A wide product writes its shards before its product item: keep their images for the snapshot.
+      if (images) await store.foldShardImages(sku, images);
+      return undefined;
+    }
+    const seen = images ?? (await store.shardImages(sku, product.shards));
+    const merged = await store.mergeShardImages(sku, seen, product.shards);
+    if (!merged) return undefined;
+    const snapshot = stockEvent(merged, reasons, new Date(this.deps.clock.now()));
+    const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
+    this.deps.reportDrift(sku, drift, snapshot.version);
+    await this.deps.topic.publishStockEvent(snapshot);
+    return snapshot;
+  }
+
+  /**
+   * Rebuilds every SKU's snapshot, stock vector and channel snapshot from its
+   * shards (plain strongly consistent reads, never a transaction), so a stream
+   * record the relay lost — past its retries or its age — is repaired within
+   * `RECONCILE_EVERY_MS`, not when the shard next changes. A SKU whose shards
+   * add up to the version its stock vector was written at is left alone: no
+   * write, no message.
+   */
+  async reconcile(limit = 200): Promise<number> {
+    const { store } = this.deps;
+    let reconciled = 0;
+    for (const sku of await store.listStockVectors(limit)) {
+      const product = await store.getProduct(sku);
+      if (!product) continue;
+      const before = await store.stockVectorVersion(sku);
+      const images = await store.readShardImages(sku, product.shards);
+      // The vector was written at the sum of its shards' versions: the same sum now means nothing was lost.
+      if (before !== undefined && images.reduce((sum, image) => sum + image.version, 0) <= before) continue;
+      await this.publish(sku, [], images);
+      reconciled++;
+    }
+    return reconciled;
+  }
+}
+
+export class Outbox {
+  constructor(private readonly deps: OutboxDeps) {}
+
+  /**
+   * One stream batch: every new order goes to the orders queue, and every SKU
+   * whose shards changed gets one snapshot, however many changes the batch
+   * holds. Throws when a send fails: the stream redelivers the batch, and
+   * dedup ids make the resend harmless.
+   */
+  async relay(orders: readonly OrderPlaced[], changes: StockChanges): Promise<void> {
+    await this.deps.queue.enqueueOrders(orders);
+    for (const [sku, { reasons, images }] of changes) await this.deps.snapshots.publish(sku, reasons, images);
+  }
+
+  /**
+   * Recovers what a lost stream range would have carried, from the table
+   * itself: every order still PLACED goes to the orders queue again, and every
+   * SKU gets a fresh snapshot. Both are idempotent downstream (dedup ids, a
+   * conditional PLACED → FULFILLED, channels applying only newer versions),
+   * so a redrive while the stream is healthy changes no state. `onPage` hears
+   * the running totals after each page.
+   */
+  async redrive(
+    request: RedriveRequest,
+    onPage: (progress: Omit<RedriveResult, 'dryRun' | 'snapshots'> & { readonly skus: number }) => void = () => {},
+  ): Promise<RedriveResult> {
+    const wanted = request.skus ? new Set(request.skus) : undefined;
+    const { dryRun } = request;
+    let scanned = 0;
+    let orders = 0;
+    const skus = new Set<string>();
+    for await (const page of this.deps.reader.scanOutbox()) {
+      const placed = wantedOrders(page, wanted).map(orderPlaced);
+      if (!dryRun) await this.deps.queue.enqueueOrders(placed);
+      scanned += page.scanned;
+      orders += placed.length;
+      for (const sku of page.skus) if (!wanted || wanted.has(sku)) skus.add(sku);
+      onPage({ scanned, orders, skus: skus.size });
+    }
+    let snapshots = 0;
+    for (const sku of skus) {
+      if (dryRun || (await this.deps.snapshots.publish(sku, []))) snapshots++;
+    }
+    return { dryRun, scanned, orders, snapshots };
+  }
+}
+
+function wantedOrders(page: OutboxPage, wanted: ReadonlySet<string> | undefined): readonly Order[] {
+  return page.placed.filter((order) => !wanted || wanted.has(order.sku));
+}

@@ -1,4 +1,0 @@
-import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
-import { documentClient, tableName } from './dynamodb';
-
-export const channelViews = new DynamoDbChannelViews(documentClient, tableName);

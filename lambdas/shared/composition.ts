@@ -1,0 +1,105 @@
+/**
+ * The composition root: every use case of the runtime wired to its adapters
+ * and clients, once per execution environment, when the function starts.
+ * Stock views (and so the sold-out cache) live as long as the environment does.
+ *
+ * A function bundles only the pieces its handler uses: each piece is built by
+ * `wire()`, which the bundler takes as pure, and a module none of whose
+ * exports is used is left out (`"sideEffects": false` in package.json) — so
+ * the channel applier bundles no checkout, and no API function loads the SQS
+ * or SNS client.
+ */
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { envVars, parsePlannedShards } from '../../contract/env-vars';
+import { metricNames } from '../../contract/metrics';
+import { channels } from '../../contract/topology';
+import { classifyAwsFault } from '../adapters/aws-faults';
+import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
+import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
+import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
+import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
+import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
+import { ChannelSync } from '../domain/channel-sync';
+import { Checkout } from '../domain/checkout';
+import { Fulfilment } from '../domain/fulfilment';
+import { Inventory } from '../domain/inventory';
+import { Outbox, Snapshots } from '../domain/outbox';
+import { Refunds } from '../domain/refunds';
+import { StockView } from '../domain/stock-view';
+import { Storefront } from '../domain/storefront';
+import { documentClient, tableName } from './clients/dynamodb';
+import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './clients/messaging';
+import { logger } from './powertools/logger';
+import { metrics } from './powertools/metrics';
+
+/** Builds one piece of the wiring. Marked pure where it is called, so an unused piece is not bundled. */
+const wire = <T>(build: () => T): T => build();
+
+const clock = { now: Date.now };
+
+/** How long a believed stock level (and so a sold-out answer) is trusted. */
+export const STOCK_VIEW_TTL_MS = /* @__PURE__ */ wire(() =>
+  getNumberFromEnv({ key: envVars.stockViewTtlMs, defaultValue: 1000 }),
+);
+
+export { documentClient, tableName };
+
+export const store = /* @__PURE__ */ wire(() => new DynamoDbInventoryStore(documentClient, tableName));
+export const payments = /* @__PURE__ */ wire(() => new SimulatedPaymentProvider(documentClient, tableName));
+export const channelViews = /* @__PURE__ */ wire(() => new DynamoDbChannelViews(documentClient, tableName));
+
+export const refunds = /* @__PURE__ */ wire(() => new Refunds({ store, payments, clock }));
+
+export const inventory = /* @__PURE__ */ wire(
+  () =>
+    new Inventory({
+      // Set by the stack from the drop plan; a bad entry stops the function at start rather than being skipped.
+      plannedShards: parsePlannedShards(getStringFromEnv({ key: envVars.plannedShards, defaultValue: '' })),
+      isTransientFault: (error) => classifyAwsFault(error) !== undefined,
+      store,
+      refunds,
+      view: new StockView(STOCK_VIEW_TTL_MS, clock.now),
+      clock,
+      newId: randomUUID,
+      sleep,
+    }),
+);
+
+/** Checkout, and reading an order back. */
+export const orders = /* @__PURE__ */ wire(
+  () => new Checkout({ store, payment: payments, refunds, clock, newId: randomUUID, sleep }),
+);
+
+export const fulfilment = /* @__PURE__ */ wire(
+  () => new Fulfilment({ store, warehouse: new SimulatedWarehouse(documentClient, tableName) }),
+);
+
+export const storefront = /* @__PURE__ */ wire(
+  () => new Storefront({ inventory, views: channelViews, ttlMs: STOCK_VIEW_TTL_MS, clock }),
+);
+
+export const channelSync = /* @__PURE__ */ wire(
+  () => new ChannelSync({ inventory, store, views: channelViews, channels: channels.map(({ name }) => name) }),
+);
+
+/** Stock snapshots for the channels: the relay's, the sweeper's reconciliation and the redrive's. */
+export const snapshots = /* @__PURE__ */ wire(
+  () =>
+    new Snapshots({
+      store,
+      topic: new SnsStockEventTopic(sns, inventoryTopicArn),
+      clock,
+      reportDrift: (sku, drift, version) => {
+        metrics.addMetric(metricNames.ledgerDrift, MetricUnit.Count, drift);
+        if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version });
+      },
+    }),
+);
+
+/** The outbox relay and the operator's redrive. */
+export const outbox = /* @__PURE__ */ wire(
+  () => new Outbox({ reader: store, queue: new SqsOrderQueue(sqs, ordersQueueUrl), snapshots }),
+);
