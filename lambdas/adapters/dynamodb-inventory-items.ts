@@ -6,18 +6,7 @@
  */
 import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, type KeyPrefix, keyPrefixes } from '../../contract/inventory-table';
-import type {
-  Allocation,
-  Order,
-  OrderStatus,
-  OwedRefund,
-  Product,
-  RefundStatus,
-  Reservation,
-  ReservationStatus,
-  ShardCounts,
-  ShardImage,
-} from '../domain/model';
+import type * as model from '../domain/model';
 import type { IdempotencyRecord } from '../domain/ports';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
@@ -48,7 +37,7 @@ export function keyIdOf(prefix: KeyPrefix, item: Item): string {
 /** The snapshot item's attribute holding one shard's image. */
 export const shardAttribute = (shard: number) => `shard${shard}`;
 
-export type ShardCounter = keyof ShardCounts;
+export type ShardCounter = keyof model.ShardCounts;
 
 /**
  * How one transaction moves a stock shard's units: out of `from` (never more
@@ -109,7 +98,7 @@ export function laneName(lane: number): string {
   return `LANE#${lane.toString().padStart(2, '0')}`;
 }
 
-export function toProduct(item: Item): Product {
+export function toProduct(item: Item): model.Product {
   return {
     sku: String(item.sku),
     name: String(item.name),
@@ -122,7 +111,7 @@ export function toProduct(item: Item): Product {
   };
 }
 
-export function toCounts(item: Item): ShardCounts {
+export function toCounts(item: Item): model.ShardCounts {
   return {
     supplied: Number(item.supplied ?? 0),
     available: Number(item.available ?? 0),
@@ -133,7 +122,7 @@ export function toCounts(item: Item): ShardCounts {
   };
 }
 
-export function toReservation(item: Item): Reservation {
+export function toReservation(item: Item): model.Reservation {
   const allocation: Record<number, number> = {};
   for (const [shard, units] of Object.entries((item.allocation ?? {}) as Record<string, unknown>)) {
     allocation[Number(shard)] = Number(units);
@@ -145,15 +134,15 @@ export function toReservation(item: Item): Reservation {
     quantity: Number(item.quantity),
     unitPriceCents: Number(item.unitPriceCents),
     currency: String(item.currency),
-    status: String(item.status) as ReservationStatus,
+    status: String(item.status) as model.ReservationStatus,
     expiresAt: String(item.expiresAt),
-    allocation: allocation satisfies Allocation,
+    allocation: allocation satisfies model.Allocation,
     ...(item.orderId ? { orderId: String(item.orderId) } : {}),
     ...(item.lastChargeAttemptAtMs === undefined ? {} : { lastChargeAttemptAtMs: Number(item.lastChargeAttemptAtMs) }),
   };
 }
 
-export function toOrder(item: Item): Order {
+export function toOrder(item: Item): model.Order {
   return {
     orderId: String(item.orderId),
     reservationId: String(item.reservationId),
@@ -163,7 +152,7 @@ export function toOrder(item: Item): Order {
     amountCents: Number(item.amountCents),
     currency: String(item.currency),
     chargeId: String(item.chargeId),
-    status: String(item.status) as OrderStatus,
+    status: String(item.status) as model.OrderStatus,
     placedAt: String(item.placedAt),
   };
 }
@@ -178,11 +167,11 @@ export function toIdempotencyRecord(item: Item): IdempotencyRecord {
   };
 }
 
-export function compactImage(image: ShardImage): number[] {
+export function compactImage(image: model.ShardImage): number[] {
   return [image.version, image.supplied, image.available, image.held, image.sold, image.released, image.expired];
 }
 
-export function fromCompactImage(list: readonly unknown[], shard: number): ShardImage {
+export function fromCompactImage(list: readonly unknown[], shard: number): model.ShardImage {
   const [version, supplied, available, held, sold, released, expired] = list.map(Number);
   return {
     shard,
@@ -197,20 +186,20 @@ export function fromCompactImage(list: readonly unknown[], shard: number): Shard
 }
 
 /** A stock shard item (as read, or as a stream image carries it) as the image the snapshot keeps. */
-export function shardImageOf(item: Record<string, unknown>): ShardImage {
+export function shardImageOf(item: Record<string, unknown>): model.ShardImage {
   return toShardImage(item, Number(item.shard));
 }
 
-export function toShardImage(item: Item, shard: number): ShardImage {
+export function toShardImage(item: Item, shard: number): model.ShardImage {
   return { shard, version: Number(item.version ?? 0), ...toCounts(item) };
 }
 
-export function toRefund(item: Item): OwedRefund {
+export function toRefund(item: Item): model.OwedRefund {
   return {
     reservationId: String(item.reservationId),
     sku: String(item.sku),
     chargeKey: String(item.chargeKey),
-    status: String(item.status) as RefundStatus,
+    status: String(item.status) as model.RefundStatus,
     owedSinceMs: Number(item.owedSinceMs),
     chargeWindowEndsAtMs: Number(item.chargeWindowEndsAtMs),
     attempts: Number(item.attempts ?? 0),
