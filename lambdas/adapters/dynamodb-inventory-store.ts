@@ -4,21 +4,16 @@
  * interleaving of requests, retries or sweepers can break the ledger.
  */
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  BatchGetCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   ScanCommand,
-  TransactGetCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
-import { jitteredBackoffMs } from '../../contract/retries';
-import { BusyError, LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
+import { LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
 import type {
   Order,
   OrderStatus,
@@ -28,10 +23,8 @@ import type {
   Reservation,
   ReservationStatus,
   ShardCounts,
-  ShardImage,
-  StockSnapshot,
 } from '../domain/model';
-import { emptyCounts, sumCounts } from '../domain/model';
+import { emptyCounts } from '../domain/model';
 import type {
   ChargeClearance,
   EndHoldOutcome,
@@ -49,18 +42,14 @@ import type {
 } from '../domain/ports';
 import { allocationEntries } from '../domain/stock';
 import { cancellationReasons, failedCondition, isConditionFailed, isContention, itemAtFailure } from './aws-faults';
+import { batchGetByPk, chunked } from './dynamodb-batches';
 import {
-  compactImage,
-  fromCompactImage,
   holdLane,
-  type Item,
   keyIdOf,
   keys,
   laneName,
   REFUND_LANE,
   type ShardCounter,
-  STOCK_VECTOR_LANE,
-  shardAttribute,
   shardUpdate,
   type TransactItem,
   toCounts,
@@ -69,7 +58,6 @@ import {
   toProduct,
   toRefund,
   toReservation,
-  toShardImage,
 } from './dynamodb-inventory-items';
 
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
@@ -77,20 +65,6 @@ const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.hol
 
 /** Shard updates per transaction: TransactWriteItems takes at most 100 actions, one is the record that guards it. */
 const SHARDS_PER_TRANSACTION = 99;
-
-const BATCH_GET_KEYS = 100;
-
-/**
- * Shards per snapshot group item. A group's fold is one UpdateItem whose
- * condition is at most 4 KB and 300 operators ("Constraints in Amazon
- * DynamoDB", Expression parameters,
- * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
- * each shard adds ~50 bytes and 5 operators, and the item stays under 2 KB.
- */
-const SHARDS_PER_SNAPSHOT_GROUP = 50;
-
-/** Rounds of BatchGetItem for keys DynamoDB left unprocessed (throttling) before the read answers BUSY. */
-const MAX_BATCH_GET_ROUNDS = 6;
 
 export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   constructor(
@@ -239,31 +213,12 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   }
 
   async readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]> {
-    const byKey = new Map<string, Item>();
-    const allKeys: Item[] = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
-    await Promise.all(chunked(allKeys, BATCH_GET_KEYS).map((chunk) => this.batchGet(chunk, options.consistent, byKey)));
-    return Array.from({ length: shards }, (_, shard) => {
-      const item = byKey.get(keys.stock(sku, shard).pk);
+    const stockKeys = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
+    const byPk = await batchGetByPk(this.client, this.tableName, stockKeys, options.consistent);
+    return stockKeys.map((key) => {
+      const item = byPk.get(key.pk);
       return item ? toCounts(item) : emptyCounts;
     });
-  }
-
-  /**
-   * Reads up to `BATCH_GET_KEYS` items into `byKey` (by `pk`), asking again
-   * for the keys DynamoDB left unprocessed, with backoff.
-   */
-  private async batchGet(chunk: readonly Item[], consistent: boolean, byKey: Map<string, Item>): Promise<void> {
-    let pending = chunk;
-    for (let round = 0; pending.length > 0; round++) {
-      // Keys left unprocessed round after round mean sustained throttling: answer BUSY, not a Lambda timeout.
-      if (round >= MAX_BATCH_GET_ROUNDS) throw new BusyError();
-      if (round > 0) await sleep(jitteredBackoffMs(round));
-      const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: [...pending], ConsistentRead: consistent } } }),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) byKey.set(String(item.pk), item);
-      pending = (UnprocessedKeys?.[this.tableName]?.Keys as Item[] | undefined) ?? [];
-    }
   }
 
   async placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome> {
@@ -789,212 +744,6 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
-
-  async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
-    const images = await this.shardImages(sku, shards);
-    return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
-  }
-
-  async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
-    // TransactGetItems takes at most 100 items: each chunk is one consistent cut (every shard is balanced on its own).
-    const chunks = chunked(
-      Array.from({ length: shards }, (_, shard) => shard),
-      BATCH_GET_KEYS,
-    );
-    const images = await Promise.all(chunks.map((chunk) => this.readShardChunk(sku, chunk)));
-    return images.flat();
-  }
-
-  private async readShardChunk(sku: string, chunk: readonly number[]): Promise<ShardImage[]> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { Responses } = await this.client.send(
-          new TransactGetCommand({
-            TransactItems: chunk.map((shard) => ({ Get: { TableName: this.tableName, Key: keys.stock(sku, shard) } })),
-          }),
-        );
-        return (Responses ?? []).map((response, index) => toShardImage(response.Item ?? {}, chunk[index] as number));
-      } catch (error) {
-        // A transactional read conflicts with in-flight writes to the same shards: read again shortly.
-        if (attempt >= 20 || !(cancellationReasons(error) || isContention(error))) throw error;
-        await sleep(jitteredBackoffMs(attempt));
-      }
-    }
-  }
-
-  /**
-   * The snapshot is kept in groups of `SHARDS_PER_SNAPSHOT_GROUP` shards, one
-   * small item each (`SNAPSHOT#sku#group`), each shard a compact list
-   * `[version, supplied, available, held, sold, released, expired]`. One
-   * conditional UpdateItem per touched group folds the batch's images in
-   * (each shard only when newer) and returns the group; the untouched groups
-   * are read in one consistent batch. So a fold writes a few bytes per shard
-   * on a few items and no item grows with the shard count. An image older
-   * than what its group holds (a relay on another stream shard got there
-   * first) is folded one by one instead.
-   */
-  async mergeShardImages(
-    sku: string,
-    images: readonly ShardImage[],
-    shards: number,
-  ): Promise<StockSnapshot | undefined> {
-    const groups = new Map<number, Item | undefined>();
-    await Promise.all(
-      [...bySnapshotGroup(images)].map(async ([group, batch]) =>
-        groups.set(group, await this.foldIntoGroup(sku, group, batch)),
-      ),
-    );
-    const groupCount = Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP);
-    const missing = Array.from({ length: groupCount }, (_, group) => group).filter((group) => !groups.get(group));
-    for (const chunk of chunked(missing, BATCH_GET_KEYS)) {
-      const { Responses } = await this.client.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [this.tableName]: { Keys: chunk.map((group) => keys.snapshot(sku, group)), ConsistentRead: true },
-          },
-        }),
-      );
-      for (const item of Responses?.[this.tableName] ?? []) groups.set(Number(item.group), item);
-    }
-    const held = Array.from(
-      { length: shards },
-      (_, shard) => groups.get(Math.floor(shard / SHARDS_PER_SNAPSHOT_GROUP))?.[shardAttribute(shard)],
-    );
-    if (held.some((image) => !Array.isArray(image))) return undefined;
-    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
-    const snapshot = { sku, version: all.reduce((sum, image) => sum + image.version, 0), ...sumCounts(all) };
-    await this.writeStockVector(
-      sku,
-      snapshot.version,
-      all.map((image) => image.available),
-    );
-    return snapshot;
-  }
-
-  /** Folds images of one group's shards into its item; returns the item as it now stands. */
-  private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<Item | undefined> {
-    const fold = async (batch: readonly ShardImage[]) => {
-      const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku', '#group': 'group' };
-      const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku, ':group': group };
-      const sets = ['#kind = :kind', '#sku = :sku', '#group = :group'];
-      const conditions: string[] = [];
-      for (const [index, image] of batch.entries()) {
-        names[`#s${index}`] = shardAttribute(image.shard);
-        values[`:i${index}`] = compactImage(image);
-        values[`:v${index}`] = image.version;
-        sets.push(`#s${index} = :i${index}`);
-        conditions.push(`(attribute_not_exists(#s${index}) OR #s${index}[0] < :v${index})`);
-      }
-      const { Attributes } = await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.snapshot(sku, group),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return Attributes;
-    };
-    let pending = images;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        return await fold(pending);
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
-      // Some image is not newer than what the group holds (a redelivery, or a relay on another stream
-      // shard was first): read the group and fold only what is newer, so a redelivered batch writes nothing.
-      const { Item } = await this.client.send(
-        new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku, group), ConsistentRead: true }),
-      );
-      pending = pending.filter((image) => {
-        const held = Item?.[shardAttribute(image.shard)];
-        return !Array.isArray(held) || Number(held[0]) < image.version;
-      });
-      if (pending.length === 0) return Item;
-    }
-    // Still racing another relay: the caller reads the group with the untouched ones.
-    return undefined;
-  }
-
-  async readShardImages(sku: string, shards: number): Promise<ShardImage[]> {
-    const byKey = new Map<string, Item>();
-    for (const chunk of chunked(
-      Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard)),
-      BATCH_GET_KEYS,
-    )) {
-      await this.batchGet(chunk, true, byKey);
-    }
-    return Array.from({ length: shards }, (_, shard) =>
-      toShardImage(byKey.get(keys.stock(sku, shard).pk) ?? {}, shard),
-    );
-  }
-
-  async stockVectorVersion(sku: string): Promise<number | undefined> {
-    const { Item } = await this.client.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: keys.stockVector(sku),
-        ProjectionExpression: '#version',
-        ExpressionAttributeNames: { '#version': 'version' },
-        ConsistentRead: true,
-      }),
-    );
-    return Item?.version === undefined ? undefined : Number(Item.version);
-  }
-
-  async listStockVectors(limit: number): Promise<string[]> {
-    const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#lane = :lane',
-        ExpressionAttributeNames: { '#lane': laneKey.name },
-        ExpressionAttributeValues: { ':lane': STOCK_VECTOR_LANE },
-        Limit: limit,
-      }),
-    );
-    return Items.map((item) => keyIdOf(keyPrefixes.stockVector, item));
-  }
-
-  /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
-  async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
-    await Promise.all([...bySnapshotGroup(images)].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
-  }
-
-  /**
-   * The stock view's item: a list of numbers, a few bytes a shard, so one
-   * eventually consistent read costs half a read unit for up to hundreds of
-   * shards. Kept only when newer, so a late relay never rolls it back.
-   */
-  private async writeStockVector(sku: string, version: number, available: readonly number[]): Promise<void> {
-    try {
-      await this.client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          // Listed in the expiry index under its own lane, for the sweeper's reconciliation. The index keys
-          // never change on a rewrite, so the (keys-only) index is written once per SKU, not once per fold.
-          Item: {
-            ...keys.stockVector(sku),
-            kind: 'stock-view',
-            sku,
-            version,
-            available,
-            [laneKey.name]: STOCK_VECTOR_LANE,
-            [dueKey.name]: 0,
-          },
-          ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: { ':version': version },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
-  }
 }
 
 /**
@@ -1015,20 +764,4 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
     throw new LedgerInvariantError(sku);
   }
   return { kind: 'contended' };
-}
-
-/** Shard images by the snapshot group that keeps them. */
-function bySnapshotGroup(images: readonly ShardImage[]): Map<number, ShardImage[]> {
-  const byGroup = new Map<number, ShardImage[]>();
-  for (const image of images) {
-    const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
-    byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
-  }
-  return byGroup;
-}
-
-function chunked<T>(items: readonly T[], size: number): T[][] {
-  return Array.from({ length: Math.ceil(items.length / size) }, (_, index) =>
-    items.slice(index * size, (index + 1) * size),
-  );
 }

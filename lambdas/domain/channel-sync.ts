@@ -1,18 +1,18 @@
 /** How far each sales channel's view of a SKU is behind the truth its shards hold. */
 import type { Inventory } from './inventory';
 import type { StockSnapshot } from './model';
-import type { ChannelView, ChannelViewStore, InventoryStore } from './ports';
+import type { ChannelView, ChannelViewStore, StockSnapshotStore } from './ports';
 
 export interface ChannelSyncDeps {
   readonly inventory: Pick<Inventory, 'product'>;
-  readonly store: Pick<InventoryStore, 'snapshot'>;
+  readonly store: Pick<StockSnapshotStore, 'snapshot'>;
   readonly views: Pick<ChannelViewStore, 'views'>;
   /** Every channel the topology subscribes, in the order to report them. */
   readonly channels: readonly string[];
 }
 
 export interface ChannelSyncReport {
-  /** Every shard read in one transaction: an operator's read, never on the hot path. */
+  /** Every shard read transactionally: an operator's read, never on the hot path. */
   readonly truth: StockSnapshot;
   /** Every channel, whether or not it holds a view yet. */
   readonly channels: readonly string[];

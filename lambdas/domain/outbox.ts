@@ -12,14 +12,23 @@ import {
   type StockEvent,
 } from '../../contract/messages';
 import type { Order, ShardImage } from './model';
-import type { Clock, InventoryStore, OrderQueue, OutboxPage, OutboxReader, StockEventTopic } from './ports';
+import type {
+  Clock,
+  InventoryStore,
+  OrderQueue,
+  OutboxPage,
+  OutboxReader,
+  StockEventTopic,
+  StockSnapshotStore,
+} from './ports';
 import { stockEvent } from './stock-events';
 
 /** How often the sweeper rebuilds each SKU's snapshot from its shards. */
 export const RECONCILE_EVERY_MS = 30_000;
 
 export interface SnapshotsDeps {
-  readonly store: InventoryStore;
+  readonly products: Pick<InventoryStore, 'getProduct'>;
+  readonly store: StockSnapshotStore;
   readonly topic: StockEventTopic;
   readonly clock: Clock;
   /**
@@ -84,8 +93,8 @@ export class Snapshots {
     reasons: readonly StockChangeReason[],
     images?: readonly ShardImage[],
   ): Promise<StockEvent | undefined> {
-    const { store } = this.deps;
-    const product = await store.getProduct(sku);
+    const { products, store } = this.deps;
+    const product = await products.getProduct(sku);
     if (!product) {
       // A wide product writes its shards before its product item: keep their images for the snapshot.
       if (images) await store.foldShardImages(sku, images);
@@ -110,10 +119,10 @@ export class Snapshots {
    * write, no message.
    */
   async reconcile(limit = 200): Promise<number> {
-    const { store } = this.deps;
+    const { products, store } = this.deps;
     let reconciled = 0;
     for (const sku of await store.listStockVectors(limit)) {
-      const product = await store.getProduct(sku);
+      const product = await products.getProduct(sku);
       if (!product) continue;
       const before = await store.stockVectorVersion(sku);
       const images = await store.readShardImages(sku, product.shards);

@@ -94,7 +94,6 @@ export interface InventoryStore {
    * before the relay has seen every shard of the SKU.
    */
   readStockVector(sku: string): Promise<readonly number[] | undefined>;
-  /** Creates the product and its shards; false when the product already exists. */
   /**
    * Creates the product and its shards: 'exists' when the product already
    * exists; 'duplicate' when `claim`'s key was used before (nothing written).
@@ -142,15 +141,24 @@ export interface InventoryStore {
   getOrder(orderId: string): Promise<Order | undefined>;
   /** PLACED → FULFILLED; false when the order was already fulfilled. */
   markFulfilled(orderId: string): Promise<boolean>;
-  /** All shards read in one serializable transaction: for an operator's redrive, never on the hot path. */
+}
+
+/**
+ * What the outbox relay keeps beside the stock shards: each SKU's snapshot,
+ * folded from shard images, and the stock-vector item every stock view reads.
+ * It never writes a stock shard; it reads them only for an operator or the
+ * sweeper, never on a request's path.
+ */
+export interface StockSnapshotStore {
+  /** Every shard read in transactions of up to 100 shards (each chunk a consistent cut): for an operator, never on the hot path. */
   snapshot(sku: string, shards: number): Promise<StockSnapshot>;
-  /** Every shard's image, read in one transaction (an operator's redrive). */
+  /** Every shard's image, read as `snapshot` reads them (an operator's redrive). */
   shardImages(sku: string, shards: number): Promise<ShardImage[]>;
   /**
    * Folds shard images (from the stream, or a redrive's read) into the SKU's
-   * snapshot item, each shard kept only when newer than what it holds, and
-   * returns the snapshot they add up to; undefined until every shard has been
-   * seen. Writes only that item, never a stock shard.
+   * snapshot items, each shard kept only when newer than what they hold, and
+   * returns the snapshot they add up to, writing its stock vector; undefined
+   * until every shard has been seen.
    */
   mergeShardImages(sku: string, images: readonly ShardImage[], shards: number): Promise<StockSnapshot | undefined>;
   /** Folds shard images in without composing a snapshot: for shards written before their product item. */

@@ -19,6 +19,7 @@ import { channels } from '../../contract/topology';
 import { classifyAwsFault } from '../adapters/aws-faults';
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
+import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
@@ -50,6 +51,7 @@ export { documentClient, tableName };
 export const store = /* @__PURE__ */ wire(() => new DynamoDbInventoryStore(documentClient, tableName));
 export const payments = /* @__PURE__ */ wire(() => new SimulatedPaymentProvider(documentClient, tableName));
 export const channelViews = /* @__PURE__ */ wire(() => new DynamoDbChannelViews(documentClient, tableName));
+export const stockSnapshots = /* @__PURE__ */ wire(() => new DynamoDbStockSnapshots(documentClient, tableName));
 
 export const refunds = /* @__PURE__ */ wire(() => new Refunds({ store, payments, clock }));
 
@@ -82,14 +84,21 @@ export const storefront = /* @__PURE__ */ wire(
 );
 
 export const channelSync = /* @__PURE__ */ wire(
-  () => new ChannelSync({ inventory, store, views: channelViews, channels: channels.map(({ name }) => name) }),
+  () =>
+    new ChannelSync({
+      inventory,
+      store: stockSnapshots,
+      views: channelViews,
+      channels: channels.map(({ name }) => name),
+    }),
 );
 
 /** Stock snapshots for the channels: the relay's, the sweeper's reconciliation and the redrive's. */
 export const snapshots = /* @__PURE__ */ wire(
   () =>
     new Snapshots({
-      store,
+      products: store,
+      store: stockSnapshots,
       topic: new SnsStockEventTopic(sns, inventoryTopicArn),
       clock,
       reportDrift: (sku, drift, version) => {

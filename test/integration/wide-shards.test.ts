@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
+import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
 import { Inventory } from '../../lambdas/domain/inventory';
 import { Refunds } from '../../lambdas/domain/refunds';
@@ -38,6 +39,7 @@ const faulty = new Proxy(client, {
   },
 });
 const store = new DynamoDbInventoryStore(faulty, tableName);
+const snapshots = new DynamoDbStockSnapshots(client, tableName);
 const inventory = new Inventory({
   isTransientFault,
   store,
@@ -79,9 +81,9 @@ test(`a ${SHARDS}-shard SKU is created, held, restocked and read with every shar
   expect(ledger).toMatchObject({ supplied: 3500, held: 120, available: 3380 });
   expectBalanced(ledger);
 
-  const images = await store.shardImages('WIDE-1', SHARDS);
+  const images = await snapshots.shardImages('WIDE-1', SHARDS);
   expect(images).toHaveLength(SHARDS);
-  const snapshot = await store.mergeShardImages('WIDE-1', images, SHARDS);
+  const snapshot = await snapshots.mergeShardImages('WIDE-1', images, SHARDS);
   expect(snapshot).toMatchObject({ supplied: 3500, held: 120, available: 3380 });
   expect(await store.readStockVector('WIDE-1')).toHaveLength(SHARDS);
 });

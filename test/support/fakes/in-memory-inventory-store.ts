@@ -1,6 +1,8 @@
 /**
  * The inventory store in memory, with the conditions the DynamoDB store's
- * transactions enforce (lambdas/adapters/dynamodb-inventory-store.ts): each
+ * transactions enforce (lambdas/adapters/dynamodb-inventory-store.ts), and
+ * the snapshots and stock vector the relay keeps beside the shards
+ * (lambdas/adapters/dynamodb-stock-snapshots.ts), over the same items: each
  * write checks all of its conditions and then applies all of its changes, or
  * none, with no await in between, so a write is as atomic here as there. The
  * outcomes are the store's, in its order of precedence.
@@ -30,17 +32,20 @@ import type {
   HoldEnding,
   IdempotencyRecord,
   InventoryStore,
+  OutboxPage,
+  OutboxReader,
   PlaceHoldInput,
   PlaceHoldOutcome,
   ProductChanges,
   ProductPutClaim,
   RefundOwed,
   RestockOutcome,
+  StockSnapshotStore,
 } from '../../../lambdas/domain/ports';
 import { allocationEntries } from '../../../lambdas/domain/stock';
 import { FaultPlan } from './faults';
 
-type StoreMethod = keyof InventoryStore;
+type StoreMethod = keyof InventoryStore | keyof StockSnapshotStore | keyof OutboxReader;
 /** The writes whose outcome can be "contended": a transaction conflict or throttling, nothing written. */
 type ContendableWrite = 'placeHold' | 'endHold' | 'clearCharge' | 'confirmHold' | 'restock';
 
@@ -69,7 +74,7 @@ interface RefundRow {
   dueAtMs: number | undefined;
 }
 
-export class InMemoryInventoryStore implements InventoryStore {
+export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStore, OutboxReader {
   readonly faults = new FaultPlan<StoreMethod, ContendableWrite>();
 
   private readonly products = new Map<string, Product>();
@@ -431,6 +436,22 @@ export class InMemoryInventoryStore implements InventoryStore {
 
   async listStockVectors(limit: number): Promise<string[]> {
     return this.run('listStockVectors', () => [...this.stockVectors.keys()].slice(0, limit));
+  }
+
+  /** Orders still PLACED and every product's SKU, `pageSize` items a page, as the table's Scan reads them. */
+  async *scanOutbox(pageSize = 500): AsyncGenerator<OutboxPage> {
+    const items = await this.run('scanOutbox', () => [
+      ...[...this.products.keys()].map((sku) => ({ sku })),
+      ...[...this.orders.values()].map((order) => ({ order: copy(order) })),
+    ]);
+    for (let start = 0; start === 0 || start < items.length; start += pageSize) {
+      const page = items.slice(start, start + pageSize);
+      yield {
+        scanned: page.length,
+        placed: page.flatMap((item) => ('order' in item && item.order.status === 'PLACED' ? [item.order] : [])),
+        skus: page.flatMap((item) => ('sku' in item ? [item.sku] : [])),
+      };
+    }
   }
 
   /**

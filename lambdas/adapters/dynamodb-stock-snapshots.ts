@@ -1,0 +1,265 @@
+/**
+ * What the outbox relay keeps beside the stock shards, on DynamoDB: the
+ * snapshot groups folded from shard images, and the stock vector every
+ * environment's stock view reads. Nothing here writes a stock shard; the
+ * shards are read only for an operator (one transaction per 100 shards) or
+ * the sweeper (plain strongly consistent reads).
+ */
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  TransactGetCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
+import { jitteredBackoffMs } from '../../contract/retries';
+import type { ShardImage, StockSnapshot } from '../domain/model';
+import { sumCounts } from '../domain/model';
+import type { StockSnapshotStore } from '../domain/ports';
+import { cancellationReasons, isConditionFailed, isContention } from './aws-faults';
+import { BATCH_GET_KEYS, batchGetByPk, chunked } from './dynamodb-batches';
+import {
+  compactImage,
+  fromCompactImage,
+  type Item,
+  keyIdOf,
+  keys,
+  STOCK_VECTOR_LANE,
+  shardAttribute,
+  toShardImage,
+} from './dynamodb-inventory-items';
+
+const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
+
+/**
+ * Shards per snapshot group item. A group's fold is one UpdateItem whose
+ * condition is at most 4 KB and 300 operators ("Constraints in Amazon
+ * DynamoDB", Expression parameters,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
+ * each shard adds ~50 bytes and 5 operators, and the item stays under 2 KB.
+ */
+const SHARDS_PER_SNAPSHOT_GROUP = 50;
+
+/** Transactional reads of a shard chunk before a snapshot for an operator gives up. */
+const MAX_TRANSACT_GET_ATTEMPTS = 21;
+
+export class DynamoDbStockSnapshots implements StockSnapshotStore {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
+    return compose(sku, await this.shardImages(sku, shards));
+  }
+
+  async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
+    // TransactGetItems takes at most 100 items: each chunk is one consistent cut (every shard is balanced on its own).
+    const chunks = chunked(
+      Array.from({ length: shards }, (_, shard) => shard),
+      BATCH_GET_KEYS,
+    );
+    const images = await Promise.all(chunks.map((chunk) => this.readShardChunk(sku, chunk)));
+    return images.flat();
+  }
+
+  private async readShardChunk(sku: string, chunk: readonly number[]): Promise<ShardImage[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { Responses } = await this.client.send(
+          new TransactGetCommand({
+            TransactItems: chunk.map((shard) => ({ Get: { TableName: this.tableName, Key: keys.stock(sku, shard) } })),
+          }),
+        );
+        return (Responses ?? []).map((response, index) => toShardImage(response.Item ?? {}, chunk[index] as number));
+      } catch (error) {
+        // A transactional read conflicts with in-flight writes to the same shards: read again shortly.
+        const conflicted = cancellationReasons(error) || isContention(error);
+        if (attempt + 1 >= MAX_TRANSACT_GET_ATTEMPTS || !conflicted) throw error;
+        await sleep(jitteredBackoffMs(attempt));
+      }
+    }
+  }
+
+  /**
+   * The snapshot is kept in groups of `SHARDS_PER_SNAPSHOT_GROUP` shards, one
+   * small item each (`SNAPSHOT#sku#group`), each shard a compact list
+   * `[version, supplied, available, held, sold, released, expired]`. One
+   * conditional UpdateItem per touched group folds the batch's images in
+   * (each shard only when newer) and returns the group; the untouched groups
+   * are read in one consistent batch. So a fold writes a few bytes per shard
+   * on a few items and no item grows with the shard count. An image older
+   * than what its group holds (a relay on another stream shard got there
+   * first) is folded one by one instead.
+   */
+  async mergeShardImages(
+    sku: string,
+    images: readonly ShardImage[],
+    shards: number,
+  ): Promise<StockSnapshot | undefined> {
+    const groups = new Map<number, Item | undefined>();
+    await Promise.all(
+      [...bySnapshotGroup(images)].map(async ([group, batch]) =>
+        groups.set(group, await this.foldIntoGroup(sku, group, batch)),
+      ),
+    );
+    const groupCount = Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP);
+    const missing = Array.from({ length: groupCount }, (_, group) => group).filter((group) => !groups.get(group));
+    const read = await batchGetByPk(
+      this.client,
+      this.tableName,
+      missing.map((group) => keys.snapshot(sku, group)),
+      true,
+    );
+    for (const item of read.values()) groups.set(Number(item.group), item);
+    const held = Array.from(
+      { length: shards },
+      (_, shard) => groups.get(Math.floor(shard / SHARDS_PER_SNAPSHOT_GROUP))?.[shardAttribute(shard)],
+    );
+    if (held.some((image) => !Array.isArray(image))) return undefined;
+    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
+    const snapshot = compose(sku, all);
+    await this.writeStockVector(
+      sku,
+      snapshot.version,
+      all.map((image) => image.available),
+    );
+    return snapshot;
+  }
+
+  /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
+  async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
+    await Promise.all([...bySnapshotGroup(images)].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
+  }
+
+  /** Folds images of one group's shards into its item; returns the item as it now stands. */
+  private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<Item | undefined> {
+    const fold = async (batch: readonly ShardImage[]) => {
+      const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku', '#group': 'group' };
+      const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku, ':group': group };
+      const sets = ['#kind = :kind', '#sku = :sku', '#group = :group'];
+      const conditions: string[] = [];
+      for (const [index, image] of batch.entries()) {
+        names[`#s${index}`] = shardAttribute(image.shard);
+        values[`:i${index}`] = compactImage(image);
+        values[`:v${index}`] = image.version;
+        sets.push(`#s${index} = :i${index}`);
+        conditions.push(`(attribute_not_exists(#s${index}) OR #s${index}[0] < :v${index})`);
+      }
+      const { Attributes } = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: keys.snapshot(sku, group),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes;
+    };
+    let pending = images;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        return await fold(pending);
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      // Some image is not newer than what the group holds (a redelivery, or a relay on another stream
+      // shard was first): read the group and fold only what is newer, so a redelivered batch writes nothing.
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.snapshot(sku, group), ConsistentRead: true }),
+      );
+      pending = pending.filter((image) => {
+        const held = Item?.[shardAttribute(image.shard)];
+        return !Array.isArray(held) || Number(held[0]) < image.version;
+      });
+      if (pending.length === 0) return Item;
+    }
+    // Still racing another relay: the caller reads the group with the untouched ones.
+    return undefined;
+  }
+
+  async readShardImages(sku: string, shards: number): Promise<ShardImage[]> {
+    const stockKeys = Array.from({ length: shards }, (_, shard) => keys.stock(sku, shard));
+    const byPk = await batchGetByPk(this.client, this.tableName, stockKeys, true);
+    return stockKeys.map((key, shard) => toShardImage(byPk.get(key.pk) ?? {}, shard));
+  }
+
+  async stockVectorVersion(sku: string): Promise<number | undefined> {
+    const { Item } = await this.client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: keys.stockVector(sku),
+        ProjectionExpression: '#version',
+        ExpressionAttributeNames: { '#version': 'version' },
+        ConsistentRead: true,
+      }),
+    );
+    return Item?.version === undefined ? undefined : Number(Item.version);
+  }
+
+  async listStockVectors(limit: number): Promise<string[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: indexName,
+        KeyConditionExpression: '#lane = :lane',
+        ExpressionAttributeNames: { '#lane': laneKey.name },
+        ExpressionAttributeValues: { ':lane': STOCK_VECTOR_LANE },
+        Limit: limit,
+      }),
+    );
+    return Items.map((item) => keyIdOf(keyPrefixes.stockVector, item));
+  }
+
+  /**
+   * The stock view's item: a list of numbers, a few bytes a shard, so one
+   * eventually consistent read costs half a read unit for up to hundreds of
+   * shards. Kept only when newer, so a late relay never rolls it back.
+   */
+  private async writeStockVector(sku: string, version: number, available: readonly number[]): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          // Listed in the expiry index under its own lane, for the sweeper's reconciliation. The index keys
+          // never change on a rewrite, so the (keys-only) index is written once per SKU, not once per fold.
+          Item: {
+            ...keys.stockVector(sku),
+            kind: 'stock-view',
+            sku,
+            version,
+            available,
+            [laneKey.name]: STOCK_VECTOR_LANE,
+            [dueKey.name]: 0,
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: { ':version': version },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+}
+
+function compose(sku: string, images: readonly ShardImage[]): StockSnapshot {
+  return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
+}
+
+/** Shard images by the snapshot group that keeps them. */
+function bySnapshotGroup(images: readonly ShardImage[]): Map<number, ShardImage[]> {
+  const byGroup = new Map<number, ShardImage[]>();
+  for (const image of images) {
+    const group = Math.floor(image.shard / SHARDS_PER_SNAPSHOT_GROUP);
+    byGroup.set(group, [...(byGroup.get(group) ?? []), image]);
+  }
+  return byGroup;
+}
