@@ -249,6 +249,7 @@ async function serve(args: string[]): Promise<number> {
     ...(endpoints ? { endpoints } : {}),
   });
   console.log(`dropline is serving the HTTP contract at ${stack.url}`);
+  console.log(`  drop page:             ${stack.url}/?sku=<sku>`);
   console.log(`  admin key (x-api-key): ${stack.adminKey}`);
   console.log(`  DynamoDB Local:        ${stack.endpoints.dynamodb}`);
   console.log(`  SQS/SNS (fauxqs):      ${stack.endpoints.sqs}`);

@@ -9,6 +9,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { answerSite } from '../site';
 import { lambdaContext } from './lambda-context';
 
 /** A route as the gateway serves it: the contract's routes, or the ones an assembly's REST API declares. */
@@ -116,6 +117,8 @@ async function serve(
 ): Promise<string> {
   const rawUrl = request.url ?? '/';
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
+  // The drop page, as CloudFront serves it from S3 beside the API when deployed.
+  if (await answerSite(request, response)) return 'site';
   // Like API Gateway, route on the path as sent: no dot-segment normalisation.
   const url = new URL(rawUrl, 'http://gateway.local');
   const rawPath = rawUrl.split('?')[0] ?? '/';

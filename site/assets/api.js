@@ -1,0 +1,61 @@
+/**
+ * The page's one way to the API: same origin, JSON, and the contract's
+ * retry rule — 429 THROTTLED or BUSY, 5xx and lost connections are retried
+ * with the very same request (so the same Idempotency-Key) after the answer's
+ * Retry-After, jittered; every other answer is a verdict.
+ */
+
+/** An answer, or `{ status: 0, code: 'OFFLINE' }` when the request never got one. */
+export async function call(method, path, { body, headers = {}, cache = 'no-store', signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      cache,
+      signal,
+      credentials: 'same-origin',
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    if (error?.name === 'AbortError') throw error;
+    return { status: 0, code: 'OFFLINE', body: {}, headers: new Headers() };
+  }
+  const text = await response.text().catch(() => '');
+  let parsed = {};
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = {};
+  }
+  const code = response.ok ? undefined : (parsed?.error?.code ?? `HTTP_${response.status}`);
+  return { status: response.status, code, body: parsed, headers: response.headers };
+}
+
+export function invitesRetry(answer) {
+  if (answer.status === 0 || answer.status >= 500) return true;
+  return answer.status === 429 && (answer.code === 'THROTTLED' || answer.code === 'BUSY');
+}
+
+/** Seconds from Retry-After (1 when absent or unreadable), jittered to 50–150 %, at most 30 s. */
+export function retryDelayMs(answer, attempt) {
+  const given = Number(answer.headers.get('retry-after'));
+  const seconds = Number.isFinite(given) && given >= 0 ? given : Math.min(2 ** attempt, 8);
+  return Math.min(30_000, 1000 * Math.max(seconds, 0.5) * (0.5 + Math.random()));
+}
+
+/**
+ * Sends `request()` until its answer is a verdict or `maxAttempts` are spent.
+ * `onRetry(answer, attempt)` lets the page say why it is waiting. While the
+ * browser is offline it waits for the connection instead of spending attempts.
+ */
+export async function untilSettled(request, { maxAttempts = 6, onRetry = () => {} } = {}) {
+  let answer = await request();
+  for (let attempt = 1; attempt < maxAttempts && invitesRetry(answer); attempt++) {
+    onRetry(answer, attempt);
+    if (!navigator.onLine) await new Promise((resolve) => addEventListener('online', resolve, { once: true }));
+    else await new Promise((resolve) => setTimeout(resolve, retryDelayMs(answer, attempt)));
+    answer = await request();
+  }
+  return answer;
+}

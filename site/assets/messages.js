@@ -1,0 +1,40 @@
+/**
+ * A plain sentence for every error code the API can answer with: the domain's
+ * (lambdas/domain/errors.ts), the HTTP edge's faults (lambdas/shared/http.ts),
+ * API Gateway's own refusals (lib/constructs/drop-api.ts) and the local
+ * gateway's. The browser test checks that none is missing.
+ */
+export const MESSAGES = Object.freeze({
+  VALIDATION_ERROR: 'The shop could not accept that request as sent. Reload the page and try again.',
+  PAYMENT_DECLINED: 'Your payment was declined. Your hold is kept until its time runs out: try another payment method.',
+  DROP_NOT_STARTED: 'The drop has not started yet. Reserve opens when the countdown ends.',
+  NOT_FOUND: 'We could not find that. It may have been removed.',
+  SOLD_OUT: 'Sold out: every unit is taken.',
+  INVALID_STATE: 'This hold can no longer change: it was already paid for, let go or ran out.',
+  PAYMENT_MISMATCH:
+    'The payment on record does not match the price of this hold, so no order was placed. Please contact support before paying again.',
+  RESERVATION_EXPIRED: 'Your hold ran out before payment, and the unit went back on sale.',
+  PAYLOAD_TOO_LARGE: 'That was too much to send at once. Shorten it and try again.',
+  IDEMPOTENCY_MISMATCH: 'This attempt clashed with an earlier one from this page. Reload the page and try again.',
+  LIMIT_EXCEEDED: 'You already have as many as one customer may buy in this drop.',
+  BUSY: 'Very busy right now. Still trying for you…',
+  THROTTLED: 'Lots of shoppers right now. Still trying for you…',
+  UNAVAILABLE: 'The shop is briefly unavailable. Still trying for you…',
+  INTERNAL_ERROR: 'Something went wrong on our side. Trying again is safe: you will not be held or charged twice.',
+  BAD_GATEWAY: 'Something went wrong on our side. Trying again is safe: you will not be held or charged twice.',
+  GATEWAY_TIMEOUT: 'That took too long. Trying again is safe: you will not be held or charged twice.',
+  FORBIDDEN: 'The shop refused this request. Reload the page and try again.',
+  REQUEST_REFUSED: 'The shop refused this request. Reload the page and try again.',
+  ROUTE_NOT_FOUND: 'This page is out of date. Reload it to continue.',
+  METHOD_NOT_ALLOWED: 'This page is out of date. Reload it to continue.',
+  UNSUPPORTED_MEDIA_TYPE: 'This page is out of date. Reload it to continue.',
+  URI_TOO_LONG: 'That address is too long. Open the drop again from its link.',
+  OFFLINE: 'No connection. We will try again as soon as you are back online.',
+});
+
+const UNKNOWN = 'Something unexpected happened. Reload the page and try again.';
+
+/** The sentence for an error code; never the server's own text, which may name internals. */
+export function messageFor(code) {
+  return Object.hasOwn(MESSAGES, code) ? MESSAGES[code] : UNKNOWN;
+}
