@@ -217,7 +217,8 @@ export class EdgeStack extends Stack {
       sources: [Source.asset(siteDir)],
       destinationBucket: site,
       distribution: this.distribution,
-      distributionPaths: ['/index.html'],
+      // The page, its service worker and its assets change together: a deploy must not pair a new page with old scripts.
+      distributionPaths: ['/', '/index.html', '/sw.js', '/assets/*'],
     });
     this.acknowledgeBucketDeployment(site);
 

@@ -30,6 +30,12 @@ describe('CloudFront', () => {
     });
   });
 
+  it('invalidates the page, its service worker and every asset when the page is deployed', () => {
+    synth.edge.hasResourceProperties('Custom::CDKBucketDeployment', {
+      DistributionPaths: Match.arrayEquals(['/', '/index.html', '/sw.js', '/assets/*']),
+    });
+  });
+
   it('caches availability reads for one second by default and two at most, keyed on the path alone', () => {
     synth.edge.hasResourceProperties('AWS::CloudFront::CachePolicy', {
       CachePolicyConfig: Match.objectLike({
