@@ -1,0 +1,155 @@
+/**
+ * @jest-environment node
+ *
+ * Stock snapshots on in-memory fakes of the ports: folded from the shard
+ * images a stream batch carries, published to the channels' topic, kept in
+ * the stock vector every stock view reads, and rebuilt by the sweeper when a
+ * stream record was lost.
+ */
+import type { ShardImage } from '../../lambdas/domain/model';
+import { type Drop, fakeDrop } from '../support/fakes/drop';
+
+/** The images a stream batch would carry for these shards: each as its last write left it. */
+async function streamImages(drop: Drop, sku: string, shards: number, only?: readonly number[]): Promise<ShardImage[]> {
+  const images = await drop.store.readShardImages(sku, shards);
+  return only ? images.filter((image) => only.includes(image.shard)) : images;
+}
+
+describe('publish', () => {
+  test('publishes the snapshot the shard images add up to, and keeps its stock vector', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+
+    const event = await drop.snapshots.publish(sku, ['reserved'], await streamImages(drop, sku, 2));
+
+    expect(event).toMatchObject({ sku, type: 'stock-changed', supplied: 10, available: 8, held: 2, sold: 0 });
+    expect(drop.topic.events(sku)).toEqual([event]);
+    expect(await drop.store.readStockVector(sku)).toEqual([3, 5]);
+    expect(await drop.store.stockVectorVersion(sku)).toBe(event?.version);
+  });
+
+  test('publishes nothing until every shard of the SKU has been seen', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+
+    const partial = await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2, [0]));
+    const completed = await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2, [1]));
+
+    expect(partial).toBeUndefined();
+    expect(completed).toMatchObject({ supplied: 10, available: 10 });
+    expect(drop.topic.events(sku)).toHaveLength(1);
+  });
+
+  test('an image older than the one folded in never rolls the snapshot back', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 1 });
+    const before = await streamImages(drop, sku, 1);
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+    const newest = await drop.snapshots.publish(sku, ['reserved'], await streamImages(drop, sku, 1));
+
+    const late = await drop.snapshots.publish(sku, [], before);
+
+    expect(late).toMatchObject({ version: newest?.version, available: 8 });
+    expect(await drop.store.readStockVector(sku)).toEqual([8]);
+    expect(drop.topic.events(sku)).toHaveLength(1);
+  });
+
+  test('types the event by the stock left: low at a tenth of supply, sold out at zero', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 1, maxPerCustomer: 10 });
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 9, idempotencyKey: 'a' });
+    const low = await drop.snapshots.publish(sku, ['reserved'], await streamImages(drop, sku, 1));
+    await drop.inventory.reserve({ sku, customerId: 'bob', quantity: 1, idempotencyKey: 'b' });
+
+    const gone = await drop.snapshots.publish(sku, ['reserved'], await streamImages(drop, sku, 1));
+
+    expect(low).toMatchObject({ type: 'low-stock', available: 1 });
+    expect(gone).toMatchObject({ type: 'sold-out', available: 0 });
+  });
+
+  test('a redrive, given no images, reads every shard and publishes the ledger', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+
+    const event = await drop.snapshots.publish(sku, []);
+
+    const { supplied, available, held, sold } = await drop.inventory.ledger(sku);
+    expect(event).toMatchObject({ supplied, available, held, sold, reasons: [] });
+    expect(drop.store.faults.calls('shardImages')).toBe(1);
+  });
+
+  test('reports no drift for a balanced ledger, and the units a broken image cannot account for', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 1 });
+    await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 1));
+    const broken: ShardImage = {
+      shard: 0,
+      version: 5,
+      supplied: 10,
+      available: 4,
+      held: 1,
+      sold: 2,
+      released: 0,
+      expired: 0,
+    };
+
+    await drop.snapshots.publish(sku, [], [broken]);
+
+    expect(drop.drifts).toEqual([
+      { sku, drift: 0, version: 0 },
+      { sku, drift: 3, version: 5 },
+    ]);
+  });
+
+  test('keeps the images of shards written before their product, and publishes once it exists', async () => {
+    const drop = fakeDrop();
+    const early: ShardImage = {
+      shard: 0,
+      version: 0,
+      supplied: 7,
+      available: 7,
+      held: 0,
+      sold: 0,
+      released: 0,
+      expired: 0,
+    };
+
+    const before = await drop.snapshots.publish('late-product', [], [early]);
+    await drop.product({ sku: 'late-product', stock: 7, shards: 1 });
+    const after = await drop.snapshots.publish('late-product', [], []);
+
+    expect(before).toBeUndefined();
+    expect(after).toMatchObject({ sku: 'late-product', supplied: 7, available: 7 });
+  });
+});
+
+describe('reconcile', () => {
+  test('rebuilds a stock vector a lost stream record left behind, and publishes it', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+    // The hold's stream record never reaches the relay.
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+
+    const reconciled = await drop.snapshots.reconcile();
+
+    expect(reconciled).toBe(1);
+    expect(await drop.store.readStockVector(sku)).toEqual([3, 5]);
+    expect(drop.topic.events(sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+  });
+
+  test('leaves alone a SKU whose shards add up to the version its vector was written at', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+    await drop.snapshots.publish(sku, ['reserved'], await streamImages(drop, sku, 2));
+
+    const reconciled = await drop.snapshots.reconcile();
+
+    expect(reconciled).toBe(0);
+    expect(drop.topic.events(sku)).toHaveLength(1);
+    expect(drop.store.faults.calls('mergeShardImages')).toBe(1);
+  });
+});
