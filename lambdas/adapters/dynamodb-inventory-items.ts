@@ -4,7 +4,7 @@
  * expiry index's lanes, the items as domain objects, and the one update a
  * transaction makes to a stock shard.
  */
-import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { QueryCommandInput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, type KeyPrefix, keyPrefixes } from '../../contract/inventory-table';
 import type * as model from '../domain/model';
 import type { IdempotencyRecord } from '../domain/ports';
@@ -87,6 +87,19 @@ export const REFUND_LANE = 'REFUNDS';
 
 /** Stock-vector items, one per SKU, listed for the sweeper's reconciliation. */
 export const STOCK_VECTOR_LANE = 'STOCKVIEWS';
+
+/** A query of one lane of the expiry index, oldest first: its items due by `dueBy`, or all of them. */
+export function laneQuery(tableName: string, lane: string, limit: number, dueBy?: number): QueryCommandInput {
+  const { indexName, partitionKey, sortKey } = inventoryTable.holdsByExpiryIndex;
+  return {
+    TableName: tableName,
+    IndexName: indexName,
+    KeyConditionExpression: dueBy === undefined ? '#lane = :lane' : '#lane = :lane AND #due <= :dueBy',
+    ExpressionAttributeNames: { '#lane': partitionKey.name, ...(dueBy === undefined ? {} : { '#due': sortKey.name }) },
+    ExpressionAttributeValues: { ':lane': lane, ...(dueBy === undefined ? {} : { ':dueBy': dueBy }) },
+    Limit: limit,
+  };
+}
 
 export function holdLane(reservationId: string): string {
   let hash = 0;

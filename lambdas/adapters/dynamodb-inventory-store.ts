@@ -11,6 +11,7 @@ import {
   ScanCommand,
   TransactWriteCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
 import { LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
@@ -48,6 +49,7 @@ import {
   keyIdOf,
   keys,
   laneName,
+  laneQuery,
   REFUND_LANE,
   type ShardCounter,
   shardUpdate,
@@ -61,7 +63,7 @@ import {
 } from './dynamodb-inventory-items';
 
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
-const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
+const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
 /** Shard updates per transaction: TransactWriteItems takes at most 100 actions, one is the record that guards it. */
 const SHARDS_PER_TRANSACTION = 99;
@@ -338,14 +340,8 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
     refundOwed?: RefundOwed,
   ): Promise<EndHoldOutcome> {
     const counter: ShardCounter = ending === 'RELEASED' ? 'released' : 'expired';
-    const conditions = ['#status = :held'];
-    if (ending === 'EXPIRED') conditions.push('#expiresAtMs <= :nowMs');
     // Only on the hold as read: a checkout cleared meanwhile changes what the end owes.
-    conditions.push(
-      reservation.lastChargeAttemptAtMs === undefined
-        ? 'attribute_not_exists(#lastCharge)'
-        : '#lastCharge = :lastCharge',
-    );
+    const when = [clearedAsRead(reservation), ...(ending === 'EXPIRED' ? [dueAt(nowMs)] : [])];
     const returnUnits = allocationEntries(reservation.allocation).map(([shard, units]) =>
       shardUpdate(this.tableName, reservation.sku, shard, units, { from: 'held', into: 'available', add: [counter] }),
     );
@@ -376,32 +372,7 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.reservation(reservation.reservationId),
-                UpdateExpression: 'SET #status = :ending, #endedAt = :endedAt REMOVE #lane, #due',
-                ConditionExpression: conditions.join(' AND '),
-                ExpressionAttributeNames: {
-                  '#status': 'status',
-                  '#endedAt': 'endedAt',
-                  '#lane': laneKey.name,
-                  '#due': dueKey.name,
-                  '#lastCharge': 'lastChargeAttemptAtMs',
-                  ...(ending === 'EXPIRED' ? { '#expiresAtMs': 'expiresAtMs' } : {}),
-                },
-                ExpressionAttributeValues: {
-                  ':held': 'HELD' satisfies ReservationStatus,
-                  ':ending': ending,
-                  ':endedAt': new Date(nowMs).toISOString(),
-                  ...(ending === 'EXPIRED' ? { ':nowMs': nowMs } : {}),
-                  ...(reservation.lastChargeAttemptAtMs === undefined
-                    ? {}
-                    : { ':lastCharge': reservation.lastChargeAttemptAtMs }),
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
+            this.leaveHeld(reservation.reservationId, { to: ending, nowMs, when }),
             ...returnUnits,
             {
               Update: {
@@ -423,19 +394,16 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   }
 
   async clearCharge(reservationId: string, nowMs: number): Promise<ChargeClearance> {
+    const stillHeld = conditionOf([isHeld, notDueAt(nowMs)]);
     try {
       const { Attributes } = await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.reservation(reservationId),
+          // `:nowMs` is the condition's own value: the clearance is stamped with the instant it was checked at.
           UpdateExpression: 'SET #lastCharge = :nowMs',
-          ConditionExpression: '#status = :held AND #expiresAtMs > :nowMs',
-          ExpressionAttributeNames: {
-            '#lastCharge': 'lastChargeAttemptAtMs',
-            '#status': 'status',
-            '#expiresAtMs': 'expiresAtMs',
-          },
-          ExpressionAttributeValues: { ':nowMs': nowMs, ':held': 'HELD' satisfies ReservationStatus },
+          ...stillHeld,
+          ExpressionAttributeNames: { ...stillHeld.ExpressionAttributeNames, '#lastCharge': 'lastChargeAttemptAtMs' },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -526,18 +494,7 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   async listDueHolds(nowMs: number, limit: number): Promise<string[]> {
     const lanes = Array.from({ length: inventoryTable.holdLanes }, (_, lane) => laneName(lane));
     const pages = await Promise.all(
-      lanes.map((lane) =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: indexName,
-            KeyConditionExpression: '#lane = :lane AND #due <= :now',
-            ExpressionAttributeNames: { '#lane': laneKey.name, '#due': dueKey.name },
-            ExpressionAttributeValues: { ':lane': lane, ':now': nowMs },
-            Limit: limit,
-          }),
-        ),
-      ),
+      lanes.map((lane) => this.client.send(new QueryCommand(laneQuery(this.tableName, lane, limit, nowMs)))),
     );
     return pages
       .flatMap((page) => page.Items ?? [])
@@ -547,20 +504,14 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   }
 
   async deferHold(reservationId: string, untilMs: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.reservation(reservationId),
-          UpdateExpression: 'SET #due = :until',
-          ConditionExpression: '#status = :held AND attribute_exists(#lane)',
-          ExpressionAttributeNames: { '#due': dueKey.name, '#status': 'status', '#lane': laneKey.name },
-          ExpressionAttributeValues: { ':until': untilMs, ':held': 'HELD' satisfies ReservationStatus },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+    await this.updateIf({
+      TableName: this.tableName,
+      Key: keys.reservation(reservationId),
+      UpdateExpression: 'SET #due = :until',
+      ConditionExpression: '#status = :held AND attribute_exists(#lane)',
+      ExpressionAttributeNames: { '#due': dueKey.name, '#status': 'status', '#lane': laneKey.name },
+      ExpressionAttributeValues: { ':until': untilMs, ':held': 'HELD' satisfies ReservationStatus },
+    });
   }
 
   async confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome> {
@@ -571,30 +522,12 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Update: {
-                TableName: this.tableName,
-                Key: keys.reservation(reservation.reservationId),
-                UpdateExpression: 'SET #status = :confirmed, #orderId = :orderId, #endedAt = :now REMOVE #lane, #due',
-                ConditionExpression: '#status = :held AND #expiresAtMs > :nowMs',
-                ExpressionAttributeNames: {
-                  '#status': 'status',
-                  '#orderId': 'orderId',
-                  '#endedAt': 'endedAt',
-                  '#expiresAtMs': 'expiresAtMs',
-                  '#lane': laneKey.name,
-                  '#due': dueKey.name,
-                },
-                ExpressionAttributeValues: {
-                  ':held': 'HELD' satisfies ReservationStatus,
-                  ':confirmed': 'CONFIRMED' satisfies ReservationStatus,
-                  ':orderId': order.orderId,
-                  ':now': new Date(nowMs).toISOString(),
-                  ':nowMs': nowMs,
-                },
-                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-              },
-            },
+            this.leaveHeld(reservation.reservationId, {
+              to: 'CONFIRMED',
+              nowMs,
+              set: { orderId: order.orderId },
+              when: [notDueAt(nowMs)],
+            }),
             ...sellUnits,
             {
               Put: {
@@ -620,26 +553,18 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
   }
 
   async markFulfilled(orderId: string): Promise<boolean> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.order(orderId),
-          UpdateExpression: 'SET #status = :fulfilled, #fulfilledAt = :now',
-          ConditionExpression: '#status = :placed',
-          ExpressionAttributeNames: { '#status': 'status', '#fulfilledAt': 'fulfilledAt' },
-          ExpressionAttributeValues: {
-            ':fulfilled': 'FULFILLED' satisfies OrderStatus,
-            ':placed': 'PLACED' satisfies OrderStatus,
-            ':now': new Date().toISOString(),
-          },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailed(error)) return false;
-      throw error;
-    }
+    return this.updateIf({
+      TableName: this.tableName,
+      Key: keys.order(orderId),
+      UpdateExpression: 'SET #status = :fulfilled, #fulfilledAt = :now',
+      ConditionExpression: '#status = :placed',
+      ExpressionAttributeNames: { '#status': 'status', '#fulfilledAt': 'fulfilledAt' },
+      ExpressionAttributeValues: {
+        ':fulfilled': 'FULFILLED' satisfies OrderStatus,
+        ':placed': 'PLACED' satisfies OrderStatus,
+        ':now': new Date().toISOString(),
+      },
+    });
   }
 
   async getRefund(reservationId: string): Promise<OwedRefund | undefined> {
@@ -651,39 +576,50 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
 
   async listDueRefunds(nowMs: number, limit: number): Promise<string[]> {
     const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#lane = :lane AND #due <= :now',
-        ExpressionAttributeNames: { '#lane': laneKey.name, '#due': dueKey.name },
-        ExpressionAttributeValues: { ':lane': REFUND_LANE, ':now': nowMs },
-        Limit: limit,
-      }),
+      new QueryCommand(laneQuery(this.tableName, REFUND_LANE, limit, nowMs)),
     );
     return Items.map((item) => keyIdOf(keyPrefixes.refund, item));
   }
 
   async closeRefund(reservationId: string, status: Exclude<RefundStatus, 'OWED'>, nowMs: number): Promise<boolean> {
+    return this.updateIf({
+      TableName: this.tableName,
+      Key: keys.refund(reservationId),
+      UpdateExpression: 'SET #status = :status, #closedAt = :closedAt REMOVE #lane, #due',
+      ConditionExpression: '#status = :owed',
+      ExpressionAttributeNames: {
+        '#status': 'status',
+        '#closedAt': 'closedAt',
+        '#lane': laneKey.name,
+        '#due': dueKey.name,
+      },
+      ExpressionAttributeValues: {
+        ':status': status,
+        ':owed': 'OWED' satisfies RefundStatus,
+        ':closedAt': new Date(nowMs).toISOString(),
+      },
+    });
+  }
+
+  async rescheduleRefund(reservationId: string, nextAttemptAtMs: number, attempts: number): Promise<void> {
+    await this.updateIf({
+      TableName: this.tableName,
+      Key: keys.refund(reservationId),
+      UpdateExpression: 'SET #due = :next, #attempts = :attempts',
+      ConditionExpression: '#status = :owed',
+      ExpressionAttributeNames: { '#due': dueKey.name, '#attempts': 'attempts', '#status': 'status' },
+      ExpressionAttributeValues: {
+        ':next': nextAttemptAtMs,
+        ':attempts': attempts,
+        ':owed': 'OWED' satisfies RefundStatus,
+      },
+    });
+  }
+
+  /** Sends a conditional update: false when its condition did not hold (nothing was written). */
+  private async updateIf(update: UpdateCommandInput): Promise<boolean> {
     try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.refund(reservationId),
-          UpdateExpression: 'SET #status = :status, #closedAt = :closedAt REMOVE #lane, #due',
-          ConditionExpression: '#status = :owed',
-          ExpressionAttributeNames: {
-            '#status': 'status',
-            '#closedAt': 'closedAt',
-            '#lane': laneKey.name,
-            '#due': dueKey.name,
-          },
-          ExpressionAttributeValues: {
-            ':status': status,
-            ':owed': 'OWED' satisfies RefundStatus,
-            ':closedAt': new Date(nowMs).toISOString(),
-          },
-        }),
-      );
+      await this.client.send(new UpdateCommand(update));
       return true;
     } catch (error) {
       if (isConditionFailed(error)) return false;
@@ -691,25 +627,45 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
     }
   }
 
-  async rescheduleRefund(reservationId: string, nextAttemptAtMs: number, attempts: number): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: keys.refund(reservationId),
-          UpdateExpression: 'SET #due = :next, #attempts = :attempts',
-          ConditionExpression: '#status = :owed',
-          ExpressionAttributeNames: { '#due': dueKey.name, '#attempts': 'attempts', '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':next': nextAttemptAtMs,
-            ':attempts': attempts,
-            ':owed': 'OWED' satisfies RefundStatus,
-          },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailed(error)) throw error;
-    }
+  /**
+   * The update that moves a HELD reservation on and out of the expiry index:
+   * to its new status, ended at `nowMs`, with the attributes `set`, on the
+   * condition that it is HELD and every part of `when` holds. The hold as it
+   * stood comes back when the condition fails.
+   */
+  private leaveHeld(
+    reservationId: string,
+    move: {
+      readonly to: Exclude<ReservationStatus, 'HELD'>;
+      readonly nowMs: number;
+      readonly set?: Readonly<Record<string, unknown>>;
+      readonly when: readonly ConditionPart[];
+    },
+  ): TransactItem {
+    const extra = Object.entries(move.set ?? {});
+    const condition = conditionOf([isHeld, ...move.when]);
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: keys.reservation(reservationId),
+        UpdateExpression: `SET ${['#status = :to', '#endedAt = :endedAt', ...extra.map(([name]) => `#${name} = :${name}`)].join(', ')} REMOVE #lane, #due`,
+        ConditionExpression: condition.ConditionExpression,
+        ExpressionAttributeNames: {
+          ...condition.ExpressionAttributeNames,
+          '#endedAt': 'endedAt',
+          '#lane': laneKey.name,
+          '#due': dueKey.name,
+          ...Object.fromEntries(extra.map(([name]) => [`#${name}`, name])),
+        },
+        ExpressionAttributeValues: {
+          ...condition.ExpressionAttributeValues,
+          ':to': move.to,
+          ':endedAt': new Date(move.nowMs).toISOString(),
+          ...Object.fromEntries(extra.map(([name, value]) => [`:${name}`, value])),
+        },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      },
+    };
   }
 
   /**
@@ -764,4 +720,50 @@ function holdTransitionOutcome(error: unknown, sku: string, shardItems: number):
     throw new LedgerInvariantError(sku);
   }
   return { kind: 'contended' };
+}
+
+/** One named part of a condition: its expression and the names and values it uses. */
+interface ConditionPart {
+  readonly expression: string;
+  readonly names: Readonly<Record<string, string>>;
+  readonly values?: Readonly<Record<string, unknown>>;
+}
+
+const isHeld: ConditionPart = {
+  expression: '#status = :held',
+  names: { '#status': 'status' },
+  values: { ':held': 'HELD' satisfies ReservationStatus },
+};
+
+/** The hold's expiry has not come at `nowMs`. */
+const notDueAt = (nowMs: number): ConditionPart => ({
+  expression: '#expiresAtMs > :nowMs',
+  names: { '#expiresAtMs': 'expiresAtMs' },
+  values: { ':nowMs': nowMs },
+});
+
+/** The hold's expiry has come at `nowMs`. */
+const dueAt = (nowMs: number): ConditionPart => ({
+  expression: '#expiresAtMs <= :nowMs',
+  names: { '#expiresAtMs': 'expiresAtMs' },
+  values: { ':nowMs': nowMs },
+});
+
+/** No checkout was cleared to charge the hold since it was read (the same clearance, or none). */
+const clearedAsRead = (reservation: Reservation): ConditionPart =>
+  reservation.lastChargeAttemptAtMs === undefined
+    ? { expression: 'attribute_not_exists(#lastCharge)', names: { '#lastCharge': 'lastChargeAttemptAtMs' } }
+    : {
+        expression: '#lastCharge = :lastCharge',
+        names: { '#lastCharge': 'lastChargeAttemptAtMs' },
+        values: { ':lastCharge': reservation.lastChargeAttemptAtMs },
+      };
+
+/** Parts that must all hold, as a request's condition. */
+function conditionOf(parts: readonly ConditionPart[]) {
+  return {
+    ConditionExpression: parts.map((part) => part.expression).join(' AND '),
+    ExpressionAttributeNames: Object.assign({}, ...parts.map((part) => part.names)) as Record<string, string>,
+    ExpressionAttributeValues: Object.assign({}, ...parts.map((part) => part.values ?? {})) as Record<string, unknown>,
+  };
 }

@@ -28,12 +28,13 @@ import {
   type Item,
   keyIdOf,
   keys,
+  laneQuery,
   STOCK_VECTOR_LANE,
   shardAttribute,
   toShardImage,
 } from './dynamodb-inventory-items';
 
-const { indexName, partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
+const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
 /**
  * Shards per snapshot group item. A group's fold is one UpdateItem whose
@@ -206,14 +207,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
 
   async listStockVectors(limit: number): Promise<string[]> {
     const { Items = [] } = await this.client.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: indexName,
-        KeyConditionExpression: '#lane = :lane',
-        ExpressionAttributeNames: { '#lane': laneKey.name },
-        ExpressionAttributeValues: { ':lane': STOCK_VECTOR_LANE },
-        Limit: limit,
-      }),
+      new QueryCommand(laneQuery(this.tableName, STOCK_VECTOR_LANE, limit)),
     );
     return Items.map((item) => keyIdOf(keyPrefixes.stockVector, item));
   }
