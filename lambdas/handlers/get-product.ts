@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { skuPath } from '../../contract/requests';
 import { storefront } from '../shared/composition';
-import { type HttpResult, httpApi } from '../shared/http';
+import { etagMatches, type HttpResult, httpApi } from '../shared/http';
 import { productView } from '../shared/representations';
 
 /** Short enough that a release shows within a second or two; long enough that a spike of refreshes hits the cache. */
@@ -17,7 +17,7 @@ export async function getProduct(event: z.infer<typeof Request>): Promise<HttpRe
   const body = JSON.stringify(productView(await storefront.availability(event.pathParameters.sku)));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   const headers = { 'content-type': 'application/json', 'cache-control': CACHE_CONTROL, etag };
-  if (event.headers?.['if-none-match'] === etag) return { statusCode: 304, headers, body: '' };
+  if (etagMatches(event.headers?.['if-none-match'], etag)) return { statusCode: 304, headers, body: '' };
   return { statusCode: 200, headers, body };
 }
 

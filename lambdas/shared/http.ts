@@ -48,6 +48,17 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   };
 }
 
+/**
+ * Whether `If-None-Match` names `etag`, by the weak comparison RFC 9110 (13.1.2) prescribes for it: a
+ * list of tags, `W/` prefixes (CloudFront weakens an ETag when it compresses an answer) or `*`.
+ */
+export function etagMatches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((tag) => opaque(tag) === opaque(etag));
+}
+
 export function errorBody(code: ErrorCode | FaultCode, message: string) {
   return { error: { code, message } };
 }

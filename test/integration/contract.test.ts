@@ -1,5 +1,6 @@
 /** The HTTP contract, route by route: shapes, status codes and error codes. */
 import { ApiClient } from '../../local/api-client';
+import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
@@ -62,6 +63,34 @@ describe('GET /products/{sku}', () => {
 
     expect(second.status).toBe(304);
     expect(second.text).toBe('');
+  });
+
+  test('answers 304 to a weak or listed If-None-Match, as CloudFront and browsers may send it', async () => {
+    const sku = await product();
+    const etag = String((await api.call('GET', `/products/${sku}`)).headers.etag);
+
+    for (const ifNoneMatch of [`W/${etag}`, `"older", ${etag}`, '*']) {
+      const again = await api.call('GET', `/products/${sku}`, { headers: { 'if-none-match': ifNoneMatch } });
+      expect([ifNoneMatch, again.status]).toEqual([ifNoneMatch, 304]);
+    }
+  });
+
+  test('answers 200 with the new body once the availability changed', async () => {
+    const sku = await product();
+    const before = await api.call('GET', `/products/${sku}`);
+    expect((await api.reserve(sku, 'etag-shopper', 1, 'etag-hold-1')).status).toBe(201);
+
+    // The read model follows the hold through the stream: within moments, not necessarily at once.
+    const after = await eventually(async () => {
+      const answer = await api.call('GET', `/products/${sku}`, {
+        headers: { 'if-none-match': String(before.headers.etag) },
+      });
+      expect(answer.status).toBe(200);
+      return answer;
+    });
+
+    expect(after.body).toMatchObject({ available: 9 });
+    expect(after.headers.etag).not.toBe(before.headers.etag);
   });
 
   test('answers 404 NOT_FOUND for an unknown sku', async () => {
