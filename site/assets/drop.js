@@ -11,7 +11,12 @@ import { dropMemory, customerId as rememberedCustomer } from './memory.js';
 import { messageFor } from './messages.js';
 import { watchWaitingRoom } from './waiting-room.js';
 
-const POLL_MS = 1000;
+/** Edge TTL (1 s) plus a poll every 0.8–1 s: a change reaches the page within 2 s (docs/capacity.md). */
+const POLL_MS = 800;
+const POLL_JITTER_MS = 200;
+/** Before the drop opens only an operator's edit changes the answer: poll slowly until shortly before it. */
+const EARLY_POLL_MS = 10_000;
+const EARLY_WINDOW_MS = 15_000;
 const ORDER_POLL_MS = 1000;
 const SKU_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const MAX_QUANTITY_CHOICES = 10;
@@ -242,7 +247,14 @@ async function pollProduct() {
 function schedulePoll() {
   clearTimeout(pollTimer);
   if (document.hidden || page.missing) return;
-  pollTimer = setTimeout(pollProduct, POLL_MS + Math.random() * 250);
+  pollTimer = setTimeout(pollProduct, pollDelay());
+}
+
+function pollDelay() {
+  const startsIn = Date.parse(page.product?.dropStartsAt ?? '') - now();
+  if (startsIn > EARLY_WINDOW_MS)
+    return Math.min(EARLY_POLL_MS, startsIn - EARLY_WINDOW_MS) * (0.8 + Math.random() * 0.2);
+  return POLL_MS + Math.random() * POLL_JITTER_MS;
 }
 
 /** The shop's clock, from the answer's Date (and Age, when an edge cache kept it): countdowns follow it. */
