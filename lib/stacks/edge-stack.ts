@@ -24,7 +24,7 @@ import {
 } from 'aws-cdk-lib/aws-cloudfront';
 import { OriginGroup, RestApiOrigin, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import {
-  Alarm,
+  type Alarm,
   ComparisonOperator,
   type IMetric,
   MathExpression,
@@ -54,6 +54,7 @@ import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
 import { ORIGIN_HEADER } from '../constructs/origin-guard';
 import { PausedOrigin } from '../constructs/paused-origin';
+import { StageAlarm } from '../constructs/stage-alarm';
 
 const siteDir = fileURLToPath(new URL('../../site/', import.meta.url));
 /**
@@ -241,23 +242,10 @@ export class EdgeStack extends Stack {
    * so their alarms live here, beside the distribution, and act on `topic`.
    */
   addAlarms(topic: ITopic): Alarm[] {
-    const stage = stageOf(this);
     const minute = Duration.minutes(1);
     const action = new SnsAction(topic);
-    const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods: number) => {
-      const created = new Alarm(this, id, {
-        alarmName: `${stage}-${id}`,
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
-      return created;
-    };
+    const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods: number) =>
+      new StageAlarm(this, id, { metric, threshold, description, evaluationPeriods, action });
     const waf = (metricName: string) =>
       new Metric({
         namespace: 'AWS/WAFV2',
@@ -326,10 +314,8 @@ export class EdgeStack extends Stack {
    * an unhealthy API stays unhealthy here while shoppers' reads get the paused answer.
    */
   private addHealthCheckAlarm(healthCheck: CfnHealthCheck, action: SnsAction): Alarm {
-    const created = new Alarm(this, 'ApiHealthCheck', {
-      alarmName: `${stageOf(this)}-ApiHealthCheck`,
-      alarmDescription:
-        'Route 53 finds /health failing for 2 minutes: shopper reads are on the paused origin, writes fail',
+    return new StageAlarm(this, 'ApiHealthCheck', {
+      description: 'Route 53 finds /health failing for 2 minutes: shopper reads are on the paused origin, writes fail',
       metric: new Metric({
         namespace: 'AWS/Route53',
         metricName: 'HealthCheckStatus',
@@ -342,10 +328,8 @@ export class EdgeStack extends Stack {
       comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
       // Route 53 reports every minute while the check exists: silence is itself a failure.
       treatMissingData: TreatMissingData.BREACHING,
+      action,
     });
-    created.addAlarmAction(action);
-    created.addOkAction(action);
-    return created;
   }
 
   /**

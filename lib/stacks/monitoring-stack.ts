@@ -15,16 +15,7 @@
  */
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import type { CfnStage, RestApi } from 'aws-cdk-lib/aws-apigateway';
-import {
-  Alarm,
-  ComparisonOperator,
-  Dashboard,
-  GraphWidget,
-  type IMetric,
-  MathExpression,
-  Metric,
-  TreatMissingData,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { type Alarm, Dashboard, GraphWidget, type IMetric, MathExpression, Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventField, Match, Rule, RuleTargetInput } from 'aws-cdk-lib/aws-events';
@@ -39,6 +30,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { metricNames } from '../../contract/metrics';
 import { powertoolsOf, stageOf } from '../constructs/dropline-function';
+import { StageAlarm } from '../constructs/stage-alarm';
 
 export interface MonitoringStackProps extends StackProps {
   readonly api: RestApi;
@@ -82,19 +74,8 @@ export class MonitoringStack extends Stack {
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.alarmTopic);
 
-    const stage = stageOf(this);
     const alarm = (id: string, metric: IMetric, threshold: number, description: string, evaluationPeriods = 1) => {
-      const created = new Alarm(this, id, {
-        alarmName: `${stage}-${id}`,
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-      created.addAlarmAction(action);
-      created.addOkAction(action);
+      const created = new StageAlarm(this, id, { metric, threshold, description, evaluationPeriods, action });
       this.alarms.push(created);
       return created;
     };
@@ -185,7 +166,7 @@ export class MonitoringStack extends Stack {
       'a refund owed for an unsold hold is older than its bound: the payment provider keeps refusing it',
     );
     this.addCapacityAlarms(props, alarm);
-    this.addScalingSignals(stage);
+    this.addScalingSignals(stageOf(this));
 
     new Dashboard(this, 'Dashboard', {
       dashboardName: `${id}`,
