@@ -6,14 +6,7 @@
  * HELD, and a hold that ends unsold after a clearance owes its refund, made
  * once the provider confirms it. No order ever stands on a refunded charge.
  */
-import {
-  BusyError,
-  InvalidStateError,
-  NotFoundError,
-  PaymentDeclinedError,
-  PaymentMismatchError,
-  ReservationExpiredError,
-} from '../../lambdas/domain/errors';
+import * as errors from '../../lambdas/domain/errors';
 import { chargeKeyFor, type Reservation } from '../../lambdas/domain/model';
 import { CHARGE_WINDOW_MS, REFUND_OVERDUE_MS } from '../../lambdas/domain/refunds';
 import { type Drop, fakeDrop } from '../support/fakes/drop';
@@ -38,7 +31,7 @@ const chargeOf = (drop: Drop, hold: Reservation) => drop.payments.chargeFor(char
 /** A checkout answered BUSY after its charge: the confirmation met contention on every try. */
 async function busyCheckout(drop: Drop, hold: Reservation): Promise<void> {
   drop.store.faults.contend('confirmHold', MAX_ATTEMPTS);
-  await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(BusyError);
+  await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(errors.BusyError);
 }
 
 describe('checkout', () => {
@@ -76,7 +69,9 @@ describe('checkout', () => {
     const hold = await holdOne(drop);
     drop.store.faults.interleave('clearCharge', () => drop.inventory.release(hold.reservationId));
 
-    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
+      errors.InvalidStateError,
+    );
 
     expect(drop.payments.allCharges()).toEqual([]);
   });
@@ -92,7 +87,7 @@ describe('checkout', () => {
     });
 
     await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      ReservationExpiredError,
+      errors.ReservationExpiredError,
     );
 
     expect(drop.payments.allCharges()).toEqual([]);
@@ -140,7 +135,7 @@ describe('checkout', () => {
     const hold = await holdOne(drop);
 
     await expect(drop.checkout.checkout(hold.reservationId, 'tok_decline')).rejects.toBeInstanceOf(
-      PaymentDeclinedError,
+      errors.PaymentDeclinedError,
     );
 
     expect(await drop.store.getReservation(hold.reservationId)).toMatchObject({ status: 'HELD' });
@@ -167,7 +162,9 @@ describe('checkout', () => {
     const hold = await holdOne(drop, { priceCents: 24_000 });
     await drop.payments.charge({ idempotencyKey: chargeKeyFor(hold.reservationId), token: 'tok_visa', ...onRecord });
 
-    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(PaymentMismatchError);
+    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
+      errors.PaymentMismatchError,
+    );
 
     expect(await drop.store.getReservation(hold.reservationId)).toMatchObject({ status: 'HELD' });
     expect(await drop.inventory.ledger(hold.sku)).toMatchObject({ sold: 0, held: 1 });
@@ -182,7 +179,9 @@ describe('checkout', () => {
       currency: 'USD',
       token: 'tok_visa',
     });
-    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(PaymentMismatchError);
+    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
+      errors.PaymentMismatchError,
+    );
 
     await drop.inventory.release(hold.reservationId);
 
@@ -196,7 +195,7 @@ describe('checkout', () => {
     drop.payments.faults.interleave('charge', () => drop.clock.advance(HOLD_MS));
 
     await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      ReservationExpiredError,
+      errors.ReservationExpiredError,
     );
 
     expect(await drop.store.getReservation(hold.reservationId)).toMatchObject({ status: 'HELD' });
@@ -209,7 +208,7 @@ describe('checkout', () => {
     const hold = await holdOne(drop);
     drop.payments.faults.interleave('charge', () => drop.clock.advance(HOLD_MS));
     await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-      ReservationExpiredError,
+      errors.ReservationExpiredError,
     );
 
     const sweep = await drop.inventory.expireDueHolds();
@@ -224,7 +223,9 @@ describe('checkout', () => {
     const hold = await holdOne(drop);
     drop.payments.faults.interleave('charge', () => drop.inventory.release(hold.reservationId));
 
-    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
+      errors.InvalidStateError,
+    );
 
     expect(await drop.store.getReservation(hold.reservationId)).toMatchObject({ status: 'RELEASED' });
     expect(chargeOf(drop, hold)).toMatchObject({ refunded: true });
@@ -263,7 +264,7 @@ describe('checkout', () => {
       if (swept === 'swept') await drop.inventory.expireDueHolds();
 
       await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
-        ReservationExpiredError,
+        errors.ReservationExpiredError,
       );
 
       expect(drop.payments.allCharges()).toEqual([]);
@@ -275,7 +276,9 @@ describe('checkout', () => {
     const hold = await holdOne(drop);
     await drop.inventory.release(hold.reservationId);
 
-    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(
+      errors.InvalidStateError,
+    );
 
     expect(drop.payments.allCharges()).toEqual([]);
   });
@@ -283,7 +286,7 @@ describe('checkout', () => {
   test('an unknown reservation is NOT_FOUND', async () => {
     const drop = fakeDrop();
 
-    await expect(drop.checkout.checkout('nobody', 'tok_visa')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(drop.checkout.checkout('nobody', 'tok_visa')).rejects.toBeInstanceOf(errors.NotFoundError);
   });
 });
 

@@ -4,16 +4,7 @@
  * The inventory rules (reserve, release, expiry) on in-memory fakes of the
  * ports: no emulator, no network, and time moved by hand.
  */
-import {
-  BusyError,
-  DropNotStartedError,
-  IdempotencyMismatchError,
-  InvalidStateError,
-  LimitExceededError,
-  NotFoundError,
-  SoldOutError,
-  ValidationError,
-} from '../../lambdas/domain/errors';
+import * as errors from '../../lambdas/domain/errors';
 import { POISON_HOLD_DEFER_MS } from '../../lambdas/domain/inventory';
 import { chargeKeyFor } from '../../lambdas/domain/model';
 import { CHARGE_WINDOW_MS } from '../../lambdas/domain/refunds';
@@ -88,7 +79,7 @@ describe('reserve', () => {
     const retry = await reserve(drop, sku, 'alice', 1, 'key-1');
 
     expect(retry).toMatchObject({ replayed: true, reservation: { reservationId: first.reservation.reservationId } });
-    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(DropNotStartedError);
+    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(errors.DropNotStartedError);
   });
 
   test('refuses a reused key with another quantity as IDEMPOTENCY_MISMATCH and changes nothing', async () => {
@@ -96,7 +87,7 @@ describe('reserve', () => {
     const { sku } = await drop.product();
     await reserve(drop, sku, 'alice', 1, 'key-1');
 
-    await expect(reserve(drop, sku, 'alice', 2, 'key-1')).rejects.toBeInstanceOf(IdempotencyMismatchError);
+    await expect(reserve(drop, sku, 'alice', 2, 'key-1')).rejects.toBeInstanceOf(errors.IdempotencyMismatchError);
 
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 9, held: 1 });
   });
@@ -107,7 +98,9 @@ describe('reserve', () => {
     const shirts = await drop.product();
     await reserve(drop, shoes.sku, 'alice', 1, 'key-1');
 
-    await expect(reserve(drop, shirts.sku, 'alice', 1, 'key-1')).rejects.toBeInstanceOf(IdempotencyMismatchError);
+    await expect(reserve(drop, shirts.sku, 'alice', 1, 'key-1')).rejects.toBeInstanceOf(
+      errors.IdempotencyMismatchError,
+    );
 
     expect(await drop.inventory.ledger(shirts.sku)).toMatchObject({ available: 10, held: 0 });
   });
@@ -128,7 +121,7 @@ describe('reserve', () => {
     const drop = fakeDrop();
     const { sku } = await drop.product({ maxPerCustomer: 2 });
 
-    await expect(reserve(drop, sku, 'alice', 3)).rejects.toEqual(new LimitExceededError(2));
+    await expect(reserve(drop, sku, 'alice', 3)).rejects.toEqual(new errors.LimitExceededError(2));
 
     expect(drop.store.faults.calls('placeHold')).toBe(0);
   });
@@ -138,7 +131,7 @@ describe('reserve', () => {
     const { sku } = await drop.product({ maxPerCustomer: 2 });
     await reserve(drop, sku, 'alice', 2, 'key-1');
 
-    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(LimitExceededError);
+    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(errors.LimitExceededError);
 
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 8, held: 2 });
   });
@@ -149,7 +142,7 @@ describe('reserve', () => {
     const { reservation } = await reserve(drop, sku, 'alice', 2, 'key-1');
     await drop.checkout.checkout(reservation.reservationId, 'tok_visa');
 
-    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(LimitExceededError);
+    await expect(reserve(drop, sku, 'alice', 1, 'key-2')).rejects.toBeInstanceOf(errors.LimitExceededError);
   });
 
   test('refuses the 11th reservation when 10 units exist: SOLD_OUT', async () => {
@@ -159,7 +152,7 @@ describe('reserve', () => {
 
     const late = reserve(drop, sku, 'shopper-11');
 
-    await expect(late).rejects.toEqual(new SoldOutError(0));
+    await expect(late).rejects.toEqual(new errors.SoldOutError(0));
     expect(await drop.inventory.ledger(sku)).toMatchObject({ supplied: 10, available: 0, held: 10 });
   });
 
@@ -170,7 +163,7 @@ describe('reserve', () => {
 
     const error = await reserve(drop, sku, 'bob', 2).catch((caught: unknown) => caught);
 
-    expect(error).toBeInstanceOf(SoldOutError);
+    expect(error).toBeInstanceOf(errors.SoldOutError);
     expect(error).toMatchObject({ available: 1, message: 'Only 1 left: ask for fewer' });
   });
 
@@ -189,7 +182,7 @@ describe('reserve', () => {
     const startsAt = new Date(drop.clock.now() + 1).toISOString();
     const { sku } = await drop.product({ dropStartsAt: startsAt });
 
-    await expect(reserve(drop, sku, 'alice')).rejects.toEqual(new DropNotStartedError(startsAt));
+    await expect(reserve(drop, sku, 'alice')).rejects.toEqual(new errors.DropNotStartedError(startsAt));
 
     expect(drop.store.faults.calls('placeHold')).toBe(0);
   });
@@ -217,7 +210,7 @@ describe('reserve', () => {
     const { sku } = await drop.product();
     drop.store.faults.contend('placeHold', Number.POSITIVE_INFINITY);
 
-    await expect(reserve(drop, sku, 'alice', 1, 'key-1')).rejects.toEqual(new BusyError(1));
+    await expect(reserve(drop, sku, 'alice', 1, 'key-1')).rejects.toEqual(new errors.BusyError(1));
 
     expect(drop.store.faults.calls('placeHold')).toBe(12);
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0 });
@@ -233,7 +226,7 @@ describe('reserve', () => {
 
     const late = believer.reserve({ sku, customerId: 'alice', quantity: 1, idempotencyKey: 'alice-key' });
 
-    await expect(late).rejects.toEqual(new SoldOutError(0));
+    await expect(late).rejects.toEqual(new errors.SoldOutError(0));
     expect(drop.store.faults.calls('placeHold')).toBe(2);
     expect((await believer.availability(sku)).available).toBe(0);
   });
@@ -245,7 +238,7 @@ describe('units are whole and positive, whatever the caller validated', () => {
     async (quantity) => {
       const drop = fakeDrop();
       const { sku } = await drop.product({ stock: 2 });
-      await expect(reserve(drop, sku, 'alice', quantity)).rejects.toThrow(ValidationError);
+      await expect(reserve(drop, sku, 'alice', quantity)).rejects.toThrow(errors.ValidationError);
       expect(await drop.inventory.ledger(sku)).toMatchObject({ supplied: 2, available: 2, held: 0 });
       expect(drop.store.faults.calls('placeHold')).toBe(0);
     },
@@ -255,7 +248,7 @@ describe('units are whole and positive, whatever the caller validated', () => {
     const drop = fakeDrop();
     const { sku } = await drop.product({ stock: 2 });
     await expect(drop.inventory.restock({ sku, quantity, idempotencyKey: 'restock-1' })).rejects.toThrow(
-      ValidationError,
+      errors.ValidationError,
     );
     expect(await drop.inventory.ledger(sku)).toMatchObject({ supplied: 2, available: 2 });
   });
@@ -292,7 +285,7 @@ describe('release', () => {
     const { reservation } = await reserve(drop, sku, 'alice', 2);
     await drop.checkout.checkout(reservation.reservationId, 'tok_visa');
 
-    await expect(drop.inventory.release(reservation.reservationId)).rejects.toBeInstanceOf(InvalidStateError);
+    await expect(drop.inventory.release(reservation.reservationId)).rejects.toBeInstanceOf(errors.InvalidStateError);
 
     expect(await drop.inventory.ledger(sku)).toMatchObject({ sold: 2, held: 0, released: 0 });
   });
@@ -300,7 +293,7 @@ describe('release', () => {
   test('an unknown reservation is NOT_FOUND', async () => {
     const drop = fakeDrop();
 
-    await expect(drop.inventory.release('nobody')).rejects.toBeInstanceOf(NotFoundError);
+    await expect(drop.inventory.release('nobody')).rejects.toBeInstanceOf(errors.NotFoundError);
   });
 
   test('a DELETE of a hold already due ends it EXPIRED and counts its units as expired', async () => {
@@ -343,7 +336,7 @@ describe('release', () => {
     const { reservation } = await reserve(drop, sku, 'alice');
     drop.store.faults.contend('endHold', Number.POSITIVE_INFINITY);
 
-    await expect(drop.inventory.release(reservation.reservationId)).rejects.toBeInstanceOf(BusyError);
+    await expect(drop.inventory.release(reservation.reservationId)).rejects.toBeInstanceOf(errors.BusyError);
 
     expect(await drop.store.getReservation(reservation.reservationId)).toMatchObject({ status: 'HELD' });
     expect(await drop.inventory.ledger(sku)).toMatchObject({ held: 1, released: 0 });

@@ -15,37 +15,13 @@
  */
 
 import { LedgerInvariantError } from '../../../lambdas/domain/errors';
-import type {
-  Order,
-  OwedRefund,
-  Product,
-  RefundStatus,
-  Reservation,
-  ShardCounts,
-  ShardImage,
-  StockSnapshot,
-} from '../../../lambdas/domain/model';
+import type * as model from '../../../lambdas/domain/model';
 import { emptyCounts, sumCounts } from '../../../lambdas/domain/model';
-import type {
-  ChargeClearance,
-  EndHoldOutcome,
-  HoldEnding,
-  IdempotencyRecord,
-  InventoryStore,
-  OutboxPage,
-  OutboxReader,
-  PlaceHoldInput,
-  PlaceHoldOutcome,
-  ProductChanges,
-  ProductPutClaim,
-  RefundOwed,
-  RestockOutcome,
-  StockSnapshotStore,
-} from '../../../lambdas/domain/ports';
+import type * as ports from '../../../lambdas/domain/ports';
 import { allocationEntries } from '../../../lambdas/domain/stock';
 import { FaultPlan } from './faults';
 
-type StoreMethod = keyof InventoryStore | keyof StockSnapshotStore | keyof OutboxReader;
+type StoreMethod = keyof ports.InventoryStore | keyof ports.StockSnapshotStore | keyof ports.OutboxReader;
 /** The writes whose outcome can be "contended": a transaction conflict or throttling, nothing written. */
 type ContendableWrite = 'placeHold' | 'endHold' | 'clearCharge' | 'confirmHold' | 'restock';
 
@@ -58,10 +34,10 @@ export class ConditionFailedError extends Error {
 }
 
 /** A stock shard item: its counters and its version, which grows with every write to it. */
-type Shard = { -readonly [Counter in keyof ShardCounts]: number } & { version: number };
+type Shard = { -readonly [Counter in keyof model.ShardCounts]: number } & { version: number };
 
 interface ReservationRow {
-  reservation: Reservation;
+  reservation: model.Reservation;
   readonly idempotencyKey: string;
   readonly expiresAtMs: number;
   /** The expiry index's key: set while HELD, moved by a deferral, removed when the hold ends. */
@@ -69,24 +45,24 @@ interface ReservationRow {
 }
 
 interface RefundRow {
-  refund: OwedRefund;
+  refund: model.OwedRefund;
   /** The expiry index's key while OWED. */
   dueAtMs: number | undefined;
 }
 
-export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStore, OutboxReader {
+export class InMemoryInventoryStore implements ports.InventoryStore, ports.StockSnapshotStore, ports.OutboxReader {
   readonly faults = new FaultPlan<StoreMethod, ContendableWrite>();
 
-  private readonly products = new Map<string, Product>();
-  private readonly productPuts = new Map<string, ProductPutClaim>();
+  private readonly products = new Map<string, model.Product>();
+  private readonly productPuts = new Map<string, ports.ProductPutClaim>();
   private readonly shards = new Map<string, Shard>();
   private readonly limits = new Map<string, number>();
   private readonly reservations = new Map<string, ReservationRow>();
-  private readonly idempotency = new Map<string, IdempotencyRecord>();
+  private readonly idempotency = new Map<string, ports.IdempotencyRecord>();
   private readonly refunds = new Map<string, RefundRow>();
-  private readonly orders = new Map<string, Order>();
+  private readonly orders = new Map<string, model.Order>();
   private readonly restocks = new Map<string, number>();
-  private readonly snapshots = new Map<string, Map<number, ShardImage>>();
+  private readonly snapshots = new Map<string, Map<number, model.ShardImage>>();
   private readonly stockVectors = new Map<string, { version: number; available: number[] }>();
 
   /** Units a customer holds or bought of a SKU, as the limit item counts them. */
@@ -100,7 +76,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   /** Puts a reservation as a broken writer might have left it (a poison hold): no stock, limit or key is touched. */
-  plantReservation(reservation: Reservation): void {
+  plantReservation(reservation: model.Reservation): void {
     const expiresAtMs = Date.parse(reservation.expiresAt);
     this.reservations.set(reservation.reservationId, {
       reservation: copy(reservation),
@@ -110,7 +86,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async getProduct(sku: string): Promise<Product | undefined> {
+  async getProduct(sku: string): Promise<model.Product | undefined> {
     return this.run('getProduct', () => copy(this.products.get(sku)));
   }
 
@@ -119,9 +95,9 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   async createProduct(
-    product: Product,
+    product: model.Product,
     stockPerShard: readonly number[],
-    claim?: ProductPutClaim,
+    claim?: ports.ProductPutClaim,
   ): Promise<'created' | 'exists' | 'duplicate'> {
     return this.run('createProduct', () => {
       if (claim && this.productPuts.has(`${product.sku}#${claim.idempotencyKey}`)) return 'duplicate';
@@ -143,7 +119,11 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'> {
+  async updateProduct(
+    sku: string,
+    changes: ports.ProductChanges,
+    claim?: ports.ProductPutClaim,
+  ): Promise<model.Product | 'duplicate'> {
     return this.run('updateProduct', () => {
       if (claim && this.productPuts.has(`${sku}#${claim.idempotencyKey}`)) return 'duplicate';
       const product = this.products.get(sku);
@@ -156,11 +136,11 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined> {
+  async findProductPut(sku: string, idempotencyKey: string): Promise<ports.ProductPutClaim | undefined> {
     return this.run('findProductPut', () => copy(this.productPuts.get(`${sku}#${idempotencyKey}`)));
   }
 
-  async readShards(sku: string, shards: number): Promise<ShardCounts[]> {
+  async readShards(sku: string, shards: number): Promise<model.ShardCounts[]> {
     return this.run('readShards', () =>
       Array.from({ length: shards }, (_, shard) => counts(this.shards.get(shardKey(sku, shard)))),
     );
@@ -171,8 +151,8 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
    * and the Idempotency-Key's record, all or nothing. A used key wins over a
    * reached limit, which wins over a short shard.
    */
-  async placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome> {
-    return this.run<PlaceHoldOutcome>(
+  async placeHold(input: ports.PlaceHoldInput): Promise<ports.PlaceHoldOutcome> {
+    return this.run<ports.PlaceHoldOutcome>(
       'placeHold',
       () => {
         const { reservation, idempotencyKey, maxPerCustomer, expiresAtMs } = input;
@@ -215,11 +195,14 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     );
   }
 
-  async findIdempotencyRecord(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
+  async findIdempotencyRecord(
+    customerId: string,
+    idempotencyKey: string,
+  ): Promise<ports.IdempotencyRecord | undefined> {
     return this.run('findIdempotencyRecord', () => copy(this.idempotency.get(`${customerId}#${idempotencyKey}`)));
   }
 
-  async getReservation(reservationId: string): Promise<Reservation | undefined> {
+  async getReservation(reservationId: string): Promise<model.Reservation | undefined> {
     return this.run('getReservation', () => copy(this.reservations.get(reservationId)?.reservation));
   }
 
@@ -229,12 +212,12 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
    * and the refund it owes recorded, all or nothing.
    */
   async endHold(
-    reservation: Reservation,
-    ending: HoldEnding,
+    reservation: model.Reservation,
+    ending: ports.HoldEnding,
     nowMs: number,
-    refundOwed?: RefundOwed,
-  ): Promise<EndHoldOutcome> {
-    return this.run<EndHoldOutcome>(
+    refundOwed?: ports.RefundOwed,
+  ): Promise<ports.EndHoldOutcome> {
+    return this.run<ports.EndHoldOutcome>(
       'endHold',
       () => {
         const row = this.reservations.get(reservation.reservationId);
@@ -278,8 +261,8 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     );
   }
 
-  async clearCharge(reservationId: string, nowMs: number): Promise<ChargeClearance> {
-    return this.run<ChargeClearance>(
+  async clearCharge(reservationId: string, nowMs: number): Promise<ports.ChargeClearance> {
+    return this.run<ports.ChargeClearance>(
       'clearCharge',
       () => {
         const row = this.reservations.get(reservationId);
@@ -294,8 +277,8 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   /** Units added to every shard once per (sku, Idempotency-Key); the key's record says what that restock asked. */
-  async restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<RestockOutcome> {
-    return this.run<RestockOutcome>(
+  async restock(sku: string, unitsPerShard: readonly number[], idempotencyKey: string): Promise<ports.RestockOutcome> {
+    return this.run<ports.RestockOutcome>(
       'restock',
       () => {
         const quantity = unitsPerShard.reduce((sum, units) => sum + units, 0);
@@ -328,8 +311,8 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   /** HELD and not due at `nowMs` → CONFIRMED, units held → sold, the order recorded; the limit keeps counting them. */
-  async confirmHold(reservation: Reservation, order: Order, nowMs: number): Promise<EndHoldOutcome> {
-    return this.run<EndHoldOutcome>(
+  async confirmHold(reservation: model.Reservation, order: model.Order, nowMs: number): Promise<ports.EndHoldOutcome> {
+    return this.run<ports.EndHoldOutcome>(
       'confirmHold',
       () => {
         const row = this.reservations.get(reservation.reservationId);
@@ -353,7 +336,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     );
   }
 
-  async getOrder(orderId: string): Promise<Order | undefined> {
+  async getOrder(orderId: string): Promise<model.Order | undefined> {
     return this.run('getOrder', () => copy(this.orders.get(orderId)));
   }
 
@@ -366,7 +349,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async getRefund(reservationId: string): Promise<OwedRefund | undefined> {
+  async getRefund(reservationId: string): Promise<model.OwedRefund | undefined> {
     return this.run('getRefund', () => copy(this.refunds.get(reservationId)?.refund));
   }
 
@@ -374,7 +357,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     return this.run('listDueRefunds', () => dueFirst(this.refunds, nowMs, limit));
   }
 
-  async closeRefund(reservationId: string, status: Exclude<RefundStatus, 'OWED'>): Promise<boolean> {
+  async closeRefund(reservationId: string, status: Exclude<model.RefundStatus, 'OWED'>): Promise<boolean> {
     return this.run('closeRefund', () => {
       const row = this.refunds.get(reservationId);
       if (row?.refund.status !== 'OWED') return false;
@@ -393,29 +376,29 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
+  async snapshot(sku: string, shards: number): Promise<model.StockSnapshot> {
     return this.run('snapshot', () => compose(sku, this.images(sku, shards)));
   }
 
-  async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
+  async shardImages(sku: string, shards: number): Promise<model.ShardImage[]> {
     return this.run('shardImages', () => this.images(sku, shards));
   }
 
-  async readShardImages(sku: string, shards: number): Promise<ShardImage[]> {
+  async readShardImages(sku: string, shards: number): Promise<model.ShardImage[]> {
     return this.run('readShardImages', () => this.images(sku, shards));
   }
 
   /** Keeps each image only when newer than the one held; the stock vector only ever moves forward. */
   async mergeShardImages(
     sku: string,
-    images: readonly ShardImage[],
+    images: readonly model.ShardImage[],
     shards: number,
-  ): Promise<StockSnapshot | undefined> {
+  ): Promise<model.StockSnapshot | undefined> {
     return this.run('mergeShardImages', () => {
       const held = this.fold(sku, images);
       const all = Array.from({ length: shards }, (_, shard) => held.get(shard));
       if (all.some((image) => image === undefined)) return undefined;
-      const snapshot = compose(sku, all as ShardImage[]);
+      const snapshot = compose(sku, all as model.ShardImage[]);
       const vector = this.stockVectors.get(sku);
       if (!vector || vector.version < snapshot.version) {
         this.stockVectors.set(sku, { version: snapshot.version, available: all.map((image) => image?.available ?? 0) });
@@ -424,7 +407,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
+  async foldShardImages(sku: string, images: readonly model.ShardImage[]): Promise<void> {
     return this.run('foldShardImages', () => {
       this.fold(sku, images);
     });
@@ -439,7 +422,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   /** Orders still PLACED and every product's SKU, `pageSize` items a page, as the table's Scan reads them. */
-  async *scanOutbox(pageSize = 500): AsyncGenerator<OutboxPage> {
+  async *scanOutbox(pageSize = 500): AsyncGenerator<ports.OutboxPage> {
     const items = await this.run('scanOutbox', () => [
       ...[...this.products.keys()].map((sku) => ({ sku })),
       ...[...this.orders.values()].map((order) => ({ order: copy(order) })),
@@ -467,7 +450,7 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
   }
 
   /** The shard items a hold's units sit on; a shard holding fewer than its allocation breaks the ledger. */
-  private shardsHolding(reservation: Reservation): Array<[Shard, number]> {
+  private shardsHolding(reservation: model.Reservation): Array<[Shard, number]> {
     return allocationEntries(reservation.allocation).map(([shard, units]) => {
       const item = this.shards.get(shardKey(reservation.sku, shard));
       if (!item || item.held < units) throw new LedgerInvariantError(reservation.sku);
@@ -475,15 +458,15 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
     });
   }
 
-  private images(sku: string, shards: number): ShardImage[] {
+  private images(sku: string, shards: number): model.ShardImage[] {
     return Array.from({ length: shards }, (_, shard) => {
       const item = this.shards.get(shardKey(sku, shard));
       return { shard, version: item?.version ?? 0, ...counts(item) };
     });
   }
 
-  private fold(sku: string, images: readonly ShardImage[]): Map<number, ShardImage> {
-    const held = this.snapshots.get(sku) ?? new Map<number, ShardImage>();
+  private fold(sku: string, images: readonly model.ShardImage[]): Map<number, model.ShardImage> {
+    const held = this.snapshots.get(sku) ?? new Map<number, model.ShardImage>();
     for (const image of images) {
       if ((held.get(image.shard)?.version ?? -1) < image.version) held.set(image.shard, copy(image));
     }
@@ -494,13 +477,13 @@ export class InMemoryInventoryStore implements InventoryStore, StockSnapshotStor
 
 const shardKey = (sku: string, shard: number) => `${sku}#${shard}`;
 
-function counts(item: ShardCounts | undefined): ShardCounts {
+function counts(item: model.ShardCounts | undefined): model.ShardCounts {
   if (!item) return { ...emptyCounts };
   const { supplied, available, held, sold, released, expired } = item;
   return { supplied, available, held, sold, released, expired };
 }
 
-function compose(sku: string, images: readonly ShardImage[]): StockSnapshot {
+function compose(sku: string, images: readonly model.ShardImage[]): model.StockSnapshot {
   return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
 }
 
