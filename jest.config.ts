@@ -1,4 +1,7 @@
-/** @jest-config-loader esbuild-register */
+/**
+ * Loaded as Node loads it: Node 24 strips the types itself (`process.features.typescript`),
+ * and Jest 30 tries that before any TypeScript loader, so the config needs none.
+ */
 import type { Config } from 'jest';
 
 const config: Config = {
