@@ -37,9 +37,10 @@ export function invitesRetry(answer) {
   return answer.status === 429 && (answer.code === 'THROTTLED' || answer.code === 'BUSY');
 }
 
-/** Seconds from Retry-After (1 when absent or unreadable), jittered to 50–150 %, at most 30 s. */
+/** Retry-After's seconds, else 2, 4, 8 s for a lost answer; jittered to 50–150 %, at most 30 s. */
 export function retryDelayMs(answer, attempt) {
-  const given = Number(answer.headers.get('retry-after'));
+  const header = answer.headers.get('retry-after');
+  const given = header === null ? Number.NaN : Number(header);
   const seconds = Number.isFinite(given) && given >= 0 ? given : Math.min(2 ** attempt, 8);
   return Math.min(30_000, 1000 * Math.max(seconds, 0.5) * (0.5 + Math.random()));
 }
