@@ -431,7 +431,11 @@ async function trackOrder() {
         announce(orderSentence(answer.body.status));
       }
       if (page.order.status === 'FULFILLED') break;
-      await new Promise((resolve) => setTimeout(resolve, ORDER_POLL_MS));
+      if (answer.status === 0 && !navigator.onLine) {
+        await new Promise((resolve) => addEventListener('online', resolve, { once: true }));
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, answer.status === 0 ? 3 * ORDER_POLL_MS : ORDER_POLL_MS));
+      }
     }
   } finally {
     tracking = false;
@@ -467,7 +471,15 @@ function wire() {
   }, 250);
 }
 
+/** The shell, kept by a service worker so the page opens without a network (site/sw.js). */
+function keepShell() {
+  navigator.serviceWorker?.register('/sw.js').catch(() => {
+    // No service worker (an old browser, a private mode): the page works, it only does not open offline.
+  });
+}
+
 async function start() {
+  keepShell();
   if (!SKU_PATTERN.test(sku)) {
     $('pick').hidden = false;
     $('drop').setAttribute('aria-busy', 'false');

@@ -82,6 +82,15 @@ test('the modules the page script imports are served too', async () => {
   for (const path of imported) expect([path, (await get(path)).status]).toEqual([path, 200]);
 });
 
+test('serves the service worker from the root, as JavaScript, so it may control the whole page', async () => {
+  const worker = await get('/sw.js');
+
+  expect(worker.status).toBe(200);
+  expect(worker.headers['content-type']).toBe('text/javascript; charset=utf-8');
+  expect(worker.headers['cache-control']).toBe('no-cache');
+  expect(worker.body).toBe(readFileSync(join(siteDir, 'sw.js'), 'utf8'));
+});
+
 test('answers 304 with no body to a matching If-None-Match, weak or listed', async () => {
   const { headers } = await get('/assets/drop.js');
   const etag = String(headers.etag);
