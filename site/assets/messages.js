@@ -1,8 +1,9 @@
 /**
  * A plain sentence for every error code the API can answer with: the domain's
  * (lambdas/domain/errors.ts), the HTTP edge's faults (lambdas/shared/http.ts),
- * API Gateway's own refusals (lib/constructs/drop-api.ts) and the local
- * gateway's. The browser test checks that none is missing.
+ * API Gateway's own refusals (lib/constructs/drop-api.ts), the paused
+ * origin's (lib/constructs/paused-origin.ts) and the local gateway's. The
+ * browser test checks that none is missing.
  */
 export const MESSAGES = Object.freeze({
   VALIDATION_ERROR: 'The shop could not accept that request as sent. Reload the page and try again.',
@@ -20,6 +21,7 @@ export const MESSAGES = Object.freeze({
   BUSY: 'Very busy right now. Still trying for you…',
   THROTTLED: 'Lots of shoppers right now. Still trying for you…',
   UNAVAILABLE: 'The shop is briefly unavailable. Still trying for you…',
+  PAUSED: 'The drop is paused for a moment. Still trying for you…',
   INTERNAL_ERROR: 'Something went wrong on our side. Trying again is safe: you will not be held or charged twice.',
   BAD_GATEWAY: 'Something went wrong on our side. Trying again is safe: you will not be held or charged twice.',
   GATEWAY_TIMEOUT: 'That took too long. Trying again is safe: you will not be held or charged twice.',

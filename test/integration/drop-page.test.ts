@@ -348,11 +348,13 @@ test('every error code the API can answer has a plain sentence on the page', asy
   const localGateway = [...source('local/event-sources/api-gateway.ts').matchAll(/GatewayError\(\d+, '(\w+)'/g)].map(
     (m) => m[1] as string,
   );
-  const codes = [...new Set([...domain, ...faults, ...apiGateway, ...localGateway])].sort();
+  const paused = [...source('lib/constructs/paused-origin.ts').matchAll(/code: '(\w+)'/g)].map((m) => m[1] as string);
+  const codes = [...new Set([...domain, ...faults, ...apiGateway, ...paused, ...localGateway])].sort();
   expect(domain.length).toBeGreaterThanOrEqual(12);
   expect(faults).toEqual(expect.arrayContaining(['THROTTLED', 'UNAVAILABLE', 'INTERNAL_ERROR']));
   expect(apiGateway.length).toBeGreaterThan(5);
   expect(localGateway.length).toBeGreaterThan(5);
+  expect(paused).toEqual(['PAUSED']);
 
   await inBrowser({}, async ({ page }) => {
     await page.goto(`${stack.url}/`);
