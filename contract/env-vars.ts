@@ -9,6 +9,7 @@
 import * as z from 'zod/mini';
 import { MAX_SHARDS } from './inventory-table';
 import { SKU_PATTERN, SKU_RULE } from './sku';
+import { MAX_VIEW_REPLICAS } from './stock-view';
 
 export const envVars = {
   /** The inventory table's name. */
@@ -21,6 +22,8 @@ export const envVars = {
   channelQueueArns: 'CHANNEL_QUEUE_ARNS',
   /** `{"SKU": shards}` from the drop plan, as JSON (see `parsePlannedShards`). */
   plannedShards: 'PLANNED_SHARDS',
+  /** `{"SKU": replicas}` from the drop plan, as JSON: each SKU's stock-vector replicas (see `parsePlannedViewReplicas`). */
+  plannedViewReplicas: 'PLANNED_VIEW_REPLICAS',
   /** Seconds one expiry invocation keeps sweeping (every second); 0 sweeps once. */
   sweepForSeconds: 'SWEEP_FOR_SECONDS',
   /** How long a believed stock level (and so a sold-out answer) is trusted, in milliseconds. */
@@ -38,9 +41,17 @@ export const PlannedShardCount = z
   .int(SHARD_COUNT_RULE)
   .check(z.gte(1, SHARD_COUNT_RULE), z.lte(MAX_SHARDS, SHARD_COUNT_RULE));
 
+const VIEW_REPLICA_COUNT_RULE = `a whole number from 1 to ${MAX_VIEW_REPLICAS}`;
+
+/** A SKU's planned stock-vector replicas. */
+export const PlannedViewReplicaCount = z
+  .int(VIEW_REPLICA_COUNT_RULE)
+  .check(z.gte(1, VIEW_REPLICA_COUNT_RULE), z.lte(MAX_VIEW_REPLICAS, VIEW_REPLICA_COUNT_RULE));
+
+/** A planned-counts variable (`PLANNED_SHARDS`, `PLANNED_VIEW_REPLICAS`) that does not parse. */
 export class PlannedShardsError extends Error {
-  constructor(detail: string) {
-    super(`${envVars.plannedShards} is not valid: ${detail}`);
+  constructor(detail: string, variable: string = envVars.plannedShards) {
+    super(`${variable} is not valid: ${detail}`);
     this.name = 'PlannedShardsError';
   }
 }
@@ -54,22 +65,43 @@ export const plannedShardsValue = (shardsBySku: Readonly<Record<string, number>>
  * whole when any entry is not a SKU with a planned shard count.
  */
 export function parsePlannedShards(value: string): Record<string, number> {
+  return parsePlannedCounts(value, envVars.plannedShards, 'shards', PlannedShardCount, SHARD_COUNT_RULE);
+}
+
+/** Stock-vector replicas by SKU from `PLANNED_VIEW_REPLICAS`, refused whole as `parsePlannedShards` refuses. */
+export function parsePlannedViewReplicas(value: string): Record<string, number> {
+  return parsePlannedCounts(
+    value,
+    envVars.plannedViewReplicas,
+    'replicas',
+    PlannedViewReplicaCount,
+    VIEW_REPLICA_COUNT_RULE,
+  );
+}
+
+function parsePlannedCounts(
+  value: string,
+  variable: string,
+  what: string,
+  schema: typeof PlannedShardCount,
+  rule: string,
+): Record<string, number> {
   if (value === '') return {};
   let raw: unknown;
   try {
     raw = JSON.parse(value);
   } catch {
-    throw new PlannedShardsError('not JSON');
+    throw new PlannedShardsError('not JSON', variable);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new PlannedShardsError('not an object of SKU → shards');
+    throw new PlannedShardsError(`not an object of SKU → ${what}`, variable);
   }
   const planned: Record<string, number> = {};
-  for (const [sku, shards] of Object.entries(raw)) {
-    if (!SKU_PATTERN.test(sku)) throw new PlannedShardsError(`${sku} is not a SKU (${SKU_RULE})`);
-    const count = PlannedShardCount.safeParse(shards);
-    if (!count.success) throw new PlannedShardsError(`${sku}: ${SHARD_COUNT_RULE}`);
-    planned[sku] = count.data;
+  for (const [sku, count] of Object.entries(raw)) {
+    if (!SKU_PATTERN.test(sku)) throw new PlannedShardsError(`${sku} is not a SKU (${SKU_RULE})`, variable);
+    const parsed = schema.safeParse(count);
+    if (!parsed.success) throw new PlannedShardsError(`${sku}: ${rule}`, variable);
+    planned[sku] = parsed.data;
   }
   return planned;
 }

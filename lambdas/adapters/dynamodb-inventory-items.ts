@@ -13,7 +13,10 @@ export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems'
 export type Item = Record<string, unknown>;
 
 export const keys = {
-  product: (sku: string) => ({ pk: `${keyPrefixes.product}${sku}` }),
+  /** The product's settings; replicas (`PRODUCT#<sku>#<replica>`) are copies for the hot path's reads. */
+  product: (sku: string, replica?: number) => ({
+    pk: replica === undefined ? `${keyPrefixes.product}${sku}` : `${keyPrefixes.product}${sku}#${replica}`,
+  }),
   order: (orderId: string) => ({ pk: `${keyPrefixes.order}${orderId}` }),
   stock: (sku: string, shard: number) => ({ pk: `${keyPrefixes.stock}${sku}#${shard}` }),
   reservation: (id: string) => ({ pk: `${keyPrefixes.reservation}${id}` }),
@@ -25,8 +28,10 @@ export const keys = {
   productPut: (sku: string, key: string) => ({ pk: `${keyPrefixes.productPut}${sku}#${key}` }),
   /** One group of shards of the relay's snapshot. */
   snapshot: (sku: string, group: number) => ({ pk: `${keyPrefixes.snapshot}${sku}#${group}` }),
-  /** Each shard's `available` only: the small item every environment's stock view reads. */
-  stockVector: (sku: string) => ({ pk: `${keyPrefixes.stockVector}${sku}` }),
+  /** Each shard's `available` only: the small item every environment's stock view reads; replica 0 is `STOCKVIEW#<sku>`. */
+  stockVector: (sku: string, replica = 0) => ({
+    pk: replica === 0 ? `${keyPrefixes.stockVector}${sku}` : `${keyPrefixes.stockVector}${sku}#${replica}`,
+  }),
 } satisfies Partial<Record<keyof typeof keyPrefixes, (...parts: never[]) => { pk: string }>>;
 
 /** What follows the prefix in an item's key: the id a key builder was given (`RESERVATION#<id>` → `<id>`). */
@@ -85,8 +90,11 @@ export function shardUpdate(
 /** Owed refunds wait in one partition of the expiry index of their own: few, and swept with the holds. */
 export const REFUND_LANE = 'REFUNDS';
 
-/** Stock-vector items, one per SKU, listed for the sweeper's reconciliation. */
+/** Stock-vector items, one per SKU (replica 0), listed for the sweeper's reconciliation. */
 export const STOCK_VECTOR_LANE = 'STOCKVIEWS';
+
+/** Products created with stock-vector replicas, listed for the sweeper, which rewrites the replicas. */
+export const VIEW_REPLICAS_LANE = 'VIEWREPLICAS';
 
 /** A query of one lane of the expiry index, oldest first: its items due by `dueBy`, or all of them. */
 export function laneQuery(tableName: string, lane: string, limit: number, dueBy?: number): QueryCommandInput {
@@ -121,6 +129,7 @@ export function toProduct(item: Item): model.Product {
     holdSeconds: Number(item.holdSeconds),
     dropStartsAt: String(item.dropStartsAt),
     shards: Number(item.shards),
+    viewReplicas: Number(item.viewReplicas ?? 1),
   };
 }
 

@@ -4,6 +4,7 @@
  * interleaving of requests, retries or sweepers can break the ledger.
  */
 
+import { randomInt } from 'node:crypto';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
@@ -14,6 +15,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
+import { PRODUCT_REPLICAS, replicaFor } from '../../contract/stock-view';
 import { LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
 import type {
   Order,
@@ -46,6 +48,7 @@ import { cancellationReasons, failedCondition, isConditionFailed, isContention, 
 import { batchGetByPk, chunked } from './dynamodb-batches';
 import {
   holdLane,
+  type Item,
   keyIdOf,
   keys,
   laneName,
@@ -60,30 +63,62 @@ import {
   toProduct,
   toRefund,
   toReservation,
+  VIEW_REPLICAS_LANE,
 } from './dynamodb-inventory-items';
 
 const IDEMPOTENCY_RECORD_TTL_SECONDS = 24 * 60 * 60;
 const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
-/** Shard updates per transaction: TransactWriteItems takes at most 100 actions, one is the record that guards it. */
-const SHARDS_PER_TRANSACTION = 99;
+/**
+ * "TransactWriteItems is a synchronous write operation that groups up to 100 action requests [...] The
+ * aggregate size of the items in the transaction cannot exceed 4 MB" (DynamoDB API Reference,
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html).
+ */
+const TRANSACT_WRITE_ACTIONS = 100;
+
+/** Shard updates per transaction: one of its actions is the record that guards it. */
+const SHARDS_PER_TRANSACTION = TRANSACT_WRITE_ACTIONS - 1;
+
+/** Updates of a product that lose the race to another update of it before they give up. */
+const MAX_PRODUCT_UPDATE_ATTEMPTS = 5;
 
 export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
+  /** Products created before they had replicas: this environment reads their product item itself. */
+  private readonly unreplicated = new Set<string>();
+
+  /**
+   * @param replicaSeed picks the replica of each hot item this store reads: one per execution
+   * environment, so the environments of a drop spread over the replicas. @default a random seed
+   */
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly replicaSeed: number = randomInt(2 ** 31),
   ) {}
 
+  /**
+   * Strongly consistent reads go to the product item; eventually consistent ones (the hot path) to
+   * this environment's replica of it, written in the same transaction as the product.
+   */
   async getProduct(sku: string, options = { consistent: true }): Promise<Product | undefined> {
+    if (!options.consistent && !this.unreplicated.has(sku)) {
+      const replica = replicaFor(this.replicaSeed, PRODUCT_REPLICAS);
+      const { Item } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.product(sku, replica), ConsistentRead: false }),
+      );
+      if (Item) return toProduct(Item);
+    }
     const { Item } = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: options.consistent }),
     );
+    if (Item && Item.productReplicas === undefined) this.unreplicated.add(sku);
     return Item ? toProduct(Item) : undefined;
   }
 
-  async readStockVector(sku: string): Promise<readonly number[] | undefined> {
+  async readStockVector(sku: string, replicas: number): Promise<readonly number[] | undefined> {
+    const replica = replicaFor(this.replicaSeed, replicas);
     const { Item } = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: keys.stockVector(sku), ConsistentRead: false }),
+      new GetCommand({ TableName: this.tableName, Key: keys.stockVector(sku, replica), ConsistentRead: false }),
     );
     return Array.isArray(Item?.available) ? Item.available.map(Number) : undefined;
   }
@@ -94,7 +129,19 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
     claim?: ProductPutClaim,
   ): Promise<'created' | 'exists' | 'duplicate'> {
     const now = new Date().toISOString();
-    const wide = stockPerShard.length + 2 > 100;
+    const root = {
+      ...keys.product(product.sku),
+      kind: 'product',
+      ...product,
+      productReplicas: PRODUCT_REPLICAS,
+      revision: 0,
+      createdAt: now,
+      updatedAt: now,
+      // Listed for the sweeper, which rewrites a replicated stock vector once a second.
+      ...(product.viewReplicas > 1 ? { [laneKey.name]: VIEW_REPLICAS_LANE, [dueKey.name]: 0 } : {}),
+    };
+    const productItems = 1 + PRODUCT_REPLICAS + (claim ? 1 : 0);
+    const wide = stockPerShard.length + productItems > TRANSACT_WRITE_ACTIONS;
     const shardItems: TransactItem[] = stockPerShard.map((units, shard) => ({
       Put: {
         TableName: this.tableName,
@@ -139,13 +186,8 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
       await this.client.send(
         new TransactWriteCommand({
           TransactItems: [
-            {
-              Put: {
-                TableName: this.tableName,
-                Item: { ...keys.product(product.sku), kind: 'product', ...product, createdAt: now, updatedAt: now },
-                ConditionExpression: 'attribute_not_exists(pk)',
-              },
-            },
+            { Put: { TableName: this.tableName, Item: root, ConditionExpression: 'attribute_not_exists(pk)' } },
+            ...this.productReplicas(root),
             ...(wide ? [] : shardItems),
             ...claimItems,
           ],
@@ -160,33 +202,82 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
     }
   }
 
+  /**
+   * Updates the product and rewrites its replicas from it, in one transaction that commits only on
+   * the product as read (its `revision`, which every update moves on): two updates racing each other
+   * cannot leave the replicas with another product than the one they copy. The loser reads again and
+   * retries.
+   */
   async updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'> {
-    const fields = Object.entries({ ...changes, updatedAt: new Date().toISOString() }).filter(
-      ([, value]) => value !== undefined,
-    );
-    const update = {
-      TableName: this.tableName,
-      Key: keys.product(sku),
-      UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(', ')}`,
-      ConditionExpression: 'attribute_exists(pk)',
-      ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
-    };
-    if (!claim) {
-      const { Attributes } = await this.client.send(new UpdateCommand({ ...update, ReturnValues: 'ALL_NEW' }));
-      return toProduct(Attributes ?? {});
-    }
-    try {
-      await this.client.send(
-        new TransactWriteCommand({ TransactItems: [{ Update: update }, this.claimProductPut(sku, claim)] }),
+    for (let attempt = 1; ; attempt++) {
+      const { Item: current } = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: true }),
       );
-    } catch (error) {
-      if (failedCondition(cancellationReasons(error)?.[1])) return 'duplicate';
-      throw error;
+      if (!current) throw new Error(`Product ${sku} vanished before its update`);
+      const fields = Object.entries({ ...changes, productReplicas: PRODUCT_REPLICAS }).filter(
+        ([, value]) => value !== undefined,
+      );
+      const seen = current.revision === undefined ? undefined : Number(current.revision);
+      const next = {
+        ...current,
+        ...Object.fromEntries(fields),
+        revision: (seen ?? 0) + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      const update: TransactItem = {
+        Update: {
+          TableName: this.tableName,
+          Key: keys.product(sku),
+          UpdateExpression: `SET ${[
+            ...fields.map((_, index) => `#f${index} = :v${index}`),
+            '#revision = :revision',
+            '#updatedAt = :updatedAt',
+          ].join(', ')}`,
+          // Only on the product as read: the revision it had, or none for a product written before revisions.
+          ConditionExpression:
+            seen === undefined ? 'attribute_exists(pk) AND attribute_not_exists(#revision)' : '#revision = :seen',
+          ExpressionAttributeNames: {
+            ...Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
+            '#revision': 'revision',
+            '#updatedAt': 'updatedAt',
+          },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
+            ':revision': next.revision,
+            ':updatedAt': next.updatedAt,
+            ...(seen === undefined ? {} : { ':seen': seen }),
+          },
+        },
+      };
+      try {
+        await this.client.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              update,
+              ...this.productReplicas(next),
+              ...(claim ? [this.claimProductPut(sku, claim)] : []),
+            ],
+          }),
+        );
+        return toProduct(next);
+      } catch (error) {
+        const reasons = cancellationReasons(error);
+        if (claim && failedCondition(reasons?.at(-1))) return 'duplicate';
+        if (failedCondition(reasons?.[0]) && attempt < MAX_PRODUCT_UPDATE_ATTEMPTS) continue;
+        throw error;
+      }
     }
-    const updated = await this.getProduct(sku);
-    if (!updated) throw new Error(`Product ${sku} vanished after its update`);
-    return updated;
+  }
+
+  /** The product's copies for the hot path's reads: its settings, never its place in an index. */
+  private productReplicas(product: Item): TransactItem[] {
+    const { [laneKey.name]: _lane, [dueKey.name]: _due, ...settings } = product;
+    return Array.from({ length: PRODUCT_REPLICAS }, (_, replica) => ({
+      Put: {
+        TableName: this.tableName,
+        Item: { ...settings, ...keys.product(String(product.sku), replica), kind: 'product-replica' },
+      },
+    }));
   }
 
   async findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined> {

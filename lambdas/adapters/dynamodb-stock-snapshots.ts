@@ -17,8 +17,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
 import { jitteredBackoffMs } from '../../contract/retries';
+import { SHARDS_PER_SNAPSHOT_GROUP } from '../../contract/stock-view';
 import type { ShardImage, StockSnapshot } from '../domain/model';
-import { sumCounts } from '../domain/model';
+import { snapshotOf } from '../domain/model';
 import type { StockSnapshotStore } from '../domain/ports';
 import { cancellationReasons, isConditionFailed, isContention } from './aws-faults';
 import { BATCH_GET_KEYS, batchGetByPk, chunked } from './dynamodb-batches';
@@ -32,18 +33,10 @@ import {
   STOCK_VECTOR_LANE,
   shardAttribute,
   toShardImage,
+  VIEW_REPLICAS_LANE,
 } from './dynamodb-inventory-items';
 
 const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
-
-/**
- * Shards per snapshot group item. A group's fold is one UpdateItem whose
- * condition is at most 4 KB and 300 operators ("Constraints in Amazon
- * DynamoDB", Expression parameters,
- * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html);
- * each shard adds ~50 bytes and 5 operators, and the item stays under 2 KB.
- */
-const SHARDS_PER_SNAPSHOT_GROUP = 50;
 
 /** Transactional reads of a shard chunk before a snapshot for an operator gives up. */
 const MAX_TRANSACT_GET_ATTEMPTS = 21;
@@ -55,7 +48,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
   ) {}
 
   async snapshot(sku: string, shards: number): Promise<StockSnapshot> {
-    return compose(sku, await this.shardImages(sku, shards));
+    return snapshotOf(sku, await this.shardImages(sku, shards));
   }
 
   async shardImages(sku: string, shards: number): Promise<ShardImage[]> {
@@ -101,7 +94,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
     sku: string,
     images: readonly ShardImage[],
     shards: number,
-  ): Promise<StockSnapshot | undefined> {
+  ): Promise<ShardImage[] | undefined> {
     const groups = new Map<number, Item | undefined>();
     await Promise.all(
       [...bySnapshotGroup(images)].map(async ([group, batch]) =>
@@ -122,14 +115,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
       (_, shard) => groups.get(Math.floor(shard / SHARDS_PER_SNAPSHOT_GROUP))?.[shardAttribute(shard)],
     );
     if (held.some((image) => !Array.isArray(image))) return undefined;
-    const all = held.map((image, shard) => fromCompactImage(image as unknown[], shard));
-    const snapshot = compose(sku, all);
-    await this.writeStockVector(
-      sku,
-      snapshot.version,
-      all.map((image) => image.available),
-    );
-    return snapshot;
+    return held.map((image, shard) => fromCompactImage(image as unknown[], shard));
   }
 
   /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
@@ -205,6 +191,13 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
     return Item?.version === undefined ? undefined : Number(Item.version);
   }
 
+  async listReplicatedSkus(limit: number): Promise<string[]> {
+    const { Items = [] } = await this.client.send(
+      new QueryCommand(laneQuery(this.tableName, VIEW_REPLICAS_LANE, limit)),
+    );
+    return Items.map((item) => keyIdOf(keyPrefixes.product, item));
+  }
+
   async listStockVectors(limit: number): Promise<string[]> {
     const { Items = [] } = await this.client.send(
       new QueryCommand(laneQuery(this.tableName, STOCK_VECTOR_LANE, limit)),
@@ -213,25 +206,38 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
   }
 
   /**
-   * The stock view's item: a list of numbers, a few bytes a shard, so one
-   * eventually consistent read costs half a read unit for up to hundreds of
-   * shards. Kept only when newer, so a late relay never rolls it back.
+   * The stock view's items: a list of numbers, a few bytes a shard
+   * (`stockVectorBytes`), so one eventually consistent read costs half a read
+   * unit for up to ~1,300 shards. Each replica is kept only when newer, so a
+   * late writer never rolls one back; replica 0 goes last, so the version it
+   * holds (what the sweeper's reconciliation compares) is one every replica
+   * has reached.
    */
-  private async writeStockVector(sku: string, version: number, available: readonly number[]): Promise<void> {
+  async writeStockVector(sku: string, version: number, available: readonly number[], replicas: number): Promise<void> {
+    const others = Array.from({ length: Math.max(0, replicas - 1) }, (_, index) => index + 1);
+    await Promise.all(others.map((replica) => this.writeVectorReplica(sku, replica, version, available)));
+    await this.writeVectorReplica(sku, 0, version, available);
+  }
+
+  private async writeVectorReplica(
+    sku: string,
+    replica: number,
+    version: number,
+    available: readonly number[],
+  ): Promise<void> {
     try {
       await this.client.send(
         new PutCommand({
           TableName: this.tableName,
-          // Listed in the expiry index under its own lane, for the sweeper's reconciliation. The index keys
-          // never change on a rewrite, so the (keys-only) index is written once per SKU, not once per fold.
+          // Replica 0 is listed in the expiry index under its own lane, for the sweeper's reconciliation. The
+          // index keys never change on a rewrite, so the (keys-only) index is written once per SKU, not per fold.
           Item: {
-            ...keys.stockVector(sku),
+            ...keys.stockVector(sku, replica),
             kind: 'stock-view',
             sku,
             version,
             available,
-            [laneKey.name]: STOCK_VECTOR_LANE,
-            [dueKey.name]: 0,
+            ...(replica === 0 ? { [laneKey.name]: STOCK_VECTOR_LANE, [dueKey.name]: 0 } : {}),
           },
           ConditionExpression: 'attribute_not_exists(pk) OR #version < :version',
           ExpressionAttributeNames: { '#version': 'version' },
@@ -242,10 +248,6 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
       if (!isConditionFailed(error)) throw error;
     }
   }
-}
-
-function compose(sku: string, images: readonly ShardImage[]): StockSnapshot {
-  return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
 }
 
 /** Shard images by the snapshot group that keeps them. */

@@ -38,6 +38,8 @@ export interface InventoryDeps {
   readonly allocate?: Allocator;
   /** Shards the drop plan sized for a SKU, used when a product is created without `shards`. */
   readonly plannedShards?: Readonly<Record<string, number>>;
+  /** Stock-vector replicas the drop plan sized for a SKU, set when it is created; 1 for any other SKU. */
+  readonly plannedViewReplicas?: Readonly<Record<string, number>>;
 }
 
 export interface ReserveRequest {
@@ -253,6 +255,7 @@ export class Inventory {
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
       shards,
+      viewReplicas: this.deps.plannedViewReplicas?.[input.sku] ?? 1,
     };
     const created = await this.deps.store.createProduct(product, splitEvenly(input.stock, shards), claim(true));
     this.deps.view.forget(input.sku);
@@ -321,8 +324,8 @@ export class Inventory {
 
   /**
    * Each shard's units as this environment believes them. Refreshed from the
-   * small stock-vector item the outbox relay keeps — one read per environment
-   * per view lifetime, whatever the shard count — or from the shards
+   * small stock-vector item (this environment's replica of it) — one read per
+   * environment per view lifetime, whatever the shard count — or from the shards
    * themselves until the relay has seen them all. With the view off
    * (`ttlMs` 0) every decision reads the shards.
    */
@@ -331,7 +334,7 @@ export class Inventory {
     if (cached) return cached;
     return this.deps.view.refresh(product.sku, async () => {
       if (this.deps.view.ttlMs > 0) {
-        const vector = await this.deps.store.readStockVector(product.sku);
+        const vector = await this.deps.store.readStockVector(product.sku, product.viewReplicas);
         if (vector?.length === product.shards) return vector;
       }
       return (await this.deps.store.readShards(product.sku, product.shards, { consistent: false })).map(

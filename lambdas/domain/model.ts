@@ -13,6 +13,13 @@ export interface Product {
   /** ISO 8601; the moment reservations open. */
   readonly dropStartsAt: string;
   readonly shards: number;
+  /**
+   * Copies of the stock vector the environments' stock views read, each the
+   * one its seed picks; set at creation, from the drop plan. One (the default)
+   * is kept current by the outbox relay; more are rewritten by the sweeper
+   * once a second (`contract/stock-view.ts`).
+   */
+  readonly viewReplicas: number;
 }
 
 /** Units taken from each stock shard, keyed by shard index. */
@@ -113,6 +120,11 @@ export function sumCounts(shards: readonly ShardCounts[]): ShardCounts {
     }),
     emptyCounts,
   );
+}
+
+/** The snapshot shard images add up to; its version is the sum of theirs, so it grows with every change. */
+export function snapshotOf(sku: string, images: readonly ShardImage[]): StockSnapshot {
+  return { sku, version: images.reduce((sum, image) => sum + image.version, 0), ...sumCounts(images) };
 }
 
 export function isBalanced(counts: ShardCounts): boolean {

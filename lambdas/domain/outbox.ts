@@ -11,7 +11,7 @@ import {
   type StockChangeReason,
   type StockEvent,
 } from '../../contract/messages';
-import type { Order, ShardImage } from './model';
+import { type Order, type Product, type ShardImage, type StockSnapshot, snapshotOf } from './model';
 import type {
   Clock,
   InventoryStore,
@@ -21,7 +21,7 @@ import type {
   StockEventTopic,
   StockSnapshotStore,
 } from './ports';
-import { stockEvent } from './stock-events';
+import { stockChangeReasons, stockEvent } from './stock-events';
 
 /** How often the sweeper rebuilds each SKU's snapshot from its shards. */
 export const RECONCILE_EVERY_MS = 30_000;
@@ -76,17 +76,32 @@ export const orderPlaced = (order: Pick<Order, 'orderId' | 'reservationId' | 'sk
   quantity: order.quantity,
 });
 
-/** Each SKU's stock snapshot: folded from shard images, published to the channels' topic. */
+/**
+ * Each SKU's stock snapshot: folded from shard images, published to the
+ * channels' topic, and written as the stock vector the stock views read.
+ *
+ * A SKU with one stock-vector item is published with every stream batch that
+ * changed it. A replicated SKU (a drop planned past what one item's partition
+ * serves) is published once a second instead, by the sweeper
+ * (`publishReplicated`): the relay's batches only fold their images in, so
+ * the vector's replicas, the snapshot groups' reads and the SKU's SNS message
+ * group each take one write or message a second, however many batches the
+ * relay runs.
+ */
 export class Snapshots {
+  /** Replicated SKUs' shards and replicas (set once, at creation), and what this environment last published. */
+  private readonly replicated = new Map<string, { readonly product: Product; published?: StockSnapshot }>();
+
   constructor(private readonly deps: SnapshotsDeps) {}
 
   /**
    * Publishes the SKU's snapshot after folding `images` in: the shard images a
    * stream batch carried, or (for an operator's redrive, when none are given)
-   * every shard read in one transaction. On the hot path nothing reads a stock
+   * every shard read transactionally. On the hot path nothing reads a stock
    * shard, so a snapshot never contends with the holds it reports. Undefined
-   * when the product does not exist or not every shard has been seen yet (the
-   * batch that carries the missing shard publishes).
+   * when the product does not exist, when not every shard has been seen yet
+   * (the batch that carries the missing shard publishes), or when a batch's
+   * images of a replicated SKU were folded in for the sweeper to publish.
    */
   async publish(
     sku: string,
@@ -95,17 +110,63 @@ export class Snapshots {
   ): Promise<StockEvent | undefined> {
     const { products, store } = this.deps;
     const product = await products.getProduct(sku);
-    if (!product) {
-      // A wide product writes its shards before its product item: keep their images for the snapshot.
+    // A wide product writes its shards before its product item: keep their images for the snapshot.
+    // A replicated SKU's batch is folded in; the sweeper publishes it within a second.
+    if (!product || (images && product.viewReplicas > 1)) {
       if (images) await store.foldShardImages(sku, images);
       return undefined;
     }
     const seen = images ?? (await store.shardImages(sku, product.shards));
     const merged = await store.mergeShardImages(sku, seen, product.shards);
-    if (!merged) return undefined;
-    const snapshot = stockEvent(merged, reasons, new Date(this.deps.clock.now()));
+    return merged ? this.emit(product, merged, reasons) : undefined;
+  }
+
+  /**
+   * Publishes every replicated SKU whose snapshot groups moved on since this
+   * environment last published it: its stock-vector replicas rewritten and
+   * one message, with the reasons its totals changed for. Run by the sweeper
+   * once a second. Returns how many SKUs were published.
+   */
+  async publishReplicated(limit = 200): Promise<number> {
+    const { products, store } = this.deps;
+    let published = 0;
+    for (const sku of await store.listReplicatedSkus(limit)) {
+      let known = this.replicated.get(sku);
+      if (!known) {
+        const product = await products.getProduct(sku);
+        if (!product) continue;
+        known = { product };
+        this.replicated.set(sku, known);
+      }
+      const images = await store.mergeShardImages(sku, [], known.product.shards);
+      if (!images) continue;
+      const totals = snapshotOf(sku, images);
+      if (known.published?.version === totals.version) continue;
+      // The totals' reasons, as a shard's are told: what grew (or was taken) since the last one published.
+      const reasons = stockChangeReasons(known.published && { ...known.published }, { ...totals });
+      await this.emit(known.product, images, reasons);
+      known.published = totals;
+      published++;
+    }
+    return published;
+  }
+
+  /** Writes the stock vector every replica of it, reports the drift, and publishes the snapshot. */
+  private async emit(
+    product: Product,
+    images: readonly ShardImage[],
+    reasons: readonly StockChangeReason[],
+  ): Promise<StockEvent> {
+    const totals = snapshotOf(product.sku, images);
+    await this.deps.store.writeStockVector(
+      product.sku,
+      totals.version,
+      images.map((image) => image.available),
+      product.viewReplicas,
+    );
+    const snapshot = stockEvent(totals, reasons, new Date(this.deps.clock.now()));
     const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
-    this.deps.reportDrift(sku, drift, snapshot.version);
+    this.deps.reportDrift(product.sku, drift, snapshot.version);
     await this.deps.topic.publishStockEvent(snapshot);
     return snapshot;
   }

@@ -89,11 +89,11 @@ export interface InventoryStore {
   /** Strongly consistent by default; `consistent: false` halves the read's cost (hot path, then confirmed on a miss). */
   getProduct(sku: string, options?: { consistent: boolean }): Promise<Product | undefined>;
   /**
-   * Every shard's `available`, from the one small item the outbox relay keeps
-   * (eventually consistent: one read whatever the shard count); undefined
-   * before the relay has seen every shard of the SKU.
+   * Every shard's `available`, from one stock-vector item: of the SKU's
+   * `replicas`, the one this environment reads (eventually consistent: one
+   * read whatever the shard count); undefined before it has been written.
    */
-  readStockVector(sku: string): Promise<readonly number[] | undefined>;
+  readStockVector(sku: string, replicas: number): Promise<readonly number[] | undefined>;
   /**
    * Creates the product and its shards: 'exists' when the product already
    * exists; 'duplicate' when `claim`'s key was used before (nothing written).
@@ -157,10 +157,19 @@ export interface StockSnapshotStore {
   /**
    * Folds shard images (from the stream, or a redrive's read) into the SKU's
    * snapshot items, each shard kept only when newer than what they hold, and
-   * returns the snapshot they add up to, writing its stock vector; undefined
-   * until every shard has been seen.
+   * returns every shard's image as they now hold them; undefined until every
+   * shard has been seen. With no images, it reads what they hold.
    */
-  mergeShardImages(sku: string, images: readonly ShardImage[], shards: number): Promise<StockSnapshot | undefined>;
+  mergeShardImages(sku: string, images: readonly ShardImage[], shards: number): Promise<ShardImage[] | undefined>;
+  /**
+   * Writes the stock vector of `version` to each of the SKU's `replicas`, each
+   * only when newer than what it holds, so a late writer never rolls one back.
+   * Replica 0 is written last: when it holds a version, every replica holds
+   * that one or a newer one.
+   */
+  writeStockVector(sku: string, version: number, available: readonly number[], replicas: number): Promise<void>;
+  /** SKUs created with more than one stock-vector replica, for the sweeper's refresh. */
+  listReplicatedSkus(limit: number): Promise<string[]>;
   /** Folds shard images in without composing a snapshot: for shards written before their product item. */
   foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void>;
   /** Every shard's image, read strongly consistent with plain reads (never a transaction): for reconciling the snapshot. */

@@ -1,4 +1,4 @@
-// (schedule) --> expire due holds, settle owed refunds, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
+// (schedule) --> expire due holds, settle owed refunds, publish replicated snapshots, reconcile snapshots --> DynamoDB, payment provider, SNS FIFO
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -28,6 +28,8 @@ export interface SweepSummary {
   readonly refundsOverdue: number;
   /** SKUs whose snapshot was rebuilt from their shards. */
   readonly reconciled: number;
+  /** Replicated SKUs' snapshots published (at most one per SKU per sweep). */
+  readonly replicatedPublished: number;
 }
 
 /** When this execution environment last reconciled the snapshots. */
@@ -35,7 +37,15 @@ let reconciledAt = 0;
 
 export async function expireHolds(): Promise<SweepSummary> {
   const until = Date.now() + SWEEP_FOR_MS;
-  const summary = { expired: 0, sweeps: 0, poisonHolds: 0, refunded: 0, refundsOverdue: 0, reconciled: 0 };
+  const summary = {
+    expired: 0,
+    sweeps: 0,
+    poisonHolds: 0,
+    refunded: 0,
+    refundsOverdue: 0,
+    reconciled: 0,
+    replicatedPublished: 0,
+  };
   do {
     const started = Date.now();
     const sweep = await inventory.expireDueHolds();
@@ -46,6 +56,13 @@ export async function expireHolds(): Promise<SweepSummary> {
     summary.refunded += settled.refunded;
     summary.refundsOverdue += settled.overdue;
     if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
+    // A replicated SKU is published here, once a second, rather than by every relay batch.
+    summary.replicatedPublished += await snapshots.publishReplicated().catch((error: unknown) => {
+      logger.warn('Publishing replicated snapshots failed', {
+        errorName: error instanceof Error ? error.name : 'unknown',
+      });
+      return 0;
+    });
     if (started - reconciledAt >= RECONCILE_EVERY_MS) {
       reconciledAt = started;
       // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.

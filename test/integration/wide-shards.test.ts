@@ -12,6 +12,7 @@ import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventor
 import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
 import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
 import { Inventory } from '../../lambdas/domain/inventory';
+import { snapshotOf } from '../../lambdas/domain/model';
 import { Refunds } from '../../lambdas/domain/refunds';
 import { StockView } from '../../lambdas/domain/stock-view';
 import { expectBalanced } from '../support/ledger';
@@ -83,9 +84,16 @@ test(`a ${SHARDS}-shard SKU is created, held, restocked and read with every shar
 
   const images = await snapshots.shardImages('WIDE-1', SHARDS);
   expect(images).toHaveLength(SHARDS);
-  const snapshot = await snapshots.mergeShardImages('WIDE-1', images, SHARDS);
+  const merged = (await snapshots.mergeShardImages('WIDE-1', images, SHARDS)) ?? [];
+  const snapshot = snapshotOf('WIDE-1', merged);
   expect(snapshot).toMatchObject({ supplied: 3500, held: 120, available: 3380 });
-  expect(await store.readStockVector('WIDE-1')).toHaveLength(SHARDS);
+  await snapshots.writeStockVector(
+    'WIDE-1',
+    snapshot.version,
+    merged.map((image) => image.available),
+    1,
+  );
+  expect(await store.readStockVector('WIDE-1', 1)).toHaveLength(SHARDS);
 });
 
 test('a restock that fails between chunks resumes under its key and adds its units once', async () => {

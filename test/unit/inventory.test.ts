@@ -472,3 +472,19 @@ describe('expireDueHolds', () => {
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, expired: 1 });
   });
 });
+
+describe('the stock view of a replicated SKU', () => {
+  test('is refreshed from the stock-vector replica this environment reads, never from the shards', async () => {
+    const drop = fakeDrop({ viewTtlMs: 1000, plannedViewReplicas: { BIG: 4 } });
+    await drop.product({ sku: 'BIG', stock: 10, shards: 2 });
+    await drop.snapshots.publish('BIG', [], await drop.store.readShardImages('BIG', 2));
+    await drop.snapshots.publishReplicated();
+    drop.store.replicaSeed = 3;
+
+    const { available } = await drop.inventory.availability('BIG');
+
+    expect(available).toBe(10);
+    expect(drop.store.faults.calls('readStockVector')).toBe(1);
+    expect(drop.store.faults.calls('readShards')).toBe(0);
+  });
+});

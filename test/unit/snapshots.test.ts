@@ -25,7 +25,7 @@ describe('publish', () => {
 
     expect(event).toMatchObject({ sku, type: 'stock-changed', supplied: 10, available: 8, held: 2, sold: 0 });
     expect(drop.topic.events(sku)).toEqual([event]);
-    expect(await drop.store.readStockVector(sku)).toEqual([3, 5]);
+    expect(await drop.store.readStockVector(sku, 1)).toEqual([3, 5]);
     expect(await drop.store.stockVectorVersion(sku)).toBe(event?.version);
   });
 
@@ -51,7 +51,7 @@ describe('publish', () => {
     const late = await drop.snapshots.publish(sku, [], before);
 
     expect(late).toMatchObject({ version: newest?.version, available: 8 });
-    expect(await drop.store.readStockVector(sku)).toEqual([8]);
+    expect(await drop.store.readStockVector(sku, 1)).toEqual([8]);
     expect(drop.topic.events(sku)).toHaveLength(1);
   });
 
@@ -136,7 +136,7 @@ describe('reconcile', () => {
     const reconciled = await drop.snapshots.reconcile();
 
     expect(reconciled).toBe(1);
-    expect(await drop.store.readStockVector(sku)).toEqual([3, 5]);
+    expect(await drop.store.readStockVector(sku, 1)).toEqual([3, 5]);
     expect(drop.topic.events(sku).at(-1)).toMatchObject({ available: 8, held: 2 });
   });
 
@@ -151,5 +151,78 @@ describe('reconcile', () => {
     expect(reconciled).toBe(0);
     expect(drop.topic.events(sku)).toHaveLength(1);
     expect(drop.store.faults.calls('mergeShardImages')).toBe(1);
+  });
+});
+
+describe('a replicated SKU', () => {
+  const replicated = () => fakeDrop({ plannedViewReplicas: { BIG: 3 } });
+
+  test('is created with the replicas its plan gives, any other SKU with one', async () => {
+    const drop = replicated();
+
+    const big = await drop.product({ sku: 'BIG' });
+    const small = await drop.product({ sku: 'SMALL' });
+
+    expect([big.viewReplicas, small.viewReplicas]).toEqual([3, 1]);
+  });
+
+  test('has each relay batch folded in, and nothing published or written until the sweeper publishes', async () => {
+    const drop = replicated();
+    await drop.product({ sku: 'BIG', stock: 10, shards: 2 });
+    await drop.inventory.reserve({ sku: 'BIG', customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+
+    const relayed = await drop.snapshots.publish('BIG', ['reserved'], await streamImages(drop, 'BIG', 2));
+
+    expect(relayed).toBeUndefined();
+    expect(drop.topic.events('BIG')).toEqual([]);
+    expect(await drop.store.readStockVector('BIG', 3)).toBeUndefined();
+  });
+
+  test('is published once by the sweeper, every replica of its stock vector written at that version', async () => {
+    const drop = replicated();
+    await drop.product({ sku: 'BIG', stock: 10, shards: 2 });
+    await drop.inventory.reserve({ sku: 'BIG', customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+    await drop.snapshots.publish('BIG', ['reserved'], await streamImages(drop, 'BIG', 2));
+
+    const published = await drop.snapshots.publishReplicated();
+
+    const [event] = drop.topic.events('BIG');
+    expect(published).toBe(1);
+    expect(event).toMatchObject({ available: 8, held: 2 });
+    expect(drop.store.stockVectorReplicas('BIG')).toEqual(
+      new Map([
+        [0, event?.version],
+        [1, event?.version],
+        [2, event?.version],
+      ]),
+    );
+    drop.store.replicaSeed = 2;
+    expect(await drop.store.readStockVector('BIG', 3)).toEqual([3, 5]);
+  });
+
+  test('is not published again by the sweeper until its snapshot moves on, then with why it moved', async () => {
+    const drop = replicated();
+    await drop.product({ sku: 'BIG', stock: 10, shards: 2 });
+    await drop.snapshots.publish('BIG', [], await streamImages(drop, 'BIG', 2));
+    await drop.snapshots.publishReplicated();
+
+    const idle = await drop.snapshots.publishReplicated();
+    await drop.inventory.reserve({ sku: 'BIG', customerId: 'alice', quantity: 1, idempotencyKey: 'a' });
+    await drop.snapshots.publish('BIG', ['reserved'], await streamImages(drop, 'BIG', 2));
+    const moved = await drop.snapshots.publishReplicated();
+
+    expect([idle, moved]).toEqual([0, 1]);
+    expect(drop.topic.events('BIG')).toMatchObject([{ available: 10 }, { available: 9, reasons: ['reserved'] }]);
+  });
+
+  test('is left to the relay when it has one stock vector', async () => {
+    const drop = replicated();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+
+    const published = await drop.snapshots.publishReplicated();
+
+    expect(published).toBe(0);
+    expect(drop.topic.events(sku)).toHaveLength(1);
   });
 });

@@ -35,6 +35,8 @@ export interface DropOptions {
   readonly start?: number | string;
   /** How long this environment trusts a believed stock level; 0 (the default) reads the shards for every decision. */
   readonly viewTtlMs?: number;
+  /** Stock-vector replicas the plan sizes for a SKU, as PLANNED_VIEW_REPLICAS carries them. */
+  readonly plannedViewReplicas?: Readonly<Record<string, number>>;
 }
 
 export type Drop = ReturnType<typeof fakeDrop>;
@@ -67,6 +69,7 @@ export function fakeDrop(options: DropOptions = {}) {
       newId,
       sleep,
       allocate: firstFitAllocator,
+      ...(options.plannedViewReplicas ? { plannedViewReplicas: options.plannedViewReplicas } : {}),
     });
   const inventory = environment();
   const checkout = new Checkout({ store, payment: payments, refunds, clock, newId, sleep });

@@ -9,11 +9,13 @@
  *
  * What it leaves out: every read answers what stands (DynamoDB's expiry index
  * lags; plan an interleaving to end a hold between a listing and its read),
- * the stock vector moves only when shard images are merged in (as the relay
- * does), a wide product or restock is one write rather than several, and
+ * the stock vector moves only when it is written (as the relay and the
+ * sweeper do), product replicas are not kept (every product read answers the
+ * product), a wide product or restock is one write rather than several, and
  * item TTLs never pass.
  */
 
+import { replicaFor } from '../../../contract/stock-view';
 import { LedgerInvariantError } from '../../../lambdas/domain/errors';
 import type * as model from '../../../lambdas/domain/model';
 import { emptyCounts, sumCounts } from '../../../lambdas/domain/model';
@@ -63,7 +65,10 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
   private readonly orders = new Map<string, model.Order>();
   private readonly restocks = new Map<string, number>();
   private readonly snapshots = new Map<string, Map<number, model.ShardImage>>();
-  private readonly stockVectors = new Map<string, { version: number; available: number[] }>();
+  /** Each SKU's stock-vector replicas, by replica. */
+  private readonly stockVectors = new Map<string, Map<number, { version: number; available: number[] }>>();
+  /** The seed that picks the replica this store reads, as each execution environment's store has one. */
+  replicaSeed = 0;
 
   /** Units a customer holds or bought of a SKU, as the limit item counts them. */
   unitsCountedFor(sku: string, customerId: string): number {
@@ -90,8 +95,15 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
     return this.run('getProduct', () => copy(this.products.get(sku)));
   }
 
-  async readStockVector(sku: string): Promise<readonly number[] | undefined> {
-    return this.run('readStockVector', () => copy(this.stockVectors.get(sku)?.available));
+  async readStockVector(sku: string, replicas: number): Promise<readonly number[] | undefined> {
+    return this.run('readStockVector', () =>
+      copy(this.stockVectors.get(sku)?.get(replicaFor(this.replicaSeed, replicas))?.available),
+    );
+  }
+
+  /** The version each replica of the SKU's stock vector holds, by replica. */
+  stockVectorReplicas(sku: string): ReadonlyMap<number, number> {
+    return new Map([...(this.stockVectors.get(sku) ?? [])].map(([replica, vector]) => [replica, vector.version]));
   }
 
   async createProduct(
@@ -388,23 +400,38 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
     return this.run('readShardImages', () => this.images(sku, shards));
   }
 
-  /** Keeps each image only when newer than the one held; the stock vector only ever moves forward. */
+  /** Keeps each image only when newer than the one held. */
   async mergeShardImages(
     sku: string,
     images: readonly model.ShardImage[],
     shards: number,
-  ): Promise<model.StockSnapshot | undefined> {
+  ): Promise<model.ShardImage[] | undefined> {
     return this.run('mergeShardImages', () => {
       const held = this.fold(sku, images);
       const all = Array.from({ length: shards }, (_, shard) => held.get(shard));
       if (all.some((image) => image === undefined)) return undefined;
-      const snapshot = compose(sku, all as model.ShardImage[]);
-      const vector = this.stockVectors.get(sku);
-      if (!vector || vector.version < snapshot.version) {
-        this.stockVectors.set(sku, { version: snapshot.version, available: all.map((image) => image?.available ?? 0) });
-      }
-      return snapshot;
+      return copy(all as model.ShardImage[]);
     });
+  }
+
+  /** Each replica only moves forward. */
+  async writeStockVector(sku: string, version: number, available: readonly number[], replicas: number): Promise<void> {
+    return this.run('writeStockVector', () => {
+      const held = this.stockVectors.get(sku) ?? new Map<number, { version: number; available: number[] }>();
+      for (let replica = 0; replica < replicas; replica++) {
+        if ((held.get(replica)?.version ?? -1) < version) held.set(replica, { version, available: [...available] });
+      }
+      this.stockVectors.set(sku, held);
+    });
+  }
+
+  async listReplicatedSkus(limit: number): Promise<string[]> {
+    return this.run('listReplicatedSkus', () =>
+      [...this.products.values()]
+        .filter((product) => product.viewReplicas > 1)
+        .map((product) => product.sku)
+        .slice(0, limit),
+    );
   }
 
   async foldShardImages(sku: string, images: readonly model.ShardImage[]): Promise<void> {
@@ -414,11 +441,16 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
   }
 
   async stockVectorVersion(sku: string): Promise<number | undefined> {
-    return this.run('stockVectorVersion', () => this.stockVectors.get(sku)?.version);
+    return this.run('stockVectorVersion', () => this.stockVectors.get(sku)?.get(0)?.version);
   }
 
   async listStockVectors(limit: number): Promise<string[]> {
-    return this.run('listStockVectors', () => [...this.stockVectors.keys()].slice(0, limit));
+    return this.run('listStockVectors', () =>
+      [...this.stockVectors]
+        .filter(([, replicas]) => replicas.has(0))
+        .map(([sku]) => sku)
+        .slice(0, limit),
+    );
   }
 
   /** Orders still PLACED and every product's SKU, `pageSize` items a page, as the table's Scan reads them. */
