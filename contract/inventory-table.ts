@@ -64,6 +64,11 @@ export const keyPrefixes = {
   charge: 'CHARGE#',
   /** `DISPATCH#<orderId>`: the simulated warehouse's record of a dispatch. */
   dispatch: 'DISPATCH#',
+  /**
+   * `FEEDBACK#<sku>#ANSWER#<customerId>#<outcome>`: a shopper's answer to the page's poll, one per outcome;
+   * `FEEDBACK#<sku>#COUNTS#<n>`: the SKU's counts, spread over `FEEDBACK_COUNT_SHARDS` items.
+   */
+  feedback: 'FEEDBACK#',
 } as const;
 
 export type KeyPrefix = (typeof keyPrefixes)[keyof typeof keyPrefixes];
@@ -86,3 +91,6 @@ export const BACKGROUND_KEY_PREFIXES: readonly KeyPrefix[] = [
  * read unit, eventually consistent), which is what bounds it.
  */
 export const MAX_SHARDS = 1000;
+
+/** Feedback counts are spread over this many items, so a wave of answers never queues on one partition. */
+export const FEEDBACK_COUNT_SHARDS = 8;

@@ -27,6 +27,12 @@ export const metricNames = {
   refundOverdue: 'RefundOverdue',
   /** Alarmed: supplied ≠ available + held + sold in a published snapshot. */
   ledgerDrift: 'LedgerDrift',
+  /** A shopper answered the page's poll (dimension-free; the admin route has the breakdown). */
+  feedbackReceived: 'FeedbackReceived',
+  /** The rating given, 1–5, one value per answer. */
+  shopperRating: 'ShopperRating',
+  /** An answer said the stock looked wrong. */
+  stockLookedWrong: 'StockLookedWrong',
 } as const;
 
 /** Every API answer, counted by status class: `Http2xx`, `Http4xx`, `Http5xx`. */

@@ -47,12 +47,42 @@ export const CheckoutBody = z.strictObject({
   paymentToken: z.string().check(z.minLength(1), z.maxLength(255)),
 });
 
+/** What the shopper was answering about: the outcome the page saw. */
+export const FEEDBACK_OUTCOMES = ['HELD', 'SOLD_OUT', 'PAID', 'DECLINED', 'LEFT'] as const;
+/** What went wrong, when something did. */
+export const FEEDBACK_REASONS = ['SLOW', 'ERROR', 'STOCK_WRONG', 'UNFAIR', 'OTHER'] as const;
+export type FeedbackOutcome = (typeof FEEDBACK_OUTCOMES)[number];
+export type FeedbackReason = (typeof FEEDBACK_REASONS)[number];
+
+/**
+ * A comment is plain text: no markup characters and no control characters
+ * but the newline, so nothing that shows it can be made to run it.
+ */
+const PlainComment = z.string().check(
+  z.maxLength(500),
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: naming the control characters to refuse is its purpose
+  z.regex(/^[^<>\u0000-\u0009\u000b-\u001f\u007f]*$/, 'plain text: no < or > and no control characters'),
+);
+
+export const FeedbackBody = z.strictObject({
+  customerId: CustomerId,
+  outcome: z.enum(FEEDBACK_OUTCOMES),
+  rating: integer(1, 5),
+  reasons: z.optional(z.array(z.enum(FEEDBACK_REASONS)).check(z.maxLength(FEEDBACK_REASONS.length))),
+  comment: z.optional(PlainComment),
+  /** How long the shopper's last answer from the API took, as their page measured it. */
+  latencyMs: z.optional(integer(0, 600_000)),
+  /** The availability the page showed when the shopper answered. */
+  seenAvailable: z.optional(integer(0, 10_000_000)),
+});
+
 /** Which routes take a JSON body, and its schema. */
 export const bodySchemas: Partial<Record<HandlerName, z.ZodMiniType>> = {
   'create-reservation': ReservationBody,
   'checkout-reservation': CheckoutBody,
   'put-product': ProductBody,
   'restock-product': RestockBody,
+  'post-feedback': FeedbackBody,
 };
 
 export const skuPath = z.object({ pathParameters: z.object({ sku: Sku }) });

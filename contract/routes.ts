@@ -14,6 +14,8 @@ export type HandlerName =
   | 'put-product'
   | 'restock-product'
   | 'get-ledger'
+  | 'post-feedback'
+  | 'get-feedback'
   | 'health';
 
 export interface ApiRoute {
@@ -41,6 +43,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'POST', path: '/admin/products/{sku}/restock', handler: 'restock-product', access: 'admin' },
   { method: 'GET', path: '/admin/products/{sku}/ledger', handler: 'get-ledger', access: 'admin' },
   { method: 'GET', path: '/admin/products/{sku}/channels', handler: 'get-channels', access: 'admin' },
+  { method: 'POST', path: '/products/{sku}/feedback', handler: 'post-feedback', access: 'shopper' },
+  { method: 'GET', path: '/admin/products/{sku}/feedback', handler: 'get-feedback', access: 'admin' },
   /** Not in the shopper contract: the target of the Route 53 health check. */
   { method: 'GET', path: '/health', handler: 'health', access: 'shopper' },
 ];

@@ -18,6 +18,7 @@ import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
 import { classifyAwsFault } from '../adapters/aws-faults';
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
+import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
@@ -25,6 +26,7 @@ import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
 import { ChannelSync } from '../domain/channel-sync';
 import { Checkout } from '../domain/checkout';
+import { FEEDBACK_COOLDOWN_MS, Feedback } from '../domain/feedback';
 import { Fulfilment } from '../domain/fulfilment';
 import { Inventory } from '../domain/inventory';
 import { Outbox, Snapshots } from '../domain/outbox';
@@ -111,4 +113,16 @@ export const snapshots = /* @__PURE__ */ wire(
 /** The outbox relay and the operator's redrive. */
 export const outbox = /* @__PURE__ */ wire(
   () => new Outbox({ reader: store, queue: new SqsOrderQueue(sqs, ordersQueueUrl), snapshots }),
+);
+
+/** Shoppers' answers to the drop page's poll, each beside the availability the storefront showed then. */
+export const feedback = /* @__PURE__ */ wire(
+  () =>
+    new Feedback({
+      store: new DynamoDbFeedbackStore(documentClient, tableName),
+      available: async (sku) => (await storefront.availability(sku)).available,
+      requireProduct: (sku) => inventory.product(sku),
+      clock,
+      cooldownMs: FEEDBACK_COOLDOWN_MS,
+    }),
 );

@@ -1,4 +1,5 @@
 /** How domain objects look on the wire (the HTTP contract). */
+import type { FeedbackAnswer } from '../domain/feedback';
 import type { Availability } from '../domain/inventory';
 import type { Order, Product, Reservation } from '../domain/model';
 
@@ -31,4 +32,10 @@ export function productSettingsView(product: Product) {
 export function orderView(order: Order) {
   const { orderId, reservationId, sku, quantity, status } = order;
   return { orderId, reservationId, sku, quantity, status };
+}
+
+/** A shopper's answer as they sent it, with when it was taken; never another shopper's. */
+export function feedbackView(answer: FeedbackAnswer) {
+  const { sku, customerId, outcome, rating, reasons, comment, answeredAt } = answer;
+  return { sku, customerId, outcome, rating, reasons, ...(comment !== undefined ? { comment } : {}), answeredAt };
 }

@@ -190,6 +190,7 @@ export class EdgeStack extends Stack {
       },
       additionalBehaviors: {
         '/products/*/reservations': uncached(AllowedMethods.ALLOW_ALL, writes),
+        '/products/*/feedback': uncached(AllowedMethods.ALLOW_ALL, writes),
         '/products/*': {
           origin: reads,
           allowedMethods: AllowedMethods.ALLOW_GET_HEAD,

@@ -89,6 +89,15 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     table: { reads: 'any', writes: ['STOCK#', 'RESTOCK#'] },
   },
   'get-ledger': { description: 'GET /admin/products/{sku}/ledger', table: { reads: 'any' } },
+  'post-feedback': {
+    description: "POST /products/{sku}/feedback: a shopper's answer to the page's poll",
+    // Reads availability as the storefront does, to keep beside the answer.
+    table: { reads: 'any', writes: ['FEEDBACK#'] },
+  },
+  'get-feedback': {
+    description: 'GET /admin/products/{sku}/feedback: the poll, counted',
+    table: { reads: ['FEEDBACK#', 'PRODUCT#'] },
+  },
   health: { description: 'GET /health: the Route 53 health check target', table: { reads: ['PRODUCT#'] } },
   'expire-holds': {
     description: 'sweeps expired holds back to stock, every second for a minute per invocation',

@@ -54,10 +54,12 @@ describe('CloudFront', () => {
     expect(products?.CachePolicyId).not.toBe(CACHING_DISABLED);
   });
 
-  it('never caches a write, and matches reservations before availability', () => {
+  it('never caches a write, and matches reservations and feedback before availability', () => {
     const all = behaviors(synth.edge);
     const patterns = all.map((behavior) => behavior.PathPattern);
     expect(patterns.indexOf('/products/*/reservations')).toBeLessThan(patterns.indexOf('/products/*'));
+    expect(patterns).toContain('/products/*/feedback');
+    expect(patterns.indexOf('/products/*/feedback')).toBeLessThan(patterns.indexOf('/products/*'));
     for (const behavior of all.filter((candidate) => candidate.AllowedMethods.includes('POST'))) {
       expect(behavior.CachePolicyId).toBe(CACHING_DISABLED);
     }

@@ -81,6 +81,11 @@ async function everyRoute(): Promise<Array<[string, () => Promise<ApiResponse>]>
     ],
     ['GET /admin/products/{sku}/ledger', () => api.call('GET', `/admin/products/${sku}/ledger`, { admin: true })],
     ['GET /admin/products/{sku}/channels', () => api.call('GET', `/admin/products/${sku}/channels`, { admin: true })],
+    [
+      'POST /products/{sku}/feedback',
+      () => api.call('POST', `/products/${sku}/feedback`, { body: { customerId: 'dora', outcome: 'PAID', rating: 5 } }),
+    ],
+    ['GET /admin/products/{sku}/feedback', () => api.call('GET', `/admin/products/${sku}/feedback`, { admin: true })],
     ['GET /health', () => api.call('GET', '/health')],
   ];
   return calls;
