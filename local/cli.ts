@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { AssemblyError, readCloudAssembly } from './assembly/cloud-assembly';
+import { ownAssembly, SynthError } from './assembly/own-assembly';
 import { startAssemblyStack } from './assembly/run';
 import { assertJava, JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
@@ -19,10 +20,11 @@ export const MAX_REMOTE_SECONDS = 300;
 export const EXIT = { ok: 0, promiseBroke: 1, usage: 2, environment: 3 } as const;
 
 const REHEARSE_HELP = `  rehearse [options]
-        A drop rehearsal: boot the embedded stack, run a spike of shoppers and bots
-        against a limited SKU, wait for holds to expire and queues to drain, check
-        every promise, print a summary and write JSON and HTML reports. Exits 1
-        naming the promise that broke.
+        A drop rehearsal: synthesize the app (cached), run its cloud assembly on the
+        embedded AWS, run a spike of shoppers and bots against a limited SKU, wait
+        for holds to expire and queues to drain, check every promise, print a
+        summary and write JSON and HTML reports (the functions' logs beside them).
+        Exits 1 naming the promise that broke.
           --stock N            units in the drop (${defaultRehearsal.stock})
           --shoppers N         arrivals, bots included (${defaultRehearsal.shoppers})
           --duration S         seconds of ramp, spike and decay (${defaultRehearsal.durationSeconds})
@@ -40,19 +42,24 @@ const REHEARSE_HELP = `  rehearse [options]
                                over at most ${MAX_REMOTE_SECONDS} s)
           --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)
           --assembly DIR       rehearse on this synthesized cloud assembly (npx cdk synth
-                               -o DIR): what is about to deploy, run locally`;
+                               -o DIR) instead of the app's own: what is about to deploy
+          --hand-wired         run the handlers' TypeScript in this process instead of the
+                               assembly (faster to iterate on; not what deploys)`;
 
-const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR]
-        Boot the embedded AWS (DynamoDB Local + fauxqs) and serve the HTTP contract
-        until Ctrl-C. The admin key comes from DROPLINE_ADMIN_KEY (at least
-        ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
+const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR | --hand-wired]
+        Synthesize the app (offline, cached by a hash of its sources), run its cloud
+        assembly on the embedded AWS (DynamoDB Local + fauxqs) and serve its API until
+        Ctrl-C: the templates' resources, the bundled functions, their event source
+        mappings and schedules; prints what it does not run. The admin key comes from
+        DROPLINE_ADMIN_KEY (at least ${MIN_ADMIN_KEY_LENGTH} characters; refused otherwise), or is generated.
           --port N             (3000; 0 picks a free one)
           --host H             (127.0.0.1)
           --data-dir DIR       keep DynamoDB's data here across restarts (created if missing)
           --aws-endpoint URL   run against LocalStack (or any AWS-compatible endpoint)
-          --assembly DIR       run this synthesized cloud assembly (npx cdk synth -o DIR):
-                               its templates' resources, bundled functions, event source
-                               mappings, API and schedules; prints what it does not run`;
+          --assembly DIR       run this synthesized cloud assembly (npx cdk synth -o DIR)
+                               instead of the app's own: what is about to deploy
+          --hand-wired         run the handlers' TypeScript in this process instead of the
+                               assembly (faster to iterate on; not what deploys)`;
 
 const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
         What a drop plan asks of AWS: per drop its shards, provisioned concurrency per
@@ -213,6 +220,7 @@ async function serve(args: string[]): Promise<number> {
     'data-dir': { type: 'string' },
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
+    'hand-wired': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -237,8 +245,9 @@ async function serve(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ? prepareWritableDir(values['data-dir'], '--data-dir') : undefined;
   await assertPortFree(values.host, port, '--port');
   if (!endpoints) assertJava();
-  if (values.assembly !== undefined) {
-    return serveAssembly(values.assembly, { port, host: values.host, adminKey, endpoints, dataDir });
+  const assemblyDir = await chooseAssembly(values.assembly, values['hand-wired'], (line) => console.log(line));
+  if (assemblyDir !== undefined) {
+    return serveAssembly(assemblyDir, { port, host: values.host, adminKey, endpoints, dataDir });
   }
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
@@ -268,6 +277,26 @@ async function serve(args: string[]): Promise<number> {
   return EXIT.ok;
 }
 
+/**
+ * The assembly to run: the one given, none with `--hand-wired`, else the app's own (synthesized
+ * now, or found in the cache).
+ */
+async function chooseAssembly(
+  given: string | undefined,
+  handWired: boolean | undefined,
+  log: (line: string) => void,
+): Promise<string | undefined> {
+  if (given !== undefined && handWired) throw new UsageError('--assembly and --hand-wired exclude each other');
+  if (handWired) return undefined;
+  if (given !== undefined) {
+    assertAssembly(given);
+    return given;
+  }
+  const own = await ownAssembly({ log });
+  if (!own.cached) log(`Synthesized in ${(own.synthMs / 1000).toFixed(1)} s.`);
+  return own.dir;
+}
+
 function assertAssembly(dir: string): void {
   try {
     readCloudAssembly(dir);
@@ -287,7 +316,6 @@ async function serveAssembly(
     dataDir: string | undefined;
   },
 ): Promise<number> {
-  assertAssembly(dir);
   console.log(`Starting the cloud assembly ${dir}…`);
   const stack = await startAssemblyStack({
     assemblyDir: dir,
@@ -297,9 +325,8 @@ async function serveAssembly(
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
-  console.log(
-    `dropline is serving the assembly's API at ${stack.url} (${stack.routes} routes, ${stack.functions} functions)`,
-  );
+  console.log(`dropline is serving the HTTP contract at ${stack.url}`);
+  console.log(`  cloud assembly:        ${dir} (${stack.routes} routes, ${stack.functions} functions)`);
   console.log(`  admin key (x-api-key): ${stack.adminKey}`);
   console.log(`  DynamoDB:              ${stack.endpoints.dynamodb}`);
   console.log(`  SQS/SNS:               ${stack.endpoints.sqs}`);
@@ -342,7 +369,9 @@ function preflightCommand(args: string[]): number {
 }
 
 export function describeFailure(error: unknown): string {
-  if (error instanceof JavaMissingError || error instanceof EnvironmentError) return error.message;
+  if (error instanceof JavaMissingError || error instanceof EnvironmentError || error instanceof SynthError) {
+    return error.message;
+  }
   if (error instanceof Error) {
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return `That port is in use: ${error.message}`;
     return error.message;
@@ -377,6 +406,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'confirm-remote': { type: 'boolean', default: false },
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
+    'hand-wired': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -413,11 +443,10 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (values['aws-endpoint']) {
     Object.assign(options, { awsEndpoints: awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint'])) });
   }
-  if (values.assembly !== undefined) {
-    if (values.target) throw new UsageError('--assembly and --target are two different stacks: give one');
-    assertAssembly(values.assembly);
-    Object.assign(options, { assemblyDir: values.assembly });
+  if (values.target && values.assembly !== undefined) {
+    throw new UsageError('--assembly and --target are two different stacks: give one');
   }
+  if (values.target && values['hand-wired']) throw new UsageError('--hand-wired runs a local stack: not with --target');
   if (values.target) {
     urlOption('target', values.target);
     if (!values['admin-key']) throw new UsageError('--target needs --admin-key');
@@ -441,7 +470,12 @@ async function rehearseCommand(args: string[]): Promise<number> {
   // Reports are written after the run: a path that cannot take them is refused before it.
   prepareWritableDir(options.reportDir, '--report-dir');
   if (!options.target && !options.awsEndpoints) assertJava();
-  const result = await rehearse(options, progressBar());
+  const progress = progressBar();
+  if (!options.target) {
+    const assemblyDir = await chooseAssembly(values.assembly, values['hand-wired'], (line) => progress.log(line));
+    if (assemblyDir !== undefined) Object.assign(options, { assemblyDir });
+  }
+  const result = await rehearse(options, progress);
   printSummary(result);
   if (values.json) process.stdout.write(`${JSON.stringify(result.summary)}\n`);
   return result.passed ? EXIT.ok : EXIT.promiseBroke;

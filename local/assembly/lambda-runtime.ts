@@ -199,8 +199,11 @@ interface Pending {
  */
 const INIT_TIMEOUT_MS = 10_000;
 
-/** Where a function's log lines go: the terminal (`serve`), or nowhere (a rehearsal's progress owns it). */
-export type FunctionLogs = 'inherit' | 'discard';
+/**
+ * Where a function's log lines go: the terminal (`serve`), nowhere, or appended to a stream (a
+ * rehearsal's log file, where its progress line owns the terminal), as CloudWatch Logs keeps them.
+ */
+export type FunctionLogs = 'inherit' | 'discard' | { readonly to: NodeJS.WritableStream };
 
 class Environment {
   readonly worker: Worker;
@@ -216,8 +219,8 @@ class Environment {
     const host = new URL('./lambda-host.mjs', import.meta.url);
     this.worker = new Worker(host, {
       env: { ...config.environment },
-      stdout: logs === 'discard',
-      stderr: logs === 'discard',
+      stdout: logs !== 'inherit',
+      stderr: logs !== 'inherit',
       workerData: {
         entry: pathToFileURL(config.entry).href,
         handlerName: config.handlerName,
@@ -235,6 +238,11 @@ class Environment {
     if (logs === 'discard') {
       this.worker.stdout.resume();
       this.worker.stderr.resume();
+    } else if (logs !== 'inherit') {
+      // Written, not piped: a stream piped from every environment would gather a listener per pipe.
+      const write = (chunk: Buffer) => logs.to.write(chunk);
+      this.worker.stdout.on('data', write);
+      this.worker.stderr.on('data', write);
     }
     let initDone: (error?: Error) => void = () => undefined;
     this.ready = new Promise<void>((resolve, reject) => {

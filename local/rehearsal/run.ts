@@ -3,7 +3,7 @@
  * then — once holds have expired and queues drained — a verdict on every
  * promise, with a terminal summary, a JSON line and an HTML report.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiClient, type Ledger } from '../api-client';
 import { startAssemblyStack } from '../assembly/run';
@@ -28,7 +28,10 @@ export interface RehearsalOptions {
   readonly reportDir: string;
   /** A deployed (or already running) stack; without it the embedded stack is started. */
   readonly target?: { readonly url: string; readonly adminKey: string };
-  /** Rehearse on this synthesized cloud assembly (run by local/assembly) instead of the hand-wired runtime. */
+  /**
+   * Rehearse on this synthesized cloud assembly (run by local/assembly); without it, on the hand-wired
+   * runtime (the CLI gives the app's own assembly unless told otherwise).
+   */
   readonly assemblyDir?: string;
   /** Run the local stack against these AWS endpoints (LocalStack) instead of the embedded emulators. */
   readonly awsEndpoints?: AwsEndpoints;
@@ -72,13 +75,19 @@ export interface Progress {
 
 export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
   let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop'> | undefined;
+  let functionLog: WriteStream | undefined;
   const endpoints = options.awsEndpoints ? { endpoints: options.awsEndpoints } : {};
   if (!options.target && options.assemblyDir) {
-    progress.log(`Starting the cloud assembly ${options.assemblyDir}…`);
+    // The functions' log lines (what CloudWatch Logs would keep) go to a file: the progress line owns the terminal.
+    const logPath = join(resolve(options.reportDir), 'functions.log');
+    mkdirSync(resolve(options.reportDir), { recursive: true });
+    functionLog = createWriteStream(logPath);
+    progress.log(`Starting the cloud assembly ${options.assemblyDir} (functions' logs: ${logPath})…`);
     stack = await startAssemblyStack({
       assemblyDir: options.assemblyDir,
       adminKey: resolveAdminKey(),
       port: 0,
+      functionLogs: { to: functionLog },
       ...endpoints,
     });
   } else if (!options.target) {
@@ -97,6 +106,7 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
   } finally {
     await api.close();
     await stack?.stop();
+    functionLog?.end();
   }
 }
 

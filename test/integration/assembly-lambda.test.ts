@@ -343,8 +343,9 @@ test('`dropline serve --assembly DIR` runs that assembly, says what it does not 
       timeoutMs: 90_000,
       intervalMs: 200,
     });
-    const url = /serving the assembly's API at (http:\/\/\S+) \(11 routes, \d+ functions\)/.exec(output)?.[1];
+    const url = /serving the HTTP contract at (http:\/\/\S+)/.exec(output)?.[1];
     expect(url).toBeDefined();
+    expect(output).toContain(`cloud assembly:        ${assemblyDir} (${apiRoutes.length} routes, `);
     expect(output).toMatch(/Not run locally:[\s\S]*AWS::WAFv2::WebACL \(\d+\): the edge/);
     const client = new ApiClient(url as string, 'assembly-cli-admin-key');
     expect((await client.putProduct('ASM-CLI-1', { name: 'CLI', priceCents: 1, stock: 2 })).status).toBe(201);

@@ -8,6 +8,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ownAssembly } from '../../local/assembly/own-assembly';
+
+// `serve` runs the app's own cloud assembly: synthesized now if the cache lacks it, so no start below waits on synth.
+beforeAll(() => ownAssembly(), 300_000);
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 const work = mkdtempSync(join(tmpdir(), 'dropline-cli-'));

@@ -13,7 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApiClient } from '../../local/api-client';
+import { ownAssembly } from '../../local/assembly/own-assembly';
 import { eventually } from '../support/eventually';
+
+// `serve` runs the app's own cloud assembly: synthesized now if the cache lacks it, so no start below waits on synth.
+beforeAll(() => ownAssembly(), 300_000);
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 const ADMIN_KEY = 'crash-test-admin-key';

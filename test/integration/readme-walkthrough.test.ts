@@ -6,6 +6,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ownAssembly } from '../../local/assembly/own-assembly';
+
+// `serve` runs the app's own cloud assembly: synthesized now if the cache lacks it, so no start below waits on synth.
+beforeAll(() => ownAssembly(), 300_000);
 
 const root = join(import.meta.dirname, '../..');
 const readme = readFileSync(join(root, 'README.md'), 'utf8');

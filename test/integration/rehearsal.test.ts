@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { ownAssembly } from '../../local/assembly/own-assembly';
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,6 +28,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 beforeAll(async () => {
+  // `rehearse` runs the app's own cloud assembly: synthesized first when the cache lacks it.
+  await ownAssembly();
   const { code, stdout, stderr } = await run([
     'rehearse',
     '--stock=40',
@@ -39,7 +42,7 @@ beforeAll(async () => {
   ]);
   if (code !== 0) throw new Error(`rehearse exited ${code}:\n${stdout}\n${stderr}`);
   summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
-}, 170_000);
+}, 300_000);
 
 test('a small rehearsal ends with every promise kept and prints its figures as the last JSON line', () => {
   expect(summary).toMatchObject({

@@ -1,0 +1,97 @@
+/**
+ * The app's own assembly is synthesized by the CDK CLI once per state of its
+ * sources and found by hash afterwards. A small CDK app stands in for the
+ * project (the real one takes most of a minute to bundle); it lives inside
+ * the repository so it resolves the same aws-cdk and aws-cdk-lib.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assemblyHash, ownAssembly, PROJECT_DIR, SynthError } from '../../local/assembly/own-assembly';
+
+const project = join(PROJECT_DIR, '.dropline', 'test-projects', randomBytes(6).toString('hex'));
+const cacheDir = join(project, '.cache');
+
+const app = (bucketName: string) => `
+import { App, Stack } from 'aws-cdk-lib';
+import { CfnBucket } from 'aws-cdk-lib/aws-s3';
+const app = new App();
+const stack = new Stack(app, 'Tiny');
+new CfnBucket(stack, 'Bucket', { bucketName: ${JSON.stringify(bucketName)} + (stack.node.tryGetContext('suffix') ?? '') });
+app.synth();
+`;
+
+function write(path: string, text: string): void {
+  mkdirSync(join(project, path, '..'), { recursive: true });
+  writeFileSync(join(project, path), text);
+}
+
+function bucketOf(dir: string): string {
+  const template = JSON.parse(readFileSync(join(dir, 'Tiny.template.json'), 'utf8'));
+  return template.Resources.Bucket.Properties.BucketName;
+}
+
+beforeAll(() => {
+  write('cdk.json', JSON.stringify({ app: 'node bin/app.mjs' }));
+  write('bin/app.mjs', app('first'));
+  write('lambdas/handler.ts', 'export const handler = async () => 1;\n');
+});
+
+afterAll(() => rmSync(project, { recursive: true, force: true }));
+
+test('the hash follows the sources and the context, and nothing else', () => {
+  const before = assemblyHash(project);
+  expect(assemblyHash(project)).toBe(before);
+  write('local/not-a-source.ts', 'export {};\n');
+  write('README.md', '# changed\n');
+  expect(assemblyHash(project)).toBe(before);
+  write('lambdas/handler.ts', 'export const handler = async () => 2;\n');
+  const edited = assemblyHash(project);
+  expect(edited).not.toBe(before);
+  expect(assemblyHash(project, { suffix: '-b' })).not.toBe(edited);
+  write('lambdas/handler.ts', 'export const handler = async () => 1;\n');
+  expect(assemblyHash(project)).toBe(before);
+});
+
+test('synthesizes once, then finds the assembly by its hash until a source changes', async () => {
+  const lines: string[] = [];
+  const first = await ownAssembly({ projectDir: project, cacheDir, log: (line) => lines.push(line) });
+  expect(first.cached).toBe(false);
+  expect(lines.join('\n')).toMatch(/Synthesizing the app/);
+  expect(bucketOf(first.dir)).toBe('first');
+
+  const again = await ownAssembly({ projectDir: project, cacheDir });
+  expect(again).toMatchObject({ cached: true, dir: first.dir });
+
+  write('bin/app.mjs', app('second'));
+  const edited = await ownAssembly({ projectDir: project, cacheDir });
+  expect(edited.cached).toBe(false);
+  expect(edited.dir).not.toBe(first.dir);
+  expect(bucketOf(edited.dir)).toBe('second');
+
+  const withContext = await ownAssembly({ projectDir: project, cacheDir, context: { suffix: '-ctx' } });
+  expect(withContext.cached).toBe(false);
+  expect(bucketOf(withContext.dir)).toBe('second-ctx');
+  // Only whole assemblies are in the cache: no staging folder is left behind.
+  expect(readdirSync(cacheDir).filter((name) => name.startsWith('.'))).toEqual([]);
+}, 180_000);
+
+test('two starts at once both end with the same whole assembly', async () => {
+  write('bin/app.mjs', app('raced'));
+  const [a, b] = await Promise.all([
+    ownAssembly({ projectDir: project, cacheDir }),
+    ownAssembly({ projectDir: project, cacheDir }),
+  ]);
+  expect(a.dir).toBe(b.dir);
+  expect(bucketOf(a.dir)).toBe('raced');
+  expect(readdirSync(cacheDir).filter((name) => name.startsWith('.'))).toEqual([]);
+}, 180_000);
+
+test('a failing synth says so with the app’s own output, and caches nothing', async () => {
+  write('bin/app.mjs', "throw new Error('the app refuses: bad plan');\n");
+  const failed = ownAssembly({ projectDir: project, cacheDir });
+  await expect(failed).rejects.toBeInstanceOf(SynthError);
+  await expect(failed).rejects.toThrow(/the app refuses: bad plan/);
+  const hash = assemblyHash(project);
+  expect(readdirSync(cacheDir)).not.toContain(hash);
+}, 180_000);
