@@ -5,6 +5,8 @@
  * names. What the template sets that the local gateway does not apply is
  * reported by `notes`.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { type GatewayRoute, type ProxyHandler, type RunningGateway, startGateway } from '../event-sources/api-gateway';
 import { AssemblyError, resourcesOf } from './cloud-assembly';
@@ -93,6 +95,7 @@ export async function startAssemblyGateway(
     readonly port?: number;
     readonly host?: string;
     readonly maxConcurrency?: number;
+    readonly siteDir?: string | null;
   },
 ): Promise<RunningGateway> {
   return startGateway({
@@ -102,6 +105,26 @@ export async function startAssemblyGateway(
     ...(options.port === undefined ? {} : { port: options.port }),
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
+    ...(options.siteDir === undefined ? {} : { siteDir: options.siteDir }),
     stage: 'live',
   });
+}
+
+/**
+ * The drop page as the assembly deploys it: the source asset of its bucket deployment
+ * (`Custom::CDKBucketDeployment`, whose `SourceObjectKeys` name the asset zips `cdk deploy` uploads),
+ * which the assembly keeps unzipped as `asset.<hash>`. Undefined when the assembly deploys no page.
+ */
+export function assemblySite(provisioned: ProvisionedAssembly): string | undefined {
+  const { assembly } = provisioned;
+  for (const { resource } of resourcesOf(assembly)) {
+    if (resource.Type !== 'Custom::CDKBucketDeployment') continue;
+    const keys = resource.Properties?.SourceObjectKeys;
+    for (const key of Array.isArray(keys) ? keys : []) {
+      const hash = typeof key === 'string' ? /^([0-9a-f]{64})\.zip$/.exec(key)?.[1] : undefined;
+      const dir = hash ? join(assembly.dir, `asset.${hash}`) : undefined;
+      if (dir && existsSync(join(dir, 'index.html'))) return dir;
+    }
+  }
+  return undefined;
 }

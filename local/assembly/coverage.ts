@@ -78,7 +78,7 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
     'the drop page and its fallback are served from S3 behind CloudFront; the edge is not emulated',
   ),
   'AWS::S3::BucketPolicy': NO_IAM,
-  'Custom::CDKBucketDeployment': skipped('uploads the drop page to the edge’s bucket; the edge is not emulated'),
+  'Custom::CDKBucketDeployment': emulated('the local gateway, serving the deployment’s source asset as the page'),
   'AWS::Route53::RecordSet': NO_EDGE,
   'AWS::Route53::HealthCheck': NO_EDGE,
   'AWS::CertificateManager::Certificate': NO_EDGE,

@@ -14,7 +14,7 @@ import {
 } from '../emulators/embedded-aws';
 import type { RunningGateway } from '../event-sources/api-gateway';
 import { type RunningSchedules, startSchedules } from '../event-sources/scheduler';
-import { assemblyApi, startAssemblyGateway } from './api';
+import { assemblyApi, assemblySite, startAssemblyGateway } from './api';
 import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
 import { notEmulated } from './coverage';
 import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
@@ -68,8 +68,11 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     lambda = running;
     sources = await startAssemblyEventSources(provisioned, running, endpoints);
     const api = assemblyApi(provisioned, running);
+    const siteDir = assemblySite(provisioned);
     gateway = await startAssemblyGateway(api, {
       adminKey: options.adminKey,
+      // Without a page deployment in the assembly, `GET /` is the API's (a 404), as deployed without the edge.
+      siteDir: siteDir ?? null,
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),

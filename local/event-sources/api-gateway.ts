@@ -45,6 +45,11 @@ export interface GatewayOptions {
    * work it cannot finish in time. Admin routes (their own usage plan) are exempt.
    */
   readonly maxConcurrency?: number;
+  /**
+   * The drop page's files: by default the project's `site/`; the assembly's runtime gives its page
+   * deployment's, or `null` when the assembly deploys no page (`GET /` is then the API's 404).
+   */
+  readonly siteDir?: string | null;
   /** Observes every answered request (status, route and latency), e.g. for a rehearsal. */
   readonly onResponse?: (entry: { route: string; status: number; ms: number }) => void;
 }
@@ -118,7 +123,7 @@ async function serve(
   const rawUrl = request.url ?? '/';
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
   // The drop page, as CloudFront serves it from S3 beside the API when deployed.
-  if (await answerSite(request, response)) return 'site';
+  if (options.siteDir !== null && (await answerSite(request, response, options.siteDir))) return 'site';
   // Like API Gateway, route on the path as sent: no dot-segment normalisation.
   const url = new URL(rawUrl, 'http://gateway.local');
   const rawPath = rawUrl.split('?')[0] ?? '/';

@@ -14,7 +14,7 @@ import { apiRoutes } from '../../contract/routes';
 import { buildDroplineApp } from '../../lib/app';
 import { readSettings } from '../../lib/config/settings';
 import { ApiClient } from '../../local/api-client';
-import { assemblyApi, startAssemblyGateway } from '../../local/assembly/api';
+import { assemblyApi, assemblySite, startAssemblyGateway } from '../../local/assembly/api';
 import { readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
 import { type AssemblyEventSources, startAssemblyEventSources } from '../../local/assembly/event-sources';
 import {
@@ -327,6 +327,38 @@ test('a method removed from a copy of the assembly is gone from the local API', 
   const client = new ApiClient(gateway.url, 'k');
   stoppers.push(() => client.close());
   expect((await client.call('GET', '/health')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+});
+
+test('GET / is the page the assembly deploys (its bucket deployment’s asset), and none when it deploys none', async () => {
+  const marked = editedCopy(() => undefined);
+  const { provisioned, runtime } = await start(marked);
+  const site = assemblySite(provisioned);
+  expect(site).toMatch(/asset\.[0-9a-f]{64}$/);
+  const page = join(site as string, 'index.html');
+  writeFileSync(page, readFileSync(page, 'utf8').replace('<title>', '<title>edited in the assembly: '));
+  const gateway = await startAssemblyGateway(assemblyApi(provisioned, runtime), { adminKey: 'k', siteDir: site });
+  stoppers.push(() => gateway.stop());
+  const served = await fetch(`${gateway.url}/`);
+  expect(served.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(await served.text()).toContain('<title>edited in the assembly: ');
+
+  const pageless = editedCopy(() => undefined);
+  const edgePath = join(pageless, 'Dropline-Edge.template.json');
+  const edge = JSON.parse(readFileSync(edgePath, 'utf8')) as { Resources: Record<string, { Type: string }> };
+  for (const [id, resource] of Object.entries(edge.Resources)) {
+    if (resource.Type === 'Custom::CDKBucketDeployment') delete edge.Resources[id];
+  }
+  writeFileSync(edgePath, JSON.stringify(edge));
+  const bare = await start(pageless);
+  expect(assemblySite(bare.provisioned)).toBeUndefined();
+  const apiOnly = await startAssemblyGateway(assemblyApi(bare.provisioned, bare.runtime), {
+    adminKey: 'k',
+    siteDir: null,
+  });
+  stoppers.push(() => apiOnly.stop());
+  const client = new ApiClient(apiOnly.url, 'k');
+  stoppers.push(() => client.close());
+  expect((await client.call('GET', '/')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
 });
 
 test('`dropline serve --assembly DIR` runs that assembly, says what it does not run, and stops on SIGTERM', async () => {
