@@ -48,7 +48,7 @@ const putsItemUnder = (prefix: string) => (command: string, input: Input) =>
 const updatesKey = (input: Input, prefix: string) =>
   items(input).some((item) => String((item.Update?.Key as Input | undefined)?.pk ?? '').startsWith(prefix));
 const ends = (input: Input, status: string) =>
-  items(input).some((item) => (item.Update?.ExpressionAttributeValues as Input | undefined)?.[':ending'] === status);
+  items(input).some((item) => (item.Update?.ExpressionAttributeValues as Input | undefined)?.[':to'] === status);
 
 beforeAll(async () => {
   stack = await startTestStack();
