@@ -16,6 +16,7 @@ const SHELL = [
   '/assets/api.js',
   '/assets/memory.js',
   '/assets/messages.js',
+  '/assets/poll.js',
   '/assets/waiting-room.js',
 ];
 

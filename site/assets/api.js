@@ -5,9 +5,15 @@
  * Retry-After, jittered; every other answer is a verdict.
  */
 
+let lastLatency;
+
+/** How long the last answer took, in whole milliseconds, as the shopper waited for it (the poll reports it). */
+export const lastLatencyMs = () => lastLatency;
+
 /** An answer, or `{ status: 0, code: 'OFFLINE' }` when the request never got one. */
 export async function call(method, path, { body, headers = {}, cache = 'no-store', signal } = {}) {
   let response;
+  const started = performance.now();
   try {
     response = await fetch(path, {
       method,
@@ -22,6 +28,7 @@ export async function call(method, path, { body, headers = {}, cache = 'no-store
     return { status: 0, code: 'OFFLINE', body: {}, headers: new Headers() };
   }
   const text = await response.text().catch(() => '');
+  lastLatency = Math.round(performance.now() - started);
   let parsed = {};
   try {
     parsed = text ? JSON.parse(text) : {};

@@ -9,6 +9,7 @@
 import { call, untilSettled } from './api.js';
 import { dropMemory, customerId as rememberedCustomer } from './memory.js';
 import { messageFor } from './messages.js';
+import { feedbackPoll } from './poll.js';
 import { watchWaitingRoom } from './waiting-room.js';
 
 /** Edge TTL (1 s) plus a poll every 0.8–1 s: a change reaches the page within 2 s (docs/capacity.md). */
@@ -107,6 +108,8 @@ const currency = () => page.reservation?.currency ?? params.get('currency') ?? '
 
 const customerId = rememberedCustomer();
 const memory = dropMemory(sku);
+/** The poll after each outcome; inert until the page has a drop to ask about. */
+let poll = { askAbout() {} };
 
 function keepReservation(reservation) {
   page.reservation = reservation && {
@@ -233,7 +236,10 @@ async function pollProduct() {
     learnSkew(answer.headers);
     memory.save({ product: answer.body, productSeenAt: Date.now() });
     if (wasOffline) announce('Back online.');
-    if (before && !before.soldOut && answer.body.soldOut) announce('Sold out.');
+    if (before && !before.soldOut && answer.body.soldOut) {
+      announce('Sold out.');
+      if (!page.reservation && !page.order) poll.askAbout('SOLD_OUT');
+    }
   } else if (answer.status === 404) {
     page.product = undefined;
     page.missing = true;
@@ -307,6 +313,7 @@ async function sendReservation(attempt) {
     $('hold-title').focus();
     const left = Date.parse(answer.body.expiresAt) - now();
     announce(`Held ${answer.body.quantity}. Pay within ${spokenDuration(left)}.`);
+    poll.askAbout('HELD');
     return;
   }
   if (answer.status === 0 || answer.status >= 500 || answer.code === 'THROTTLED' || answer.code === 'BUSY') {
@@ -314,6 +321,7 @@ async function sendReservation(attempt) {
     return;
   }
   memory.save({ pending: undefined });
+  if (answer.code === 'SOLD_OUT') poll.askAbout('SOLD_OUT');
   if (answer.code === 'SOLD_OUT' && (page.product?.available ?? 0) > 0 && page.product.available < attempt.quantity) {
     sayError(answer.code, `Only ${page.product.available} left: choose fewer.`);
   } else {
@@ -342,10 +350,14 @@ async function checkout(paymentToken) {
       draw();
       $('order-title').focus();
       trackOrder();
+      poll.askAbout('PAID');
       return;
     }
     sayError(answer.code);
-    if (answer.code === 'PAYMENT_DECLINED') $('token').select();
+    if (answer.code === 'PAYMENT_DECLINED') {
+      $('token').select();
+      poll.askAbout('DECLINED');
+    }
     if (answer.code === 'RESERVATION_EXPIRED' || answer.code === 'NOT_FOUND') keepReservation(undefined);
     if (answer.code === 'INVALID_STATE') await syncReservation();
   } finally {
@@ -364,6 +376,7 @@ async function release() {
     if (answer.status === 200) {
       keepReservation(undefined);
       say(answer.body.status === 'EXPIRED' ? messageFor('RESERVATION_EXPIRED') : 'Let go: it is back on sale.');
+      if (answer.body.status !== 'EXPIRED') poll.askAbout('LEFT');
       pollProduct();
     } else if (answer.code === 'INVALID_STATE') {
       await syncReservation();
@@ -486,6 +499,7 @@ async function start() {
     if (sku) sayError('NOT_FOUND', 'That is not a product code. Codes are letters, digits, - and _.');
     return;
   }
+  poll = feedbackPoll({ sku, customerId, memory, context: () => ({ seenAvailable: page.product?.available }) });
   const remembered = memory.load();
   page.product = remembered.product;
   page.reservation = remembered.reservation;

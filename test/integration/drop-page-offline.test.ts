@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ApiClient } from '../../local/api-client';
+import { eventually } from '../support/eventually';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -65,7 +66,13 @@ const cachedUrls = () =>
 test('online, the service worker takes the shell and holds no API answer', async () => {
   await photographedOnFailure(async () => {
     await page.goto(`${(stack as TestStack).url}/?sku=${SKU}`);
-    await page.waitForFunction('navigator.serviceWorker.controller !== null', null, { timeout: 10_000 });
+    // Polled from outside: waitForFunction would evaluate its text inside the page, which the page's CSP forbids.
+    await eventually(
+      async () => expect(await page.evaluate('navigator.serviceWorker.controller !== null')).toBe(true),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     await page.locator('#reserve:enabled').click();
     await page.locator('#hold').waitFor();
     await page.waitForTimeout(1500); // a few polls, the hold and the waiting-room check go by

@@ -129,13 +129,14 @@ test('reserve, then pay: the order goes through to FULFILLED, announced in the l
   await inBrowser({}, async ({ page }) => {
     await open(page, sku);
     await reserveOne(page);
-    expect(await page.locator('#announce').textContent()).toMatch(/^Held 1\. Pay within \d+ minutes?/);
+    // The live region is emptied, then filled on the next frame, so a repeated sentence is announced again.
+    await page.locator('#announce', { hasText: /^Held 1\. Pay within \d+ minutes?/ }).waitFor({ state: 'attached' });
     expect(await text(page, '#hold-left')).toMatch(/^(5:00|4:5\d)$/);
 
     await payAndSeeFulfilled(page);
 
     expect(await text(page, '#order-status')).toBe('Fulfilled: your order is on its way.');
-    expect(await page.locator('#announce').textContent()).toBe('Fulfilled: your order is on its way.');
+    await page.locator('#announce', { hasText: 'Fulfilled: your order is on its way.' }).waitFor({ state: 'attached' });
     expect(await api.ledger(sku)).toMatchObject({ sold: 1, held: 0, available: 4 });
   });
 });
@@ -276,6 +277,39 @@ test('the waiting-room hook shows nothing while the queue endpoint answers 404',
   });
 });
 
+test('the poll after a hold takes a rating in one tap, counted by the admin route; more detail replaces it', async () => {
+  const sku = await product({ stock: 6 });
+  const feedback = async () => (await api.call('GET', `/admin/products/${sku}/feedback`, { admin: true })).body;
+  await inBrowser({}, async ({ page }) => {
+    await open(page, sku);
+    await reserveOne(page);
+    await page.locator('#poll').waitFor();
+    expect(await text(page, '#poll-title')).toBe('How was getting your hold?');
+
+    await page.locator('#poll [data-rating="4"]').click();
+
+    await page.locator('#poll-thanks', { hasText: 'Thank you.' }).waitFor();
+    const first = await feedback();
+    expect(first.total).toBe(1);
+    expect(first.outcomes.HELD.ratings['4']).toBe(1);
+    expect(first.outcomes.HELD.averageLatencyMs).toEqual(expect.any(Number));
+
+    await page.locator('#poll summary').click();
+    await page.locator('#poll input[value="STOCK_WRONG"]').check();
+    await page.fill('#poll-comment', 'said <b>5</b> left');
+    await page.locator('#poll-send').click();
+
+    await eventually(async () => {
+      const replaced = await feedback();
+      expect(replaced.total).toBe(1);
+      expect(replaced.outcomes.HELD.reasons.STOCK_WRONG).toBe(1);
+      expect(replaced.stockLookedWrong.reports).toBe(1);
+    });
+    await page.locator('#pay').click();
+    await page.locator('#poll-title', { hasText: 'How was checking out?' }).waitFor();
+  });
+});
+
 test('on a 390 × 844 phone the whole purchase works by keyboard, with nothing wider than the screen', async () => {
   const sku = await product();
   await inBrowser(PHONE, async ({ page }) => {
@@ -328,7 +362,8 @@ test('axe-core finds no accessibility violations in any state of the page', asyn
     await page.locator('#reserve:enabled').waitFor();
     await audit('open');
     await reserveOne(page);
-    await audit('holding');
+    await page.locator('#poll summary').click();
+    await audit('holding, the poll open');
     await page.fill('#token', 'tok_decline');
     await page.locator('#pay').click();
     await page.locator('#message[data-tone="error"]').waitFor();
