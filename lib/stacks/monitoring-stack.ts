@@ -214,6 +214,14 @@ export class MonitoringStack extends Stack {
             ),
           }),
         ],
+        [
+          // What shoppers say, beside what the graphs above measure: the drop page's poll after each outcome.
+          new GraphWidget({
+            title: 'Shopper feedback: answers and "the stock looked wrong" (left), mean rating 1-5 (right)',
+            left: [published(metricNames.feedbackReceived, 'Sum'), published(metricNames.stockLookedWrong, 'Sum')],
+            right: [published(metricNames.shopperRating, 'Average')],
+          }),
+        ],
       ],
     });
   }

@@ -60,3 +60,8 @@ it('has one dashboard', () => {
     expect(body).toMatch(new RegExp(`ProvisionedConcurrencySpilloverInvocations[^\\]]*${path}`));
   }
 });
+
+it("shows the shoppers' feedback on the dashboard: answers, stock reports and the mean rating", () => {
+  const body = JSON.stringify(Object.values(synth.monitoring.findResources('AWS::CloudWatch::Dashboard'))[0]);
+  for (const metric of ['FeedbackReceived', 'StockLookedWrong', 'ShopperRating']) expect(body).toContain(metric);
+});
