@@ -375,6 +375,7 @@ export class LocalFunction {
     try {
       return await environment.invoke(event, end);
     } catch (error) {
+      if (error instanceof FunctionError) this.logFailure(error);
       // As on Lambda, a failed init or a timeout ends the environment: the next invocation starts a fresh one.
       if (error instanceof FunctionError && (error.phase === 'init' || error instanceof FunctionTimeoutError)) end();
       throw error;
@@ -389,6 +390,26 @@ export class LocalFunction {
     const all = [...this.environments];
     this.environments.clear();
     await Promise.all(all.map((environment) => environment.worker.terminate()));
+  }
+
+  /**
+   * What Lambda writes to the function's log stream when an invocation fails: the timeout line, or the
+   * runtime's error record (type and message), so a failure the caller sees as a 502 is explained there.
+   */
+  private logFailure(error: FunctionError): void {
+    const sink = this.logs === 'inherit' ? process.stderr : this.logs === 'discard' ? undefined : this.logs.to;
+    const line =
+      error instanceof FunctionTimeoutError
+        ? `${new Date().toISOString()} ${this.config.name} ${error.message}`
+        : JSON.stringify({
+            timestamp: new Date().toISOString(),
+            level: 'ERROR',
+            function: this.config.name,
+            phase: error.phase,
+            errorType: error.errorType,
+            errorMessage: error.message,
+          });
+    sink?.write(`${line}\n`);
   }
 
   private current(): Environment {
