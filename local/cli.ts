@@ -327,6 +327,7 @@ async function serveAssembly(
   });
   console.log(`dropline is serving the HTTP contract at ${stack.url}`);
   console.log(`  cloud assembly:        ${dir} (${stack.routes} routes, ${stack.functions} functions)`);
+  if (stack.pageUrl) console.log(`  drop page:             ${stack.pageUrl}?sku=<sku>`);
   console.log(`  admin key (x-api-key): ${stack.adminKey}`);
   console.log(`  DynamoDB:              ${stack.endpoints.dynamodb}`);
   console.log(`  SQS/SNS:               ${stack.endpoints.sqs}`);

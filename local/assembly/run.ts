@@ -39,6 +39,8 @@ export interface RunningAssembly {
   readonly endpoints: AwsEndpoints;
   readonly functions: number;
   readonly routes: number;
+  /** The drop page's URL, when the assembly deploys one. */
+  readonly pageUrl: string | undefined;
   /** Settings the local runtime does not apply, and resource types it leaves out, one line each. */
   readonly notes: readonly string[];
   /** Runs every schedule's target once now and waits for it. */
@@ -92,6 +94,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       endpoints,
       functions: running.functions.length,
       routes: api.routes.length,
+      pageUrl: siteDir ? `${gateway.url}/` : undefined,
       notes,
       runSchedules: () => started.schedules.runNow(),
       stop: async () => {

@@ -6,7 +6,7 @@
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ApiClient, type Ledger } from '../api-client';
-import { startAssemblyStack } from '../assembly/run';
+import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
 import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
@@ -75,6 +75,7 @@ export interface Progress {
 
 export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
   let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop'> | undefined;
+  let pageUrl: string | undefined;
   let functionLog: WriteStream | undefined;
   const endpoints = options.awsEndpoints ? { endpoints: options.awsEndpoints } : {};
   if (!options.target && options.assemblyDir) {
@@ -90,6 +91,7 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
       functionLogs: { to: functionLog },
       ...endpoints,
     });
+    pageUrl = (stack as RunningAssembly).pageUrl;
   } else if (!options.target) {
     progress.log(
       options.awsEndpoints
@@ -97,12 +99,13 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
         : 'Starting the embedded stack (DynamoDB Local, fauxqs)…',
     );
     stack = await startLocalStack({ port: 0, ...endpoints });
+    pageUrl = `${stack.url}/`;
   }
   const url = options.target?.url ?? (stack as LocalStack).url;
   const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;
   const api = new ApiClient(url, adminKey, 512);
   try {
-    return await run(options, api, progress);
+    return await run(options, api, progress, pageUrl);
   } finally {
     await api.close();
     await stack?.stop();
@@ -110,7 +113,12 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
   }
 }
 
-async function run(options: RehearsalOptions, api: ApiClient, progress: Progress): Promise<RehearsalResult> {
+async function run(
+  options: RehearsalOptions,
+  api: ApiClient,
+  progress: Progress,
+  pageUrl: string | undefined,
+): Promise<RehearsalResult> {
   const runId = `r${options.seed}-${Date.now().toString(36)}`;
   const sku = `drop-${runId}`;
   const created = await api.putProduct(sku, {
@@ -144,6 +152,7 @@ async function run(options: RehearsalOptions, api: ApiClient, progress: Progress
     `Drop ${sku}: ${options.stock} units, ${options.shoppers - bots} shoppers and ${bots} bots over ${options.durationSeconds} s ` +
       `(peak ≈ ${Math.round(peakRatePerSecond(options.shoppers, durationMs))} arrivals/s), holds of ${options.holdSeconds} s, seed ${options.seed}`,
   );
+  if (pageUrl) progress.log(`Watch it on the drop page: ${pageUrl}?sku=${sku}`);
 
   let ledger = await api.ledger(sku);
   const sampler = setInterval(async () => {
