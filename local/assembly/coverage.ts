@@ -54,7 +54,9 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::IAM::Role': NO_IAM,
   'AWS::IAM::Policy': NO_IAM,
   'AWS::KMS::Key': skipped('no KMS locally: the alarm topic is not encrypted'),
-  'AWS::Logs::LogGroup': skipped('function logs go to the terminal'),
+  'AWS::Logs::LogGroup': skipped(
+    'function logs go to the terminal (serve) or to functions.log beside the reports (rehearse)',
+  ),
   'AWS::Logs::MetricFilter': NO_CLOUDWATCH,
   'AWS::CloudWatch::Alarm': NO_CLOUDWATCH,
   'AWS::CloudWatch::Dashboard': NO_CLOUDWATCH,
@@ -75,7 +77,7 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::CloudFront::OriginRequestPolicy': NO_EDGE,
   'AWS::CloudFront::OriginAccessControl': NO_EDGE,
   'AWS::S3::Bucket': skipped(
-    'the drop page and its fallback are served from S3 behind CloudFront; the edge is not emulated',
+    'no S3 locally: the local gateway serves the page deployment’s asset at GET / (the fallback page is the edge’s)',
   ),
   'AWS::S3::BucketPolicy': NO_IAM,
   'Custom::CDKBucketDeployment': emulated('the local gateway, serving the deployment’s source asset as the page'),
