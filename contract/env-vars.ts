@@ -60,6 +60,10 @@ export class PlannedShardsError extends Error {
 export const plannedShardsValue = (shardsBySku: Readonly<Record<string, number>>): string =>
   JSON.stringify(shardsBySku);
 
+/** `PLANNED_VIEW_REPLICAS`'s value for these replica counts. */
+export const plannedViewReplicasValue = (replicasBySku: Readonly<Record<string, number>>): string =>
+  JSON.stringify(replicasBySku);
+
 /**
  * Shards by SKU from the variable's value: empty when unset, and refused
  * whole when any entry is not a SKU with a planned shard count.

@@ -85,12 +85,16 @@ export const BACKGROUND_KEY_PREFIXES: readonly KeyPrefix[] = [
 ];
 
 /**
- * Upper bound on a SKU's shards. Creation and restock run in transactions of
- * 99 shards, the relay keeps the snapshot in groups of 50, and every
- * environment's stock view is one list of this many numbers (a few KB: half a
- * read unit, eventually consistent), which is what bounds it.
+ * Upper bound on a SKU's shards: 10,000, the shards that carry 100,000 holds a
+ * second at the conflict target (`lib/config/capacity.ts`). Nothing writes
+ * every shard in one transaction: creation and restock run in transactions of
+ * 99 shards, holds take from at most 97, and the relay keeps the snapshot in
+ * groups of 20. What grows with the shards is the stock vector every
+ * environment reads: ~30 KB at 10,000 (four read units, eventually
+ * consistent), well within an item's 400 KB, and kept on as many replicas as
+ * the plan's environments need (`contract/stock-view.ts`).
  */
-export const MAX_SHARDS = 1000;
+export const MAX_SHARDS = 10_000;
 
 /** Feedback counts are spread over this many items, so a wave of answers never queues on one partition. */
 export const FEEDBACK_COUNT_SHARDS = 8;

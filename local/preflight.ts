@@ -6,6 +6,7 @@
  * context keys.
  */
 import type { Node } from 'constructs';
+import { PRODUCT_REPLICAS } from '../contract/stock-view';
 import { assumptions, type Capacity, type CapacityLimits, type DropDemand, planCapacity } from '../lib/config/capacity';
 import { type DropPlan, DropPlanError, loadDropPlan } from '../lib/config/drop-plan';
 import { readCapacityLimits, SettingsError } from '../lib/config/settings';
@@ -125,6 +126,8 @@ export interface PreflightReport {
   readonly text: string;
   /** The quotas the plan cannot meet with what context declares. */
   readonly short: readonly string[];
+  /** Where the plan takes an item past its partition: no quota raise helps. */
+  readonly refused: readonly string[];
 }
 
 const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
@@ -148,7 +151,16 @@ export function preflight(plan: DropPlan, limits: CapacityLimits, now: Date): Pr
       `  reservation path   ${fmt(demand.reservationEnvironments)} provisioned environments (${demand.invocationSeconds.toFixed(3)} s per reservation, retries included, × peak × ${assumptions.headroom})`,
       `  checkout path      ${fmt(demand.checkoutEnvironments)} provisioned environments (${demand.checkoutRps.toFixed(0)} checkouts/s × ${assumptions.checkoutSeconds} s × ${assumptions.headroom})`,
       `  writes             sell-out in ~${demand.sellOutSeconds.toFixed(2)} s; ${fmt(demand.writeTriesPerSecond)} tries write in the busiest second (${fmt(demand.writeUnitsPerSecond)} WRU/s)`,
+      `  holds/s            ${fmt(demand.holdsPerSecond)} (the shards take ${fmt(demand.holdCapacity)} at ${assumptions.targetInFlightPerShard} in flight per shard; the peak asks ${fmt(drop.expectedPeakRps)})`,
+      `  stock view         ${fmt(demand.viewReaders)} environments refresh it each second: ${demand.viewReplicas} stock-vector replica(s) of ${fmt(Math.ceil(demand.vectorBytes / 1024))} KB${demand.viewReplicas > 1 ? ', published by the sweeper once a second' : ', kept by the relay'}; ${PRODUCT_REPLICAS} product replicas`,
+      '  per partition      (one item, its load at the peak / what a partition serves)',
     );
+    for (const load of demand.partitionLoads) {
+      const flag = load.perSecond > load.limit ? 'OVER ' : 'ok   ';
+      lines.push(
+        `    ${flag} ${`${load.item} ${load.unit}/s`.padEnd(26)} ${fmt(load.perSecond).padStart(7)} / ${fmt(load.limit)}  ${load.detail}`,
+      );
+    }
     const cost = dropCost(demand);
     lines.push(
       `  cost estimate      ${money(cost.verifiedDollars)} for the verified lines (peak held ${assumptions.spikeSeconds} s, window ${assumptions.warmUpLeadMinutes + assumptions.dropWindowMinutes} min):`,
@@ -190,11 +202,15 @@ export function preflight(plan: DropPlan, limits: CapacityLimits, now: Date): Pr
     '  ok     Amazon SNS FIFO (inventory topic)                     throughput scope MESSAGE_GROUP (regional maximum); one group per SKU, coalesced snapshots',
     `  note   Lambda scaling rate                                   past provisioned concurrency, each function gains at most 1,000 environments every 10 s`,
   );
+  if (capacity.refusals.length > 0) {
+    lines.push('', 'Refused (no quota raise helps: fewer environments or more replicas per item)');
+    for (const refusal of capacity.refusals) lines.push(`  - ${refusal}`);
+  }
   if (capacity.warnings.length > 0) {
     lines.push('', 'Warnings');
     for (const warning of capacity.warnings) lines.push(`  - ${warning}`);
   }
-  return { capacity, text: `${lines.join('\n')}\n`, short };
+  return { capacity, text: `${lines.join('\n')}\n`, short, refused: capacity.refusals };
 }
 
 /** `-c key=value` pairs into a context lookup, as `cdk -c` takes them. */
@@ -215,7 +231,10 @@ export interface PreflightOptions {
   readonly json: boolean;
 }
 
-/** Exit code: 0 the plan fits, 1 a quota must be raised first (each named), 2 the plan or options are wrong. */
+/**
+ * Exit code: 0 the plan fits, 1 a quota must be raised first (each named) or an item would pass its
+ * partition (each named), 2 the plan or options are wrong.
+ */
 export function runPreflight(options: PreflightOptions, out = process.stdout, err = process.stderr): number {
   try {
     const context = contextOf(options.context);
@@ -228,13 +247,18 @@ export function runPreflight(options: PreflightOptions, out = process.stdout, er
     if (Number.isNaN(now.getTime())) throw new SettingsError(`--at ${options.at} is not a date`);
     const report = preflight(plan, limits, now);
     out.write(options.json ? `${JSON.stringify({ ...report.capacity, short: report.short })}\n` : report.text);
+    if (report.refused.length > 0) {
+      err.write(
+        `dropline preflight: the plan takes DynamoDB items past what one partition serves:\n${report.refused.map((line) => `  - ${line}`).join('\n')}\n`,
+      );
+    }
     if (report.short.length > 0) {
       err.write(
         `dropline preflight: the plan cannot be met with the quotas declared in context; raise in Service Quotas, then pass -c with what was granted:\n${report.short.map((line) => `  - ${line}`).join('\n')}\n`,
       );
       return 1;
     }
-    return 0;
+    return report.refused.length > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof DropPlanError || error instanceof SettingsError) {
       err.write(`dropline preflight: ${error.message}\n`);

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { envVars, parsePlannedShards } from '../../contract/env-vars';
+import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
 import { classifyAwsFault } from '../adapters/aws-faults';
@@ -62,6 +62,9 @@ export const inventory = /* @__PURE__ */ wire(
     new Inventory({
       // Set by the stack from the drop plan; a bad entry stops the function at start rather than being skipped.
       plannedShards: parsePlannedShards(getStringFromEnv({ key: envVars.plannedShards, defaultValue: '' })),
+      plannedViewReplicas: parsePlannedViewReplicas(
+        getStringFromEnv({ key: envVars.plannedViewReplicas, defaultValue: '' }),
+      ),
       isTransientFault: (error) => classifyAwsFault(error) !== undefined,
       store,
       refunds,

@@ -8,7 +8,17 @@
 
 import { MAX_SHARDS } from '../../contract/inventory-table';
 import { backoffCeilingMs, contentionRetries } from '../../contract/retries';
-import { eventSourceMappings } from '../../contract/topology';
+import {
+  eventuallyConsistentReadUnits,
+  MAX_ITEM_BYTES,
+  MAX_VIEW_REPLICAS,
+  PRODUCT_REPLICAS,
+  SHARDS_PER_SNAPSHOT_GROUP,
+  snapshotGroupBytes,
+  stockVectorBytes,
+  writeUnits,
+} from '../../contract/stock-view';
+import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import type { Drop, DropPlan } from './drop-plan';
 
 export const assumptions = {
@@ -67,6 +77,27 @@ export const assumptions = {
   writeUnitsPerAttempt: 9,
   /** A sold-out refusal: one strongly consistent read of the idempotency key. */
   readUnitsPerAttempt: 1,
+  /**
+   * How long an environment trusts its stock view (`STOCK_VIEW_TTL_MS`, 1 s by default): each refreshes
+   * a SKU's product replica and stock-vector replica at most once per this.
+   */
+  stockViewSeconds: 1,
+  /**
+   * Environments that read the stock view at a drop's peak: the reservation path's target-tracking
+   * ceiling, twice its planned floor (`maxProvisioned`).
+   */
+  viewReadersPerEnvironment: 2,
+  /** A product replica is well under 4 KB: half a read unit, eventually consistent. */
+  productReadUnits: 0.5,
+  /** How often the sweeper publishes a replicated SKU: once a second. */
+  replicatedPublishesPerSecond: 1,
+  /**
+   * The stream relay's batch (`streamConsumer.batchSize`), and its batching window: each stream shard
+   * with records invokes it at least once a window (the stack's `maxBatchingWindow`, 1 s). Stream shards
+   * are about one per partition.
+   */
+  relayBatchSize: streamConsumer.batchSize,
+  relayBatchingWindowSeconds: 1,
   /**
    * Until split-for-heat isolates hot items (minutes), a SKU's shard keys hash onto the table's
    * partitions at random: the plan keeps the busiest partition within its write units with this
@@ -206,6 +237,40 @@ export interface DropDemand {
   readonly writeTriesPerSecond: number;
   /** Write units per second those tries cost (9 each). */
   readonly writeUnitsPerSecond: number;
+  /** Holds a second the shards take within the conflict target: shards × 0.25 / 0.025 s. */
+  readonly holdCapacity: number;
+  /** Holds a second the plan achieves at its peak: the peak, at most `holdCapacity`. */
+  readonly holdsPerSecond: number;
+  /** Environments reading the stock view at the peak (the reservation path's target-tracking ceiling). */
+  readonly viewReaders: number;
+  /** The stock-vector item's size with the drop's units spread over its shards. */
+  readonly vectorBytes: number;
+  /** Stock-vector replicas that keep each one's reads within a partition's 3,000 read units a second. */
+  readonly viewReplicasWanted: number;
+  /** What the SKU gets: `viewReplicasWanted`, at most `MAX_VIEW_REPLICAS`. */
+  readonly viewReplicas: number;
+  /** The stream relay's invocations a second at the peak: one per stream shard and window, or per full batch. */
+  readonly relayInvocationsPerSecond: number;
+  /** The load on each item the drop's peak concentrates on, against what its partition serves. */
+  readonly partitionLoads: readonly PartitionLoad[];
+}
+
+/**
+ * One item's load at a drop's peak against what its partition serves: one item lives on one partition,
+ * and "each individual partition is limited to 1000 write units per second and 3000 read units per
+ * second" ("Understanding DynamoDB warm throughput in different scenarios",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html).
+ */
+export interface PartitionLoad {
+  /** Which item: `stock shard`, `stock-vector replica`, `product replica`, `snapshot group`. */
+  readonly item: string;
+  readonly unit: 'RCU' | 'WCU';
+  /** Units a second on one such item. */
+  readonly perSecond: number;
+  /** What one partition serves a second. */
+  readonly limit: number;
+  /** How the figure is made. */
+  readonly detail: string;
 }
 
 /** One AWS quota the plan needs, against what context declares. */
@@ -228,6 +293,8 @@ export interface Capacity {
   readonly checkout: PathCapacity;
   /** Stock shards for each planned SKU (used when the product is created without `shards`). */
   readonly shardsBySku: Readonly<Record<string, number>>;
+  /** Stock-vector replicas for each planned SKU with more than one (set when the product is created). */
+  readonly viewReplicasBySku: Readonly<Record<string, number>>;
   /** Each drop of the plan, past ones included, as the stock path sees it. */
   readonly drops: readonly DropDemand[];
   readonly table: {
@@ -252,6 +319,11 @@ export interface Capacity {
     readonly onDemandAtPeak: number;
   };
   readonly quotas: readonly QuotaNeed[];
+  /**
+   * Where a drop still to come would take an item past its partition (or past the item size): no quota
+   * raise helps, so synth and the preflight refuse the plan.
+   */
+  readonly refusals: readonly string[];
   /** Where the plan goes past a quota or a cap: raise it before the drop. */
   readonly warnings: readonly string[];
 }
@@ -310,11 +382,27 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
     Math.ceil(drop.expectedPeakRps * (1 + busyShare) * invocationSeconds * assumptions.headroom),
   );
   const perItemTries = assumptions.partitionWriteUnits / assumptions.shardItemWriteUnits;
-  const holdsPerSecond = Math.min(drop.expectedPeakRps, shards / assumptions.transactionSeconds);
-  const sellOutSeconds = drop.units / holdsPerSecond;
+  // Past the conflict target holds still go through, at most one transaction at a time per shard.
+  const saturatedHolds = Math.min(drop.expectedPeakRps, shards / assumptions.transactionSeconds);
+  const sellOutSeconds = drop.units / saturatedHolds;
   const writeTriesPerSecond = Math.ceil(
     Math.min(drop.expectedPeakRps * attemptsPerRequest * assumptions.headroom, shards * perItemTries) *
       Math.min(1, sellOutSeconds),
+  );
+  const writeUnitsPerSecond = writeTriesPerSecond * assumptions.writeUnitsPerAttempt;
+  const holdCapacity = (shards * assumptions.targetInFlightPerShard) / assumptions.transactionSeconds;
+  const holdsPerSecond = Math.min(drop.expectedPeakRps, holdCapacity);
+  const viewReaders = reservationEnvironments * assumptions.viewReadersPerEnvironment;
+  const vectorBytes = stockVectorBytes(shards, Math.ceil(drop.units / shards));
+  const vectorReads = (viewReaders * eventuallyConsistentReadUnits(vectorBytes)) / assumptions.stockViewSeconds;
+  const viewReplicasWanted = Math.max(1, Math.ceil(vectorReads / assumptions.partitionReadUnits));
+  const viewReplicas = Math.min(MAX_VIEW_REPLICAS, viewReplicasWanted);
+  // Each stream shard (about one per partition of the drop's writes) invokes the relay at least once a
+  // window; a full batch invokes it sooner. Every hold writes one shard, so holds/s stock records a second.
+  const streamShards = Math.max(1, Math.ceil(writeUnitsPerSecond / assumptions.partitionWriteUnits));
+  const relayInvocationsPerSecond = Math.max(
+    streamShards / assumptions.relayBatchingWindowSeconds,
+    saturatedHolds / assumptions.relayBatchSize,
   );
   return {
     drop,
@@ -330,8 +418,124 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
     checkoutEnvironments: checkoutProvisionedFor(drop),
     sellOutSeconds,
     writeTriesPerSecond,
-    writeUnitsPerSecond: writeTriesPerSecond * assumptions.writeUnitsPerAttempt,
+    writeUnitsPerSecond,
+    holdCapacity,
+    holdsPerSecond,
+    viewReaders,
+    vectorBytes,
+    viewReplicasWanted,
+    viewReplicas,
+    relayInvocationsPerSecond,
+    partitionLoads: partitionLoadsOf({
+      shards,
+      triesPerSecond: drop.expectedPeakRps * attemptsPerRequest,
+      stockRecordsPerSecond: saturatedHolds,
+      viewReaders,
+      vectorBytes,
+      viewReplicas,
+      relayInvocationsPerSecond,
+    }),
   };
+}
+
+/**
+ * What each hot item of a drop takes a second at the peak. Stock shards: every try writes one (2 write
+ * units, transactional). Stock-vector and product replicas: every environment reads one of each per
+ * view lifetime. A replicated SKU's vector replicas and snapshot groups are written and read once a
+ * second by the sweeper; a single vector is rewritten, and the snapshot groups read, by every relay
+ * invocation. A relay invocation folds its batch into the snapshot groups its records touch: with
+ * `r` records over `G` groups, a group is touched with probability 1 − (1 − 1/G)^r.
+ */
+function partitionLoadsOf(d: {
+  readonly shards: number;
+  readonly triesPerSecond: number;
+  readonly stockRecordsPerSecond: number;
+  readonly viewReaders: number;
+  readonly vectorBytes: number;
+  readonly viewReplicas: number;
+  readonly relayInvocationsPerSecond: number;
+}): PartitionLoad[] {
+  const { partitionReadUnits: reads, partitionWriteUnits: writes, stockViewSeconds } = assumptions;
+  const replicated = d.viewReplicas > 1;
+  const groups = Math.ceil(d.shards / SHARDS_PER_SNAPSHOT_GROUP);
+  const recordsPerInvocation = d.stockRecordsPerSecond / d.relayInvocationsPerSecond;
+  const touched = 1 - (1 - 1 / groups) ** recordsPerInvocation;
+  const composes = replicated ? assumptions.replicatedPublishesPerSecond : d.relayInvocationsPerSecond;
+  const vectorReadUnits = eventuallyConsistentReadUnits(d.vectorBytes);
+  return [
+    {
+      item: 'stock shard',
+      unit: 'WCU',
+      perSecond: (d.triesPerSecond / d.shards) * assumptions.shardItemWriteUnits,
+      limit: writes,
+      detail: `${Math.round(d.triesPerSecond)} tries/s (retries included) / ${d.shards} shards × 2 WRU`,
+    },
+    {
+      item: 'stock-vector replica',
+      unit: 'RCU',
+      perSecond: (d.viewReaders * vectorReadUnits) / stockViewSeconds / d.viewReplicas,
+      limit: reads,
+      detail: `${d.viewReaders} environments × ${vectorReadUnits} RCU (${Math.ceil(d.vectorBytes / 1024)} KB) a second / ${d.viewReplicas} replicas`,
+    },
+    {
+      item: 'stock-vector replica',
+      unit: 'WCU',
+      perSecond: composes * writeUnits(d.vectorBytes),
+      limit: writes,
+      detail: `${replicated ? 'the sweeper, once a second' : `every relay invocation (${Math.round(composes)}/s)`} × ${writeUnits(d.vectorBytes)} WRU`,
+    },
+    {
+      item: 'product replica',
+      unit: 'RCU',
+      perSecond: (d.viewReaders * assumptions.productReadUnits) / stockViewSeconds / PRODUCT_REPLICAS,
+      limit: reads,
+      detail: `${d.viewReaders} environments × ${assumptions.productReadUnits} RCU a second / ${PRODUCT_REPLICAS} replicas`,
+    },
+    {
+      item: 'snapshot group',
+      unit: 'WCU',
+      perSecond: d.relayInvocationsPerSecond * touched * writeUnits(snapshotGroupBytes()),
+      limit: writes,
+      detail: `${Math.round(d.relayInvocationsPerSecond)} relay invocations/s × ${(touched * 100).toFixed(0)}% touch one of ${groups} groups × ${writeUnits(snapshotGroupBytes())} WRU`,
+    },
+    {
+      item: 'snapshot group',
+      unit: 'RCU',
+      perSecond: composes * Math.ceil(snapshotGroupBytes() / 4096),
+      limit: reads,
+      detail: `${replicated ? 'the sweeper reads every group once a second' : 'every relay invocation reads every group'}, strongly consistent`,
+    },
+  ];
+}
+
+/** Read units a second every environment's stock-view refresh costs: its product and stock-vector replicas. */
+export function viewReadUnitsPerSecond(demand: DropDemand): number {
+  const perRefresh = eventuallyConsistentReadUnits(demand.vectorBytes) + assumptions.productReadUnits;
+  return (demand.viewReaders * perRefresh) / assumptions.stockViewSeconds;
+}
+
+/** Why a drop cannot run as planned on DynamoDB: an item past its partition, or past the item size. */
+export function partitionRefusals(demand: DropDemand): string[] {
+  const refusals: string[] = [];
+  const { sku } = demand.drop;
+  for (const load of demand.partitionLoads) {
+    if (load.perSecond > load.limit) {
+      refusals.push(
+        `${sku}: each ${load.item} takes ${Math.round(load.perSecond)} ${load.unit}/s, over the ${load.limit} one partition serves (${load.detail})`,
+      );
+    }
+  }
+  if (demand.vectorBytes > MAX_ITEM_BYTES) {
+    refusals.push(
+      `${sku}: the stock vector of ${demand.shards} shards is ${Math.ceil(demand.vectorBytes / 1024)} KB, over DynamoDB's ${MAX_ITEM_BYTES / 1024} KB item size`,
+    );
+  }
+  if (demand.viewReplicasWanted > MAX_VIEW_REPLICAS) {
+    refusals.push(
+      `${sku}: ${demand.viewReplicasWanted} stock-vector replicas would keep each within a partition's reads; at most ${MAX_VIEW_REPLICAS} are kept`,
+    );
+  }
+  return refusals;
 }
 
 /** Environments the reservation path needs at a drop's peak (Little's law with retries, see `demandOf`). */
@@ -491,7 +695,9 @@ export function warmThroughputFor(
   const demandFor = (drop: Drop) => demands.get(drop) as DropDemand;
   const stockWrites = peakOf(windows, (drop) => demandFor(drop).writeUnitsPerSecond);
   const peakRps = peakOf(windows, (drop) => drop.expectedPeakRps);
-  const wantReads = Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom);
+  // Sold-out refusals read an idempotency key each; every environment refreshes its stock view besides.
+  const viewReads = peakOf(windows, (drop) => viewReadUnitsPerSecond(demandFor(drop)));
+  const wantReads = Math.ceil(peakRps * assumptions.readUnitsPerAttempt * assumptions.headroom + viewReads);
 
   // A partition key is not a partition: find the partitions (1,000 WRU each) that keep every drop's
   // busiest partition within its write units while its shards share partitions. Searched up to 16
@@ -580,9 +786,15 @@ export function planCapacity(
   const checkout = pathCapacity(windows, now.getTime(), checkoutProvisionedFor);
 
   const shardsBySku: Record<string, number> = {};
+  const viewReplicasBySku: Record<string, number> = {};
+  const refusals: string[] = [];
   for (const window of windows) {
     const demand = demandFor(window.drop);
     shardsBySku[window.drop.sku] = Math.max(shardsBySku[window.drop.sku] ?? 1, demand.shards);
+    if (demand.viewReplicas > 1) {
+      viewReplicasBySku[window.drop.sku] = Math.max(viewReplicasBySku[window.drop.sku] ?? 1, demand.viewReplicas);
+    }
+    refusals.push(...partitionRefusals(demand));
     if (demand.shards < demand.shardsWanted) {
       const uncapped = demandOf(window.drop, demand.shardsWanted);
       warnings.push(
@@ -663,7 +875,7 @@ export function planCapacity(
       needed: warm.wantedReads,
       unit: 'RRU/s',
       short: warm.wantedReads > limits.tableMaxReadUnits,
-      detail: 'warm reads: peak × 1 RRU × 1.5',
+      detail: 'warm reads: peak × 1 RRU × 1.5, plus every environment refreshing its stock view each second',
     },
     {
       quota: 'Amazon API Gateway: Throttle rate',
@@ -682,6 +894,7 @@ export function planCapacity(
     reservation,
     checkout,
     shardsBySku,
+    viewReplicasBySku,
     drops,
     table: { warmWritesPerSecond: warm.writes, warmReadsPerSecond: warm.reads, partitions },
     api: {
@@ -693,6 +906,7 @@ export function planCapacity(
     },
     lambda: { peakProvisioned, maxProvisioned, onDemandAtPeak: onDemand },
     quotas,
+    refusals,
     warnings,
   };
 }
@@ -704,6 +918,11 @@ export function planCapacity(
  * path cold.
  */
 export function assertDeployable(capacity: Capacity, limits: CapacityLimits): void {
+  if (capacity.refusals.length > 0) {
+    throw new CapacityError(
+      `the plan takes DynamoDB items past what one partition serves, which no quota raises: ${capacity.refusals.join('; ')}`,
+    );
+  }
   const allowed = limits.accountConcurrency - assumptions.unreservedMinimum;
   if (capacity.lambda.peakProvisioned > allowed) {
     const lambda = capacity.quotas.find((quota) => quota.contextKey === 'accountConcurrency');

@@ -14,7 +14,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { envVars, plannedShardsValue } from '../../contract/env-vars';
+import { envVars, plannedShardsValue, plannedViewReplicasValue } from '../../contract/env-vars';
 import { apiRoutes, type HandlerName } from '../../contract/routes';
 import {
   type ConsumerHandler,
@@ -172,7 +172,9 @@ export class StatelessStack extends Stack {
     this.functions = functions;
     const fn = (name: FunctionName) => functions.get(name) as DroplineFunction;
 
-    fn('put-product').addEnvironment(envVars.plannedShards, plannedShardsValue(props.capacity.shardsBySku));
+    fn('put-product')
+      .addEnvironment(envVars.plannedShards, plannedShardsValue(props.capacity.shardsBySku))
+      .addEnvironment(envVars.plannedViewReplicas, plannedViewReplicasValue(props.capacity.viewReplicasBySku));
     fn('expire-holds').addEnvironment(envVars.sweepForSeconds, '55');
     for (const outbox of ['publish-changes', 'redrive-outbox'] as const) {
       useOrdersQueue(fn(outbox), props.ordersQueue.queue);

@@ -1,6 +1,8 @@
 /**
  * `dropline preflight` as an operator runs it: the review's plan names the quota raises it needs and
- * exits 1; with those quotas declared in context it passes; a bad plan exits 2 naming the field.
+ * exits 1; with those quotas declared in context it passes; a plan of 100,000 holds a second on one
+ * SKU fits every partition once its quotas are granted, one past them is refused; a bad plan exits 2
+ * naming the field.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -101,4 +103,48 @@ test('refuses context that is not a whole number, naming the key', () => {
   const { code, stderr } = preflight('--plan', planFile('review.json', reviewPlan), '-c', 'accountConcurrency=lots');
   expect(code).toBe(2);
   expect(stderr).toMatch(/accountConcurrency/);
+});
+
+test('puts 100,000 holds a second on one SKU within every partition, once the quotas it names are granted', () => {
+  const hundredK = {
+    drops: [{ sku: 'SNKR-100K', startsAt: '2027-06-01T17:00:00Z', expectedPeakRps: 100_000, units: 50_000 }],
+  };
+  const granted = [
+    'accountConcurrency=40000',
+    'tableMaxWriteUnits=1000000',
+    'tableMaxReadUnits=300000',
+    'apiAccountRps=160000',
+    'apiAccountBurst=80000',
+  ];
+  const { code, stdout, stderr } = preflight(
+    '--plan',
+    planFile('100k.json', hundredK),
+    '--at',
+    '2027-05-01T00:00:00Z',
+    ...granted.flatMap((pair) => ['-c', pair]),
+  );
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  expect(stdout).toMatch(/shards +10,000 /);
+  expect(stdout).toMatch(/holds\/s +100,000 /);
+  expect(stdout).toMatch(
+    /stock view .* \d+ stock-vector replica\(s\) of 30 KB, published by the sweeper once a second/,
+  );
+  expect(stdout).toMatch(/ok +stock-vector replica RCU\/s +[\d,]+ \/ 3,000/);
+  expect(stdout).not.toMatch(/OVER/);
+});
+
+test('refuses a plan that takes an item past its partition, exit 1, naming the item', () => {
+  const tooHot = {
+    drops: [{ sku: 'TOO-HOT', startsAt: '2027-06-01T17:00:00Z', expectedPeakRps: 200_000, units: 50_000 }],
+  };
+  const { code, stdout, stderr } = preflight(
+    '--plan',
+    planFile('too-hot.json', tooHot),
+    '--at',
+    '2027-05-01T00:00:00Z',
+  );
+  expect(code).toBe(1);
+  expect(stdout).toMatch(/OVER +product replica RCU\/s/);
+  expect(stderr).toMatch(/TOO-HOT: each product replica takes [\d]+ RCU\/s, over the 3000 one partition serves/);
 });

@@ -1,3 +1,4 @@
+import { MAX_ITEM_BYTES, MAX_VIEW_REPLICAS } from '../../contract/stock-view';
 import {
   assertDeployable,
   assumptions,
@@ -7,9 +8,11 @@ import {
   defaultCapacityLimits,
   demandOf,
   invocationSecondsAt,
+  partitionRefusals,
   planCapacity,
   provisionedFor,
   shardsFor,
+  viewReadUnitsPerSecond,
   warmThroughputFor,
 } from '../../lib/config/capacity';
 import { DropPlanError, parseDropPlan } from '../../lib/config/drop-plan';
@@ -74,11 +77,11 @@ describe('capacity from a drop plan', () => {
     // 200 attempts/s × 25 ms = 5 in flight; 0.25 per shard → 20 shards.
     expect(demandOf(drop('A', '2030-01-02T18:00:00Z', 200)).shardsWanted).toBe(20);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 200))).toBe(20);
-    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000))).toBe(assumptions.maxShards);
+    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 200_000, 1_000_000))).toBe(assumptions.maxShards);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 2000, 3))).toBe(3);
     expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 10))).toBe(1);
     // The cap is read, not copied: a larger MAX_SHARDS gives the drop what it wants.
-    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 100_000, 1_000_000), 100_000)).toBe(10_000);
+    expect(shardsFor(drop('A', '2030-01-02T18:00:00Z', 200_000, 1_000_000), 100_000)).toBe(20_000);
     // Within the target, about 22 % of tries meet another transaction; at the cap, far more.
     const capped = demandOf(drop('A', '2030-01-02T18:00:00Z', 20_000, 5000), 64);
     expect(capped.inFlightPerShard).toBeCloseTo((20_000 / 64) * 0.025, 6);
@@ -86,9 +89,9 @@ describe('capacity from a drop plan', () => {
   });
 
   it('warns when the shard cap applies, with what the uncapped plan would need', () => {
-    const capacity = planCapacity({ drops: [drop('HOT', '2030-01-02T18:00:00Z', 20_000, 5000)] }, now);
+    const capacity = planCapacity({ drops: [drop('HOT', '2030-01-02T18:00:00Z', 200_000, 50_000)] }, now);
     expect(capacity.warnings.join('\n')).toMatch(
-      /HOT: 2000 shards keep 0.25 transactions in flight per shard; capped at/,
+      /HOT: 20000 shards keep 0.25 transactions in flight per shard; capped at 10000/,
     );
   });
 
@@ -274,10 +277,12 @@ describe('warm throughput', () => {
   it("keeps the issue's 20,000-attempts/s plan within the table's default maximum, and says so", () => {
     const plan = { drops: [drop('SNKR-001', '2027-03-01T17:00:00Z', 20_000, 5000)] };
     const warm = warmThroughputFor(plan);
-    expect(warm.writes).toBe(defaultCapacityLimits.tableMaxWriteUnits);
-    expect(warm.reads).toBe(30_000);
-    // Bounded by what the shard items take (500 tries × 9 WRU each) and by the sell-out.
     const demand = demandOf(plan.drops[0] as (typeof plan.drops)[0]);
+    expect(warm.writes).toBe(defaultCapacityLimits.tableMaxWriteUnits);
+    // Refusals at 1 RRU × 1.5, and every environment's stock-view refresh (6,544 × 1.5 RRU).
+    expect(warm.reads).toBe(30_000 + viewReadUnitsPerSecond(demand));
+    expect(warm.reads).toBe(39_816);
+    // Bounded by what the shard items take (500 tries × 9 WRU each) and by the sell-out.
     expect(warm.wantedWrites).toBeGreaterThanOrEqual(demand.writeUnitsPerSecond);
     expect(demand.writeTriesPerSecond).toBeLessThanOrEqual(demand.shards * 500);
     expect(warm.warnings.join('\n')).toContain(
@@ -307,5 +312,63 @@ describe('warm throughput', () => {
     expect(() =>
       planCapacity({ drops: [] }, now, { ...defaultCapacityLimits, warmReadsFloor: 12_000, tableMaxReadUnits: 10_000 }),
     ).toThrow(/warmReadsFloor 12000 is above tableMaxReadUnits 10000/);
+  });
+});
+
+describe('100,000 holds a second on one SKU, on paper', () => {
+  const hundredK = drop('SNKR-100K', '2030-01-02T18:00:00Z', 100_000, 50_000);
+
+  it('takes 10,000 shards at 0.25 transactions in flight each', () => {
+    const demand = demandOf(hundredK);
+    expect(demand.shards).toBe(10_000);
+    expect(demand.inFlightPerShard).toBeCloseTo(0.25, 6);
+    expect(demand.holdCapacity).toBe(100_000);
+    expect(demand.holdsPerSecond).toBe(100_000);
+  });
+
+  it('keeps every item it concentrates on within what its partition serves', () => {
+    const demand = demandOf(hundredK);
+    const over = demand.partitionLoads.filter((load) => load.perSecond > load.limit);
+    expect(over).toEqual([]);
+    expect(partitionRefusals(demand)).toEqual([]);
+    // The stock vector: ~30 KB, four read units a read, over as many replicas as the environments need.
+    expect(demand.vectorBytes).toBeLessThan(MAX_ITEM_BYTES);
+    expect(demand.viewReplicas).toBe(demand.viewReplicasWanted);
+    const vectorReads = demand.partitionLoads.find(
+      (load) => load.item === 'stock-vector replica' && load.unit === 'RCU',
+    );
+    expect(vectorReads?.perSecond).toBeLessThanOrEqual(3000);
+    expect(vectorReads?.perSecond).toBeGreaterThan(2000);
+  });
+
+  it('names the SKU’s replicas for the stack and the quota raises the drop needs, and refuses nothing', () => {
+    const capacity = planCapacity({ drops: [hundredK] }, now);
+    const demand = demandOf(hundredK);
+    expect(capacity.shardsBySku).toEqual({ 'SNKR-100K': 10_000 });
+    expect(capacity.viewReplicasBySku).toEqual({ 'SNKR-100K': demand.viewReplicas });
+    expect(capacity.refusals).toEqual([]);
+    const short = capacity.quotas.filter((quota) => quota.short).map((quota) => quota.contextKey);
+    expect(short).toEqual(['accountConcurrency', 'tableMaxWriteUnits', 'tableMaxReadUnits', 'apiAccountRps']);
+  });
+
+  it('gives a drop within one item’s reads a single stock vector, kept by the relay', () => {
+    const demand = demandOf(drop('A', '2030-01-02T18:00:00Z', 2000, 1000));
+    expect(demand.viewReplicas).toBe(1);
+    expect(planCapacity({ drops: [demand.drop] }, now).viewReplicasBySku).toEqual({});
+    const vectorWrites = demand.partitionLoads.find(
+      (load) => load.item === 'stock-vector replica' && load.unit === 'WCU',
+    );
+    expect(vectorWrites?.detail).toMatch(/every relay invocation/);
+  });
+
+  it('refuses a plan past what replicas can spread: more environments than the replicas carry', () => {
+    const capacity = planCapacity({ drops: [drop('OVER', '2030-01-02T18:00:00Z', 200_000, 50_000)] }, now);
+    const refused = capacity.refusals.join('\n');
+    expect(refused).toMatch(/OVER: each product replica takes \d+ RCU\/s, over the 3000 one partition serves/);
+    expect(refused).toMatch(
+      new RegExp(`stock-vector replicas would keep each within a partition's reads; at most ${MAX_VIEW_REPLICAS}`),
+    );
+    const limits = { ...defaultCapacityLimits, accountConcurrency: 10_000_000 };
+    expect(() => assertDeployable(capacity, limits)).toThrow(/past what one partition serves/);
   });
 });
