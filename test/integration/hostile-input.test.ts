@@ -2,7 +2,9 @@
  * Hostile input of every kind gets a 4xx with a code, leaks nothing, and
  * changes nothing: no DynamoDB write happens and the ledger stays as it was.
  */
+
 import { request } from 'undici';
+import { MAX_SHARDS } from '../../contract/inventory-table';
 import { ApiClient, type CallOptions } from '../../local/api-client';
 import { BACKGROUND_KEY_PREFIXES, startTestStack, type TestStack } from '../support/local-stack';
 import { pipelineSettled } from '../support/settled';
@@ -127,8 +129,12 @@ const cases: Array<[label: string, request: [string, string, CallOptions], statu
     'VALIDATION_ERROR',
   ],
   [
-    'a product with 1,001 shards (the cap is 1,000)',
-    ['PUT', '/admin/products/new-one', { body: { name: 'x', priceCents: 1, stock: 1, shards: 1001 }, admin: true }],
+    'a product with one shard more than the cap',
+    [
+      'PUT',
+      '/admin/products/new-one',
+      { body: { name: 'x', priceCents: 1, stock: 1, shards: MAX_SHARDS + 1 }, admin: true },
+    ],
     400,
     'VALIDATION_ERROR',
   ],
