@@ -2,11 +2,14 @@
  * The assembly's event source mappings, run by the local pollers: each
  * mapping's source (a queue or the table's stream) and function (or alias)
  * resolved from its template, with its batch size, filter criteria,
- * `FunctionResponseTypes` and `ScalingConfig`. What a mapping asks that the
+ * `FunctionResponseTypes` and `ScalingConfig`; a stream mapping's retry limit,
+ * record age, bisection and on-failure destination. What a mapping asks that the
  * local pollers do not do is reported, never dropped in silence.
  */
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { startStreamEventSource } from '../event-sources/dynamodb-streams';
+import { type DiscardedBatch, startStreamEventSource } from '../event-sources/dynamodb-streams';
 import type { FilterPattern } from '../event-sources/event-filter';
 import { type RunningEventSource, startSqsEventSource } from '../event-sources/sqs';
 import { AssemblyError, resourcesOf } from './cloud-assembly';
@@ -25,7 +28,7 @@ const DEFAULT_SQS_POLLERS = 2;
 export async function startAssemblyEventSources(
   provisioned: ProvisionedAssembly,
   lambda: LocalLambda,
-  endpoints: { readonly dynamodb: string; readonly sqs: string },
+  endpoints: { readonly dynamodb: string; readonly sqs: string; readonly sns: string },
 ): Promise<AssemblyEventSources> {
   const { assembly, resolver, values } = provisioned;
   const queues = new Map<string, { url: string; arn: string }>();
@@ -38,6 +41,20 @@ export async function startAssemblyEventSources(
     }
     if (created.attributes.StreamArn) streams.set(created.attributes.StreamArn, created.ref);
   }
+  // Lambda's own side sends discarded batches' records to their destinations.
+  const sqs = new SQSClient({ endpoint: endpoints.sqs });
+  const sns = new SNSClient({ endpoint: endpoints.sns });
+  const destination = (at: string, arn: string): ((record: DiscardedBatch) => Promise<void>) => {
+    const body = (record: DiscardedBatch) => JSON.stringify(record);
+    const queue = queues.get(arn);
+    if (queue)
+      return async (record) =>
+        void (await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body(record) })));
+    if (arn.startsWith('arn:aws:sns:')) {
+      return async (record) => void (await sns.send(new PublishCommand({ TopicArn: arn, Message: body(record) })));
+    }
+    throw new AssemblyError(`${at}: on-failure destination ${arn} is neither a local queue nor a topic`);
+  };
 
   const running: RunningEventSource[] = [];
   const notes: string[] = [];
@@ -95,25 +112,29 @@ export async function startAssemblyEventSources(
         if (filters.length > 1)
           throw new AssemblyError(`${at}: the local stream poller takes one filter pattern, not ${filters.length}`);
         const filter = filters[0] ? (JSON.parse(filters[0].Pattern) as FilterPattern) : undefined;
+        const onFailure = (property('DestinationConfig') as { OnFailure?: { Destination?: unknown } } | undefined)
+          ?.OnFailure?.Destination;
+        const retries = property('MaximumRetryAttempts');
+        const age = property('MaximumRecordAgeInSeconds');
         running.push(
           await startStreamEventSource({
             name: fn.config.name,
+            functionArn: fn.config.arn,
             endpoint: endpoints.dynamodb,
             tableName,
             batchSize,
             handler: invoke,
             ...(filter ? { filter } : {}),
+            errorHandling: {
+              ...(retries === undefined ? {} : { maximumRetryAttempts: Number(retries) }),
+              ...(age === undefined ? {} : { maximumRecordAgeSeconds: Number(age) }),
+              bisectOnError: property('BisectBatchOnFunctionError') === true,
+              ...(onFailure === undefined ? {} : { onDiscard: destination(at, String(onFailure)) }),
+            },
           }),
         );
-        for (const setting of [
-          'MaximumRetryAttempts',
-          'MaximumRecordAgeInSeconds',
-          'BisectBatchOnFunctionError',
-          'DestinationConfig',
-        ]) {
-          if (property(setting) !== undefined) {
-            notes.push(`${at}: ${setting} is not emulated: a failing batch is retried until it succeeds`);
-          }
+        if (property('ParallelizationFactor') !== undefined && Number(property('ParallelizationFactor')) > 1) {
+          notes.push(`${at}: ParallelizationFactor is not emulated: one batch of the stream at a time`);
         }
         continue;
       }
@@ -121,7 +142,16 @@ export async function startAssemblyEventSources(
     }
   } catch (error) {
     await Promise.all(running.map((source) => source.stop()));
+    sqs.destroy();
+    sns.destroy();
     throw error;
   }
-  return { notes, stop: async () => void (await Promise.all(running.map((source) => source.stop()))) };
+  return {
+    notes,
+    stop: async () => {
+      await Promise.all(running.map((source) => source.stop()));
+      sqs.destroy();
+      sns.destroy();
+    },
+  };
 }

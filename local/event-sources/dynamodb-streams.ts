@@ -2,8 +2,12 @@
  * Local stand-in for a Lambda DynamoDB Streams event source mapping: reads
  * each stream shard in order (children after their parent closes), hands the
  * function batches of at most `batchSize` records, and on failure retries the
- * same batch until it succeeds — so a record is delivered at least once and
- * never out of order for its item.
+ * same batch — until it succeeds, or, with the mapping's error handling
+ * (`errorHandling`), until its retries or its records' age run out, halving
+ * the batch first when told to; then the batch is discarded, its description
+ * sent to the on-failure destination, and the shard moves on (see
+ * `StreamErrorHandling`). A record is delivered at least once, or discarded
+ * whole, and never out of order for its item.
  *
  * Deployed, Lambda polls every shard of the stream on its own, and with a
  * ParallelizationFactor above 1 runs several batches of one shard at once:
@@ -17,6 +21,8 @@
  * shard, so `shardOrder: 'parallel'` builds the parallelism from the records:
  * see `ShardOrder`.
  */
+
+import { randomUUID } from 'node:crypto';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DescribeStreamCommand,
@@ -57,6 +63,49 @@ export interface ParallelDelivery {
   readonly seed?: number;
 }
 
+/**
+ * The mapping's error handling, as Lambda applies it to a stream ("Retaining discarded records for a
+ * DynamoDB event source in Lambda", AWS Lambda Developer Guide,
+ * https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html): a failing batch is retried
+ * until it succeeds, its records pass `maximumRecordAgeSeconds`, or it has been retried
+ * `maximumRetryAttempts` times (-1 or absent: no limit, as the defaults are); with `bisectOnError` a
+ * failed batch is split in two before it is retried, which "does not consume the retry quota". A batch
+ * given up is discarded and the shard goes on; `onDiscard` receives what Lambda sends to an on-failure
+ * destination (the batch's description, not its records).
+ */
+export interface StreamErrorHandling {
+  readonly maximumRetryAttempts?: number;
+  readonly maximumRecordAgeSeconds?: number;
+  readonly bisectOnError?: boolean;
+  readonly onDiscard?: (record: DiscardedBatch) => Promise<void>;
+}
+
+/** The invocation record Lambda sends an on-failure destination for a discarded stream batch. */
+export interface DiscardedBatch {
+  readonly requestContext: {
+    readonly requestId: string;
+    readonly functionArn: string;
+    readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
+    readonly approximateInvokeCount: number;
+  };
+  readonly responseContext: {
+    readonly statusCode: number;
+    readonly executedVersion: string;
+    readonly functionError?: string;
+  };
+  readonly version: '1.0';
+  readonly timestamp: string;
+  readonly DDBStreamBatchInfo: {
+    readonly shardId: string;
+    readonly startSequenceNumber: string;
+    readonly endSequenceNumber: string;
+    readonly approximateArrivalOfFirstRecord: string;
+    readonly approximateArrivalOfLastRecord: string;
+    readonly batchSize: number;
+    readonly streamArn: string;
+  };
+}
+
 export interface StreamEventSourceOptions {
   readonly name: string;
   readonly endpoint: string;
@@ -70,6 +119,10 @@ export interface StreamEventSourceOptions {
   readonly parallel?: ParallelDelivery;
   /** The mapping's filter: records it does not match are dropped before the function sees them, as Lambda does. */
   readonly filter?: FilterPattern;
+  /** Retries, record age, bisection and the on-failure destination; without it a batch is retried until it succeeds. */
+  readonly errorHandling?: StreamErrorHandling;
+  /** The function's ARN, for the on-failure record. */
+  readonly functionArn?: string;
 }
 
 export async function startStreamEventSource(options: StreamEventSourceOptions): Promise<RunningEventSource> {
@@ -125,27 +178,107 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
     if (ShardIterator) iterators.set(shardId, ShardIterator);
   };
 
-  /** Invokes the function with one batch until it succeeds; false when stopped first. */
-  const invokeUntilDone = async (records: readonly StreamRecord[], delayMs = 0): Promise<boolean> => {
-    const all = records.map((record) => toLambdaRecord(record, streamArn));
-    const event: DynamoDBStreamEvent = {
-      Records: options.filter ? all.filter((record) => matchesFilter(record, options.filter as FilterPattern)) : all,
+  const handling = options.errorHandling ?? {};
+  /** Which shard each record came from, for a discarded batch's description. */
+  const shardOfStreamRecord = new WeakMap<StreamRecord, string>();
+  const shardOf = new WeakMap<DynamoDBRecord, string>();
+  const limited = (limit: number | undefined) => limit !== undefined && limit >= 0;
+
+  /** Sends the discarded batch's description where the mapping says, and says so; never stops the shard. */
+  const discard = async (
+    records: readonly DynamoDBRecord[],
+    condition: DiscardedBatch['requestContext']['condition'],
+    invokes: number,
+  ) => {
+    const first = records[0] as DynamoDBRecord;
+    const last = records.at(-1) as DynamoDBRecord;
+    const arrival = (record: DynamoDBRecord) =>
+      new Date((record.dynamodb?.ApproximateCreationDateTime ?? 0) * 1000).toISOString();
+    const record: DiscardedBatch = {
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: options.functionArn ?? options.name,
+        condition,
+        approximateInvokeCount: invokes,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      DDBStreamBatchInfo: {
+        shardId: shardOf.get(first) ?? 'unknown',
+        startSequenceNumber: first.dynamodb?.SequenceNumber ?? '',
+        endSequenceNumber: last.dynamodb?.SequenceNumber ?? '',
+        approximateArrivalOfFirstRecord: arrival(first),
+        approximateArrivalOfLastRecord: arrival(last),
+        batchSize: records.length,
+        streamArn,
+      },
     };
-    if (event.Records.length === 0) return true;
-    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    console.error(
+      `[${options.name}] ${condition}: discarding ${records.length} record(s) after ${invokes} invocation(s)`,
+    );
+    for (let attempt = 0; !stopped; attempt++) {
+      try {
+        await handling.onDiscard?.(record);
+        return;
+      } catch (error) {
+        console.error(
+          `[${options.name}] could not send the discarded batch: ${error instanceof Error ? error.message : error}`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
+      }
+    }
+  };
+
+  /** Delivers one batch (or, bisected, its halves) until done; false when stopped first. */
+  const deliver = async (records: readonly DynamoDBRecord[]): Promise<boolean> => {
+    let retries = 0;
     for (let attempt = 0; ; attempt++) {
       if (stopped) return false;
+      const oldest = Math.min(...records.map((record) => record.dynamodb?.ApproximateCreationDateTime ?? Infinity));
+      if (
+        limited(handling.maximumRecordAgeSeconds) &&
+        Date.now() / 1000 - oldest > (handling.maximumRecordAgeSeconds as number)
+      ) {
+        await discard(records, 'RecordAgeExceeded', attempt);
+        return !stopped;
+      }
       try {
-        await options.handler(event, lambdaContext(options.name, 60_000));
+        await options.handler({ Records: [...records] }, lambdaContext(options.name, 60_000));
         return true;
       } catch (error) {
         if (stopped) return false;
         console.error(
           `[${options.name}] failed, retrying the batch: ${error instanceof Error ? error.message : error}`,
         );
+        if (handling.bisectOnError && records.length > 1) {
+          const half = Math.ceil(records.length / 2);
+          return (await deliver(records.slice(0, half))) && (await deliver(records.slice(half)));
+        }
+        retries++;
+        if (limited(handling.maximumRetryAttempts) && retries > (handling.maximumRetryAttempts as number)) {
+          await discard(records, 'RetryAttemptsExhausted', attempt + 1);
+          return !stopped;
+        }
         await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 100 * 2 ** attempt)));
       }
     }
+  };
+
+  /** Invokes the function with one batch until it is done; false when stopped first. */
+  const invokeUntilDone = async (records: readonly StreamRecord[], delayMs = 0): Promise<boolean> => {
+    const all = records.map((record) => {
+      const converted = toLambdaRecord(record, streamArn);
+      const shard = shardOfStreamRecord.get(record);
+      if (shard) shardOf.set(converted, shard);
+      return converted;
+    });
+    const matched = options.filter
+      ? all.filter((record) => matchesFilter(record, options.filter as FilterPattern))
+      : all;
+    if (matched.length === 0) return true;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return deliver(matched);
   };
 
   const lanes =
@@ -171,6 +304,7 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       return true;
     }
     const { Records = [], NextShardIterator } = page;
+    for (const record of Records) shardOfStreamRecord.set(record, shardId);
     if (Records.length > 0) {
       if (lanes) await lanes.enqueue(Records);
       else if (!(await invokeUntilDone(Records))) return false;

@@ -9,6 +9,8 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { App } from 'aws-cdk-lib';
 import { apiRoutes } from '../../contract/routes';
 import { buildDroplineApp } from '../../lib/app';
@@ -26,6 +28,7 @@ import {
 } from '../../local/assembly/lambda-runtime';
 import { provisionAssembly } from '../../local/assembly/provision';
 import { endpointEnv, LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
+import type { DiscardedBatch } from '../../local/event-sources/dynamodb-streams';
 import { eventually } from '../support/eventually';
 
 const endpoints = {
@@ -260,6 +263,88 @@ test('channel sync runs end to end on the assembly: table stream → relay → t
   );
   expect(view.available).toBe(7);
 }, 120_000);
+
+test('a stream batch that keeps failing is halved, retried as the mapping says, then described to its on-failure queue, and the stream goes on', async () => {
+  const relayTag = 'publish-changes';
+  const edited = editedCopy((templatePath, template) => {
+    const resources = template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const relayId = logicalIdOf(assemblyDir, relayTag).split('/')[1] as string;
+    const relay = resources[relayId];
+    if (!relay) throw new Error('no relay function');
+    const key = String((relay.Properties.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
+    // A relay that fails on any batch holding a POISON item, and handles the rest.
+    writeFileSync(
+      join(templatePath, '..', `asset.${key}`, 'index.mjs'),
+      "export const handler = async (event) => { if (JSON.stringify(event.Records).includes('POISON')) throw new Error('poisoned'); };",
+    );
+    const mapping = Object.values(resources).find(
+      (resource) =>
+        resource.Type === 'AWS::Lambda::EventSourceMapping' && JSON.stringify(resource.Properties).includes(relayId),
+    );
+    if (!mapping) throw new Error('no stream mapping for the relay');
+    expect(mapping.Properties.BisectBatchOnFunctionError).toBe(true);
+    expect(mapping.Properties.DestinationConfig).toBeDefined();
+    mapping.Properties.MaximumRetryAttempts = 1;
+  });
+  const { provisioned, runtime } = await start(edited);
+  const stateful = resourcesOf(provisioned.assembly).filter(({ stack }) => stack.name === 'Dropline-Stateful');
+  const physicalIdOf = (type: string, prefix = '') => {
+    const found = stateful.find(({ logicalId, resource }) => resource.Type === type && logicalId.startsWith(prefix));
+    if (!found) throw new Error(`no ${type} ${prefix}`);
+    return provisioned.values.get(`Dropline-Stateful/${found.logicalId}`)?.ref as string;
+  };
+  const tableName = physicalIdOf('AWS::DynamoDB::GlobalTable');
+  const failuresUrl = physicalIdOf('AWS::SQS::Queue', 'StreamFailures');
+  const running = await startAssemblyEventSources(provisioned, runtime, endpoints);
+  sources.push(running);
+
+  const dynamodb = new DynamoDBClient({ endpoint: endpoints.dynamodb });
+  const sqs = new SQSClient({ endpoint: endpoints.sqs });
+  stoppers.push(async () => {
+    dynamodb.destroy();
+    sqs.destroy();
+  });
+  const put = (pk: string) =>
+    dynamodb.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: pk }, kind: { S: 'stock' } } }));
+  const described: DiscardedBatch[] = [];
+  const receive = async () => {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: failuresUrl, MaxNumberOfMessages: 10 }),
+    );
+    for (const message of Messages) described.push(JSON.parse(message.Body as string) as DiscardedBatch);
+  };
+
+  // `kind: stock` passes the mapping's filter, as the relay's own items do.
+  for (const pk of ['TEST#OK-1', 'TEST#POISON-1', 'TEST#OK-2', 'TEST#OK-3']) await put(pk);
+  await eventually(
+    async () => {
+      await receive();
+      expect(described).toHaveLength(1);
+    },
+    { timeoutMs: 60_000, intervalMs: 300 },
+  );
+  // Halved down to the poisoned record alone, invoked once and retried once (MaximumRetryAttempts 1).
+  expect(described[0]).toMatchObject({
+    version: '1.0',
+    requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 2 },
+    DDBStreamBatchInfo: { batchSize: 1, streamArn: expect.stringContaining(tableName) },
+  });
+  const first = (described[0] as DiscardedBatch).DDBStreamBatchInfo;
+  expect(first.startSequenceNumber).toBe(first.endSequenceNumber);
+
+  // The shard went on past it: a later poisoned record is described on its own.
+  await put('TEST#POISON-2');
+  await eventually(
+    async () => {
+      await receive();
+      expect(described).toHaveLength(2);
+    },
+    { timeoutMs: 60_000, intervalMs: 300 },
+  );
+  expect(BigInt((described[1] as DiscardedBatch).DDBStreamBatchInfo.startSequenceNumber)).toBeGreaterThan(
+    BigInt(first.endSequenceNumber),
+  );
+}, 150_000);
 
 test('the API the template declares serves the whole contract: every route, its API key, its function', async () => {
   const { provisioned, runtime } = await start(assemblyDir);
