@@ -5,30 +5,16 @@
  * hot-path read goes to the replica its seed picks, and a stock vector is
  * written to every replica, each only forward, replica 0 last.
  */
-import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { PRODUCT_REPLICAS } from '../../contract/stock-view';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
-import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
-import { Inventory } from '../../lambdas/domain/inventory';
-import { Refunds } from '../../lambdas/domain/refunds';
-import { StockView } from '../../lambdas/domain/stock-view';
-import { isTransientFault, testTable } from '../support/test-table';
+import { inventoryOn, testTable } from '../support/test-table';
 
 const { tableName, dynamodb, client, provision } = testTable('dropline-replicas');
 const store = new DynamoDbInventoryStore(client, tableName);
 const snapshots = new DynamoDbStockSnapshots(client, tableName);
-const inventory = new Inventory({
-  isTransientFault,
-  store,
-  refunds: new Refunds({ store, payments: new SimulatedPaymentProvider(client, tableName), clock: { now: Date.now } }),
-  view: new StockView(0, Date.now),
-  clock: { now: Date.now },
-  newId: randomUUID,
-  sleep: async () => undefined,
-  plannedViewReplicas: { 'REPL-BIG': 3 },
-});
+const inventory = inventoryOn(store, { client, tableName }, { plannedViewReplicas: { 'REPL-BIG': 3 } });
 
 const item = async (pk: string) =>
   (await client.send(new GetCommand({ TableName: tableName, Key: { pk }, ConsistentRead: true }))).Item;

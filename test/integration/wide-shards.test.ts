@@ -6,17 +6,12 @@
  * the real store over DynamoDB Local; the one injected fault (a chunk's
  * transaction refused) is named where it is.
  */
-import { randomUUID } from 'node:crypto';
 import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
-import { SimulatedPaymentProvider } from '../../lambdas/adapters/simulated-payment-provider';
-import { Inventory } from '../../lambdas/domain/inventory';
 import { snapshotOf } from '../../lambdas/domain/model';
-import { Refunds } from '../../lambdas/domain/refunds';
-import { StockView } from '../../lambdas/domain/stock-view';
 import { expectBalanced } from '../support/ledger';
-import { isTransientFault, testTable } from '../support/test-table';
+import { inventoryOn, testTable } from '../support/test-table';
 
 const SHARDS = 250;
 const { tableName, dynamodb, client, provision } = testTable('dropline-wide');
@@ -41,15 +36,7 @@ const faulty = new Proxy(client, {
 });
 const store = new DynamoDbInventoryStore(faulty, tableName);
 const snapshots = new DynamoDbStockSnapshots(client, tableName);
-const inventory = new Inventory({
-  isTransientFault,
-  store,
-  refunds: new Refunds({ store, payments: new SimulatedPaymentProvider(client, tableName), clock: { now: Date.now } }),
-  view: new StockView(0, Date.now),
-  clock: { now: Date.now },
-  newId: randomUUID,
-  sleep: async () => undefined,
-});
+const inventory = inventoryOn(store, { client, tableName });
 
 beforeAll(async () => {
   await provision();
