@@ -86,7 +86,11 @@ export interface ProductChanges {
 }
 
 export interface InventoryStore {
-  /** Strongly consistent by default; `consistent: false` halves the read's cost (hot path, then confirmed on a miss). */
+  /**
+   * Strongly consistent by default, from the product item; `consistent: false` (the hot path, confirmed
+   * on a miss) reads this environment's replica of it at half the cost, so a drop's environments spread
+   * over the replicas' partitions.
+   */
   getProduct(sku: string, options?: { consistent: boolean }): Promise<Product | undefined>;
   /**
    * Every shard's `available`, from one stock-vector item: of the SKU's

@@ -5,8 +5,9 @@
  * run high during a spike (other environments' holds are unseen until a write
  * fails and reports the truth), so a stale view never refuses units that exist
  * — except units returned by a release, expiry or restock, which show within
- * `ttlMs` plus the outbox relay's lag (the view is refreshed from the
- * stock-vector item the relay keeps: one read, whatever the shard count).
+ * `ttlMs` plus the outbox relay's lag, and for a replicated SKU the sweeper's
+ * second (the view is refreshed from this environment's replica of the
+ * stock-vector item: one read, whatever the shard count).
  */
 import type { Allocation, Product } from './model';
 import { allocationEntries } from './stock';
