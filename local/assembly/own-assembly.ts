@@ -3,20 +3,36 @@
  * (`cdk synth`, the command whose output `cdk deploy` uploads) and cached by
  * a hash of everything it is made from: the app (`bin/`, `lib/`), the
  * functions it bundles (`lambdas/`, `contract/`), the page it uploads
- * (`site/`), `cdk.json`, the lockfile (the bundled dependencies and the
- * esbuild that bundles them) and the context given. A warm start finds the
- * assembly by its hash and pays nothing for synth.
+ * (`site/`), `cdk.json` and `cdk.context.json`, `package.json`,
+ * `tsconfig.json` (both read by esbuild), the lockfile (the bundled
+ * dependencies and the esbuild that bundles them), the user's `~/.cdk.json`
+ * and the context given. A warm start finds the assembly by its hash and pays
+ * nothing for synth. The synth sees no AWS or CDK settings of the user's
+ * (profile, region, account, credentials): what it makes depends only on
+ * what is hashed, and it makes no network call.
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EnvironmentError } from '../emulators/environment';
 
 /** The folders and files an assembly is made from, relative to the project. */
-export const ASSEMBLY_SOURCES = ['bin', 'lib', 'lambdas', 'contract', 'site', 'cdk.json', 'package-lock.json'];
+export const ASSEMBLY_SOURCES = [
+  'bin',
+  'lib',
+  'lambdas',
+  'contract',
+  'site',
+  'cdk.json',
+  'cdk.context.json',
+  'package.json',
+  'tsconfig.json',
+  'package-lock.json',
+];
 
 /** Assemblies kept besides the newest (a branch switch back and forth stays warm). */
 const KEEP = 3;
@@ -59,6 +75,8 @@ export function assemblyHash(projectDir: string, context: Readonly<Record<string
     hash.update(readFileSync(file));
     hash.update('\0');
   }
+  const userContext = join(homedir(), '.cdk.json');
+  if (existsSync(userContext)) hash.update(readFileSync(userContext));
   const entries = Object.entries(context).sort(([a], [b]) => a.localeCompare(b));
   hash.update(JSON.stringify(entries));
   return hash.digest('hex').slice(0, 16);
@@ -71,9 +89,14 @@ export async function ownAssembly(options: OwnAssemblyOptions = {}): Promise<Own
   const context = options.context ?? {};
   const hash = assemblyHash(projectDir, context);
   const dir = join(cacheDir, hash);
-  if (isComplete(dir)) return { dir, hash, cached: true, synthMs: 0 };
+  if (isComplete(dir)) {
+    // Marked as used, so pruning after another state's synth keeps it while it runs.
+    utimesSync(dir, new Date(), new Date());
+    return { dir, hash, cached: true, synthMs: 0 };
+  }
 
   mkdirSync(cacheDir, { recursive: true });
+  removeAbandonedStaging(cacheDir);
   // Synthesized aside and renamed into place, so a reader never sees half an assembly and two
   // processes starting at once (test workers) both end with a whole one.
   const staging = join(cacheDir, `.synth-${process.pid}-${randomBytes(4).toString('hex')}`);
@@ -100,7 +123,7 @@ function sourceFiles(projectDir: string): string[] {
     if (!stat) return;
     if (stat.isDirectory()) {
       for (const name of readdirSync(path).sort()) {
-        if (name === 'node_modules' || name.startsWith('.')) continue;
+        if (name === 'node_modules' || name === '.git') continue;
         walk(join(path, name));
       }
     } else if (stat.isFile()) files.push(path);
@@ -118,7 +141,8 @@ function cdkCli(projectDir: string): string {
     return createRequire(join(projectDir, 'package.json')).resolve('aws-cdk/bin/cdk');
   } catch {
     throw new EnvironmentError(
-      `The CDK CLI (aws-cdk) is not installed in ${projectDir}: run npm install there, or give --assembly DIR`,
+      `The CDK CLI (aws-cdk) is not installed in ${projectDir}: run npm install there (with its devDependencies), ` +
+        'give --assembly DIR, or run --hand-wired',
     );
   }
 }
@@ -137,8 +161,7 @@ function synth(projectDir: string, outdir: string, context: Readonly<Record<stri
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, {
       cwd: projectDir,
-      // Offline: no telemetry, no notices; `CI` keeps the CLI's output plain.
-      env: { ...process.env, CI: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+      env: synthEnvironment(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -150,21 +173,81 @@ function synth(projectDir: string, outdir: string, context: Readonly<Record<stri
     child.once('error', (error) => reject(new SynthError(`cdk synth could not start: ${error.message}`, output)));
     child.once('close', (code) => {
       if (code === 0 && isComplete(outdir)) resolvePromise();
-      else reject(new SynthError(`cdk synth failed (exit ${code}); its output ends:\n${tail(output)}`, output));
+      else {
+        reject(
+          new SynthError(
+            `cdk synth failed (exit ${code}); fix the app, or run --hand-wired. Its output ends:\n${tail(output)}`,
+            output,
+          ),
+        );
+      }
     });
   });
+}
+
+/**
+ * The user's environment without what would make the synth depend on them or reach AWS: `AWS_*`
+ * (profile, region, credentials) and `CDK_*` (default account and region); no credentials file or
+ * instance metadata to look an account up with. This Node first on PATH, so `npx tsx` in cdk.json
+ * runs the app on it. No telemetry, no notices; `CI` keeps the CLI's output plain.
+ */
+function synthEnvironment(): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('AWS_') && !name.startsWith('CDK_')),
+  );
+  const nowhere = join(tmpdir(), 'dropline-no-aws-config');
+  return {
+    ...env,
+    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
+    AWS_CONFIG_FILE: nowhere,
+    AWS_SHARED_CREDENTIALS_FILE: nowhere,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    CI: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+}
+
+/** Staging folders of synths that were killed (their process is gone): never renamed, never pruned otherwise. */
+function removeAbandonedStaging(cacheDir: string): void {
+  for (const name of readdirSync(cacheDir)) {
+    const pid = /^\.synth-(\d+)-/.exec(name)?.[1];
+    if (!pid || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    rmSync(join(cacheDir, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function tail(output: string): string {
   return output.trim().split('\n').slice(-25).join('\n');
 }
 
+/**
+ * Keeps the newest assemblies by last use (a cache hit marks its folder), best-effort: another
+ * process may be pruning the same folder at once.
+ */
 function prune(cacheDir: string, newest: string): void {
   const entries = readdirSync(cacheDir)
     .filter((name) => !name.startsWith('.'))
     .map((name) => join(cacheDir, name))
     .filter((path) => path !== newest)
-    .map((path) => ({ path, mtime: statSync(path).mtimeMs }))
+    .flatMap((path) => {
+      const stat = statSync(path, { throwIfNoEntry: false });
+      return stat ? [{ path, mtime: stat.mtimeMs }] : [];
+    })
     .sort((a, b) => b.mtime - a.mtime);
-  for (const { path } of entries.slice(KEEP)) rmSync(path, { recursive: true, force: true });
+  for (const { path } of entries.slice(KEEP)) {
+    try {
+      rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Gone already, or in use where the system will not let it go: the next prune tries again.
+    }
+  }
 }

@@ -87,11 +87,39 @@ test('two starts at once both end with the same whole assembly', async () => {
   expect(readdirSync(cacheDir).filter((name) => name.startsWith('.'))).toEqual([]);
 }, 180_000);
 
-test('a failing synth says so with the app’s own output, and caches nothing', async () => {
+test('a failing synth says so with the app’s own output, caches nothing, and leaves no staging behind', async () => {
+  // What a synth killed half-way leaves: its staging folder, named for a process that is gone.
+  mkdirSync(join(cacheDir, '.synth-999999999-dead'), { recursive: true });
   write('bin/app.mjs', "throw new Error('the app refuses: bad plan');\n");
   const failed = ownAssembly({ projectDir: project, cacheDir });
   await expect(failed).rejects.toBeInstanceOf(SynthError);
   await expect(failed).rejects.toThrow(/the app refuses: bad plan/);
   const hash = assemblyHash(project);
   expect(readdirSync(cacheDir)).not.toContain(hash);
+  expect(readdirSync(cacheDir).filter((name) => name.startsWith('.'))).toEqual([]);
+}, 180_000);
+
+test('the synth sees none of the user’s AWS or CDK settings', async () => {
+  write(
+    'bin/app.mjs',
+    app('env') +
+      "\nimport { writeFileSync } from 'node:fs';\n" +
+      "writeFileSync(process.env.CDK_OUTDIR + '/seen.json', JSON.stringify(Object.keys(process.env).filter((k) => /^(AWS_PROFILE|AWS_ACCESS_KEY_ID|AWS_REGION|CDK_DEFAULT_ACCOUNT)$/.test(k))));\n",
+  );
+  const saved = { ...process.env };
+  Object.assign(process.env, {
+    AWS_PROFILE: 'someone',
+    AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE',
+    AWS_REGION: 'eu-west-3',
+    CDK_DEFAULT_ACCOUNT: '123456789012',
+  });
+  try {
+    const built = await ownAssembly({ projectDir: project, cacheDir });
+    expect(JSON.parse(readFileSync(join(built.dir, 'seen.json'), 'utf8'))).toEqual([]);
+  } finally {
+    for (const name of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_REGION', 'CDK_DEFAULT_ACCOUNT']) {
+      if (saved[name] === undefined) delete process.env[name];
+      else process.env[name] = saved[name];
+    }
+  }
 }, 180_000);
