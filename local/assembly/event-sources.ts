@@ -33,6 +33,7 @@ export async function startAssemblyEventSources(
   const { assembly, resolver, values } = provisioned;
   const queues = new Map<string, { url: string; arn: string }>();
   const streams = new Map<string, string>();
+  const topics = new Set<string>();
   for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
     const created = values.get(`${stack.name}/${logicalId}`);
     if (!created) continue;
@@ -40,6 +41,7 @@ export async function startAssemblyEventSources(
       queues.set(created.attributes.Arn as string, { url: created.ref, arn: created.attributes.Arn as string });
     }
     if (created.attributes.StreamArn) streams.set(created.attributes.StreamArn, created.ref);
+    if (resource.Type === 'AWS::SNS::Topic') topics.add(created.ref);
   }
   // Lambda's own side sends discarded batches' records to their destinations.
   const sqs = new SQSClient({ endpoint: endpoints.sqs });
@@ -50,7 +52,7 @@ export async function startAssemblyEventSources(
     if (queue)
       return async (record) =>
         void (await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: body(record) })));
-    if (arn.startsWith('arn:aws:sns:')) {
+    if (topics.has(arn)) {
       return async (record) => void (await sns.send(new PublishCommand({ TopicArn: arn, Message: body(record) })));
     }
     throw new AssemblyError(`${at}: on-failure destination ${arn} is neither a local queue nor a topic`);

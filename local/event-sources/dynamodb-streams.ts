@@ -183,8 +183,17 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
   const shardOfStreamRecord = new WeakMap<StreamRecord, string>();
   const shardOf = new WeakMap<DynamoDBRecord, string>();
   const limited = (limit: number | undefined) => limit !== undefined && limit >= 0;
+  /**
+   * Records already in the stream when the poller starts are ones a deployed mapping had read (locally
+   * there is no checkpoint, so a restart over `--data-dir` replays from the trim horizon): they are not
+   * discarded for their age, only for failing.
+   */
+  const startedAtSeconds = Date.now() / 1000;
 
-  /** Sends the discarded batch's description where the mapping says, and says so; never stops the shard. */
+  /**
+   * Sends the discarded batch's description where the mapping says; the shard waits until it is sent
+   * (locally the destination is an emulator on this machine, and a lost description would be a lost batch).
+   */
   const discard = async (
     records: readonly DynamoDBRecord[],
     condition: DiscardedBatch['requestContext']['condition'],
@@ -237,6 +246,7 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       if (stopped) return false;
       const oldest = Math.min(...records.map((record) => record.dynamodb?.ApproximateCreationDateTime ?? Infinity));
       if (
+        oldest >= startedAtSeconds - 1 &&
         limited(handling.maximumRecordAgeSeconds) &&
         Date.now() / 1000 - oldest > (handling.maximumRecordAgeSeconds as number)
       ) {
