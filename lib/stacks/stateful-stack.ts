@@ -103,7 +103,8 @@ export class StatefulStack extends Stack {
       enforceSSL: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // Deployed only: the local runtime retries a failed stream batch in place.
+    // Where the stream mapping describes a batch it gave up on (the assembly's local runtime sends the same
+    // description; the hand-wired one retries a failed batch in place).
     Tags.of(this.streamFailures).add(QUEUE_TAG, 'stream-failures');
     Validations.of(this.streamFailures).acknowledge({
       id: 'AwsSolutions-SQS3',
