@@ -12,7 +12,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiClient } from '../../local/api-client';
+import { ApiClient, type ApiResponse, invitesRetry, untilSettled } from '../../local/api-client';
 import { ownAssembly } from '../../local/assembly/own-assembly';
 import { eventually } from '../support/eventually';
 
@@ -213,16 +213,19 @@ test('SIGKILL mid-spike loses no acknowledged reservation or order, and retries 
     expect(lostToEmulator).toBeLessThanOrEqual(2);
 
     // Every request retried with its Idempotency-Key, twice: what survived comes back as it was; what
-    // was lost (answer or write) is made at most once.
-    const retry = () => Promise.all(attempts.map((a) => api.reserve(SKU, a.customerId, a.quantity, a.key)));
+    // was lost (answer or write) is made at most once. Each retry is sent as the contract asks a client to:
+    // again after Retry-After while the answer is 429 THROTTLED/BUSY or 503, so every one reaches its answer.
+    const settled = async (a: Attempt) =>
+      (await untilSettled(() => api.reserve(SKU, a.customerId, a.quantity, a.key), 30)).response;
+    const retry = () => Promise.all(attempts.map(settled));
     const [firstRetry, secondRetry] = [await retry(), await retry()];
     const ids = new Map<string, number>();
     attempts.forEach((attempt, index) => {
       const once = firstRetry[index];
       const twice = secondRetry[index];
-      if ((once?.status ?? 0) >= 500) {
+      if ((once?.status ?? 0) >= 500 || invitesRetry(once as ApiResponse) || invitesRetry(twice as ApiResponse)) {
         throw new Error(
-          `a retry answered ${once?.status} ${once?.text}; the runtime logged:\n${failures(second.output())}`,
+          `a retry answered ${once?.status} ${once?.text}, then ${twice?.status}; the runtime logged:\n${failures(second.output())}`,
         );
       }
       if (once?.status !== 201) return;
