@@ -3,6 +3,9 @@
  * Idempotency-Key when an answer is slow), then check out — some with a card
  * that is declined, some twice in a hurry — or walk away and let the hold
  * expire, or release it. Bots hammer the reservation route past the limit.
+ * Some shoppers then answer the page's one-question poll from what they lived
+ * through: how slow it was, whether it failed, whether the stock they were
+ * shown was still there.
  */
 import { type ApiClient, type ApiResponse, invitesRetry, retryDelayMs } from '../api-client';
 import { forActor, type Random } from './random';
@@ -20,7 +23,20 @@ export interface Behaviour {
   readonly requestTimeoutMs: number;
   readonly maxRetries: number;
   readonly botAttempts: number;
+  /** Share of shoppers who answer the poll after their outcome (bots never do). */
+  readonly feedbackShare: number;
 }
+
+/** What one shopper lived through, for their answer to the poll. */
+interface Experience {
+  slowestMs: number;
+  lastMs: number;
+  failed: boolean;
+  throttled: number;
+  seenAvailable: number | undefined;
+}
+
+type FeedbackOutcome = 'HELD' | 'SOLD_OUT' | 'PAID' | 'DECLINED' | 'LEFT';
 
 /** What the shoppers were told: the rehearsal's side of the ledger. */
 export class Outcomes {
@@ -28,6 +44,8 @@ export class Outcomes {
   readonly orders = new Map<string, { reservationId: string; customerId: string; quantity: number }>();
   /** Requests whose answer never came (after retries): their effect is unknown to the client. */
   unanswered = 0;
+  /** Answers to the page's poll the shoppers sent. */
+  feedbackSent = 0;
 }
 
 export interface DropContext {
@@ -51,6 +69,7 @@ async function send(
   context: DropContext,
   route: RouteName,
   request: () => Promise<ApiResponse>,
+  experience?: Experience,
 ): Promise<ApiResponse | undefined> {
   let last: ApiResponse | undefined;
   for (let attempt = 0; attempt <= context.behaviour.maxRetries; attempt++) {
@@ -60,21 +79,52 @@ async function send(
       const answer = await request();
       last = answer;
       const code = (answer.body as { error?: { code?: unknown } }).error?.code;
-      context.recorder.record(
-        route,
-        answer.status,
-        performance.now() - started,
-        typeof code === 'string' ? code : undefined,
-      );
+      const ms = performance.now() - started;
+      context.recorder.record(route, answer.status, ms, typeof code === 'string' ? code : undefined);
+      if (experience) {
+        experience.slowestMs = Math.max(experience.slowestMs, ms);
+        experience.lastMs = ms;
+        if (answer.status >= 500) experience.failed = true;
+        if (code === 'THROTTLED') experience.throttled++;
+      }
       if (!invitesRetry(answer)) return answer;
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(answer)));
     } catch {
       context.recorder.timeouts++;
+      if (experience) experience.failed = true;
       last = undefined;
     }
   }
   if (!last) context.outcomes.unanswered++;
   return last;
+}
+
+/**
+ * A shopper's answer to the poll, from their own experience: five stars, less for waiting (over 1 s,
+ * over 3 s), for errors, for not getting the item, for a page that showed stock that was gone.
+ */
+export function shopperFeedback(outcome: FeedbackOutcome, experience: Experience) {
+  const stale = outcome === 'SOLD_OUT' && (experience.seenAvailable ?? 0) > 0;
+  const reasons = [
+    ...(experience.slowestMs > 1000 ? ['SLOW'] : []),
+    ...(experience.failed ? ['ERROR'] : []),
+    ...(stale ? ['STOCK_WRONG'] : []),
+    ...(experience.throttled >= 3 && outcome !== 'PAID' ? ['UNFAIR'] : []),
+  ];
+  const rating =
+    5 -
+    (experience.slowestMs > 1000 ? 1 : 0) -
+    (experience.slowestMs > 3000 ? 1 : 0) -
+    (experience.failed ? 2 : 0) -
+    (outcome === 'SOLD_OUT' || outcome === 'DECLINED' ? 1 : 0) -
+    (stale ? 1 : 0);
+  return {
+    outcome,
+    rating: Math.max(1, rating),
+    ...(reasons.length > 0 ? { reasons } : {}),
+    latencyMs: Math.round(experience.lastMs),
+    ...(experience.seenAvailable === undefined ? {} : { seenAvailable: experience.seenAvailable }),
+  };
 }
 
 const pause = (random: Random, minMs: number, maxMs: number) =>
@@ -85,41 +135,73 @@ export async function shopper(context: DropContext, index: number): Promise<void
   const { api, sku, behaviour } = context;
   const customerId = `${context.runId}-shopper-${index}`;
   const timeoutMs = behaviour.requestTimeoutMs;
+  const experience: Experience = { slowestMs: 0, lastMs: 0, failed: false, throttled: 0, seenAvailable: undefined };
+  // Drawn from a stream of its own, so the poll leaves every other choice of the seed as it was.
+  const answersPoll = forActor(context.seed, 2_000_000 + index)() < behaviour.feedbackShare;
+  const ended = async (outcome: FeedbackOutcome) => {
+    if (!answersPoll) return;
+    const body = { customerId, ...shopperFeedback(outcome, experience) };
+    await send(context, 'feedback', () => api.call('POST', `/products/${sku}/feedback`, { body, timeoutMs }));
+    context.outcomes.feedbackSent++;
+  };
 
-  await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }));
+  const product = await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }), experience);
+  if (typeof product?.body.available === 'number') experience.seenAvailable = product.body.available;
   const quantity = Math.min(context.maxPerCustomer, random() < 0.75 ? 1 : 2);
   const key = `${context.runId}-hold-${index}`;
-  const held = await send(context, 'reserve', () => api.reserve(sku, customerId, quantity, key, timeoutMs));
-  if (held?.status !== 201) return;
+  const held = await send(context, 'reserve', () => api.reserve(sku, customerId, quantity, key, timeoutMs), experience);
+  if (held?.status !== 201) {
+    const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    await ended(code === 'SOLD_OUT' ? 'SOLD_OUT' : 'LEFT');
+    return;
+  }
   const reservationId = String(held.body.reservationId);
   context.outcomes.holds.set(reservationId, { customerId, quantity });
 
   await pause(random, 50, 400);
   const fate = random();
   const { declineShare, abandonShare, releaseShare } = behaviour;
-  if (fate < abandonShare) return;
+  if (fate < abandonShare) {
+    await ended('HELD');
+    return;
+  }
   if (fate < abandonShare + releaseShare) {
-    await send(context, 'release', () => api.call('DELETE', `/reservations/${reservationId}`, { timeoutMs }));
+    await send(
+      context,
+      'release',
+      () => api.call('DELETE', `/reservations/${reservationId}`, { timeoutMs }),
+      experience,
+    );
+    await ended('LEFT');
     return;
   }
   const checkout = (paymentToken: string) =>
-    send(context, 'checkout', () =>
-      api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken }, timeoutMs }),
+    send(
+      context,
+      'checkout',
+      () => api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken }, timeoutMs }),
+      experience,
     );
   if (fate < abandonShare + releaseShare + declineShare) {
     await checkout('tok_decline');
-    if (random() < 0.5) return;
+    if (random() < 0.5) {
+      await ended('DECLINED');
+      return;
+    }
     await pause(random, 50, 300);
   }
   const answers = await Promise.all(
     random() < behaviour.doubleCheckoutShare ? [checkout('tok_visa'), checkout('tok_visa')] : [checkout('tok_visa')],
   );
+  let paid = false;
   for (const answer of answers) {
     if (answer?.status !== 201) continue;
+    paid = true;
     const orderId = String(answer.body.orderId);
     context.outcomes.orders.set(orderId, { reservationId, customerId, quantity });
     if (random() < 0.3) await send(context, 'order', () => api.call('GET', `/orders/${orderId}`, { timeoutMs }));
   }
+  await ended(paid ? 'PAID' : 'LEFT');
 }
 
 /** A bot: one identity, rapid attempts for the maximum quantity, never pays. */

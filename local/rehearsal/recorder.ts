@@ -4,7 +4,7 @@
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
-export type RouteName = 'product' | 'reserve' | 'checkout' | 'release' | 'order';
+export type RouteName = 'product' | 'reserve' | 'checkout' | 'release' | 'order' | 'feedback';
 
 export interface Percentiles {
   readonly p50: number;

@@ -37,6 +37,8 @@ export interface ReportData {
     >
   >;
   readonly stock: ReadonlyArray<{ second: number; available: number; held: number; sold: number }>;
+  /** The shoppers' answers to the page's poll, as the admin feedback route counts them. */
+  readonly feedback?: ShopperFeedback | undefined;
 }
 
 /** The one number format of the report (and of its charts' axes): grouped thousands, at most one decimal. */
@@ -83,6 +85,41 @@ function whatHappened(data: ReportData): string {
     `${formatNumber(total('throttled'))} throttled, ${formatNumber(total('busy'))} busy, ` +
     `${formatNumber(total('otherRefused'))} other.`
   );
+}
+
+/** The rehearsal's shoppers' answers to the poll: how many were sent, how many the route counted, per outcome. */
+export interface ShopperFeedback {
+  readonly sent: number;
+  readonly counted: number;
+  readonly outcomes: Readonly<
+    Record<
+      string,
+      { readonly answers: number; readonly averageRating: number | null; readonly reasons: Record<string, number> }
+    >
+  >;
+}
+
+const FEEDBACK_REASONS = ['SLOW', 'ERROR', 'STOCK_WRONG', 'UNFAIR', 'OTHER'] as const;
+
+function feedbackSection(feedback: ShopperFeedback | undefined): string {
+  if (!feedback) return '';
+  const rows = Object.entries(feedback.outcomes)
+    .map(
+      ([outcome, counts]) =>
+        `<tr><td>${escapeHtml(outcome)}</td><td class="n">${escapeHtml(formatNumber(counts.answers))}</td><td class="n">${
+          counts.averageRating === null ? '0' : escapeHtml(counts.averageRating.toFixed(1))
+        }</td>${FEEDBACK_REASONS.map((reason) => `<td class="n">${escapeHtml(formatNumber(counts.reasons[reason] ?? 0))}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  return `<h2>What the shoppers said</h2>
+<p class="note">After their outcome, some shoppers answered the page's one-question poll from what they lived through:
+one star off for an answer over 1 s and another over 3 s, two for an error, one for not getting the item, one for a
+page that showed stock that was gone. ${escapeHtml(formatNumber(feedback.sent))} answers sent,
+${escapeHtml(formatNumber(feedback.counted))} counted by <code>GET /admin/products/{sku}/feedback</code>.</p>
+<table id="feedback"><tr><th>outcome</th><th class="n">answers</th><th class="n">mean rating</th>${FEEDBACK_REASONS.map(
+    (reason) => `<th class="n">${escapeHtml(reason.toLowerCase().replace('_', ' '))}</th>`,
+  ).join('')}</tr>${rows}</table>
+`;
 }
 
 export function renderReport(data: ReportData): string {
@@ -151,7 +188,7 @@ counts. The promises below must hold in every run.</p>
 <h2>Stock over time (units, out of ${escapeHtml(formatNumber(data.supply))} supplied)</h2><div class="legend" id="legend-stock"></div><svg class="chart" id="chart-stock"></svg>
 <p class="note">Dashed lines: <b>sold out</b>, the first moment no unit was available; <b>spike ends</b>, the last answer
 to an arrival. After it the rehearsal waits for holds to expire, orders to be fulfilled and channels to catch up.</p>
-
+${feedbackSection(data.feedback)}
 <h2>Refusals and errors by code</h2>
 <table id="error-codes"><tr><th>status</th><th>code</th><th>what it means here</th><th class="n">answers</th></tr>${data.errorCodes
     .map(

@@ -5,7 +5,7 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiClient, type Ledger } from '../api-client';
+import { ApiClient, type ApiResponse, type Ledger } from '../api-client';
 import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
 import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
@@ -13,7 +13,7 @@ import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './acto
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
 import { Recorder, type Refusal } from './recorder';
-import { type RunSettings, renderReport } from './report-html';
+import { type RunSettings, renderReport, type ShopperFeedback } from './report-html';
 import { type Check, verdict } from './verdict';
 
 export interface RehearsalOptions {
@@ -57,6 +57,7 @@ export const defaultRehearsal: RehearsalOptions = {
     requestTimeoutMs: 10_000,
     maxRetries: 3,
     botAttempts: 6,
+    feedbackShare: 0.3,
   },
 };
 
@@ -193,6 +194,7 @@ async function run(
   clearInterval(sampler);
   recorder.sampleStock({ available: drain.ledger.available, held: drain.ledger.held, sold: drain.ledger.sold });
 
+  const feedback = await readFeedback(api, sku, outcomes.feedbackSent);
   const errors5xx = recorder.count(undefined, (status) => status >= 500);
   const checks = verdict({
     ledger: drain.ledger,
@@ -247,6 +249,7 @@ async function run(
     settings,
     refusals,
     soldOutAtSecond: firstEmpty ? Number(firstEmpty.second.toFixed(1)) : null,
+    feedback,
     spikeEndedAtSecond: Number(spikeSeconds.toFixed(1)),
   };
   const reportPath = writeReports(options.reportDir, runId, {
@@ -289,6 +292,32 @@ async function drainAndRead(api: ApiClient, sku: string, outcomes: Outcomes, tim
   }
 }
 
+/**
+ * What the shoppers said, as the admin feedback route counts it: per outcome the answers, the mean
+ * rating and how often each reason came up. Undefined when the route does not answer (an older target).
+ */
+async function readFeedback(api: ApiClient, sku: string, sent: number): Promise<ShopperFeedback | undefined> {
+  let answer: ApiResponse<{
+    total: number;
+    outcomes: Record<string, { answers: number; averageRating: number | null; reasons: Record<string, number> }>;
+  }>;
+  try {
+    answer = await api.call('GET', `/admin/products/${sku}/feedback`, { admin: true });
+  } catch {
+    return undefined;
+  }
+  if (answer.status !== 200) return undefined;
+  const outcomes = Object.fromEntries(
+    Object.entries(answer.body.outcomes)
+      .filter(([, counts]) => counts.answers > 0)
+      .map(([outcome, counts]) => [
+        outcome,
+        { answers: counts.answers, averageRating: counts.averageRating, reasons: counts.reasons },
+      ]),
+  );
+  return { sent, counted: answer.body.total, outcomes };
+}
+
 function writeReports(
   reportDir: string,
   runId: string,
@@ -311,6 +340,7 @@ function writeReports(
       settings: RunSettings;
       latencyMs: { p99: number };
       soldOutAtSecond: number | null;
+      feedback: ShopperFeedback | undefined;
     };
     checks: Check[];
     recorder: Recorder;
@@ -341,6 +371,7 @@ function writeReports(
     statusMix: recorder.statusMix(),
     timeline: recorder.timeline(),
     stock: recorder.stock,
+    feedback: summary.feedback,
   });
   const htmlPath = join(directory, `rehearsal-${runId}.html`);
   writeFileSync(htmlPath, html);

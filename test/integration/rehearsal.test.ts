@@ -35,7 +35,7 @@ beforeAll(async () => {
     '--stock=40',
     '--shoppers=300',
     '--duration=4',
-    '--hold-seconds=2',
+    '--hold-seconds=5',
     '--seed=7',
     `--report-dir=${reportDir}`,
     '--json',
@@ -59,6 +59,16 @@ test('a small rehearsal ends with every promise kept and prints its figures as t
   expect(summary.sold as number).toBeLessThanOrEqual(40);
   expect(summary.latencyMs.p50).toBeLessThanOrEqual(summary.latencyMs.p99 ?? 0);
   expect(existsSync(summary.reportPath)).toBe(true);
+  // Some shoppers answered the page's poll, and the feedback route counted them (a repeat replaces).
+  const feedback = summary.feedback as { sent: number; counted: number; outcomes: Record<string, unknown> };
+  expect(feedback).toMatchObject({ sent: expect.any(Number), counted: expect.any(Number) });
+  expect([feedback.sent > 0, feedback.counted > 0, feedback.counted <= feedback.sent, feedback]).toEqual([
+    true,
+    true,
+    true,
+    feedback,
+  ]);
+  expect(Object.keys(feedback.outcomes).length).toBeGreaterThan(0);
   expect(existsSync(summary.reportPath.replace(/\.html$/, '.json'))).toBe(true);
 });
 
@@ -94,6 +104,7 @@ test('the HTML report opens offline in Chromium and its charts draw', async () =
       expect(Math.min(...points)).toBeGreaterThan(1);
     }
     expect(await page.textContent('.verdict')).toBe('Every promise kept');
+    expect(await page.$$eval('#feedback tr', (rows) => rows.length)).toBeGreaterThan(1);
     expect(requests.every((url) => url.startsWith('file:'))).toBe(true);
   } finally {
     await browser.close();
@@ -115,7 +126,7 @@ test('the report explains itself: settings, the seed, refusals by meaning, marke
       shoppers: String(summary.shoppers),
       bots: String(summary.bots),
       seed: '7',
-      hold: '2 s',
+      hold: '5 s',
       shards: String((summary.settings as { shards: number }).shards),
     });
     expect(await page.textContent('body')).toMatch(

@@ -1,4 +1,4 @@
-import { Outcomes } from '../../local/rehearsal/actors';
+import { Outcomes, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { verdict } from '../../local/rehearsal/verdict';
@@ -38,4 +38,29 @@ test('the verdict names the promise a run broke', () => {
     'channels in sync',
     'no 5xx under load',
   ]);
+});
+
+test('a shopper rates the drop from what they lived through', () => {
+  const smooth = { slowestMs: 120, lastMs: 80, failed: false, throttled: 0, seenAvailable: 12 };
+  expect(shopperFeedback('PAID', smooth)).toEqual({ outcome: 'PAID', rating: 5, latencyMs: 80, seenAvailable: 12 });
+
+  // Slow past 3 s, an error on the way, and sold out although the page showed units: every star it costs.
+  const rough = { slowestMs: 3500, lastMs: 900, failed: true, throttled: 4, seenAvailable: 3 };
+  expect(shopperFeedback('SOLD_OUT', rough)).toEqual({
+    outcome: 'SOLD_OUT',
+    rating: 1,
+    reasons: ['SLOW', 'ERROR', 'STOCK_WRONG', 'UNFAIR'],
+    latencyMs: 900,
+    seenAvailable: 3,
+  });
+
+  // Sold out after a page that already showed none: not a stock complaint.
+  const honest = { slowestMs: 1500, lastMs: 40, failed: false, throttled: 0, seenAvailable: 0 };
+  expect(shopperFeedback('SOLD_OUT', honest)).toEqual({
+    outcome: 'SOLD_OUT',
+    rating: 3,
+    reasons: ['SLOW'],
+    latencyMs: 40,
+    seenAvailable: 0,
+  });
 });
