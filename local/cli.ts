@@ -20,11 +20,10 @@ export const MAX_REMOTE_SECONDS = 300;
 export const EXIT = { ok: 0, promiseBroke: 1, usage: 2, environment: 3 } as const;
 
 const REHEARSE_HELP = `  rehearse [options]
-        A drop rehearsal: synthesize the app (cached), run its cloud assembly on the
-        embedded AWS, run a spike of shoppers and bots against a limited SKU, wait
-        for holds to expire and queues to drain, check every promise, print a
-        summary and write JSON and HTML reports (the functions' logs beside them).
-        Exits 1 naming the promise that broke.
+        A drop rehearsal: boot the embedded stack, run a spike of shoppers and bots
+        against a limited SKU, wait for holds to expire and queues to drain, check
+        every promise, print a summary and write JSON and HTML reports. Exits 1
+        naming the promise that broke.
           --stock N            units in the drop (${defaultRehearsal.stock})
           --shoppers N         arrivals, bots included (${defaultRehearsal.shoppers})
           --duration S         seconds of ramp, spike and decay (${defaultRehearsal.durationSeconds})
@@ -41,10 +40,10 @@ const REHEARSE_HELP = `  rehearse [options]
                                one needs --confirm-remote; at most ${MAX_REMOTE_SHOPPERS} shoppers
                                over at most ${MAX_REMOTE_SECONDS} s)
           --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)
+          --synth              rehearse on the app's own cloud assembly (synthesized, cached)
+                               instead of the in-process runtime: the bundles that deploy
           --assembly DIR       rehearse on this synthesized cloud assembly (npx cdk synth
-                               -o DIR) instead of the app's own: what is about to deploy
-          --hand-wired         run the handlers' TypeScript in this process instead of the
-                               assembly (faster to iterate on; not what deploys)`;
+                               -o DIR): what is about to deploy`;
 
 const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR | --hand-wired]
         Synthesize the app (offline, cached by a hash of its sources), run its cloud
@@ -407,7 +406,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'confirm-remote': { type: 'boolean', default: false },
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
-    'hand-wired': { type: 'boolean', default: false },
+    synth: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -447,7 +446,8 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (values.target && values.assembly !== undefined) {
     throw new UsageError('--assembly and --target are two different stacks: give one');
   }
-  if (values.target && values['hand-wired']) throw new UsageError('--hand-wired runs a local stack: not with --target');
+  if (values.target && values.synth) throw new UsageError('--synth runs a local stack: not with --target');
+  if (values.synth && values.assembly !== undefined) throw new UsageError('--synth and --assembly exclude each other');
   if (values.target) {
     urlOption('target', values.target);
     if (!values['admin-key']) throw new UsageError('--target needs --admin-key');
@@ -473,7 +473,12 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (!options.target && !options.awsEndpoints) assertJava();
   const progress = progressBar();
   if (!options.target) {
-    const assemblyDir = await chooseAssembly(values.assembly, values['hand-wired'], (line) => progress.log(line));
+    // The default rehearsal runs in-process: on the assembly, one environment per function lets a few
+    // reservations of the default spike wait past their 10 s timeout on two cores (README, "The local runtime").
+    const assemblyDir =
+      values.synth || values.assembly !== undefined
+        ? await chooseAssembly(values.assembly, false, (line) => progress.log(line))
+        : undefined;
     if (assemblyDir !== undefined) Object.assign(options, { assemblyDir });
   }
   const result = await rehearse(options, progress);

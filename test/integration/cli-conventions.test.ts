@@ -194,6 +194,16 @@ describe('exit codes: 2 for usage errors, each message naming the option and poi
       /unknown option --stok \(did you mean --stock\?\)/,
     ],
     ['an unknown serve option', ['serve', '--prot', '3000'], /unknown option --prot \(did you mean --port\?\)/],
+    [
+      'two assemblies at once',
+      ['rehearse', '--synth', '--assembly', 'cdk.out'],
+      /--synth and --assembly exclude each other/,
+    ],
+    [
+      'an assembly for a running stack',
+      ['serve', '--hand-wired', '--assembly', 'cdk.out'],
+      /--assembly and --hand-wired exclude each other/,
+    ],
     ['a missing value', ['rehearse', '--stock'], /--stock needs a value/],
     ['a stray argument', ['rehearse', 'now'], /unexpected argument now: this command takes only options/],
     [

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
-import { ownAssembly } from '../../local/assembly/own-assembly';
 
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -28,8 +27,6 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 beforeAll(async () => {
-  // `rehearse` runs the app's own cloud assembly: synthesized first when the cache lacks it.
-  await ownAssembly();
   const { code, stdout, stderr } = await run([
     'rehearse',
     '--stock=40',
@@ -42,7 +39,7 @@ beforeAll(async () => {
   ]);
   if (code !== 0) throw new Error(`rehearse exited ${code}:\n${stdout}\n${stderr}`);
   summary = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}');
-}, 300_000);
+}, 170_000);
 
 test('a small rehearsal ends with every promise kept and prints its figures as the last JSON line', () => {
   expect(summary).toMatchObject({
