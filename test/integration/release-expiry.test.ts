@@ -3,6 +3,7 @@
  * back to stock exactly once, whoever wins.
  */
 import { ApiClient } from '../../local/api-client';
+import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
@@ -119,8 +120,12 @@ test('expired holds give customers their limit back and their units to new shopp
   expect((await api.reserve(sku, 'late-comer', 1, 'race-return-late-1')).status).toBe(409);
   await new Promise((resolve) => setTimeout(resolve, Date.parse(holds[1]?.expiresAt ?? '') - Date.now() + 50));
   await stack.runSchedules();
-  // Within the stock view's lifetime (1 s) the returned units show.
-  await new Promise((resolve) => setTimeout(resolve, 1100));
+  // The returned units show once the stock vector has them (the relay follows the table's stream) and the
+  // view's lifetime (1 s) has passed: how soon depends on the machine, so the test waits for it.
+  await eventually(
+    async () => expect((await api.call('GET', `/products/${sku}`)).body).toMatchObject({ available: 4 }),
+    { timeoutMs: 15_000, intervalMs: 200 },
+  );
 
   const again = await api.reserve(sku, 'racer-0', 2, 'race-return-again');
   const late = await api.reserve(sku, 'late-comer', 1, 'race-return-late-2');
