@@ -7,6 +7,7 @@
  * through: how slow it was, whether it failed, whether the stock they were
  * shown was still there.
  */
+import type { FeedbackOutcome, FeedbackReason } from '../../contract/requests';
 import { type ApiClient, type ApiResponse, invitesRetry, retryDelayMs } from '../api-client';
 import { forActor, type Random } from './random';
 import type { Recorder, RouteName } from './recorder';
@@ -35,8 +36,6 @@ interface Experience {
   throttled: number;
   seenAvailable: number | undefined;
 }
-
-type FeedbackOutcome = 'HELD' | 'SOLD_OUT' | 'PAID' | 'DECLINED' | 'LEFT';
 
 /** What the shoppers were told: the rehearsal's side of the ledger. */
 export class Outcomes {
@@ -105,11 +104,11 @@ async function send(
  */
 export function shopperFeedback(outcome: FeedbackOutcome, experience: Experience) {
   const stale = outcome === 'SOLD_OUT' && (experience.seenAvailable ?? 0) > 0;
-  const reasons = [
-    ...(experience.slowestMs > 1000 ? ['SLOW'] : []),
-    ...(experience.failed ? ['ERROR'] : []),
-    ...(stale ? ['STOCK_WRONG'] : []),
-    ...(experience.throttled >= 3 && outcome !== 'PAID' ? ['UNFAIR'] : []),
+  const reasons: FeedbackReason[] = [
+    ...(experience.slowestMs > 1000 ? (['SLOW'] as const) : []),
+    ...(experience.failed ? (['ERROR'] as const) : []),
+    ...(stale ? (['STOCK_WRONG'] as const) : []),
+    ...(experience.throttled >= 3 && outcome !== 'PAID' ? (['UNFAIR'] as const) : []),
   ];
   const rating =
     5 -

@@ -4,6 +4,7 @@
  * It reads top down as a newcomer asks: what was run, did every promise
  * hold, what happened when, and why shoppers were refused.
  */
+import { FEEDBACK_REASONS } from '../../contract/requests';
 import type { Refusal } from './recorder';
 
 /** What the run was asked to do: the knobs of `dropline rehearse`. */
@@ -98,8 +99,6 @@ export interface ShopperFeedback {
     >
   >;
 }
-
-const FEEDBACK_REASONS = ['SLOW', 'ERROR', 'STOCK_WRONG', 'UNFAIR', 'OTHER'] as const;
 
 function feedbackSection(feedback: ShopperFeedback | undefined): string {
   if (!feedback) return '';
