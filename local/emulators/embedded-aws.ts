@@ -1,15 +1,18 @@
 /**
- * The embedded AWS: DynamoDB Local and fauxqs (SQS + SNS) on free loopback
- * ports. Handlers reach them only through the standard
- * `AWS_ENDPOINT_URL_<SERVICE>` variables, exactly as they would reach
+ * The embedded AWS: DynamoDB Local, fauxqs (SQS + SNS) and a local CloudFront
+ * KeyValueStore on free loopback ports. Handlers reach them only through the
+ * standard `AWS_ENDPOINT_URL_<SERVICE>` variables, exactly as they would reach
  * LocalStack or (without the variables) AWS itself.
  */
 import { startFauxqs } from 'fauxqs';
 import { assertJava, startDynamoDbLocal } from './dynamodb-local';
 import { prepareWritableDir } from './environment';
+import { LocalKeyValueStore, startKeyValueStoreServer } from './key-value-store';
 
 export interface EmbeddedAws {
   readonly endpoints: AwsEndpoints;
+  /** The one key value store its endpoint serves, for an in-process reader (a CloudFront Function sandbox). */
+  readonly keyValueStore: LocalKeyValueStore;
   stop(): Promise<void>;
 }
 
@@ -17,6 +20,13 @@ export interface AwsEndpoints {
   readonly dynamodb: string;
   readonly sqs: string;
   readonly sns: string;
+  /**
+   * The CloudFront KeyValueStore data plane. Optional: `--aws-endpoint` (LocalStack) names none, and
+   * then no `AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE` is set, so a function's KVS client goes to AWS
+   * (`https://<account>.cloudfront-kvs.global.api.aws`) with the local credentials and fails there
+   * (refused, or unreachable offline): it never writes to the emulator, nor to a real store.
+   */
+  readonly cloudfrontKeyValueStore?: string;
 }
 
 /** Fixed local credentials and region: the emulators accept any, the SDK insists on some. */
@@ -27,30 +37,37 @@ export const LOCAL_AWS_ENV = {
 } as const;
 
 /**
- * Checks what both emulators need before starting either; if one fails to
- * start, the other is stopped before the error surfaces, so nothing keeps
- * the process alive.
+ * Checks what the emulators need before starting any; if one fails to
+ * start, the others are stopped before the error surfaces, so nothing keeps
+ * the process alive. The key value store is in memory, whatever `dataDir` says.
  */
 export async function startEmbeddedAws(options: { dataDir?: string } = {}): Promise<EmbeddedAws> {
   assertJava();
   const dbPath = options.dataDir ? prepareWritableDir(options.dataDir, 'The DynamoDB data directory') : undefined;
-  const [dynamodbStart, fauxqsStart] = await Promise.allSettled([
+  const keyValueStore = new LocalKeyValueStore();
+  const starts = await Promise.allSettled([
     startDynamoDbLocal(dbPath ? { dbPath } : {}),
     startFauxqs({ port: 0, logger: false }),
+    startKeyValueStoreServer(keyValueStore),
   ]);
-  if (dynamodbStart.status === 'rejected' || fauxqsStart.status === 'rejected') {
-    await Promise.allSettled([
-      dynamodbStart.status === 'fulfilled' ? dynamodbStart.value.stop() : undefined,
-      fauxqsStart.status === 'fulfilled' ? fauxqsStart.value.stop() : undefined,
-    ]);
-    throw dynamodbStart.status === 'rejected' ? dynamodbStart.reason : (fauxqsStart as PromiseRejectedResult).reason;
+  const [dynamodbStart, fauxqsStart, kvsStart] = starts;
+  if (dynamodbStart.status === 'rejected' || fauxqsStart.status === 'rejected' || kvsStart.status === 'rejected') {
+    await Promise.allSettled(starts.map((start) => (start.status === 'fulfilled' ? start.value.stop() : undefined)));
+    throw (starts.find((start) => start.status === 'rejected') as PromiseRejectedResult).reason;
   }
   const dynamodb = dynamodbStart.value;
   const fauxqs = fauxqsStart.value;
+  const kvs = kvsStart.value;
   return {
-    endpoints: { dynamodb: dynamodb.endpoint, sqs: fauxqs.address, sns: fauxqs.address },
+    endpoints: {
+      dynamodb: dynamodb.endpoint,
+      sqs: fauxqs.address,
+      sns: fauxqs.address,
+      cloudfrontKeyValueStore: kvs.url,
+    },
+    keyValueStore,
     stop: async () => {
-      await Promise.all([dynamodb.stop(), fauxqs.stop()]);
+      await Promise.all([dynamodb.stop(), fauxqs.stop(), kvs.stop()]);
     },
   };
 }
@@ -62,5 +79,8 @@ export function endpointEnv(endpoints: AwsEndpoints): Record<string, string> {
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SNS: endpoints.sns,
+    ...(endpoints.cloudfrontKeyValueStore
+      ? { AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE: endpoints.cloudfrontKeyValueStore }
+      : {}),
   };
 }
