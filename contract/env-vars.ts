@@ -20,6 +20,8 @@ export const envVars = {
   inventoryTopicArn: 'INVENTORY_TOPIC_ARN',
   /** Channel name → its queue's ARN, as JSON (see `channelsByQueueArn`). */
   channelQueueArns: 'CHANNEL_QUEUE_ARNS',
+  /** The ARN of the CloudFront KeyValueStore the edge function reads (the edge-state writer's target). */
+  edgeStoreArn: 'EDGE_STORE_ARN',
   /** `{"SKU": shards}` from the drop plan, as JSON (see `parsePlannedShards`). */
   plannedShards: 'PLANNED_SHARDS',
   /** `{"SKU": replicas}` from the drop plan, as JSON: each SKU's stock-vector replicas (see `parsePlannedViewReplicas`). */

@@ -19,6 +19,8 @@ export const metricNames = {
   ordersRedriven: 'OrdersRedriven',
   channelSnapshotApplied: 'ChannelSnapshotApplied',
   channelSnapshotSuperseded: 'ChannelSnapshotSuperseded',
+  /** Milliseconds from a message's publication to the edge's KeyValueStore holding it. */
+  edgeStateLag: 'EdgeStateLag',
   holdsExpired: 'HoldsExpired',
   refundsSettled: 'RefundsSettled',
   /** Alarmed: a hold the sweep could not expire keeps its units held. */

@@ -16,6 +16,7 @@ export type HandlerName =
   | 'get-ledger'
   | 'post-feedback'
   | 'get-feedback'
+  | 'control-drop'
   | 'health';
 
 export interface ApiRoute {
@@ -45,6 +46,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/admin/products/{sku}/channels', handler: 'get-channels', access: 'admin' },
   { method: 'POST', path: '/products/{sku}/feedback', handler: 'post-feedback', access: 'shopper' },
   { method: 'GET', path: '/admin/products/{sku}/feedback', handler: 'get-feedback', access: 'admin' },
+  { method: 'POST', path: '/admin/drops/{sku}/{action}', handler: 'control-drop', access: 'admin' },
   /** Not in the shopper contract: the target of the Route 53 health check. */
   { method: 'GET', path: '/health', handler: 'health', access: 'shopper' },
 ];

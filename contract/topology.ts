@@ -3,10 +3,11 @@
  * mappings, described once. The CDK stack and the local runtime both build
  * from this description.
  */
+import { DROP_STATE_EVENT_TYPE } from './drops';
 import { envVars } from './env-vars';
 import { INVENTORY_EVENT_TYPES } from './event-types';
 
-export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events';
+export type ConsumerHandler = 'fulfil-orders' | 'apply-channel-events' | 'publish-edge-state';
 
 export interface QueueSpec {
   /** Logical name; the physical name is `<prefix>-<name>.fifo`. */
@@ -50,6 +51,7 @@ export interface EventSourceMapping {
 export const consumerTimeoutSeconds: Readonly<Record<ConsumerHandler, number>> = {
   'fulfil-orders': 30,
   'apply-channel-events': 20,
+  'publish-edge-state': 20,
 };
 
 export const VISIBILITY_TIMEOUT_PER_FUNCTION_TIMEOUT = 6;
@@ -89,6 +91,31 @@ export const channelQueue = (channel: ChannelSpec): QueueSpec => ({
 
 export const inventoryTopic = { name: 'inventory-events' } as const;
 
+/**
+ * The edge's subscription: every stock snapshot and drop-state change, in order per SKU, for the writer that
+ * keeps each drop's public state in CloudFront's KeyValueStore (`contract/drops.ts`, `edge/admission.js`).
+ */
+export const edgeStateQueue: QueueSpec = {
+  name: 'edge-state',
+  visibilityTimeoutSeconds: visibilityFor('publish-edge-state'),
+  maxReceiveCount: 5,
+};
+export const edgeStateFilterPolicy: Readonly<Record<string, readonly string[]>> = {
+  type: [...INVENTORY_EVENT_TYPES, DROP_STATE_EVENT_TYPE],
+};
+
+/** Every queue the stack makes (each with its dead-letter queue): orders, each channel's, the edge's. */
+export const allQueues: readonly QueueSpec[] = [ordersQueue, ...channels.map(channelQueue), edgeStateQueue];
+
+/** The inventory topic's subscriptions: each channel's queue and the edge's. */
+export const topicSubscriptions: ReadonlyArray<{
+  readonly queue: QueueSpec;
+  readonly filterPolicy: Readonly<Record<string, readonly string[]>>;
+}> = [
+  ...channels.map((channel) => ({ queue: channelQueue(channel), filterPolicy: channel.filterPolicy })),
+  { queue: edgeStateQueue, filterPolicy: edgeStateFilterPolicy },
+];
+
 export const eventSourceMappings: readonly EventSourceMapping[] = [
   // Fulfilment can wait; the drop path (holds, checkouts) shares the account's concurrency with it.
   { queue: ordersQueue.name, handler: 'fulfil-orders', batchSize: 10, maxConcurrency: 10 },
@@ -97,10 +124,11 @@ export const eventSourceMappings: readonly EventSourceMapping[] = [
     handler: 'apply-channel-events' as const,
     batchSize: 10,
   })),
+  { queue: edgeStateQueue.name, handler: 'publish-edge-state', batchSize: 10 },
 ];
 
 /**
- * The outbox relay's stream mapping. Only writes of stock shards and orders
+ * The outbox relay's stream mapping. Only writes of stock shards, orders and products (a drop-state change)
  * invoke it: idempotency, limit, refund, charge and snapshot writes are
  * filtered out before Lambda is called (DynamoDB event source mappings filter
  * on the record's `dynamodb` key only: "Using event filtering with a DynamoDB
@@ -116,7 +144,7 @@ export const eventSourceMappings: readonly EventSourceMapping[] = [
 export const streamConsumer = {
   handler: 'publish-changes',
   batchSize: 100,
-  filterPattern: { dynamodb: { NewImage: { kind: { S: ['stock', 'order'] } } } },
+  filterPattern: { dynamodb: { NewImage: { kind: { S: ['stock', 'order', 'product'] } } } },
   retryAttempts: 20,
   maxRecordAgeSeconds: 3600,
 } as const;

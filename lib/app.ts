@@ -69,6 +69,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     channelQueues: stateful.channelQueues,
     inventoryTopic: stateful.inventoryTopic,
     streamFailures: stateful.streamFailures,
+    edgeStateQueue: stateful.edgeStateQueue,
     capacity,
     originSecretReplicaRegions: crossRegionReferences ? [EDGE_REGION] : [],
     originSecretVersions: settings.originSecret,
@@ -80,6 +81,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     description: 'dropline: CloudFront, WAF, drop page, DNS',
     api: stateless.dropApi.api,
     originHeaderValue: stateless.originHeaderValue,
+    edgeStore: stateless.edgeStore,
     dns: settings.dns,
     wafMode: settings.wafMode,
   });

@@ -7,13 +7,14 @@ import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { envVars } from '../contract/env-vars';
 import {
+  allQueues,
   channelQueue,
   channels,
   dlqName,
   fifoName,
   inventoryTopic,
-  ordersQueue,
   type QueueSpec,
+  topicSubscriptions,
 } from '../contract/topology';
 
 /**
@@ -40,7 +41,7 @@ export async function provisionMessaging(
     const queueUrls: Record<string, string> = {};
     const queueArns: Record<string, string> = {};
     const dlqUrls: Record<string, string> = {};
-    for (const spec of [ordersQueue, ...channels.map(channelQueue)]) {
+    for (const spec of allQueues) {
       const { url, dlqUrl } = await createQueueWithDlq(sqs, prefix, spec);
       queueUrls[spec.name] = url;
       queueArns[spec.name] = await arnOf(sqs, url);
@@ -53,14 +54,13 @@ export async function provisionMessaging(
       }),
     );
     if (!TopicArn) throw new Error('The topic was not created');
-    for (const channel of channels) {
-      const queueArn = queueArns[channelQueue(channel).name] as string;
+    for (const { queue, filterPolicy } of topicSubscriptions) {
       await sns.send(
         new SubscribeCommand({
           TopicArn,
           Protocol: 'sqs',
-          Endpoint: queueArn,
-          Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(channel.filterPolicy) },
+          Endpoint: queueArns[queue.name] as string,
+          Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(filterPolicy) },
         }),
       );
     }

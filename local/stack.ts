@@ -4,18 +4,30 @@
  * same handler modules that ship to Lambda.
  */
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EDGE_ADMISSION_PATH_PATTERN, LOCAL_EDGE_STORE_ARN } from '../contract/drops';
 import { envVars } from '../contract/env-vars';
 import { DEFAULT_SERVICE_NAME } from '../contract/metrics';
 import { apiRoutes, schedules } from '../contract/routes';
 import { eventSourceMappings, ordersQueue, streamConsumer } from '../contract/topology';
-import { type AwsEndpoints, type EmbeddedAws, endpointEnv, startEmbeddedAws } from './emulators/embedded-aws';
+import { CloudFrontFunction } from './edge/cloudfront-function';
+import {
+  type AwsEndpoints,
+  type EmbeddedAws,
+  endpointEnv,
+  startEmbeddedAws,
+  withEdgeStore,
+} from './emulators/embedded-aws';
 import { type ProxyHandler, type RunningGateway, startGateway } from './event-sources/api-gateway';
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningSchedules, startSchedules } from './event-sources/scheduler';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
 import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './provision-messaging';
 import { provisionInventoryTable } from './provision-table';
+
+/** The edge function's source, as the edge stack deploys it (`FunctionCode.fromFile`). */
+const ADMISSION_FUNCTION_FILE = fileURLToPath(new URL('../edge/admission.js', import.meta.url));
 
 /** Shortest admin key the local stack accepts: an empty or short key would leave the admin routes open to guessing. */
 export const MIN_ADMIN_KEY_LENGTH = 16;
@@ -104,6 +116,7 @@ export async function provisionLocalResources(endpoints: AwsEndpoints, tableName
   const env = process.env;
   Object.assign(env, endpointEnv(endpoints), {
     [envVars.tableName]: tableName,
+    [envVars.edgeStoreArn]: LOCAL_EDGE_STORE_ARN,
     [envVars.powertoolsServiceName]: env[envVars.powertoolsServiceName] ?? DEFAULT_SERVICE_NAME,
     [envVars.powertoolsLogLevel]: env[envVars.powertoolsLogLevel] ?? 'WARN',
     [envVars.powertoolsMetricsDisabled]: env[envVars.powertoolsMetricsDisabled] ?? 'true',
@@ -129,7 +142,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const embedded: EmbeddedAws | undefined = options.endpoints
     ? undefined
     : await startEmbeddedAws(options.dataDir ? { dataDir: options.dataDir } : {});
-  const endpoints = options.endpoints ?? (embedded as EmbeddedAws).endpoints;
+  const edgeStore = await withEdgeStore(options.endpoints ?? (embedded as EmbeddedAws).endpoints, embedded);
+  const { endpoints } = edgeStore;
   const tableName = options.tableName ?? 'dropline-inventory';
   let gateway: RunningGateway | undefined;
   let running: RunningSchedules | undefined;
@@ -149,6 +163,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.onResponse ? { onResponse: options.onResponse } : {}),
       ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
+      // CloudFront's behaviour for reservations runs the edge function, reading the local store.
+      edge: [
+        {
+          pathPattern: EDGE_ADMISSION_PATH_PATTERN,
+          fn: CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
+            ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
+          }),
+        },
+      ],
     });
     wired.routes = gateway.routes.map(({ method, path, handler }) => ({ method, path, handler }));
     const scheduled = await Promise.all(
@@ -193,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await gateway?.stop();
     await running?.stop();
     await Promise.all(eventSources.map((source) => source.stop()));
+    await edgeStore.stop();
     await embedded?.stop();
     throw error;
   }
@@ -209,6 +233,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await started.running.stop();
       await started.gateway.stop();
       await Promise.all(eventSources.map((source) => source.stop()));
+      await edgeStore.stop();
       await embedded?.stop();
     },
   };

@@ -128,6 +128,7 @@ export function toProduct(item: Item): model.Product {
     maxPerCustomer: Number(item.maxPerCustomer),
     holdSeconds: Number(item.holdSeconds),
     dropStartsAt: String(item.dropStartsAt),
+    dropState: item.dropState === 'PAUSED' || item.dropState === 'CLOSED' ? item.dropState : 'OPEN',
     shards: Number(item.shards),
     viewReplicas: Number(item.viewReplicas ?? 1),
   };

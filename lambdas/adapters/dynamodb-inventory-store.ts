@@ -14,6 +14,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import type { DropState } from '../../contract/drops';
 import { inventoryTable, keyPrefixes } from '../../contract/inventory-table';
 import { PRODUCT_REPLICAS, replicaFor } from '../../contract/stock-view';
 import { LedgerInvariantError, ProductCreationConflictError } from '../domain/errors';
@@ -209,11 +210,38 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
    * retries.
    */
   async updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'> {
+    const outcome = await this.rewriteProduct(sku, () => ({ ...changes }), claim);
+    return outcome === 'duplicate' ? outcome : outcome.product;
+  }
+
+  async changeDropState(
+    sku: string,
+    state: DropState,
+    allowed: (current: DropState) => boolean,
+  ): Promise<{ readonly product: Product; readonly changed: boolean }> {
+    const outcome = await this.rewriteProduct(sku, (current) =>
+      current.dropState === state || !allowed(current.dropState) ? undefined : { dropState: state },
+    );
+    if (outcome === 'duplicate') throw new Error('a drop-state change carries no claim');
+    return outcome;
+  }
+
+  /**
+   * `changesFor` sees the product as read on each attempt and names the fields to set, or nothing to leave it
+   * as it is.
+   */
+  private async rewriteProduct(
+    sku: string,
+    changesFor: (current: Product) => Readonly<Record<string, unknown>> | undefined,
+    claim?: ProductPutClaim,
+  ): Promise<{ readonly product: Product; readonly changed: boolean } | 'duplicate'> {
     for (let attempt = 1; ; attempt++) {
       const { Item: current } = await this.client.send(
         new GetCommand({ TableName: this.tableName, Key: keys.product(sku), ConsistentRead: true }),
       );
       if (!current) throw new Error(`Product ${sku} vanished before its update`);
+      const changes = changesFor(toProduct(current));
+      if (!changes) return { product: toProduct(current), changed: false };
       const fields = Object.entries({ ...changes, productReplicas: PRODUCT_REPLICAS }).filter(
         ([, value]) => value !== undefined,
       );
@@ -259,7 +287,7 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
             ],
           }),
         );
-        return toProduct(next);
+        return { product: toProduct(next), changed: true };
       } catch (error) {
         const reasons = cancellationReasons(error);
         if (claim && failedCondition(reasons?.at(-1))) return 'duplicate';

@@ -5,6 +5,7 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { DropStateEvent } from '../../contract/drops';
 import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type { OrderQueue, StockEventTopic } from '../domain/ports';
 
@@ -55,6 +56,22 @@ export class SnsStockEventTopic implements StockEventTopic {
           type: { DataType: 'String', StringValue: event.type },
           sku: { DataType: 'String', StringValue: event.sku },
           reasons: { DataType: 'String.Array', StringValue: JSON.stringify(event.reasons) },
+        },
+      }),
+    );
+  }
+
+  async publishDropState(event: DropStateEvent): Promise<void> {
+    await this.sns.send(
+      new PublishCommand({
+        TopicArn: this.topicArn(),
+        Message: JSON.stringify(event),
+        MessageGroupId: event.sku,
+        // Each product revision once: a stream batch redelivered publishes nothing new.
+        MessageDeduplicationId: `${event.sku}:drop:${event.revision}`,
+        MessageAttributes: {
+          type: { DataType: 'String', StringValue: event.type },
+          sku: { DataType: 'String', StringValue: event.sku },
         },
       }),
     );

@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'VALIDATION_ERROR'
   | 'PAYMENT_DECLINED'
   | 'DROP_NOT_STARTED'
+  | 'DROP_PAUSED'
+  | 'DROP_CLOSED'
   | 'NOT_FOUND'
   | 'SOLD_OUT'
   | 'INVALID_STATE'
@@ -42,6 +44,22 @@ export class DropNotStartedError extends DomainError {
   readonly code = 'DROP_NOT_STARTED';
   constructor(readonly startsAt: string) {
     super(`The drop starts at ${startsAt}`);
+  }
+}
+
+/** The operator paused the drop: no new hold until it resumes. */
+export class DropPausedError extends DomainError {
+  readonly code = 'DROP_PAUSED';
+  constructor(readonly retryAfterSeconds: number) {
+    super('The drop is paused; try again shortly');
+  }
+}
+
+/** The operator closed the drop: no new hold, ever. */
+export class DropClosedError extends DomainError {
+  readonly code = 'DROP_CLOSED';
+  constructor() {
+    super('The drop is closed');
   }
 }
 

@@ -3,10 +3,13 @@
  * the rules; the store holds the atomicity (each state change is one
  * conditional transaction), so the rules stay true under any concurrency.
  */
+import { DROP_ACTIONS, DROP_PAUSED_RETRY_AFTER_SECONDS, type DropAction } from '../../contract/drops';
 import { contentionRetries, jitteredBackoffMs } from '../../contract/retries';
 import {
   BusyError,
+  DropClosedError,
   DropNotStartedError,
+  DropPausedError,
   IdempotencyMismatchError,
   InvalidStateError,
   LimitExceededError,
@@ -117,7 +120,11 @@ export class Inventory {
       throw new ValidationError('quantity must be a whole number of units, at least 1');
     const product = await this.product(request.sku);
     const nowMs = this.deps.clock.now();
-    // A retry of a request that made a hold gets its hold, even if the drop was postponed since.
+    // A retry of a request that made a hold gets its hold, even if the drop was paused, closed or postponed since.
+    if (product.dropState === 'CLOSED') return this.replayOr(request, new DropClosedError());
+    if (product.dropState === 'PAUSED') {
+      return this.replayOr(request, new DropPausedError(DROP_PAUSED_RETRY_AFTER_SECONDS));
+    }
     if (Date.parse(product.dropStartsAt) > nowMs) {
       return this.replayOr(request, new DropNotStartedError(product.dropStartsAt));
     }
@@ -254,6 +261,7 @@ export class Inventory {
       maxPerCustomer: input.maxPerCustomer ?? DEFAULT_MAX_PER_CUSTOMER,
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
+      dropState: 'OPEN',
       shards,
       viewReplicas: this.deps.plannedViewReplicas?.[input.sku] ?? 1,
     };
@@ -268,6 +276,21 @@ export class Inventory {
     const prior = idempotencyKey ? await this.deps.store.findProductPut(input.sku, idempotencyKey) : undefined;
     if (!prior) throw new BusyError();
     return this.replayPut(input.sku, prior, request);
+  }
+
+  /**
+   * The operator's pause, resume or close. Holds already placed stay as they are (they can still be paid
+   * for, released or expire); only new ones are refused, by this environment at once and by the others
+   * within their product view's lifetime. Closing is final: a closed drop is neither paused nor resumed.
+   * Repeating an action changes nothing.
+   */
+  async controlDrop(sku: string, action: DropAction): Promise<Product> {
+    await this.product(sku, { fresh: true });
+    const state = DROP_ACTIONS[action];
+    const { product } = await this.deps.store.changeDropState(sku, state, (current) => current !== 'CLOSED');
+    this.deps.view.forget(sku);
+    if (product.dropState !== state) throw new InvalidStateError('The drop is closed: it cannot be paused or resumed');
+    return product;
   }
 
   /** Adds units once per Idempotency-Key: a retry after a lost answer adds nothing more. */

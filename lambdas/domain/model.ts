@@ -1,4 +1,5 @@
 /** Plain types of the inventory domain. No SDK, no I/O. */
+import type { DropState } from '../../contract/drops';
 
 export type ReservationStatus = 'HELD' | 'CONFIRMED' | 'RELEASED' | 'EXPIRED';
 
@@ -12,6 +13,8 @@ export interface Product {
   readonly holdSeconds: number;
   /** ISO 8601; the moment reservations open. */
   readonly dropStartsAt: string;
+  /** The operator's control of the drop (`contract/drops.ts`); OPEN until paused or closed. */
+  readonly dropState: DropState;
   readonly shards: number;
   /**
    * Copies of the stock vector the environments' stock views read, each the

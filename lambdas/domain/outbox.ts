@@ -5,6 +5,7 @@
  * sends are the ports' (`OrderQueue`, `StockEventTopic`); sending twice is
  * harmless by design.
  */
+import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA, type DropState, type DropStateEvent } from '../../contract/drops';
 import {
   ORDER_PLACED_SCHEMA,
   type OrderPlaced,
@@ -43,6 +44,7 @@ export interface OutboxDeps {
   readonly reader: OutboxReader;
   readonly queue: OrderQueue;
   readonly snapshots: Snapshots;
+  readonly topic: Pick<StockEventTopic, 'publishDropState'>;
 }
 
 /** The stock changes of one stream batch: each SKU's reasons and the newest image of each shard it carried. */
@@ -205,9 +207,14 @@ export class Outbox {
    * holds. Throws when a send fails: the stream redelivers the batch, and
    * dedup ids make the resend harmless.
    */
-  async relay(orders: readonly OrderPlaced[], changes: StockChanges): Promise<void> {
+  async relay(
+    orders: readonly OrderPlaced[],
+    changes: StockChanges,
+    drops: readonly DropStateEvent[] = [],
+  ): Promise<void> {
     await this.deps.queue.enqueueOrders(orders);
     for (const [sku, { reasons, images }] of changes) await this.deps.snapshots.publish(sku, reasons, images);
+    for (const drop of drops) await this.deps.topic.publishDropState(drop);
   }
 
   /**
@@ -245,4 +252,33 @@ export class Outbox {
 
 function wantedOrders(page: OutboxPage, wanted: ReadonlySet<string> | undefined): readonly Order[] {
   return page.placed.filter((order) => !wanted || wanted.has(order.sku));
+}
+
+/** A product as the stream carries it: the fields a drop-state change is read from. */
+export interface ProductImage {
+  readonly sku: string;
+  readonly dropState: DropState;
+  readonly dropStartsAt: string;
+  readonly revision: number;
+}
+
+/**
+ * The drop-state event a product write makes, if any: its creation, or a change of its state or its
+ * start. A change of name or price tells the edge nothing.
+ */
+export function dropStateChange(
+  before: ProductImage | undefined,
+  after: ProductImage,
+  publishedAt: string,
+): DropStateEvent | undefined {
+  if (before && before.dropState === after.dropState && before.dropStartsAt === after.dropStartsAt) return undefined;
+  return {
+    schema: DROP_STATE_SCHEMA,
+    type: DROP_STATE_EVENT_TYPE,
+    sku: after.sku,
+    state: after.dropState,
+    startsAt: after.dropStartsAt,
+    revision: after.revision,
+    publishedAt,
+  };
 }

@@ -1,4 +1,5 @@
 /** What the use cases need from the outside world. Adapters implement these. */
+import type { DropState, DropStateEvent } from '../../contract/drops';
 import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type {
   Allocation,
@@ -109,6 +110,15 @@ export interface InventoryStore {
   ): Promise<'created' | 'exists' | 'duplicate'>;
   /** Updates an existing product's settings, with `claim` recorded in the same transaction. */
   updateProduct(sku: string, changes: ProductChanges, claim?: ProductPutClaim): Promise<Product | 'duplicate'>;
+  /**
+   * Sets the drop's state, on the product as read: when `allowed` refuses the state it finds, nothing is
+   * written and the product is returned as it is, with `changed: false`.
+   */
+  changeDropState(
+    sku: string,
+    state: DropState,
+    allowed: (current: DropState) => boolean,
+  ): Promise<{ readonly product: Product; readonly changed: boolean }>;
   findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined>;
   readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]>;
   placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome>;
@@ -206,6 +216,8 @@ export interface OrderQueue {
 /** Where stock snapshots go for the channels, deduplicated by `sku:version`: publishing twice is harmless by design. */
 export interface StockEventTopic {
   publishStockEvent(event: StockEvent): Promise<void>;
+  /** In the SKU's message group, after the stock events published before it. */
+  publishDropState(event: DropStateEvent): Promise<void>;
 }
 
 /** A sales channel's view of a SKU's stock, as its consumer last applied it. */

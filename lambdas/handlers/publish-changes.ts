@@ -1,13 +1,15 @@
-// (DynamoDB Streams) --> relay the outbox: new orders --> SQS FIFO; stock changes --> coalesced snapshots --> SNS FIFO
+// (DynamoDB Streams) --> relay the outbox: new orders --> SQS FIFO; stock changes --> coalesced snapshots --> SNS FIFO;
+// drop-state changes --> SNS FIFO
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
+import type { DropStateEvent } from '../../contract/drops';
 import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { shardImageOf } from '../adapters/dynamodb-inventory-items';
 import type { ShardImage } from '../domain/model';
-import { orderPlaced, type StockChanges } from '../domain/outbox';
+import { dropStateChange, orderPlaced, type ProductImage, type StockChanges } from '../domain/outbox';
 import { stockChangeReasons } from '../domain/stock-events';
 import { outbox } from '../shared/composition';
 import { eventHandler } from '../shared/event-handler';
@@ -18,6 +20,13 @@ type Image = Record<string, unknown>;
 
 const image = (raw: unknown): Image | undefined =>
   raw ? unmarshall(raw as Record<string, AttributeValue>) : undefined;
+
+const productImage = (item: Image): ProductImage => ({
+  sku: String(item.sku),
+  dropState: item.dropState === 'PAUSED' || item.dropState === 'CLOSED' ? item.dropState : 'OPEN',
+  dropStartsAt: String(item.dropStartsAt),
+  revision: Number(item.revision ?? 0),
+});
 
 /**
  * One stream batch: every new order goes to the orders queue (deduplicated by
@@ -31,6 +40,8 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
   const orders: OrderPlaced[] = [];
   const changedSkus = new Map<string, Set<StockChangeReason>>();
   const newestShards = new Map<string, Map<number, ShardImage>>();
+  const drops: DropStateEvent[] = [];
+  const publishedAt = new Date().toISOString();
   for (const record of event.Records) {
     const after = image(record.dynamodb?.NewImage);
     const before = image(record.dynamodb?.OldImage);
@@ -43,6 +54,10 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
           quantity: Number(after.quantity),
         }),
       );
+    }
+    if (after?.kind === 'product') {
+      const drop = dropStateChange(before && productImage(before), productImage(after), publishedAt);
+      if (drop) drops.push(drop);
     }
     if (after?.kind === 'stock') {
       const reasons = changedSkus.get(String(after.sku)) ?? new Set<StockChangeReason>();
@@ -62,7 +77,7 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     ]),
   );
   // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
-  await outbox.relay(orders, changes);
+  await outbox.relay(orders, changes, drops);
   metrics.addMetric(metricNames.ordersRelayed, MetricUnit.Count, orders.length);
   metrics.addMetric(metricNames.stockSnapshotsPublished, MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {

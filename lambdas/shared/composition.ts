@@ -17,6 +17,7 @@ import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../con
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
 import { classifyAwsFault } from '../adapters/aws-faults';
+import { KeyValueStoreEdgeState } from '../adapters/cloudfront-edge-state';
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
@@ -26,6 +27,7 @@ import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
 import { ChannelSync } from '../domain/channel-sync';
 import { Checkout } from '../domain/checkout';
+import { EdgeStates } from '../domain/edge-state';
 import { FEEDBACK_COOLDOWN_MS, Feedback } from '../domain/feedback';
 import { Fulfilment } from '../domain/fulfilment';
 import { Inventory } from '../domain/inventory';
@@ -34,6 +36,7 @@ import { Refunds } from '../domain/refunds';
 import { StockView } from '../domain/stock-view';
 import { Storefront } from '../domain/storefront';
 import { documentClient, tableName } from './clients/dynamodb';
+import { edgeStoreArn, keyValueStore } from './clients/key-value-store';
 import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './clients/messaging';
 import { logger } from './powertools/logger';
 import { metrics } from './powertools/metrics';
@@ -98,13 +101,15 @@ export const channelSync = /* @__PURE__ */ wire(
     }),
 );
 
+const inventoryTopic = /* @__PURE__ */ wire(() => new SnsStockEventTopic(sns, inventoryTopicArn));
+
 /** Stock snapshots for the channels: the relay's, the sweeper's reconciliation and the redrive's. */
 export const snapshots = /* @__PURE__ */ wire(
   () =>
     new Snapshots({
       products: store,
       store: stockSnapshots,
-      topic: new SnsStockEventTopic(sns, inventoryTopicArn),
+      topic: inventoryTopic,
       clock,
       reportDrift: (sku, drift, version) => {
         metrics.addMetric(metricNames.ledgerDrift, MetricUnit.Count, drift);
@@ -115,7 +120,12 @@ export const snapshots = /* @__PURE__ */ wire(
 
 /** The outbox relay and the operator's redrive. */
 export const outbox = /* @__PURE__ */ wire(
-  () => new Outbox({ reader: store, queue: new SqsOrderQueue(sqs, ordersQueueUrl), snapshots }),
+  () => new Outbox({ reader: store, queue: new SqsOrderQueue(sqs, ordersQueueUrl), snapshots, topic: inventoryTopic }),
+);
+
+/** Each drop's public state in the edge's KeyValueStore, folded from the inventory topic. */
+export const edgeStates = /* @__PURE__ */ wire(
+  () => new EdgeStates({ store: new KeyValueStoreEdgeState(keyValueStore, edgeStoreArn), products: store, clock }),
 );
 
 /** Shoppers' answers to the drop page's poll, each beside the availability the storefront showed then. */

@@ -11,7 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { errorCodeMetric, httpStatusMetric } from '../../contract/metrics';
 import { classifyAwsFault } from '../adapters/aws-faults';
-import { BusyError, DomainError, type ErrorCode, PayloadTooLargeError } from '../domain/errors';
+import { BusyError, DomainError, DropPausedError, type ErrorCode, PayloadTooLargeError } from '../domain/errors';
 import { observed } from './event-handler';
 import { logger } from './powertools/logger';
 import { metrics } from './powertools/metrics';
@@ -24,6 +24,8 @@ const STATUS_BY_CODE = {
   VALIDATION_ERROR: 400,
   PAYMENT_DECLINED: 402,
   DROP_NOT_STARTED: 403,
+  DROP_PAUSED: 503,
+  DROP_CLOSED: 409,
   NOT_FOUND: 404,
   SOLD_OUT: 409,
   INVALID_STATE: 409,
@@ -68,7 +70,9 @@ export function toHttpError(error: unknown): HttpResult {
   if (error instanceof DomainError) {
     const status = STATUS_BY_CODE[error.code];
     const retryAfter: Record<string, string> =
-      error instanceof BusyError ? { 'retry-after': String(error.retryAfterSeconds) } : {};
+      error instanceof BusyError || error instanceof DropPausedError
+        ? { 'retry-after': String(error.retryAfterSeconds) }
+        : {};
     return json(status, errorBody(error.code, error.message), retryAfter);
   }
   if (error instanceof ParseError) {

@@ -16,7 +16,12 @@ import {
   CachePolicy,
   CacheQueryStringBehavior,
   Distribution,
+  Function as EdgeFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
   HttpVersion,
+  type IKeyValueStore,
   OriginRequestHeaderBehavior,
   OriginRequestPolicy,
   SecurityPolicyProtocol,
@@ -49,6 +54,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
+import { EDGE_ADMISSION_PATH_PATTERN } from '../../contract/drops';
 import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
@@ -57,6 +63,8 @@ import { PausedOrigin } from '../constructs/paused-origin';
 import { StageAlarm } from '../constructs/stage-alarm';
 
 const siteDir = fileURLToPath(new URL('../../site/', import.meta.url));
+/** The edge function that answers closed, paused, not-started and sold-out drops without reaching the API. */
+export const ADMISSION_FUNCTION_FILE = fileURLToPath(new URL('../../edge/admission.js', import.meta.url));
 /**
  * Answers from the API that send a shopper's read to the paused origin. CloudFront fails over only GET, HEAD
  * and OPTIONS requests, on the status codes configured ("Request and response behavior for origin groups",
@@ -75,6 +83,8 @@ export interface EdgeStackProps extends StackProps {
   readonly originHeaderValue: string;
   readonly dns: DnsSettings | undefined;
   readonly wafMode: 'enforce' | 'count';
+  /** Each drop's public state, which the edge function reads (the stateless stack keeps it current). */
+  readonly edgeStore: IKeyValueStore;
 }
 
 export class EdgeStack extends Stack {
@@ -154,6 +164,17 @@ export class EdgeStack extends Stack {
       ...(originRequestPolicy ? { originRequestPolicy } : {}),
     });
 
+    // CloudFront Functions, JavaScript runtime 2.0: the only runtime that reads a KeyValueStore
+    // ("Amazon CloudFront KeyValueStore", CloudFront Developer Guide,
+    // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/kvs-with-functions.html).
+    const admission = new EdgeFunction(this, 'Admission', {
+      comment: 'dropline: answers closed, paused, not-started and sold-out drops at the edge',
+      code: FunctionCode.fromFile({ filePath: ADMISSION_FUNCTION_FILE }),
+      runtime: FunctionRuntime.JS_2_0,
+      keyValueStore: props.edgeStore,
+      autoPublish: true,
+    });
+
     const zone = props.dns
       ? HostedZone.fromHostedZoneAttributes(this, 'Zone', {
           hostedZoneId: props.dns.hostedZoneId,
@@ -189,7 +210,10 @@ export class EdgeStack extends Stack {
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
       },
       additionalBehaviors: {
-        '/products/*/reservations': uncached(AllowedMethods.ALLOW_ALL, writes),
+        [EDGE_ADMISSION_PATH_PATTERN]: {
+          ...uncached(AllowedMethods.ALLOW_ALL, writes),
+          functionAssociations: [{ function: admission, eventType: FunctionEventType.VIEWER_REQUEST }],
+        },
         '/products/*/feedback': uncached(AllowedMethods.ALLOW_ALL, writes),
         '/products/*': {
           origin: reads,

@@ -18,7 +18,14 @@ import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { inventoryTable } from '../../contract/inventory-table';
-import { channelQueue, channels, inventoryTopic, ordersQueue } from '../../contract/topology';
+import {
+  channelQueue,
+  channels,
+  edgeStateFilterPolicy,
+  edgeStateQueue,
+  inventoryTopic,
+  ordersQueue,
+} from '../../contract/topology';
 import type { Capacity } from '../config/capacity';
 import { FifoQueueWithDlq, QUEUE_TAG } from '../constructs/fifo-queue';
 
@@ -34,6 +41,8 @@ export class StatefulStack extends Stack {
   readonly channelQueues: ReadonlyMap<string, FifoQueueWithDlq>;
   /** Where stream records the relay could not publish after every retry are described (replay from there). */
   readonly streamFailures: Queue;
+  /** The edge-state writer's subscription to the inventory topic. */
+  readonly edgeStateQueue: FifoQueueWithDlq;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
@@ -96,6 +105,16 @@ export class StatefulStack extends Stack {
       queues.set(channel.name, queue);
     }
     this.channelQueues = queues;
+
+    this.edgeStateQueue = new FifoQueueWithDlq(this, 'EdgeState', { spec: edgeStateQueue, namePrefix });
+    this.inventoryTopic.addSubscription(
+      new SqsSubscription(this.edgeStateQueue.queue, {
+        rawMessageDelivery: true,
+        filterPolicy: {
+          type: SubscriptionFilter.stringFilter({ allowlist: [...(edgeStateFilterPolicy.type ?? [])] }),
+        },
+      }),
+    );
 
     this.streamFailures = new Queue(this, 'StreamFailures', {
       retentionPeriod: Duration.days(14),

@@ -4,8 +4,9 @@
  * touches comes in through typed props from the stateful stack.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { KeyValueStore } from 'aws-cdk-lib/aws-cloudfront';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type CfnFunction, FilterCriteria, type IFunction, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
@@ -21,6 +22,7 @@ import {
   channelQueue,
   channels,
   consumerTimeoutSeconds,
+  edgeStateQueue,
   eventSourceMappings,
   ordersQueue,
   streamConsumer,
@@ -98,6 +100,10 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     description: 'GET /admin/products/{sku}/feedback: the poll, counted',
     table: { reads: ['FEEDBACK#', 'PRODUCT#'] },
   },
+  'control-drop': {
+    description: 'POST /admin/drops/{sku}/pause|resume|close: the operator controls a drop',
+    table: { reads: 'any', writes: ['PRODUCT#'] },
+  },
   health: { description: 'GET /health: the Route 53 health check target', table: { reads: ['PRODUCT#'] } },
   'expire-holds': {
     description: 'sweeps expired holds back to stock, every second for a minute per invocation',
@@ -125,6 +131,12 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     table: { reads: ['ORDER#'], writes: ['ORDER#', 'DISPATCH#'] },
     timeout: Duration.seconds(consumerTimeoutSeconds['fulfil-orders']),
   },
+  'publish-edge-state': {
+    description: "inventory events → each drop's public state in the edge's KeyValueStore",
+    // Reads a product the edge has not seen yet.
+    table: { reads: ['PRODUCT#'] },
+    timeout: Duration.seconds(consumerTimeoutSeconds['publish-edge-state']),
+  },
   'apply-channel-events': {
     description: 'inventory events → each channel view',
     table: { reads: ['CHANNEL#'], writes: ['CHANNEL#'] },
@@ -138,6 +150,7 @@ export interface StatelessStackProps extends StackProps {
   readonly channelQueues: ReadonlyMap<string, FifoQueueWithDlq>;
   readonly inventoryTopic: ITopic;
   readonly streamFailures: IQueue;
+  readonly edgeStateQueue: FifoQueueWithDlq;
   readonly capacity: Capacity;
   /** Regions that must read the origin secret too (the edge, when it is elsewhere). */
   readonly originSecretReplicaRegions: readonly string[];
@@ -155,6 +168,8 @@ export class StatelessStack extends Stack {
   readonly originSecretName: string;
   /** The origin header value CloudFront must send: one of the values the origin guard accepts, character for character. */
   readonly originHeaderValue: string;
+  /** Each drop's public state, read by the edge function (`edge/admission.js`) and kept by the edge-state writer. */
+  readonly edgeStore: KeyValueStore;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
@@ -195,6 +210,25 @@ export class StatelessStack extends Stack {
     });
 
     this.wireEventSources(props, fn);
+
+    // A CloudFront resource, global like the distribution that reads it.
+    this.edgeStore = new KeyValueStore(this, 'EdgeState', {
+      comment: "dropline: each drop's public state, for the edge function",
+    });
+    const writer = fn('publish-edge-state');
+    writer.addEnvironment(envVars.edgeStoreArn, this.edgeStore.keyValueStoreArn);
+    // The KeyValueStore API's actions on this one store ("Actions, resources, and condition keys for Amazon
+    // CloudFront KeyValueStore", Service Authorization Reference).
+    writer.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'cloudfront-keyvaluestore:DescribeKeyValueStore',
+          'cloudfront-keyvaluestore:GetKey',
+          'cloudfront-keyvaluestore:PutKey',
+        ],
+        resources: [this.edgeStore.keyValueStoreArn],
+      }),
+    );
     const sweeper = fn('expire-holds');
     const schedulerRole = new Role(this, 'ExpirySweepRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
@@ -255,6 +289,7 @@ export class StatelessStack extends Stack {
   private wireEventSources(props: StatelessStackProps, fn: (name: FunctionName) => DroplineFunction): void {
     const queues = new Map<string, FifoQueueWithDlq>([
       [ordersQueue.name, props.ordersQueue],
+      [edgeStateQueue.name, props.edgeStateQueue],
       ...channels.map(
         (channel) => [channelQueue(channel).name, props.channelQueues.get(channel.name)] as [string, FifoQueueWithDlq],
       ),

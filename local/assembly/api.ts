@@ -8,7 +8,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { type GatewayRoute, type ProxyHandler, type RunningGateway, startGateway } from '../event-sources/api-gateway';
+import {
+  type EdgeFunctionAssociation,
+  type GatewayRoute,
+  type ProxyHandler,
+  type RunningGateway,
+  startGateway,
+} from '../event-sources/api-gateway';
 import { AssemblyError, resourcesOf } from './cloud-assembly';
 import type { LocalLambda } from './lambda-runtime';
 import type { ProvisionedAssembly } from './provision';
@@ -96,6 +102,7 @@ export async function startAssemblyGateway(
     readonly host?: string;
     readonly maxConcurrency?: number;
     readonly siteDir?: string | null;
+    readonly edge?: readonly EdgeFunctionAssociation[];
   },
 ): Promise<RunningGateway> {
   return startGateway({
@@ -106,6 +113,7 @@ export async function startAssemblyGateway(
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     ...(options.siteDir === undefined ? {} : { siteDir: options.siteDir }),
+    ...(options.edge === undefined ? {} : { edge: options.edge }),
     stage: 'live',
   });
 }

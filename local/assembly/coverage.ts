@@ -76,6 +76,10 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::CloudFront::CachePolicy': NO_EDGE,
   'AWS::CloudFront::OriginRequestPolicy': NO_EDGE,
   'AWS::CloudFront::OriginAccessControl': NO_EDGE,
+  'AWS::CloudFront::Function': emulated(
+    'the local gateway, running the function’s code in a sandbox with CloudFront Functions’ limits',
+  ),
+  'AWS::CloudFront::KeyValueStore': emulated('the local KeyValueStore (the edge function and the writer share it)'),
   'AWS::S3::Bucket': skipped(
     'no S3 locally: the local gateway serves the page deployment’s asset at GET / (the fallback page is the edge’s)',
   ),

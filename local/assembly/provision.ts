@@ -215,6 +215,15 @@ const CREATORS: Readonly<Record<string, Creator>> = {
     const arn = `${functionArn(stack, properties.FunctionName)}:${String(properties.Name)}`;
     return { ref: arn, attributes: { AliasArn: arn } };
   },
+  // The edge's KeyValueStore: the embedded one, whatever its ARN (Ref is the store's name, as in CloudFormation).
+  'AWS::CloudFront::KeyValueStore': async ({ stack, logicalId, resource, properties }) => {
+    const name = physicalName(stack.name, logicalId, resource, properties.Name);
+    const id = localId(stack, logicalId);
+    return {
+      ref: name,
+      attributes: { Arn: `arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/${id}`, Id: id, Status: 'READY' },
+    };
+  },
   // Functions run in the local Lambda runtime; creating one here means naming it as CloudFormation would.
   'AWS::Lambda::Function': async ({ stack, logicalId, resource, properties }) => {
     const name = physicalName(stack.name, logicalId, resource, properties.FunctionName);

@@ -11,12 +11,14 @@ import {
   endpointEnv,
   LOCAL_AWS_ENV,
   startEmbeddedAws,
+  withEdgeStore,
 } from '../emulators/embedded-aws';
 import type { RunningGateway } from '../event-sources/api-gateway';
 import { type RunningSchedules, startSchedules } from '../event-sources/scheduler';
 import { assemblyApi, assemblySite, startAssemblyGateway } from './api';
 import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
 import { notEmulated } from './coverage';
+import { assemblyEdge } from './edge';
 import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
 import { type FunctionLogs, functionConfigs, LocalLambda } from './lambda-runtime';
 import { type ProvisionedAssembly, provisionAssembly } from './provision';
@@ -53,7 +55,8 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
   const embedded: EmbeddedAws | undefined = options.endpoints
     ? undefined
     : await startEmbeddedAws(options.dataDir ? { dataDir: options.dataDir } : {});
-  const endpoints = options.endpoints ?? (embedded as EmbeddedAws).endpoints;
+  const edgeStore = await withEdgeStore(options.endpoints ?? (embedded as EmbeddedAws).endpoints, embedded);
+  const { endpoints } = edgeStore;
   // The pollers play Lambda's own side and call the emulators from this process: they need a region and
   // credentials, which the emulators accept whatever they are (a user's own stay as they are).
   for (const [name, value] of Object.entries(LOCAL_AWS_ENV)) process.env[name] ??= value;
@@ -75,6 +78,8 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       adminKey: options.adminKey,
       // Without a page deployment in the assembly, `GET /` is the API's (a 404), as deployed without the edge.
       siteDir: siteDir ?? null,
+      // The distribution's behaviours and their functions, in front of the API as CloudFront is.
+      edge: assemblyEdge(assembly, edgeStore.keyValueStore),
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
@@ -103,6 +108,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
         // Stopping the functions ends what the schedules and pollers are still waiting on (the expiry
         // sweep runs for most of a minute), so everything stops at once.
         await Promise.all([started.schedules.stop(), started.sources.stop(), running.stop()]);
+        await edgeStore.stop();
         await embedded?.stop();
       },
     };
@@ -111,6 +117,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     await gateway?.stop();
     await sources?.stop();
     await lambda?.stop();
+    await edgeStore.stop();
     await embedded?.stop();
     throw error;
   }

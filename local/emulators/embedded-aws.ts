@@ -84,3 +84,23 @@ export function endpointEnv(endpoints: AwsEndpoints): Record<string, string> {
       : {}),
   };
 }
+
+export interface EdgeStoreEndpoints {
+  readonly endpoints: AwsEndpoints;
+  /** The store behind `endpoints.cloudfrontKeyValueStore`, when it runs in this process. */
+  readonly keyValueStore: LocalKeyValueStore | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * The edge's KeyValueStore for endpoints that name none (LocalStack, or the test suite's shared
+ * emulators): one in this process, so the edge function and its writer still meet. Endpoints that name
+ * one keep it; the edge then reads nothing in-process.
+ */
+export async function withEdgeStore(endpoints: AwsEndpoints, embedded?: EmbeddedAws): Promise<EdgeStoreEndpoints> {
+  if (embedded) return { endpoints, keyValueStore: embedded.keyValueStore, stop: async () => {} };
+  if (endpoints.cloudfrontKeyValueStore) return { endpoints, keyValueStore: undefined, stop: async () => {} };
+  const keyValueStore = new LocalKeyValueStore();
+  const server = await startKeyValueStoreServer(keyValueStore);
+  return { endpoints: { ...endpoints, cloudfrontKeyValueStore: server.url }, keyValueStore, stop: () => server.stop() };
+}

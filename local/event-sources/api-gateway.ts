@@ -9,6 +9,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type CloudFrontFunction, viewerRequestEvent, writeEdgeResponse } from '../edge/cloudfront-function';
 import { answerSite } from '../site';
 import { lambdaContext } from './lambda-context';
 
@@ -50,8 +51,29 @@ export interface GatewayOptions {
    * deployment's, or `null` when the assembly deploys no page (`GET /` is then the API's 404).
    */
   readonly siteDir?: string | null;
+  /**
+   * CloudFront Functions on the viewer request of the behaviours whose path pattern matches, as the
+   * distribution runs them before its cache and the origin: an answer from one never reaches a function.
+   */
+  readonly edge?: readonly EdgeFunctionAssociation[];
   /** Observes every answered request (status, route and latency), e.g. for a rehearsal. */
   readonly onResponse?: (entry: { route: string; status: number; ms: number }) => void;
+}
+
+export interface EdgeFunctionAssociation {
+  /** A CloudFront path pattern (`*` any characters, `?` one), matched on the path as sent. */
+  readonly pathPattern: string;
+  /** None: the behaviour runs no function (listed so that it, not a later one, takes its paths). */
+  readonly fn?: CloudFrontFunction | undefined;
+}
+
+/** A CloudFront path pattern as a regular expression ("Path pattern", CloudFront Developer Guide). */
+export function pathPatternRegExp(pattern: string): RegExp {
+  const body = pattern
+    .split('')
+    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${pattern.startsWith('/') ? '' : '/'}${body}$`);
 }
 
 export interface RunningGateway {
@@ -124,6 +146,7 @@ async function serve(
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
   // The drop page, as CloudFront serves it from S3 beside the API when deployed.
   if (options.siteDir !== null && (await answerSite(request, response, options.siteDir))) return 'site';
+  if (options.edge && (await answeredAtEdge(options.edge, request, response))) return 'edge';
   // Like API Gateway, route on the path as sent: no dot-segment normalisation.
   const url = new URL(rawUrl, 'http://gateway.local');
   const rawPath = rawUrl.split('?')[0] ?? '/';
@@ -324,4 +347,42 @@ function send(response: ServerResponse, status: number, body: unknown, headers: 
   }
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
   response.end(JSON.stringify(body));
+}
+
+const patterns = new WeakMap<EdgeFunctionAssociation, RegExp>();
+
+/**
+ * Runs the viewer-request function of the first behaviour whose pattern matches (CloudFront picks one
+ * behaviour per request, in order): true when it answered. A request it let through goes on with the
+ * headers it left.
+ */
+async function answeredAtEdge(
+  edge: readonly EdgeFunctionAssociation[],
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<boolean> {
+  const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
+  const association = edge.find((candidate) => {
+    const pattern = patterns.get(candidate) ?? pathPatternRegExp(candidate.pathPattern);
+    patterns.set(candidate, pattern);
+    return pattern.test(rawPath);
+  });
+  if (!association?.fn) return false;
+  const result = await association.fn.run(
+    viewerRequestEvent({
+      method: request.method ?? 'GET',
+      url: request.url ?? '/',
+      headers: request.headers,
+      ip: request.socket.remoteAddress ?? '127.0.0.1',
+    }),
+  );
+  if (result.kind === 'response') {
+    request.resume();
+    writeEdgeResponse(response, result.response);
+    return true;
+  }
+  request.headers = Object.fromEntries(
+    Object.entries(result.request.headers).map(([name, header]) => [name, header.value]),
+  );
+  return false;
 }

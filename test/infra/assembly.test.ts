@@ -53,6 +53,8 @@ function localResolver(assembly: CloudAssembly): IntrinsicResolver {
         return { ref: arn('sns', name), attributes: { TopicArn: arn('sns', name) } };
       case 'AWS::Lambda::Function':
         return { ref: logicalId, attributes: { Arn: arn('lambda', `function:${logicalId}`) } };
+      case 'AWS::CloudFront::KeyValueStore':
+        return { ref: logicalId, attributes: { Arn: `arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/local` } };
       default:
         return undefined;
     }

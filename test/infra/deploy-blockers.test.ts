@@ -9,6 +9,7 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { envVars } from '../../contract/env-vars';
 import {
+  allQueues,
   channelQueue,
   channels,
   dlqName,
@@ -108,7 +109,7 @@ describe('queue names', () => {
   it('name every FIFO queue explicitly, within 80 characters, with the longest prefix', () => {
     const { stateful } = synthesize({ prefix: longestPrefix });
     const fifo = Object.values(resourcesOf(stateful, 'AWS::SQS::Queue')).filter((queue) => queue.Properties.FifoQueue);
-    expect(fifo).toHaveLength(2 * (1 + channels.length));
+    expect(fifo).toHaveLength(2 * allQueues.length);
     for (const queue of fifo) {
       const name = queue.Properties.QueueName as string;
       expect(typeof name).toBe('string');
@@ -268,7 +269,7 @@ describe('dead-letter queues', () => {
   it('accept only their own source queue (RedriveAllowPolicy byQueue)', () => {
     const queues = Object.entries(resourcesOf(synthesize().stateful, 'AWS::SQS::Queue'));
     const sources = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
-    expect(sources).toHaveLength(1 + channels.length);
+    expect(sources).toHaveLength(allQueues.length);
     for (const [, source] of sources) {
       const dlqId = refOf((source.Properties.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn);
       const dlq = queues.find(([id]) => id === dlqId)?.[1];

@@ -1,6 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { DROP_STATE_EVENT_TYPE } from '../../contract/drops';
 import { INVENTORY_EVENT_TYPES } from '../../contract/event-types';
-import { channels, ordersQueue } from '../../contract/topology';
+import { allQueues, channels, edgeStateQueue, ordersQueue } from '../../contract/topology';
+import { QUEUE_TAG } from '../../lib/constructs/fifo-queue';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;
@@ -61,7 +63,7 @@ describe('queues', () => {
 
   it('gives the order queue and every channel queue a FIFO dead-letter queue', () => {
     const withRedrive = queues().filter((queue) => queue.Properties.RedrivePolicy);
-    expect(withRedrive).toHaveLength(1 + channels.length);
+    expect(withRedrive).toHaveLength(allQueues.length);
     for (const queue of withRedrive) {
       expect(queue.Properties).toMatchObject({
         FifoQueue: true,
@@ -70,7 +72,7 @@ describe('queues', () => {
       });
     }
     const fifoDlqs = queues().filter((queue) => queue.Properties.FifoQueue && !queue.Properties.RedrivePolicy);
-    expect(fifoDlqs).toHaveLength(1 + channels.length);
+    expect(fifoDlqs).toHaveLength(allQueues.length);
   });
 
   it('runs the FIFO queues in high-throughput mode', () => {
@@ -106,14 +108,18 @@ describe('the inventory topic', () => {
     });
   });
 
-  it('feeds each channel queue with raw messages filtered by event type', () => {
+  it('feeds each channel queue with raw stock messages, and the edge queue with drop-state changes too', () => {
     const subscriptions = Object.values(resourcesOf(synth.stateful, 'AWS::SNS::Subscription'));
-    expect(subscriptions).toHaveLength(channels.length);
+    expect(subscriptions).toHaveLength(channels.length + 1);
+    const queues = resourcesOf(synth.stateful, 'AWS::SQS::Queue');
     for (const subscription of subscriptions) {
+      const queue = queues[(subscription.Properties.Endpoint as { 'Fn::GetAtt': [string] })['Fn::GetAtt'][0]];
+      const tags = (queue?.Properties.Tags ?? []) as Array<{ Key: string; Value: string }>;
+      const edge = tags.some((tag) => tag.Key === QUEUE_TAG && tag.Value === edgeStateQueue.name);
       expect(subscription.Properties).toMatchObject({
         Protocol: 'sqs',
         RawMessageDelivery: true,
-        FilterPolicy: { type: [...INVENTORY_EVENT_TYPES] },
+        FilterPolicy: { type: edge ? [...INVENTORY_EVENT_TYPES, DROP_STATE_EVENT_TYPE] : [...INVENTORY_EVENT_TYPES] },
       });
     }
   });

@@ -15,6 +15,8 @@ const ANSWERS: ReadonlyArray<readonly [error: errors.DomainError, status: number
   [new errors.ValidationError('quantity: at least 1'), 400],
   [new errors.PaymentDeclinedError(), 402],
   [new errors.DropNotStartedError('2026-05-01T09:00:00.000Z'), 403],
+  [new errors.DropPausedError(5), 503, '5'],
+  [new errors.DropClosedError(), 409],
   [new errors.NotFoundError('No such reservation'), 404],
   [new errors.SoldOutError(0), 409],
   [new errors.InvalidStateError('The reservation was released'), 409],

@@ -83,7 +83,7 @@ export function fakeDrop(options: DropOptions = {}) {
     clock,
     reportDrift: (sku, drift, version) => drifts.push({ sku, drift, version }),
   });
-  const outbox = new Outbox({ reader: store, queue, snapshots });
+  const outbox = new Outbox({ reader: store, queue, snapshots, topic });
   const storefront = new Storefront({ inventory, views: channelViews, ttlMs: options.viewTtlMs ?? 0, clock });
   const channelSync = new ChannelSync({ inventory, store, views: channelViews, channels: DROP_CHANNELS });
 

@@ -3,6 +3,7 @@
  * give: the orders queue keeps one message per reservation (its dedup id),
  * the inventory topic one per `sku:version`. What was sent is kept in order.
  */
+import type { DropStateEvent } from '../../../contract/drops';
 import type { OrderPlaced, StockEvent } from '../../../contract/messages';
 import type { OrderQueue, StockEventTopic } from '../../../lambdas/domain/ports';
 import { FaultPlan } from './faults';
@@ -39,5 +40,15 @@ export class FakeStockEventTopic implements StockEventTopic {
     const dedupId = `${event.sku}:${event.version}`;
     if (!this.byDedupId.has(dedupId)) this.byDedupId.set(dedupId, structuredClone(event));
     this.faults.leave('publishStockEvent');
+  }
+
+  readonly dropStates: DropStateEvent[] = [];
+
+  async publishDropState(event: DropStateEvent): Promise<void> {
+    await this.faults.enter('publishDropState');
+    if (!this.dropStates.some((sent) => sent.sku === event.sku && sent.revision === event.revision)) {
+      this.dropStates.push(structuredClone(event));
+    }
+    this.faults.leave('publishDropState');
   }
 }

@@ -148,6 +148,21 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
     });
   }
 
+  async changeDropState(
+    sku: string,
+    state: model.Product['dropState'],
+    allowed: (current: model.Product['dropState']) => boolean,
+  ): Promise<{ readonly product: model.Product; readonly changed: boolean }> {
+    return this.run('changeDropState', () => {
+      const product = this.products.get(sku);
+      if (!product) throw new ConditionFailedError(`no product ${sku}`);
+      if (product.dropState === state || !allowed(product.dropState)) return { product: copy(product), changed: false };
+      const updated = { ...product, dropState: state };
+      this.products.set(sku, updated);
+      return { product: copy(updated), changed: true };
+    });
+  }
+
   async findProductPut(sku: string, idempotencyKey: string): Promise<ports.ProductPutClaim | undefined> {
     return this.run('findProductPut', () => copy(this.productPuts.get(`${sku}#${idempotencyKey}`)));
   }

@@ -1,0 +1,71 @@
+/**
+ * Each drop's public state at the edge: what the edge function (`edge/admission.js`) answers from without
+ * reaching the API. Folded from the inventory topic's news — stock snapshots (newer versions only) and
+ * drop-state changes (newer product revisions only) — so a duplicate or a straggler never sets it back.
+ */
+import { type DropStateEvent, type EdgeDropState, edgeStateKey } from '../../contract/drops';
+import type { StockEvent } from '../../contract/messages';
+import type { Clock, InventoryStore } from './ports';
+
+/** The KeyValueStore the edge reads; a write is conditional on the store as read, and retried by the adapter. */
+export interface EdgeStateStore {
+  read(key: string): Promise<EdgeDropState | undefined>;
+  write(key: string, value: EdgeDropState): Promise<void>;
+}
+
+export type EdgeNews = StockEvent | DropStateEvent;
+
+/** Stock unknown: the edge claims nothing about it until the first snapshot. */
+const UNKNOWN = -1;
+
+/** The state after `news`, or undefined when the news is old or changes nothing the edge answers from. */
+export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: number): EdgeDropState | undefined {
+  let next: EdgeDropState;
+  if (news.type === 'drop-state-changed') {
+    if (news.revision <= current.revision) return undefined;
+    next = { ...current, state: news.state, startsAt: news.startsAt, revision: news.revision };
+  } else {
+    if (news.version <= current.stockVersion) return undefined;
+    next = { ...current, available: news.available, held: news.held, stockVersion: news.version };
+  }
+  const same =
+    next.state === current.state &&
+    next.startsAt === current.startsAt &&
+    next.available === current.available &&
+    next.held === current.held;
+  // Versions still move on when nothing the edge answers from changed, but not worth a write.
+  return same ? undefined : { ...next, since: nowMs };
+}
+
+export interface EdgeStatesDeps {
+  readonly store: EdgeStateStore;
+  readonly products: Pick<InventoryStore, 'getProduct'>;
+  readonly clock: Clock;
+}
+
+export class EdgeStates {
+  constructor(private readonly deps: EdgeStatesDeps) {}
+
+  /** Applies one piece of news; true when the edge's value changed. */
+  async apply(news: EdgeNews): Promise<boolean> {
+    const key = edgeStateKey(news.sku);
+    const current = (await this.deps.store.read(key)) ?? (await this.initial(news));
+    if (!current) return false;
+    const next = foldEdgeState(current, news, this.deps.clock.now());
+    if (!next) return false;
+    await this.deps.store.write(key, next);
+    return true;
+  }
+
+  /** A SKU the edge has not seen yet: its drop state from the product, its stock unknown. */
+  private async initial(news: EdgeNews): Promise<EdgeDropState | undefined> {
+    const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, since: 0 } as const;
+    if (news.type === 'drop-state-changed') {
+      return { ...base, state: news.state, startsAt: news.startsAt, revision: UNKNOWN };
+    }
+    const product = await this.deps.products.getProduct(news.sku, { consistent: true });
+    // Stock news of a product that no longer reads: nothing the edge could answer for.
+    if (!product) return undefined;
+    return { ...base, state: product.dropState, startsAt: product.dropStartsAt, revision: UNKNOWN };
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Drop controls and the edge: an operator's pause, resume and close, and a sell-out, reach the edge
+ * function's KeyValueStore through the table's stream, the outbox relay, the inventory topic and the
+ * edge-state writer, and the edge function (the file the edge stack deploys, in the CloudFront Functions
+ * sandbox) then answers reservation attempts itself, in the contract's shape, marked `x-dropline-edge`.
+ * A retry of an attempt that made a hold (a UUIDv7 key older than the edge's news) still reaches the
+ * origin and gets its hold.
+ */
+import { randomBytes } from 'node:crypto';
+import { ApiClient, type ApiResponse } from '../../local/api-client';
+import { eventually } from '../support/eventually';
+import { expectBalanced } from '../support/ledger';
+import { startTestStack, type TestStack } from '../support/local-stack';
+
+let stack: TestStack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = new ApiClient(stack.url, stack.adminKey);
+});
+
+afterAll(async () => {
+  await api.close();
+  await stack.stop();
+});
+
+/** RFC 9562 UUIDv7: the first 48 bits are the Unix time in milliseconds. */
+function uuidv7(ms = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const control = (sku: string, action: string) => api.call('POST', `/admin/drops/${sku}/${action}`, { admin: true });
+const fromEdge = (response: ApiResponse) => response.headers['x-dropline-edge'] === 'answered';
+const codeOf = (response: ApiResponse) => (response.body as { error?: { code?: string } }).error?.code;
+
+/** A new attempt, as a fresh page click makes it. */
+const attempt = (sku: string, customer: string) => api.reserve(sku, customer, 1, uuidv7());
+
+async function answeredAtEdge(sku: string, status: number, code: string): Promise<ApiResponse> {
+  return eventually(async () => {
+    const response = await attempt(sku, `edge-probe-${randomBytes(4).toString('hex')}`);
+    expect([response.status, codeOf(response), fromEdge(response)]).toEqual([status, code, true]);
+    return response;
+  });
+}
+
+test('pause, resume and close reach the edge, which answers in the contract shape', async () => {
+  const sku = 'edge-controls';
+  expect((await api.putProduct(sku, { name: 'Controlled', priceCents: 100, stock: 5 })).status).toBe(201);
+
+  const paused = await control(sku, 'pause');
+  expect([paused.status, paused.body]).toEqual([200, { sku, state: 'PAUSED' }]);
+  // The origin refuses at once (this environment's view was told); the edge within seconds.
+  const atOrigin = await attempt(sku, 'early');
+  expect([atOrigin.status, codeOf(atOrigin)]).toEqual([503, 'DROP_PAUSED']);
+  const atEdge = await answeredAtEdge(sku, 503, 'DROP_PAUSED');
+  expect(atEdge.headers['retry-after']).toBe('5');
+  expect(atEdge.headers['content-type']).toBe('application/json');
+  expect(atEdge.body).toEqual({ error: { code: 'DROP_PAUSED', message: 'The drop is paused; try again shortly' } });
+
+  expect((await control(sku, 'pause')).body).toEqual({ sku, state: 'PAUSED' });
+  expect((await control(sku, 'resume')).body).toEqual({ sku, state: 'OPEN' });
+  await eventually(async () => expect((await attempt(sku, 'after-resume')).status).toBe(201));
+
+  expect((await control(sku, 'close')).body).toEqual({ sku, state: 'CLOSED' });
+  const closed = await answeredAtEdge(sku, 409, 'DROP_CLOSED');
+  expect(closed.body).toEqual({ error: { code: 'DROP_CLOSED', message: 'The drop is closed' } });
+  // Closing is final.
+  for (const action of ['resume', 'pause']) {
+    const refused = await control(sku, action);
+    expect([refused.status, codeOf(refused)]).toEqual([409, 'INVALID_STATE']);
+  }
+  expect((await control(sku, 'close')).status).toBe(200);
+  expectBalanced(await api.ledger(sku));
+});
+
+test('a sold-out drop is answered at the edge, and a retry of a hold still reaches the origin', async () => {
+  const sku = 'edge-sellout';
+  expect((await api.putProduct(sku, { name: 'Scarce', priceCents: 100, stock: 2, maxPerCustomer: 1 })).status).toBe(
+    201,
+  );
+  const keys = [uuidv7(), uuidv7()];
+  const holds = await Promise.all(keys.map((key, index) => api.reserve(sku, `buyer-${index}`, 1, key)));
+  expect(holds.map((hold) => hold.status)).toEqual([201, 201]);
+
+  // Held, not sold: units may come back, so the edge lets attempts through and the origin refuses them.
+  const whileHeld = await attempt(sku, 'hopeful');
+  expect([whileHeld.status, codeOf(whileHeld), fromEdge(whileHeld)]).toEqual([409, 'SOLD_OUT', false]);
+
+  for (const hold of holds) {
+    const id = (hold.body as { reservationId: string }).reservationId;
+    const paid = await api.call('POST', `/reservations/${id}/checkout`, { body: { paymentToken: 'tok_ok' } });
+    expect(paid.status).toBe(201);
+  }
+  const soldOut = await answeredAtEdge(sku, 409, 'SOLD_OUT');
+  expect(soldOut.body).toEqual({ error: { code: 'SOLD_OUT', message: 'Sold out' } });
+
+  // The first buyer's page lost its answer and retries with the same key: the origin has its hold.
+  const retry = await api.reserve(sku, 'buyer-0', 1, keys[0] as string);
+  expect([retry.status, fromEdge(retry)]).toEqual([201, false]);
+  expect((retry.body as { reservationId: string }).reservationId).toBe(
+    (holds[0]?.body as { reservationId: string }).reservationId,
+  );
+  // A key that is not a UUIDv7 says nothing of when it was made: a new attempt, answered at the edge.
+  const plain = await api.reserve(sku, 'buyer-9', 1, 'not-a-uuid');
+  expect([plain.status, codeOf(plain), fromEdge(plain)]).toEqual([409, 'SOLD_OUT', true]);
+  expect(await api.ledger(sku)).toMatchObject({ supplied: 2, sold: 2, available: 0, held: 0 });
+});
+
+test('drop controls refuse bad input and change nothing', async () => {
+  const sku = 'edge-hostile';
+  await api.putProduct(sku, { name: 'Guarded', priceCents: 100, stock: 1 });
+  const unknownAction = await control(sku, 'explode');
+  expect([unknownAction.status, codeOf(unknownAction)]).toEqual([400, 'VALIDATION_ERROR']);
+  const unknownSku = await control('no-such-sku', 'pause');
+  expect([unknownSku.status, codeOf(unknownSku)]).toEqual([404, 'NOT_FOUND']);
+  const badSku = await control('bad%20sku', 'pause');
+  expect(badSku.status).toBe(400);
+  const noKey = await api.call('POST', `/admin/drops/${sku}/pause`);
+  expect(noKey.status).toBe(403);
+  expect((await attempt(sku, 'still-open')).status).toBe(201);
+});

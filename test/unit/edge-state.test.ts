@@ -1,0 +1,127 @@
+/** The edge's drop state, folded from the inventory topic's news, and the operator's drop controls. */
+import {
+  DROP_STATE_EVENT_TYPE,
+  DROP_STATE_SCHEMA,
+  type DropStateEvent,
+  type EdgeDropState,
+} from '../../contract/drops';
+import { STOCK_EVENT_SCHEMA, type StockEvent } from '../../contract/messages';
+import { type EdgeStateStore, EdgeStates, foldEdgeState } from '../../lambdas/domain/edge-state';
+import { DropClosedError, DropPausedError, InvalidStateError } from '../../lambdas/domain/errors';
+import { dropStateChange } from '../../lambdas/domain/outbox';
+import { fakeDrop } from '../support/fakes/drop';
+
+const base: EdgeDropState = {
+  v: 1,
+  state: 'OPEN',
+  startsAt: '2026-12-01T10:00:00.000Z',
+  available: 5,
+  held: 0,
+  since: 1,
+  revision: 0,
+  stockVersion: 3,
+};
+const stock = (version: number, available: number, held: number): StockEvent => ({
+  schema: STOCK_EVENT_SCHEMA,
+  type: available === 0 ? 'sold-out' : 'stock-changed',
+  sku: 'S',
+  version,
+  supplied: 5,
+  available,
+  held,
+  sold: 5 - available - held,
+  reasons: ['reserved'],
+  publishedAt: '2026-12-01T10:00:01.000Z',
+});
+const drop = (revision: number, state: DropStateEvent['state']): DropStateEvent => ({
+  schema: DROP_STATE_SCHEMA,
+  type: DROP_STATE_EVENT_TYPE,
+  sku: 'S',
+  state,
+  startsAt: base.startsAt,
+  revision,
+  publishedAt: '2026-12-01T10:00:01.000Z',
+});
+
+describe('foldEdgeState', () => {
+  it('takes newer stock and newer drop states, stamping when it changed', () => {
+    expect(foldEdgeState(base, stock(4, 0, 2), 99)).toEqual({
+      ...base,
+      available: 0,
+      held: 2,
+      stockVersion: 4,
+      since: 99,
+    });
+    expect(foldEdgeState(base, drop(1, 'PAUSED'), 99)).toEqual({ ...base, state: 'PAUSED', revision: 1, since: 99 });
+  });
+
+  it('ignores duplicates and stragglers, and news that changes nothing the edge answers from', () => {
+    expect(foldEdgeState(base, stock(3, 0, 0), 99)).toBeUndefined();
+    expect(foldEdgeState(base, stock(2, 0, 0), 99)).toBeUndefined();
+    expect(foldEdgeState({ ...base, revision: 2 }, drop(2, 'CLOSED'), 99)).toBeUndefined();
+    expect(foldEdgeState(base, stock(9, 5, 0), 99)).toBeUndefined();
+  });
+});
+
+describe('EdgeStates', () => {
+  class MapStore implements EdgeStateStore {
+    readonly values = new Map<string, EdgeDropState>();
+    async read(key: string) {
+      return this.values.get(key);
+    }
+    async write(key: string, value: EdgeDropState) {
+      this.values.set(key, value);
+    }
+  }
+
+  it('starts a SKU it has not seen from the product, its stock unknown until the news says', async () => {
+    const { inventory, store: products, clock } = fakeDrop();
+    await inventory.upsertProduct({ sku: 'S', name: 'S', priceCents: 1, stock: 5 });
+    await inventory.controlDrop('S', 'pause');
+    const store = new MapStore();
+    const states = new EdgeStates({ store, products, clock });
+    expect(await states.apply(stock(1, 4, 1))).toBe(true);
+    expect(store.values.get('drop:S')).toMatchObject({ state: 'PAUSED', available: 4, held: 1, stockVersion: 1 });
+    expect(await states.apply(stock(1, 4, 1))).toBe(false);
+  });
+
+  it('writes nothing for a product that does not exist', async () => {
+    const { store: products, clock } = fakeDrop();
+    const store = new MapStore();
+    expect(await new EdgeStates({ store, products, clock }).apply(stock(1, 0, 0))).toBe(false);
+    expect(store.values.size).toBe(0);
+  });
+});
+
+describe('drop controls', () => {
+  it('refuse new holds while paused or closed, keep a retry’s hold, and never reopen a closed drop', async () => {
+    const { inventory, product } = fakeDrop();
+    const { sku } = await product();
+    const first = await inventory.reserve({ sku, customerId: 'a', quantity: 1, idempotencyKey: 'k1' });
+    expect((await inventory.controlDrop(sku, 'pause')).dropState).toBe('PAUSED');
+    await expect(inventory.reserve({ sku, customerId: 'b', quantity: 1, idempotencyKey: 'k2' })).rejects.toThrow(
+      DropPausedError,
+    );
+    const replay = await inventory.reserve({ sku, customerId: 'a', quantity: 1, idempotencyKey: 'k1' });
+    expect(replay.reservation.reservationId).toBe(first.reservation.reservationId);
+    expect((await inventory.controlDrop(sku, 'resume')).dropState).toBe('OPEN');
+    await inventory.reserve({ sku, customerId: 'b', quantity: 1, idempotencyKey: 'k2' });
+    expect((await inventory.controlDrop(sku, 'close')).dropState).toBe('CLOSED');
+    await expect(inventory.reserve({ sku, customerId: 'c', quantity: 1, idempotencyKey: 'k3' })).rejects.toThrow(
+      DropClosedError,
+    );
+    await expect(inventory.controlDrop(sku, 'resume')).rejects.toThrow(InvalidStateError);
+    expect((await inventory.controlDrop(sku, 'close')).dropState).toBe('CLOSED');
+  });
+
+  it('relay a change of state or start, not of name or price', () => {
+    const image = { sku: 'S', dropState: 'OPEN' as const, dropStartsAt: base.startsAt, revision: 0 };
+    expect(dropStateChange(undefined, image, 'now')).toMatchObject({ state: 'OPEN', revision: 0 });
+    expect(dropStateChange(image, { ...image, revision: 1 }, 'now')).toBeUndefined();
+    expect(dropStateChange(image, { ...image, dropState: 'PAUSED', revision: 2 }, 'now')).toMatchObject({
+      type: DROP_STATE_EVENT_TYPE,
+      state: 'PAUSED',
+      revision: 2,
+    });
+  });
+});
