@@ -1,5 +1,20 @@
 /** A keep-alive HTTP client for the dropline API, as a shopper's or operator's tool would use it. */
+import { randomBytes } from 'node:crypto';
 import { Agent } from 'undici';
+
+/**
+ * A new attempt's Idempotency-Key, as the drop page makes it: a UUIDv7 (RFC 9562), whose first 48 bits
+ * are the Unix time in milliseconds. The edge passes an attempt whose key is older than the drop's last
+ * change on to the origin (it may be the retry of one that made a hold) and answers newer ones itself.
+ */
+export function attemptKey(ms = Date.now()): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(ms, 0, 6);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x70;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 export interface ApiResponse<T = Record<string, unknown>> {
   readonly status: number;

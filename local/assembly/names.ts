@@ -23,6 +23,8 @@ export const NAMING: Readonly<Record<string, { readonly property: string; readon
   'AWS::DynamoDB::Table': { property: 'TableName', maxLength: 255 },
   // "CreateFunction": a function name of up to 64 characters.
   'AWS::Lambda::Function': { property: 'FunctionName', maxLength: 64 },
+  // "CreateKeyValueStore": a name of up to 64 characters (CDK always gives one; CloudFormation requires it).
+  'AWS::CloudFront::KeyValueStore': { property: 'Name', maxLength: 64 },
 };
 
 const SUFFIX_LENGTH = 12;

@@ -8,7 +8,7 @@
  * shown was still there.
  */
 import type { FeedbackOutcome, FeedbackReason } from '../../contract/requests';
-import { type ApiClient, type ApiResponse, invitesRetry, retryDelayMs } from '../api-client';
+import { type ApiClient, type ApiResponse, attemptKey, invitesRetry, retryDelayMs } from '../api-client';
 import { forActor, type Random } from './random';
 import type { Recorder, RouteName } from './recorder';
 
@@ -147,7 +147,8 @@ export async function shopper(context: DropContext, index: number): Promise<void
   const product = await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }), experience);
   if (typeof product?.body.available === 'number') experience.seenAvailable = product.body.available;
   const quantity = Math.min(context.maxPerCustomer, random() < 0.75 ? 1 : 2);
-  const key = `${context.runId}-hold-${index}`;
+  // One key per click, reused on every retry: a UUIDv7, so a retry after the drop sold out still reaches its hold.
+  const key = attemptKey();
   const held = await send(context, 'reserve', () => api.reserve(sku, customerId, quantity, key, timeoutMs), experience);
   if (held?.status !== 201) {
     const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;

@@ -6,6 +6,27 @@
  */
 
 let lastLatency;
+/** The server's clock minus this page's, from the last answer's Date header (whole seconds). */
+let clockOffsetMs = 0;
+
+/**
+ * A new attempt's Idempotency-Key: a UUIDv7 (RFC 9562), whose first 48 bits are the time it was made, on
+ * the server's clock and a second early (Date has whole seconds). The edge passes an attempt whose key is
+ * older than the drop's last change on to the origin — it may be the retry of one that made a hold — and
+ * answers newer ones itself, so a page whose clock runs fast must not look newer than it is.
+ */
+export function attemptKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ms = Math.max(0, Date.now() + clockOffsetMs - 1000);
+  for (let index = 5; index >= 0; index--) {
+    bytes[index] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = (bytes[6] & 0x0f) | 0x70;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /** How long the last answer took, in whole milliseconds, as the shopper waited for it (the poll reports it). */
 export const lastLatencyMs = () => lastLatency;
@@ -29,6 +50,8 @@ export async function call(method, path, { body, headers = {}, cache = 'no-store
   }
   const text = await response.text().catch(() => '');
   lastLatency = Math.round(performance.now() - started);
+  const serverDate = Date.parse(response.headers.get('date') ?? '');
+  if (Number.isFinite(serverDate)) clockOffsetMs = serverDate - Date.now();
   let parsed = {};
   try {
     parsed = text ? JSON.parse(text) : {};

@@ -6,7 +6,7 @@
  * reused by every retry of that click, even across a reload: a retry or a
  * double click never holds twice.
  */
-import { call, untilSettled } from './api.js';
+import { attemptKey, call, untilSettled } from './api.js';
 import { dropMemory, customerId as rememberedCustomer } from './memory.js';
 import { messageFor } from './messages.js';
 import { feedbackPoll } from './poll.js';
@@ -285,7 +285,7 @@ async function reserve(quantity) {
   draw();
   // A click that never got an answer (lost connection, reload) is resumed, not repeated.
   const remembered = memory.load().pending;
-  const attempt = remembered?.quantity === quantity ? remembered : { key: crypto.randomUUID(), quantity };
+  const attempt = remembered?.quantity === quantity ? remembered : { key: attemptKey(), quantity };
   memory.save({ pending: attempt });
   try {
     await sendReservation(attempt);

@@ -9,6 +9,8 @@ export const MESSAGES = Object.freeze({
   VALIDATION_ERROR: 'The shop could not accept that request as sent. Reload the page and try again.',
   PAYMENT_DECLINED: 'Your payment was declined. Your hold is kept until its time runs out: try another payment method.',
   DROP_NOT_STARTED: 'The drop has not started yet. Reserve opens when the countdown ends.',
+  DROP_PAUSED: 'The shop has paused the drop for a moment. Still trying for you…',
+  DROP_CLOSED: 'This drop is closed: no more holds are taken.',
   NOT_FOUND: 'We could not find that. It may have been removed.',
   SOLD_OUT: 'Sold out: every unit is taken.',
   INVALID_STATE: 'This hold can no longer change: it was already paid for, let go or ran out.',

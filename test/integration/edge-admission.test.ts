@@ -7,7 +7,7 @@
  * origin and gets its hold.
  */
 import { randomBytes } from 'node:crypto';
-import { ApiClient, type ApiResponse } from '../../local/api-client';
+import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
@@ -25,22 +25,12 @@ afterAll(async () => {
   await stack.stop();
 });
 
-/** RFC 9562 UUIDv7: the first 48 bits are the Unix time in milliseconds. */
-function uuidv7(ms = Date.now()): string {
-  const bytes = randomBytes(16);
-  bytes.writeUIntBE(ms, 0, 6);
-  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 const control = (sku: string, action: string) => api.call('POST', `/admin/drops/${sku}/${action}`, { admin: true });
 const fromEdge = (response: ApiResponse) => response.headers['x-dropline-edge'] === 'answered';
 const codeOf = (response: ApiResponse) => (response.body as { error?: { code?: string } }).error?.code;
 
 /** A new attempt, as a fresh page click makes it. */
-const attempt = (sku: string, customer: string) => api.reserve(sku, customer, 1, uuidv7());
+const attempt = (sku: string, customer: string) => api.reserve(sku, customer, 1, attemptKey());
 
 async function answeredAtEdge(sku: string, status: number, code: string): Promise<ApiResponse> {
   return eventually(async () => {
@@ -85,7 +75,7 @@ test('a sold-out drop is answered at the edge, and a retry of a hold still reach
   expect((await api.putProduct(sku, { name: 'Scarce', priceCents: 100, stock: 2, maxPerCustomer: 1 })).status).toBe(
     201,
   );
-  const keys = [uuidv7(), uuidv7()];
+  const keys = [attemptKey(), attemptKey()];
   const holds = await Promise.all(keys.map((key, index) => api.reserve(sku, `buyer-${index}`, 1, key)));
   expect(holds.map((hold) => hold.status)).toEqual([201, 201]);
 
