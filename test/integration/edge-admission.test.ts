@@ -94,8 +94,9 @@ test('a sold-out drop is answered at the edge, and a retry of a hold still reach
   // The first buyer's page lost its answer and retries with the same key: the origin has its hold.
   const retry = await api.reserve(sku, 'buyer-0', 1, keys[0] as string);
   expect([retry.status, fromEdge(retry)]).toEqual([201, false]);
+  const [first] = holds as [ApiResponse];
   expect((retry.body as { reservationId: string }).reservationId).toBe(
-    (holds[0]?.body as { reservationId: string }).reservationId,
+    (first.body as { reservationId: string }).reservationId,
   );
   // A key that is not a UUIDv7 says nothing of when it was made: a new attempt, answered at the edge.
   const plain = await api.reserve(sku, 'buyer-9', 1, 'not-a-uuid');
