@@ -165,6 +165,12 @@ export class MonitoringStack extends Stack {
       0,
       'a refund owed for an unsold hold is older than its bound: the payment provider keeps refusing it',
     );
+    alarm(
+      'EdgeStateLag',
+      published(metricNames.edgeStateLag, 'p99'),
+      10_000,
+      "the edge's drop states trail the inventory topic by over 10 s: the edge answers from old news (the origin still decides)",
+    );
     this.addCapacityAlarms(props, alarm);
     this.addScalingSignals(stageOf(this));
 

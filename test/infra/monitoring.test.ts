@@ -27,6 +27,10 @@ it.each([
   ['dead-letter queue depth', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 }],
   ['order queue age', { MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 120 }],
   ['ledger drift', { MetricName: 'LedgerDrift', Namespace: 'Dropline', Statistic: 'Maximum', Threshold: 0 }],
+  [
+    "the edge-state writer's lag",
+    { MetricName: 'EdgeStateLag', Namespace: 'Dropline', ExtendedStatistic: 'p99', Threshold: 10_000 },
+  ],
 ])('alarms on %s', (_, properties) => {
   synth.monitoring.hasResourceProperties('AWS::CloudWatch::Alarm', properties);
 });
