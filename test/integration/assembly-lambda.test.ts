@@ -15,7 +15,7 @@ import { App } from 'aws-cdk-lib';
 import { apiRoutes } from '../../contract/routes';
 import { buildDroplineApp } from '../../lib/app';
 import { readSettings } from '../../lib/config/settings';
-import { ApiClient } from '../../local/api-client';
+import { ApiClient, attemptKey } from '../../local/api-client';
 import { assemblyApi, assemblySite, startAssemblyGateway } from '../../local/assembly/api';
 import { readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
 import { type AssemblyEventSources, startAssemblyEventSources } from '../../local/assembly/event-sources';
@@ -481,6 +481,13 @@ test('`dropline serve --assembly DIR` runs that assembly, says what it does not 
     const client = new ApiClient(url as string, 'assembly-cli-admin-key');
     expect((await client.putProduct('ASM-CLI-1', { name: 'CLI', priceCents: 1, stock: 2 })).status).toBe(201);
     expect((await client.call('GET', '/products/ASM-CLI-1')).body).toMatchObject({ available: 2 });
+    // The template's edge function, in front of the API, answers a paused drop once the bundled
+    // writer has carried the pause from the stream through the topic into the KeyValueStore.
+    expect((await client.call('POST', '/admin/drops/ASM-CLI-1/pause', { admin: true })).status).toBe(200);
+    await eventually(async () => {
+      const refused = await client.reserve('ASM-CLI-1', 'cli-shopper', 1, attemptKey());
+      expect([refused.status, refused.headers['x-dropline-edge']]).toEqual([503, 'answered']);
+    });
     await client.close();
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
