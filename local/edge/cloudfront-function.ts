@@ -13,9 +13,12 @@
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-features.html,
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-function-restrictions.html
  * - Time: CloudFront's budget is compute utilization, the share of a maximum allowed time a run takes
- *   (about 1 ms; `TestFunction` reports it). Locally a run gets `timeoutMs` (100 ms by default) of
- *   synchronous work at each step: its start, and each continuation after a KeyValueStore read, which
- *   runs in the context's own microtask queue under the same timeout.
+ *   (about 1 ms; `TestFunction` reports it). Locally the handler's synchronous start (up to its first
+ *   await) gets `timeoutMs` (100 ms by default) and is stopped past it. Continuations after a
+ *   KeyValueStore read are not stopped: terminating code in a context's own microtask queue
+ *   (`microtaskMode: 'afterEvaluate'`) aborts the whole Node.js process (nodejs/node#38503, open), so
+ *   they run in the host's queue, and a loop there would hang the local gateway where CloudFront would
+ *   end it.
  * - KeyValueStore: `kvs.get(key, { format })` is async and rejects when the key is missing; keys are at
  *   most 512 bytes and values 1 KB ("File format for key-value pairs").
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html,
@@ -192,7 +195,6 @@ const EXPORT = /^\s*export\b/;
 export class CloudFrontFunction {
   private readonly context: vm.Context;
   private readonly invoke = new vm.Script(INVOKE, { filename: 'cloudfront-functions-runtime' });
-  private readonly drain = new vm.Script('', { filename: 'cloudfront-functions-runtime' });
   private readonly timeoutMs: number;
   private handler: unknown;
   /** Runs one at a time: a continuation's timeout belongs to the run in progress. */
@@ -217,10 +219,7 @@ export class CloudFrontFunction {
     private readonly options: CloudFrontFunctionOptions,
   ) {
     this.timeoutMs = options.timeoutMs ?? LOCAL_TIMEOUT_MS;
-    this.context = vm.createContext(
-      {},
-      { name, codeGeneration: { strings: false, wasm: false }, microtaskMode: 'afterEvaluate' },
-    );
+    this.context = vm.createContext({}, { name, codeGeneration: { strings: false, wasm: false } });
     const bridge: ContextBridge = {
       read: (key, format, pending) => this.read(key, format, pending),
       log: (line) => this.options.onLog?.(line),
@@ -270,7 +269,10 @@ export class CloudFrontFunction {
     });
   }
 
-  /** One synchronous step of the run in progress; a run that waits on nothing will never settle. */
+  /**
+   * One step of the run in progress. Once its continuations have run (they are microtasks, done before
+   * the next macrotask), a run that waits on no read will never settle.
+   */
   private step(work: () => void): void {
     const run = this.current;
     if (!run) return;
@@ -280,9 +282,11 @@ export class CloudFrontFunction {
       run.fail(error);
       return;
     }
-    if (!run.settled && run.pendingReads === 0) {
-      run.fail(new Error('the handler returned a promise that never settles'));
-    }
+    setImmediate(() => {
+      if (this.current === run && !run.settled && run.pendingReads === 0) {
+        run.fail(new Error('the handler returned a promise that never settles'));
+      }
+    });
   }
 
   /**
@@ -308,10 +312,7 @@ export class CloudFrontFunction {
     const settle = (apply: () => void) => {
       if (this.current !== run) return;
       run.pendingReads -= 1;
-      this.step(() => {
-        apply();
-        this.drain.runInContext(this.context, { timeout: this.timeoutMs });
-      });
+      this.step(apply);
     };
     Promise.resolve(value).then(
       (answer) => settle(() => deliver(key, format, answer, pending)),

@@ -351,23 +351,26 @@ describe('the CloudFront Functions sandbox', () => {
     expect(result.kind === 'response' && result.failure?.type).toBe('FunctionThrottledError');
   });
 
-  it('stops an infinite loop after an asynchronous KeyValueStore read too, and runs the next event', async () => {
-    const store = new Map([['k', 'loop']]);
+  // Not stopped locally: a loop after an await runs in the host's microtask queue (see the sandbox's header;
+  // terminating one in the context's own queue aborts Node.js, nodejs/node#38503). Its start still is:
+  it('stops an infinite loop before the first await, and runs the next event', async () => {
+    const looping = { value: true };
     const fn = CloudFrontFunction.fromSource(
       "import cf from 'cloudfront';\n" +
         'async function handler(event) {\n' +
-        "  const value = await cf.kvs().get('k');\n" +
-        "  if (value === 'loop') for (;;) {}\n" +
+        '  if (event.request.headers.loop) for (;;) {}\n' +
+        "  await cf.kvs().get('k').catch(() => undefined);\n" +
         '  return event.request;\n' +
         '}\n',
-      { timeoutMs: 20, kvs: { get: async (key) => store.get(key) } },
+      { timeoutMs: 20, kvs: { get: async () => (looping.value ? 'x' : 'y') } },
     );
+    const stuck = attempt();
+    stuck.request.headers.loop = { value: '1' };
 
-    const looping = await fn.run(attempt());
-    store.set('k', 'go');
+    const result = await fn.run(stuck);
     const next = attempt();
 
-    expect(looping.kind === 'response' && looping.failure?.type).toBe('FunctionThrottledError');
+    expect(result.kind === 'response' && result.failure?.type).toBe('FunctionThrottledError');
     expect(await fn.run(next)).toEqual(passedOn(next));
   });
 
