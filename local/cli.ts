@@ -3,6 +3,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
+import { DROP_ACTIONS, isDropAction } from '../contract/drops';
+import { SKU_PATTERN, SKU_RULE } from '../contract/sku';
+import { ApiClient } from './api-client';
 import { AssemblyError, readCloudAssembly } from './assembly/cloud-assembly';
 import { ownAssembly, SynthError } from './assembly/own-assembly';
 import { startAssemblyStack } from './assembly/run';
@@ -10,6 +13,7 @@ import { assertJava, JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
 import { assertPortFree, EnvironmentError, prepareWritableDir } from './emulators/environment';
 import { runPreflight } from './preflight';
+import type { Admission } from './rehearsal/recorder';
 import { defaultRehearsal, type Progress, type RehearsalOptions, rehearse } from './rehearsal/run';
 import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
 
@@ -68,9 +72,18 @@ const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIM
         warmReadsFloor; AWS defaults otherwise). Exits 1 naming each quota to raise,
         2 on a bad plan (naming the field) or bad options.`;
 
+const DROP_HELP = `  drop <pause|resume|close> --sku SKU [--target URL] [--admin-key KEY]
+        An operator's control of a drop on a running stack (local or deployed): pause
+        or resume new holds, or close the drop for good. Holds already placed stay.
+        The edge answers the new state within seconds.
+          --sku SKU            the drop's product
+          --target URL         the stack's API (http://127.0.0.1:3000)
+          --admin-key KEY      its admin key (default: DROPLINE_ADMIN_KEY)`;
+
 const EXIT_CODES = `Exit codes:
   0  success (rehearse: every promise kept)
-  1  a check failed: rehearse names the promise that broke, preflight each quota to raise
+  1  a check failed: rehearse names the promise that broke, preflight each quota to raise,
+     drop the stack's refusal (no such product, a closed drop)
   2  usage error: unknown command or option, missing or out-of-range value, stray
      argument, a bad DROPLINE_ADMIN_KEY, a bad plan
   3  environment failure: Java missing or older than 17, port in use, a path that
@@ -84,6 +97,8 @@ ${REHEARSE_HELP}
 ${SERVE_HELP}
 
 ${PREFLIGHT_HELP}
+
+${DROP_HELP}
 
 Options:
   -h, --help      Show this help (or a command's: dropline rehearse --help)
@@ -107,9 +122,16 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   if (command === 'preflight') return preflightCommand(rest);
-  const run = command === 'serve' ? serve : command === 'rehearse' ? rehearseCommand : undefined;
+  const run =
+    command === 'serve'
+      ? serve
+      : command === 'rehearse'
+        ? rehearseCommand
+        : command === 'drop'
+          ? dropCommand
+          : undefined;
   if (!run) {
-    const guess = closest(command, ['rehearse', 'serve', 'preflight']);
+    const guess = closest(command, ['rehearse', 'serve', 'preflight', 'drop']);
     console.error(`dropline: unknown command ${command}${guess ? ` (did you mean ${guess}?)` : ''}\n\n${USAGE}`);
     return EXIT.usage;
   }
@@ -368,6 +390,56 @@ function preflightCommand(args: string[]): number {
   return runPreflight({ plan: values.plan, context: values.context ?? [], at: values.at, json: values.json ?? false });
 }
 
+/** `dropline drop <action>`: the admin route, from the command line. */
+async function dropCommand(args: string[]): Promise<number> {
+  const [action, ...rest] = args;
+  if (action === undefined || action === '--help' || action === '-h') {
+    console.log(commandHelp(DROP_HELP));
+    return action === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (!isDropAction(action)) {
+    const guess = closest(action, Object.keys(DROP_ACTIONS));
+    throw new UsageError(`unknown action ${action}${guess ? ` (did you mean ${guess}?)` : ''}: pause, resume or close`);
+  }
+  const values = parseCommand(rest, {
+    sku: { type: 'string' },
+    target: { type: 'string', default: 'http://127.0.0.1:3000' },
+    'admin-key': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    console.log(commandHelp(DROP_HELP));
+    return EXIT.ok;
+  }
+  if (!values.sku || !SKU_PATTERN.test(values.sku)) {
+    throw new UsageError(`--sku is required: ${SKU_RULE}${values.sku ? `, got ${values.sku}` : ''}`);
+  }
+  const target = urlOption('target', values.target).replace(/\/+$/, '');
+  const adminKey = values['admin-key'] ?? process.env.DROPLINE_ADMIN_KEY;
+  if (!adminKey) throw new UsageError('--admin-key is required (or set DROPLINE_ADMIN_KEY)');
+  const api = new ApiClient(target, adminKey);
+  try {
+    const answer = await api
+      .call<{ state?: string; error?: { code: string; message: string } }>(
+        'POST',
+        `/admin/drops/${values.sku}/${action}`,
+        { admin: true },
+      )
+      .catch((error: unknown) => {
+        throw new EnvironmentError(`${target} could not be reached: ${(error as Error).message}`);
+      });
+    if (answer.status === 200) {
+      console.log(`${values.sku}: ${answer.body.state}`);
+      return EXIT.ok;
+    }
+    const refusal = answer.body.error ? `${answer.body.error.code}: ${answer.body.error.message}` : answer.text;
+    console.error(`dropline drop ${action}: ${target} answered ${answer.status} ${refusal}`);
+    return answer.status === 403 ? EXIT.usage : EXIT.promiseBroke;
+  } finally {
+    await api.close();
+  }
+}
+
 export function describeFailure(error: unknown): string {
   if (error instanceof JavaMissingError || error instanceof EnvironmentError || error instanceof SynthError) {
     return error.message;
@@ -525,6 +597,7 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
   const s = result.summary as Record<string, string | number> & {
     latencyMs: Record<string, number>;
     failures: string[];
+    admission: Admission;
   };
   const lines = [
     '',
@@ -533,6 +606,11 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
     `  sold ${s.sold} of ${s.stock} units in ${s.orders} orders; oversold ${s.oversold}; expired ${s.expired}, released ${s.released}`,
     `  ${s.attempts} reservation attempts by ${s.shoppers} shoppers and ${s.bots} bots over ${s.durationSeconds} s (peak ≈ ${s.peakArrivalRps} arrivals/s)`,
     `  ${s.throughputRps} answers/s; latency p50 ${s.latencyMs.p50} ms, p95 ${s.latencyMs.p95} ms, p99 ${s.latencyMs.p99} ms; 5xx ${s.errors5xx}`,
+    `  the edge answered ${s.admission.edgeAnswered} attempts${
+      s.admission.edgeAnsweredShare === null
+        ? ''
+        : `, ${Math.round(s.admission.edgeAnsweredShare * 100)} % of those after the sell-out`
+    }; ${s.admission.originRequestsPerUnitSold ?? '—'} attempts reached the API per unit sold`,
     '',
     ...result.checks.map(
       (check) => `  ${check.passed ? 'kept  ' : 'BROKEN'}  ${check.promise.padEnd(22)} ${check.detail}`,

@@ -6,7 +6,9 @@
  * A retry of an attempt that made a hold (a UUIDv7 key older than the edge's news) still reaches the
  * origin and gets its hold.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
@@ -116,4 +118,34 @@ test('drop controls refuse bad input and change nothing', async () => {
   const noKey = await api.call('POST', `/admin/drops/${sku}/pause`);
   expect(noKey.status).toBe(403);
   expect((await attempt(sku, 'still-open')).status).toBe(201);
+});
+
+test('`dropline drop` pauses, resumes and closes a drop on a running stack, with the conventions of the other commands', async () => {
+  const sku = 'edge-cli';
+  await api.putProduct(sku, { name: 'From the shell', priceCents: 100, stock: 1 });
+  const bin = join(import.meta.dirname, '../../bin/dropline.js');
+  const dropline = (...args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [bin, 'drop', ...args],
+        { env: { ...process.env, NODE_OPTIONS: '', DROPLINE_ADMIN_KEY: stack.adminKey } },
+        (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      );
+    });
+  expect(await dropline('pause', '--sku', sku, '--target', stack.url)).toMatchObject({
+    code: 0,
+    stdout: `${sku}: PAUSED\n`,
+  });
+  await answeredAtEdge(sku, 503, 'DROP_PAUSED');
+  expect((await dropline('close', '--sku', sku, '--target', stack.url)).stdout).toBe(`${sku}: CLOSED\n`);
+  const refused = await dropline('resume', '--sku', sku, '--target', stack.url);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toContain('409 INVALID_STATE');
+  expect((await dropline('explode', '--sku', sku)).code).toBe(2);
+  expect((await dropline('pause', '--target', stack.url)).stderr).toContain('--sku is required');
+  expect(
+    (await dropline('pause', '--sku', sku, '--target', stack.url, '--admin-key', 'wrong-key-wrong-key')).code,
+  ).toBe(2);
+  expect((await dropline('pause', '--sku', sku, '--target', 'http://127.0.0.1:9')).code).toBe(3);
 });
