@@ -79,7 +79,8 @@ async function send(
       last = answer;
       const code = (answer.body as { error?: { code?: unknown } }).error?.code;
       const ms = performance.now() - started;
-      context.recorder.record(route, answer.status, ms, typeof code === 'string' ? code : undefined);
+      const fromEdge = answer.headers['x-dropline-edge'] === 'answered';
+      context.recorder.record(route, answer.status, ms, typeof code === 'string' ? code : undefined, fromEdge);
       if (experience) {
         experience.slowestMs = Math.max(experience.slowestMs, ms);
         experience.lastMs = ms;

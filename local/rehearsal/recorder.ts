@@ -43,6 +43,15 @@ export interface StockSample {
   readonly sold: number;
 }
 
+export interface Admission {
+  readonly edgeAnswered: number;
+  readonly soldOutForGoodAtSecond: number | null;
+  readonly attemptsAfterSoldOut: number;
+  /** Of the attempts answered after the drop sold out for good, the share the edge answered. */
+  readonly edgeAnsweredShare: number | null;
+  readonly originRequestsPerUnitSold: number | null;
+}
+
 const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
 
 export class Recorder {
@@ -59,6 +68,8 @@ export class Recorder {
     >
   >();
   readonly stock: StockSample[] = [];
+  /** When each reservation attempt was answered, and whether the edge function answered it. */
+  private readonly reserveAnswers: Array<{ readonly second: number; readonly edge: boolean }> = [];
   timeouts = 0;
   retries = 0;
 
@@ -66,8 +77,12 @@ export class Recorder {
     return (performance.now() - this.started) / 1000;
   }
 
-  /** One answer; `code` is the error code of a 4xx/5xx body, if it had one. */
-  record(route: RouteName, status: number, ms: number, code?: string): void {
+  /**
+   * One answer; `code` is the error code of a 4xx/5xx body, if it had one; `edge` whether the edge
+   * function answered it (`x-dropline-edge: answered`) instead of the API.
+   */
+  record(route: RouteName, status: number, ms: number, code?: string, edge = false): void {
+    if (route === 'reserve') this.reserveAnswers.push({ second: this.elapsedSeconds(), edge });
     const micros = Math.max(1, Math.round(ms * 1000));
     let routeHistogram = this.byRoute.get(route);
     if (!routeHistogram) {
@@ -106,6 +121,26 @@ export class Recorder {
       bucket[refusalOf(code)]++;
     } else bucket.ok++;
     bucket.latency.record(micros);
+  }
+
+  /**
+   * What the edge took off the origin: reservation attempts it answered, and its share of those answered
+   * after the drop sold out for good (nothing available, nothing held, by the stock samples); attempts that
+   * reached the origin per unit sold.
+   */
+  admission(sold: number): Admission {
+    const soldOut = this.stock.find((sample) => sample.available === 0 && sample.held === 0);
+    const after = soldOut ? this.reserveAnswers.filter((answer) => answer.second >= soldOut.second) : [];
+    const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
+    return {
+      edgeAnswered,
+      soldOutForGoodAtSecond: soldOut ? soldOut.second : null,
+      attemptsAfterSoldOut: after.length,
+      edgeAnsweredShare:
+        after.length === 0 ? null : Number((after.filter((answer) => answer.edge).length / after.length).toFixed(3)),
+      originRequestsPerUnitSold:
+        sold === 0 ? null : Number(((this.reserveAnswers.length - edgeAnswered) / sold).toFixed(2)),
+    };
   }
 
   sampleStock(sample: Omit<StockSample, 'second'>): void {

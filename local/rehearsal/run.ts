@@ -12,7 +12,7 @@ import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
-import { Recorder, type Refusal } from './recorder';
+import { type Admission, Recorder, type Refusal } from './recorder';
 import { type RunSettings, renderReport, type ShopperFeedback } from './report-html';
 import { type Check, verdict } from './verdict';
 
@@ -250,6 +250,7 @@ async function run(
     refusals,
     soldOutAtSecond: firstEmpty ? Number(firstEmpty.second.toFixed(1)) : null,
     feedback,
+    admission: recorder.admission(drain.ledger.sold),
     spikeEndedAtSecond: Number(spikeSeconds.toFixed(1)),
   };
   const reportPath = writeReports(options.reportDir, runId, {
@@ -341,6 +342,7 @@ function writeReports(
       latencyMs: { p99: number };
       soldOutAtSecond: number | null;
       feedback: ShopperFeedback | undefined;
+      admission: Admission;
     };
     checks: Check[];
     recorder: Recorder;
@@ -362,6 +364,9 @@ function writeReports(
       '5xx answers': summary.errors5xx,
       'units expired / released': `${summary.expired} / ${summary.released}`,
       'timeouts / retries': `${summary.timeouts} / ${summary.retries}`,
+      'attempts answered at the edge': summary.admission.edgeAnswered,
+      'edge share after the sell-out': summary.admission.edgeAnsweredShare ?? '—',
+      'origin attempts per unit sold': summary.admission.originRequestsPerUnitSold ?? '—',
     },
     checks,
     markers: { soldOutAtSecond: summary.soldOutAtSecond, spikeEndedAtSecond: summary.spikeEndedAtSecond },
