@@ -2,7 +2,9 @@
  * The drop page's service worker: keeps the page shell and its assets so the
  * page opens without a network (it then shows the last state it knew, from
  * the page's own memory). It answers nothing else: API answers go to the
- * network untouched, so none outlives the edge's one-second TTL here.
+ * network untouched, so none outlives the edge's one-second TTL here. Nor
+ * does it keep `/assets/config.json` (the deployment's AWS WAF integration
+ * URL, read fresh by ./assets/waf.js on every load: offline the page has none).
  *
  * Network first, cache as the fallback: online, every load revalidates with
  * the server (a 304 when unchanged), so a deploy is never hidden behind an
@@ -17,8 +19,11 @@ const SHELL = [
   '/assets/memory.js',
   '/assets/messages.js',
   '/assets/poll.js',
+  '/assets/waf.js',
   '/assets/waiting-room.js',
 ];
+/** Deployment settings, not shell: never kept. */
+const CONFIG = '/assets/config.json';
 
 self.addEventListener('install', (event) => {
   // Everything a checkout needs is fetched now, while the network is there.
@@ -46,7 +51,7 @@ function shellKey(request) {
   if (url.origin !== self.location.origin) return undefined;
   // The page is one document whatever drop its query names.
   if (request.mode === 'navigate' && (url.pathname === '/' || url.pathname === '/index.html')) return '/';
-  if (url.pathname.startsWith('/assets/')) return url.pathname;
+  if (url.pathname.startsWith('/assets/') && url.pathname !== CONFIG) return url.pathname;
   return undefined;
 }
 

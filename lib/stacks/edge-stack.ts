@@ -53,6 +53,7 @@ import { BucketDeployment, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { EDGE_ADMISSION_PATH_PATTERN } from '../../contract/drops';
 import type { DnsSettings } from '../config/settings';
@@ -71,6 +72,11 @@ export const ADMISSION_FUNCTION_FILE = fileURLToPath(new URL('../../edge/admissi
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorOriginGroups.html).
  */
 export const FAILOVER_STATUS_CODES = [500, 502, 503, 504];
+/**
+ * The page's deployment settings (site/assets/waf.js reads them on every load): deployed, the web ACL's AWS WAF
+ * integration URL; in site/, the local stack's `null` (no WAF, nothing to load).
+ */
+export const WAF_CONFIG_KEY = 'assets/config.json';
 /** Below this many requests a minute, an edge rate says nothing. */
 const EDGE_RATE_FLOOR_PER_MINUTE = 600;
 
@@ -240,7 +246,15 @@ export class EdgeStack extends Stack {
     }
 
     new BucketDeployment(this, 'DropPageContent', {
-      sources: [Source.asset(siteDir)],
+      // Sources are unzipped in order into one directory before the sync, a later file replacing an earlier one
+      // (CDK's bucket-deployment handler, `s3_deploy`): the deployed config.json replaces site/'s local one.
+      // Source.jsonData takes deploy-time values (`Source.jsonData('config.json', { baz: topic.topicArn })`,
+      // https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_s3_deployment.Source.html): CDK writes a
+      // marker in the file, and the handler replaces it with the value, JSON-escaped.
+      sources: [
+        Source.asset(siteDir),
+        Source.jsonData(WAF_CONFIG_KEY, { wafIntegrationUrl: this.wafIntegrationUrl(acl) }),
+      ],
       destinationBucket: site,
       distribution: this.distribution,
       // The page, its service worker and its assets change together: a deploy must not pair a new page with old scripts.
@@ -372,6 +386,46 @@ export class EdgeStack extends Stack {
     });
     if (alarmEmail) topic.addSubscription(new EmailSubscription(alarmEmail));
     return topic;
+  }
+
+  /**
+   * The web ACL's integration URL, from which the drop page loads AWS WAF's JavaScript integration
+   * (`<URL>challenge.js`, site/assets/waf.js). WAFv2 returns it from GetWebACL as `ApplicationIntegrationURL`
+   * ("GetWebACL", https://docs.aws.amazon.com/waf/latest/APIReference/API_GetWebACL.html); CloudFormation does
+   * not return it (`AWS::WAFv2::WebACL` answers Fn::GetAtt with Arn, Capacity, Id and LabelNamespace only:
+   * aws-cdk-lib's CfnWebACL, generated from the resource's schema, has no attribute for it), so one SDK call at
+   * deploy time reads it: only that field is returned, and the role may call GetWebACL on this web ACL alone.
+   */
+  private wafIntegrationUrl(acl: CfnWebACL): string {
+    const getWebAcl = {
+      service: 'WAFV2',
+      action: 'GetWebACL',
+      parameters: { Name: acl.name, Scope: 'CLOUDFRONT', Id: acl.attrId },
+      // The ACL's id changes only when it is replaced: a new ACL is read again.
+      physicalResourceId: PhysicalResourceId.of(acl.attrId),
+      outputPaths: ['ApplicationIntegrationURL'],
+    };
+    const lookup = new AwsCustomResource(this, 'WafIntegrationUrl', {
+      onCreate: getWebAcl,
+      onUpdate: getWebAcl,
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: [acl.attrArn] }),
+      installLatestAwsSdk: false,
+    });
+    this.acknowledgeSdkCallProvider();
+    return lookup.getResponseField('ApplicationIntegrationURL');
+  }
+
+  /** CDK's AwsCustomResource runs one CDK-owned singleton function (Node.js 24), only during deployment. */
+  private acknowledgeSdkCallProvider(): void {
+    const provider = this.node.children.find((child) =>
+      child.node.id.startsWith('AWS679f53fac002430cb0da5b7982bd2287'),
+    );
+    if (!provider) throw new Error('AwsCustomResource provider not found: its findings cannot be acknowledged');
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        "CDK's AwsCustomResource handler reads the web ACL's integration URL once per deployment; its role is CDK's",
+    });
   }
 
   /**

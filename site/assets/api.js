@@ -2,8 +2,11 @@
  * The page's one way to the API: same origin, JSON, and the contract's
  * retry rule — 429 THROTTLED or BUSY, 5xx and lost connections are retried
  * with the very same request (so the same Idempotency-Key) after the answer's
- * Retry-After, jittered; every other answer is a verdict.
+ * Retry-After, jittered; every other answer is a verdict. Every write first
+ * waits (3 s at most) for a fresh AWS WAF token when the deployment has one
+ * (./waf.js): the edge challenges a reservation whose token has expired.
  */
+import { wafReady } from './waf.js';
 
 let lastLatency;
 /** The server's clock minus this page's, from the last answer's Date header (whole seconds). */
@@ -33,6 +36,7 @@ export const lastLatencyMs = () => lastLatency;
 
 /** An answer, or `{ status: 0, code: 'OFFLINE' }` when the request never got one. */
 export async function call(method, path, { body, headers = {}, cache = 'no-store', signal } = {}) {
+  if (method !== 'GET' && method !== 'HEAD') await wafReady();
   let response;
   const started = performance.now();
   try {

@@ -10,6 +10,7 @@ import { attemptKey, call, untilSettled } from './api.js';
 import { dropMemory, customerId as rememberedCustomer } from './memory.js';
 import { messageFor } from './messages.js';
 import { feedbackPoll } from './poll.js';
+import { keepWafTokenFresh } from './waf.js';
 import { watchWaitingRoom } from './waiting-room.js';
 
 /** Edge TTL (1 s) plus a poll every 0.8–1 s: a change reaches the page within 2 s (docs/capacity.md). */
@@ -500,6 +501,8 @@ async function start() {
     return;
   }
   poll = feedbackPoll({ sku, customerId, memory, context: () => ({ seenAvailable: page.product?.available }) });
+  // Deployed, the edge's token stays fresh however long the shopper waits for the drop (./waf.js).
+  keepWafTokenFresh();
   const remembered = memory.load();
   page.product = remembered.product;
   page.reservation = remembered.reservation;
