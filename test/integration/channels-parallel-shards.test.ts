@@ -126,7 +126,7 @@ afterAll(async () => {
   await latency?.stop();
 });
 
-/** A FIFO queue of the test's own on the inventory topic: what every channel queue is sent, in its order. */
+/** A FIFO queue of the test's own on the inventory topic, filtered as a channel's: what every channel queue is sent, in its order. */
 async function tap() {
   const { QueueUrl } = await sqs.send(
     new CreateQueueCommand({ QueueName: `tap-${randomUUID()}.fifo`, Attributes: { FifoQueue: 'true' } }),
@@ -138,7 +138,7 @@ async function tap() {
       TopicArn: stack.messaging.topicArn,
       Protocol: 'sqs',
       Endpoint: Attributes?.QueueArn,
-      Attributes: { RawMessageDelivery: 'true' },
+      Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(channels[0]?.filterPolicy) },
     }),
   );
   const received: Snapshot[] = [];

@@ -87,6 +87,7 @@ async function everyRoute(): Promise<Array<[string, () => Promise<ApiResponse>]>
     ],
     ['GET /admin/products/{sku}/feedback', () => api.call('GET', `/admin/products/${sku}/feedback`, { admin: true })],
     ['GET /health', () => api.call('GET', '/health')],
+    ['POST /admin/drops/{sku}/{action}', () => api.call('POST', `/admin/drops/${sku}/pause`, { admin: true })],
   ];
   return calls;
 }
