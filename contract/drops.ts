@@ -16,8 +16,59 @@ export const DROP_ACTIONS = { pause: 'PAUSED', resume: 'OPEN', close: 'CLOSED' }
   string,
   DropState
 >;
-export type DropAction = keyof typeof DROP_ACTIONS;
-export const isDropAction = (value: string): value is DropAction => Object.hasOwn(DROP_ACTIONS, value);
+/** `POST /admin/drops/{sku}/{action}` for the waiting room: admission through the edge's queue, or none. */
+export const ROOM_ACTIONS = { 'waiting-room-on': true, 'waiting-room-off': false } as const;
+export type DropAction = keyof typeof DROP_ACTIONS | keyof typeof ROOM_ACTIONS;
+export const isDropAction = (value: string): value is DropAction =>
+  Object.hasOwn(DROP_ACTIONS, value) || Object.hasOwn(ROOM_ACTIONS, value);
+
+/** The header that carries an admission token on `POST /products/{sku}/reservations`, and the ticket's. */
+export const ADMISSION_HEADER = 'x-dropline-admission';
+export const TICKET_HEADER = 'x-dropline-ticket';
+/** How long an admission token lasts, and the clock skew tolerated on its expiry (both sides). */
+export const ADMISSION_TOKEN_MS = 120_000;
+export const ADMISSION_SKEW_MS = 2_000;
+/** Tickets issued before the start are ranked over this much key space before it (the pre-queue's shuffle). */
+export const PRE_QUEUE_MS = 60_000;
+
+/** The 403 codes of a refused admission token (edge and origin) or ticket (edge). */
+export const ADMISSION_CODES = [
+  'ADMISSION_REQUIRED',
+  'ADMISSION_INVALID',
+  'ADMISSION_EXPIRED',
+  'ADMISSION_WRONG_SKU',
+  'ADMISSION_WRONG_CUSTOMER',
+] as const;
+export type AdmissionCode = (typeof ADMISSION_CODES)[number];
+export const TICKET_CODES = ['TICKET_INVALID', 'TICKET_WRONG_SKU', 'TICKET_WRONG_CUSTOMER'] as const;
+
+/** The KeyValueStore key of the waiting room's signing keys: `{"active": id, "keys": {id: secret}}`. */
+export const ADMISSION_KEYS_KEY = 'admission-keys';
+export const AdmissionKeys = z.object({
+  active: z.string().check(z.minLength(1)),
+  keys: z.record(z.string(), z.string().check(z.minLength(32))),
+  /** When the active key was made (ms): the controller rotates it daily, keeping the previous one. */
+  rotatedAt: z.int(),
+});
+export type AdmissionKeys = z.infer<typeof AdmissionKeys>;
+
+/** The KeyValueStore key of a SKU's admission boundary, kept by the admission controller. */
+export const roomKey = (sku: string): string => `room:${sku}`;
+/**
+ * Tickets whose order key (ms: the arrival time, or the pre-queue's rank before the start) is at or below
+ * `boundary` are admitted; it moves `speed` key-ms per second; `rate` is the holds per second the stock
+ * path took lately (the edge's estimate of people ahead: seconds to wait × rate).
+ */
+export const EdgeRoom = z.object({
+  v: z.literal(1),
+  boundary: z.number(),
+  speed: z.number().check(z.gte(0)),
+  rate: z.number().check(z.gte(0)),
+  at: z.int(),
+  /** The units available at `at`, for the next tick's measurement. */
+  available: z.optional(z.int()),
+});
+export type EdgeRoom = z.infer<typeof EdgeRoom>;
 
 /** Seconds a shopper refused by a paused drop is asked to wait before trying again. */
 export const DROP_PAUSED_RETRY_AFTER_SECONDS = 5;
@@ -33,6 +84,8 @@ export const DropStateEvent = z.object({
   sku: z.string().check(z.minLength(1), z.maxLength(64)),
   state: z.enum(DROP_STATES),
   startsAt: z.iso.datetime({ offset: true }),
+  /** Whether the waiting room is on. */
+  room: z.boolean(),
   /** The product item's revision: every change of it moves this on. */
   revision: z.int().check(z.gte(0)),
   publishedAt: z.iso.datetime(),
@@ -41,6 +94,8 @@ export type DropStateEvent = z.infer<typeof DropStateEvent>;
 
 /** The CloudFront behaviour the edge function runs on (viewer request). */
 export const EDGE_ADMISSION_PATH_PATTERN = '/products/*/reservations';
+/** The waiting room's behaviour: `GET /drops/{sku}/queue`, answered by the same function. */
+export const EDGE_QUEUE_PATH_PATTERN = '/drops/*/queue';
 
 /** The local runtime's store: the embedded KeyValueStore answers for any ARN of this shape. */
 export const LOCAL_EDGE_STORE_ARN = 'arn:aws:cloudfront::000000000000:key-value-store/dropline-local';
@@ -58,6 +113,7 @@ export const EdgeDropState = z.object({
   v: z.literal(1),
   state: z.enum(DROP_STATES),
   startsAt: z.iso.datetime({ offset: true }),
+  room: z.boolean(),
   /** −1 until the writer has seen the SKU's first stock snapshot: the edge then claims nothing about stock. */
   available: z.int().check(z.gte(-1)),
   held: z.int().check(z.gte(-1)),

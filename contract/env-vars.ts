@@ -20,6 +20,8 @@ export const envVars = {
   inventoryTopicArn: 'INVENTORY_TOPIC_ARN',
   /** Channel name → its queue's ARN, as JSON (see `channelsByQueueArn`). */
   channelQueueArns: 'CHANNEL_QUEUE_ARNS',
+  /** Units per second the stock path is planned to take: the waiting room admits towards it. */
+  admissionCapacity: 'ADMISSION_CAPACITY_UPS',
   /** The ARN of the CloudFront KeyValueStore the edge function reads (the edge-state writer's target). */
   edgeStoreArn: 'EDGE_STORE_ARN',
   /** `{"SKU": shards}` from the drop plan, as JSON (see `parsePlannedShards`). */

@@ -9,7 +9,7 @@
  * namespace drags every locale into each bundle (~440 KiB minified).
  */
 import * as z from 'zod/mini';
-import { DROP_ACTIONS, type DropAction } from './drops';
+import { DROP_ACTIONS, type DropAction, ROOM_ACTIONS } from './drops';
 import { MAX_SHARDS } from './inventory-table';
 import type { HandlerName } from './routes';
 import { SKU_PATTERN, SKU_RULE } from './sku';
@@ -89,7 +89,10 @@ export const bodySchemas: Partial<Record<HandlerName, z.ZodMiniType>> = {
 export const skuPath = z.object({ pathParameters: z.object({ sku: Sku }) });
 /** `POST /admin/drops/{sku}/{action}`: an unknown action is a 400 naming the three. */
 export const dropControlPath = z.object({
-  pathParameters: z.object({ sku: Sku, action: z.enum(Object.keys(DROP_ACTIONS) as [DropAction, ...DropAction[]]) }),
+  pathParameters: z.object({
+    sku: Sku,
+    action: z.enum([...Object.keys(DROP_ACTIONS), ...Object.keys(ROOM_ACTIONS)] as [DropAction, ...DropAction[]]),
+  }),
 });
 export const reservationPath = z.object({ pathParameters: z.object({ reservationId: ReservationId }) });
 export const orderPath = z.object({ pathParameters: z.object({ orderId: z.uuid() }) });

@@ -52,9 +52,12 @@ export const apiRoutes: readonly ApiRoute[] = [
 ];
 
 export interface Schedule {
-  readonly handler: 'expire-holds';
+  readonly handler: 'expire-holds' | 'advance-admission';
   /** Locally the runtime sweeps this often; the deployed stack schedules the same function. */
   readonly localEveryMs: number;
 }
 
-export const schedules: readonly Schedule[] = [{ handler: 'expire-holds', localEveryMs: 1000 }];
+export const schedules: readonly Schedule[] = [
+  { handler: 'expire-holds', localEveryMs: 1000 },
+  { handler: 'advance-admission', localEveryMs: 1000 },
+];

@@ -1,107 +1,219 @@
 import cf from 'cloudfront';
+// biome-ignore lint/style/useNodejsImportProtocol: CloudFront Functions names it 'crypto'
+import crypto from 'crypto';
 
-// Edge admission: CloudFront Function (JS runtime 2.0), viewer request on /products/*/reservations.
-// A POST to /products/{sku}/reservations reads `drop:<sku>` (contract/drops.ts) from the KeyValueStore;
-// a closed, paused, not-started or sold-out drop is answered here. Anything unknown (no value, a bad
-// one, a KVS error) goes to the origin: the edge answers only what it knows.
-// Retries pass: a key gets the same reservation whatever the state is now, and only the origin knows
-// if it made a hold. A UUIDv7 key (RFC 9562: first 48 bits Unix ms) minted before the value was written
-// (`since`, +2 s skew) may be one; any other key is a new attempt.
-// Limits: 10 KB code, no network/timers/eval, ~1 ms compute; kvs.get() is async and throws on a missing
-// key; values <= 1 KB. See docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/ pages
-// functions-javascript-runtime-20, cloudfront-function-restrictions, cloudfront-limits,
-// functions-custom-methods, functions-event-structure.
+// Edge admission: a CloudFront Function (JS runtime 2.0) on viewer requests, reading the KeyValueStore
+// (contract/drops.ts): `drop:<sku>` (state, stock, room on/off), `room:<sku>` (the admission boundary)
+// and `admission-keys` (HMAC keys by id).
+// - POST /products/{sku}/reservations: a closed, paused, not-started or sold-out drop is answered here;
+//   with the waiting room on, an attempt needs a valid admission token (x-dropline-admission) for the sku.
+//   The origin checks the token again and binds it to the body's customer (a function cannot read bodies).
+// - GET /drops/{sku}/queue?customerId=: the waiting room. Issues a signed ticket (no counter), answers
+//   its place, and exchanges a ticket inside the boundary for a short-lived admission token. Tickets
+//   made before the start are ranked by a keyed hash of sku and customer (a shuffle nobody can predict or
+//   redraw); later ones by arrival time.
+// Anything unknown goes to the origin. A UUIDv7 Idempotency-Key minted before `since` (+2 s) may retry
+// an attempt that made a hold, which only the origin knows: it passes.
+// Limits: 10 KB, no network/timers/eval; kvs.get() is async, throws on a missing key (CloudFront
+// Developer Guide: functions-javascript-runtime-20, cloudfront-function-restrictions, cloudfront-limits).
 const kvs = cf.kvs();
 
-const RESERVATIONS = /^\/products\/([A-Za-z0-9][A-Za-z0-9_-]{0,63})\/reservations$/;
+const SKU = '([A-Za-z0-9][A-Za-z0-9_-]{0,63})';
+const RESERVATIONS = new RegExp(`^/products/${SKU}/reservations$`);
+const QUEUE = new RegExp(`^/drops/${SKU}/queue$`);
+const CUSTOMER = /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-const CLOCK_SKEW_MS = 2000;
-const PAUSED_RETRY_AFTER_SECONDS = '5';
+const SKEW_MS = 2000;
+const TOKEN_MS = 120000;
+const PRE_QUEUE_MS = 60000;
 const STATES = ['OPEN', 'PAUSED', 'CLOSED'];
 
 // biome-ignore lint/correctness/noUnusedVariables: CloudFront calls it
 async function handler(event) {
   const request = event.request;
-  const sku = reservationSku(request);
-  if (sku === null) return request;
+  let match = request.method === 'POST' && RESERVATIONS.exec(request.uri);
+  if (match) return reservation(request, match[1]);
+  match = request.method === 'GET' && QUEUE.exec(request.uri);
+  if (match) return queue(request, match[1]);
+  return request;
+}
 
-  const drop = await dropState(sku);
+async function reservation(request, sku) {
+  const drop = await read(`drop:${sku}`, isDrop);
   if (drop === null) return request;
   if (mayBeRetry(request.headers['idempotency-key'], drop.since)) return request;
-  return refusal(drop, Date.now()) || request;
+  const refused = refusal(drop, Date.now());
+  if (refused) return refused;
+  if (!drop.room) return request;
+  const keys = await read('admission-keys', isKeys);
+  if (keys === null) return request;
+  const header = request.headers['x-dropline-admission'];
+  if (!header) return error(403, 'ADMISSION_REQUIRED', 'The waiting room is on: queue first (GET /drops/{sku}/queue)');
+  const token = verify(header.value, keys);
+  if (token === null || typeof token.e !== 'number') return error(403, 'ADMISSION_INVALID', 'Not a valid admission');
+  if (token.s !== sku) return error(403, 'ADMISSION_WRONG_SKU', 'This admission is for another drop');
+  if (token.e + SKEW_MS < Date.now()) return error(403, 'ADMISSION_EXPIRED', 'This admission has expired: queue again');
+  return request;
 }
 
-function reservationSku(request) {
-  if (request.method !== 'POST') return null;
-  const match = RESERVATIONS.exec(request.uri);
-  return match ? match[1] : null;
+async function queue(request, sku) {
+  const drop = await read(`drop:${sku}`, isDrop);
+  if (drop === null) return request;
+  const now = Date.now();
+  const state = stateOf(drop, now);
+  if (!drop.room) return ok({ state: state, position: 0, ahead: 0, etaSeconds: 0, admitted: state === 'OPEN' });
+  const customer = request.querystring.customerId;
+  if (!customer || !CUSTOMER.test(decodeURIComponent(customer.value))) {
+    return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+-; at most 128');
+  }
+  const subject = decodeURIComponent(customer.value);
+  const keys = await read('admission-keys', isKeys);
+  if (keys === null) return error(503, 'UNAVAILABLE', 'The waiting room is starting; retry shortly', retryAfter('1'));
+  let ticket;
+  const header = request.headers['x-dropline-ticket'];
+  if (header) {
+    ticket = verify(header.value, keys);
+    if (ticket === null || typeof ticket.t !== 'number') return error(403, 'TICKET_INVALID', 'Not a valid ticket');
+    if (ticket.s !== sku) return error(403, 'TICKET_WRONG_SKU', 'This ticket is for another drop');
+    if (ticket.c !== subject) return error(403, 'TICKET_WRONG_CUSTOMER', 'This ticket is for another customer');
+  } else {
+    ticket = { s: sku, c: subject, t: now };
+  }
+  const startsAt = Date.parse(drop.startsAt);
+  const order = ticket.t < startsAt ? startsAt - PRE_QUEUE_MS + rank(keys, sku, subject) * PRE_QUEUE_MS : ticket.t;
+  const room = (await read(`room:${sku}`, isRoom)) || { boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0 };
+  const admitted = state === 'OPEN' && order <= room.boundary;
+  const waitingMs = Math.max(0, order - room.boundary);
+  const eta = admitted ? 0 : room.speed > 0 ? Math.ceil(waitingMs / room.speed) : null;
+  const ahead = admitted ? 0 : eta === null ? null : Math.round(eta * room.rate);
+  const answer = {
+    state: state,
+    position: ahead === null ? null : ahead + 1,
+    ahead: ahead,
+    etaSeconds: eta,
+    admitted: admitted,
+    ticket: header ? header.value : sign({ s: sku, c: subject, t: ticket.t }, keys),
+  };
+  if (state === 'WAITING_FOR_RETURNS') answer.mayReturn = drop.held;
+  if (admitted) answer.admission = sign({ s: sku, c: subject, o: order, e: now + TOKEN_MS }, keys);
+  return ok(answer);
 }
 
-/** The drop's state (version 1), or null when missing or unreadable. */
-async function dropState(sku) {
-  let value;
+/** SOLD_OUT (nothing available or held), WAITING_FOR_RETURNS (all held), NOT_STARTED, PAUSED, CLOSED, OPEN. */
+function stateOf(drop, now) {
+  if (drop.state !== 'OPEN') return drop.state;
+  if (drop.available === 0 && drop.held === 0) return 'SOLD_OUT';
+  if (now < Date.parse(drop.startsAt)) return 'NOT_STARTED';
+  if (drop.available === 0) return 'WAITING_FOR_RETURNS';
+  return 'OPEN';
+}
+
+async function read(key, valid) {
   try {
-    value = await kvs.get(`drop:${sku}`, { format: 'json' });
+    const value = await kvs.get(key, { format: 'json' });
+    return valid(value) ? value : null;
   } catch (_missing) {
     return null;
   }
-  return isDropState(value) ? value : null;
 }
 
-function isDropState(value) {
+function isDrop(v) {
   return (
-    value !== null &&
-    typeof value === 'object' &&
-    value.v === 1 &&
-    STATES.indexOf(value.state) !== -1 &&
-    typeof value.startsAt === 'string' &&
-    !Number.isNaN(Date.parse(value.startsAt)) &&
-    isCount(value.available) &&
-    isCount(value.held) &&
-    isCount(value.since)
+    v !== null &&
+    typeof v === 'object' &&
+    v.v === 1 &&
+    STATES.indexOf(v.state) !== -1 &&
+    typeof v.startsAt === 'string' &&
+    !Number.isNaN(Date.parse(v.startsAt)) &&
+    isCount(v.available) &&
+    isCount(v.held) &&
+    isCount(v.since)
   );
 }
 
-function isCount(value) {
-  return Number.isInteger(value) && value >= 0;
+function isKeys(v) {
+  return v !== null && typeof v === 'object' && typeof v.active === 'string' && typeof v.keys === 'object';
 }
 
-/** Whether the key is a UUIDv7 minted before the value was written (give or take skew). */
+function isRoom(v) {
+  return v !== null && typeof v === 'object' && v.v === 1 && Number.isFinite(v.boundary) && v.speed >= 0;
+}
+
+// -1: not known yet.
+function isCount(value) {
+  return Number.isInteger(value) && value >= -1;
+}
+
 function mayBeRetry(keyHeader, since) {
   if (!keyHeader || !UUID_V7.test(keyHeader.value)) return false;
   const key = keyHeader.value;
-  const mintedAt = parseInt(key.slice(0, 8) + key.slice(9, 13), 16);
-  return mintedAt < since + CLOCK_SKEW_MS;
+  return parseInt(key.slice(0, 8) + key.slice(9, 13), 16) < since + SKEW_MS;
 }
 
-/** The edge's answer for a drop that takes no new attempt now, or null: the origin decides. */
 function refusal(drop, now) {
-  if (drop.state === 'CLOSED') return answer(409, 'Conflict', 'DROP_CLOSED', 'The drop is closed');
+  if (drop.state === 'CLOSED') return error(409, 'DROP_CLOSED', 'The drop is closed');
   if (drop.state === 'PAUSED') {
-    return answer(503, 'Service Unavailable', 'DROP_PAUSED', 'The drop is paused; try again shortly', {
-      'retry-after': { value: PAUSED_RETRY_AFTER_SECONDS },
-    });
+    return error(503, 'DROP_PAUSED', 'The drop is paused; try again shortly', retryAfter('5'));
   }
-  if (now < Date.parse(drop.startsAt)) {
-    return answer(403, 'Forbidden', 'DROP_NOT_STARTED', `The drop starts at ${drop.startsAt}`);
-  }
+  if (now < Date.parse(drop.startsAt)) return error(403, 'DROP_NOT_STARTED', `The drop starts at ${drop.startsAt}`);
   // Held units may come back: then the origin answers (cheaply).
-  if (drop.available === 0 && drop.held === 0) return answer(409, 'Conflict', 'SOLD_OUT', 'Sold out');
+  if (drop.available === 0 && drop.held === 0) return error(409, 'SOLD_OUT', 'Sold out');
   return null;
 }
 
+// A ticket or token: base64url(JSON with the key id) "." base64url(HMAC-SHA256 of the first part).
+function sign(claims, keys) {
+  claims.k = keys.active;
+  const body = b64(Buffer.from(JSON.stringify(claims)).toString('base64'));
+  return `${body}.${mac(keys.keys[keys.active], body)}`;
+}
+
+function verify(value, keys) {
+  const parts = String(value).split('.');
+  if (parts.length !== 2) return null;
+  let claims;
+  try {
+    claims = JSON.parse(Buffer.from(parts[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString());
+  } catch (_bad) {
+    return null;
+  }
+  const secret = claims && typeof claims.k === 'string' && keys.keys[claims.k];
+  return typeof secret === 'string' && mac(secret, parts[0]) === parts[1] ? claims : null;
+}
+
+function mac(secret, data) {
+  return b64(crypto.createHmac('sha256', secret).update(data).digest('base64'));
+}
+
+function b64(base64) {
+  return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+// In [0, 1): the pre-queue's shuffle, keyed by the active secret so no one can compute their place.
+function rank(keys, sku, subject) {
+  const hex = crypto.createHmac('sha256', keys.keys[keys.active]).update(`rank:${sku}:${subject}`).digest('hex');
+  return parseInt(hex.slice(0, 8), 16) / 4294967296;
+}
+
+function retryAfter(seconds) {
+  return { 'retry-after': { value: seconds } };
+}
+
+function ok(body) {
+  return respond(200, body, {});
+}
+
+function error(status, code, message, extra) {
+  return respond(status, { error: { code: code, message: message } }, extra || {});
+}
+
 // Runtime 2.0 takes a response body as { encoding, data }.
-function answer(statusCode, statusDescription, code, message, extraHeaders) {
+function respond(statusCode, body, extra) {
   const headers = {
     'content-type': { value: 'application/json' },
     'cache-control': { value: 'no-store' },
     'x-dropline-edge': { value: 'answered' },
   };
-  for (const name in extraHeaders) headers[name] = extraHeaders[name];
-  return {
-    statusCode: statusCode,
-    statusDescription: statusDescription,
-    headers: headers,
-    body: { encoding: 'text', data: JSON.stringify({ error: { code: code, message: message } }) },
-  };
+  for (const name in extra) headers[name] = extra[name];
+  return { statusCode: statusCode, headers: headers, body: { encoding: 'text', data: JSON.stringify(body) } };
 }

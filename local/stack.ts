@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EDGE_ADMISSION_PATH_PATTERN, LOCAL_EDGE_STORE_ARN } from '../contract/drops';
+import { EDGE_ADMISSION_PATH_PATTERN, EDGE_QUEUE_PATH_PATTERN, LOCAL_EDGE_STORE_ARN } from '../contract/drops';
 import { envVars } from '../contract/env-vars';
 import { DEFAULT_SERVICE_NAME } from '../contract/metrics';
 import { apiRoutes, schedules } from '../contract/routes';
@@ -153,6 +153,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     messaging = await provisionLocalResources(endpoints, tableName);
 
+    const admission = CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
+      ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
+    });
     const handlers = new Map<string, ProxyHandler>();
     for (const route of apiRoutes) handlers.set(route.handler, await loadHandler(route.handler));
     gateway = await startGateway({
@@ -163,14 +166,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...(options.host !== undefined ? { host: options.host } : {}),
       ...(options.onResponse ? { onResponse: options.onResponse } : {}),
       ...(options.maxConcurrency ? { maxConcurrency: options.maxConcurrency } : {}),
-      // CloudFront's behaviour for reservations runs the edge function, reading the local store.
+      // CloudFront's behaviours for the queue and reservations run the edge function, on the local store.
       edge: [
-        {
-          pathPattern: EDGE_ADMISSION_PATH_PATTERN,
-          fn: CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
-            ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
-          }),
-        },
+        { pathPattern: EDGE_QUEUE_PATH_PATTERN, fn: admission },
+        { pathPattern: EDGE_ADMISSION_PATH_PATTERN, fn: admission },
       ],
     });
     wired.routes = gateway.routes.map(({ method, path, handler }) => ({ method, path, handler }));

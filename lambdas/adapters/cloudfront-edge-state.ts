@@ -1,42 +1,43 @@
 /**
- * The edge's drop states in a CloudFront KeyValueStore. Every write names the store's ETag as read
- * (`IfMatch`): a write that raced another (another SKU's, from another environment) is refused with a
- * ConflictException and retried on the new ETag ("PutKey", CloudFront KeyValueStore API Reference,
- * https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_kvs_PutKey.html).
+ * The edge's KeyValueStore, as JSON values. Every write names the store's ETag as read (`IfMatch`): a write
+ * that raced another (another key's, from another environment) is refused with a ConflictException and
+ * retried on the new ETag ("PutKey", CloudFront KeyValueStore API Reference,
+ * https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_kvs_PutKey.html). Each key has one writer
+ * (`drop:` the edge-state writer, `room:` and `admission-keys` the admission controller), so a conflict is
+ * never a lost update of the same key.
  */
 import {
   type CloudFrontKeyValueStoreClient,
   ConflictException,
   DescribeKeyValueStoreCommand,
   GetKeyCommand,
+  ListKeysCommand,
   PutKeyCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { EdgeDropState } from '../../contract/drops';
-import type { EdgeStateStore } from '../domain/edge-state';
+import type { EdgeKeyValues, EdgeStateStore } from '../domain/edge-state';
 
 /** Writes racing each other on one store; each conflict costs one more read of its ETag. */
 const MAX_WRITE_ATTEMPTS = 8;
 
-export class KeyValueStoreEdgeState implements EdgeStateStore {
+export class KeyValueStoreJson implements EdgeKeyValues {
   constructor(
     private readonly client: CloudFrontKeyValueStoreClient,
     private readonly storeArn: () => string,
   ) {}
 
-  async read(key: string): Promise<EdgeDropState | undefined> {
+  async read(key: string): Promise<unknown> {
     try {
       const { Value } = await this.client.send(new GetKeyCommand({ KvsARN: this.storeArn(), Key: key }));
-      const parsed = EdgeDropState.safeParse(JSON.parse(Value ?? 'null'));
-      // A value this writer cannot read is rewritten from the news, as if it were missing.
-      return parsed.success ? parsed.data : undefined;
+      return JSON.parse(Value ?? 'null');
     } catch (error) {
-      if (error instanceof ResourceNotFoundException) return undefined;
+      if (error instanceof ResourceNotFoundException || error instanceof SyntaxError) return undefined;
       throw error;
     }
   }
 
-  async write(key: string, value: EdgeDropState): Promise<void> {
+  async write(key: string, value: unknown): Promise<void> {
     const KvsARN = this.storeArn();
     for (let attempt = 1; ; attempt++) {
       const { ETag } = await this.client.send(new DescribeKeyValueStoreCommand({ KvsARN }));
@@ -47,5 +48,32 @@ export class KeyValueStoreEdgeState implements EdgeStateStore {
         if (!(error instanceof ConflictException) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
       }
     }
+  }
+
+  async keys(prefix: string): Promise<string[]> {
+    const found: string[] = [];
+    let NextToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListKeysCommand({ KvsARN: this.storeArn(), MaxResults: 50, ...(NextToken ? { NextToken } : {}) }),
+      );
+      for (const item of page.Items ?? []) if (item.Key?.startsWith(prefix)) found.push(item.Key);
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return found;
+  }
+}
+
+export class KeyValueStoreEdgeState implements EdgeStateStore {
+  constructor(private readonly values: KeyValueStoreJson) {}
+
+  async read(key: string): Promise<EdgeDropState | undefined> {
+    const parsed = EdgeDropState.safeParse(await this.values.read(key));
+    // A value this writer cannot read is rewritten from the news, as if it were missing.
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  write(key: string, value: EdgeDropState): Promise<void> {
+    return this.values.write(key, value);
   }
 }

@@ -129,6 +129,7 @@ export function toProduct(item: Item): model.Product {
     holdSeconds: Number(item.holdSeconds),
     dropStartsAt: String(item.dropStartsAt),
     dropState: item.dropState === 'PAUSED' || item.dropState === 'CLOSED' ? item.dropState : 'OPEN',
+    waitingRoom: item.waitingRoom === true,
     shards: Number(item.shards),
     viewReplicas: Number(item.viewReplicas ?? 1),
   };

@@ -226,6 +226,14 @@ export class DynamoDbInventoryStore implements InventoryStore, OutboxReader {
     return outcome;
   }
 
+  async changeWaitingRoom(sku: string, on: boolean): Promise<Product> {
+    const outcome = await this.rewriteProduct(sku, (current) =>
+      current.waitingRoom === on ? undefined : { waitingRoom: on },
+    );
+    if (outcome === 'duplicate') throw new Error('a waiting-room change carries no claim');
+    return outcome.product;
+  }
+
   /**
    * `changesFor` sees the product as read on each attempt and names the fields to set, or nothing to leave it
    * as it is.

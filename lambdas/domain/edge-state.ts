@@ -15,6 +15,13 @@ export interface EdgeStateStore {
 
 export type EdgeNews = StockEvent | DropStateEvent;
 
+/** The KeyValueStore as JSON values (each key has one writer), and its keys by prefix. */
+export interface EdgeKeyValues {
+  read(key: string): Promise<unknown>;
+  write(key: string, value: unknown): Promise<void>;
+  keys(prefix: string): Promise<string[]>;
+}
+
 /** Stock unknown: the edge claims nothing about it until the first snapshot. */
 const UNKNOWN = -1;
 
@@ -23,7 +30,7 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
   let next: EdgeDropState;
   if (news.type === 'drop-state-changed') {
     if (news.revision <= current.revision) return undefined;
-    next = { ...current, state: news.state, startsAt: news.startsAt, revision: news.revision };
+    next = { ...current, state: news.state, startsAt: news.startsAt, room: news.room, revision: news.revision };
   } else {
     if (news.version <= current.stockVersion) return undefined;
     next = { ...current, available: news.available, held: news.held, stockVersion: news.version };
@@ -31,6 +38,7 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
   const same =
     next.state === current.state &&
     next.startsAt === current.startsAt &&
+    next.room === current.room &&
     next.available === current.available &&
     next.held === current.held;
   // Versions still move on when nothing the edge answers from changed, but not worth a write.
@@ -61,11 +69,17 @@ export class EdgeStates {
   private async initial(news: EdgeNews): Promise<EdgeDropState | undefined> {
     const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, since: 0 } as const;
     if (news.type === 'drop-state-changed') {
-      return { ...base, state: news.state, startsAt: news.startsAt, revision: UNKNOWN };
+      return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN };
     }
     const product = await this.deps.products.getProduct(news.sku, { consistent: true });
     // Stock news of a product that no longer reads: nothing the edge could answer for.
     if (!product) return undefined;
-    return { ...base, state: product.dropState, startsAt: product.dropStartsAt, revision: UNKNOWN };
+    return {
+      ...base,
+      state: product.dropState,
+      startsAt: product.dropStartsAt,
+      room: product.waitingRoom,
+      revision: UNKNOWN,
+    };
   }
 }

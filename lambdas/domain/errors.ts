@@ -6,6 +6,7 @@
  * The faults at the end are never a client's answer: they surface as 500s or
  * failed messages, and alarms.
  */
+import type { AdmissionCode } from '../../contract/drops';
 import { envVars } from '../../contract/env-vars';
 
 export type ErrorCode =
@@ -14,6 +15,7 @@ export type ErrorCode =
   | 'DROP_NOT_STARTED'
   | 'DROP_PAUSED'
   | 'DROP_CLOSED'
+  | AdmissionCode
   | 'NOT_FOUND'
   | 'SOLD_OUT'
   | 'INVALID_STATE'
@@ -60,6 +62,21 @@ export class DropClosedError extends DomainError {
   readonly code = 'DROP_CLOSED';
   constructor() {
     super('The drop is closed');
+  }
+}
+
+const ADMISSION_MESSAGES: Readonly<Record<AdmissionCode, string>> = {
+  ADMISSION_REQUIRED: 'The waiting room is on: queue first (GET /drops/{sku}/queue) and send its admission',
+  ADMISSION_INVALID: 'Not a valid admission',
+  ADMISSION_EXPIRED: 'This admission has expired: queue again',
+  ADMISSION_WRONG_SKU: 'This admission is for another drop',
+  ADMISSION_WRONG_CUSTOMER: 'This admission is for another customer',
+};
+
+/** The waiting room is on and the attempt's admission token does not admit it. */
+export class AdmissionError extends DomainError {
+  constructor(readonly code: AdmissionCode) {
+    super(ADMISSION_MESSAGES[code]);
   }
 }
 

@@ -3,9 +3,10 @@
  * the rules; the store holds the atomicity (each state change is one
  * conditional transaction), so the rules stay true under any concurrency.
  */
-import { DROP_ACTIONS, DROP_PAUSED_RETRY_AFTER_SECONDS, type DropAction } from '../../contract/drops';
+import { DROP_ACTIONS, DROP_PAUSED_RETRY_AFTER_SECONDS, type DropAction, ROOM_ACTIONS } from '../../contract/drops';
 import { contentionRetries, jitteredBackoffMs } from '../../contract/retries';
 import {
+  AdmissionError,
   BusyError,
   DropClosedError,
   DropNotStartedError,
@@ -19,7 +20,15 @@ import {
 } from './errors';
 import type { Ledger, Product, Reservation } from './model';
 import { sumCounts } from './model';
-import type { Allocator, Clock, HoldEnding, InventoryStore, ProductChanges, ProductPutClaim } from './ports';
+import type {
+  AdmissionVerifier,
+  Allocator,
+  Clock,
+  HoldEnding,
+  InventoryStore,
+  ProductChanges,
+  ProductPutClaim,
+} from './ports';
 import type { Refunds } from './refunds';
 import { defaultShardCount, isUnitCount, planAllocation, splitEvenly } from './stock';
 import type { StockView } from './stock-view';
@@ -50,6 +59,8 @@ export interface ReserveRequest {
   readonly customerId: string;
   readonly quantity: number;
   readonly idempotencyKey: string;
+  /** The attempt's admission token and its checker, for a drop whose waiting room is on. */
+  readonly admission?: { readonly token: string | undefined; readonly verifier: AdmissionVerifier };
 }
 
 export interface ReserveResult {
@@ -127,6 +138,12 @@ export class Inventory {
     }
     if (Date.parse(product.dropStartsAt) > nowMs) {
       return this.replayOr(request, new DropNotStartedError(product.dropStartsAt));
+    }
+    if (product.waitingRoom) {
+      const refused = request.admission
+        ? await request.admission.verifier.check(request.admission.token, product.sku, request.customerId)
+        : 'ADMISSION_REQUIRED';
+      if (refused) return this.replayOr(request, new AdmissionError(refused));
     }
     if (request.quantity > product.maxPerCustomer) {
       return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
@@ -262,6 +279,7 @@ export class Inventory {
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
       dropState: 'OPEN',
+      waitingRoom: false,
       shards,
       viewReplicas: this.deps.plannedViewReplicas?.[input.sku] ?? 1,
     };
@@ -286,6 +304,11 @@ export class Inventory {
    */
   async controlDrop(sku: string, action: DropAction): Promise<Product> {
     await this.product(sku, { fresh: true });
+    if (action === 'waiting-room-on' || action === 'waiting-room-off') {
+      const product = await this.deps.store.changeWaitingRoom(sku, ROOM_ACTIONS[action]);
+      this.deps.view.forget(sku);
+      return product;
+    }
     const state = DROP_ACTIONS[action];
     const { product } = await this.deps.store.changeDropState(sku, state, (current) => current !== 'CLOSED');
     this.deps.view.forget(sku);

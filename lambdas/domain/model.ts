@@ -15,6 +15,8 @@ export interface Product {
   readonly dropStartsAt: string;
   /** The operator's control of the drop (`contract/drops.ts`); OPEN until paused or closed. */
   readonly dropState: DropState;
+  /** Whether attempts need an admission token from the edge's waiting room (`contract/drops.ts`). */
+  readonly waitingRoom: boolean;
   readonly shards: number;
   /**
    * Copies of the stock vector the environments' stock views read, each the

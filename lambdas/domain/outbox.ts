@@ -259,6 +259,7 @@ export interface ProductImage {
   readonly sku: string;
   readonly dropState: DropState;
   readonly dropStartsAt: string;
+  readonly waitingRoom: boolean;
   readonly revision: number;
 }
 
@@ -271,13 +272,21 @@ export function dropStateChange(
   after: ProductImage,
   publishedAt: string,
 ): DropStateEvent | undefined {
-  if (before && before.dropState === after.dropState && before.dropStartsAt === after.dropStartsAt) return undefined;
+  if (
+    before &&
+    before.dropState === after.dropState &&
+    before.dropStartsAt === after.dropStartsAt &&
+    before.waitingRoom === after.waitingRoom
+  ) {
+    return undefined;
+  }
   return {
     schema: DROP_STATE_SCHEMA,
     type: DROP_STATE_EVENT_TYPE,
     sku: after.sku,
     state: after.dropState,
     startsAt: after.dropStartsAt,
+    room: after.waitingRoom,
     revision: after.revision,
     publishedAt,
   };

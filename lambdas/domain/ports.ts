@@ -1,5 +1,5 @@
 /** What the use cases need from the outside world. Adapters implement these. */
-import type { DropState, DropStateEvent } from '../../contract/drops';
+import type { AdmissionCode, DropState, DropStateEvent } from '../../contract/drops';
 import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type {
   Allocation,
@@ -119,6 +119,8 @@ export interface InventoryStore {
     state: DropState,
     allowed: (current: DropState) => boolean,
   ): Promise<{ readonly product: Product; readonly changed: boolean }>;
+  /** Turns the drop's waiting room on or off. */
+  changeWaitingRoom(sku: string, on: boolean): Promise<Product>;
   findProductPut(sku: string, idempotencyKey: string): Promise<ProductPutClaim | undefined>;
   readShards(sku: string, shards: number, options: { consistent: boolean }): Promise<ShardCounts[]>;
   placeHold(input: PlaceHoldInput): Promise<PlaceHoldOutcome>;
@@ -264,6 +266,11 @@ export interface PaymentProvider {
 /** The warehouse. Dispatching is idempotent per order: a repeat returns false and ships nothing. */
 export interface Warehouse {
   dispatch(order: Order): Promise<boolean>;
+}
+
+/** Checks an admission token from the edge's waiting room: undefined when it admits this customer to this SKU. */
+export interface AdmissionVerifier {
+  check(token: string | undefined, sku: string, customerId: string): Promise<AdmissionCode | undefined>;
 }
 
 export interface Clock {

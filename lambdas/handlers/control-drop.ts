@@ -11,7 +11,7 @@ import { type HttpResult, httpApi, json } from '../shared/http';
 export async function controlDrop(event: z.infer<typeof dropControlPath>): Promise<HttpResult> {
   const { sku, action } = event.pathParameters;
   const product = await inventory.controlDrop(sku, action);
-  return json(200, { sku, state: product.dropState });
+  return json(200, { sku, state: product.dropState, waitingRoom: product.waitingRoom });
 }
 
 export const handler = httpApi(dropControlPath, controlDrop);

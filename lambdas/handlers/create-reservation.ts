@@ -1,16 +1,20 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
+import { ADMISSION_HEADER } from '../../contract/drops';
 import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
-import { inventory } from '../shared/composition';
+import { admissions, inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { metrics } from '../shared/powertools/metrics';
 import { reservationView } from '../shared/representations';
 
 const Request = z.extend(skuPath, {
   ...withBody(ReservationBody),
-  headers: z.object({ 'idempotency-key': IdempotencyKey }),
+  headers: z.object({
+    'idempotency-key': IdempotencyKey,
+    [ADMISSION_HEADER]: z.optional(z.string().check(z.maxLength(2048))),
+  }),
 });
 
 export async function createReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
@@ -19,6 +23,8 @@ export async function createReservation(event: z.infer<typeof Request>): Promise
     customerId: event.body.customerId,
     quantity: event.body.quantity,
     idempotencyKey: event.headers['idempotency-key'],
+    // Checked only when the product's waiting room is on.
+    admission: { token: event.headers[ADMISSION_HEADER], verifier: admissions },
   });
   metrics.addMetric(replayed ? metricNames.reservationReplayed : metricNames.reservationPlaced, MetricUnit.Count, 1);
   return json(201, reservationView(reservation), replayed ? { 'idempotent-replayed': 'true' } : {});

@@ -25,6 +25,7 @@ const productImage = (item: Image): ProductImage => ({
   sku: String(item.sku),
   dropState: item.dropState === 'PAUSED' || item.dropState === 'CLOSED' ? item.dropState : 'OPEN',
   dropStartsAt: String(item.dropStartsAt),
+  waitingRoom: item.waitingRoom === true,
   revision: Number(item.revision ?? 0),
 });
 

@@ -9,15 +9,16 @@
  * the channel applier bundles no checkout, and no API function loads the SQS
  * or SNS client.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
+import { KeyValueStoreAdmissions } from '../adapters/admission-tokens';
 import { classifyAwsFault } from '../adapters/aws-faults';
-import { KeyValueStoreEdgeState } from '../adapters/cloudfront-edge-state';
+import { KeyValueStoreEdgeState, KeyValueStoreJson } from '../adapters/cloudfront-edge-state';
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
@@ -25,6 +26,7 @@ import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
+import { AdmissionController } from '../domain/admission';
 import { ChannelSync } from '../domain/channel-sync';
 import { Checkout } from '../domain/checkout';
 import { EdgeStates } from '../domain/edge-state';
@@ -123,9 +125,28 @@ export const outbox = /* @__PURE__ */ wire(
   () => new Outbox({ reader: store, queue: new SqsOrderQueue(sqs, ordersQueueUrl), snapshots, topic: inventoryTopic }),
 );
 
+/** The waiting room's admission tokens, checked again at the origin (only the reservation function uses it). */
+export const admissions = /* @__PURE__ */ wire(() => new KeyValueStoreAdmissions(keyValueStore, edgeStoreArn, clock));
+
+/** The waiting rooms' boundaries and signing keys, in the edge's KeyValueStore. */
+export const admissionController = /* @__PURE__ */ wire(
+  () =>
+    new AdmissionController({
+      values: new KeyValueStoreJson(keyValueStore, edgeStoreArn),
+      clock,
+      newSecret: () => randomBytes(32).toString('base64url'),
+      capacityUnitsPerSecond: getNumberFromEnv({ key: envVars.admissionCapacity, defaultValue: 200 }),
+    }),
+);
+
 /** Each drop's public state in the edge's KeyValueStore, folded from the inventory topic. */
 export const edgeStates = /* @__PURE__ */ wire(
-  () => new EdgeStates({ store: new KeyValueStoreEdgeState(keyValueStore, edgeStoreArn), products: store, clock }),
+  () =>
+    new EdgeStates({
+      store: new KeyValueStoreEdgeState(new KeyValueStoreJson(keyValueStore, edgeStoreArn)),
+      products: store,
+      clock,
+    }),
 );
 
 /** Shoppers' answers to the drop page's poll, each beside the availability the storefront showed then. */

@@ -20,8 +20,20 @@ export function reservationView(reservation: Reservation) {
 }
 
 export function productView({ product, available }: Availability) {
-  const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt } = product;
-  return { sku, name, priceCents, available, soldOut: available === 0, maxPerCustomer, holdSeconds, dropStartsAt };
+  const { sku, name, priceCents, maxPerCustomer, holdSeconds, dropStartsAt, dropState, waitingRoom } = product;
+  return {
+    sku,
+    name,
+    priceCents,
+    available,
+    soldOut: available === 0,
+    maxPerCustomer,
+    holdSeconds,
+    dropStartsAt,
+    // Beyond the contract's fields: the operator's control and whether the page must queue first.
+    dropState,
+    waitingRoom,
+  };
 }
 
 export function productSettingsView(product: Product) {

@@ -55,7 +55,7 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { EDGE_ADMISSION_PATH_PATTERN } from '../../contract/drops';
+import { ADMISSION_HEADER, EDGE_ADMISSION_PATH_PATTERN, EDGE_QUEUE_PATH_PATTERN } from '../../contract/drops';
 import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
@@ -149,7 +149,7 @@ export class EdgeStack extends Stack {
         comment: `dropline: forward only ${headers.join(', ')}`,
         headerBehavior: OriginRequestHeaderBehavior.allowList(...headers),
       });
-    const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type');
+    const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type', ADMISSION_HEADER);
     const admin = forward('AdminCalls', 'x-api-key', 'Content-Type');
     const availability = new CachePolicy(this, 'Availability', {
       comment: 'availability reads: a spike of refreshes is answered here, at most two seconds old',
@@ -174,7 +174,7 @@ export class EdgeStack extends Stack {
     // ("Amazon CloudFront KeyValueStore", CloudFront Developer Guide,
     // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/kvs-with-functions.html).
     const admission = new EdgeFunction(this, 'Admission', {
-      comment: 'dropline: answers closed, paused, not-started and sold-out drops at the edge',
+      comment: 'dropline: the waiting room, and closed, paused, not-started and sold-out drops, at the edge',
       code: FunctionCode.fromFile({ filePath: ADMISSION_FUNCTION_FILE }),
       runtime: FunctionRuntime.JS_2_0,
       keyValueStore: props.edgeStore,
@@ -216,6 +216,11 @@ export class EdgeStack extends Stack {
         cachePolicy: CachePolicy.CACHING_OPTIMIZED,
       },
       additionalBehaviors: {
+        // The waiting room: answered by the function itself (an unknown drop goes on to the API's 404).
+        [EDGE_QUEUE_PATH_PATTERN]: {
+          ...uncached(AllowedMethods.ALLOW_GET_HEAD),
+          functionAssociations: [{ function: admission, eventType: FunctionEventType.VIEWER_REQUEST }],
+        },
         [EDGE_ADMISSION_PATH_PATTERN]: {
           ...uncached(AllowedMethods.ALLOW_ALL, writes),
           functionAssociations: [{ function: admission, eventType: FunctionEventType.VIEWER_REQUEST }],

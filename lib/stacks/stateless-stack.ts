@@ -43,7 +43,13 @@ import {
 import { OriginGuard, originSecretReferences } from '../constructs/origin-guard';
 import { ProvisionedForDrops } from '../constructs/provisioned-for-drops';
 
-export type FunctionName = HandlerName | ConsumerHandler | 'publish-changes' | 'expire-holds' | 'redrive-outbox';
+export type FunctionName =
+  | HandlerName
+  | ConsumerHandler
+  | 'publish-changes'
+  | 'expire-holds'
+  | 'advance-admission'
+  | 'redrive-outbox';
 
 interface FunctionSpec {
   readonly description: string;
@@ -113,6 +119,12 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
       writes: ['RESERVATION#', 'STOCK#', 'LIMIT#', 'REFUND#', 'CHARGE#', 'SNAPSHOT#', 'STOCKVIEW#'],
       queries: ['holdsByExpiry'],
     },
+    timeout: Duration.seconds(70),
+  },
+  'advance-admission': {
+    description: "moves each waiting room's admission boundary and keeps its signing keys, every second",
+    // Works on the edge's KeyValueStore alone; its table grant is the narrowest there is (it reads nothing).
+    table: { reads: ['PRODUCT#'] },
     timeout: Duration.seconds(70),
   },
   'publish-changes': {
@@ -215,20 +227,22 @@ export class StatelessStack extends Stack {
     this.edgeStore = new KeyValueStore(this, 'EdgeState', {
       comment: "dropline: each drop's public state, for the edge function",
     });
-    const writer = fn('publish-edge-state');
-    writer.addEnvironment(envVars.edgeStoreArn, this.edgeStore.keyValueStoreArn);
     // The KeyValueStore API's actions on this one store ("Actions, resources, and condition keys for Amazon
-    // CloudFront KeyValueStore", Service Authorization Reference).
-    writer.addToRolePolicy(
-      new PolicyStatement({
-        actions: [
-          'cloudfront-keyvaluestore:DescribeKeyValueStore',
-          'cloudfront-keyvaluestore:GetKey',
-          'cloudfront-keyvaluestore:PutKey',
-        ],
-        resources: [this.edgeStore.keyValueStoreArn],
-      }),
-    );
+    // CloudFront KeyValueStore", Service Authorization Reference): each function only the ones it calls.
+    const useEdgeStore = (name: FunctionName, actions: readonly string[]) => {
+      fn(name).addEnvironment(envVars.edgeStoreArn, this.edgeStore.keyValueStoreArn);
+      fn(name).addToRolePolicy(
+        new PolicyStatement({
+          actions: actions.map((action) => `cloudfront-keyvaluestore:${action}`),
+          resources: [this.edgeStore.keyValueStoreArn],
+        }),
+      );
+    };
+    useEdgeStore('publish-edge-state', ['DescribeKeyValueStore', 'GetKey', 'PutKey']);
+    useEdgeStore('advance-admission', ['DescribeKeyValueStore', 'GetKey', 'PutKey', 'ListKeys']);
+    // The reservation path reads the signing keys, to check an admission token again.
+    useEdgeStore('create-reservation', ['GetKey']);
+    fn('advance-admission').addEnvironment(envVars.sweepForSeconds, '55');
     const sweeper = fn('expire-holds');
     const schedulerRole = new Role(this, 'ExpirySweepRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
@@ -242,6 +256,20 @@ export class StatelessStack extends Stack {
     Validations.of(schedulerRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(sweeper.node.defaultChild as CfnFunction)}.Arn>:*]`,
       reason: "the scheduler target's grant covers the sweep function's versions (`:*`); it is still that one function",
+    });
+    const controller = fn('advance-admission');
+    const controllerRole = new Role(this, 'AdmissionTickRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      description: 'EventBridge Scheduler: invoke the admission controller, nothing else',
+    });
+    new Schedule(this, 'AdmissionTick', {
+      description: "moves the waiting rooms' admission boundaries (the function ticks every second within each run)",
+      schedule: ScheduleExpression.rate(Duration.minutes(1)),
+      target: new LambdaInvoke(controller, { role: controllerRole }),
+    });
+    Validations.of(controllerRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(controller.node.defaultChild as CfnFunction)}.Arn>:*]`,
+      reason: "the scheduler target's grant covers the controller's versions (`:*`); it is still that one function",
     });
 
     const drops = new Map<HandlerName, IFunction>([

@@ -76,6 +76,9 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::CloudFront::CachePolicy': NO_EDGE,
   'AWS::CloudFront::OriginRequestPolicy': NO_EDGE,
   'AWS::CloudFront::OriginAccessControl': NO_EDGE,
+  'Custom::AWS': skipped(
+    'the WAF integration URL the drop page reads is looked up from the web ACL at deploy; locally there is no WAF, and the page has no token to keep',
+  ),
   'AWS::CloudFront::Function': emulated(
     'the local gateway, running the function’s code in a sandbox with CloudFront Functions’ limits',
   ),

@@ -302,7 +302,11 @@ async function sendReservation(attempt) {
     () =>
       call('POST', `/products/${encodeURIComponent(sku)}/reservations`, {
         body: reserveBody(attempt.quantity),
-        headers: { 'Idempotency-Key': attempt.key },
+        headers: {
+          'Idempotency-Key': attempt.key,
+          // The waiting room's admission, when it gave one (./waiting-room.js).
+          ...(memory.load().admission ? { 'x-dropline-admission': memory.load().admission } : {}),
+        },
       }),
     { onRetry: (retry) => say(messageFor(retry.code)) },
   );
@@ -513,6 +517,8 @@ async function start() {
   if (page.reservation) await syncReservation();
   if (page.order) trackOrder();
   await watchWaitingRoom(sku, {
+    customerId,
+    memory,
     show(state) {
       $('waiting').hidden = false;
       $('waiting-position').textContent = String(state.position ?? '–');

@@ -1,23 +1,35 @@
 /**
- * The waiting room's hook. The queue endpoint (`GET /drops/{sku}/queue`,
- * `{state, position, ahead, etaSeconds, admitted}`) comes with the edge
- * admission work; until a stack serves it, the endpoint answers 404 (or,
- * behind CloudFront, whatever the site bucket answers for a missing key) and
- * this hook renders nothing and lets the shopper straight through.
+ * The waiting room (`GET /drops/{sku}/queue?customerId=`, answered by the edge): the first answer gives a
+ * signed ticket, kept in the drop's memory and sent back (`x-dropline-ticket`) on every poll, so a reload
+ * keeps the shopper's place; asking without it would be arriving again. Once the queue admits them, its
+ * answer carries an admission token the reservation sends (`x-dropline-admission`). A drop without a
+ * waiting room answers `admitted: true` at once; a stack without the route answers 404 — either way the
+ * shopper goes straight through.
  *
- * `watchWaitingRoom` resolves once the shopper may reserve: at once when
- * there is no waiting room, or when the queue admits them.
+ * `watchWaitingRoom` resolves once the shopper may reserve.
  */
 import { call } from './api.js';
 
 const POLL_MS = 2000;
 
-export async function watchWaitingRoom(sku, { show, hide, signal }) {
+export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal }) {
   for (;;) {
-    const answer = await call('GET', `/drops/${encodeURIComponent(sku)}/queue`, { signal });
+    const ticket = memory.load().ticket;
+    const answer = await call(
+      'GET',
+      `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`,
+      { signal, headers: ticket ? { 'x-dropline-ticket': ticket } : {} },
+    );
+    // A ticket the room no longer takes (its key retired): queue again.
+    if (answer.status === 403 && String(answer.code).startsWith('TICKET_')) {
+      memory.save({ ticket: undefined });
+      continue;
+    }
     const unsettled = answer.status === 0 || answer.status === 429 || answer.status >= 500;
     const state = queueState(answer);
-    if (!unsettled && (!state || state.admitted)) {
+    if (state?.ticket) memory.save({ ticket: state.ticket });
+    if (state?.admission) memory.save({ admission: state.admission });
+    if (!unsettled && (!state || state.admitted || state.state === 'SOLD_OUT')) {
       hide();
       return;
     }
@@ -29,7 +41,7 @@ export async function watchWaitingRoom(sku, { show, hide, signal }) {
 /** The queue's answer when it is one; anything else means no waiting room here. */
 function queueState(answer) {
   if (answer.status !== 200) return undefined;
-  const { state, position, ahead, etaSeconds, admitted } = answer.body ?? {};
+  const { state, position, ahead, etaSeconds, admitted, ticket, admission } = answer.body ?? {};
   if (typeof admitted !== 'boolean') return undefined;
-  return { state, position, ahead, etaSeconds, admitted };
+  return { state, position, ahead, etaSeconds, admitted, ticket, admission };
 }

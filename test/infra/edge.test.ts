@@ -68,7 +68,10 @@ describe('CloudFront', () => {
   it('forwards only the headers handlers read', () => {
     synth.edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
       OriginRequestPolicyConfig: Match.objectLike({
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Idempotency-Key', 'Content-Type'] },
+        HeadersConfig: {
+          HeaderBehavior: 'whitelist',
+          Headers: ['Idempotency-Key', 'Content-Type', 'x-dropline-admission'],
+        },
         CookiesConfig: { CookieBehavior: 'none' },
         QueryStringsConfig: { QueryStringBehavior: 'none' },
       }),

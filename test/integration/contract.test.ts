@@ -45,6 +45,8 @@ describe('GET /products/{sku}', () => {
       priceCents: 3500,
       available: 10,
       soldOut: false,
+      dropState: 'OPEN',
+      waitingRoom: false,
       maxPerCustomer: 4,
       holdSeconds: 120,
       dropStartsAt: '2026-01-01T00:00:00Z',

@@ -72,7 +72,7 @@ async function inBrowser(options: BrowserContextOptions, body: (watched: Watched
     }
   });
   page.on('response', (response) => {
-    if (/\/drops\/[^/]+\/queue$/.test(response.url())) watched.queueAnswers.push(response.status());
+    if (/\/drops\/[^/]+\/queue(\?|$)/.test(response.url())) watched.queueAnswers.push(response.status());
   });
   try {
     await body(watched);
@@ -266,16 +266,35 @@ test('a hold that runs out says so and gives Reserve back', async () => {
   });
 });
 
-test('the waiting-room hook shows nothing while the queue endpoint answers 404', async () => {
+test('without a waiting room the queue admits at once and the page shows no queue', async () => {
   const sku = await product();
   await inBrowser({}, async ({ page, queueAnswers }) => {
     await open(page, sku);
     await page.locator('#reserve:enabled').waitFor();
 
-    expect(queueAnswers).toEqual([404]);
+    expect(queueAnswers).toEqual([200]);
     expect(await page.locator('#waiting').isHidden()).toBe(true);
   });
 });
+
+test('with the waiting room on, the page shows its place, keeps its ticket, and reserves with the admission', async () => {
+  const sku = await product({ dropStartsAt: new Date(Date.now() + 5_000).toISOString() });
+  expect((await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true })).status).toBe(200);
+  // The edge learns of the room through the writer.
+  await eventually(async () => {
+    const place = await api.call('GET', `/drops/${sku}/queue?customerId=probe`);
+    expect(place.body.ticket).toEqual(expect.any(String));
+  });
+  await inBrowser({}, async ({ page }) => {
+    await open(page, sku);
+    await page.locator('#waiting').waitFor();
+    // Let in once the drop starts and the boundary passes the ticket; then one click holds a unit.
+    await page.locator('#reserve:enabled').waitFor({ timeout: 60_000 });
+    expect(await page.locator('#waiting').isHidden()).toBe(true);
+    await reserveOne(page);
+  });
+  expect(await api.ledger(sku)).toMatchObject({ held: 1 });
+}, 120_000);
 
 test('the poll after a hold takes a rating in one tap, counted by the admin route; more detail replaces it', async () => {
   const sku = await product({ stock: 6 });

@@ -29,7 +29,7 @@ afterAll(async () => {
 
 const control = (sku: string, action: string) => api.call('POST', `/admin/drops/${sku}/${action}`, { admin: true });
 const fromEdge = (response: ApiResponse) => response.headers['x-dropline-edge'] === 'answered';
-const codeOf = (response: ApiResponse) => (response.body as { error?: { code?: string } }).error?.code;
+const codeOf = (response: ApiResponse<unknown>) => (response.body as { error?: { code?: string } }).error?.code;
 
 /** A new attempt, as a fresh page click makes it. */
 const attempt = (sku: string, customer: string) => api.reserve(sku, customer, 1, attemptKey());
@@ -47,7 +47,7 @@ test('pause, resume and close reach the edge, which answers in the contract shap
   expect((await api.putProduct(sku, { name: 'Controlled', priceCents: 100, stock: 5 })).status).toBe(201);
 
   const paused = await control(sku, 'pause');
-  expect([paused.status, paused.body]).toEqual([200, { sku, state: 'PAUSED' }]);
+  expect([paused.status, paused.body]).toEqual([200, { sku, state: 'PAUSED', waitingRoom: false }]);
   // The origin refuses at once (this environment's view was told); the edge within seconds.
   const atOrigin = await attempt(sku, 'early');
   expect([atOrigin.status, codeOf(atOrigin)]).toEqual([503, 'DROP_PAUSED']);
@@ -56,11 +56,11 @@ test('pause, resume and close reach the edge, which answers in the contract shap
   expect(atEdge.headers['content-type']).toBe('application/json');
   expect(atEdge.body).toEqual({ error: { code: 'DROP_PAUSED', message: 'The drop is paused; try again shortly' } });
 
-  expect((await control(sku, 'pause')).body).toEqual({ sku, state: 'PAUSED' });
-  expect((await control(sku, 'resume')).body).toEqual({ sku, state: 'OPEN' });
+  expect((await control(sku, 'pause')).body).toEqual({ sku, state: 'PAUSED', waitingRoom: false });
+  expect((await control(sku, 'resume')).body).toEqual({ sku, state: 'OPEN', waitingRoom: false });
   await eventually(async () => expect((await attempt(sku, 'after-resume')).status).toBe(201));
 
-  expect((await control(sku, 'close')).body).toEqual({ sku, state: 'CLOSED' });
+  expect((await control(sku, 'close')).body).toEqual({ sku, state: 'CLOSED', waitingRoom: false });
   const closed = await answeredAtEdge(sku, 409, 'DROP_CLOSED');
   expect(closed.body).toEqual({ error: { code: 'DROP_CLOSED', message: 'The drop is closed' } });
   // Closing is final.

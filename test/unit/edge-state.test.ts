@@ -15,6 +15,7 @@ const base: EdgeDropState = {
   v: 1,
   state: 'OPEN',
   startsAt: '2026-12-01T10:00:00.000Z',
+  room: false,
   available: 5,
   held: 0,
   since: 1,
@@ -39,6 +40,7 @@ const drop = (revision: number, state: DropStateEvent['state']): DropStateEvent 
   sku: 'S',
   state,
   startsAt: base.startsAt,
+  room: false,
   revision,
   publishedAt: '2026-12-01T10:00:01.000Z',
 });
@@ -115,7 +117,13 @@ describe('drop controls', () => {
   });
 
   it('relay a change of state or start, not of name or price', () => {
-    const image = { sku: 'S', dropState: 'OPEN' as const, dropStartsAt: base.startsAt, revision: 0 };
+    const image = {
+      sku: 'S',
+      dropState: 'OPEN' as const,
+      dropStartsAt: base.startsAt,
+      waitingRoom: false,
+      revision: 0,
+    };
     expect(dropStateChange(undefined, image, 'now')).toMatchObject({ state: 'OPEN', revision: 0 });
     expect(dropStateChange(image, { ...image, revision: 1 }, 'now')).toBeUndefined();
     expect(dropStateChange(image, { ...image, dropState: 'PAUSED', revision: 2 }, 'now')).toMatchObject({

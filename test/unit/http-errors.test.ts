@@ -17,6 +17,7 @@ const ANSWERS: ReadonlyArray<readonly [error: errors.DomainError, status: number
   [new errors.DropNotStartedError('2026-05-01T09:00:00.000Z'), 403],
   [new errors.DropPausedError(5), 503, '5'],
   [new errors.DropClosedError(), 409],
+  [new errors.AdmissionError('ADMISSION_WRONG_CUSTOMER'), 403],
   [new errors.NotFoundError('No such reservation'), 404],
   [new errors.SoldOutError(0), 409],
   [new errors.InvalidStateError('The reservation was released'), 409],

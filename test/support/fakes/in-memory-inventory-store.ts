@@ -163,6 +163,16 @@ export class InMemoryInventoryStore implements ports.InventoryStore, ports.Stock
     });
   }
 
+  async changeWaitingRoom(sku: string, on: boolean): Promise<model.Product> {
+    return this.run('changeWaitingRoom', () => {
+      const product = this.products.get(sku);
+      if (!product) throw new ConditionFailedError(`no product ${sku}`);
+      const updated = { ...product, waitingRoom: on };
+      this.products.set(sku, updated);
+      return copy(updated);
+    });
+  }
+
   async findProductPut(sku: string, idempotencyKey: string): Promise<ports.ProductPutClaim | undefined> {
     return this.run('findProductPut', () => copy(this.productPuts.get(`${sku}#${idempotencyKey}`)));
   }

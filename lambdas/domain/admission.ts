@@ -1,0 +1,116 @@
+/**
+ * The waiting room's admission controller: once a second, for every drop whose waiting room is on, it moves
+ * the admission boundary the edge function admits tickets below (`room:<sku>` in the edge's KeyValueStore),
+ * and it keeps the signing keys the edge signs tickets and tokens with (`admission-keys`).
+ *
+ * The boundary is in order-key space: milliseconds of arrival, with the tickets issued before the start
+ * ranked (shuffled) over the `PRE_QUEUE_MS` before it. It stands still before the start, while the drop is
+ * paused or closed, and while every unit is held (units may come back: admission then resumes where it
+ * stopped, in ticket order). Otherwise it moves at a speed fed back from what the stock path measurably
+ * takes — units leaving `available` per second, from the stock snapshots the edge-state writer keeps —
+ * against a target: the planned capacity of the stock path, and no more than the remaining units can
+ * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half, above it slows by a third.
+ */
+import {
+  ADMISSION_KEYS_KEY,
+  AdmissionKeys,
+  EdgeDropState,
+  EdgeRoom,
+  PRE_QUEUE_MS,
+  roomKey,
+} from '../../contract/drops';
+import type { EdgeKeyValues } from './edge-state';
+import type { Clock } from './ports';
+
+/** A fresh key signs from the start; the one before it keeps verifying what it signed for a day. */
+export const KEY_ROTATION_MS = 24 * 3600_000;
+/** Key-ms per second: a boundary moving in real time admits arrivals as fast as they come. */
+const START_SPEED = 1000;
+/** The whole pre-queue in a second: the fastest the boundary moves. */
+const MAX_SPEED = PRE_QUEUE_MS;
+const MIN_SPEED = 50;
+/** Admit no more than the remaining units could use in this many seconds. */
+const DRAIN_SECONDS = 10;
+/** Weight of the newest measurement in the smoothed rate. */
+const SMOOTHING = 0.5;
+
+export interface AdmissionControllerDeps {
+  readonly values: EdgeKeyValues;
+  readonly clock: Clock;
+  /** A new signing secret: 32 random bytes, base64url. */
+  readonly newSecret: () => string;
+  /** Units per second the stock path is planned to take (the drop plan's reservation capacity). */
+  readonly capacityUnitsPerSecond: number;
+}
+
+/** What the controller keeps between ticks, beside the boundary: the availability it last saw. */
+type Room = EdgeRoom;
+
+export class AdmissionController {
+  constructor(private readonly deps: AdmissionControllerDeps) {}
+
+  /** One tick: the keys, then every room; returns the SKUs whose boundary it moved. */
+  async tick(): Promise<string[]> {
+    await this.keepKeys();
+    const moved: string[] = [];
+    for (const key of await this.deps.values.keys('drop:')) {
+      const drop = EdgeDropState.safeParse(await this.deps.values.read(key));
+      if (!drop.success || !drop.data.room) continue;
+      const sku = key.slice('drop:'.length);
+      if (await this.advance(sku, drop.data)) moved.push(sku);
+    }
+    return moved;
+  }
+
+  async keepKeys(): Promise<AdmissionKeys> {
+    const now = this.deps.clock.now();
+    const current = AdmissionKeys.safeParse(await this.deps.values.read(ADMISSION_KEYS_KEY));
+    if (current.success && now - current.data.rotatedAt < KEY_ROTATION_MS) return current.data;
+    const id = `k${now.toString(36)}`;
+    const previous = current.success ? { [current.data.active]: current.data.keys[current.data.active] as string } : {};
+    const keys = { active: id, keys: { ...previous, [id]: this.deps.newSecret() }, rotatedAt: now };
+    await this.deps.values.write(ADMISSION_KEYS_KEY, keys);
+    return keys;
+  }
+
+  private async advance(sku: string, drop: EdgeDropState): Promise<boolean> {
+    const now = this.deps.clock.now();
+    const startsAt = Date.parse(drop.startsAt);
+    const stored = EdgeRoom.safeParse(await this.deps.values.read(roomKey(sku)));
+    const room: Room = stored.success
+      ? (stored.data as Room)
+      : { v: 1, boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0, at: now };
+    const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond);
+    if (next === undefined) return false;
+    await this.deps.values.write(roomKey(sku), next);
+    return true;
+  }
+}
+
+/** The room one tick on, or undefined when nothing changes (sold out for good, or stock not yet known). */
+export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {
+  const startsAt = Date.parse(drop.startsAt);
+  if (drop.available === -1 || (drop.available === 0 && drop.held === 0)) return undefined;
+  const seconds = Math.max(0, (now - room.at) / 1000);
+  const taken = room.available === undefined ? 0 : Math.max(0, room.available - drop.available);
+  const measured = seconds > 0 ? taken / seconds : room.rate;
+  const rate = Number((SMOOTHING * measured + (1 - SMOOTHING) * room.rate).toFixed(2));
+  const base = { v: 1 as const, rate, at: now, available: drop.available };
+  const standing = now < startsAt || drop.state !== 'OPEN' || drop.available === 0;
+  if (standing) {
+    const boundary = now < startsAt ? startsAt - PRE_QUEUE_MS : room.boundary;
+    return { ...base, boundary, speed: 0 };
+  }
+  const target = Math.min(capacity, Math.max(1, drop.available / DRAIN_SECONDS));
+  const speed =
+    room.speed === 0
+      ? START_SPEED
+      : rate < 0.8 * target
+        ? Math.min(MAX_SPEED, room.speed * 1.5)
+        : rate > 1.2 * target
+          ? Math.max(MIN_SPEED, room.speed * (2 / 3))
+          : room.speed;
+  // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
+  const boundary = Math.min(now, room.boundary + speed * seconds);
+  return { ...base, boundary, speed: Math.round(speed) };
+}

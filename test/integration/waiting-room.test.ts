@@ -1,0 +1,157 @@
+/**
+ * The waiting room, end to end on the local stack: the edge function (the file that deploys, in the
+ * CloudFront Functions sandbox) issues signed tickets and admission tokens from the KeyValueStore's keys,
+ * the admission controller moves the boundary once a second from what the stock path takes, and the
+ * origin checks a token again and binds it to the customer. Tickets taken before the start are shuffled,
+ * not first-come: the order the room admits them in is not the order they arrived in.
+ */
+import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
+import { eventually } from '../support/eventually';
+import { expectBalanced } from '../support/ledger';
+import { startTestStack, type TestStack } from '../support/local-stack';
+
+let stack: TestStack;
+let api: ApiClient;
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  api = new ApiClient(stack.url, stack.adminKey);
+});
+
+afterAll(async () => {
+  await api.close();
+  await stack.stop();
+});
+
+interface Place {
+  state: string;
+  position: number | null;
+  ahead: number | null;
+  etaSeconds: number | null;
+  admitted: boolean;
+  ticket: string;
+  admission?: string;
+  mayReturn?: number;
+}
+
+const codeOf = (response: ApiResponse<unknown>) => (response.body as { error?: { code?: string } }).error?.code;
+const queue = (sku: string, customerId: string, ticket?: string) =>
+  api.call<Place>('GET', `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`, {
+    ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}),
+  });
+const reserve = (sku: string, customerId: string, admission?: string) =>
+  api.call('POST', `/products/${sku}/reservations`, {
+    body: { customerId, quantity: 1 },
+    headers: { 'idempotency-key': attemptKey(), ...(admission ? { 'x-dropline-admission': admission } : {}) },
+  });
+
+async function roomOn(sku: string, product: Record<string, unknown>) {
+  expect((await api.putProduct(sku, { name: sku, priceCents: 100, maxPerCustomer: 1, ...product })).status).toBe(201);
+  const on = await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true });
+  expect([on.status, on.body]).toEqual([200, { sku, state: 'OPEN', waitingRoom: true }]);
+  // The edge knows once the writer has carried the change into the KeyValueStore: its queue issues tickets.
+  await eventually(async () => expect((await queue(sku, 'probe')).body.ticket).toEqual(expect.any(String)));
+}
+
+test('tickets taken before the start are shuffled (admitted in another order than they came), and tokens admit their customer only', async () => {
+  const sku = 'room-prequeue';
+  const startsAt = new Date(Date.now() + 6_000).toISOString();
+  await roomOn(sku, { stock: 20, dropStartsAt: startsAt });
+
+  const customers = Array.from({ length: 12 }, (_, index) => `early-${index}`);
+  const tickets = new Map<string, string>();
+  for (const customer of customers) {
+    const place = await queue(sku, customer);
+    expect(place.status).toBe(200);
+    expect(place.headers['x-dropline-edge']).toBe('answered');
+    expect(place.body).toMatchObject({ state: 'NOT_STARTED', admitted: false });
+    expect(place.body.admission).toBeUndefined();
+    tickets.set(customer, place.body.ticket);
+  }
+  // A ticket is bound to its customer and its drop, and cannot be made up.
+  const [first] = customers as [string];
+  const stolen = await queue(sku, 'thief', tickets.get(first));
+  expect([stolen.status, codeOf(stolen)]).toEqual([403, 'TICKET_WRONG_CUSTOMER']);
+  const forged = await queue(sku, first, `${tickets.get(first)?.slice(0, -2)}xx`);
+  expect([forged.status, codeOf(forged)]).toEqual([403, 'TICKET_INVALID']);
+
+  // After the start the boundary moves through the pre-queue: everyone gets in, in rank order.
+  const admittedAt = new Map<string, number>();
+  await eventually(
+    async () => {
+      for (const customer of customers) {
+        if (admittedAt.has(customer)) continue;
+        const place = await queue(sku, customer, tickets.get(customer));
+        expect(place.status).toBe(200);
+        if (place.body.admitted) admittedAt.set(customer, admittedAt.size);
+      }
+      expect(admittedAt.size).toBe(customers.length);
+    },
+    { timeoutMs: 60_000, intervalMs: 200 },
+  );
+  const order = [...admittedAt.keys()];
+  // Shuffled: the arrival order would be early-0, early-1, …; a keyed hash ranks them otherwise.
+  expect(order).not.toEqual(customers);
+
+  const place = await queue(sku, first, tickets.get(first));
+  const admission = place.body.admission as string;
+  expect(admission).toEqual(expect.any(String));
+  // Without a token, with a forged one, or another customer's: refused (the edge, or the origin for a customer).
+  expect(codeOf(await reserve(sku, first))).toBe('ADMISSION_REQUIRED');
+  expect(codeOf(await reserve(sku, first, `${admission.slice(0, -2)}xx`))).toBe('ADMISSION_INVALID');
+  const borrowed = await reserve(sku, 'someone-else', admission);
+  expect([borrowed.status, codeOf(borrowed), borrowed.headers['x-dropline-edge']]).toEqual([
+    403,
+    'ADMISSION_WRONG_CUSTOMER',
+    undefined,
+  ]);
+  const held = await reserve(sku, first, admission);
+  expect(held.status).toBe(201);
+  expectBalanced(await api.ledger(sku));
+});
+
+test('everyone waiting is told SOLD_OUT at once, and held-out units are announced as possibly coming back', async () => {
+  const sku = 'room-sellout';
+  await roomOn(sku, { stock: 1 });
+  // A shopper keeps their ticket while they wait: asking without it is arriving again, at the back.
+  const { ticket } = (await queue(sku, 'buyer')).body;
+  const buyer = await eventually(
+    async () => {
+      const place = await queue(sku, 'buyer', ticket);
+      expect(place.body.admitted).toBe(true);
+      return place.body;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const hold = await reserve(sku, 'buyer', buyer.admission);
+  expect([hold.status, hold.body]).toEqual([201, expect.objectContaining({ customerId: 'buyer' })]);
+  await eventually(async () => {
+    const waiting = await queue(sku, 'late');
+    expect(waiting.body).toMatchObject({ state: 'WAITING_FOR_RETURNS', admitted: false, mayReturn: 1 });
+  });
+  const id = (hold.body as { reservationId: string }).reservationId;
+  expect((await api.call('POST', `/reservations/${id}/checkout`, { body: { paymentToken: 'tok_ok' } })).status).toBe(
+    201,
+  );
+  await eventually(async () => {
+    const waiting = await queue(sku, 'late');
+    expect(waiting.body).toMatchObject({ state: 'SOLD_OUT', admitted: false });
+    // And attempts are answered at the edge, token or not.
+    const attempt = await reserve(sku, 'late');
+    expect([attempt.status, codeOf(attempt), attempt.headers['x-dropline-edge']]).toEqual([
+      409,
+      'SOLD_OUT',
+      'answered',
+    ]);
+  });
+});
+
+test('a drop without a waiting room admits everyone, and the queue says so', async () => {
+  const sku = 'room-off';
+  await api.putProduct(sku, { name: sku, priceCents: 100, stock: 3 });
+  await eventually(async () => {
+    const place = await queue(sku, 'anyone');
+    expect([place.status, place.body.admitted, place.body.position]).toEqual([200, true, 0]);
+  });
+  expect((await reserve(sku, 'anyone')).status).toBe(201);
+});
