@@ -6,10 +6,12 @@
  * Then the sandbox's own limits: what it refuses to load, what the runtime lacks, and the 503 a failing
  * function leaves the viewer with.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, type AdmissionKeys, PRE_QUEUE_MS } from '../../contract/drops';
+import { sign, verify } from '../../lambdas/adapters/admission-tokens';
 import {
   CloudFrontFunction,
   CloudFrontFunctionError,
@@ -457,6 +459,406 @@ describe('writing an edge response', () => {
       status: 503,
       message: 'Service Unavailable',
       body: Buffer.from('{"error":{}}'),
+    });
+  });
+});
+
+const ROOM_KEYS: AdmissionKeys = {
+  active: 'k2',
+  keys: { k1: randomBytes(32).toString('base64url'), k2: randomBytes(32).toString('base64url') },
+  rotatedAt: Date.now() - MINUTE,
+};
+const CUSTOMER = 'shopper-1@example.com';
+
+/** A shopper asking the waiting room for a place, with the ticket from a previous answer if any. */
+function queueEvent(sku: string, customerId: string | undefined, ticket?: string) {
+  const query = customerId === undefined ? '' : `?customerId=${encodeURIComponent(customerId)}`;
+  return viewerRequestEvent({
+    method: 'GET',
+    url: `/drops/${sku}/queue${query}`,
+    headers: { host: 'shop.example', ...(ticket === undefined ? {} : { 'x-dropline-ticket': ticket }) },
+    ip: '203.0.113.7',
+  });
+}
+
+/** The edge with the waiting room on for SKU (drop state overrides), the keys, and a room value if given. */
+function roomEdge(options: { drop?: Record<string, unknown>; room?: Record<string, unknown>; keys?: unknown } = {}) {
+  return admission({
+    [`drop:${SKU}`]: dropState({ room: true, ...options.drop }),
+    'admission-keys': options.keys === undefined ? ROOM_KEYS : options.keys,
+    ...(options.room ? { [`room:${SKU}`]: { v: 1, rate: 0, at: Date.now(), ...options.room } } : {}),
+  });
+}
+
+interface QueueAnswer {
+  state: string;
+  position: number | null;
+  ahead: number | null;
+  etaSeconds: number | null;
+  admitted: boolean;
+  ticket: string;
+  admission?: string;
+  mayReturn?: number;
+}
+
+/** The status, headers and parsed JSON body of an answer the edge gave (fails when it passed the request on). */
+function answered(result: EdgeResult) {
+  if (result.kind !== 'response') throw new Error(`the edge passed the request on: ${JSON.stringify(result)}`);
+  const body = result.response.body;
+  const data = typeof body === 'object' ? body.data : body;
+  return { status: result.response.statusCode, headers: result.response.headers, body: JSON.parse(data ?? 'null') };
+}
+
+async function queued(edge: CloudFrontFunction, event = queueEvent(SKU, CUSTOMER)) {
+  const answer = answered(await edge.run(event));
+  expect(answer.status).toBe(200);
+  return answer.body as QueueAnswer;
+}
+
+async function refusedWith(edge: CloudFrontFunction, event: ReturnType<typeof attempt>) {
+  const answer = answered(await edge.run(event));
+  return { status: answer.status, code: answer.body.error.code };
+}
+
+/** The pre-queue's order key of a ticket taken before the start, as the edge ranks it (keyed by the active secret). */
+function preQueueOrder(startsAt: number, sku: string, customerId: string, keys = ROOM_KEYS): number {
+  const hex = createHmac('sha256', keys.keys[keys.active] as string)
+    .update(`rank:${sku}:${customerId}`)
+    .digest('hex');
+  return startsAt - PRE_QUEUE_MS + (Number.parseInt(hex.slice(0, 8), 16) / 4294967296) * PRE_QUEUE_MS;
+}
+
+/** A reservation attempt carrying an admission token. */
+function admitted(token: string | undefined, options: { idempotencyKey?: string } = {}) {
+  const event = attempt(options);
+  if (token !== undefined) event.request.headers['x-dropline-admission'] = { value: token };
+  return event;
+}
+
+/** Re-encodes a signed value's claims, keeping its signature. */
+function tampered(value: string, change: Record<string, unknown>): string {
+  const [body, signature] = value.split('.');
+  const claims = JSON.parse(Buffer.from(body as string, 'base64url').toString('utf8'));
+  return `${Buffer.from(JSON.stringify({ ...claims, ...change })).toString('base64url')}.${signature}`;
+}
+
+describe('the waiting room at the edge', () => {
+  describe('GET /drops/{sku}/queue', () => {
+    it('admits at once, with no ticket needed, when the room is off', async () => {
+      const edge = admission({ [`drop:${SKU}`]: dropState({ room: false }) });
+
+      const answer = answered(await edge.run(queueEvent(SKU, undefined)));
+
+      expect(answer).toEqual({
+        status: 200,
+        headers: EDGE_HEADERS,
+        body: { state: 'OPEN', position: 0, ahead: 0, etaSeconds: 0, admitted: true },
+      });
+    });
+
+    it('passes the request on when the store has no drop for the SKU', async () => {
+      const edge = admission({ 'admission-keys': ROOM_KEYS });
+      const event = queueEvent(SKU, CUSTOMER);
+
+      expect(await edge.run(event)).toEqual({ kind: 'request', request: event.request });
+    });
+
+    it.each([
+      ['no customerId', undefined],
+      ['an empty customerId', ''],
+      ['a customerId with a space', 'a b'],
+      ['a customerId longer than 128', 'a'.repeat(129)],
+    ])('answers 400 VALIDATION_ERROR for %s with the room on', async (_what, customerId) => {
+      const answer = answered(await roomEdge().run(queueEvent(SKU, customerId)));
+
+      expect(answer.status).toBe(400);
+      expect(answer.body.error.code).toBe('VALIDATION_ERROR');
+    });
+
+    it('answers 503 UNAVAILABLE with Retry-After 1 while the signing keys are missing', async () => {
+      const edge = admission({ [`drop:${SKU}`]: dropState({ room: true }) });
+
+      const answer = answered(await edge.run(queueEvent(SKU, CUSTOMER)));
+
+      expect(answer.status).toBe(503);
+      expect(answer.body.error.code).toBe('UNAVAILABLE');
+      expect(answer.headers).toEqual({ ...EDGE_HEADERS, 'retry-after': { value: '1' } });
+    });
+
+    it("issues a ticket the origin's verify accepts with the same keys, bound to sku, customer and arrival", async () => {
+      const before = Date.now();
+      const answer = await queued(roomEdge());
+      const after = Date.now();
+
+      const claims = verify(answer.ticket, ROOM_KEYS);
+      expect(claims).toEqual({ s: SKU, c: CUSTOMER, t: expect.any(Number), k: ROOM_KEYS.active });
+      expect(claims?.t).toBeGreaterThanOrEqual(before);
+      expect(claims?.t).toBeLessThanOrEqual(after);
+      expect(verify(answer.ticket, { ...ROOM_KEYS, keys: { k2: randomBytes(32).toString('base64url') } })).toBe(
+        undefined,
+      );
+    });
+
+    it('decodes a percent-encoded customerId before binding the ticket to it', async () => {
+      const answer = await queued(roomEdge(), queueEvent(SKU, 'a+b@example.com'));
+
+      expect(verify(answer.ticket, ROOM_KEYS)?.c).toBe('a+b@example.com');
+    });
+
+    it("accepts a ticket the origin's sign made, and answers it back unchanged", async () => {
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 1_000 }, ROOM_KEYS);
+
+      const answer = await queued(roomEdge(), queueEvent(SKU, CUSTOMER, ticket));
+
+      expect(answer.ticket).toBe(ticket);
+    });
+
+    it('accepts a ticket signed with the previous key, still in the keys', async () => {
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 1_000 }, { ...ROOM_KEYS, active: 'k1' });
+
+      expect((await queued(roomEdge(), queueEvent(SKU, CUSTOMER, ticket))).ticket).toBe(ticket);
+    });
+
+    it.each([
+      [
+        'for another customer',
+        () => sign({ s: SKU, c: 'someone-else', t: Date.now() }, ROOM_KEYS),
+        'TICKET_WRONG_CUSTOMER',
+      ],
+      ['for another drop', () => sign({ s: 'other-sku', c: CUSTOMER, t: Date.now() }, ROOM_KEYS), 'TICKET_WRONG_SKU'],
+      [
+        'with an earlier arrival written in (tampered)',
+        () => tampered(sign({ s: SKU, c: CUSTOMER, t: Date.now() }, ROOM_KEYS), { t: 0 }),
+        'TICKET_INVALID',
+      ],
+      [
+        'signed with a key id not in the keys',
+        () =>
+          sign(
+            { s: SKU, c: CUSTOMER, t: Date.now() },
+            { active: 'k9', keys: { k9: ROOM_KEYS.keys.k2 as string }, rotatedAt: 0 },
+          ),
+        'TICKET_INVALID',
+      ],
+      [
+        'that is not signed',
+        () => Buffer.from(JSON.stringify({ s: SKU, c: CUSTOMER, t: 0, k: 'k2' })).toString('base64url'),
+        'TICKET_INVALID',
+      ],
+      [
+        'that is an admission token (no arrival)',
+        () => sign({ s: SKU, c: CUSTOMER, o: 0, e: Date.now() }, ROOM_KEYS),
+        'TICKET_INVALID',
+      ],
+    ])('answers 403 for a ticket %s', async (_what, ticket, code) => {
+      const answer = answered(await roomEdge().run(queueEvent(SKU, CUSTOMER, ticket())));
+
+      expect({ status: answer.status, code: answer.body.error.code }).toEqual({ status: 403, code });
+    });
+
+    it('answers NOT_STARTED before the start, and admits no one, whatever the boundary', async () => {
+      const startsAt = Date.now() + MINUTE;
+      const edge = roomEdge({
+        drop: { startsAt: new Date(startsAt).toISOString() },
+        room: { boundary: startsAt + MINUTE, speed: 1000 },
+      });
+
+      const answer = await queued(edge);
+
+      expect(answer).toMatchObject({ state: 'NOT_STARTED', admitted: false });
+      expect(answer.admission).toBeUndefined();
+    });
+
+    it('ranks a ticket taken before the start inside the minute before it: admitted at a boundary at the start', async () => {
+      const startsAt = Date.now() - 10_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: startsAt - 5 * MINUTE }, ROOM_KEYS);
+      const drop = { startsAt: new Date(startsAt).toISOString() };
+
+      const atStart = await queued(
+        roomEdge({ drop, room: { boundary: startsAt, speed: 1000 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+      const atQueueStart = await queued(
+        roomEdge({ drop, room: { boundary: startsAt - PRE_QUEUE_MS, speed: 1000 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+
+      expect(atStart).toMatchObject({ state: 'OPEN', admitted: true, ahead: 0, etaSeconds: 0 });
+      expect(atQueueStart).toMatchObject({ state: 'OPEN', admitted: false });
+      expect(atQueueStart.etaSeconds).toBeGreaterThan(0);
+      expect(atQueueStart.etaSeconds).toBeLessThanOrEqual(PRE_QUEUE_MS / 1000);
+    });
+
+    it('orders a pre-start ticket by the keyed hash of sku and customer: admitted at its key, not just below it', async () => {
+      const startsAt = Date.now() - 10_000;
+      const order = preQueueOrder(startsAt, SKU, CUSTOMER);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: startsAt - 1 }, ROOM_KEYS);
+      const drop = { startsAt: new Date(startsAt).toISOString() };
+
+      const at = await queued(
+        roomEdge({ drop, room: { boundary: order, speed: 1 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+      const below = await queued(
+        roomEdge({ drop, room: { boundary: order - 1, speed: 1 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+      const fromQueueStart = await queued(
+        roomEdge({ drop, room: { boundary: startsAt - PRE_QUEUE_MS, speed: 1 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+
+      expect(at.admitted).toBe(true);
+      expect(below).toMatchObject({ admitted: false, etaSeconds: 1 });
+      expect(fromQueueStart.etaSeconds).toBe(Math.ceil(order - (startsAt - PRE_QUEUE_MS)));
+    });
+
+    it('ranks the same customer the same, whenever before the start the ticket was taken', async () => {
+      const startsAt = Date.now() - 10_000;
+      const drop = { startsAt: new Date(startsAt).toISOString() };
+      const room = { boundary: startsAt - PRE_QUEUE_MS, speed: 1 };
+      const early = sign({ s: SKU, c: CUSTOMER, t: startsAt - 50 * MINUTE }, ROOM_KEYS);
+      const late = sign({ s: SKU, c: CUSTOMER, t: startsAt - 1 }, ROOM_KEYS);
+
+      const a = await queued(roomEdge({ drop, room }), queueEvent(SKU, CUSTOMER, early));
+      const b = await queued(roomEdge({ drop, room }), queueEvent(SKU, CUSTOMER, late));
+
+      expect(a.etaSeconds).toBe(b.etaSeconds);
+    });
+
+    it('places a ticket after the boundary: eta = ceil((t − boundary) / speed), ahead = round(eta × rate)', async () => {
+      const t = Date.now() - 5_000;
+      const boundary = t - 12_345;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+
+      const answer = await queued(
+        roomEdge({ room: { boundary, speed: 2_000, rate: 3.3 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+
+      // ceil(12345 / 2000) = 7 s; round(7 × 3.3) = 23 ahead.
+      expect(answer).toEqual({ state: 'OPEN', position: 24, ahead: 23, etaSeconds: 7, admitted: false, ticket });
+    });
+
+    it('gives no eta, ahead or position while the boundary stands still (speed 0)', async () => {
+      const t = Date.now() - 5_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+
+      const answer = await queued(
+        roomEdge({ room: { boundary: t - 1_000, speed: 0, rate: 2 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+
+      expect(answer).toEqual({ state: 'OPEN', position: null, ahead: null, etaSeconds: null, admitted: false, ticket });
+    });
+
+    it('admits a ticket at or below the boundary with an admission token for the sku and customer, lasting 2 minutes', async () => {
+      const t = Date.now() - 5_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const before = Date.now();
+
+      const answer = await queued(
+        roomEdge({ room: { boundary: t, speed: 1_000, rate: 1 } }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+      const after = Date.now();
+
+      expect(answer).toMatchObject({ state: 'OPEN', ahead: 0, etaSeconds: 0, admitted: true, ticket });
+      const claims = verify(answer.admission as string, ROOM_KEYS);
+      expect(claims).toMatchObject({ s: SKU, c: CUSTOMER, o: t, k: ROOM_KEYS.active });
+      expect(claims?.e).toBeGreaterThanOrEqual(before + ADMISSION_TOKEN_MS);
+      expect(claims?.e).toBeLessThanOrEqual(after + ADMISSION_TOKEN_MS);
+    });
+
+    it('answers SOLD_OUT, not admitted, when nothing is available or held', async () => {
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const edge = roomEdge({ drop: { available: 0, held: 0 }, room: { boundary: Date.now(), speed: 1_000 } });
+
+      const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
+
+      expect(answer).toMatchObject({ state: 'SOLD_OUT', admitted: false });
+      expect(answer.admission).toBeUndefined();
+      expect(answer.mayReturn).toBeUndefined();
+    });
+
+    it('answers WAITING_FOR_RETURNS with the held units that may come back when everything is held', async () => {
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const edge = roomEdge({ drop: { available: 0, held: 3 }, room: { boundary: Date.now(), speed: 0 } });
+
+      const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
+
+      expect(answer).toMatchObject({ state: 'WAITING_FOR_RETURNS', admitted: false, mayReturn: 3 });
+      expect(answer.admission).toBeUndefined();
+    });
+
+    it.each(['PAUSED', 'CLOSED'])('answers the state %s as it is, admitting no one', async (state) => {
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const edge = roomEdge({ drop: { state }, room: { boundary: Date.now(), speed: 1_000 } });
+
+      const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
+
+      expect(answer).toMatchObject({ state, admitted: false });
+      expect(answer.admission).toBeUndefined();
+    });
+  });
+
+  describe('POST /products/{sku}/reservations with the room on', () => {
+    const token = (claims: { s?: string; c?: string; e?: number } = {}) =>
+      sign({ s: SKU, c: CUSTOMER, o: Date.now() - 1_000, e: Date.now() + ADMISSION_TOKEN_MS, ...claims }, ROOM_KEYS);
+
+    it('answers 403 ADMISSION_REQUIRED without a token', async () => {
+      expect(await refusedWith(roomEdge(), admitted(undefined))).toEqual({ status: 403, code: 'ADMISSION_REQUIRED' });
+    });
+
+    it.each([
+      [
+        'tampered (another expiry written in)',
+        () => tampered(token(), { e: Date.now() + 3_600_000 }),
+        'ADMISSION_INVALID',
+      ],
+      ['a ticket, not a token', () => sign({ s: SKU, c: CUSTOMER, t: Date.now() }, ROOM_KEYS), 'ADMISSION_INVALID'],
+      ['for another sku', () => token({ s: 'other-sku' }), 'ADMISSION_WRONG_SKU'],
+      ['expired beyond the 2 s skew', () => token({ e: Date.now() - ADMISSION_SKEW_MS - 1_000 }), 'ADMISSION_EXPIRED'],
+    ])('answers 403 for a token %s', async (_what, value, code) => {
+      expect(await refusedWith(roomEdge(), admitted(value()))).toEqual({ status: 403, code });
+    });
+
+    it("passes on a valid token the origin's sign made, and one expired within the skew", async () => {
+      const valid = admitted(token());
+      const withinSkew = admitted(token({ e: Date.now() - ADMISSION_SKEW_MS / 2 }));
+
+      expect(await roomEdge().run(valid)).toEqual(passedOn(valid));
+      expect(await roomEdge().run(withinSkew)).toEqual(passedOn(withinSkew));
+    });
+
+    it('passes on a token the edge itself issued', async () => {
+      const t = Date.now() - 5_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const edge = roomEdge({ room: { boundary: t, speed: 1_000 } });
+      const { admission: issued } = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
+      const event = admitted(issued);
+
+      expect(await edge.run(event)).toEqual(passedOn(event));
+    });
+
+    it('answers SOLD_OUT before it looks at the token', async () => {
+      const edge = roomEdge({ drop: { available: 0, held: 0 } });
+
+      expect(await refusedWith(edge, admitted(undefined))).toEqual({ status: 409, code: 'SOLD_OUT' });
+    });
+
+    it('passes on a UUIDv7 retry older than `since` before it looks at the token', async () => {
+      const since = Date.now() - MINUTE;
+      const event = admitted(undefined, { idempotencyKey: uuidv7(since - 30_000) });
+
+      expect(await roomEdge({ drop: { since } }).run(event)).toEqual(passedOn(event));
+    });
+
+    it('passes on without a token while the signing keys are missing (the origin checks)', async () => {
+      const edge = admission({ [`drop:${SKU}`]: dropState({ room: true }) });
+      const event = admitted(undefined);
+
+      expect(await edge.run(event)).toEqual(passedOn(event));
     });
   });
 });

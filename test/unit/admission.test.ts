@@ -1,0 +1,379 @@
+/**
+ * The waiting room's admission controller (`lambdas/domain/admission.ts`: the boundary's law, the signing
+ * keys' rotation, the tick) and the origin's admission check (`lambdas/adapters/admission-tokens.ts`).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  type CloudFrontKeyValueStoreClient,
+  GetKeyCommand,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-cloudfront-keyvaluestore';
+import {
+  ADMISSION_TOKEN_MS,
+  type AdmissionKeys,
+  type EdgeDropState,
+  type EdgeRoom,
+  PRE_QUEUE_MS,
+} from '../../contract/drops';
+import { KeyValueStoreAdmissions, sign } from '../../lambdas/adapters/admission-tokens';
+import { AdmissionController, KEY_ROTATION_MS, nextRoom } from '../../lambdas/domain/admission';
+import type { EdgeKeyValues } from '../../lambdas/domain/edge-state';
+
+const STARTS_AT = Date.parse('2026-12-01T10:00:00.000Z');
+const SECOND = 1_000;
+const CAPACITY = 50;
+
+function drop(overrides: Partial<EdgeDropState> = {}): EdgeDropState {
+  return {
+    v: 1,
+    state: 'OPEN',
+    startsAt: new Date(STARTS_AT).toISOString(),
+    room: true,
+    available: 100,
+    held: 0,
+    since: 1,
+    revision: 1,
+    stockVersion: 1,
+    ...overrides,
+  };
+}
+
+/** The room as the controller left it a second before `now`. */
+function room(now: number, overrides: Partial<EdgeRoom> = {}): EdgeRoom {
+  return { v: 1, boundary: now - 30 * SECOND, speed: 0, rate: 0, at: now - SECOND, ...overrides };
+}
+
+describe('nextRoom, the admission boundary one tick on', () => {
+  const now = STARTS_AT + 5 * 60 * SECOND;
+
+  it('holds the boundary at the pre-queue start, standing still, before the start', () => {
+    const before = STARTS_AT - 10 * SECOND;
+
+    const next = nextRoom(room(before, { boundary: before, speed: 4_000 }), drop(), before, CAPACITY);
+
+    expect(next).toMatchObject({ boundary: STARTS_AT - PRE_QUEUE_MS, speed: 0, at: before, available: 100 });
+  });
+
+  it.each([
+    ['paused', drop({ state: 'PAUSED' })],
+    ['closed', drop({ state: 'CLOSED' })],
+    ['open with every unit held', drop({ available: 0, held: 4 })],
+  ])('keeps the boundary where it was, speed 0, while the drop is %s', (_what, state) => {
+    const boundary = now - 12_345;
+
+    const next = nextRoom(room(now, { boundary, speed: 3_000, available: state.available }), state, now, CAPACITY);
+
+    expect(next).toMatchObject({ boundary, speed: 0, at: now, available: state.available });
+  });
+
+  it.each([
+    ['sold out for good (nothing available or held)', drop({ available: 0, held: 0 })],
+    ['sold out for good while closed', drop({ state: 'CLOSED', available: 0, held: 0 })],
+    ['stock not known yet (available −1)', drop({ available: -1, held: -1 })],
+  ])('changes nothing when %s', (_what, state) => {
+    expect(nextRoom(room(now, { speed: 3_000 }), state, now, CAPACITY)).toBeUndefined();
+  });
+
+  it('starts moving at the start speed (1,000 key-ms a second) from standing', () => {
+    const boundary = STARTS_AT - PRE_QUEUE_MS;
+
+    const next = nextRoom(room(now, { boundary, available: 100 }), drop(), now, CAPACITY);
+
+    expect(next).toEqual({ v: 1, boundary: boundary + 1_000, speed: 1_000, rate: 0, at: now, available: 100 });
+  });
+
+  it('speeds up by half each tick while nothing is taken, then no faster than the whole pre-queue a second', () => {
+    let current = room(STARTS_AT, { boundary: STARTS_AT - PRE_QUEUE_MS, available: 100, at: STARTS_AT - SECOND });
+    const speeds: number[] = [];
+    for (let tick = 0; tick < 12; tick++) {
+      const at = current.at + SECOND;
+      current = nextRoom(current, drop(), at, CAPACITY) as EdgeRoom;
+      speeds.push(current.speed);
+    }
+
+    expect(speeds.slice(0, 5)).toEqual([1_000, 1_500, 2_250, 3_375, 5_063]);
+    expect(Math.max(...speeds)).toBe(PRE_QUEUE_MS);
+    expect(speeds.at(-1)).toBe(PRE_QUEUE_MS);
+  });
+
+  it('keeps the speed while the measured rate is within 20 % of the target', () => {
+    // Target: min(capacity 50, 100 available / 10 s) = 10 a second; 10 taken in the second, smoothed with 10.
+    const next = nextRoom(room(now, { speed: 3_000, rate: 10, available: 110 }), drop(), now, CAPACITY);
+
+    expect(next).toMatchObject({ speed: 3_000, rate: 10 });
+  });
+
+  it('slows by a third when the rate is above 1.2 × the target', () => {
+    // Target 10 a second; 30 taken in the second, smoothed with 30: rate 30.
+    const next = nextRoom(room(now, { speed: 3_000, rate: 30, available: 130 }), drop(), now, CAPACITY);
+
+    expect(next).toMatchObject({ speed: 2_000, rate: 30 });
+  });
+
+  it('aims at the planned capacity when the stock could take more', () => {
+    // Target: min(capacity 5, 1,000 / 10) = 5 a second; a rate of 7 is above 6.
+    const next = nextRoom(room(now, { speed: 3_000, rate: 7, available: 1_007 }), drop({ available: 1_000 }), now, 5);
+
+    expect(next?.speed).toBe(2_000);
+  });
+
+  it('slows to no less than 50 key-ms a second', () => {
+    const next = nextRoom(room(now, { speed: 60, rate: 30, available: 130 }), drop(), now, CAPACITY);
+
+    expect(next?.speed).toBe(50);
+  });
+
+  it('moves the boundary by speed × the seconds since the last tick', () => {
+    const boundary = now - 60 * SECOND;
+
+    const next = nextRoom(
+      room(now, { boundary, speed: 2_000, rate: 10, at: now - 2_500, available: 125 }),
+      drop(),
+      now,
+      CAPACITY,
+    );
+
+    expect(next?.boundary).toBe(boundary + 2_000 * 2.5);
+  });
+
+  it('never moves the boundary past now', () => {
+    const next = nextRoom(
+      room(now, { boundary: now - 500, speed: PRE_QUEUE_MS, available: 100 }),
+      drop(),
+      now,
+      CAPACITY,
+    );
+
+    expect(next?.boundary).toBe(now);
+  });
+
+  it('smooths the rate: half the newest measurement, half the last rate', () => {
+    // 10 units in 2 s: 5 a second, with the last rate 4 → 4.5.
+    const next = nextRoom(room(now, { rate: 4, at: now - 2 * SECOND, available: 110 }), drop(), now, CAPACITY);
+
+    expect(next?.rate).toBe(4.5);
+  });
+
+  it('measures nothing taken when the last availability is unknown, and nothing when units came back', () => {
+    const unknown = nextRoom(room(now, { rate: 8 }), drop(), now, CAPACITY);
+    const returned = nextRoom(room(now, { rate: 8, available: 90 }), drop(), now, CAPACITY);
+
+    expect([unknown?.rate, returned?.rate]).toEqual([4, 4]);
+  });
+});
+
+/** An in-memory KeyValueStore, with the writes it took. */
+function memoryValues(initial: Record<string, unknown> = {}) {
+  const map = new Map(Object.entries(initial));
+  const writes: string[] = [];
+  const values: EdgeKeyValues = {
+    read: async (key) => map.get(key),
+    write: async (key, value) => {
+      writes.push(key);
+      map.set(key, value);
+    },
+    keys: async (prefix) => [...map.keys()].filter((key) => key.startsWith(prefix)).sort(),
+  };
+  return { values, map, writes };
+}
+
+function controller(initial: Record<string, unknown> = {}, startAt = STARTS_AT) {
+  const store = memoryValues(initial);
+  const clock = { ms: startAt, now: () => clock.ms };
+  const secrets: string[] = [];
+  const newSecret = () => {
+    const secret = randomBytes(32).toString('base64url');
+    secrets.push(secret);
+    return secret;
+  };
+  const admissions = new AdmissionController({
+    values: store.values,
+    clock,
+    newSecret,
+    capacityUnitsPerSecond: CAPACITY,
+  });
+  return { ...store, clock, secrets, admissions };
+}
+
+describe('AdmissionController', () => {
+  it('creates the signing keys when there are none', async () => {
+    const { admissions, map, secrets, clock } = controller();
+
+    const keys = await admissions.keepKeys();
+
+    const id = `k${clock.ms.toString(36)}`;
+    expect(keys).toEqual({ active: id, keys: { [id]: secrets[0] }, rotatedAt: clock.ms });
+    expect(map.get('admission-keys')).toEqual(keys);
+  });
+
+  it('keeps the keys for 24 hours without writing them', async () => {
+    const { admissions, writes, clock } = controller();
+    const first = await admissions.keepKeys();
+
+    clock.ms += KEY_ROTATION_MS - 1;
+    const later = await admissions.keepKeys();
+
+    expect(later).toEqual(first);
+    expect(writes).toEqual(['admission-keys']);
+  });
+
+  it('rotates after 24 hours, keeping exactly the previous active key beside the new one', async () => {
+    const { admissions, map, clock, secrets } = controller();
+    const first = await admissions.keepKeys();
+    clock.ms += KEY_ROTATION_MS;
+    const second = await admissions.keepKeys();
+    clock.ms += KEY_ROTATION_MS;
+    const third = await admissions.keepKeys();
+
+    expect(second.active).not.toBe(first.active);
+    expect(second).toEqual({
+      active: second.active,
+      keys: { [first.active]: secrets[0], [second.active]: secrets[1] },
+      rotatedAt: STARTS_AT + KEY_ROTATION_MS,
+    });
+    expect(third.keys).toEqual({ [second.active]: secrets[1], [third.active]: secrets[2] });
+    expect(map.get('admission-keys')).toEqual(third);
+  });
+
+  it('replaces keys it cannot read with fresh ones', async () => {
+    const { admissions, secrets } = controller({
+      'admission-keys': { active: 'k1', keys: { k1: 'short' }, rotatedAt: 0 },
+    });
+
+    const keys = await admissions.keepKeys();
+
+    expect(keys.keys).toEqual({ [keys.active]: secrets[0] });
+  });
+
+  it('moves only the rooms of drops whose waiting room is on', async () => {
+    const now = STARTS_AT + 10 * SECOND;
+    const { admissions, map, clock } = controller(
+      {
+        'drop:on': drop({ room: true }),
+        'drop:off': drop({ room: false }),
+        'drop:sold': drop({ room: true, available: 0, held: 0 }),
+        'drop:broken': { v: 2, room: true },
+        'room:off': room(now, { boundary: 1 }),
+      },
+      now,
+    );
+    clock.ms = now;
+
+    const moved = await admissions.tick();
+
+    expect(moved).toEqual(['on']);
+    expect(map.get('room:on')).toMatchObject({ v: 1, speed: 1_000, at: now, available: 100 });
+    expect(map.get('room:off')).toEqual(room(now, { boundary: 1 }));
+    expect(map.has('room:sold')).toBe(false);
+    expect(map.has('room:broken')).toBe(false);
+    expect(map.has('admission-keys')).toBe(true);
+  });
+
+  it('starts a new room at the pre-queue start before the drop starts', async () => {
+    const now = STARTS_AT - 30 * SECOND;
+    const { admissions, map } = controller({ 'drop:on': drop() }, now);
+
+    await admissions.tick();
+
+    expect(map.get('room:on')).toMatchObject({ boundary: STARTS_AT - PRE_QUEUE_MS, speed: 0, at: now });
+  });
+});
+
+const ARN = 'arn:aws:cloudfront::000000000000:key-value-store/test';
+const secret = () => randomBytes(32).toString('base64url');
+
+/** A KeyValueStore client stub answering GetKey for `admission-keys` from `store.keys`, counting reads. */
+function stubClient(initial: AdmissionKeys | null) {
+  const store = { keys: initial, reads: 0 };
+  const client = {
+    send: async (command: unknown) => {
+      if (!(command instanceof GetKeyCommand)) throw new Error('unexpected command');
+      expect(command.input).toEqual({ KvsARN: ARN, Key: 'admission-keys' });
+      store.reads++;
+      if (store.keys === null) {
+        throw new ResourceNotFoundException({ message: 'missing', $metadata: {} });
+      }
+      return { Key: 'admission-keys', Value: JSON.stringify(store.keys) };
+    },
+  } as unknown as CloudFrontKeyValueStoreClient;
+  return { client, store };
+}
+
+describe('KeyValueStoreAdmissions.check, at the origin', () => {
+  const KEYS: AdmissionKeys = { active: 'k1', keys: { k1: secret() }, rotatedAt: 0 };
+  const SKU = 'sneaker-x';
+
+  function checker(keys: AdmissionKeys | null = KEYS) {
+    const { client, store } = stubClient(keys);
+    const clock = { ms: STARTS_AT, now: () => clock.ms };
+    return { admissions: new KeyValueStoreAdmissions(client, () => ARN, clock), store, clock };
+  }
+
+  const token = (claims: { s?: string; c?: string; e?: number } = {}, keys = KEYS) =>
+    sign({ s: SKU, c: 'alice', o: STARTS_AT, e: STARTS_AT + ADMISSION_TOKEN_MS, ...claims }, keys);
+
+  it('accepts a valid token for the sku and customer', async () => {
+    expect(await checker().admissions.check(token(), SKU, 'alice')).toBeUndefined();
+  });
+
+  it('answers ADMISSION_REQUIRED without a token, reading nothing', async () => {
+    const { admissions, store } = checker();
+
+    expect(await admissions.check(undefined, SKU, 'alice')).toBe('ADMISSION_REQUIRED');
+    expect(store.reads).toBe(0);
+  });
+
+  it.each([
+    ['another customer', () => token({ c: 'mallory' }), 'ADMISSION_WRONG_CUSTOMER'],
+    ['another sku', () => token({ s: 'other' }), 'ADMISSION_WRONG_SKU'],
+    ['an expiry beyond the 2 s skew', () => token({ e: STARTS_AT - 2_001 }), 'ADMISSION_EXPIRED'],
+    ['a ticket (no expiry)', () => sign({ s: SKU, c: 'alice', t: STARTS_AT }, KEYS), 'ADMISSION_INVALID'],
+    ['an unknown key', () => token({}, { active: 'k9', keys: { k9: secret() }, rotatedAt: 0 }), 'ADMISSION_INVALID'],
+  ])('refuses a token for %s', async (_what, value, code) => {
+    expect(await checker().admissions.check(value(), SKU, 'alice')).toBe(code);
+  });
+
+  it('accepts a token expired within the 2 s skew', async () => {
+    expect(await checker().admissions.check(token({ e: STARTS_AT - 2_000 }), SKU, 'alice')).toBeUndefined();
+  });
+
+  it('answers ADMISSION_INVALID when the store has no keys', async () => {
+    expect(await checker(null).admissions.check(token(), SKU, 'alice')).toBe('ADMISSION_INVALID');
+  });
+
+  it('reads the keys once for many checks within 30 s', async () => {
+    const { admissions, store, clock } = checker();
+
+    await admissions.check(token(), SKU, 'alice');
+    clock.ms += 29_000;
+    await admissions.check(token(), SKU, 'alice');
+
+    expect(store.reads).toBe(1);
+  });
+
+  it('accepts a token signed by a key added after the cache was filled, re-reading at most once a second', async () => {
+    const { admissions, store, clock } = checker();
+    expect(await admissions.check(token(), SKU, 'alice')).toBeUndefined();
+    const rotated: AdmissionKeys = { active: 'k2', keys: { ...KEYS.keys, k2: secret() }, rotatedAt: STARTS_AT };
+    store.keys = rotated;
+    const fresh = token({ e: STARTS_AT + 10_000 }, rotated);
+
+    clock.ms += 500;
+    const tooSoon = await admissions.check(fresh, SKU, 'alice');
+    const readsTooSoon = store.reads;
+    clock.ms += 500;
+    const refreshed = await admissions.check(fresh, SKU, 'alice');
+    const readsRefreshed = store.reads;
+    clock.ms += 500;
+    const forged = await admissions.check(
+      token({}, { active: 'k3', keys: { k3: secret() }, rotatedAt: 0 }),
+      SKU,
+      'alice',
+    );
+
+    expect([tooSoon, readsTooSoon]).toEqual(['ADMISSION_INVALID', 1]);
+    expect([refreshed, readsRefreshed]).toEqual([undefined, 2]);
+    expect([forged, store.reads]).toEqual(['ADMISSION_INVALID', 2]);
+    expect(await admissions.check(token(), SKU, 'alice')).toBeUndefined();
+  });
+});
