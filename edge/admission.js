@@ -2,20 +2,15 @@ import cf from 'cloudfront';
 // biome-ignore lint/style/useNodejsImportProtocol: CloudFront Functions names it 'crypto'
 import crypto from 'crypto';
 
-// Edge admission: a CloudFront Function (JS runtime 2.0) on viewer requests, reading the KeyValueStore
-// (contract/drops.ts): `drop:<sku>` (state, stock, room on/off), `room:<sku>` (the admission boundary)
-// and `admission-keys` (HMAC keys by id).
-// - POST /products/{sku}/reservations: a closed, paused, not-started or sold-out drop is answered here;
-//   with the waiting room on, an attempt needs a valid admission token (x-dropline-admission) for the sku.
-//   The origin checks the token again and binds it to the body's customer (a function cannot read bodies).
-// - GET /drops/{sku}/queue?customerId=: the waiting room. Issues a signed ticket (no counter), answers
-//   its place, and exchanges a ticket inside the boundary for a short-lived admission token. Tickets
-//   made before the start are ranked by a keyed hash of sku and customer (a shuffle nobody can predict or
-//   redraw); later ones by arrival time.
-// Anything unknown goes to the origin. A UUIDv7 Idempotency-Key minted before `since` (+2 s) may retry
-// an attempt that made a hold, which only the origin knows: it passes.
-// Limits: 10 KB, no network/timers/eval; kvs.get() is async, throws on a missing key (CloudFront
-// Developer Guide: functions-javascript-runtime-20, cloudfront-function-restrictions, cloudfront-limits).
+// Edge admission (CloudFront Function, JS runtime 2.0, viewer request). Reads the KeyValueStore
+// (contract/drops.ts): `drop:<sku>` (state, stock, room), `room:<sku>` (boundary), `admission-keys`.
+// POST /products/{sku}/reservations: closed, paused, not-started and sold-out drops are answered here;
+// with the waiting room on, a valid admission token (x-dropline-admission) for the sku is required (the
+// origin checks it again, binds it to the body's customer and judges expiry).
+// GET /drops/{sku}/queue?customerId=: signed tickets (order fixed at issue: pre-start ranked by a keyed
+// hash, then arrival), the place, and an admission token once inside the boundary.
+// Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold.
+// Limits: 10 KB, no network/timers/eval (CloudFront Developer Guide: functions-javascript-runtime-20).
 const kvs = cf.kvs();
 
 const SKU = '([A-Za-z0-9][A-Za-z0-9_-]{0,63})';
@@ -26,6 +21,7 @@ const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f
 const SKEW_MS = 2000;
 const TOKEN_MS = 120000;
 const PRE_QUEUE_MS = 60000;
+const DAY_MS = 86400000;
 const STATES = ['OPEN', 'PAUSED', 'CLOSED'];
 
 // biome-ignore lint/correctness/noUnusedVariables: CloudFront calls it
@@ -52,7 +48,7 @@ async function reservation(request, sku) {
   const token = verify(header.value, keys);
   if (token === null || typeof token.e !== 'number') return error(403, 'ADMISSION_INVALID', 'Not a valid admission');
   if (token.s !== sku) return error(403, 'ADMISSION_WRONG_SKU', 'This admission is for another drop');
-  if (token.e + SKEW_MS < Date.now()) return error(403, 'ADMISSION_EXPIRED', 'This admission has expired: queue again');
+  // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
   return request;
 }
 
@@ -62,41 +58,51 @@ async function queue(request, sku) {
   const now = Date.now();
   const state = stateOf(drop, now);
   if (!drop.room) return ok({ state: state, position: 0, ahead: 0, etaSeconds: 0, admitted: state === 'OPEN' });
-  const customer = request.querystring.customerId;
-  if (!customer || !CUSTOMER.test(decodeURIComponent(customer.value))) {
-    return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+-; at most 128');
-  }
-  const subject = decodeURIComponent(customer.value);
+  const subject = customerOf(request.querystring.customerId);
+  if (subject === null) return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+-; at most 128');
   const keys = await read('admission-keys', isKeys);
   if (keys === null) return error(503, 'UNAVAILABLE', 'The waiting room is starting; retry shortly', retryAfter('1'));
   let ticket;
   const header = request.headers['x-dropline-ticket'];
+  const startsAt = Date.parse(drop.startsAt);
   if (header) {
     ticket = verify(header.value, keys);
-    if (ticket === null || typeof ticket.t !== 'number') return error(403, 'TICKET_INVALID', 'Not a valid ticket');
+    if (!ticket || typeof ticket.o !== 'number' || typeof ticket.t !== 'number') {
+      return error(403, 'TICKET_INVALID', 'Not a valid ticket');
+    }
     if (ticket.s !== sku) return error(403, 'TICKET_WRONG_SKU', 'This ticket is for another drop');
     if (ticket.c !== subject) return error(403, 'TICKET_WRONG_CUSTOMER', 'This ticket is for another customer');
   } else {
-    ticket = { s: sku, c: subject, t: now };
+    // The order is fixed and signed now: a key rotation or a second ticket never redraws it.
+    const o = now < startsAt ? startsAt - PRE_QUEUE_MS + rank(keys, sku, subject) * PRE_QUEUE_MS : now;
+    ticket = { s: sku, c: subject, t: now, o: o };
   }
-  const startsAt = Date.parse(drop.startsAt);
-  const order = ticket.t < startsAt ? startsAt - PRE_QUEUE_MS + rank(keys, sku, subject) * PRE_QUEUE_MS : ticket.t;
+  const order = ticket.o;
   const room = (await read(`room:${sku}`, isRoom)) || { boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0 };
   const admitted = state === 'OPEN' && order <= room.boundary;
   const waitingMs = Math.max(0, order - room.boundary);
   const eta = admitted ? 0 : room.speed > 0 ? Math.ceil(waitingMs / room.speed) : null;
-  const ahead = admitted ? 0 : eta === null ? null : Math.round(eta * room.rate);
+  const ahead = admitted ? 0 : eta === null || !room.rate ? null : Math.round(eta * room.rate);
   const answer = {
     state: state,
-    position: ahead === null ? null : ahead + 1,
+    position: admitted ? 0 : ahead === null ? null : ahead + 1,
     ahead: ahead,
     etaSeconds: eta,
     admitted: admitted,
-    ticket: header ? header.value : sign({ s: sku, c: subject, t: ticket.t }, keys),
+    ticket: header ? header.value : sign(ticket, keys),
   };
   if (state === 'WAITING_FOR_RETURNS') answer.mayReturn = drop.held;
   if (admitted) answer.admission = sign({ s: sku, c: subject, o: order, e: now + TOKEN_MS }, keys);
   return ok(answer);
+}
+
+function customerOf(param) {
+  try {
+    const value = param ? decodeURIComponent(param.value) : '';
+    return CUSTOMER.test(value) ? value : null;
+  } catch (_malformed) {
+    return null;
+  }
 }
 
 /** SOLD_OUT (nothing available or held), WAITING_FOR_RETURNS (all held), NOT_STARTED, PAUSED, CLOSED, OPEN. */
@@ -144,10 +150,14 @@ function isCount(value) {
   return Number.isInteger(value) && value >= -1;
 }
 
+// A key that is not a UUIDv7 tells nothing of its age: it may retry an attempt that made a hold. A UUIDv7
+// older than the origin keeps its record (24 h) cannot; one newer than the value (+skew) cannot either.
 function mayBeRetry(keyHeader, since) {
-  if (!keyHeader || !UUID_V7.test(keyHeader.value)) return false;
+  if (!keyHeader) return false;
   const key = keyHeader.value;
-  return parseInt(key.slice(0, 8) + key.slice(9, 13), 16) < since + SKEW_MS;
+  if (!UUID_V7.test(key)) return true;
+  const minted = parseInt(key.slice(0, 8) + key.slice(9, 13), 16);
+  return minted < since + SKEW_MS && minted > Date.now() - DAY_MS;
 }
 
 function refusal(drop, now) {

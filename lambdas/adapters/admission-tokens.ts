@@ -41,8 +41,9 @@ export function verify(value: string, keys: AdmissionKeys): Claims | undefined {
   } catch {
     return undefined;
   }
-  const secret = typeof claims?.k === 'string' ? keys.keys[claims.k] : undefined;
-  if (!secret) return undefined;
+  // Own keys only: a key id such as `constructor` names no secret.
+  const secret = typeof claims?.k === 'string' && Object.hasOwn(keys.keys, claims.k) ? keys.keys[claims.k] : undefined;
+  if (typeof secret !== 'string') return undefined;
   const expected = mac(secret, body);
   const given = Buffer.from(signature, 'base64url');
   return given.length === expected.length && timingSafeEqual(given, expected) ? (claims as Claims) : undefined;
@@ -82,7 +83,9 @@ export class KeyValueStoreAdmissions implements AdmissionVerifier {
     const now = this.clock.now();
     // An unknown key id reads again, but not more than once a second: forged tokens cost no reads.
     const age = this.cached ? now - this.cached.at : Number.POSITIVE_INFINITY;
-    if (this.cached && age < (fresh ? 1000 : KEYS_TTL_MS)) return this.cached.keys;
+    // Keys not made yet are looked for again after a second, not after the cache's half minute.
+    const ttl = fresh || !this.cached?.keys ? 1000 : KEYS_TTL_MS;
+    if (this.cached && age < ttl) return this.cached.keys;
     let keys: AdmissionKeys | undefined;
     try {
       const { Value } = await this.client.send(new GetKeyCommand({ KvsARN: this.storeArn(), Key: ADMISSION_KEYS_KEY }));

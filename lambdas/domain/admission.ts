@@ -90,7 +90,14 @@ export class AdmissionController {
 /** The room one tick on, or undefined when nothing changes (sold out for good, or stock not yet known). */
 export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {
   const startsAt = Date.parse(drop.startsAt);
-  if (drop.available === -1 || (drop.available === 0 && drop.held === 0)) return undefined;
+  if (drop.available === 0 && drop.held === 0) return undefined;
+  if (drop.available === -1) {
+    // Stock not known yet (no snapshot since the writer first saw the drop): move in real time, so the
+    // first holds come and with them the snapshots the law needs.
+    if (now < startsAt || drop.state !== 'OPEN') return { ...room, boundary: room.boundary, speed: 0, at: now };
+    const seconds = Math.max(0, (now - room.at) / 1000);
+    return { ...room, boundary: Math.min(now, room.boundary + START_SPEED * seconds), speed: START_SPEED, at: now };
+  }
   const seconds = Math.max(0, (now - room.at) / 1000);
   const taken = room.available === undefined ? 0 : Math.max(0, room.available - drop.available);
   const measured = seconds > 0 ? taken / seconds : room.rate;

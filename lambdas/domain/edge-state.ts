@@ -25,7 +25,10 @@ export interface EdgeKeyValues {
 /** Stock unknown: the edge claims nothing about it until the first snapshot. */
 const UNKNOWN = -1;
 
-/** The state after `news`, or undefined when the news is old or changes nothing the edge answers from. */
+/**
+ * The state after `news`, or undefined when the news is old. News that moves a version on is always kept
+ * (else an older straggler could apply after it); `since` moves only when what the edge answers changed.
+ */
 export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: number): EdgeDropState | undefined {
   let next: EdgeDropState;
   if (news.type === 'drop-state-changed') {
@@ -41,8 +44,7 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
     next.room === current.room &&
     next.available === current.available &&
     next.held === current.held;
-  // Versions still move on when nothing the edge answers from changed, but not worth a write.
-  return same ? undefined : { ...next, since: nowMs };
+  return same ? next : { ...next, since: nowMs };
 }
 
 export interface EdgeStatesDeps {

@@ -3,7 +3,13 @@
  * the rules; the store holds the atomicity (each state change is one
  * conditional transaction), so the rules stay true under any concurrency.
  */
-import { DROP_ACTIONS, DROP_PAUSED_RETRY_AFTER_SECONDS, type DropAction, ROOM_ACTIONS } from '../../contract/drops';
+import {
+  type AdmissionCode,
+  DROP_ACTIONS,
+  DROP_PAUSED_RETRY_AFTER_SECONDS,
+  type DropAction,
+  ROOM_ACTIONS,
+} from '../../contract/drops';
 import { contentionRetries, jitteredBackoffMs } from '../../contract/retries';
 import {
   AdmissionError,
@@ -140,9 +146,15 @@ export class Inventory {
       return this.replayOr(request, new DropNotStartedError(product.dropStartsAt));
     }
     if (product.waitingRoom) {
-      const refused = request.admission
-        ? await request.admission.verifier.check(request.admission.token, product.sku, request.customerId)
-        : 'ADMISSION_REQUIRED';
+      let refused: AdmissionCode | undefined;
+      try {
+        refused = request.admission
+          ? await request.admission.verifier.check(request.admission.token, product.sku, request.customerId)
+          : 'ADMISSION_REQUIRED';
+      } catch (error) {
+        // The keys could not be read: a retry of an attempt that made a hold still gets it.
+        return this.replayOr(request, error as Error);
+      }
       if (refused) return this.replayOr(request, new AdmissionError(refused));
     }
     if (request.quantity > product.maxPerCustomer) {

@@ -56,6 +56,8 @@ export interface DroplineFunctionProps {
    * For functions whose alias may be pinned to an older version.
    */
   readonly retainVersions?: boolean;
+  /** At most this many at once (`ReservedConcurrentExecutions`): 1 for a function that must never overlap itself. */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -85,6 +87,7 @@ export class DroplineFunction extends NodejsFunction {
       timeout: props.timeout ?? Duration.seconds(10),
       tracing: Tracing.ACTIVE,
       ...(props.retainVersions ? { currentVersionOptions: { removalPolicy: RemovalPolicy.RETAIN } } : {}),
+      ...(props.reservedConcurrency ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
       role,
       logGroup,
       loggingFormat: LoggingFormat.JSON,

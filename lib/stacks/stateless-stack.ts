@@ -57,6 +57,7 @@ interface FunctionSpec {
   readonly timeout?: Duration;
   /** Behind a `live` alias with provisioned concurrency: its published versions are kept (see ProvisionedForDrops). */
   readonly aliased?: true;
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -126,6 +127,8 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
     // Works on the edge's KeyValueStore alone; its table grant is the narrowest there is (it reads nothing).
     table: { reads: ['PRODUCT#'] },
     timeout: Duration.seconds(70),
+    // One controller at a time: a run that overlaps the next (a slow tick) would rotate the keys twice.
+    reservedConcurrency: 1,
   },
   'publish-changes': {
     description: 'the outbox relay: stream → orders queue and inventory topic',
@@ -192,6 +195,7 @@ export class StatelessStack extends Stack {
         description: spec.description,
         ...(spec.timeout ? { timeout: spec.timeout } : {}),
         ...(spec.aliased ? { retainVersions: true } : {}),
+        ...(spec.reservedConcurrency ? { reservedConcurrency: spec.reservedConcurrency } : {}),
       });
       useInventoryTable(fn, props.table, spec.table);
       functions.set(name, fn);

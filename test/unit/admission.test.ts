@@ -69,9 +69,17 @@ describe('nextRoom, the admission boundary one tick on', () => {
   it.each([
     ['sold out for good (nothing available or held)', drop({ available: 0, held: 0 })],
     ['sold out for good while closed', drop({ state: 'CLOSED', available: 0, held: 0 })],
-    ['stock not known yet (available −1)', drop({ available: -1, held: -1 })],
   ])('changes nothing when %s', (_what, state) => {
     expect(nextRoom(room(now, { speed: 3_000 }), state, now, CAPACITY)).toBeUndefined();
+  });
+
+  it('moves in real time while the stock is not known yet (available −1), so the first holds can come', () => {
+    const boundary = STARTS_AT - PRE_QUEUE_MS;
+    const last = room(now, { boundary, speed: 0, at: now - 2 * SECOND });
+
+    const next = nextRoom(last, drop({ available: -1, held: -1 }), now, CAPACITY);
+
+    expect(next).toMatchObject({ boundary: boundary + 2_000, speed: 1_000, at: now });
   });
 
   it('starts moving at the start speed (1,000 key-ms a second) from standing', () => {
@@ -339,6 +347,16 @@ describe('KeyValueStoreAdmissions.check, at the origin', () => {
 
   it('answers ADMISSION_INVALID when the store has no keys', async () => {
     expect(await checker(null).admissions.check(token(), SKU, 'alice')).toBe('ADMISSION_INVALID');
+  });
+
+  it("finds keys made after a miss within a second, not after the cache's 30 s", async () => {
+    const { admissions, store, clock } = checker(null);
+    expect(await admissions.check(token(), SKU, 'alice')).toBe('ADMISSION_INVALID');
+    store.keys = KEYS;
+    clock.ms += 1_000;
+
+    expect(await admissions.check(token(), SKU, 'alice')).toBeUndefined();
+    expect(store.reads).toBe(2);
   });
 
   it('reads the keys once for many checks within 30 s', async () => {

@@ -63,7 +63,8 @@ function attempt(options: { method?: string; url?: string; idempotencyKey?: stri
     headers: {
       host: 'shop.example',
       'content-type': 'application/json',
-      'idempotency-key': options.idempotencyKey ?? randomUUID(),
+      // A new attempt's key, as the page makes it: a UUIDv7 minted now.
+      'idempotency-key': options.idempotencyKey ?? uuidv7(Date.now()),
     },
     ip: '203.0.113.7',
     distributionDomainName: 'd111111abcdef8.cloudfront.net',
@@ -230,10 +231,20 @@ describe('the edge admission function', () => {
     ['a UUIDv4', randomUUID()],
     ['free text', 'order-2024-0001'],
     ['a UUIDv7-shaped key of the wrong variant', uuidv7(0).replace(/-[89ab]/, '-c')],
-  ])('answers %s key as a new attempt, however old the value', async (_what, idempotencyKey) => {
+  ])(
+    'passes %s key on to the origin: it tells nothing of its age, and may retry an attempt that made a hold',
+    async (_what, idempotencyKey) => {
+      const edge = admission({ [`drop:${SKU}`]: dropState({ state: 'CLOSED', since: Date.now() }) });
+      const event = attempt({ idempotencyKey });
+
+      expect(await edge.run(event)).toEqual(passedOn(event));
+    },
+  );
+
+  it('answers a UUIDv7 older than the origin keeps its records (24 h) as a new attempt', async () => {
     const edge = admission({ [`drop:${SKU}`]: dropState({ state: 'CLOSED', since: Date.now() }) });
 
-    const result = await edge.run(attempt({ idempotencyKey }));
+    const result = await edge.run(attempt({ idempotencyKey: uuidv7(Date.now() - 25 * 3_600_000) }));
 
     expect(result).toEqual(edgeAnswer(409, 'Conflict', 'DROP_CLOSED', 'The drop is closed'));
   });
@@ -575,6 +586,18 @@ describe('the waiting room at the edge', () => {
       expect(answer.body.error.code).toBe('VALIDATION_ERROR');
     });
 
+    it.each(['abc%zz', '%'])(
+      'answers 400 VALIDATION_ERROR, not a function error, for the malformed percent-encoding %s',
+      async (raw) => {
+        const event = queueEvent(SKU, 'x');
+        event.request.querystring.customerId = { value: raw };
+
+        const answer = answered(await roomEdge().run(event));
+
+        expect([answer.status, answer.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      },
+    );
+
     it('answers 503 UNAVAILABLE with Retry-After 1 while the signing keys are missing', async () => {
       const edge = admission({ [`drop:${SKU}`]: dropState({ room: true }) });
 
@@ -591,7 +614,13 @@ describe('the waiting room at the edge', () => {
       const after = Date.now();
 
       const claims = verify(answer.ticket, ROOM_KEYS);
-      expect(claims).toEqual({ s: SKU, c: CUSTOMER, t: expect.any(Number), k: ROOM_KEYS.active });
+      expect(claims).toEqual({
+        s: SKU,
+        c: CUSTOMER,
+        t: expect.any(Number),
+        o: expect.any(Number),
+        k: ROOM_KEYS.active,
+      });
       expect(claims?.t).toBeGreaterThanOrEqual(before);
       expect(claims?.t).toBeLessThanOrEqual(after);
       expect(verify(answer.ticket, { ...ROOM_KEYS, keys: { k2: randomBytes(32).toString('base64url') } })).toBe(
@@ -606,7 +635,7 @@ describe('the waiting room at the edge', () => {
     });
 
     it("accepts a ticket the origin's sign made, and answers it back unchanged", async () => {
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 1_000 }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 1_000, o: Date.now() - 1_000 }, ROOM_KEYS);
 
       const answer = await queued(roomEdge(), queueEvent(SKU, CUSTOMER, ticket));
 
@@ -614,7 +643,10 @@ describe('the waiting room at the edge', () => {
     });
 
     it('accepts a ticket signed with the previous key, still in the keys', async () => {
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 1_000 }, { ...ROOM_KEYS, active: 'k1' });
+      const ticket = sign(
+        { s: SKU, c: CUSTOMER, t: Date.now() - 1_000, o: Date.now() - 1_000 },
+        { ...ROOM_KEYS, active: 'k1' },
+      );
 
       expect((await queued(roomEdge(), queueEvent(SKU, CUSTOMER, ticket))).ticket).toBe(ticket);
     });
@@ -622,13 +654,17 @@ describe('the waiting room at the edge', () => {
     it.each([
       [
         'for another customer',
-        () => sign({ s: SKU, c: 'someone-else', t: Date.now() }, ROOM_KEYS),
+        () => sign({ s: SKU, c: 'someone-else', t: Date.now(), o: Date.now() }, ROOM_KEYS),
         'TICKET_WRONG_CUSTOMER',
       ],
-      ['for another drop', () => sign({ s: 'other-sku', c: CUSTOMER, t: Date.now() }, ROOM_KEYS), 'TICKET_WRONG_SKU'],
+      [
+        'for another drop',
+        () => sign({ s: 'other-sku', c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS),
+        'TICKET_WRONG_SKU',
+      ],
       [
         'with an earlier arrival written in (tampered)',
-        () => tampered(sign({ s: SKU, c: CUSTOMER, t: Date.now() }, ROOM_KEYS), { t: 0 }),
+        () => tampered(sign({ s: SKU, c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS), { t: 0 }),
         'TICKET_INVALID',
       ],
       [
@@ -669,30 +705,28 @@ describe('the waiting room at the edge', () => {
       expect(answer.admission).toBeUndefined();
     });
 
-    it('ranks a ticket taken before the start inside the minute before it: admitted at a boundary at the start', async () => {
-      const startsAt = Date.now() - 10_000;
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: startsAt - 5 * MINUTE }, ROOM_KEYS);
+    it('ranks a ticket taken before the start inside the minute before it, fixed and signed when issued', async () => {
+      const startsAt = Date.now() + 10 * MINUTE;
       const drop = { startsAt: new Date(startsAt).toISOString() };
 
-      const atStart = await queued(
-        roomEdge({ drop, room: { boundary: startsAt, speed: 1000 } }),
-        queueEvent(SKU, CUSTOMER, ticket),
-      );
-      const atQueueStart = await queued(
-        roomEdge({ drop, room: { boundary: startsAt - PRE_QUEUE_MS, speed: 1000 } }),
-        queueEvent(SKU, CUSTOMER, ticket),
-      );
+      const first = await queued(roomEdge({ drop }), queueEvent(SKU, CUSTOMER));
+      const again = await queued(roomEdge({ drop }), queueEvent(SKU, CUSTOMER));
+      const other = await queued(roomEdge({ drop }), queueEvent(SKU, 'another-customer'));
+      const order = (ticket: string) => verify(ticket, ROOM_KEYS)?.o as number;
 
-      expect(atStart).toMatchObject({ state: 'OPEN', admitted: true, ahead: 0, etaSeconds: 0 });
-      expect(atQueueStart).toMatchObject({ state: 'OPEN', admitted: false });
-      expect(atQueueStart.etaSeconds).toBeGreaterThan(0);
-      expect(atQueueStart.etaSeconds).toBeLessThanOrEqual(PRE_QUEUE_MS / 1000);
+      expect(first).toMatchObject({ state: 'NOT_STARTED', admitted: false });
+      expect(order(first.ticket)).toBe(preQueueOrder(startsAt, SKU, CUSTOMER));
+      expect(order(first.ticket)).toBeGreaterThanOrEqual(startsAt - PRE_QUEUE_MS);
+      expect(order(first.ticket)).toBeLessThan(startsAt);
+      // Asking again without the ticket draws the same place: the rank is the customer's, not a new draw.
+      expect(order(again.ticket)).toBe(order(first.ticket));
+      expect(order(other.ticket)).not.toBe(order(first.ticket));
     });
 
-    it('orders a pre-start ticket by the keyed hash of sku and customer: admitted at its key, not just below it', async () => {
+    it('admits a ticket at its signed order key, not just below it', async () => {
       const startsAt = Date.now() - 10_000;
       const order = preQueueOrder(startsAt, SKU, CUSTOMER);
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: startsAt - 1 }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: startsAt - 1, o: order }, ROOM_KEYS);
       const drop = { startsAt: new Date(startsAt).toISOString() };
 
       const at = await queued(
@@ -703,33 +737,15 @@ describe('the waiting room at the edge', () => {
         roomEdge({ drop, room: { boundary: order - 1, speed: 1 } }),
         queueEvent(SKU, CUSTOMER, ticket),
       );
-      const fromQueueStart = await queued(
-        roomEdge({ drop, room: { boundary: startsAt - PRE_QUEUE_MS, speed: 1 } }),
-        queueEvent(SKU, CUSTOMER, ticket),
-      );
 
       expect(at.admitted).toBe(true);
       expect(below).toMatchObject({ admitted: false, etaSeconds: 1 });
-      expect(fromQueueStart.etaSeconds).toBe(Math.ceil(order - (startsAt - PRE_QUEUE_MS)));
-    });
-
-    it('ranks the same customer the same, whenever before the start the ticket was taken', async () => {
-      const startsAt = Date.now() - 10_000;
-      const drop = { startsAt: new Date(startsAt).toISOString() };
-      const room = { boundary: startsAt - PRE_QUEUE_MS, speed: 1 };
-      const early = sign({ s: SKU, c: CUSTOMER, t: startsAt - 50 * MINUTE }, ROOM_KEYS);
-      const late = sign({ s: SKU, c: CUSTOMER, t: startsAt - 1 }, ROOM_KEYS);
-
-      const a = await queued(roomEdge({ drop, room }), queueEvent(SKU, CUSTOMER, early));
-      const b = await queued(roomEdge({ drop, room }), queueEvent(SKU, CUSTOMER, late));
-
-      expect(a.etaSeconds).toBe(b.etaSeconds);
     });
 
     it('places a ticket after the boundary: eta = ceil((t − boundary) / speed), ahead = round(eta × rate)', async () => {
       const t = Date.now() - 5_000;
       const boundary = t - 12_345;
-      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
 
       const answer = await queued(
         roomEdge({ room: { boundary, speed: 2_000, rate: 3.3 } }),
@@ -742,7 +758,7 @@ describe('the waiting room at the edge', () => {
 
     it('gives no eta, ahead or position while the boundary stands still (speed 0)', async () => {
       const t = Date.now() - 5_000;
-      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
 
       const answer = await queued(
         roomEdge({ room: { boundary: t - 1_000, speed: 0, rate: 2 } }),
@@ -754,7 +770,7 @@ describe('the waiting room at the edge', () => {
 
     it('admits a ticket at or below the boundary with an admission token for the sku and customer, lasting 2 minutes', async () => {
       const t = Date.now() - 5_000;
-      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
       const before = Date.now();
 
       const answer = await queued(
@@ -771,7 +787,7 @@ describe('the waiting room at the edge', () => {
     });
 
     it('answers SOLD_OUT, not admitted, when nothing is available or held', async () => {
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000, o: Date.now() - 5_000 }, ROOM_KEYS);
       const edge = roomEdge({ drop: { available: 0, held: 0 }, room: { boundary: Date.now(), speed: 1_000 } });
 
       const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
@@ -782,7 +798,7 @@ describe('the waiting room at the edge', () => {
     });
 
     it('answers WAITING_FOR_RETURNS with the held units that may come back when everything is held', async () => {
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000, o: Date.now() - 5_000 }, ROOM_KEYS);
       const edge = roomEdge({ drop: { available: 0, held: 3 }, room: { boundary: Date.now(), speed: 0 } });
 
       const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
@@ -792,7 +808,7 @@ describe('the waiting room at the edge', () => {
     });
 
     it.each(['PAUSED', 'CLOSED'])('answers the state %s as it is, admitting no one', async (state) => {
-      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000 }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000, o: Date.now() - 5_000 }, ROOM_KEYS);
       const edge = roomEdge({ drop: { state }, room: { boundary: Date.now(), speed: 1_000 } });
 
       const answer = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
@@ -816,11 +832,20 @@ describe('the waiting room at the edge', () => {
         () => tampered(token(), { e: Date.now() + 3_600_000 }),
         'ADMISSION_INVALID',
       ],
-      ['a ticket, not a token', () => sign({ s: SKU, c: CUSTOMER, t: Date.now() }, ROOM_KEYS), 'ADMISSION_INVALID'],
+      [
+        'a ticket, not a token',
+        () => sign({ s: SKU, c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS),
+        'ADMISSION_INVALID',
+      ],
       ['for another sku', () => token({ s: 'other-sku' }), 'ADMISSION_WRONG_SKU'],
-      ['expired beyond the 2 s skew', () => token({ e: Date.now() - ADMISSION_SKEW_MS - 1_000 }), 'ADMISSION_EXPIRED'],
     ])('answers 403 for a token %s', async (_what, value, code) => {
       expect(await refusedWith(roomEdge(), admitted(value()))).toEqual({ status: 403, code });
+    });
+
+    it("passes an expired token on to the origin, which replays a retry's hold or refuses it", async () => {
+      const expired = admitted(token({ e: Date.now() - ADMISSION_SKEW_MS - 60_000 }));
+
+      expect(await roomEdge().run(expired)).toEqual(passedOn(expired));
     });
 
     it("passes on a valid token the origin's sign made, and one expired within the skew", async () => {
@@ -833,7 +858,7 @@ describe('the waiting room at the edge', () => {
 
     it('passes on a token the edge itself issued', async () => {
       const t = Date.now() - 5_000;
-      const ticket = sign({ s: SKU, c: CUSTOMER, t }, ROOM_KEYS);
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
       const edge = roomEdge({ room: { boundary: t, speed: 1_000 } });
       const { admission: issued } = await queued(edge, queueEvent(SKU, CUSTOMER, ticket));
       const event = admitted(issued);

@@ -7,7 +7,7 @@ import {
 } from '../../contract/drops';
 import { STOCK_EVENT_SCHEMA, type StockEvent } from '../../contract/messages';
 import { type EdgeStateStore, EdgeStates, foldEdgeState } from '../../lambdas/domain/edge-state';
-import { DropClosedError, DropPausedError, InvalidStateError } from '../../lambdas/domain/errors';
+import { AdmissionError, DropClosedError, DropPausedError, InvalidStateError } from '../../lambdas/domain/errors';
 import { dropStateChange } from '../../lambdas/domain/outbox';
 import { fakeDrop } from '../support/fakes/drop';
 
@@ -61,7 +61,11 @@ describe('foldEdgeState', () => {
     expect(foldEdgeState(base, stock(3, 0, 0), 99)).toBeUndefined();
     expect(foldEdgeState(base, stock(2, 0, 0), 99)).toBeUndefined();
     expect(foldEdgeState({ ...base, revision: 2 }, drop(2, 'CLOSED'), 99)).toBeUndefined();
-    expect(foldEdgeState(base, stock(9, 5, 0), 99)).toBeUndefined();
+    // Newer, and nothing the edge answers from changed: the version is kept (so an older straggler cannot
+    // apply after it), `since` is not moved.
+    expect(foldEdgeState(base, stock(9, 5, 0), 99)).toEqual({ ...base, stockVersion: 9 });
+    const kept = foldEdgeState(base, stock(11, 5, 0), 99) as typeof base;
+    expect(foldEdgeState(kept, stock(10, 0, 1), 99)).toBeUndefined();
   });
 });
 
@@ -114,6 +118,41 @@ describe('drop controls', () => {
     );
     await expect(inventory.controlDrop(sku, 'resume')).rejects.toThrow(InvalidStateError);
     expect((await inventory.controlDrop(sku, 'close')).dropState).toBe('CLOSED');
+  });
+
+  it("with the waiting room on, refuse an attempt without a valid admission, but replay a retry of a hold even when the keys can't be read", async () => {
+    const { inventory, product } = fakeDrop();
+    const { sku } = await product();
+    const admits = { check: async () => undefined };
+    const first = await inventory.reserve({
+      sku,
+      customerId: 'a',
+      quantity: 1,
+      idempotencyKey: 'k1',
+      admission: { token: 't', verifier: admits },
+    });
+    await inventory.controlDrop(sku, 'waiting-room-on');
+    await expect(inventory.reserve({ sku, customerId: 'b', quantity: 1, idempotencyKey: 'k2' })).rejects.toThrow(
+      AdmissionError,
+    );
+    const failing = { check: async (): Promise<undefined> => Promise.reject(new Error('GetKey throttled')) };
+    const retry = await inventory.reserve({
+      sku,
+      customerId: 'a',
+      quantity: 1,
+      idempotencyKey: 'k1',
+      admission: { token: 't', verifier: failing },
+    });
+    expect(retry.reservation.reservationId).toBe(first.reservation.reservationId);
+    await expect(
+      inventory.reserve({
+        sku,
+        customerId: 'c',
+        quantity: 1,
+        idempotencyKey: 'k3',
+        admission: { token: 't', verifier: failing },
+      }),
+    ).rejects.toThrow('GetKey throttled');
   });
 
   it('relay a change of state or start, not of name or price', () => {
