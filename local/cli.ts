@@ -14,7 +14,13 @@ import type { AwsEndpoints } from './emulators/embedded-aws';
 import { assertPortFree, EnvironmentError, prepareWritableDir } from './emulators/environment';
 import { runPreflight } from './preflight';
 import type { Admission } from './rehearsal/recorder';
-import { defaultRehearsal, type Progress, type RehearsalOptions, rehearse } from './rehearsal/run';
+import {
+  defaultRehearsal,
+  type Progress,
+  type RehearsalOptions,
+  rehearse,
+  type WaitingRoomMeasures,
+} from './rehearsal/run';
 import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
 
 export const MAX_REMOTE_SHOPPERS = 50_000;
@@ -38,6 +44,9 @@ const REHEARSE_HELP = `  rehearse [options]
           --seed N             same seed, same shoppers and choices; outcomes still vary
                                with timing (${defaultRehearsal.seed})
           --report-dir DIR     where reports go, created if missing (${defaultRehearsal.reportDir})
+          --waiting-room       turn the drop's waiting room on: shoppers queue at the edge
+                               (the drop starts 3 s in), bots farm tickets; the report
+                               measures order inversions, waits and the sold-out notice
           --json               print one JSON object as the last line of stdout
           --target URL --admin-key KEY [--confirm-remote]
                                rehearse against a running stack instead (a deployed
@@ -479,6 +488,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
     synth: { type: 'boolean', default: false },
+    'waiting-room': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -511,6 +521,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     seed: number('seed', defaultRehearsal.seed, { min: 0, max: 2 ** 31 }),
     reportDir: values['report-dir'] ?? defaultRehearsal.reportDir,
     ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
+    ...(values['waiting-room'] ? { waitingRoom: true } : {}),
   };
   if (values['aws-endpoint']) {
     Object.assign(options, { awsEndpoints: awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint'])) });
@@ -597,7 +608,7 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
   const s = result.summary as Record<string, string | number> & {
     latencyMs: Record<string, number>;
     failures: string[];
-    admission: Admission;
+    admission: Admission & { waitingRoom?: WaitingRoomMeasures };
   };
   const lines = [
     '',
@@ -611,6 +622,11 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
         ? ''
         : `, ${Math.round(s.admission.edgeAnsweredShare * 100)} % of those after the sell-out`
     }; ${s.admission.originRequestsPerUnitSold ?? '—'} attempts reached the API per unit sold`,
+    ...(s.admission.waitingRoom
+      ? [
+          `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in, ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals`,
+        ]
+      : []),
     '',
     ...result.checks.map(
       (check) => `  ${check.passed ? 'kept  ' : 'BROKEN'}  ${check.promise.padEnd(22)} ${check.detail}`,

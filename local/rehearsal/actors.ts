@@ -47,8 +47,29 @@ export class Outcomes {
   feedbackSent = 0;
 }
 
+/** The waiting room as the shoppers lived it, for the report's admission measures. */
+export class Queue {
+  /**
+   * Per human shopper: their ticket's arrival time (as the edge signed it), when they got it, when the
+   * answer letting them in arrived, the latest moment they asked and were told to wait, and when they
+   * were told the drop sold out.
+   */
+  readonly humans = new Map<
+    string,
+    { ticketT: number; ticketAt: number; admittedAt?: number; lastWaitAskedAt?: number; toldSoldOutAt?: number }
+  >();
+  /** Tickets bots took (each a new arrival at the back, under one of their few identities). */
+  botTickets = 0;
+}
+
+/** How often a waiting shopper asks again (the page polls every 2 s); at most this long in all. */
+const QUEUE_POLL_MS = 1000;
+const QUEUE_GIVE_UP_MS = 180_000;
+
 export interface DropContext {
   readonly api: ApiClient;
+  /** With the drop's waiting room on: shoppers queue first and reserve with their admission. */
+  readonly queue?: Queue;
   readonly sku: string;
   readonly runId: string;
   readonly seed: number;
@@ -148,9 +169,28 @@ export async function shopper(context: DropContext, index: number): Promise<void
   const product = await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }), experience);
   if (typeof product?.body.available === 'number') experience.seenAvailable = product.body.available;
   const quantity = Math.min(context.maxPerCustomer, random() < 0.75 ? 1 : 2);
+  let admission: string | undefined;
+  if (context.queue) {
+    const waited = await waitInQueue(context, customerId, experience);
+    if (waited.outcome) {
+      await ended(waited.outcome);
+      return;
+    }
+    admission = waited.admission;
+  }
   // One key per click, reused on every retry: a UUIDv7, so a retry after the drop sold out still reaches its hold.
   const key = attemptKey();
-  const held = await send(context, 'reserve', () => api.reserve(sku, customerId, quantity, key, timeoutMs), experience);
+  const held = await send(
+    context,
+    'reserve',
+    () =>
+      api.call('POST', `/products/${sku}/reservations`, {
+        body: { customerId, quantity },
+        headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
+        timeoutMs,
+      }),
+    experience,
+  );
   if (held?.status !== 201) {
     const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;
     await ended(code === 'SOLD_OUT' ? 'SOLD_OUT' : 'LEFT');
@@ -205,10 +245,77 @@ export async function shopper(context: DropContext, index: number): Promise<void
   await ended(paid ? 'PAID' : 'LEFT');
 }
 
-/** A bot: one identity, rapid attempts for the maximum quantity, never pays. */
+/**
+ * A waiting shopper: takes a ticket, keeps it, and asks again until let in (the admission) or told the drop
+ * is over (the outcome to answer the poll with).
+ */
+async function waitInQueue(
+  context: DropContext,
+  customerId: string,
+  experience: Experience,
+): Promise<{ admission?: string; outcome?: FeedbackOutcome }> {
+  const { api, sku, queue } = context;
+  const path = `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`;
+  const timeoutMs = context.behaviour.requestTimeoutMs;
+  const started = Date.now();
+  let ticket: string | undefined;
+  for (;;) {
+    const askedAt = Date.now();
+    const answer = await send(
+      context,
+      'queue',
+      () => api.call('GET', path, { timeoutMs, ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}) }),
+      experience,
+    );
+    const place =
+      answer?.status === 200
+        ? (answer.body as { state?: string; admitted?: boolean; ticket?: string; admission?: string })
+        : undefined;
+    if (place?.ticket && !ticket) {
+      ticket = place.ticket;
+      queue?.humans.set(customerId, { ticketT: ticketTime(ticket), ticketAt: Date.now() });
+    }
+    const seen = queue?.humans.get(customerId);
+    if (place?.admitted && place.admission) {
+      if (seen) seen.admittedAt = Date.now();
+      return { admission: place.admission };
+    }
+    // Told to wait on order alone (the drop open): every unit held is a wait for everyone, not an order.
+    if (seen && place?.state === 'OPEN' && !place.admitted) seen.lastWaitAskedAt = askedAt;
+    if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
+      if (seen) seen.toldSoldOutAt = Date.now();
+      return { outcome: 'SOLD_OUT' };
+    }
+    if (!answer || Date.now() - started > QUEUE_GIVE_UP_MS) return { outcome: 'LEFT' };
+    await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+  }
+}
+
+/** A ticket's arrival time, as the edge signed it (its claims are readable, only not forgeable). */
+function ticketTime(ticket: string): number {
+  try {
+    const claims = JSON.parse(Buffer.from(ticket.split('.')[0] ?? '', 'base64url').toString('utf8')) as { t?: unknown };
+    return typeof claims.t === 'number' ? claims.t : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * A bot: one of a few identities, rapid attempts for the maximum quantity, never pays. With a waiting room
+ * it farms tickets (a new one each time, as if arriving again) and storms the reservation route without
+ * an admission.
+ */
 export async function bot(context: DropContext, index: number): Promise<void> {
   const random = forActor(context.seed, 1_000_000 + index);
   const customerId = `${context.runId}-bot-${index % 7}`;
+  if (context.queue) {
+    const path = `/drops/${context.sku}/queue?customerId=${encodeURIComponent(customerId)}`;
+    for (let farmed = 0; farmed < 3; farmed++) {
+      const answer = await send(context, 'queue', () => context.api.call('GET', path));
+      if (answer?.status === 200) context.queue.botTickets++;
+    }
+  }
   for (let attempt = 0; attempt < context.behaviour.botAttempts; attempt++) {
     const key = `${context.runId}-bot-${index}-${attempt}`;
     const answer = await send(context, 'reserve', () =>

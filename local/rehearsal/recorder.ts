@@ -4,7 +4,7 @@
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
-export type RouteName = 'product' | 'reserve' | 'checkout' | 'release' | 'order' | 'feedback';
+export type RouteName = 'product' | 'queue' | 'reserve' | 'checkout' | 'release' | 'order' | 'feedback';
 
 export interface Percentiles {
   readonly p50: number;
@@ -56,6 +56,8 @@ const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figur
 
 export class Recorder {
   private readonly started = performance.now();
+  /** The same moment as `started`, as wall-clock time (ms since the epoch). */
+  readonly startedAt = Date.now();
   private readonly byRoute = new Map<RouteName, RecordableHistogram>();
   private readonly all = histogram();
   private readonly statuses = new Map<string, number>();

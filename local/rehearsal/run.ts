@@ -9,7 +9,7 @@ import { ApiClient, type ApiResponse, type Ledger } from '../api-client';
 import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
 import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
-import { type Behaviour, bot, type DropContext, Outcomes, shopper } from './actors';
+import { type Behaviour, bot, type DropContext, Outcomes, Queue, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
 import { type Admission, Recorder, type Refusal } from './recorder';
@@ -37,7 +37,12 @@ export interface RehearsalOptions {
   readonly awsEndpoints?: AwsEndpoints;
   readonly drainTimeoutSeconds: number;
   readonly behaviour: Behaviour;
+  /** Turn the drop's waiting room on: shoppers queue at the edge first, and bots farm tickets. */
+  readonly waitingRoom?: boolean;
 }
+
+/** With the waiting room on, the drop starts this long after the product is made: early arrivals pre-queue. */
+const PRE_QUEUE_LEAD_MS = 3000;
 
 export const defaultRehearsal: RehearsalOptions = {
   stock: 300,
@@ -122,7 +127,9 @@ async function run(
 ): Promise<RehearsalResult> {
   const runId = `r${options.seed}-${Date.now().toString(36)}`;
   const sku = `drop-${runId}`;
+  const startsAt = options.waitingRoom ? Date.now() + PRE_QUEUE_LEAD_MS : undefined;
   const created = await api.putProduct(sku, {
+    ...(startsAt ? { dropStartsAt: new Date(startsAt).toISOString() } : {}),
     name: 'Rehearsal drop',
     priceCents: 19_900,
     stock: options.stock,
@@ -131,6 +138,7 @@ async function run(
     ...(options.shards ? { shards: options.shards } : {}),
   });
   if (created.status !== 201) throw new Error(`Could not create the drop's product: ${created.status} ${created.text}`);
+  const queue = options.waitingRoom ? await openWaitingRoom(api, sku) : undefined;
 
   const random = seeded(options.seed);
   const durationMs = options.durationSeconds * 1000;
@@ -147,6 +155,7 @@ async function run(
     behaviour: options.behaviour,
     recorder,
     outcomes,
+    ...(queue ? { queue } : {}),
   };
   const bots = isBot.filter(Boolean).length;
   progress.log(
@@ -250,7 +259,12 @@ async function run(
     refusals,
     soldOutAtSecond: firstEmpty ? Number(firstEmpty.second.toFixed(1)) : null,
     feedback,
-    admission: recorder.admission(drain.ledger.sold),
+    admission: {
+      ...recorder.admission(drain.ledger.sold),
+      ...(queue && startsAt
+        ? { waitingRoom: waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers) }
+        : {}),
+    },
     spikeEndedAtSecond: Number(spikeSeconds.toFixed(1)),
   };
   const reportPath = writeReports(options.reportDir, runId, {
@@ -342,7 +356,7 @@ function writeReports(
       latencyMs: { p99: number };
       soldOutAtSecond: number | null;
       feedback: ShopperFeedback | undefined;
-      admission: Admission;
+      admission: Admission & { waitingRoom?: WaitingRoomMeasures };
     };
     checks: Check[];
     recorder: Recorder;
@@ -367,6 +381,14 @@ function writeReports(
       'attempts answered at the edge': summary.admission.edgeAnswered,
       'edge share after the sell-out': summary.admission.edgeAnsweredShare ?? '—',
       'origin attempts per unit sold': summary.admission.originRequestsPerUnitSold ?? '—',
+      ...(summary.admission.waitingRoom
+        ? {
+            'queue: order inversions': summary.admission.waitingRoom.orderInversions,
+            'queue: longest wait (s)': summary.admission.waitingRoom.maxQueueWaitSeconds,
+            'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds ?? '—',
+            'bots: share of units / of arrivals': `${summary.admission.waitingRoom.botUnitShare} / ${summary.admission.waitingRoom.botArrivalShare}`,
+          }
+        : {}),
     },
     checks,
     markers: { soldOutAtSecond: summary.soldOutAtSecond, spikeEndedAtSecond: summary.spikeEndedAtSecond },
@@ -383,4 +405,78 @@ function writeReports(
   writeFileSync(join(directory, `rehearsal-${runId}.json`), `${JSON.stringify({ ...summary, checks }, null, 2)}\n`);
   writeFileSync(join(directory, 'latest.html'), html);
   return htmlPath;
+}
+
+/** Turns the drop's waiting room on and waits until the edge issues its tickets (the writer has carried it). */
+async function openWaitingRoom(api: ApiClient, sku: string): Promise<Queue> {
+  const on = await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true });
+  if (on.status !== 200) throw new Error(`Could not turn the waiting room on: ${on.status} ${on.text}`);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const place = await api.call('GET', `/drops/${sku}/queue?customerId=rehearsal-probe`);
+    if (typeof place.body.ticket === 'string') return new Queue();
+    if (Date.now() > deadline) throw new Error('The edge did not learn of the waiting room within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export interface WaitingRoomMeasures {
+  /**
+   * Pairs of human shoppers with tickets from after the start where the later ticket was let in before the
+   * earlier one was told to wait: the later's admission arrived before the earlier's question was even
+   * asked, so the edge decided them out of ticket order (polling jitter cannot make one).
+   */
+  readonly orderInversions: number;
+  readonly maxQueueWaitSeconds: number;
+  /** From the sell-out (nothing available, nothing held) until the last waiting shopper was told. */
+  readonly soldOutNoticeSeconds: number | null;
+  readonly botUnitShare: number;
+  readonly botArrivalShare: number;
+  readonly humansQueued: number;
+  readonly humansAdmitted: number;
+  readonly botTickets: number;
+}
+
+export function waitingRoomMeasures(
+  queue: Queue,
+  outcomes: Outcomes,
+  recorder: Recorder,
+  startsAt: number,
+  botArrivalShare: number,
+): WaitingRoomMeasures {
+  const humans = [...queue.humans.values()];
+  const afterStart = humans.filter((human) => human.ticketT >= startsAt).sort((a, b) => a.ticketT - b.ticketT);
+  let orderInversions = 0;
+  for (let later = 0; later < afterStart.length; later++) {
+    const admitted = afterStart[later]?.admittedAt;
+    if (admitted === undefined) continue;
+    for (let earlier = 0; earlier < later; earlier++) {
+      const told = afterStart[earlier];
+      if (told && told.ticketT < (afterStart[later]?.ticketT ?? 0) && (told.lastWaitAskedAt ?? 0) > admitted) {
+        orderInversions++;
+      }
+    }
+  }
+  const waits = humans.flatMap((human) => (human.admittedAt === undefined ? [] : [human.admittedAt - human.ticketAt]));
+  const soldOut = recorder.stock.find((sample) => sample.available === 0 && sample.held === 0);
+  const soldOutAt = soldOut ? recorder.startedAt + soldOut.second * 1000 : undefined;
+  const told = humans.flatMap((human) => (human.toldSoldOutAt === undefined ? [] : [human.toldSoldOutAt]));
+  const units = [...outcomes.holds.values()];
+  const total = units.reduce((sum, hold) => sum + hold.quantity, 0);
+  const byBots = units
+    .filter((hold) => hold.customerId.includes('-bot-'))
+    .reduce((sum, hold) => sum + hold.quantity, 0);
+  return {
+    orderInversions,
+    maxQueueWaitSeconds: Number((Math.max(0, ...waits) / 1000).toFixed(1)),
+    soldOutNoticeSeconds:
+      soldOutAt === undefined || told.length === 0
+        ? null
+        : Number((Math.max(0, Math.max(...told) - soldOutAt) / 1000).toFixed(1)),
+    botUnitShare: total === 0 ? 0 : Number((byBots / total).toFixed(3)),
+    botArrivalShare: Number(botArrivalShare.toFixed(3)),
+    humansQueued: humans.length,
+    humansAdmitted: waits.length,
+    botTickets: queue.botTickets,
+  };
 }
