@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHistogram } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { attemptKey } from '../local/api-client';
 import {
   CloudFrontFunction,
   type EdgeResult,
@@ -42,7 +43,14 @@ export interface EdgeFunctionFigures {
 }
 
 export async function edgeFunctionFigures(calls = 100_000): Promise<EdgeFunctionFigures> {
-  const soldOut = { v: 1, state: 'OPEN', startsAt: '2020-01-01T00:00:00Z', available: 0, held: 0, since: Date.now() };
+  const soldOut = {
+    v: 1,
+    state: 'OPEN',
+    startsAt: '2020-01-01T00:00:00Z',
+    available: 0,
+    held: 0,
+    since: Date.now() - 60_000,
+  };
   const store = new Map([[`drop:${SKU}`, JSON.stringify(soldOut)]]);
   const kvs = { get: (key: string) => store.get(key) };
   const floor = await timePerCall(CloudFrontFunction.fromSource(FLOOR, { name: 'floor.js', kvs }), calls, 'request');
@@ -60,11 +68,13 @@ export async function edgeFunctionFigures(calls = 100_000): Promise<EdgeFunction
 
 /** p50 and p99 of `calls` sold-out attempts through `fn`, after a warm-up; each must end as `expected`. */
 async function timePerCall(fn: CloudFrontFunction, calls: number, expected: EdgeResult['kind']) {
-  const call = async (index: number) => {
+  // New attempts, as the page makes them: a UUIDv7 key minted now (an older or non-v7 key goes to the origin).
+  const key = attemptKey();
+  const call = async (_index: number) => {
     const event = viewerRequestEvent({
       method: 'POST',
       url: `/products/${SKU}/reservations`,
-      headers: { host: 'shop.example', 'content-type': 'application/json', 'idempotency-key': `bench-${index}` },
+      headers: { host: 'shop.example', 'content-type': 'application/json', 'idempotency-key': key },
       ip: '203.0.113.7',
     });
     const t0 = performance.now();
