@@ -5,7 +5,6 @@
  * CloudFront's KeyValueStore for the edge function (`edge/admission.js`, which
  * parses that value by hand: it cannot import this module).
  */
-import * as z from 'zod/mini';
 
 /** OPEN takes reservations (from `dropStartsAt`); PAUSED refuses them until resumed; CLOSED for good. */
 export const DROP_STATES = ['OPEN', 'PAUSED', 'CLOSED'] as const;
@@ -44,31 +43,9 @@ export const TICKET_CODES = ['TICKET_INVALID', 'TICKET_WRONG_SKU', 'TICKET_WRONG
 
 /** The KeyValueStore key of the waiting room's signing keys: `{"active": id, "keys": {id: secret}}`. */
 export const ADMISSION_KEYS_KEY = 'admission-keys';
-export const AdmissionKeys = z.object({
-  active: z.string().check(z.minLength(1)),
-  keys: z.record(z.string(), z.string().check(z.minLength(32))),
-  /** When the active key was made (ms): the controller rotates it daily, keeping the previous one. */
-  rotatedAt: z.int(),
-});
-export type AdmissionKeys = z.infer<typeof AdmissionKeys>;
 
 /** The KeyValueStore key of a SKU's admission boundary, kept by the admission controller. */
 export const roomKey = (sku: string): string => `room:${sku}`;
-/**
- * Tickets whose order key (ms: the arrival time, or the pre-queue's rank before the start) is at or below
- * `boundary` are admitted; it moves `speed` key-ms per second; `rate` is the holds per second the stock
- * path took lately (the edge's estimate of people ahead: seconds to wait × rate).
- */
-export const EdgeRoom = z.object({
-  v: z.literal(1),
-  boundary: z.number(),
-  speed: z.number().check(z.gte(0)),
-  rate: z.number().check(z.gte(0)),
-  at: z.int(),
-  /** The units available at `at`, for the next tick's measurement. */
-  available: z.optional(z.int()),
-});
-export type EdgeRoom = z.infer<typeof EdgeRoom>;
 
 /** Seconds a shopper refused by a paused drop is asked to wait before trying again. */
 export const DROP_PAUSED_RETRY_AFTER_SECONDS = 5;
@@ -76,21 +53,6 @@ export const DROP_PAUSED_RETRY_AFTER_SECONDS = 5;
 export const DROP_STATE_SCHEMA = 'dropline.drops.state.v1';
 /** The `type` attribute of a drop-state message on the inventory topic. */
 export const DROP_STATE_EVENT_TYPE = 'drop-state-changed';
-
-/** A product's drop state or start changed (or the product was created): relayed from the table's stream. */
-export const DropStateEvent = z.object({
-  schema: z.literal(DROP_STATE_SCHEMA),
-  type: z.literal(DROP_STATE_EVENT_TYPE),
-  sku: z.string().check(z.minLength(1), z.maxLength(64)),
-  state: z.enum(DROP_STATES),
-  startsAt: z.iso.datetime({ offset: true }),
-  /** Whether the waiting room is on. */
-  room: z.boolean(),
-  /** The product item's revision: every change of it moves this on. */
-  revision: z.int().check(z.gte(0)),
-  publishedAt: z.iso.datetime(),
-});
-export type DropStateEvent = z.infer<typeof DropStateEvent>;
 
 /** The CloudFront behaviour the edge function runs on (viewer request). */
 export const EDGE_ADMISSION_PATH_PATTERN = '/products/*/reservations';
@@ -102,24 +64,3 @@ export const LOCAL_EDGE_STORE_ARN = 'arn:aws:cloudfront::000000000000:key-value-
 
 /** The edge's KeyValueStore key of a SKU's public drop state. */
 export const edgeStateKey = (sku: string): string => `drop:${sku}`;
-
-/**
- * What the edge function reads for a SKU (version 1; at most 1 KB, CloudFront KeyValueStore's value limit:
- * "Quotas", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
- * `since` is when the writer produced it: an attempt whose Idempotency-Key (a UUIDv7) is older may be the
- * retry of one that made a hold, so the edge passes it to the origin.
- */
-export const EdgeDropState = z.object({
-  v: z.literal(1),
-  state: z.enum(DROP_STATES),
-  startsAt: z.iso.datetime({ offset: true }),
-  room: z.boolean(),
-  /** −1 until the writer has seen the SKU's first stock snapshot: the edge then claims nothing about stock. */
-  available: z.int().check(z.gte(-1)),
-  held: z.int().check(z.gte(-1)),
-  since: z.int().check(z.gte(0)),
-  /** The product revision and stock snapshot version this value reflects: older news never overwrites it. */
-  revision: z.int().check(z.gte(-1)),
-  stockVersion: z.int().check(z.gte(-1)),
-});
-export type EdgeDropState = z.infer<typeof EdgeDropState>;

@@ -10,7 +10,8 @@ import {
   GetKeyCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { ADMISSION_KEYS_KEY, ADMISSION_SKEW_MS, type AdmissionCode, AdmissionKeys } from '../../contract/drops';
+import { ADMISSION_KEYS_KEY, ADMISSION_SKEW_MS, type AdmissionCode } from '../../contract/drops';
+import { AdmissionKeys } from '../../contract/edge-values';
 import type { AdmissionVerifier, Clock } from '../domain/ports';
 
 export interface Claims {

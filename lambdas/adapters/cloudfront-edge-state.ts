@@ -15,7 +15,7 @@ import {
   PutKeyCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { EdgeDropState } from '../../contract/drops';
+import { EdgeDropState } from '../../contract/edge-values';
 import type { EdgeKeyValues, EdgeStateStore } from '../domain/edge-state';
 
 /** Writes racing each other on one store; each conflict costs one more read of its ETag. */

@@ -5,7 +5,7 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DropStateEvent } from '../../contract/drops';
+import type { DropStateEvent } from '../../contract/edge-values';
 import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type { OrderQueue, StockEventTopic } from '../domain/ports';
 

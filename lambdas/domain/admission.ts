@@ -11,14 +11,8 @@
  * against a target: the planned capacity of the stock path, and no more than the remaining units can
  * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half, above it slows by a third.
  */
-import {
-  ADMISSION_KEYS_KEY,
-  AdmissionKeys,
-  EdgeDropState,
-  EdgeRoom,
-  PRE_QUEUE_MS,
-  roomKey,
-} from '../../contract/drops';
+import { ADMISSION_KEYS_KEY, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
+import { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import type { EdgeKeyValues } from './edge-state';
 import type { Clock } from './ports';
 

@@ -3,7 +3,8 @@
  * reaching the API. Folded from the inventory topic's news — stock snapshots (newer versions only) and
  * drop-state changes (newer product revisions only) — so a duplicate or a straggler never sets it back.
  */
-import { type DropStateEvent, type EdgeDropState, edgeStateKey } from '../../contract/drops';
+import { edgeStateKey } from '../../contract/drops';
+import type { DropStateEvent, EdgeDropState } from '../../contract/edge-values';
 import type { StockEvent } from '../../contract/messages';
 import type { Clock, InventoryStore } from './ports';
 

@@ -29,6 +29,11 @@ export interface FeedbackAnswer extends FeedbackInput {
   readonly reasons: readonly FeedbackReason[];
   /** The availability the shop had when the answer came. */
   readonly availableAtAnswer: number;
+  /**
+   * How long the storefront channel (the read model the page polls) took to apply the snapshot it showed
+   * when the answer came: the channel lag at that moment. Absent when the channel had no view yet.
+   */
+  readonly channelLagMsAtAnswer?: number;
   readonly answeredAt: string;
   /** 1 for the first answer, one more for each replacement. */
   readonly revision: number;
@@ -55,6 +60,8 @@ export interface FeedbackDeps {
   readonly available: (sku: string) => Promise<number>;
   /** Throws NotFoundError when there is no such product. */
   readonly requireProduct: (sku: string) => Promise<unknown>;
+  /** The storefront channel's lag now (publication to application of the snapshot it shows), if it has a view. */
+  readonly channelLagMs?: (sku: string) => Promise<number | undefined>;
   readonly clock: Clock;
   /** Least time between two answers of one customer about one outcome. */
   readonly cooldownMs: number;
@@ -79,7 +86,11 @@ export interface FeedbackSummary {
     readonly pageDiffered: number;
     /** Mean |shown − actual| over the reports that said what their page showed. */
     readonly averageGap: number | null;
+    /** Mean storefront channel lag (ms) when these reports came, against `averageChannelLagMs` over all answers. */
+    readonly averageChannelLagMs: number | null;
   };
+  /** Mean storefront channel lag (ms) when any answer came: the baseline for the reports above. */
+  readonly averageChannelLagMs: number | null;
 }
 
 export class Feedback {
@@ -94,10 +105,12 @@ export class Feedback {
       const waitMs = Date.parse(previous.answeredAt) + cooldownMs - now;
       if (waitMs > 0) throw new BusyError(Math.ceil(waitMs / 1000));
     }
+    const lag = await this.deps.channelLagMs?.(input.sku);
     const next: FeedbackAnswer = {
       ...input,
       reasons: [...new Set(input.reasons ?? [])],
       availableAtAnswer: await available(input.sku),
+      ...(lag === undefined ? {} : { channelLagMsAtAnswer: Math.max(0, Math.round(lag)) }),
       answeredAt: new Date(now).toISOString(),
       revision: (previous?.revision ?? 0) + 1,
     };
@@ -113,7 +126,7 @@ export class Feedback {
 
 /** What one answer adds to the counts. */
 export function countsOf(answer: FeedbackAnswer): FeedbackCounts {
-  const { outcome, rating, reasons, latencyMs, seenAvailable, availableAtAnswer } = answer;
+  const { outcome, rating, reasons, latencyMs, seenAvailable, availableAtAnswer, channelLagMsAtAnswer } = answer;
   const counts: Record<string, number> = {
     answers: 1,
     [`${outcome}.answers`]: 1,
@@ -125,8 +138,16 @@ export function countsOf(answer: FeedbackAnswer): FeedbackCounts {
     counts[`${outcome}.latencyAnswers`] = 1;
     counts[`${outcome}.latencySum`] = latencyMs;
   }
+  if (channelLagMsAtAnswer !== undefined) {
+    counts.withLag = 1;
+    counts.lagSum = channelLagMsAtAnswer;
+  }
   if (reasons.includes('STOCK_WRONG')) {
     counts['stockWrong.reports'] = 1;
+    if (channelLagMsAtAnswer !== undefined) {
+      counts['stockWrong.withLag'] = 1;
+      counts['stockWrong.lagSum'] = channelLagMsAtAnswer;
+    }
     if (seenAvailable !== undefined) {
       const gap = Math.abs(seenAvailable - availableAtAnswer);
       counts['stockWrong.withSeen'] = 1;
@@ -178,6 +199,8 @@ export function summarise(sku: string, counts: FeedbackCounts): FeedbackSummary 
       reports: count('stockWrong.reports'),
       pageDiffered: count('stockWrong.pageDiffered'),
       averageGap: mean(count('stockWrong.gapSum'), count('stockWrong.withSeen')),
+      averageChannelLagMs: mean(count('stockWrong.lagSum'), count('stockWrong.withLag')),
     },
+    averageChannelLagMs: mean(count('lagSum'), count('withLag')),
   };
 }

@@ -5,7 +5,8 @@
  * sends are the ports' (`OrderQueue`, `StockEventTopic`); sending twice is
  * harmless by design.
  */
-import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA, type DropState, type DropStateEvent } from '../../contract/drops';
+import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA, type DropState } from '../../contract/drops';
+import type { DropStateEvent } from '../../contract/edge-values';
 import {
   ORDER_PLACED_SCHEMA,
   type OrderPlaced,

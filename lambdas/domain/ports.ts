@@ -1,5 +1,6 @@
 /** What the use cases need from the outside world. Adapters implement these. */
-import type { AdmissionCode, DropState, DropStateEvent } from '../../contract/drops';
+import type { AdmissionCode, DropState } from '../../contract/drops';
+import type { DropStateEvent } from '../../contract/edge-values';
 import type { OrderPlaced, StockEvent } from '../../contract/messages';
 import type {
   Allocation,

@@ -4,7 +4,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
-import type { DropStateEvent } from '../../contract/drops';
+import type { DropStateEvent } from '../../contract/edge-values';
 import type { OrderPlaced, StockChangeReason } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { shardImageOf } from '../adapters/dynamodb-inventory-items';

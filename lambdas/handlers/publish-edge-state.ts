@@ -2,7 +2,8 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DROP_STATE_EVENT_TYPE, DropStateEvent } from '../../contract/drops';
+import { DROP_STATE_EVENT_TYPE } from '../../contract/drops';
+import { DropStateEvent } from '../../contract/edge-values';
 import { StockEvent } from '../../contract/messages';
 import { metricNames } from '../../contract/metrics';
 import { edgeStates } from '../shared/composition';

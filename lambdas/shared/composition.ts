@@ -36,7 +36,7 @@ import { Inventory } from '../domain/inventory';
 import { Outbox, Snapshots } from '../domain/outbox';
 import { Refunds } from '../domain/refunds';
 import { StockView } from '../domain/stock-view';
-import { Storefront } from '../domain/storefront';
+import { READ_MODEL_CHANNEL, Storefront } from '../domain/storefront';
 import { documentClient, tableName } from './clients/dynamodb';
 import { edgeStoreArn, keyValueStore } from './clients/key-value-store';
 import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './clients/messaging';
@@ -156,6 +156,10 @@ export const feedback = /* @__PURE__ */ wire(
       store: new DynamoDbFeedbackStore(documentClient, tableName),
       available: async (sku) => (await storefront.availability(sku)).available,
       requireProduct: (sku) => inventory.product(sku),
+      channelLagMs: async (sku) => {
+        const [view] = await channelViews.views([READ_MODEL_CHANNEL], sku);
+        return view ? Date.parse(view.appliedAt) - Date.parse(view.publishedAt) : undefined;
+      },
       clock,
       cooldownMs: FEEDBACK_COOLDOWN_MS,
     }),

@@ -379,14 +379,21 @@ function writeReports(
       'units expired / released': `${summary.expired} / ${summary.released}`,
       'timeouts / retries': `${summary.timeouts} / ${summary.retries}`,
       'attempts answered at the edge': summary.admission.edgeAnswered,
-      'edge share after the sell-out': summary.admission.edgeAnsweredShare ?? '—',
-      'origin attempts per unit sold': summary.admission.originRequestsPerUnitSold ?? '—',
+      // Figures only (one number format in the report): a measure with nothing to measure is left out.
+      ...(summary.admission.edgeAnsweredShare === null
+        ? {}
+        : { 'edge share after the sell-out (%)': Math.round(summary.admission.edgeAnsweredShare * 100) }),
+      ...(summary.admission.originRequestsPerUnitSold === null
+        ? {}
+        : { 'origin attempts per unit sold': Number(summary.admission.originRequestsPerUnitSold.toFixed(1)) }),
       ...(summary.admission.waitingRoom
         ? {
             'queue: order inversions': summary.admission.waitingRoom.orderInversions,
             'queue: longest wait (s)': summary.admission.waitingRoom.maxQueueWaitSeconds,
-            'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds ?? '—',
-            'bots: share of units / of arrivals': `${summary.admission.waitingRoom.botUnitShare} / ${summary.admission.waitingRoom.botArrivalShare}`,
+            ...(summary.admission.waitingRoom.soldOutNoticeSeconds === null
+              ? {}
+              : { 'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds }),
+            'bots: share of units / of arrivals (%)': `${Math.round(summary.admission.waitingRoom.botUnitShare * 100)} / ${Math.round(summary.admission.waitingRoom.botArrivalShare * 100)}`,
           }
         : {}),
     },

@@ -7,6 +7,7 @@
 import { BACKGROUND_KEY_PREFIXES } from '../../contract/inventory-table';
 import { FEEDBACK_COOLDOWN_MS } from '../../lambdas/domain/feedback';
 import { ApiClient } from '../../local/api-client';
+import { eventually } from '../support/eventually';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;
@@ -113,6 +114,11 @@ test('a flood from one customer gets 429 with Retry-After and counts once', asyn
 
 test('"the stock looked wrong" is set against the stock the shop had, with the latency the shopper saw', async () => {
   const sku = await product(10);
+  // The storefront channel has applied the product's first snapshot: its lag is what the reports meet.
+  await eventually(async () => {
+    const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
+    expect(body.channels.find((view: { channel: string }) => view.channel === 'storefront')).toBeDefined();
+  });
 
   await answer(sku, { customerId: 'c1', outcome: 'SOLD_OUT', rating: 1, reasons: ['STOCK_WRONG'], seenAvailable: 7 });
   await answer(sku, { customerId: 'c2', outcome: 'SOLD_OUT', rating: 2, reasons: ['STOCK_WRONG'], seenAvailable: 10 });
@@ -120,7 +126,10 @@ test('"the stock looked wrong" is set against the stock the shop had, with the l
   await answer(sku, { customerId: 'c4', outcome: 'SOLD_OUT', rating: 3, latencyMs: 100 });
 
   const summary = await counts(sku);
-  expect(summary.stockLookedWrong).toEqual({ reports: 2, pageDiffered: 1, averageGap: 1.5 });
+  expect(summary.stockLookedWrong).toMatchObject({ reports: 2, pageDiffered: 1, averageGap: 1.5 });
+  // Set against the storefront channel's lag when the reports came (the read model the page polls).
+  expect(summary.stockLookedWrong.averageChannelLagMs).toEqual(expect.any(Number));
+  expect(summary.averageChannelLagMs).toEqual(expect.any(Number));
   expect(summary.outcomes.SOLD_OUT.averageLatencyMs).toBe(200);
 });
 

@@ -8,13 +8,8 @@ import {
   GetKeyCommand,
   ResourceNotFoundException,
 } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import {
-  ADMISSION_TOKEN_MS,
-  type AdmissionKeys,
-  type EdgeDropState,
-  type EdgeRoom,
-  PRE_QUEUE_MS,
-} from '../../contract/drops';
+import { ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
+import type { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import { KeyValueStoreAdmissions, sign } from '../../lambdas/adapters/admission-tokens';
 import { AdmissionController, KEY_ROTATION_MS, nextRoom } from '../../lambdas/domain/admission';
 import type { EdgeKeyValues } from '../../lambdas/domain/edge-state';

@@ -10,7 +10,8 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, type AdmissionKeys, PRE_QUEUE_MS } from '../../contract/drops';
+import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
+import type { AdmissionKeys } from '../../contract/edge-values';
 import { sign, verify } from '../../lambdas/adapters/admission-tokens';
 import {
   CloudFrontFunction,

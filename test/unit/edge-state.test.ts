@@ -1,10 +1,6 @@
 /** The edge's drop state, folded from the inventory topic's news, and the operator's drop controls. */
-import {
-  DROP_STATE_EVENT_TYPE,
-  DROP_STATE_SCHEMA,
-  type DropStateEvent,
-  type EdgeDropState,
-} from '../../contract/drops';
+import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA } from '../../contract/drops';
+import type { DropStateEvent, EdgeDropState } from '../../contract/edge-values';
 import { STOCK_EVENT_SCHEMA, type StockEvent } from '../../contract/messages';
 import { type EdgeStateStore, EdgeStates, foldEdgeState } from '../../lambdas/domain/edge-state';
 import { AdmissionError, DropClosedError, DropPausedError, InvalidStateError } from '../../lambdas/domain/errors';

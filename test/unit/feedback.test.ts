@@ -85,7 +85,32 @@ test('"the stock looked wrong" is measured against the availability when the ans
 
   await feedback.answer({ ...base, outcome: 'SOLD_OUT', rating: 1, reasons: ['STOCK_WRONG'], seenAvailable: 4 });
 
-  expect((await feedback.summary('tee')).stockLookedWrong).toEqual({ reports: 1, pageDiffered: 1, averageGap: 6 });
+  expect((await feedback.summary('tee')).stockLookedWrong).toEqual({
+    reports: 1,
+    pageDiffered: 1,
+    averageGap: 6,
+    averageChannelLagMs: null,
+  });
+});
+
+test("'the stock looked wrong' is set against the storefront channel's lag when each answer came", async () => {
+  const lags = [800, 120, 100];
+  const feedback = new Feedback({
+    store: new InMemoryFeedbackStore(),
+    available: async () => 3,
+    requireProduct: async () => undefined,
+    channelLagMs: async () => lags.shift(),
+    clock: { now: () => Date.parse('2026-12-01T10:00:00Z') },
+    cooldownMs: 2000,
+  });
+
+  await feedback.answer({ ...base, customerId: 'a', outcome: 'SOLD_OUT', rating: 1, reasons: ['STOCK_WRONG'] });
+  await feedback.answer({ ...base, customerId: 'b', rating: 5 });
+  await feedback.answer({ ...base, customerId: 'c', rating: 4 });
+
+  const summary = await feedback.summary('tee');
+  expect(summary.stockLookedWrong.averageChannelLagMs).toBe(800);
+  expect(summary.averageChannelLagMs).toBe(340);
 });
 
 test('an identical replacement moves nothing', () => {

@@ -3,7 +3,7 @@
  * give: the orders queue keeps one message per reservation (its dedup id),
  * the inventory topic one per `sku:version`. What was sent is kept in order.
  */
-import type { DropStateEvent } from '../../../contract/drops';
+import type { DropStateEvent } from '../../../contract/edge-values';
 import type { OrderPlaced, StockEvent } from '../../../contract/messages';
 import type { OrderQueue, StockEventTopic } from '../../../lambdas/domain/ports';
 import { FaultPlan } from './faults';

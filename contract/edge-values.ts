@@ -1,0 +1,66 @@
+/**
+ * The shapes of what the edge reads and the topic carries for a drop, as zod schemas: apart from
+ * `./drops` so that a function that only needs its constants bundles none of them.
+ */
+import * as z from 'zod/mini';
+import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA, DROP_STATES } from './drops';
+
+export const AdmissionKeys = z.object({
+  active: z.string().check(z.minLength(1)),
+  keys: z.record(z.string(), z.string().check(z.minLength(32))),
+  /** When the active key was made (ms): the controller rotates it daily, keeping the previous one. */
+  rotatedAt: z.int(),
+});
+export type AdmissionKeys = z.infer<typeof AdmissionKeys>;
+
+/**
+ * Tickets whose order key (ms: the arrival time, or the pre-queue's rank before the start) is at or below
+ * `boundary` are admitted; it moves `speed` key-ms per second; `rate` is the holds per second the stock
+ * path took lately (the edge's estimate of people ahead: seconds to wait × rate).
+ */
+export const EdgeRoom = z.object({
+  v: z.literal(1),
+  boundary: z.number(),
+  speed: z.number().check(z.gte(0)),
+  rate: z.number().check(z.gte(0)),
+  at: z.int(),
+  /** The units available at `at`, for the next tick's measurement. */
+  available: z.optional(z.int()),
+});
+export type EdgeRoom = z.infer<typeof EdgeRoom>;
+
+/** A product's drop state or start changed (or the product was created): relayed from the table's stream. */
+export const DropStateEvent = z.object({
+  schema: z.literal(DROP_STATE_SCHEMA),
+  type: z.literal(DROP_STATE_EVENT_TYPE),
+  sku: z.string().check(z.minLength(1), z.maxLength(64)),
+  state: z.enum(DROP_STATES),
+  startsAt: z.iso.datetime({ offset: true }),
+  /** Whether the waiting room is on. */
+  room: z.boolean(),
+  /** The product item's revision: every change of it moves this on. */
+  revision: z.int().check(z.gte(0)),
+  publishedAt: z.iso.datetime(),
+});
+export type DropStateEvent = z.infer<typeof DropStateEvent>;
+
+/**
+ * What the edge function reads for a SKU (version 1; at most 1 KB, CloudFront KeyValueStore's value limit:
+ * "Quotas", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
+ * `since` is when the writer produced it: an attempt whose Idempotency-Key (a UUIDv7) is older may be the
+ * retry of one that made a hold, so the edge passes it to the origin.
+ */
+export const EdgeDropState = z.object({
+  v: z.literal(1),
+  state: z.enum(DROP_STATES),
+  startsAt: z.iso.datetime({ offset: true }),
+  room: z.boolean(),
+  /** −1 until the writer has seen the SKU's first stock snapshot: the edge then claims nothing about stock. */
+  available: z.int().check(z.gte(-1)),
+  held: z.int().check(z.gte(-1)),
+  since: z.int().check(z.gte(0)),
+  /** The product revision and stock snapshot version this value reflects: older news never overwrites it. */
+  revision: z.int().check(z.gte(-1)),
+  stockVersion: z.int().check(z.gte(-1)),
+});
+export type EdgeDropState = z.infer<typeof EdgeDropState>;
