@@ -130,6 +130,7 @@ export function toProduct(item: Item): model.Product {
     dropStartsAt: String(item.dropStartsAt),
     dropState: item.dropState === 'PAUSED' || item.dropState === 'CLOSED' ? item.dropState : 'OPEN',
     waitingRoom: item.waitingRoom === true,
+    ...(item.revision === undefined ? {} : { revision: Number(item.revision) }),
     shards: Number(item.shards),
     viewReplicas: Number(item.viewReplicas ?? 1),
   };

@@ -77,12 +77,13 @@ export class EdgeStates {
     const product = await this.deps.products.getProduct(news.sku, { consistent: true });
     // Stock news of a product that no longer reads: nothing the edge could answer for.
     if (!product) return undefined;
+    // The product's own revision: a drop-state event older than what was just read never applies after it.
     return {
       ...base,
       state: product.dropState,
       startsAt: product.dropStartsAt,
       room: product.waitingRoom,
-      revision: UNKNOWN,
+      revision: product.revision ?? UNKNOWN,
     };
   }
 }

@@ -17,6 +17,8 @@ export interface Product {
   readonly dropState: DropState;
   /** Whether attempts need an admission token from the edge's waiting room (`contract/drops.ts`). */
   readonly waitingRoom: boolean;
+  /** The product item's revision as read (every update moves it on); absent where no store keeps one. */
+  readonly revision?: number;
   readonly shards: number;
   /**
    * Copies of the stock vector the environments' stock views read, each the

@@ -87,6 +87,20 @@ describe('EdgeStates', () => {
     expect(await states.apply(stock(1, 4, 1))).toBe(false);
   });
 
+  it('never applies a drop-state event older than the product it started from', async () => {
+    const store = new MapStore();
+    const product = { dropState: 'OPEN', dropStartsAt: base.startsAt, waitingRoom: true, revision: 1 };
+    const products = { getProduct: async () => product } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+    const states = new EdgeStates({ store, products, clock: { now: () => 5 } });
+
+    await states.apply(stock(1, 4, 1));
+    // The creation's event (revision 0, no room) arrives after the room was turned on and read.
+    expect(await states.apply({ ...drop(0, 'OPEN'), room: false })).toBe(false);
+    expect(store.values.get('drop:S')).toMatchObject({ room: true, revision: 1 });
+  });
+
   it('writes nothing for a product that does not exist', async () => {
     const { store: products, clock } = fakeDrop();
     const store = new MapStore();
