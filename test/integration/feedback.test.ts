@@ -117,7 +117,9 @@ test('"the stock looked wrong" is set against the stock the shop had, with the l
   // The storefront channel has applied the product's first snapshot: its lag is what the reports meet.
   await eventually(async () => {
     const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
-    expect(body.channels.find((view: { channel: string }) => view.channel === 'storefront')).toBeDefined();
+    expect(body.channels.find((view: { channel: string }) => view.channel === 'storefront')).toMatchObject({
+      synced: true,
+    });
   });
 
   await answer(sku, { customerId: 'c1', outcome: 'SOLD_OUT', rating: 1, reasons: ['STOCK_WRONG'], seenAvailable: 7 });
