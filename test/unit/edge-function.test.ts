@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
 import type { AdmissionKeys } from '../../contract/edge-values';
 import { sign, verify } from '../../lambdas/adapters/admission-tokens';
+import { attemptKey } from '../../local/api-client';
 import {
   CloudFrontFunction,
   CloudFrontFunctionError,
@@ -49,12 +50,8 @@ function admission(values: Record<string, unknown> = {}) {
   return CloudFrontFunction.fromFile(ADMISSION, { kvs: { get: (key) => store.get(key) } });
 }
 
-/** A UUIDv7 (RFC 9562) minted at `ms`. */
-function uuidv7(ms: number): string {
-  const hex = ms.toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
-  const variant = ((Number.parseInt(hex.charAt(16), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${hex.slice(12, 15)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+/** A UUIDv7 (RFC 9562) minted at `ms`, as the page and the rehearsal mint their keys. */
+const uuidv7 = (ms: number): string => attemptKey(ms);
 
 /** A shopper's reservation attempt as CloudFront hands it to a viewer-request function. */
 function attempt(options: { method?: string; url?: string; idempotencyKey?: string } = {}) {
