@@ -24,6 +24,10 @@ export const envVars = {
   admissionCapacity: 'ADMISSION_CAPACITY_UPS',
   /** The ARN of the CloudFront KeyValueStore the edge function reads (the edge-state writer's target). */
   edgeStoreArn: 'EDGE_STORE_ARN',
+  /** The shop's OpenID Connect provider (`contract/identity.ts`): its issuer, the audience, its keys. */
+  identityIssuer: 'IDENTITY_ISSUER',
+  identityAudience: 'IDENTITY_AUDIENCE',
+  identityJwksUri: 'IDENTITY_JWKS_URI',
   /** `{"SKU": shards}` from the drop plan, as JSON (see `parsePlannedShards`). */
   plannedShards: 'PLANNED_SHARDS',
   /** `{"SKU": replicas}` from the drop plan, as JSON: each SKU's stock-vector replicas (see `parsePlannedViewReplicas`). */

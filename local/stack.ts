@@ -23,6 +23,7 @@ import { type ProxyHandler, type RunningGateway, startGateway } from './event-so
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningSchedules, startSchedules } from './event-sources/scheduler';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
+import { startTestIssuer, type TestIssuer } from './identity/test-issuer';
 import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './provision-messaging';
 import { provisionInventoryTable } from './provision-table';
 
@@ -81,6 +82,11 @@ export interface LocalStackOptions {
    * @default { shardOrder: 'sequential' }
    */
   readonly stream?: Pick<StreamEventSourceOptions, 'shardOrder' | 'parallel'>;
+  /**
+   * Shopper identity on: the built-in test issuer (`local/identity/test-issuer.ts`) stands in for the
+   * shop's OpenID Connect provider, and a reservation needs a bearer token for the customer it names.
+   */
+  readonly identity?: boolean;
 }
 
 /** What the local runtime actually wired, for comparison with the deployed template. */
@@ -102,6 +108,8 @@ export interface LocalStack {
   readonly tableName: string;
   readonly endpoints: AwsEndpoints;
   readonly messaging: LocalMessaging;
+  /** The test issuer, with `identity: true`. */
+  readonly identity: TestIssuer | undefined;
   /** Runs every scheduled function once now (the expiry sweep), as its schedule would. */
   runSchedules(): Promise<void>;
   stop(): Promise<void>;
@@ -149,9 +157,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   let running: RunningSchedules | undefined;
   let messaging: LocalMessaging | undefined;
   const eventSources: RunningEventSource[] = [];
+  let identity: TestIssuer | undefined;
   const wired: { -readonly [K in keyof LocalTopology]?: LocalTopology[K] } = {};
   try {
     messaging = await provisionLocalResources(endpoints, tableName);
+    if (options.identity) {
+      // Before any handler is loaded: the composition reads its provider when first imported.
+      identity = await startTestIssuer();
+      Object.assign(process.env, identityEnvironment(identity));
+    }
 
     const admission = CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
       ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
@@ -216,6 +230,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     await running?.stop();
     await Promise.all(eventSources.map((source) => source.stop()));
     await edgeStore.stop();
+    await identity?.stop();
     await embedded?.stop();
     throw error;
   }
@@ -227,14 +242,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName,
     endpoints,
     messaging: started.messaging,
+    identity,
     runSchedules: () => started.running.runNow(),
     stop: async () => {
       await started.running.stop();
       await started.gateway.stop();
       await Promise.all(eventSources.map((source) => source.stop()));
       await edgeStore.stop();
+      await identity?.stop();
       await embedded?.stop();
     },
+  };
+}
+
+/** The variables that point a reservation function at the test issuer, as the stack's context does at a provider. */
+export function identityEnvironment(issuer: TestIssuer): Record<string, string> {
+  return {
+    [envVars.identityIssuer]: issuer.issuer,
+    [envVars.identityAudience]: issuer.audience,
+    [envVars.identityJwksUri]: issuer.jwksUri,
   };
 }
 

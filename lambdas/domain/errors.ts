@@ -8,6 +8,7 @@
  */
 import type { AdmissionCode } from '../../contract/drops';
 import { envVars } from '../../contract/env-vars';
+import type { IdentityCode } from '../../contract/identity';
 
 export type ErrorCode =
   | 'VALIDATION_ERROR'
@@ -16,6 +17,7 @@ export type ErrorCode =
   | 'DROP_PAUSED'
   | 'DROP_CLOSED'
   | AdmissionCode
+  | IdentityCode
   | 'NOT_FOUND'
   | 'SOLD_OUT'
   | 'INVALID_STATE'
@@ -72,6 +74,29 @@ const ADMISSION_MESSAGES: Readonly<Record<AdmissionCode, string>> = {
   ADMISSION_WRONG_SKU: 'This admission is for another drop',
   ADMISSION_WRONG_CUSTOMER: 'This admission is for another customer',
 };
+
+/**
+ * The shop's identity provider does not vouch for the shopper: no token, or one that does not verify
+ * (UNAUTHENTICATED, 401), or a valid one for another customer than the body names (CUSTOMER_MISMATCH, 403).
+ */
+export class IdentityError extends DomainError {
+  constructor(
+    readonly code: IdentityCode,
+    message: string,
+    /** Whether a token was sent: RFC 6750 then names the error (`invalid_token`). */
+    readonly tokenSent = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The identity provider's keys could not be fetched: the shopper's token may be fine; retry. */
+export class IdentityUnavailableError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('The identity provider could not be reached');
+    this.name = 'IdentityUnavailableError';
+  }
+}
 
 /** The waiting room is on and the attempt's admission token does not admit it. */
 export class AdmissionError extends DomainError {

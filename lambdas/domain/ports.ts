@@ -274,6 +274,12 @@ export interface AdmissionVerifier {
   check(token: string | undefined, sku: string, customerId: string): Promise<AdmissionCode | undefined>;
 }
 
+/** The shop's identity provider: the verified subject of a shopper's `Authorization` header. */
+export interface IdentityVerifier {
+  /** Throws `IdentityError` (UNAUTHENTICATED) or `IdentityUnavailableError`. */
+  subjectOf(authorization: string | undefined): Promise<string>;
+}
+
 export interface Clock {
   now(): number;
 }

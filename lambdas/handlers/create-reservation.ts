@@ -4,7 +4,8 @@ import * as z from 'zod/mini';
 import { ADMISSION_HEADER } from '../../contract/drops';
 import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
-import { admissions, inventory } from '../shared/composition';
+import { verifiedCustomer } from '../domain/identity';
+import { admissions, identity, inventory } from '../shared/composition';
 import { type HttpResult, httpApi, json } from '../shared/http';
 import { metrics } from '../shared/powertools/metrics';
 import { reservationView } from '../shared/representations';
@@ -14,13 +15,16 @@ const Request = z.extend(skuPath, {
   headers: z.object({
     'idempotency-key': IdempotencyKey,
     [ADMISSION_HEADER]: z.optional(z.string().check(z.maxLength(2048))),
+    authorization: z.optional(z.string().check(z.maxLength(8192))),
   }),
 });
 
 export async function createReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
+  // With the shop's identity provider configured: the verified subject, which the body must name.
+  const customerId = await verifiedCustomer(identity, event.headers.authorization, event.body.customerId);
   const { reservation, replayed } = await inventory.reserve({
     sku: event.pathParameters.sku,
-    customerId: event.body.customerId,
+    customerId,
     quantity: event.body.quantity,
     idempotencyKey: event.headers['idempotency-key'],
     // Checked only when the product's waiting room is on.

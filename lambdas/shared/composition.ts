@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
+import { parseIdentityConfig } from '../../contract/identity';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
 import { KeyValueStoreAdmissions } from '../adapters/admission-tokens';
@@ -23,6 +24,7 @@ import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
 import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
+import { OidcIdentity } from '../adapters/oidc-identity';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
 import { SimulatedWarehouse } from '../adapters/simulated-warehouse';
 import { SnsStockEventTopic, SqsOrderQueue } from '../adapters/sqs-sns-outbox';
@@ -127,6 +129,19 @@ export const outbox = /* @__PURE__ */ wire(
 
 /** The waiting room's admission tokens, checked again at the origin (only the reservation function uses it). */
 export const admissions = /* @__PURE__ */ wire(() => new KeyValueStoreAdmissions(keyValueStore, edgeStoreArn, clock));
+
+/**
+ * The shop's identity provider, when the stack names one (only the reservation function uses it). A half
+ * or insecure configuration stops the function at start, rather than taking customers unverified.
+ */
+export const identity = /* @__PURE__ */ wire(() => {
+  const config = parseIdentityConfig({
+    issuer: process.env[envVars.identityIssuer],
+    audience: process.env[envVars.identityAudience],
+    jwksUri: process.env[envVars.identityJwksUri],
+  });
+  return config ? new OidcIdentity(config) : undefined;
+});
 
 /** The waiting rooms' boundaries and signing keys, in the edge's KeyValueStore. */
 export const admissionController = /* @__PURE__ */ wire(

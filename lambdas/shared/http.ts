@@ -11,7 +11,15 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type * as z from 'zod/mini';
 import { errorCodeMetric, httpStatusMetric } from '../../contract/metrics';
 import { classifyAwsFault } from '../adapters/aws-faults';
-import { BusyError, DomainError, DropPausedError, type ErrorCode, PayloadTooLargeError } from '../domain/errors';
+import {
+  BusyError,
+  DomainError,
+  DropPausedError,
+  type ErrorCode,
+  IdentityError,
+  IdentityUnavailableError,
+  PayloadTooLargeError,
+} from '../domain/errors';
 import { observed } from './event-handler';
 import { logger } from './powertools/logger';
 import { metrics } from './powertools/metrics';
@@ -31,6 +39,8 @@ const STATUS_BY_CODE = {
   ADMISSION_EXPIRED: 403,
   ADMISSION_WRONG_SKU: 403,
   ADMISSION_WRONG_CUSTOMER: 403,
+  UNAUTHENTICATED: 401,
+  CUSTOMER_MISMATCH: 403,
   NOT_FOUND: 404,
   SOLD_OUT: 409,
   INVALID_STATE: 409,
@@ -78,7 +88,11 @@ export function toHttpError(error: unknown): HttpResult {
       error instanceof BusyError || error instanceof DropPausedError
         ? { 'retry-after': String(error.retryAfterSeconds) }
         : {};
-    return json(status, errorBody(error.code, error.message), retryAfter);
+    return json(status, errorBody(error.code, error.message), { ...retryAfter, ...challenge(error) });
+  }
+  if (error instanceof IdentityUnavailableError) {
+    logger.warn('Identity provider unreachable', { errorName: errorName(error.cause) });
+    return json(503, errorBody('UNAVAILABLE', 'Signing in is unavailable for a moment; retry'), { 'retry-after': '1' });
   }
   if (error instanceof ParseError) {
     return json(400, errorBody('VALIDATION_ERROR', `Invalid request: ${describeIssues(error)}`));
@@ -100,6 +114,14 @@ export function toHttpError(error: unknown): HttpResult {
   }
   logger.error('Unhandled error', { errorName: errorName(error), errorMessage: errorMessage(error) });
   return json(500, errorBody('INTERNAL_ERROR', 'Something went wrong; retrying with the same Idempotency-Key is safe'));
+}
+
+/** A 401 says how to authenticate (RFC 6750 §3): a bearer token, and whether the one sent was refused. */
+function challenge(error: DomainError): Record<string, string> {
+  if (!(error instanceof IdentityError) || error.code !== 'UNAUTHENTICATED') return {};
+  return {
+    'www-authenticate': error.tokenSent ? 'Bearer realm="dropline", error="invalid_token"' : 'Bearer realm="dropline"',
+  };
 }
 
 interface Issue {

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { type RequestCounter, startRequestCounter } from '../../local/probes/request-counter';
-import { type LocalStack, startLocalStack } from '../../local/stack';
+import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
 
 /** Items the relay and the sweeper write whatever a request does: a claim that a request wrote nothing leaves them out. */
 export { BACKGROUND_KEY_PREFIXES } from '../../contract/inventory-table';
@@ -19,7 +19,7 @@ function requireTestEnv(name: string): string {
   return value;
 }
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(options: Pick<LocalStackOptions, 'identity'> = {}): Promise<TestStack> {
   const dynamodbRequests = await startRequestCounter(requireTestEnv('DROPLINE_TEST_DYNAMODB_ENDPOINT'), {
     trackItemWrites: true,
   });
@@ -33,6 +33,7 @@ export async function startTestStack(): Promise<TestStack> {
     adminKey: `test-admin-${randomBytes(6).toString('hex')}`,
     // These tests load the engine, not the gateway's throttle (tested on its own): let every request in.
     maxConcurrency: 100_000,
+    ...options,
   });
   return {
     ...stack,

@@ -18,6 +18,7 @@ const ANSWERS: ReadonlyArray<readonly [error: errors.DomainError, status: number
   [new errors.DropPausedError(5), 503, '5'],
   [new errors.DropClosedError(), 409],
   [new errors.AdmissionError('ADMISSION_WRONG_CUSTOMER'), 403],
+  [new errors.IdentityError('CUSTOMER_MISMATCH', 'Another customer is signed in'), 403],
   [new errors.NotFoundError('No such reservation'), 404],
   [new errors.SoldOutError(0), 409],
   [new errors.InvalidStateError('The reservation was released'), 409],
@@ -119,4 +120,26 @@ test.each([
     },
   });
   expect(answer.headers['retry-after']).toBeUndefined();
+});
+
+test('a refused identity says how to authenticate (RFC 6750); an unreachable provider is retried, not refused', () => {
+  expect(answerOf(new errors.IdentityError('UNAUTHENTICATED', 'Sign in first')).headers).toMatchObject({
+    'www-authenticate': 'Bearer realm="dropline"',
+  });
+  expect(answerOf(new errors.IdentityError('UNAUTHENTICATED', 'The token has expired', true)).headers).toMatchObject({
+    'www-authenticate': 'Bearer realm="dropline", error="invalid_token"',
+  });
+  const mismatch = answerOf(new errors.IdentityError('CUSTOMER_MISMATCH', 'another customer'));
+  expect([mismatch.status, mismatch.body.error.code, mismatch.headers['www-authenticate']]).toEqual([
+    403,
+    'CUSTOMER_MISMATCH',
+    undefined,
+  ]);
+  const unavailable = answerOf(new errors.IdentityUnavailableError(new Error('connect ECONNREFUSED 10.0.0.1:443')));
+  expect([unavailable.status, unavailable.body.error.code, unavailable.headers['retry-after']]).toEqual([
+    503,
+    'UNAVAILABLE',
+    '1',
+  ]);
+  expect(JSON.stringify(unavailable.body)).not.toContain('10.0.0.1');
 });
