@@ -74,6 +74,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     originSecretReplicaRegions: crossRegionReferences ? [EDGE_REGION] : [],
     originSecretVersions: settings.originSecret,
     pinnedVersions: settings.pinnedVersions,
+    identity: settings.identity,
   });
   const edge = new EdgeStack(app, `${prefix}-Edge`, {
     env: { ...env, region: EDGE_REGION },

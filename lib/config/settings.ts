@@ -4,6 +4,7 @@
  * typed props; no stack reads context itself.
  */
 import type { Node } from 'constructs';
+import { type IdentityConfig, IdentityConfigError, parseIdentityConfig } from '../../contract/identity';
 import { type CapacityLimits, defaultCapacityLimits } from './capacity';
 import { type DropPlan, emptyDropPlan, loadDropPlan } from './drop-plan';
 
@@ -38,6 +39,11 @@ export interface DeploySettings {
   readonly pinnedVersions: PinnedVersions;
   /** `-c deployDuringDrop=true`: deploy inside a drop window without pins, accepting the reallocation. */
   readonly deployDuringDrop: boolean;
+  /**
+   * The shop's OpenID Connect provider (`-c identityIssuer=… -c identityAudience=… [-c identityJwksUri=…]`):
+   * reservations are then for the verified subject of the shopper's bearer token. Unset: `customerId` as sent.
+   */
+  readonly identity: IdentityConfig | undefined;
 }
 
 /** Lambda version numbers (`aws lambda get-alias … --name live` prints them) the drop paths' aliases are held on. */
@@ -152,6 +158,19 @@ function readPinnedVersions(node: Node): PinnedVersions {
   return pins;
 }
 
+function readIdentity(node: Node): IdentityConfig | undefined {
+  try {
+    return parseIdentityConfig({
+      issuer: text(node, 'identityIssuer'),
+      audience: text(node, 'identityAudience'),
+      jwksUri: text(node, 'identityJwksUri'),
+    });
+  } catch (error) {
+    if (error instanceof IdentityConfigError) throw new SettingsError(`identity provider: ${error.message}`);
+    throw error;
+  }
+}
+
 function readFlag(node: Node, key: string): boolean {
   const raw: unknown = node.tryGetContext(key);
   if (raw === undefined || raw === null || raw === '' || raw === false || raw === 'false') return false;
@@ -199,6 +218,7 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
     originSecret: readOriginSecret(node),
     pinnedVersions: readPinnedVersions(node),
     deployDuringDrop: readFlag(node, 'deployDuringDrop'),
+    identity: readIdentity(node),
     prefix,
     region,
     account: text(node, 'account') ?? env.CDK_DEFAULT_ACCOUNT,

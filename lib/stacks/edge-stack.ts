@@ -162,6 +162,20 @@ export class EdgeStack extends Stack {
       enableAcceptEncodingGzip: true,
       enableAcceptEncodingBrotli: true,
     });
+    // A shopper's bearer token (the shop's identity provider, verified at the origin) reaches the origin only
+    // through a cache policy: an origin request policy may not forward Authorization, and a policy whose TTLs
+    // are all 0 may not name a header ("How do I configure CloudFront to forward the Authorization header to
+    // the origin?", https://repost.aws/knowledge-center/cloudfront-authorization-header). A POST is never
+    // cached, and the API's `Cache-Control: no-store` keeps any other answer out of the cache (default TTL 0).
+    const identified = new CachePolicy(this, 'ShopperIdentity', {
+      comment: 'reservation attempts: the shopper bearer token to the origin, nothing cached',
+      defaultTtl: Duration.seconds(0),
+      minTtl: Duration.seconds(0),
+      maxTtl: Duration.seconds(1),
+      headerBehavior: CacheHeaderBehavior.allowList('Authorization'),
+      queryStringBehavior: CacheQueryStringBehavior.none(),
+      cookieBehavior: CacheCookieBehavior.none(),
+    });
     const uncached = (allowedMethods: AllowedMethods, originRequestPolicy?: OriginRequestPolicy): BehaviorOptions => ({
       origin: api,
       allowedMethods,
@@ -223,6 +237,7 @@ export class EdgeStack extends Stack {
         },
         [EDGE_ADMISSION_PATH_PATTERN]: {
           ...uncached(AllowedMethods.ALLOW_ALL, writes),
+          cachePolicy: identified,
           functionAssociations: [{ function: admission, eventType: FunctionEventType.VIEWER_REQUEST }],
         },
         '/products/*/feedback': uncached(AllowedMethods.ALLOW_ALL, writes),

@@ -16,6 +16,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { envVars, plannedShardsValue, plannedViewReplicasValue } from '../../contract/env-vars';
+import type { IdentityConfig } from '../../contract/identity';
 import { apiRoutes, type HandlerName } from '../../contract/routes';
 import {
   type ConsumerHandler,
@@ -173,6 +174,8 @@ export interface StatelessStackProps extends StackProps {
   readonly originSecretVersions: OriginSecretVersions;
   /** Versions the drop paths' aliases stay on (unset: the version this deploy publishes). */
   readonly pinnedVersions?: PinnedVersions;
+  /** The shop's OpenID Connect provider: the reservation function verifies shoppers' tokens against it. */
+  readonly identity?: IdentityConfig | undefined;
 }
 
 export class StatelessStack extends Stack {
@@ -246,6 +249,13 @@ export class StatelessStack extends Stack {
     useEdgeStore('advance-admission', ['DescribeKeyValueStore', 'GetKey', 'PutKey', 'ListKeys']);
     // The reservation path reads the signing keys, to check an admission token again.
     useEdgeStore('create-reservation', ['GetKey']);
+    if (props.identity) {
+      // Reads the provider's public keys over HTTPS (no AWS permission); a half configuration never reaches here.
+      fn('create-reservation')
+        .addEnvironment(envVars.identityIssuer, props.identity.issuer)
+        .addEnvironment(envVars.identityAudience, props.identity.audience)
+        .addEnvironment(envVars.identityJwksUri, props.identity.jwksUri);
+    }
     fn('advance-admission').addEnvironment(envVars.sweepForSeconds, '55');
     const sweeper = fn('expire-holds');
     const schedulerRole = new Role(this, 'ExpirySweepRole', {

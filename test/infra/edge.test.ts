@@ -61,8 +61,43 @@ describe('CloudFront', () => {
     expect(patterns).toContain('/products/*/feedback');
     expect(patterns.indexOf('/products/*/feedback')).toBeLessThan(patterns.indexOf('/products/*'));
     for (const behavior of all.filter((candidate) => candidate.AllowedMethods.includes('POST'))) {
+      if (behavior.PathPattern === '/products/*/reservations') continue;
       expect(behavior.CachePolicyId).toBe(CACHING_DISABLED);
     }
+  });
+
+  it("sends a reservation attempt's bearer token to the origin, and caches none of its answers", () => {
+    // Only a cache policy may forward Authorization, and one whose TTLs are all 0 may name no header.
+    const reservations = behaviors(synth.edge).find((behavior) => behavior.PathPattern === '/products/*/reservations');
+    const policyId = (reservations?.CachePolicyId as { Ref?: string } | undefined)?.Ref as string;
+    const policy = resourcesOf(synth.edge, 'AWS::CloudFront::CachePolicy')[policyId]?.Properties.CachePolicyConfig;
+    expect(policy).toMatchObject({
+      MinTTL: 0,
+      DefaultTTL: 0,
+      ParametersInCacheKeyAndForwardedToOrigin: {
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+        CookiesConfig: { CookieBehavior: 'none' },
+      },
+    });
+    expect((policy as { MaxTTL: number }).MaxTTL).toBeGreaterThan(0);
+  });
+
+  it('points the reservation function at the identity provider named in context, and no other function', () => {
+    const identity = { issuer: 'https://id.example.com/', audience: 'shop', jwksUri: 'https://id.example.com/keys' };
+    const withIdentity = synthesize({ identity });
+    const named = Object.entries(resourcesOf(withIdentity.stateless, 'AWS::Lambda::Function')).filter(([, fn]) =>
+      JSON.stringify(fn.Properties.Environment ?? {}).includes('IDENTITY_ISSUER'),
+    );
+    expect(named).toHaveLength(1);
+    expect(named[0]?.[0]).toMatch(/CreateReservation/);
+    const [, reservation] = named[0] as [string, { Properties: Record<string, unknown> }];
+    expect((reservation.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+      IDENTITY_ISSUER: identity.issuer,
+      IDENTITY_AUDIENCE: identity.audience,
+      IDENTITY_JWKS_URI: identity.jwksUri,
+    });
+    expect(JSON.stringify(resourcesOf(synth.stateless, 'AWS::Lambda::Function'))).not.toContain('IDENTITY_ISSUER');
   });
 
   it('forwards only the headers handlers read', () => {
