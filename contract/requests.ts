@@ -38,6 +38,8 @@ export const ProductBody = z.strictObject({
   holdSeconds: z.optional(integer(1, 3600)),
   dropStartsAt: z.optional(z.iso.datetime({ offset: true })),
   shards: z.optional(integer(1, MAX_SHARDS)),
+  /** Set at creation only: a SKU the drop plan names starts with its room on unless this says false. */
+  waitingRoom: z.optional(z.boolean()),
 });
 
 export const RestockBody = z.strictObject({

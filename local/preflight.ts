@@ -152,6 +152,7 @@ export function preflight(plan: DropPlan, limits: CapacityLimits, now: Date): Pr
       `  checkout path      ${fmt(demand.checkoutEnvironments)} provisioned environments (${demand.checkoutRps.toFixed(0)} checkouts/s × ${assumptions.checkoutSeconds} s × ${assumptions.headroom})`,
       `  writes             sell-out in ~${demand.sellOutSeconds.toFixed(2)} s; ${fmt(demand.writeTriesPerSecond)} tries write in the busiest second (${fmt(demand.writeUnitsPerSecond)} WRU/s)`,
       `  holds/s            ${fmt(demand.holdsPerSecond)} (the shards take ${fmt(demand.holdCapacity)} at ${assumptions.targetInFlightPerShard} in flight per shard; the peak asks ${fmt(drop.expectedPeakRps)})`,
+      `  waiting room       ${demand.waitingRoom ? 'on at creation' : 'off'}: the peak asks ${fmt(drop.expectedPeakRps)} attempts/s, the stock path absorbs ${fmt(demand.roomlessCapacity)} (its shards' holds/s, at most the ${fmt(assumptions.admissionUnitsPerSecond)} units/s the admission controller admits)`,
       `  stock view         ${fmt(demand.viewReaders)} environments refresh it each second: ${demand.viewReplicas} stock-vector replica(s) of ${fmt(Math.ceil(demand.vectorBytes / 1024))} KB${demand.viewReplicas > 1 ? ', published by the sweeper once a second' : ', kept by the relay'}; ${PRODUCT_REPLICAS} product replicas`,
       '  per partition      (one item, its load at the peak / what a partition serves)',
     );
@@ -178,6 +179,7 @@ export function preflight(plan: DropPlan, limits: CapacityLimits, now: Date): Pr
     'Stack',
     `  warm throughput    ${fmt(table.warmWritesPerSecond)} WRU/s, ${fmt(table.warmReadsPerSecond)} RRU/s (~${table.partitions} partitions); never asked lower: after the deploy, pin it with -c warmWritesFloor=${table.warmWritesPerSecond} -c warmReadsFloor=${table.warmReadsPerSecond}`,
     `  API throttles      stage ${fmt(api.rateLimit)} rps (burst ${fmt(api.burstLimit)}), reservations ${fmt(api.reservationRateLimit)} rps, admin ${api.adminRateLimit} rps (burst ${api.adminBurstLimit}); all share the account's ${fmt(limits.apiAccountRps)} rps`,
+    `  waiting rooms      ${capacity.waitingRoomSkus.length > 0 ? `on at creation for ${capacity.waitingRoomSkus.join(', ')}` : 'none planned'} (PUT /admin/products/{sku}; an operator can still turn any room on or off)`,
     `  Lambda             provisioned floors peak at ${fmt(lambda.peakProvisioned)}, target tracking up to ${fmt(lambda.maxProvisioned)}, ~${fmt(lambda.onDemandAtPeak)} on-demand beside them`,
     `  monthly, any drop  web ACL ${money(prices.wafWebAclMonth)} + ${money(prices.wafRuleMonth)}/rule + Bot Control ${money(prices.wafBotControlMonth)}; KMS ${money(prices.kmsKeyMonth)}/key; alarms ${money(prices.cloudwatchAlarmMonth)} each; Route 53 health check ${money(prices.route53HealthCheckMonth)}`,
     '',

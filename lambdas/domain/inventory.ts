@@ -79,6 +79,11 @@ export interface ProductInput extends ProductChanges {
   readonly sku: string;
   readonly stock: number;
   readonly shards?: number;
+  /**
+   * Whether the drop starts with its waiting room on; set at creation only (an operator turns it on or off
+   * after with `controlDrop`). @default false
+   */
+  readonly waitingRoom?: boolean;
 }
 
 export interface Availability {
@@ -291,14 +296,14 @@ export class Inventory {
       holdSeconds: input.holdSeconds ?? DEFAULT_HOLD_SECONDS,
       dropStartsAt: input.dropStartsAt ?? new Date(this.deps.clock.now()).toISOString(),
       dropState: 'OPEN',
-      waitingRoom: false,
+      waitingRoom: input.waitingRoom ?? false,
       shards,
       viewReplicas: this.deps.plannedViewReplicas?.[input.sku] ?? 1,
     };
     const created = await this.deps.store.createProduct(product, splitEvenly(input.stock, shards), claim(true));
     this.deps.view.forget(input.sku);
     if (created === 'created') return { product, created: true, replayed: false };
-    const { sku: _sku, stock: _stock, shards: _shards, ...changes } = input;
+    const { sku: _sku, stock: _stock, shards: _shards, waitingRoom: _room, ...changes } = input;
     const updated =
       created === 'duplicate' ? created : await this.deps.store.updateProduct(input.sku, changes, claim(false));
     if (updated !== 'duplicate') return { product: updated, created: false, replayed: false };

@@ -129,6 +129,12 @@ export const assumptions = {
   functionMemoryGb: 1,
   adminRate: 10,
   adminBurst: 20,
+  /**
+   * Units per second the waiting room's admission controller admits towards (`ADMISSION_CAPACITY_UPS`):
+   * the stack does not set it, so the controller runs on its default, 200 (`lambdas/shared/composition.ts`).
+   * A drop whose peak asks more than the stock path absorbs at this rate is planned with its room on.
+   */
+  admissionUnitsPerSecond: 200,
 } as const;
 
 /**
@@ -253,6 +259,13 @@ export interface DropDemand {
   readonly relayInvocationsPerSecond: number;
   /** The load on each item the drop's peak concentrates on, against what its partition serves. */
   readonly partitionLoads: readonly PartitionLoad[];
+  /**
+   * Attempts a second the stock path absorbs without a queue: the holds its shards take within the
+   * conflict target, at most the rate the admission controller admits at (`admissionUnitsPerSecond`).
+   */
+  readonly roomlessCapacity: number;
+  /** Whether the product is created with its waiting room on: the peak asks more than `roomlessCapacity`. */
+  readonly waitingRoom: boolean;
 }
 
 /**
@@ -295,6 +308,8 @@ export interface Capacity {
   readonly shardsBySku: Readonly<Record<string, number>>;
   /** Stock-vector replicas for each planned SKU with more than one (set when the product is created). */
   readonly viewReplicasBySku: Readonly<Record<string, number>>;
+  /** Planned SKUs, of drops not yet over, created with their waiting room on (see `DropDemand.waitingRoom`). */
+  readonly waitingRoomSkus: readonly string[];
   /** Each drop of the plan, past ones included, as the stock path sees it. */
   readonly drops: readonly DropDemand[];
   readonly table: {
@@ -392,6 +407,7 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
   const writeUnitsPerSecond = writeTriesPerSecond * assumptions.writeUnitsPerAttempt;
   const holdCapacity = (shards * assumptions.targetInFlightPerShard) / assumptions.transactionSeconds;
   const holdsPerSecond = Math.min(drop.expectedPeakRps, holdCapacity);
+  const roomlessCapacity = Math.min(holdCapacity, assumptions.admissionUnitsPerSecond);
   const viewReaders = reservationEnvironments * assumptions.viewReadersPerEnvironment;
   const vectorBytes = stockVectorBytes(shards, Math.ceil(drop.units / shards));
   const vectorReads = (viewReaders * eventuallyConsistentReadUnits(vectorBytes)) / assumptions.stockViewSeconds;
@@ -435,6 +451,8 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
       viewReplicas,
       relayInvocationsPerSecond,
     }),
+    roomlessCapacity,
+    waitingRoom: drop.expectedPeakRps > roomlessCapacity,
   };
 }
 
@@ -788,8 +806,10 @@ export function planCapacity(
   const shardsBySku: Record<string, number> = {};
   const viewReplicasBySku: Record<string, number> = {};
   const refusals: string[] = [];
+  const waitingRoomSkus = new Set<string>();
   for (const window of windows) {
     const demand = demandFor(window.drop);
+    if (demand.waitingRoom) waitingRoomSkus.add(window.drop.sku);
     shardsBySku[window.drop.sku] = Math.max(shardsBySku[window.drop.sku] ?? 1, demand.shards);
     if (demand.viewReplicas > 1) {
       viewReplicasBySku[window.drop.sku] = Math.max(viewReplicasBySku[window.drop.sku] ?? 1, demand.viewReplicas);
@@ -895,6 +915,7 @@ export function planCapacity(
     checkout,
     shardsBySku,
     viewReplicasBySku,
+    waitingRoomSkus: [...waitingRoomSkus].sort(),
     drops,
     table: { warmWritesPerSecond: warm.writes, warmReadsPerSecond: warm.reads, partitions },
     api: {

@@ -17,6 +17,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { envVars, plannedShardsValue, plannedViewReplicasValue } from '../../contract/env-vars';
 import type { IdentityConfig } from '../../contract/identity';
+import { PLANNED_WAITING_ROOMS, plannedWaitingRoomsValue } from '../../contract/planned-rooms';
 import { apiRoutes, type HandlerName } from '../../contract/routes';
 import {
   type ConsumerHandler,
@@ -208,7 +209,9 @@ export class StatelessStack extends Stack {
 
     fn('put-product')
       .addEnvironment(envVars.plannedShards, plannedShardsValue(props.capacity.shardsBySku))
-      .addEnvironment(envVars.plannedViewReplicas, plannedViewReplicasValue(props.capacity.viewReplicasBySku));
+      .addEnvironment(envVars.plannedViewReplicas, plannedViewReplicasValue(props.capacity.viewReplicasBySku))
+      // The plan's drops whose peak asks more than the stock path absorbs start with their waiting room on.
+      .addEnvironment(PLANNED_WAITING_ROOMS, plannedWaitingRoomsValue(props.capacity.waitingRoomSkus));
     fn('expire-holds').addEnvironment(envVars.sweepForSeconds, '55');
     for (const outbox of ['publish-changes', 'redrive-outbox'] as const) {
       useOrdersQueue(fn(outbox), props.ordersQueue.queue);
