@@ -52,6 +52,55 @@ const dropPage: CfnWebACL.StatementProperty = {
 };
 
 /**
+ * The waiting room's ticket issuance: `GET /drops/{sku}/queue` without a ticket. Every later poll carries
+ * its ticket (`x-dropline-ticket`, site/assets/waiting-room.js), and the edge function never issues a
+ * ticket to a request that carries that header (an unverifiable one is refused 403 TICKET_INVALID,
+ * edge/admission.js): so a waiting shopper is asked once, on arrival, not on every poll.
+ */
+const ticketIssuance: CfnWebACL.StatementProperty = {
+  andStatement: {
+    statements: [
+      {
+        byteMatchStatement: {
+          fieldToMatch: { uriPath: {} },
+          positionalConstraint: 'STARTS_WITH',
+          searchString: '/drops/',
+          textTransformations: [{ priority: 0, type: 'NONE' }],
+        },
+      },
+      {
+        byteMatchStatement: {
+          fieldToMatch: { uriPath: {} },
+          positionalConstraint: 'ENDS_WITH',
+          searchString: '/queue',
+          textTransformations: [{ priority: 0, type: 'NONE' }],
+        },
+      },
+      {
+        byteMatchStatement: {
+          fieldToMatch: { method: {} },
+          positionalConstraint: 'EXACTLY',
+          searchString: 'GET',
+          textTransformations: [{ priority: 0, type: 'NONE' }],
+        },
+      },
+      {
+        notStatement: {
+          statement: {
+            sizeConstraintStatement: {
+              fieldToMatch: { singleHeader: { Name: 'x-dropline-ticket' } },
+              comparisonOperator: 'GT',
+              size: 0,
+              textTransformations: [{ priority: 0, type: 'NONE' }],
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+/**
  * Routes whose callers are not browsers by design: admin calls (curl, scripts; the API key guards them) and
  * `/health` (Route 53 health checkers). Bot Control never sees them.
  */
@@ -87,6 +136,29 @@ export const nonBrowserSignals = {
   CategoryHttpLibrary: 'awswaf:managed:aws:bot-control:bot:category:http_library',
 } as const;
 
+/**
+ * Bot Control's signals, matched as a namespace (a label match with scope NAMESPACE takes "any number of
+ * contiguous namespace strings", AWS WAF API Reference, "LabelMatchStatement",
+ * https://docs.aws.amazon.com/waf/latest/APIReference/API_LabelMatchStatement.html). At the common level
+ * the namespace holds `signal:non_browser_user_agent` (only counted here, see `nonBrowserSignals`),
+ * `signal:automated_browser` and `signal:known_bot_data_center` (blocked by the group itself while it
+ * enforces, so they reach later rules only on a counting stage) and `signal:cloud_service_provider:<name>`,
+ * which only labels ("AWS WAF Bot Control rule group", "Bot Control rules listing",
+ * https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-bot.html). A namespace
+ * also takes signals AWS adds later without a change here.
+ */
+export const SUSPICIOUS_SIGNAL_NAMESPACE = 'awswaf:managed:aws:bot-control:signal:';
+
+/**
+ * How long a solved CAPTCHA spares its browser another, in seconds. A shopper needs it only between the
+ * solve and the retried queue request (seconds), and again on the rare re-queue after a signing key
+ * retires; every minute more is a minute in which one solved token, copied across a bot farm, mints
+ * tickets for it. So AWS's default and not the challenge's 900 s, set here so that a change of the web
+ * ACL's own default cannot move it ("Setting timestamp expiration and token immunity times",
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-tokens-immunity-times.html).
+ */
+export const CAPTCHA_IMMUNITY_SECONDS = 300;
+
 /** Token management labels every request Bot Control inspects; `accepted` is a valid, unexpired challenge token. */
 export const ACCEPTED_TOKEN_LABEL = 'awswaf:managed:token:accepted';
 
@@ -121,7 +193,8 @@ export interface EdgeFirewallProps {
  * The CloudFront web ACL (scope CLOUDFRONT, so it lives in us-east-1). Bots
  * are slowed before they reach the stock: per-IP rate rules, Bot Control, and
  * a silent browser challenge — solved when the drop page loads, its token
- * checked on every reservation attempt.
+ * checked on every reservation attempt — and a CAPTCHA when a client Bot
+ * Control finds suspicious asks the waiting room for a ticket.
  *
  * Legitimate clients that are not browsers keep a path (docs/deploy.md, "Who
  * gets through the edge"). Bot Control's common level blocks
@@ -154,7 +227,8 @@ export class EdgeFirewall extends Construct {
     const or = (action: CfnWebACL.RuleActionProperty) => (enforce ? action : { count: {} });
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
       scope: 'CLOUDFRONT',
-      description: 'dropline edge: rate limits, bot control, challenge on reservations',
+      description:
+        'dropline edge: rate limits, bot control, challenge on reservations, CAPTCHA on suspicious queue arrivals',
       defaultAction: { allow: {} },
       visibilityConfig: visibility('dropline-edge'),
       // A solved challenge is good for a whole drop's queue, not the default five minutes.
@@ -222,6 +296,27 @@ export class EdgeFirewall extends Construct {
           action: or({ challenge: {} }),
           statement: reservationPath,
           visibilityConfig: visibility('dropline-challenge-reservation'),
+        },
+        {
+          // After Bot Control (priority 5): a label is seen only by rules evaluated after the rule that adds it.
+          // A request whose token holds an unexpired CAPTCHA solve goes on as if counted; one without gets
+          // 405 with `x-amzn-waf-action: captcha`, and a browser navigation (Accept: text/html) gets WAF's
+          // CAPTCHA page, which resubmits the request once solved ("CAPTCHA and Challenge action behavior",
+          // https://docs.aws.amazon.com/waf/latest/developerguide/waf-captcha-and-challenge-actions.html;
+          // the drop page's part: site/assets/waf.js). On a counting stage it only counts.
+          name: 'captcha-on-suspicious-ticket',
+          priority: 9,
+          action: or({ captcha: {} }),
+          captchaConfig: { immunityTimeProperty: { immunityTime: CAPTCHA_IMMUNITY_SECONDS } },
+          statement: {
+            andStatement: {
+              statements: [
+                ticketIssuance,
+                { labelMatchStatement: { scope: 'NAMESPACE', key: SUSPICIOUS_SIGNAL_NAMESPACE } },
+              ],
+            },
+          },
+          visibilityConfig: visibility('dropline-captcha-ticket'),
         },
       ],
     });

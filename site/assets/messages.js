@@ -42,6 +42,17 @@ export const MESSAGES = Object.freeze({
   UNSUPPORTED_MEDIA_TYPE: 'This page is out of date. Reload it to continue.',
   URI_TOO_LONG: 'That address is too long. Open the drop again from its link.',
   OFFLINE: 'No connection. We will try again as soon as you are back online.',
+  CAPTCHA_REQUIRED:
+    'Before you get a place in the queue, our firewall asks you to solve a short puzzle. Open it in a new tab, solve it, then come back to this tab: we will queue you then.',
+  CAPTCHA_UNSOLVED:
+    'The puzzle is not solved yet, so you are not in the queue. Open it again, solve it, then come back to this tab.',
+});
+
+/** The labels of the CAPTCHA step the waiting room shows when the edge asks for one (./waf.js). */
+export const CAPTCHA_STEP = Object.freeze({
+  title: 'One quick check',
+  open: 'Open the puzzle in a new tab',
+  done: 'I have solved it',
 });
 
 const UNKNOWN = 'Something unexpected happened. Reload the page and try again.';

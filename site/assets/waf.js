@@ -22,6 +22,8 @@
  * cookie: a fresh cookie is all a request needs.
  */
 
+import { CAPTCHA_STEP, messageFor } from './messages.js';
+
 /** Deployed, the web ACL's integration URL; locally `null`. Never cached: it is read fresh on every load. */
 const CONFIG_PATH = '/assets/config.json';
 /**
@@ -119,4 +121,114 @@ export function keepWafTokenFresh() {
       if (!document.hidden) refresh();
     }, REFRESH_MS);
   });
+}
+
+/**
+ * The edge's CAPTCHA at ticket issuance (`captcha-on-suspicious-ticket`, lib/constructs/edge-firewall.ts):
+ * when Bot Control finds the client suspicious, WAF answers the queue's fetch with 405 and
+ * `x-amzn-waf-action: captcha` and no puzzle, since only a request that accepts text/html gets the
+ * puzzle page ("CaptchaAction", https://docs.aws.amazon.com/waf/latest/APIReference/API_CaptchaAction.html).
+ *
+ * The choice: WAF's own CAPTCHA page, opened in a new tab, not the puzzle drawn in this page.
+ * `AwsWafCaptcha.renderCaptcha` needs an API key ("CAPTCHA JavaScript API specification",
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-js-captcha-api-specification.html), and
+ * CloudFormation has no resource for one: keys come from the console or WAFv2 `CreateAPIKey`, tied to the
+ * page's domains, and the `jsapi.js` address that goes with them is shown in the console, returned by no
+ * API ("Using the CAPTCHA JavaScript API", https://docs.aws.amazon.com/waf/latest/developerguide/waf-js-captcha-api.html;
+ * "CreateAPIKey", https://docs.aws.amazon.com/waf/latest/APIReference/API_CreateAPIKey.html). The deploy
+ * could not write them into `assets/config.json` as it writes the integration URL. WAF's page needs
+ * neither: a navigation to the queue address is a GET that accepts text/html, so WAF shows its puzzle
+ * and, once solved, leaves the CAPTCHA timestamp in the `aws-waf-token` cookie and resubmits the request
+ * ("Handling a CAPTCHA response from AWS WAF",
+ * https://docs.aws.amazon.com/waf/latest/developerguide/waf-js-captcha-api-conditional.html). The cookie
+ * is this origin's, so this page's retry carries it. A new tab (a link, which no popup blocker stops)
+ * keeps this page and its state; the tab itself ends on the queue's JSON, which the shopper closes.
+ */
+
+/** True when the answer is AWS WAF's CAPTCHA action rather than the API's. */
+export function isCaptcha(answer) {
+  return answer.status === 405 && answer.headers?.get?.('x-amzn-waf-action') === 'captcha';
+}
+
+let step;
+
+/** The step's card, made once, placed before the queue's (site/index.html `#waiting`). */
+function captchaCard() {
+  if (step) return step;
+  const section = document.createElement('section');
+  section.id = 'captcha';
+  section.className = 'card';
+  section.setAttribute('aria-labelledby', 'captcha-title');
+  section.hidden = true;
+  const title = document.createElement('h2');
+  title.id = 'captcha-title';
+  title.tabIndex = -1;
+  title.textContent = CAPTCHA_STEP.title;
+  const text = document.createElement('p');
+  text.id = 'captcha-text';
+  const link = document.createElement('a');
+  link.id = 'captcha-open';
+  link.target = '_blank';
+  link.rel = 'noopener';
+  link.textContent = CAPTCHA_STEP.open;
+  const done = document.createElement('button');
+  done.type = 'button';
+  done.id = 'captcha-done';
+  done.className = 'secondary';
+  done.textContent = CAPTCHA_STEP.done;
+  section.append(title, text, link, done);
+  const waiting = document.getElementById('waiting');
+  if (waiting) waiting.before(section);
+  else (document.querySelector('main') ?? document.body).append(section);
+  step = { section, title, text, link, done };
+  return step;
+}
+
+/**
+ * Shows the CAPTCHA step for `url` (the queue address the edge refused) and resolves once the shopper
+ * says the puzzle is solved or comes back to this tab after opening it; the caller then asks again.
+ * Nothing is asked of the edge while the step waits. `unsolved` says the last try came back refused.
+ */
+export function askForCaptcha(url, { signal, unsolved = false } = {}) {
+  const card = captchaCard();
+  card.link.href = url;
+  card.text.textContent = messageFor(unsolved ? 'CAPTCHA_UNSOLVED' : 'CAPTCHA_REQUIRED');
+  const wasHidden = card.section.hidden;
+  card.section.hidden = false;
+  if (wasHidden || unsolved) card.title.focus();
+  return new Promise((resolve, reject) => {
+    let opened = false;
+    const stop = () => {
+      card.link.removeEventListener('click', onOpen);
+      card.done.removeEventListener('click', finish);
+      removeEventListener('focus', onReturn);
+      document.removeEventListener('visibilitychange', onReturn);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const finish = () => {
+      stop();
+      resolve();
+    };
+    const onOpen = () => {
+      opened = true;
+    };
+    const onReturn = () => {
+      if (opened && !document.hidden && document.hasFocus()) finish();
+    };
+    const onAbort = () => {
+      stop();
+      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
+    };
+    if (signal?.aborted) return onAbort();
+    card.link.addEventListener('click', onOpen);
+    card.done.addEventListener('click', finish);
+    addEventListener('focus', onReturn);
+    document.addEventListener('visibilitychange', onReturn);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Takes the step away once the edge has let the queue's request through. */
+export function hideCaptcha() {
+  if (step) step.section.hidden = true;
 }

@@ -6,20 +6,30 @@
  * waiting room answers `admitted: true` at once; a stack without the route answers 404 — either way the
  * shopper goes straight through.
  *
+ * Deployed, the edge may ask a client Bot Control finds suspicious to solve a CAPTCHA before it issues a
+ * ticket (405 with `x-amzn-waf-action: captcha`, only on a request without a ticket): the room then shows
+ * the CAPTCHA step (./waf.js), waits for the shopper, and asks again.
+ *
  * `watchWaitingRoom` resolves once the shopper may reserve.
  */
 import { call } from './api.js';
+import { askForCaptcha, hideCaptcha, isCaptcha } from './waf.js';
 
 const POLL_MS = 2000;
 
 export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal }) {
+  const path = `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`;
+  let refused = false;
   for (;;) {
     const ticket = memory.load().ticket;
-    const answer = await call(
-      'GET',
-      `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`,
-      { signal, headers: ticket ? { 'x-dropline-ticket': ticket } : {} },
-    );
+    const answer = await call('GET', path, { signal, headers: ticket ? { 'x-dropline-ticket': ticket } : {} });
+    if (isCaptcha(answer)) {
+      await askForCaptcha(path, { signal, unsolved: refused });
+      refused = true;
+      continue;
+    }
+    refused = false;
+    hideCaptcha();
     // A ticket the room no longer takes (its key retired): queue again.
     if (answer.status === 403 && String(answer.code).startsWith('TICKET_')) {
       memory.save({ ticket: undefined });

@@ -155,3 +155,74 @@ test('deployed, the page loads challenge.js once, gets a token on load and again
     expect(await api.ledger(sku)).toMatchObject({ held: 1 });
   });
 });
+
+/**
+ * AWS WAF's CAPTCHA at ticket issuance (`captcha-on-suspicious-ticket`, lib/constructs/edge-firewall.ts).
+ * There is no WAF locally, so the browser's own routing stands in for it on the queue's address, as the
+ * rule would: a request without a ticket and without a solved CAPTCHA in its `aws-waf-token` cookie gets
+ * 405 with `x-amzn-waf-action: captcha` when it is a fetch, and a puzzle page when it is a navigation
+ * (Accept: text/html), whose solve sets the cookie and resubmits the request, as WAF's page does
+ * ("CaptchaAction", https://docs.aws.amazon.com/waf/latest/APIReference/API_CaptchaAction.html). Every
+ * other request goes on to the local stack.
+ */
+const SOLVED = 'aws-waf-token=captcha-solved';
+const STUB_PUZZLE_PAGE = `<!doctype html><title>Human verification</title>
+<button id="solve" onclick="document.cookie='${SOLVED}; path=/'; location.reload()">Solve</button>`;
+
+test('a queue arrival the edge asks to solve a CAPTCHA sees the puzzle step, is not queued until it is solved, then queues and reserves', async () => {
+  const sku = await product();
+  await inBrowser(async ({ page, reservations }) => {
+    const refusedFetches: string[] = [];
+    await page.context().route('**/drops/*/queue*', async (route, request) => {
+      const headers = await request.allHeaders();
+      const solved = (headers.cookie ?? '').split(/;\s*/).includes(SOLVED);
+      if (headers['x-dropline-ticket'] || solved) return route.continue();
+      if (request.resourceType() === 'document') {
+        return route.fulfill({
+          status: 405,
+          contentType: 'text/html',
+          headers: { 'x-amzn-waf-action': 'captcha' },
+          body: STUB_PUZZLE_PAGE,
+        });
+      }
+      refusedFetches.push(request.url());
+      return route.fulfill({ status: 405, headers: { 'x-amzn-waf-action': 'captcha' }, body: '' });
+    });
+    await page.goto(`${stack.url}/?sku=${sku}`);
+
+    const step = page.locator('#captcha');
+    await step.waitFor();
+    await expect(page.locator('#captcha-text').textContent()).resolves.toMatch(/solve a short puzzle/);
+    expect(await page.evaluate('document.activeElement?.id')).toBe('captcha-title');
+    expect(await page.locator('#reserve').isEnabled()).toBe(false);
+
+    // Saying it is solved when it is not: asked again, and still not queued.
+    await page.locator('#captcha-done').click();
+    await eventually(async () => expect(refusedFetches).toHaveLength(2));
+    await expect(page.locator('#captcha-text').textContent()).resolves.toMatch(/not solved yet/);
+    expect(await page.locator('#reserve').isEnabled()).toBe(false);
+
+    // The link opens WAF's puzzle page on the queue's own address, in a new tab.
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), page.locator('#captcha-open').click()]);
+    await tab.waitForLoadState();
+    const opened = new URL(tab.url());
+    const customer = await page.evaluate(() => JSON.parse(localStorage.getItem('dropline:customer') ?? 'null'));
+    expect(opened.pathname).toBe(`/drops/${sku}/queue`);
+    expect(opened.searchParams.get('customerId')).toBe(customer);
+    await tab.locator('#solve').click();
+    await tab.waitForURL(/\/queue/);
+    await tab.close();
+
+    await page.locator('#captcha-done').click();
+    await page.locator('#reserve:enabled').waitFor();
+    expect(await step.isHidden()).toBe(true);
+    // Nothing was asked of the edge while the step waited: one refused fetch on arrival, one after the
+    // first "solved" click.
+    expect(refusedFetches).toHaveLength(2);
+
+    await page.locator('#reserve:enabled').click();
+    await page.locator('#hold').waitFor();
+    expect(reservations).toHaveLength(1);
+    expect(await api.ledger(sku)).toMatchObject({ held: 1 });
+  });
+});
