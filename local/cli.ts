@@ -12,6 +12,7 @@ import { startAssemblyStack } from './assembly/run';
 import { assertJava, JavaMissingError } from './emulators/dynamodb-local';
 import type { AwsEndpoints } from './emulators/embedded-aws';
 import { assertPortFree, EnvironmentError, prepareWritableDir } from './emulators/environment';
+import { TEST_PROVIDER_CONTEXT, type TestIssuer } from './identity/test-issuer';
 import { runPreflight } from './preflight';
 import type { Admission } from './rehearsal/recorder';
 import {
@@ -58,7 +59,7 @@ const REHEARSE_HELP = `  rehearse [options]
           --assembly DIR       rehearse on this synthesized cloud assembly (npx cdk synth
                                -o DIR): what is about to deploy`;
 
-const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR | --hand-wired]
+const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR | --hand-wired] [--identity]
         Synthesize the app (offline, cached by a hash of its sources), run its cloud
         assembly on the embedded AWS (DynamoDB Local + fauxqs) and serve its API until
         Ctrl-C: the templates' resources, the bundled functions, their event source
@@ -71,7 +72,10 @@ const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoi
           --assembly DIR       run this synthesized cloud assembly (npx cdk synth -o DIR)
                                instead of the app's own: what is about to deploy
           --hand-wired         run the handlers' TypeScript in this process instead of the
-                               assembly (faster to iterate on; not what deploys)`;
+                               assembly (faster to iterate on; not what deploys)
+          --identity           shopper identity on: a built-in test issuer stands in for the
+                               shop's OpenID Connect provider (POST <issuer>/token {"subject"}
+                               mints a token); reservations need Authorization: Bearer <token>`;
 
 const PREFLIGHT_HELP = `  preflight --plan FILE [-c key=value ...] [--at ISO-TIME] [--json]
         What a drop plan asks of AWS: per drop its shards, provisioned concurrency per
@@ -251,6 +255,7 @@ async function serve(args: string[]): Promise<number> {
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
     'hand-wired': { type: 'boolean', default: false },
+    identity: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -275,9 +280,16 @@ async function serve(args: string[]): Promise<number> {
   const dataDir = values['data-dir'] ? prepareWritableDir(values['data-dir'], '--data-dir') : undefined;
   await assertPortFree(values.host, port, '--port');
   if (!endpoints) assertJava();
-  const assemblyDir = await chooseAssembly(values.assembly, values['hand-wired'], (line) => console.log(line));
+  const identity = values.identity === true;
+  const assemblyDir = await chooseAssembly(
+    values.assembly,
+    values['hand-wired'],
+    (line) => console.log(line),
+    // The app's own, as deployed with an identity provider: the test issuer stands in for it.
+    identity ? TEST_PROVIDER_CONTEXT : {},
+  );
   if (assemblyDir !== undefined) {
-    return serveAssembly(assemblyDir, { port, host: values.host, adminKey, endpoints, dataDir });
+    return serveAssembly(assemblyDir, { port, host: values.host, adminKey, endpoints, dataDir, identity });
   }
   console.log(endpoints ? `Starting on ${endpoints.dynamodb}…` : 'Starting the embedded AWS (DynamoDB Local, fauxqs)…');
   const stack = await startLocalStack({
@@ -286,9 +298,11 @@ async function serve(args: string[]): Promise<number> {
     host: values.host,
     ...(dataDir ? { dataDir } : {}),
     ...(endpoints ? { endpoints } : {}),
+    identity,
   });
   console.log(`dropline is serving the HTTP contract at ${stack.url}`);
   console.log(`  drop page:             ${stack.url}/?sku=<sku>`);
+  if (stack.identity) printIdentity(stack.identity);
   console.log(`  admin key (x-api-key): ${stack.adminKey}`);
   console.log(`  DynamoDB Local:        ${stack.endpoints.dynamodb}`);
   console.log(`  SQS/SNS (fauxqs):      ${stack.endpoints.sqs}`);
@@ -315,6 +329,7 @@ async function chooseAssembly(
   given: string | undefined,
   handWired: boolean | undefined,
   log: (line: string) => void,
+  context: Readonly<Record<string, string>> = {},
 ): Promise<string | undefined> {
   if (given !== undefined && handWired) throw new UsageError('--assembly and --hand-wired exclude each other');
   if (handWired) return undefined;
@@ -322,7 +337,7 @@ async function chooseAssembly(
     assertAssembly(given);
     return given;
   }
-  const own = await ownAssembly({ log });
+  const own = await ownAssembly({ log, context });
   if (!own.cached) log(`Synthesized in ${(own.synthMs / 1000).toFixed(1)} s.`);
   return own.dir;
 }
@@ -344,18 +359,30 @@ async function serveAssembly(
     adminKey: string;
     endpoints: AwsEndpoints | undefined;
     dataDir: string | undefined;
+    identity: boolean;
   },
 ): Promise<number> {
   console.log(`Starting the cloud assembly ${dir}…`);
-  const stack = await startAssemblyStack({
-    assemblyDir: dir,
-    adminKey: options.adminKey,
-    port: options.port,
-    host: options.host,
-    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
-    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
-  });
+  let stack: Awaited<ReturnType<typeof startAssemblyStack>>;
+  try {
+    stack = await startAssemblyStack({
+      assemblyDir: dir,
+      adminKey: options.adminKey,
+      identity: options.identity,
+      port: options.port,
+      host: options.host,
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      ...(options.endpoints ? { endpoints: options.endpoints } : {}),
+    });
+  } catch (error) {
+    // An assembly that names no identity provider for --identity: the operator's mistake, not the machine's.
+    if (options.identity && error instanceof AssemblyError && error.message.includes('identity provider')) {
+      throw new UsageError(`--identity: the assembly ${error.message}`);
+    }
+    throw error;
+  }
   console.log(`dropline is serving the HTTP contract at ${stack.url}`);
+  if (stack.identity) printIdentity(stack.identity);
   console.log(`  cloud assembly:        ${dir} (${stack.routes} routes, ${stack.functions} functions)`);
   if (stack.pageUrl) console.log(`  drop page:             ${stack.pageUrl}?sku=<sku>`);
   console.log(`  admin key (x-api-key): ${stack.adminKey}`);
@@ -372,6 +399,12 @@ async function serveAssembly(
   await stack.stop();
   console.log('Stopped.');
   return EXIT.ok;
+}
+
+function printIdentity(issuer: TestIssuer): void {
+  console.log(`  identity (test issuer): ${issuer.issuer}`);
+  console.log(`    a token:  curl -s -X POST ${issuer.issuer}/token -d '{"subject":"alice"}'`);
+  console.log('    then:     Authorization: Bearer <access_token> on POST /products/{sku}/reservations');
 }
 
 function preflightCommand(args: string[]): number {

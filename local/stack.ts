@@ -23,7 +23,7 @@ import { type ProxyHandler, type RunningGateway, startGateway } from './event-so
 import { type StreamEventSourceOptions, startStreamEventSource } from './event-sources/dynamodb-streams';
 import { type RunningSchedules, startSchedules } from './event-sources/scheduler';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from './event-sources/sqs';
-import { startTestIssuer, type TestIssuer } from './identity/test-issuer';
+import { identityEnvironment, startTestIssuer, type TestIssuer } from './identity/test-issuer';
 import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './provision-messaging';
 import { provisionInventoryTable } from './provision-table';
 
@@ -252,15 +252,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await identity?.stop();
       await embedded?.stop();
     },
-  };
-}
-
-/** The variables that point a reservation function at the test issuer, as the stack's context does at a provider. */
-export function identityEnvironment(issuer: TestIssuer): Record<string, string> {
-  return {
-    [envVars.identityIssuer]: issuer.issuer,
-    [envVars.identityAudience]: issuer.audience,
-    [envVars.identityJwksUri]: issuer.jwksUri,
   };
 }
 

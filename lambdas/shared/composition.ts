@@ -14,7 +14,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
-import { parseIdentityConfig } from '../../contract/identity';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
 import { KeyValueStoreAdmissions } from '../adapters/admission-tokens';
@@ -131,17 +130,11 @@ export const outbox = /* @__PURE__ */ wire(
 export const admissions = /* @__PURE__ */ wire(() => new KeyValueStoreAdmissions(keyValueStore, edgeStoreArn, clock));
 
 /**
- * The shop's identity provider, when the stack names one (only the reservation function uses it). A half
- * or insecure configuration stops the function at start, rather than taking customers unverified.
+ * The shop's identity provider, when the stack names one (only the reservation function uses it; the stack
+ * checked the configuration at synth). A half or insecure one stops the function at start, rather than
+ * taking customers unverified.
  */
-export const identity = /* @__PURE__ */ wire(() => {
-  const config = parseIdentityConfig({
-    issuer: process.env[envVars.identityIssuer],
-    audience: process.env[envVars.identityAudience],
-    jwksUri: process.env[envVars.identityJwksUri],
-  });
-  return config ? new OidcIdentity(config) : undefined;
-});
+export const identity = /* @__PURE__ */ wire(() => OidcIdentity.fromEnv(process.env));
 
 /** The waiting rooms' boundaries and signing keys, in the edge's KeyValueStore. */
 export const admissionController = /* @__PURE__ */ wire(

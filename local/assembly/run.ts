@@ -5,6 +5,8 @@
  * gateway and its schedules. What it holds that does not run locally is
  * listed with a reason.
  */
+
+import { envVars } from '../../contract/env-vars';
 import {
   type AwsEndpoints,
   type EmbeddedAws,
@@ -15,12 +17,13 @@ import {
 } from '../emulators/embedded-aws';
 import type { RunningGateway } from '../event-sources/api-gateway';
 import { type RunningSchedules, startSchedules } from '../event-sources/scheduler';
+import { identityEnvironment, startTestIssuer, type TestIssuer } from '../identity/test-issuer';
 import { assemblyApi, assemblySite, startAssemblyGateway } from './api';
 import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
 import { notEmulated } from './coverage';
 import { assemblyEdge } from './edge';
 import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
-import { type FunctionLogs, functionConfigs, LocalLambda } from './lambda-runtime';
+import { type FunctionConfig, type FunctionLogs, functionConfigs, LocalLambda } from './lambda-runtime';
 import { type ProvisionedAssembly, provisionAssembly } from './provision';
 
 export interface AssemblyStackOptions {
@@ -33,6 +36,11 @@ export interface AssemblyStackOptions {
   readonly maxConcurrency?: number;
   /** Where the functions' log lines go (default: this terminal). */
   readonly functionLogs?: FunctionLogs;
+  /**
+   * The built-in test issuer stands in for the identity provider the assembly names: the functions
+   * configured with one (`IDENTITY_ISSUER`) verify its tokens instead. An assembly that names none is refused.
+   */
+  readonly identity?: boolean;
 }
 
 export interface RunningAssembly {
@@ -45,6 +53,8 @@ export interface RunningAssembly {
   readonly pageUrl: string | undefined;
   /** Settings the local runtime does not apply, and resource types it leaves out, one line each. */
   readonly notes: readonly string[];
+  /** The test issuer, with `identity`. */
+  readonly identity: TestIssuer | undefined;
   /** Runs every schedule's target once now and waits for it. */
   runSchedules(): Promise<void>;
   stop(): Promise<void>;
@@ -65,9 +75,15 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
   let sources: AssemblyEventSources | undefined;
   let gateway: RunningGateway | undefined;
   let schedules: RunningSchedules | undefined;
+  let identity: TestIssuer | undefined;
   try {
     const provisioned = await provisionAssembly(assembly, endpoints);
-    const running = new LocalLambda(functionConfigs(provisioned, endpointEnv(endpoints)), {
+    let configs = functionConfigs(provisioned, endpointEnv(endpoints));
+    if (options.identity) {
+      identity = await startTestIssuer();
+      configs = withTestIssuer(configs, identity);
+    }
+    const running = new LocalLambda(configs, {
       ...(options.functionLogs ? { logs: options.functionLogs } : {}),
     });
     lambda = running;
@@ -101,6 +117,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       routes: api.routes.length,
       pageUrl: siteDir ? `${gateway.url}/` : undefined,
       notes,
+      identity,
       runSchedules: () => started.schedules.runNow(),
       stop: async () => {
         stopping = true;
@@ -109,6 +126,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
         // sweep runs for most of a minute), so everything stops at once.
         await Promise.all([started.schedules.stop(), started.sources.stop(), running.stop()]);
         await edgeStore.stop();
+        await identity?.stop();
         await embedded?.stop();
       },
     };
@@ -118,9 +136,26 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     await sources?.stop();
     await lambda?.stop();
     await edgeStore.stop();
+    await identity?.stop();
     await embedded?.stop();
     throw error;
   }
+}
+
+/** The functions the template points at an identity provider, pointed at the test issuer instead. */
+function withTestIssuer(configs: FunctionConfig[], issuer: TestIssuer): FunctionConfig[] {
+  const named = configs.filter((config) => config.environment[envVars.identityIssuer] !== undefined);
+  if (named.length === 0) {
+    throw new AssemblyError(
+      'names no identity provider for the test issuer to stand in for: synthesize it with ' +
+        '-c identityIssuer=https://… -c identityAudience=…',
+    );
+  }
+  return configs.map((config) =>
+    named.includes(config)
+      ? { ...config, environment: { ...config.environment, ...identityEnvironment(issuer) } }
+      : config,
+  );
 }
 
 const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;

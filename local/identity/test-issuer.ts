@@ -12,10 +12,20 @@
 import { createSign, generateKeyPairSync, type KeyObject, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { envVars } from '../../contract/env-vars';
 import { WELL_KNOWN_JWKS_PATH } from '../../contract/identity';
 import { CustomerId } from '../../contract/requests';
 
 export const TEST_AUDIENCE = 'dropline-local';
+
+/**
+ * The context that synthesizes the app as deployed with an identity provider, for the test issuer to stand
+ * in for when the assembly runs (`.invalid` is reserved: nothing is ever fetched from it).
+ */
+export const TEST_PROVIDER_CONTEXT = {
+  identityIssuer: 'https://identity.invalid',
+  identityAudience: TEST_AUDIENCE,
+} as const;
 const DEFAULT_TTL_SECONDS = 3600;
 const MAX_BODY_BYTES = 1024;
 
@@ -26,6 +36,8 @@ export interface MintOptions {
   readonly issuer?: string;
   /** Sign with another key than the published one (a forgery). */
   readonly signingKey?: KeyObject;
+  /** RS256 (default), or ES256 with the issuer's P-256 key. */
+  readonly algorithm?: 'RS256' | 'ES256';
 }
 
 export interface TestIssuer {
@@ -34,20 +46,33 @@ export interface TestIssuer {
   readonly jwksUri: string;
   /** A signed token for `subject`. */
   mint(subject: string, options?: MintOptions): string;
+  /** A new RSA signing key: published beside the old one, and the one new tokens are signed with. */
+  rotate(): void;
   stop(): Promise<void>;
 }
 
 const b64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export async function startTestIssuer(options: { readonly port?: number } = {}): Promise<TestIssuer> {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = randomUUID();
-  const jwks = { keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] };
+  const rsaKey = () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return { privateKey, kid: randomUUID(), jwk: { ...publicKey.export({ format: 'jwk' }), alg: 'RS256', use: 'sig' } };
+  };
+  let rsa = rsaKey();
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ecKid = randomUUID();
+  const jwks = {
+    keys: [
+      { ...rsa.jwk, kid: rsa.kid },
+      { ...ec.publicKey.export({ format: 'jwk' }), kid: ecKid, alg: 'ES256', use: 'sig' },
+    ],
+  };
   let issuer = '';
 
   const mint = (subject: string, mintOptions: MintOptions = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    const header = b64url({ alg: 'RS256', typ: 'JWT', kid });
+    const es = mintOptions.algorithm === 'ES256';
+    const header = b64url({ alg: es ? 'ES256' : 'RS256', typ: 'JWT', kid: es ? ecKid : rsa.kid });
     const claims = b64url({
       iss: mintOptions.issuer ?? issuer,
       aud: mintOptions.audience ?? TEST_AUDIENCE,
@@ -56,10 +81,12 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       exp: now + (mintOptions.expiresInSeconds ?? DEFAULT_TTL_SECONDS),
       jti: randomUUID(),
     });
-    const signature = createSign('RSA-SHA256')
-      .update(`${header}.${claims}`)
-      .sign(mintOptions.signingKey ?? privateKey)
-      .toString('base64url');
+    const signer = createSign('SHA256').update(`${header}.${claims}`);
+    const signature = (
+      es
+        ? signer.sign({ key: ec.privateKey, dsaEncoding: 'ieee-p1363' })
+        : signer.sign(mintOptions.signingKey ?? rsa.privateKey)
+    ).toString('base64url');
     return `${header}.${claims}.${signature}`;
   };
 
@@ -101,11 +128,24 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
     audience: TEST_AUDIENCE,
     jwksUri: `${issuer}${WELL_KNOWN_JWKS_PATH}`,
     mint,
+    rotate: () => {
+      rsa = rsaKey();
+      jwks.keys.push({ ...rsa.jwk, kid: rsa.kid });
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The variables that point a reservation function at the test issuer, as the stack's context does at a provider. */
+export function identityEnvironment(issuer: TestIssuer): Record<string, string> {
+  return {
+    [envVars.identityIssuer]: issuer.issuer,
+    [envVars.identityAudience]: issuer.audience,
+    [envVars.identityJwksUri]: issuer.jwksUri,
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Shopper identity on the local stack: the built-in test issuer stands in for the shop's OpenID Connect
- * provider, and the reservation function verifies each shopper's token (aws-jwt-verify) against it. A
+ * provider, and the reservation function verifies each shopper's token against it. A
  * reservation is for the verified subject only, so the per-customer limit binds to an identity, not to a
  * `customerId` a bot rotates, and a waiting-room admission farmed under a made-up customer admits no one.
  * Every refusal changes nothing.
@@ -113,7 +113,11 @@ test('a waiting-room admission farmed under a made-up customer admits no verifie
 test('the test issuer serves its keys and mints tokens over HTTP, as a provider does', async () => {
   const issuer = stack.identity as NonNullable<TestStack['identity']>;
   const jwks = (await (await fetch(issuer.jwksUri)).json()) as { keys: { kty: string; alg: string }[] };
-  expect(jwks.keys).toEqual([expect.objectContaining({ kty: 'RSA', alg: 'RS256' })]);
+  expect(jwks.keys).toEqual([
+    expect.objectContaining({ kty: 'RSA', alg: 'RS256' }),
+    expect.objectContaining({ kty: 'EC', alg: 'ES256' }),
+  ]);
+  expect(JSON.stringify(jwks)).not.toMatch(/"d":/);
   const minted = await fetch(`${issuer.issuer}/token`, { method: 'POST', body: JSON.stringify({ subject: 'carol' }) });
   const { access_token: token } = (await minted.json()) as { access_token: string };
   const sku = 'id-minted';

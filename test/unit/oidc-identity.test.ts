@@ -1,10 +1,10 @@
 /**
- * The origin's check of a shopper's token (`OidcIdentity`, aws-jwt-verify) against the built-in test
+ * The origin's check of a shopper's token (`OidcIdentity`, on Node's crypto) against the built-in test
  * issuer, a real provider on the loopback interface: its keys are fetched over HTTP as a provider's are.
  * Every way a token can be wrong is refused as UNAUTHENTICATED; an unreachable provider is a retryable
  * fault, not the shopper's.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { IdentityConfigError, parseIdentityConfig } from '../../contract/identity';
 import { OidcIdentity } from '../../lambdas/adapters/oidc-identity';
 import { IdentityError, IdentityUnavailableError } from '../../lambdas/domain/errors';
@@ -30,8 +30,9 @@ async function refusal(authorization: string | undefined): Promise<IdentityError
   return error as IdentityError;
 }
 
-test('a token the issuer signed names its subject', async () => {
+test('a token the issuer signed names its subject, RSA or elliptic-curve', async () => {
   await expect(identity.subjectOf(`Bearer ${issuer.mint('alice')}`)).resolves.toBe('alice');
+  await expect(identity.subjectOf(`Bearer ${issuer.mint('erin', { algorithm: 'ES256' })}`)).resolves.toBe('erin');
   await expect(identity.subjectOf(`bearer   ${issuer.mint('bob@example.com')}`)).resolves.toBe('bob@example.com');
 });
 
@@ -52,11 +53,40 @@ test.each([
   ],
   ['with its payload edited', () => tamper(issuer.mint('alice'), { sub: 'mallory' }), 'does not verify'],
   ['unsigned (alg none)', () => unsigned('alice'), 'does not verify'],
+  ['signed with HMAC over the public key (algorithm confusion)', () => hmacOverPublicKey('alice'), 'does not verify'],
+  ['claiming ES256 under the RSA key', () => withHeader(issuer.mint('alice'), { alg: 'ES256' }), 'does not verify'],
+  [
+    'naming a key the issuer never published',
+    () => withHeader(issuer.mint('alice'), { kid: 'made-up' }),
+    'does not verify',
+  ],
+  [
+    'pointing at a key of its own (jku)',
+    () => withHeader(issuer.mint('alice'), { kid: undefined, jku: 'https://evil.example/k' }),
+    'does not verify',
+  ],
   ['whose subject is not a customer id', () => issuer.mint('has spaces'), 'subject'],
 ])('a token %s is refused', async (_case, token, says) => {
   const error = await refusal(`Bearer ${token()}`);
   expect(error).toMatchObject({ code: 'UNAUTHENTICATED', tokenSent: true });
   expect(error.message).toContain(says);
+});
+
+test('a rotated key is fetched when a token names it, but an unknown key id fetches at most every 10 s', async () => {
+  const rotating = await startTestIssuer();
+  let now = Date.now();
+  const verifier = new OidcIdentity(
+    { issuer: rotating.issuer, audience: rotating.audience, jwksUri: rotating.jwksUri },
+    () => now,
+  );
+  await expect(verifier.subjectOf(`Bearer ${rotating.mint('alice')}`)).resolves.toBe('alice');
+  rotating.rotate();
+  const signedWithNewKey = rotating.mint('alice');
+  // Within 10 s of the last fetch the new key id is not looked for: forged key ids cost the provider nothing.
+  await expect(verifier.subjectOf(`Bearer ${signedWithNewKey}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  now += 10_000;
+  await expect(verifier.subjectOf(`Bearer ${signedWithNewKey}`)).resolves.toBe('alice');
+  await rotating.stop();
 });
 
 test('a provider that cannot be reached is a fault to retry, not a refusal of the shopper', async () => {
@@ -99,9 +129,47 @@ function tamper(token: string, claims: Record<string, unknown>): string {
   return `${header}.${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${signature}`;
 }
 
+function withHeader(token: string, fields: Record<string, unknown>): string {
+  const [header, ...rest] = token.split('.') as [string, string, string];
+  const edited = { ...JSON.parse(Buffer.from(header, 'base64url').toString()), ...fields };
+  return [Buffer.from(JSON.stringify(edited)).toString('base64url'), ...rest].join('.');
+}
+
+/** HS256 keyed by the issuer's published RSA key: verifies only where a library lets the token pick the algorithm. */
+async function hmacOverPublicKeyAsync(subject: string): Promise<string> {
+  const jwks = (await (await fetch(issuer.jwksUri)).json()) as { keys: Record<string, unknown>[] };
+  const [header, payload] = withHeader(issuer.mint(subject), { alg: 'HS256' }).split('.') as [string, string];
+  const secret = JSON.stringify(jwks.keys[0]);
+  return `${header}.${payload}.${createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')}`;
+}
+
+let confused = '';
+beforeAll(async () => {
+  confused = await hmacOverPublicKeyAsync('alice');
+});
+const hmacOverPublicKey = (_subject: string) => confused;
+
 function unsigned(subject: string): string {
   const [header, payload] = tamper(issuer.mint(subject), {}).split('.') as [string, string];
   const none = { ...JSON.parse(Buffer.from(header, 'base64url').toString()), alg: 'none' };
   // With a signature part: the bearer syntax is met, so the algorithm itself is what is refused.
   return `${Buffer.from(JSON.stringify(none)).toString('base64url')}.${payload}.AAAA`;
 }
+
+test("the function's environment names a provider whole, or none", () => {
+  expect(OidcIdentity.fromEnv({})).toBeUndefined();
+  expect(OidcIdentity.fromEnv({ IDENTITY_ISSUER: 'https://id.example.com', IDENTITY_AUDIENCE: 'shop' })).toBeInstanceOf(
+    OidcIdentity,
+  );
+  expect(() => OidcIdentity.fromEnv({ IDENTITY_ISSUER: 'https://id.example.com' })).toThrow(/go together/);
+  expect(() => OidcIdentity.fromEnv({ IDENTITY_ISSUER: 'http://id.example.com', IDENTITY_AUDIENCE: 'shop' })).toThrow(
+    /https/,
+  );
+  expect(() =>
+    OidcIdentity.fromEnv({
+      IDENTITY_ISSUER: 'https://id.example.com',
+      IDENTITY_AUDIENCE: 'shop',
+      IDENTITY_JWKS_URI: 'http://127.0.0.1.evil.example/keys',
+    }),
+  ).toThrow(/https/);
+});
