@@ -188,7 +188,14 @@ function verify(value, keys) {
     return null;
   }
   const secret = claims && typeof claims.k === 'string' && keys.keys[claims.k];
-  return typeof secret === 'string' && mac(secret, parts[0]) === parts[1] ? claims : null;
+  return typeof secret === 'string' && same(mac(secret, parts[0]), parts[1]) ? claims : null;
+}
+
+// Constant-time: how much of a MAC matched must not show in the time taken (no timingSafeEqual here).
+function same(a, b) {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1));
+  return diff === 0;
 }
 
 function mac(secret, data) {

@@ -680,6 +680,21 @@ describe('the waiting room at the edge', () => {
         'TICKET_INVALID',
       ],
       [
+        'whose signature is cut short',
+        () => sign({ s: SKU, c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS).slice(0, -5),
+        'TICKET_INVALID',
+      ],
+      [
+        'whose signature is the right one with more after it',
+        () => `${sign({ s: SKU, c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS)}AA`,
+        'TICKET_INVALID',
+      ],
+      [
+        'with an empty signature',
+        () => `${sign({ s: SKU, c: CUSTOMER, t: Date.now(), o: Date.now() }, ROOM_KEYS).split('.')[0]}.`,
+        'TICKET_INVALID',
+      ],
+      [
         'that is an admission token (no arrival)',
         () => sign({ s: SKU, c: CUSTOMER, o: 0, e: Date.now() }, ROOM_KEYS),
         'TICKET_INVALID',
