@@ -7,7 +7,7 @@
  * double click never holds twice.
  */
 import { attemptKey, call, untilSettled } from './api.js';
-import { dropMemory, customerId as rememberedCustomer } from './memory.js';
+import { dropMemory, customerId as rememberedCustomer, signedIn } from './memory.js';
 import { messageFor } from './messages.js';
 import { feedbackPoll } from './poll.js';
 import { keepWafTokenFresh } from './waf.js';
@@ -306,6 +306,8 @@ async function sendReservation(attempt) {
           'Idempotency-Key': attempt.key,
           // The waiting room's admission, when it gave one (./waiting-room.js).
           ...(memory.load().admission ? { 'x-dropline-admission': memory.load().admission } : {}),
+          // The shop's sign-in, when the stack verifies identity (./memory.js).
+          ...(signedIn() ? { authorization: `Bearer ${signedIn().token}` } : {}),
         },
       }),
     { onRetry: (retry) => say(messageFor(retry.code)) },

@@ -6,6 +6,12 @@
  * (private modes, quotas): the page then works without memory.
  */
 const CUSTOMER_KEY = 'dropline:customer';
+/**
+ * Where the shop's sign-in leaves the shopper for this page, when the stack verifies identity:
+ * `sessionStorage['dropline:identity'] = JSON.stringify({ subject, token })` (the token's `sub`, and the
+ * token itself, sent as `Authorization: Bearer` on a reservation).
+ */
+const IDENTITY_KEY = 'dropline:identity';
 
 function read(key) {
   try {
@@ -23,8 +29,20 @@ function write(key, value) {
   }
 }
 
-/** A stable id for this browser, as the shop's sign-in would give when one is configured. */
+/** The shop's sign-in, when it left one: `{ subject, token }`, else null. */
+export function signedIn() {
+  try {
+    const identity = JSON.parse(sessionStorage.getItem(IDENTITY_KEY) ?? 'null');
+    return typeof identity?.subject === 'string' && typeof identity?.token === 'string' ? identity : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The signed-in subject; without a sign-in, a stable id for this browser. */
 export function customerId() {
+  const identity = signedIn();
+  if (identity) return identity.subject;
   const known = read(CUSTOMER_KEY);
   if (typeof known === 'string' && /^web-[0-9a-f-]{36}$/.test(known)) return known;
   const fresh = `web-${crypto.randomUUID()}`;

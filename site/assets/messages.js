@@ -28,6 +28,8 @@ export const MESSAGES = Object.freeze({
   PAYLOAD_TOO_LARGE: 'That was too much to send at once. Shorten it and try again.',
   IDEMPOTENCY_MISMATCH: 'This attempt clashed with an earlier one from this page. Reload the page and try again.',
   LIMIT_EXCEEDED: 'You already have as many as one customer may buy in this drop.',
+  UNAUTHENTICATED: 'Sign in to the shop to reserve, then try again.',
+  CUSTOMER_MISMATCH: 'You are signed in as someone else in another tab. Reload the page.',
   BUSY: 'Very busy right now. Still trying for you…',
   THROTTLED: 'Lots of shoppers right now. Still trying for you…',
   UNAVAILABLE: 'The shop is briefly unavailable. Still trying for you…',
