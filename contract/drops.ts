@@ -27,6 +27,11 @@ export const TICKET_HEADER = 'x-dropline-ticket';
 /** How long an admission token lasts, and the clock skew tolerated on its expiry (both sides). */
 export const ADMISSION_TOKEN_MS = 120_000;
 export const ADMISSION_SKEW_MS = 2_000;
+/**
+ * Units per second the admission controller admits towards unless `ADMISSION_CAPACITY_UPS` says otherwise;
+ * the drop plan turns a room on for a drop whose peak asks more than this (lib/config/capacity.ts).
+ */
+export const DEFAULT_ADMISSION_UNITS_PER_SECOND = 200;
 /** Tickets issued before the start are ranked over this much key space before it (the pre-queue's shuffle). */
 export const PRE_QUEUE_MS = 60_000;
 

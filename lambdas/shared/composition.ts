@@ -13,6 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DEFAULT_ADMISSION_UNITS_PER_SECOND } from '../../contract/drops';
 import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
@@ -143,7 +144,10 @@ export const admissionController = /* @__PURE__ */ wire(
       values: new KeyValueStoreJson(keyValueStore, edgeStoreArn),
       clock,
       newSecret: () => randomBytes(32).toString('base64url'),
-      capacityUnitsPerSecond: getNumberFromEnv({ key: envVars.admissionCapacity, defaultValue: 200 }),
+      capacityUnitsPerSecond: getNumberFromEnv({
+        key: envVars.admissionCapacity,
+        defaultValue: DEFAULT_ADMISSION_UNITS_PER_SECOND,
+      }),
     }),
 );
 

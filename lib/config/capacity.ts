@@ -6,6 +6,7 @@
  * Pure arithmetic, tested on its own; docs/capacity.md explains each rule.
  */
 
+import { DEFAULT_ADMISSION_UNITS_PER_SECOND } from '../../contract/drops';
 import { MAX_SHARDS } from '../../contract/inventory-table';
 import { backoffCeilingMs, contentionRetries } from '../../contract/retries';
 import {
@@ -131,10 +132,10 @@ export const assumptions = {
   adminBurst: 20,
   /**
    * Units per second the waiting room's admission controller admits towards (`ADMISSION_CAPACITY_UPS`):
-   * the stack does not set it, so the controller runs on its default, 200 (`lambdas/shared/composition.ts`).
+   * the stack does not set it, so the controller runs on the contract's default.
    * A drop whose peak asks more than the stock path absorbs at this rate is planned with its room on.
    */
-  admissionUnitsPerSecond: 200,
+  admissionUnitsPerSecond: DEFAULT_ADMISSION_UNITS_PER_SECOND,
 } as const;
 
 /**
