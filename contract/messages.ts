@@ -30,6 +30,12 @@ export const StockEvent = z.object({
   available: count,
   held: count,
   sold: count,
+  /**
+   * Units whose holds ended without a sale, released or expired, ever (cumulative): `held + sold + returned`
+   * is every unit ever taken, which only grows (a restock moves `available`, not it). Optional: snapshots
+   * published before it existed, and publishers not yet updated, leave it out.
+   */
+  returned: z.optional(count),
   reasons: z.array(z.enum(STOCK_CHANGE_REASONS)),
   publishedAt: z.iso.datetime(),
 });

@@ -23,6 +23,7 @@ export function stockEvent(snapshot: StockSnapshot, reasons: readonly StockChang
     available: snapshot.available,
     held: snapshot.held,
     sold: snapshot.sold,
+    returned: snapshot.released + snapshot.expired,
     reasons: [...reasons].sort(),
     publishedAt: now.toISOString(),
   };

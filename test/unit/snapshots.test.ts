@@ -68,6 +68,21 @@ describe('publish', () => {
     expect(gone).toMatchObject({ type: 'sold-out', available: 0 });
   });
 
+  test('carries the units that came back, released or expired, so held + sold + returned only grows', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2, maxPerCustomer: 10, holdSeconds: 60 });
+    const released = await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+    await drop.inventory.reserve({ sku, customerId: 'bob', quantity: 3, idempotencyKey: 'b' });
+    await drop.inventory.release(released.reservation.reservationId);
+    drop.clock.advance(60_000);
+    await drop.inventory.expireDueHolds();
+    await drop.inventory.restock({ sku, quantity: 4, idempotencyKey: 'r' });
+
+    const event = await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+
+    expect(event).toMatchObject({ supplied: 14, available: 14, held: 0, sold: 0, returned: 5 });
+  });
+
   test('a redrive, given no images, reads every shard and publishes the ledger', async () => {
     const drop = fakeDrop();
     const { sku } = await drop.product({ stock: 10, shards: 2 });
