@@ -24,8 +24,10 @@ export const EdgeRoom = z.object({
   speed: z.number().check(z.gte(0)),
   rate: z.number().check(z.gte(0)),
   at: z.int(),
-  /** The units available at `at`, for the next tick's measurement. */
+  /** The units available at `at`, for the next tick's measurement when `taken` is not known. */
   available: z.optional(z.int()),
+  /** The units ever taken at `at` (the drop's `taken`; absent when unknown), for the next tick's measurement. */
+  taken: z.optional(z.int().check(z.gte(0))),
 });
 export type EdgeRoom = z.infer<typeof EdgeRoom>;
 
@@ -62,5 +64,11 @@ export const EdgeDropState = z.object({
   /** The product revision and stock snapshot version this value reflects: older news never overwrites it. */
   revision: z.int().check(z.gte(-1)),
   stockVersion: z.int().check(z.gte(-1)),
+  /**
+   * Units ever taken: `held + sold + returned` of the newest snapshot, which only grows (a restock does not
+   * move it) — what the admission controller measures the stock path's take by. −1 while unknown (a snapshot
+   * without `returned`); absent in values written before it existed. The edge function does not read it.
+   */
+  taken: z.optional(z.int().check(z.gte(-1))),
 });
 export type EdgeDropState = z.infer<typeof EdgeDropState>;

@@ -7,9 +7,15 @@
  * ranked (shuffled) over the `PRE_QUEUE_MS` before it. It stands still before the start, while the drop is
  * paused or closed, and while every unit is held (units may come back: admission then resumes where it
  * stopped, in ticket order). Otherwise it moves at a speed fed back from what the stock path measurably
- * takes — units leaving `available` per second, from the stock snapshots the edge-state writer keeps —
- * against a target: the planned capacity of the stock path, and no more than the remaining units can
+ * takes against a target: the planned capacity of the stock path, and no more than the remaining units can
  * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half, above it slows by a third.
+ *
+ * What the stock path takes is the gross: units newly held per second, the rise of the drop's `taken`
+ * (held + sold + returned, from the stock snapshots the edge-state writer keeps) between ticks. The net
+ * fall of `available` would read holds that expire or are released back, and restocks, as nothing taken:
+ * with holds lapsing as fast as they are placed it would speed up while the stock path is busy. Only when
+ * `taken` is unknown (snapshots from a publisher that does not say what came back) does it measure that
+ * net fall, as before.
  */
 import { ADMISSION_KEYS_KEY, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
 import { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
@@ -37,7 +43,7 @@ export interface AdmissionControllerDeps {
   readonly capacityUnitsPerSecond: number;
 }
 
-/** What the controller keeps between ticks, beside the boundary: the availability it last saw. */
+/** What the controller keeps between ticks, beside the boundary: the availability and take it last saw. */
 type Room = EdgeRoom;
 
 export class AdmissionController {
@@ -93,10 +99,10 @@ export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity:
     return { ...room, boundary: Math.min(now, room.boundary + START_SPEED * seconds), speed: START_SPEED, at: now };
   }
   const seconds = Math.max(0, (now - room.at) / 1000);
-  const taken = room.available === undefined ? 0 : Math.max(0, room.available - drop.available);
-  const measured = seconds > 0 ? taken / seconds : room.rate;
+  const measured = seconds > 0 ? takenSince(room, drop) / seconds : room.rate;
   const rate = Number((SMOOTHING * measured + (1 - SMOOTHING) * room.rate).toFixed(2));
-  const base = { v: 1 as const, rate, at: now, available: drop.available };
+  const known = drop.taken !== undefined && drop.taken >= 0;
+  const base = { v: 1 as const, rate, at: now, available: drop.available, ...(known ? { taken: drop.taken } : {}) };
   const standing = now < startsAt || drop.state !== 'OPEN' || drop.available === 0;
   if (standing) {
     const boundary = now < startsAt ? startsAt - PRE_QUEUE_MS : room.boundary;
@@ -114,4 +120,15 @@ export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity:
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
   return { ...base, boundary, speed: Math.round(speed) };
+}
+
+/**
+ * Units the stock path took since the last tick: the rise of `taken` when both ticks know it; else the net
+ * fall of `available` (blind to units coming back); nothing when the last tick saw neither.
+ */
+function takenSince(room: Room, drop: EdgeDropState): number {
+  if (room.taken !== undefined && drop.taken !== undefined && drop.taken >= 0) {
+    return Math.max(0, drop.taken - room.taken);
+  }
+  return room.available === undefined ? 0 : Math.max(0, room.available - drop.available);
 }

@@ -26,9 +26,15 @@ export interface EdgeKeyValues {
 /** Stock unknown: the edge claims nothing about it until the first snapshot. */
 const UNKNOWN = -1;
 
+/** Units ever taken by the snapshot's count, or unknown when its publisher did not say what came back. */
+function takenOf(news: StockEvent): number {
+  return news.returned === undefined ? UNKNOWN : news.held + news.sold + news.returned;
+}
+
 /**
  * The state after `news`, or undefined when the news is old. News that moves a version on is always kept
- * (else an older straggler could apply after it); `since` moves only when what the edge answers changed.
+ * (else an older straggler could apply after it), so a change of `taken` alone is written too, for the
+ * admission controller; `since` moves only when what the edge answers changed, which `taken` is not.
  */
 export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: number): EdgeDropState | undefined {
   let next: EdgeDropState;
@@ -37,7 +43,13 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
     next = { ...current, state: news.state, startsAt: news.startsAt, room: news.room, revision: news.revision };
   } else {
     if (news.version <= current.stockVersion) return undefined;
-    next = { ...current, available: news.available, held: news.held, stockVersion: news.version };
+    next = {
+      ...current,
+      available: news.available,
+      held: news.held,
+      stockVersion: news.version,
+      taken: takenOf(news),
+    };
   }
   const same =
     next.state === current.state &&
@@ -70,7 +82,7 @@ export class EdgeStates {
 
   /** A SKU the edge has not seen yet: its drop state from the product, its stock unknown. */
   private async initial(news: EdgeNews): Promise<EdgeDropState | undefined> {
-    const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, since: 0 } as const;
+    const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, taken: UNKNOWN, since: 0 } as const;
     if (news.type === 'drop-state-changed') {
       return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN };
     }

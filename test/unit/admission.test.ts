@@ -157,6 +157,62 @@ describe('nextRoom, the admission boundary one tick on', () => {
     expect(next?.rate).toBe(4.5);
   });
 
+  it.each([
+    ['unchanged', 100],
+    ['rising', 105],
+  ])(
+    'measures the holds placed while holds lapse back (available %s), and slows where the net fall would speed up',
+    (_what, available) => {
+      // Target 10 a second. 30 units held in the second as at least as many came back: taken 500 → 530.
+      const last = room(now, { speed: 3_000, rate: 4, available: 100, taken: 500 });
+      const lapsing = drop({ available, held: 20, taken: 530 });
+
+      const gross = nextRoom(last, lapsing, now, CAPACITY);
+      const net = nextRoom({ ...last, taken: undefined }, { ...lapsing, taken: -1 }, now, CAPACITY);
+
+      // (30 + 4) / 2 = 17 > 12: a third slower. The net fall reads 0, (0 + 4) / 2 = 2 < 8: half faster.
+      expect(gross).toMatchObject({ rate: 17, speed: 2_000, taken: 530 });
+      expect(net).toMatchObject({ rate: 2, speed: 4_500 });
+    },
+  );
+
+  it.each([
+    ['a restock of 500 alone', 600, 500, 5],
+    ['a restock of 500 in the second 10 units were held', 590, 510, 10],
+  ])('measures only the holds placed through %s', (_what, available, taken, rate) => {
+    // The last rate 10: a measurement of 0 smooths to 5, of 10 to 10.
+    const last = room(now, { speed: 3_000, rate: 10, available: 100, taken: 500 });
+
+    const next = nextRoom(last, drop({ available, taken }), now, CAPACITY);
+
+    expect(next?.rate).toBe(rate);
+  });
+
+  it('reads a fall of taken (a writer started over) as nothing taken', () => {
+    const next = nextRoom(room(now, { rate: 8, available: 100, taken: 500 }), drop({ taken: 20 }), now, CAPACITY);
+
+    expect(next).toMatchObject({ rate: 4, taken: 20 });
+  });
+
+  it.each([
+    ['the drop says taken is unknown (−1)', { taken: 500 }, { taken: -1 }],
+    ['the drop value predates taken', { taken: 500 }, {}],
+    ['the last tick did not know it', {}, { taken: 530 }],
+  ])('falls back to the net fall of available when %s', (_what, before, after) => {
+    // 10 fewer available in the second, with the last rate 10: 10.
+    const next = nextRoom(room(now, { rate: 10, available: 110, ...before }), drop(after), now, CAPACITY);
+
+    expect(next?.rate).toBe(10);
+  });
+
+  it('keeps the drop’s taken for the next tick only when it is known, standing still or moving', () => {
+    const paused = nextRoom(room(now, { taken: 500 }), drop({ state: 'PAUSED', taken: 510 }), now, CAPACITY);
+    const unknown = nextRoom(room(now, { taken: 500 }), drop({ taken: -1 }), now, CAPACITY);
+
+    expect(paused).toMatchObject({ speed: 0, taken: 510 });
+    expect(unknown).not.toHaveProperty('taken');
+  });
+
   it('measures nothing taken when the last availability is unknown, and nothing when units came back', () => {
     const unknown = nextRoom(room(now, { rate: 8 }), drop(), now, CAPACITY);
     const returned = nextRoom(room(now, { rate: 8, available: 90 }), drop(), now, CAPACITY);
@@ -270,6 +326,15 @@ describe('AdmissionController', () => {
     expect(map.has('room:sold')).toBe(false);
     expect(map.has('room:broken')).toBe(false);
     expect(map.has('admission-keys')).toBe(true);
+  });
+
+  it('keeps the drop’s taken in its room, to measure the next tick’s take by', async () => {
+    const now = STARTS_AT + 10 * SECOND;
+    const { admissions, map } = controller({ 'drop:on': drop({ taken: 42 }) }, now);
+
+    await admissions.tick();
+
+    expect(map.get('room:on')).toMatchObject({ available: 100, taken: 42 });
   });
 
   it('starts a new room at the pre-queue start before the drop starts', async () => {

@@ -1,6 +1,6 @@
 /** The edge's drop state, folded from the inventory topic's news, and the operator's drop controls. */
 import { DROP_STATE_EVENT_TYPE, DROP_STATE_SCHEMA } from '../../contract/drops';
-import type { DropStateEvent, EdgeDropState } from '../../contract/edge-values';
+import { type DropStateEvent, EdgeDropState } from '../../contract/edge-values';
 import { STOCK_EVENT_SCHEMA, type StockEvent } from '../../contract/messages';
 import { type EdgeStateStore, EdgeStates, foldEdgeState } from '../../lambdas/domain/edge-state';
 import { AdmissionError, DropClosedError, DropPausedError, InvalidStateError } from '../../lambdas/domain/errors';
@@ -17,8 +17,10 @@ const base: EdgeDropState = {
   since: 1,
   revision: 0,
   stockVersion: 3,
+  taken: 0,
 };
-const stock = (version: number, available: number, held: number): StockEvent => ({
+/** A snapshot of 5 supplied units, `returned` of them back from holds that lapsed (null: a publisher that does not say). */
+const stock = (version: number, available: number, held: number, returned: number | null = 0): StockEvent => ({
   schema: STOCK_EVENT_SCHEMA,
   type: available === 0 ? 'sold-out' : 'stock-changed',
   sku: 'S',
@@ -27,6 +29,7 @@ const stock = (version: number, available: number, held: number): StockEvent => 
   available,
   held,
   sold: 5 - available - held,
+  ...(returned === null ? {} : { returned }),
   reasons: ['reserved'],
   publishedAt: '2026-12-01T10:00:01.000Z',
 });
@@ -48,9 +51,48 @@ describe('foldEdgeState', () => {
       available: 0,
       held: 2,
       stockVersion: 4,
+      taken: 5,
       since: 99,
     });
     expect(foldEdgeState(base, drop(1, 'PAUSED'), 99)).toEqual({ ...base, state: 'PAUSED', revision: 1, since: 99 });
+  });
+
+  it('keeps the units ever taken: held + sold + the units that came back', () => {
+    // 1 held, 2 sold, 3 returned from lapsed holds: 6 taken though only 3 units are out.
+    expect(foldEdgeState(base, stock(4, 2, 1, 3), 99)).toMatchObject({ available: 2, held: 1, taken: 6 });
+  });
+
+  it('marks taken unknown (−1) when the snapshot does not say what came back', () => {
+    expect(foldEdgeState({ ...base, taken: 4 }, stock(4, 2, 1, null), 99)).toMatchObject({ taken: -1 });
+  });
+
+  it('keeps taken through a drop-state change', () => {
+    expect(foldEdgeState({ ...base, taken: 7 }, drop(1, 'PAUSED'), 99)).toMatchObject({ state: 'PAUSED', taken: 7 });
+  });
+
+  it('writes a change of taken alone (a hold placed as another lapsed), without moving since', () => {
+    // 5 available and none held before and after, but 2 units were held and came back in between.
+    const next = foldEdgeState(base, stock(6, 5, 0, 2), 99);
+
+    expect(next).toEqual({ ...base, stockVersion: 6, taken: 2 });
+  });
+
+  it('reads a value written before taken existed, and stays under the 1 KB a KeyValueStore value holds', () => {
+    const { taken: _taken, ...older } = base;
+    const largest: EdgeDropState = {
+      ...base,
+      state: 'PAUSED',
+      startsAt: '2026-12-01T10:00:00.000+14:00',
+      available: Number.MAX_SAFE_INTEGER,
+      held: Number.MAX_SAFE_INTEGER,
+      since: Number.MAX_SAFE_INTEGER,
+      revision: Number.MAX_SAFE_INTEGER,
+      stockVersion: Number.MAX_SAFE_INTEGER,
+      taken: Number.MAX_SAFE_INTEGER,
+    };
+
+    expect(EdgeDropState.safeParse(older).success).toBe(true);
+    expect(Buffer.byteLength(JSON.stringify(largest))).toBeLessThan(1024);
   });
 
   it('ignores duplicates and stragglers, and news that changes nothing the edge answers from', () => {
@@ -85,6 +127,18 @@ describe('EdgeStates', () => {
     expect(await states.apply(stock(1, 4, 1))).toBe(true);
     expect(store.values.get('drop:S')).toMatchObject({ state: 'PAUSED', available: 4, held: 1, stockVersion: 1 });
     expect(await states.apply(stock(1, 4, 1))).toBe(false);
+  });
+
+  it('writes the newer taken when only it moved', async () => {
+    const store = new MapStore();
+    store.values.set('drop:S', { ...base, taken: 3 });
+    const products = { getProduct: async () => undefined } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+    const states = new EdgeStates({ store, products, clock: { now: () => 5 } });
+
+    expect(await states.apply(stock(4, 5, 0, 4))).toBe(true);
+    expect(store.values.get('drop:S')).toEqual({ ...base, stockVersion: 4, taken: 4 });
   });
 
   it('never applies a drop-state event older than the product it started from', async () => {
