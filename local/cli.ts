@@ -16,7 +16,9 @@ import { TEST_PROVIDER_CONTEXT, type TestIssuer } from './identity/test-issuer';
 import { runPreflight } from './preflight';
 import type { Admission } from './rehearsal/recorder';
 import {
+  defaultPause,
   defaultRehearsal,
+  type PauseMeasures,
   type Progress,
   type RehearsalOptions,
   rehearse,
@@ -47,7 +49,11 @@ const REHEARSE_HELP = `  rehearse [options]
           --report-dir DIR     where reports go, created if missing (${defaultRehearsal.reportDir})
           --waiting-room       turn the drop's waiting room on: shoppers queue at the edge
                                (the drop starts 3 s in), bots farm tickets; the report
-                               measures order inversions, waits and the sold-out notice
+                               measures order inversions, waits and the sold-out notice;
+                               its shoppers mostly pay, so the drop sells out for good
+          --pause-at S         the operator pauses the drop S s into the run (admin route)
+                               and resumes it after --pause-for S (5); with --waiting-room
+                               40 % into the arrivals unless given; 0: no pause
           --json               print one JSON object as the last line of stdout
           --target URL --admin-key KEY [--confirm-remote]
                                rehearse against a running stack instead (a deployed
@@ -522,6 +528,8 @@ async function rehearseCommand(args: string[]): Promise<number> {
     assembly: { type: 'string' },
     synth: { type: 'boolean', default: false },
     'waiting-room': { type: 'boolean', default: false },
+    'pause-at': { type: 'string' },
+    'pause-for': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -556,6 +564,13 @@ async function rehearseCommand(args: string[]): Promise<number> {
     ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
     ...(values['waiting-room'] ? { waitingRoom: true } : {}),
   };
+  const pauseAt = number('pause-at', values['waiting-room'] ? defaultPause(options.durationSeconds).atSeconds : 0, {
+    min: 0,
+    max: 3600,
+    integer: false,
+  });
+  const pauseFor = number('pause-for', 5, { min: 1, max: 600, integer: false });
+  if (pauseAt > 0) Object.assign(options, { pause: { atSeconds: pauseAt, forSeconds: pauseFor } });
   if (values['aws-endpoint']) {
     Object.assign(options, { awsEndpoints: awsEndpoints(urlOption('aws-endpoint', values['aws-endpoint'])) });
   }
@@ -641,8 +656,13 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
   const s = result.summary as Record<string, string | number> & {
     latencyMs: Record<string, number>;
     failures: string[];
-    admission: Admission & { waitingRoom?: WaitingRoomMeasures };
+    admission: Admission & {
+      waitingRoom?: WaitingRoomMeasures;
+      goals?: Array<{ goal: string; met: boolean; detail: string }>;
+    };
+    pause: PauseMeasures | null;
   };
+  const pause = s.pause;
   const lines = [
     '',
     `Drop rehearsal ${result.passed ? 'PASSED: every promise kept' : `FAILED: ${s.failures.join(', ')}`}`,
@@ -660,6 +680,14 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
           `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in, ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals`,
         ]
       : []),
+    ...(pause
+      ? [
+          `  paused at ${pause.pausedAtSecond} s: first DROP_PAUSED ${pause.firstPausedAnswerSeconds ?? '—'} s after the call, from the edge ${pause.edgePausedAfterSeconds ?? '—'} s; ${pause.holdsWhilePaused} new holds while paused; resumed at ${pause.resumedAtSecond ?? '—'} s, ${pause.holdsAfterResume} new holds after it (first ${pause.firstHoldAfterResumeSeconds ?? '—'} s after)`,
+        ]
+      : []),
+    ...(s.admission.goals ?? []).map(
+      (goal) => `  goal ${goal.met ? 'met   ' : 'MISSED'}  ${goal.goal}: ${goal.detail}`,
+    ),
     '',
     ...result.checks.map(
       (check) => `  ${check.passed ? 'kept  ' : 'BROKEN'}  ${check.promise.padEnd(22)} ${check.detail}`,

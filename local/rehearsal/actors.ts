@@ -2,7 +2,8 @@
  * The people at a drop. Shoppers look, reserve (retrying with the same
  * Idempotency-Key when an answer is slow), then check out — some with a card
  * that is declined, some twice in a hurry — or walk away and let the hold
- * expire, or release it. Bots hammer the reservation route past the limit.
+ * expire, or release it. Bots hammer the reservation route past the limit; with a
+ * waiting room they farm tickets under made-up identities and storm on refusals.
  * Some shoppers then answer the page's one-question poll from what they lived
  * through: how slow it was, whether it failed, whether the stock they were
  * shown was still there.
@@ -39,7 +40,8 @@ interface Experience {
 
 /** What the shoppers were told: the rehearsal's side of the ledger. */
 export class Outcomes {
-  readonly holds = new Map<string, { customerId: string; quantity: number }>();
+  /** Holds as the shoppers were told them, and when the answer came. */
+  readonly holds = new Map<string, { customerId: string; quantity: number; at: number }>();
   readonly orders = new Map<string, { reservationId: string; customerId: string; quantity: number }>();
   /** Requests whose answer never came (after retries): their effect is unknown to the client. */
   unanswered = 0;
@@ -50,16 +52,60 @@ export class Outcomes {
 /** The waiting room as the shoppers lived it, for the report's admission measures. */
 export class Queue {
   /**
-   * Per human shopper: their ticket's arrival time (as the edge signed it), when they got it, when the
-   * answer letting them in arrived, the latest moment they asked and were told to wait, and when they
-   * were told the drop sold out.
+   * Per human shopper: their ticket's arrival time and order key (as the edge signed them), when they got
+   * it, when the answer letting them in arrived, the latest moment they asked and were told to wait, when
+   * they were told the drop sold out, and when they gave up waiting.
    */
   readonly humans = new Map<
     string,
-    { ticketT: number; ticketAt: number; admittedAt?: number; lastWaitAskedAt?: number; toldSoldOutAt?: number }
+    {
+      ticketT: number;
+      ticketO: number;
+      ticketAt: number;
+      admittedAt?: number;
+      lastWaitAskedAt?: number;
+      toldSoldOutAt?: number;
+      leftAt?: number;
+      /** When they waited: from the ticket to the first admission, and again after a refusal (units held). */
+      spans: Array<{ from: number; to?: number }>;
+    }
   >();
-  /** Tickets bots took (each a new arrival at the back, under one of their few identities). */
+  /** Tickets bots took, one per made-up identity (ticket farming). */
   botTickets = 0;
+  /** Bots' farmed tickets still waiting: not let in, not told the drop is over. */
+  botsWaiting = 0;
+  /** Admissions handed out (shoppers' and bots'), and the highest order key among them. */
+  admissions = 0;
+  admittedUpTo: number | undefined;
+
+  admitted(order: number): void {
+    this.admissions++;
+    if (Number.isFinite(order)) this.admittedUpTo = Math.max(this.admittedUpTo ?? order, order);
+  }
+
+  stopWaiting(human: { spans: Array<{ from: number; to?: number }> }): void {
+    const open = human.spans.at(-1);
+    if (open && open.to === undefined) open.to = Date.now();
+  }
+
+  /** Back in the queue after being let in: every unit was held, and some may come back. */
+  waitAgain(customerId: string): void {
+    this.humans.get(customerId)?.spans.push({ from: Date.now() });
+  }
+
+  /** Human shoppers waiting at `at` (now by default): holding a ticket, not let in, told or gone then. */
+  humansWaiting(at?: number): number {
+    let waiting = 0;
+    for (const human of this.humans.values()) {
+      if (isWaiting(human.spans, at)) waiting++;
+    }
+    return waiting;
+  }
+}
+
+export function isWaiting(spans: ReadonlyArray<{ from: number; to?: number }>, at?: number): boolean {
+  if (at === undefined) return spans.at(-1)?.to === undefined && spans.length > 0;
+  return spans.some((span) => span.from <= at && at < (span.to ?? Number.POSITIVE_INFINITY));
 }
 
 /** How often a waiting shopper asks again (the page polls every 2 s); at most this long in all. */
@@ -98,10 +144,8 @@ async function send(
     try {
       const answer = await request();
       last = answer;
-      const code = (answer.body as { error?: { code?: unknown } }).error?.code;
       const ms = performance.now() - started;
-      const fromEdge = answer.headers['x-dropline-edge'] === 'answered';
-      context.recorder.record(route, answer.status, ms, typeof code === 'string' ? code : undefined, fromEdge);
+      const code = recordAnswer(context, route, answer, ms);
       if (experience) {
         experience.slowestMs = Math.max(experience.slowestMs, ms);
         experience.lastMs = ms;
@@ -118,6 +162,31 @@ async function send(
   }
   if (!last) context.outcomes.unanswered++;
   return last;
+}
+
+/** Records one answer (whether the edge function gave it, from `x-dropline-edge`); returns its error code. */
+function recordAnswer(context: DropContext, route: RouteName, answer: ApiResponse, ms: number): string | undefined {
+  const raw = (answer.body as { error?: { code?: unknown } }).error?.code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  context.recorder.record(route, answer.status, ms, code, answer.headers['x-dropline-edge'] === 'answered');
+  return code;
+}
+
+/** Sends once, whatever the answer (a bot's way: no Retry-After, no same-key retry), and records it. */
+async function once(
+  context: DropContext,
+  route: RouteName,
+  request: () => Promise<ApiResponse>,
+): Promise<ApiResponse | undefined> {
+  const started = performance.now();
+  try {
+    const answer = await request();
+    recordAnswer(context, route, answer, performance.now() - started);
+    return answer;
+  } catch {
+    context.recorder.timeouts++;
+    return undefined;
+  }
 }
 
 /**
@@ -169,35 +238,48 @@ export async function shopper(context: DropContext, index: number): Promise<void
   const product = await send(context, 'product', () => api.call('GET', `/products/${sku}`, { timeoutMs }), experience);
   if (typeof product?.body.available === 'number') experience.seenAvailable = product.body.available;
   const quantity = Math.min(context.maxPerCustomer, random() < 0.75 ? 1 : 2);
-  let admission: string | undefined;
-  if (context.queue) {
-    const waited = await waitInQueue(context, customerId, experience);
-    if (waited.outcome) {
-      await ended(waited.outcome);
-      return;
+  const waiting: { ticket?: string } = {};
+  let held: ApiResponse | undefined;
+  const arrived = Date.now();
+  for (;;) {
+    let admission: string | undefined;
+    if (context.queue) {
+      const waited = await waitInQueue(context, customerId, experience, waiting);
+      if (waited.outcome) {
+        await ended(waited.outcome);
+        return;
+      }
+      admission = waited.admission;
     }
-    admission = waited.admission;
-  }
-  // One key per click, reused on every retry: a UUIDv7, so a retry after the drop sold out still reaches its hold.
-  const key = attemptKey();
-  const held = await send(
-    context,
-    'reserve',
-    () =>
-      api.call('POST', `/products/${sku}/reservations`, {
-        body: { customerId, quantity },
-        headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
-        timeoutMs,
-      }),
-    experience,
-  );
-  if (held?.status !== 201) {
+    // One key per click, reused on every retry: a UUIDv7, so a retry after the drop sold out still reaches its hold.
+    const key = attemptKey();
+    held = await send(
+      context,
+      'reserve',
+      () =>
+        api.call('POST', `/products/${sku}/reservations`, {
+          body: { customerId, quantity },
+          headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
+          timeoutMs,
+        }),
+      experience,
+    );
+    if (held?.status === 201) break;
     const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    // Let in, but every unit was held by then: the page shows the queue again, which says whether units may
+    // still come back; the shopper waits for them (keeping the ticket), as the waiting room promises.
+    if (context.queue && code === 'SOLD_OUT' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
+      context.queue.waitAgain(customerId);
+      await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+      continue;
+    }
+    const seen = context.queue?.humans.get(customerId);
+    if (seen && code === 'SOLD_OUT') seen.toldSoldOutAt ??= Date.now();
     await ended(code === 'SOLD_OUT' ? 'SOLD_OUT' : 'LEFT');
     return;
   }
   const reservationId = String(held.body.reservationId);
-  context.outcomes.holds.set(reservationId, { customerId, quantity });
+  context.outcomes.holds.set(reservationId, { customerId, quantity, at: Date.now() });
 
   await pause(random, 50, 400);
   const fate = random();
@@ -253,13 +335,14 @@ async function waitInQueue(
   context: DropContext,
   customerId: string,
   experience: Experience,
+  kept: { ticket?: string },
 ): Promise<{ admission?: string; outcome?: FeedbackOutcome }> {
   const { api, sku, queue } = context;
   const path = `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`;
   const timeoutMs = context.behaviour.requestTimeoutMs;
   const started = Date.now();
-  let ticket: string | undefined;
   for (;;) {
+    const ticket = kept.ticket;
     const askedAt = Date.now();
     const answer = await send(
       context,
@@ -272,58 +355,190 @@ async function waitInQueue(
         ? (answer.body as { state?: string; admitted?: boolean; ticket?: string; admission?: string })
         : undefined;
     if (place?.ticket && !ticket) {
-      ticket = place.ticket;
-      queue?.humans.set(customerId, { ticketT: ticketTime(ticket), ticketAt: Date.now() });
+      kept.ticket = place.ticket;
+      const claims = ticketClaims(place.ticket);
+      const now = Date.now();
+      queue?.humans.set(customerId, { ticketT: claims.t, ticketO: claims.o, ticketAt: now, spans: [{ from: now }] });
     }
     const seen = queue?.humans.get(customerId);
     if (place?.admitted && place.admission) {
-      if (seen) seen.admittedAt = Date.now();
+      if (seen) {
+        seen.admittedAt ??= Date.now();
+        queue?.stopWaiting(seen);
+      }
+      queue?.admitted(seen?.ticketO ?? Number.NaN);
       return { admission: place.admission };
     }
-    // Told to wait on order alone (the drop open): every unit held is a wait for everyone, not an order.
-    if (seen && place?.state === 'OPEN' && !place.admitted) seen.lastWaitAskedAt = askedAt;
+    // Told to wait on order alone (the drop open, before their first admission): every unit held is a wait
+    // for everyone, not an order.
+    if (seen && seen.admittedAt === undefined && place?.state === 'OPEN' && !place.admitted) {
+      seen.lastWaitAskedAt = askedAt;
+    }
     if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
-      if (seen) seen.toldSoldOutAt = Date.now();
+      if (seen) {
+        seen.toldSoldOutAt = Date.now();
+        queue?.stopWaiting(seen);
+      }
       return { outcome: 'SOLD_OUT' };
     }
-    if (!answer || Date.now() - started > QUEUE_GIVE_UP_MS) return { outcome: 'LEFT' };
+    if (!answer || Date.now() - started > QUEUE_GIVE_UP_MS) {
+      if (seen) {
+        seen.leftAt = Date.now();
+        queue?.stopWaiting(seen);
+      }
+      return { outcome: 'LEFT' };
+    }
     await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
   }
 }
 
-/** A ticket's arrival time, as the edge signed it (its claims are readable, only not forgeable). */
-function ticketTime(ticket: string): number {
+/** A ticket's arrival time and order key, as the edge signed them (its claims are readable, only not forgeable). */
+function ticketClaims(ticket: string): { t: number; o: number } {
   try {
-    const claims = JSON.parse(Buffer.from(ticket.split('.')[0] ?? '', 'base64url').toString('utf8')) as { t?: unknown };
-    return typeof claims.t === 'number' ? claims.t : Number.NaN;
+    const claims = JSON.parse(Buffer.from(ticket.split('.')[0] ?? '', 'base64url').toString('utf8')) as {
+      t?: unknown;
+      o?: unknown;
+    };
+    return {
+      t: typeof claims.t === 'number' ? claims.t : Number.NaN,
+      o: typeof claims.o === 'number' ? claims.o : Number.NaN,
+    };
   } catch {
-    return Number.NaN;
+    return { t: Number.NaN, o: Number.NaN };
   }
 }
 
+/** Made-up identities each bot takes a ticket under (ticket farming): the local stack verifies none. */
+export const FARMED_IDENTITIES = 4;
 /**
- * A bot: one of a few identities, rapid attempts for the maximum quantity, never pays. With a waiting room
- * it farms tickets (a new one each time, as if arriving again) and storms the reservation route without
- * an admission.
+ * How long a bot keeps storming after the queue told it the drop is over: scalpers do not take "sold out"
+ * for an answer at once (units came back before). The edge's share of attempts after the sell-out depends
+ * on it: the edge answers none in its first seconds (the news travels, and a key minted within 2 s of the
+ * drop's last change may be a retry the origin must see).
+ */
+const BOT_DISBELIEF_MS = 10_000;
+/** A bot gives up a minute after it came, told anything or not. */
+const BOT_LIFE_MS = 60_000;
+/** A retry storm: on a refusal, again at once (no Retry-After), this many times in a row, then a breath. */
+const STORM_BURST = 2;
+
+/**
+ * A bot: rapid attempts for the maximum quantity, never pays. Without a waiting room: one of a few
+ * identities, storming the reservation route. With one: it farms tickets (one per made-up identity, at
+ * once), polls them, storms the reservation route with and without admissions, and keeps at it past
+ * refusals, and for a while past the sell-out (units may come back), for at most a minute.
  */
 export async function bot(context: DropContext, index: number): Promise<void> {
   const random = forActor(context.seed, 1_000_000 + index);
+  if (context.queue) return farmingBot(context, context.queue, index, random);
   const customerId = `${context.runId}-bot-${index % 7}`;
-  if (context.queue) {
-    const path = `/drops/${context.sku}/queue?customerId=${encodeURIComponent(customerId)}`;
-    for (let farmed = 0; farmed < 3; farmed++) {
-      const answer = await send(context, 'queue', () => context.api.call('GET', path));
-      if (answer?.status === 200) context.queue.botTickets++;
-    }
-  }
   for (let attempt = 0; attempt < context.behaviour.botAttempts; attempt++) {
     const key = `${context.runId}-bot-${index}-${attempt}`;
     const answer = await send(context, 'reserve', () =>
       context.api.reserve(context.sku, customerId, context.maxPerCustomer, key, context.behaviour.requestTimeoutMs),
     );
     if (answer?.status === 201) {
-      context.outcomes.holds.set(String(answer.body.reservationId), { customerId, quantity: context.maxPerCustomer });
+      context.outcomes.holds.set(String(answer.body.reservationId), {
+        customerId,
+        quantity: context.maxPerCustomer,
+        at: Date.now(),
+      });
     }
     await pause(random, 0, 30);
   }
+}
+
+interface FarmedIdentity {
+  readonly customerId: string;
+  ticket?: string;
+  order: number;
+  /** Let in and used, or told the drop is over: nothing more to ask the queue. */
+  done: boolean;
+  admission?: string;
+  held: boolean;
+}
+
+async function farmingBot(context: DropContext, queue: Queue, index: number, random: Random): Promise<void> {
+  const { api, sku } = context;
+  const arrived = Date.now();
+  const identities: FarmedIdentity[] = Array.from({ length: FARMED_IDENTITIES }, (_, k) => ({
+    customerId: `${context.runId}-bot-${index}-${k}`,
+    order: Number.NaN,
+    done: false,
+    held: false,
+  }));
+  const path = (identity: FarmedIdentity) =>
+    `/drops/${sku}/queue?customerId=${encodeURIComponent(identity.customerId)}`;
+  await Promise.all(
+    identities.map(async (identity) => {
+      const answer = await once(context, 'queue', () => api.call('GET', path(identity)));
+      const ticket = answer?.status === 200 ? (answer.body as { ticket?: unknown }).ticket : undefined;
+      if (typeof ticket !== 'string') {
+        identity.done = true;
+        return;
+      }
+      identity.ticket = ticket;
+      identity.order = ticketClaims(ticket).o;
+      queue.botTickets++;
+      queue.botsWaiting++;
+    }),
+  );
+  const finish = (identity: FarmedIdentity) => {
+    if (identity.done) return;
+    identity.done = true;
+    queue.botsWaiting--;
+  };
+  let turn = 0;
+  let toldOverAt: number | undefined;
+  const keepsAtIt = () =>
+    Date.now() - arrived < BOT_LIFE_MS &&
+    (toldOverAt === undefined || Date.now() - toldOverAt < BOT_DISBELIEF_MS) &&
+    identities.some((identity) => !identity.held);
+  while (keepsAtIt()) {
+    // One farmed ticket asked about per round (round robin), as four pages polling would.
+    const waiting = identities.filter((identity) => !identity.done);
+    const asked = waiting[turn++ % Math.max(1, waiting.length)] ?? identities[turn % identities.length];
+    if (asked?.ticket) {
+      const ticket = asked.ticket;
+      const answer = await once(context, 'queue', () =>
+        api.call('GET', path(asked), { headers: { 'x-dropline-ticket': ticket } }),
+      );
+      const place = answer?.status === 200 ? (answer.body as { state?: string; admission?: string }) : undefined;
+      if (place?.admission) {
+        asked.admission = place.admission;
+        queue.admitted(asked.order);
+        finish(asked);
+      } else if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
+        finish(asked);
+        toldOverAt ??= Date.now();
+      }
+    }
+    // The storm: the identity asked about this round and every one let in try to reserve (with the admission
+    // if there is one), and on a refusal try again at once.
+    const storming = identities.filter((candidate) => !candidate.held && (candidate.admission || candidate === asked));
+    for (const identity of storming) {
+      for (let burst = 0; burst < STORM_BURST; burst++) {
+        const admission = identity.admission;
+        const answer = await once(context, 'reserve', () =>
+          api.call('POST', `/products/${sku}/reservations`, {
+            body: { customerId: identity.customerId, quantity: context.maxPerCustomer },
+            headers: { 'idempotency-key': attemptKey(), ...(admission ? { 'x-dropline-admission': admission } : {}) },
+            timeoutMs: context.behaviour.requestTimeoutMs,
+          }),
+        );
+        if (answer?.status === 201) {
+          identity.held = true;
+          context.outcomes.holds.set(String(answer.body.reservationId), {
+            customerId: identity.customerId,
+            quantity: context.maxPerCustomer,
+            at: Date.now(),
+          });
+          break;
+        }
+        await pause(random, 0, 30);
+      }
+    }
+    await pause(random, 500, 1000);
+  }
+  for (const identity of identities) finish(identity);
 }

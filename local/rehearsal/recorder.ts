@@ -14,15 +14,22 @@ export interface Percentiles {
   readonly count: number;
 }
 
-/** What a 4xx meant to the shopper: the report counts each apart. */
-export type Refusal = 'soldOut' | 'limit' | 'throttled' | 'busy' | 'otherRefused';
+/**
+ * What a refusal meant to the shopper: the report counts each apart. A paused drop's `503 DROP_PAUSED` is
+ * the operator's answer, not a failure under load: it is counted here, not with the 5xx.
+ */
+export type Refusal = 'soldOut' | 'limit' | 'throttled' | 'busy' | 'paused' | 'otherRefused';
 
 const REFUSAL_BY_CODE: Readonly<Record<string, Refusal>> = {
   SOLD_OUT: 'soldOut',
   LIMIT_EXCEEDED: 'limit',
   THROTTLED: 'throttled',
   BUSY: 'busy',
+  DROP_PAUSED: 'paused',
 };
+
+/** The contract's answer to a paused drop: a 503 that is no error of the system's. */
+export const isPausedAnswer = (status: number, code: string | undefined) => status === 503 && code === 'DROP_PAUSED';
 
 export const refusalOf = (code: string | undefined): Refusal => REFUSAL_BY_CODE[code ?? ''] ?? 'otherRefused';
 
@@ -52,6 +59,15 @@ export interface Admission {
   readonly originRequestsPerUnitSold: number | null;
 }
 
+/** One answer to a reservation attempt: seconds into the run, wall-clock ms, status, error code, from the edge. */
+export interface ReserveAnswer {
+  readonly second: number;
+  readonly at: number;
+  readonly status: number;
+  readonly code: string | undefined;
+  readonly edge: boolean;
+}
+
 const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
 
 export class Recorder {
@@ -70,8 +86,8 @@ export class Recorder {
     >
   >();
   readonly stock: StockSample[] = [];
-  /** When each reservation attempt was answered, and whether the edge function answered it. */
-  private readonly reserveAnswers: Array<{ readonly second: number; readonly edge: boolean }> = [];
+  /** When each reservation attempt was answered, how, and whether the edge function answered it. */
+  private readonly reserveAnswers: ReserveAnswer[] = [];
   timeouts = 0;
   retries = 0;
 
@@ -84,7 +100,9 @@ export class Recorder {
    * function answered it (`x-dropline-edge: answered`) instead of the API.
    */
   record(route: RouteName, status: number, ms: number, code?: string, edge = false): void {
-    if (route === 'reserve') this.reserveAnswers.push({ second: this.elapsedSeconds(), edge });
+    if (route === 'reserve') {
+      this.reserveAnswers.push({ second: this.elapsedSeconds(), at: Date.now(), status, code, edge });
+    }
     const micros = Math.max(1, Math.round(ms * 1000));
     let routeHistogram = this.byRoute.get(route);
     if (!routeHistogram) {
@@ -107,6 +125,7 @@ export class Recorder {
         limit: 0,
         throttled: 0,
         busy: 0,
+        paused: 0,
         otherRefused: 0,
         latency: histogram(),
       };
@@ -117,7 +136,7 @@ export class Recorder {
       const label = `${status} ${code ?? 'no code'}`;
       this.codes.set(label, (this.codes.get(label) ?? 0) + 1);
     }
-    if (status >= 500) bucket.errors5xx++;
+    if (status >= 500 && !isPausedAnswer(status, code)) bucket.errors5xx++;
     else if (status >= 400) {
       bucket.refused++;
       bucket[refusalOf(code)]++;
@@ -131,12 +150,12 @@ export class Recorder {
    * reached the origin per unit sold.
    */
   admission(sold: number): Admission {
-    const soldOut = this.stock.find((sample) => sample.available === 0 && sample.held === 0);
-    const after = soldOut ? this.reserveAnswers.filter((answer) => answer.second >= soldOut.second) : [];
+    const soldOutAt = this.soldOutForGoodAtSecond();
+    const after = soldOutAt === undefined ? [] : this.reserveAnswers.filter((answer) => answer.second >= soldOutAt);
     const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
     return {
       edgeAnswered,
-      soldOutForGoodAtSecond: soldOut ? soldOut.second : null,
+      soldOutForGoodAtSecond: soldOutAt ?? null,
       attemptsAfterSoldOut: after.length,
       edgeAnsweredShare:
         after.length === 0 ? null : Number((after.filter((answer) => answer.edge).length / after.length).toFixed(3)),
@@ -145,8 +164,31 @@ export class Recorder {
     };
   }
 
+  /**
+   * When the drop sold out for good (nothing available, nothing held; only a restock brings units back), in
+   * seconds into the run: the last stock sample that still showed a unit, before the first that showed none.
+   * The sell-out happened somewhere between the two; taking the earlier makes every measure from it (the
+   * notice's delay, the edge's share after it) err against the goals, never for them.
+   */
+  soldOutForGoodAtSecond(): number | undefined {
+    const first = this.stock.findIndex((sample) => sample.available === 0 && sample.held === 0);
+    if (first === -1) return undefined;
+    return (this.stock[first - 1] ?? this.stock[first])?.second;
+  }
+
+  /** Every reservation attempt's answer, in the order they came. */
+  reservations(): readonly ReserveAnswer[] {
+    return this.reserveAnswers;
+  }
+
   sampleStock(sample: Omit<StockSample, 'second'>): void {
     this.stock.push({ second: Number(this.elapsedSeconds().toFixed(2)), ...sample });
+  }
+
+  /** Answers 5xx that were failures: every 5xx but a paused drop's 503 DROP_PAUSED. */
+  errors5xx(): number {
+    const paused = this.codes.get('503 DROP_PAUSED') ?? 0;
+    return this.count(undefined, (status) => status >= 500) - paused;
   }
 
   count(route?: RouteName, statusPredicate: (status: number) => boolean = () => true): number {
@@ -196,6 +238,7 @@ export class Recorder {
         limit: bucket.limit,
         throttled: bucket.throttled,
         busy: bucket.busy,
+        paused: bucket.paused,
         otherRefused: bucket.otherRefused,
         p50: Number((bucket.latency.percentile(50) / 1000).toFixed(2)),
         p99: Number((bucket.latency.percentile(99) / 1000).toFixed(2)),

@@ -6,6 +6,7 @@
  */
 import { FEEDBACK_REASONS } from '../../contract/requests';
 import type { Refusal } from './recorder';
+import type { Goal, RoomSample } from './room';
 
 /** What the run was asked to do: the knobs of `dropline rehearse`. */
 export interface RunSettings {
@@ -24,8 +25,21 @@ export interface ReportData {
   readonly settings: RunSettings;
   readonly summary: Record<string, string | number>;
   readonly checks: ReadonlyArray<{ promise: string; passed: boolean; detail: string }>;
-  /** Seconds since the first arrival: the first time no unit was available, and the last answer of the spike. */
-  readonly markers: { readonly soldOutAtSecond: number | null; readonly spikeEndedAtSecond: number };
+  /**
+   * Seconds since the first arrival: the first time no unit was available, the last answer of the spike,
+   * the sell-out for good (nothing available or held), and the operator's pause and resume.
+   */
+  readonly markers: {
+    readonly soldOutAtSecond: number | null;
+    readonly spikeEndedAtSecond: number;
+    readonly soldOutForGoodAtSecond?: number | null;
+    readonly pausedAtSecond?: number | null;
+    readonly resumedAtSecond?: number | null;
+  };
+  /** The waiting room a second at a time (empty without one). */
+  readonly room?: readonly RoomSample[];
+  /** Issue 14's admission goals, met or missed (empty without a waiting room). */
+  readonly goals?: readonly Goal[];
   /** Units supplied: the stock chart's scale. */
   readonly supply: number;
   readonly errorCodes: ReadonlyArray<{ status: number; code: string; count: number }>;
@@ -57,6 +71,9 @@ const MEANING: Readonly<Record<string, string>> = {
   INVALID_STATE: 'checkout of a hold already released or expired',
   RESERVATION_EXPIRED: 'checkout after the hold expired',
   PAYMENT_DECLINED: 'a declined card (tok_decline)',
+  DROP_PAUSED: 'the operator paused the drop; retried after Retry-After',
+  DROP_NOT_STARTED: 'an attempt before the drop’s start',
+  ADMISSION_REQUIRED: 'no admission from the waiting room (bots storming past it)',
 };
 
 const escapeHtml = (text: string) =>
@@ -84,6 +101,7 @@ function whatHappened(data: ReportData): string {
     `The spike's last answer came at ${formatNumber(markers.spikeEndedAtSecond)} s. ` +
     `Refused: ${formatNumber(total('soldOut'))} sold out, ${formatNumber(total('limit'))} over the limit, ` +
     `${formatNumber(total('throttled'))} throttled, ${formatNumber(total('busy'))} busy, ` +
+    (total('paused') > 0 ? `${formatNumber(total('paused'))} paused by the operator, ` : '') +
     `${formatNumber(total('otherRefused'))} other.`
   );
 }
@@ -118,6 +136,27 @@ ${escapeHtml(formatNumber(feedback.counted))} counted by <code>GET /admin/produc
 <table id="feedback"><tr><th>outcome</th><th class="n">answers</th><th class="n">mean rating</th>${FEEDBACK_REASONS.map(
     (reason) => `<th class="n">${escapeHtml(reason.toLowerCase().replace('_', ' '))}</th>`,
   ).join('')}</tr>${rows}</table>
+`;
+}
+
+function waitingRoomSection(data: ReportData): string {
+  const goals = data.goals ?? [];
+  if ((data.room ?? []).length === 0 && goals.length === 0) return '';
+  return `<h2>Admission goals (issue 14)</h2>
+<p class="note">Goals, not promises: a missed goal is reported here and does not fail the rehearsal.</p>
+<table id="goals"><tr><th>goal</th><th>verdict</th><th>detail</th></tr>${goals
+    .map(
+      (goal) =>
+        `<tr><td>${escapeHtml(goal.goal)}</td><td class="${goal.met ? 'pass' : 'fail'}">${goal.met ? 'met' : 'MISSED'}</td><td>${escapeHtml(goal.detail)}</td></tr>`,
+    )
+    .join('')}</table>
+<h2>Waiting room: queue length</h2><div class="legend" id="legend-queue"></div><svg class="chart" id="chart-queue"></svg>
+<h2>Waiting room: admissions per second</h2><div class="legend" id="legend-admissions"></div><svg class="chart" id="chart-admissions"></svg>
+<h2>Waiting room: the admission boundary (arrival second admitted up to)</h2><div class="legend" id="legend-boundary"></div><svg class="chart" id="chart-boundary"></svg>
+<p class="note">Sampled each second. The boundary is the edge's KeyValueStore value (<code>room:&lt;sku&gt;</code>) and, as the
+shoppers saw it, the latest ticket let in; the gap below <b>now</b> is how long the back of the queue has waited.
+Tickets taken before the start are ranked over the minute before it: the boundary shows as 0 until it passes them.
+The shaded band is the operator's pause; <b>sold out for good</b> marks the last stock sample with a unit left.</p>
 `;
 }
 
@@ -182,6 +221,7 @@ counts. The promises below must hold in every run.</p>
     )
     .join('')}</table>
 
+${waitingRoomSection(data)}
 <h2>Answers per second, by meaning</h2><div class="legend" id="legend-throughput"></div><svg class="chart" id="chart-throughput"></svg>
 <h2>Latency over time (ms)</h2><div class="legend" id="legend-latency"></div><svg class="chart" id="chart-latency"></svg>
 <h2>Stock over time (units, out of ${escapeHtml(formatNumber(data.supply))} supplied)</h2><div class="legend" id="legend-stock"></div><svg class="chart" id="chart-stock"></svg>
@@ -212,6 +252,12 @@ ${feedbackSection(data.feedback)}
 <script type="application/json" id="data">${embeddable({
     timeline: data.timeline,
     stock: data.stock,
+    room: (data.room ?? []).map((sample) => ({
+      ...sample,
+      now: sample.second,
+      boundaryShown: sample.boundarySecond === null ? null : Math.max(0, sample.boundarySecond),
+      admittedShown: sample.admittedUpToSecond === null ? null : Math.max(0, sample.admittedUpToSecond),
+    })),
     markers: data.markers,
     supply: data.supply,
     numberFormat: NUMBER_FORMAT,
@@ -236,7 +282,8 @@ ${feedbackSection(data.feedback)}
   // One time axis for every chart: from 0 to the last stock sample, so markers line up across charts.
   var lastSecond = Math.max.apply(null, [1, data.markers.spikeEndedAtSecond]
     .concat(data.stock.map(function (row) { return row.second; }))
-    .concat(data.timeline.map(function (row) { return row.second + 1; })));
+    .concat(data.timeline.map(function (row) { return row.second + 1; }))
+    .concat(data.room.map(function (row) { return row.second; })));
   function chart(id, rows, series, maxY) {
     var svg = document.getElementById('chart-' + id);
     var legend = document.getElementById('legend-' + id);
@@ -244,7 +291,7 @@ ${feedbackSection(data.feedback)}
     svg.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
     if (maxY === undefined) {
       var highest = 1;
-      series.forEach(function (s) { rows.forEach(function (row) { highest = Math.max(highest, row[s.key]); }); });
+      series.forEach(function (s) { rows.forEach(function (row) { if (typeof row[s.key] === 'number') highest = Math.max(highest, row[s.key]); }); });
       // A round scale of four whole steps (1, 2, 2.5, 3, 4, 5 or 7.5 × 10^k), so every tick reads as a plain number.
       var magnitude = Math.pow(10, Math.floor(Math.log10(Math.max(1, highest / 4))));
       var quarter = [1, 2, 2.5, 3, 4, 5, 7.5, 10]
@@ -266,16 +313,25 @@ ${feedbackSection(data.feedback)}
       el('line', { x1: x(t), y1: y(0), x2: x(t), y2: y(0) + 4, stroke: '#9aa5b5' }, svg);
       text(format(t) + ' s', { x: x(t), y: y(0) + 16, 'text-anchor': 'middle', class: 'x-tick' }, svg);
     }
+    if (typeof data.markers.pausedAtSecond === 'number') {
+      var resumed = typeof data.markers.resumedAtSecond === 'number' ? data.markers.resumedAtSecond : lastSecond;
+      el('rect', { x: x(data.markers.pausedAtSecond), y: top, width: Math.max(1, x(resumed) - x(data.markers.pausedAtSecond)),
+        height: y(0) - top, fill: '#f5cba7', 'fill-opacity': 0.45, class: 'pause-window' }, svg);
+      text('paused', { x: x(data.markers.pausedAtSecond) + 4, y: top + 12, fill: '#a04000', class: 'marker-label' }, svg);
+    }
     var marks = [{ at: data.markers.soldOutAtSecond, label: 'sold out', color: '#c0392b' },
-                 { at: data.markers.spikeEndedAtSecond, label: 'spike ends', color: '#1d2430' }];
+                 { at: data.markers.spikeEndedAtSecond, label: 'spike ends', color: '#1d2430' },
+                 { at: data.markers.soldOutForGoodAtSecond, label: 'sold out for good', color: '#7b241c' }];
     marks.forEach(function (m, index) {
       if (m.at === null || m.at === undefined) return;
       el('line', { x1: x(m.at), y1: y(0), x2: x(m.at), y2: top - 8, stroke: m.color, 'stroke-dasharray': '4 3', class: 'marker' }, svg);
       text(m.label + ' ' + format(m.at) + ' s', { x: x(m.at) + 4, y: top - 10 + index * 12, fill: m.color, class: 'marker-label' }, svg);
     });
     series.forEach(function (s) {
-      if (rows.length === 0) return;
-      var points = rows.map(function (row) { return x(row.second).toFixed(1) + ',' + y(row[s.key]).toFixed(1); }).join(' ');
+      // A sample without a value (null) is a gap: the line breaks there.
+      var known = rows.filter(function (row) { return typeof row[s.key] === 'number'; });
+      if (known.length === 0) return;
+      var points = known.map(function (row) { return x(row.second).toFixed(1) + ',' + y(row[s.key]).toFixed(1); }).join(' ');
       el('polyline', { points: points, fill: 'none', stroke: s.color, 'stroke-width': 2, 'data-series': s.key }, svg);
       legend.insertAdjacentHTML('beforeend', '<span><i style="background:' + s.color + '"></i>' + s.label + '</span>');
       drawn++;
@@ -286,10 +342,12 @@ ${feedbackSection(data.feedback)}
     { key: 'soldOut', label: 'sold out (409)', color: '#7f8c8d' },
     { key: 'limit', label: 'over the limit (429)', color: '#8e44ad' },
     { key: 'throttled', label: 'throttled (429)', color: '#d68910' },
-    { key: 'busy', label: 'busy (429)', color: '#a04000' },
+    { key: 'busy', label: 'busy (429)', color: '#a04000' }
+  ].concat(typeof data.markers.pausedAtSecond === 'number'
+    ? [{ key: 'paused', label: 'paused (503 DROP_PAUSED)', color: '#f39c12' }] : [], [
     { key: 'otherRefused', label: 'other 4xx', color: '#2e86c1' },
     { key: 'errors5xx', label: '5xx', color: '#c0392b' }
-  ]);
+  ]));
   chart('latency', data.timeline, [
     { key: 'p50', label: 'p50', color: '#2e86c1' },
     { key: 'p99', label: 'p99', color: '#8e44ad' }
@@ -299,6 +357,20 @@ ${feedbackSection(data.feedback)}
     { key: 'held', label: 'units held', color: '#d68910' },
     { key: 'sold', label: 'units sold', color: '#1f8f4e' }
   ], data.supply);
+  if (data.room.length > 0) {
+    chart('queue', data.room, [
+      { key: 'waiting', label: 'shoppers waiting', color: '#2e86c1' },
+      { key: 'botTicketsWaiting', label: 'bots’ farmed tickets waiting', color: '#8e44ad' }
+    ]);
+    chart('admissions', data.room, [
+      { key: 'admittedPerSecond', label: 'admissions per second (shoppers and bots)', color: '#1f8f4e' }
+    ]);
+    chart('boundary', data.room, [
+      { key: 'now', label: 'now', color: '#9aa5b5' },
+      { key: 'boundaryShown', label: 'boundary (edge store)', color: '#d68910' },
+      { key: 'admittedShown', label: 'latest ticket let in', color: '#1f8f4e' }
+    ], lastSecond);
+  }
   document.body.setAttribute('data-charts-drawn', String(drawn));
 })();
 </script>

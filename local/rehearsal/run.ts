@@ -14,7 +14,19 @@ import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
 import { type Admission, Recorder, type Refusal } from './recorder';
 import { type RunSettings, renderReport, type ShopperFeedback } from './report-html';
+import {
+  admissionGoals,
+  type Goal,
+  operatePause,
+  type PauseMeasures,
+  type PausePlan,
+  type WaitingRoomMeasures,
+  waitingRoomMeasures,
+  watchRoom,
+} from './room';
 import { type Check, verdict } from './verdict';
+
+export type { PauseMeasures, WaitingRoomMeasures } from './room';
 
 export interface RehearsalOptions {
   readonly stock: number;
@@ -39,6 +51,23 @@ export interface RehearsalOptions {
   readonly behaviour: Behaviour;
   /** Turn the drop's waiting room on: shoppers queue at the edge first, and bots farm tickets. */
   readonly waitingRoom?: boolean;
+  /** The operator pauses the drop this far into the run, and resumes it after a while. */
+  readonly pause?: PausePlan;
+}
+
+/**
+ * The waiting-room rehearsal's shoppers mostly pay for what they hold: few holds come back, so the drop
+ * sells out for good while later arrivals still wait, and the report can measure how fast they are told.
+ */
+export const WAITING_ROOM_BEHAVIOUR: Partial<Behaviour> = {
+  abandonShare: 0.03,
+  releaseShare: 0.02,
+  declineShare: 0.05,
+};
+
+/** With the waiting room on, the operator pauses mid-spike (40 % into the arrivals, after the start) for 5 s. */
+export function defaultPause(durationSeconds: number): PausePlan {
+  return { atSeconds: Math.max(PRE_QUEUE_LEAD_MS / 1000 + 1, Math.round(durationSeconds * 0.4)), forSeconds: 5 };
 }
 
 /** With the waiting room on, the drop starts this long after the product is made: early arrivals pre-queue. */
@@ -80,7 +109,7 @@ export interface Progress {
 }
 
 export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
-  let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop'> | undefined;
+  let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop' | 'endpoints'> | undefined;
   let pageUrl: string | undefined;
   let functionLog: WriteStream | undefined;
   const endpoints = options.awsEndpoints ? { endpoints: options.awsEndpoints } : {};
@@ -111,7 +140,7 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
   const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;
   const api = new ApiClient(url, adminKey, 512);
   try {
-    return await run(options, api, progress, pageUrl);
+    return await run(options, api, progress, pageUrl, stack?.endpoints.cloudfrontKeyValueStore);
   } finally {
     await api.close();
     await stack?.stop();
@@ -124,6 +153,7 @@ async function run(
   api: ApiClient,
   progress: Progress,
   pageUrl: string | undefined,
+  kvsEndpoint: string | undefined,
 ): Promise<RehearsalResult> {
   const runId = `r${options.seed}-${Date.now().toString(36)}`;
   const sku = `drop-${runId}`;
@@ -144,15 +174,24 @@ async function run(
   const durationMs = options.durationSeconds * 1000;
   const arrivals = arrivalSchedule(options.shoppers, durationMs, random);
   const isBot = arrivals.map(() => random() < options.botShare);
+  if (queue && startsAt) {
+    // Half the bots come early and farm their tickets before the start (the pre-queue), the rest on schedule.
+    const preStartMs = Math.max(0, startsAt - Date.now());
+    for (let index = 0; index < arrivals.length; index++) {
+      if (isBot[index] && random() < 0.5) arrivals[index] = random() * preStartMs * 0.8;
+    }
+  }
   const recorder = new Recorder();
   const outcomes = new Outcomes();
+  const room = queue ? watchRoom(queue, recorder, sku, kvsEndpoint) : undefined;
+  const pausing = options.pause ? operatePause(api, sku, runId, recorder, options.pause) : undefined;
   const context: DropContext = {
     api,
     sku,
     runId,
     seed: options.seed,
     maxPerCustomer: options.maxPerCustomer,
-    behaviour: options.behaviour,
+    behaviour: queue ? { ...options.behaviour, ...WAITING_ROOM_BEHAVIOUR } : options.behaviour,
     recorder,
     outcomes,
     ...(queue ? { queue } : {}),
@@ -178,7 +217,7 @@ async function run(
     progress.update(
       Math.min(1, elapsed / options.durationSeconds),
       `${elapsed.toFixed(0)}/${options.durationSeconds} s  ${recorder.count()} answers  ` +
-        `held ${ledger.held} sold ${ledger.sold} left ${ledger.available}  5xx ${recorder.count(undefined, (s) => s >= 500)}`,
+        `held ${ledger.held} sold ${ledger.sold} left ${ledger.available}  5xx ${recorder.errors5xx()}`,
     );
   }, 250);
 
@@ -195,16 +234,21 @@ async function run(
   const spikeSeconds = recorder.elapsedSeconds();
   clearInterval(ticker);
   progress.done();
+  if (pausing) {
+    // A spike over before the resume: the drop is resumed before the drain, whose holds then settle as usual.
+    await pausing.done;
+  }
 
   progress.log(
     `Spike over in ${spikeSeconds.toFixed(1)} s. Draining: holds expiring, orders fulfilling, channels syncing…`,
   );
   const drain = await drainAndRead(api, sku, outcomes, options.drainTimeoutSeconds);
   clearInterval(sampler);
+  room?.stop();
   recorder.sampleStock({ available: drain.ledger.available, held: drain.ledger.held, sold: drain.ledger.sold });
 
   const feedback = await readFeedback(api, sku, outcomes.feedbackSent);
-  const errors5xx = recorder.count(undefined, (status) => status >= 500);
+  const errors5xx = recorder.errors5xx();
   const checks = verdict({
     ledger: drain.ledger,
     outcomes,
@@ -216,9 +260,17 @@ async function run(
   });
   const all = recorder.percentiles();
   const timeline = recorder.timeline();
-  const refusals = { soldOut: 0, limit: 0, throttled: 0, busy: 0, otherRefused: 0 };
+  const refusals = { soldOut: 0, limit: 0, throttled: 0, busy: 0, paused: 0, otherRefused: 0 };
   for (const bucket of timeline) for (const key of Object.keys(refusals) as Refusal[]) refusals[key] += bucket[key];
   const firstEmpty = recorder.stock.find((sample) => sample.available === 0);
+  const admission = recorder.admission(drain.ledger.sold);
+  const roomMeasures =
+    queue && startsAt && room
+      ? waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers, room.samples)
+      : undefined;
+  const goals = roomMeasures
+    ? admissionGoals(admission.edgeAnsweredShare, admission.attemptsAfterSoldOut, roomMeasures)
+    : undefined;
   const settings = {
     stock: options.stock,
     shoppers: options.shoppers - bots,
@@ -259,12 +311,8 @@ async function run(
     refusals,
     soldOutAtSecond: firstEmpty ? Number(firstEmpty.second.toFixed(1)) : null,
     feedback,
-    admission: {
-      ...recorder.admission(drain.ledger.sold),
-      ...(queue && startsAt
-        ? { waitingRoom: waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers) }
-        : {}),
-    },
+    admission: { ...admission, ...(roomMeasures ? { waitingRoom: roomMeasures, goals } : {}) },
+    pause: pausing?.measures(outcomes) ?? null,
     spikeEndedAtSecond: Number(spikeSeconds.toFixed(1)),
   };
   const reportPath = writeReports(options.reportDir, runId, {
@@ -356,7 +404,8 @@ function writeReports(
       latencyMs: { p99: number };
       soldOutAtSecond: number | null;
       feedback: ShopperFeedback | undefined;
-      admission: Admission & { waitingRoom?: WaitingRoomMeasures };
+      admission: Admission & { waitingRoom?: WaitingRoomMeasures; goals?: Goal[] | undefined };
+      pause: PauseMeasures | null;
     };
     checks: Check[];
     recorder: Recorder;
@@ -394,11 +443,21 @@ function writeReports(
               ? {}
               : { 'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds }),
             'bots: share of units / of arrivals (%)': `${Math.round(summary.admission.waitingRoom.botUnitShare * 100)} / ${Math.round(summary.admission.waitingRoom.botArrivalShare * 100)}`,
+            'bots: tickets farmed': summary.admission.waitingRoom.botTickets,
           }
         : {}),
+      ...pauseFigures(summary.pause),
     },
     checks,
-    markers: { soldOutAtSecond: summary.soldOutAtSecond, spikeEndedAtSecond: summary.spikeEndedAtSecond },
+    markers: {
+      soldOutAtSecond: summary.soldOutAtSecond,
+      spikeEndedAtSecond: summary.spikeEndedAtSecond,
+      soldOutForGoodAtSecond: summary.admission.soldOutForGoodAtSecond,
+      pausedAtSecond: summary.pause?.pausedAtSecond ?? null,
+      resumedAtSecond: summary.pause?.resumedAtSecond ?? null,
+    },
+    room: summary.admission.waitingRoom?.series ?? [],
+    goals: summary.admission.goals ?? [],
     supply: summary.settings.stock,
     errorCodes: recorder.errorCodes(),
     routes: recorder.routes().map((route) => ({ route, ...recorder.percentiles(route) })),
@@ -427,63 +486,19 @@ async function openWaitingRoom(api: ApiClient, sku: string): Promise<Queue> {
   }
 }
 
-export interface WaitingRoomMeasures {
-  /**
-   * Pairs of human shoppers with tickets from after the start where the later ticket was let in before the
-   * earlier one was told to wait: the later's admission arrived before the earlier's question was even
-   * asked, so the edge decided them out of ticket order (polling jitter cannot make one).
-   */
-  readonly orderInversions: number;
-  readonly maxQueueWaitSeconds: number;
-  /** From the sell-out (nothing available, nothing held) until the last waiting shopper was told. */
-  readonly soldOutNoticeSeconds: number | null;
-  readonly botUnitShare: number;
-  readonly botArrivalShare: number;
-  readonly humansQueued: number;
-  readonly humansAdmitted: number;
-  readonly botTickets: number;
-}
-
-export function waitingRoomMeasures(
-  queue: Queue,
-  outcomes: Outcomes,
-  recorder: Recorder,
-  startsAt: number,
-  botArrivalShare: number,
-): WaitingRoomMeasures {
-  const humans = [...queue.humans.values()];
-  const afterStart = humans.filter((human) => human.ticketT >= startsAt).sort((a, b) => a.ticketT - b.ticketT);
-  let orderInversions = 0;
-  for (let later = 0; later < afterStart.length; later++) {
-    const admitted = afterStart[later]?.admittedAt;
-    if (admitted === undefined) continue;
-    for (let earlier = 0; earlier < later; earlier++) {
-      const told = afterStart[earlier];
-      if (told && told.ticketT < (afterStart[later]?.ticketT ?? 0) && (told.lastWaitAskedAt ?? 0) > admitted) {
-        orderInversions++;
-      }
-    }
-  }
-  const waits = humans.flatMap((human) => (human.admittedAt === undefined ? [] : [human.admittedAt - human.ticketAt]));
-  const soldOut = recorder.stock.find((sample) => sample.available === 0 && sample.held === 0);
-  const soldOutAt = soldOut ? recorder.startedAt + soldOut.second * 1000 : undefined;
-  const told = humans.flatMap((human) => (human.toldSoldOutAt === undefined ? [] : [human.toldSoldOutAt]));
-  const units = [...outcomes.holds.values()];
-  const total = units.reduce((sum, hold) => sum + hold.quantity, 0);
-  const byBots = units
-    .filter((hold) => hold.customerId.includes('-bot-'))
-    .reduce((sum, hold) => sum + hold.quantity, 0);
-  return {
-    orderInversions,
-    maxQueueWaitSeconds: Number((Math.max(0, ...waits) / 1000).toFixed(1)),
-    soldOutNoticeSeconds:
-      soldOutAt === undefined || told.length === 0
-        ? null
-        : Number((Math.max(0, Math.max(...told) - soldOutAt) / 1000).toFixed(1)),
-    botUnitShare: total === 0 ? 0 : Number((byBots / total).toFixed(3)),
-    botArrivalShare: Number(botArrivalShare.toFixed(3)),
-    humansQueued: humans.length,
-    humansAdmitted: waits.length,
-    botTickets: queue.botTickets,
+/** The pause's figures for the report; a measure with nothing to measure is left out. */
+function pauseFigures(pause: PauseMeasures | null): Record<string, string | number> {
+  if (!pause) return {};
+  const figures: Record<string, string | number | null> = {
+    'pause: first DROP_PAUSED after the call (s)': pause.firstPausedAnswerSeconds,
+    'pause: first DROP_PAUSED from the edge (s)': pause.edgePausedAfterSeconds,
+    'pause: DROP_PAUSED answers / from the edge': `${pause.pausedAnswers} / ${pause.pausedAnswersFromEdge}`,
+    'pause: new holds while paused': pause.holdsWhilePaused,
+    'pause: last of them after the call (s)': pause.lastHoldAfterPauseSeconds,
+    'resume: new holds after it': pause.holdsAfterResume,
+    'resume: first new hold after the call (s)': pause.firstHoldAfterResumeSeconds,
   };
+  return Object.fromEntries(
+    Object.entries(figures).filter((entry): entry is [string, string | number] => entry[1] !== null),
+  );
 }
