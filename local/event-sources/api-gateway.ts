@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { type CloudFrontFunction, viewerRequestEvent, writeEdgeResponse } from '../edge/cloudfront-function';
 import { answerSite } from '../site';
+import type { Validate } from './json-schema';
 import { lambdaContext } from './lambda-context';
 
 /** A route as the gateway serves it: the contract's routes, or the ones an assembly's REST API declares. */
@@ -58,6 +59,41 @@ export interface GatewayOptions {
   readonly edge?: readonly EdgeFunctionAssociation[];
   /** Observes every answered request (status, route and latency), e.g. for a rehearsal. */
   readonly onResponse?: (entry: { route: string; status: number; ms: number }) => void;
+  /**
+   * What the deployed API applies before a function runs, as an assembly's template declares it
+   * (local/assembly/api.ts): its gateway responses, request validation and throttles. Without it the
+   * gateway answers its own errors in the contract's shape and validates nothing (the handlers do).
+   */
+  readonly rules?: ApiRules;
+}
+
+/** A REST API's gateway-level rules, read from its template. */
+export interface ApiRules {
+  /** `AWS::ApiGateway::GatewayResponse` by response type (`THROTTLED`, `DEFAULT_4XX`, …). */
+  readonly responses: ReadonlyMap<string, GatewayResponseSpec>;
+  /** By route key (`POST /products/{sku}/reservations`): what the method's request validator checks. */
+  readonly requests: ReadonlyMap<string, RequestRules>;
+  /** Token buckets: each method's (the stage's method settings), and the API key's (its usage plan). */
+  readonly throttles: { readonly methods: ReadonlyMap<string, Throttle>; readonly apiKey?: Throttle | undefined };
+}
+
+export interface GatewayResponseSpec {
+  readonly status?: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The `application/json` template: `$context.error.messageString`, `$context.error.message` and `$context.requestId` are filled in. */
+  readonly template?: string | undefined;
+}
+
+export interface RequestRules {
+  readonly headers: readonly string[];
+  readonly query: readonly string[];
+  /** The `application/json` model, when the validator checks bodies. */
+  readonly body?: Validate | undefined;
+}
+
+export interface Throttle {
+  readonly rate: number;
+  readonly burst: number;
 }
 
 export interface EdgeFunctionAssociation {
@@ -89,12 +125,20 @@ interface Match {
   readonly pathParameters: Record<string, string>;
 }
 
+/**
+ * An answer of the gateway itself. `type` is API Gateway's response type for it ("Gateway response
+ * types", https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html),
+ * by which an assembly's gateway responses replace it; `apiMessage` is what API Gateway says then
+ * (`$context.error.message`).
+ */
 class GatewayError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
     readonly headers: Record<string, string> = {},
+    readonly type = 'DEFAULT',
+    readonly apiMessage = message,
   ) {
     super(message);
   }
@@ -104,13 +148,28 @@ export const DEFAULT_MAX_CONCURRENCY = 64;
 
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const limit = { inFlight: 0, max: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY };
+  const buckets = new TokenBuckets();
   const server = createServer((request, response) => {
     const started = performance.now();
-    serve(options, request, response, limit)
+    serve(options, request, response, limit, buckets)
       .catch((error: unknown) => {
         const known =
-          error instanceof GatewayError ? error : new GatewayError(502, 'BAD_GATEWAY', 'The function failed');
-        send(response, known.status, { error: { code: known.code, message: known.message } }, known.headers);
+          error instanceof GatewayError
+            ? error
+            : new GatewayError(
+                502,
+                'BAD_GATEWAY',
+                'The function failed',
+                {},
+                'INTEGRATION_FAILURE',
+                'Internal server error',
+              );
+        if (options.rules) {
+          const answer = gatewayResponse(options.rules.responses, known);
+          send(response, answer.status, answer.body, answer.headers);
+        } else {
+          send(response, known.status, { error: { code: known.code, message: known.message } }, known.headers);
+        }
         return 'unmatched';
       })
       .then((route) => options.onResponse?.({ route, status: response.statusCode, ms: performance.now() - started }));
@@ -141,6 +200,7 @@ async function serve(
   request: IncomingMessage,
   response: ServerResponse,
   limit: { inFlight: number; max: number },
+  buckets: TokenBuckets,
 ): Promise<string> {
   const rawUrl = request.url ?? '/';
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
@@ -153,7 +213,25 @@ async function serve(
   const match = matchRoute(options.routes, request.method ?? 'GET', rawPath);
   const routeKey = `${match.route.method} ${match.route.path}`;
   if (match.route.access === 'admin' && !hasKey(request.headers['x-api-key'], options.adminKey)) {
-    throw new GatewayError(403, 'FORBIDDEN', 'A valid x-api-key header is required');
+    throw new GatewayError(
+      403,
+      'FORBIDDEN',
+      'A valid x-api-key header is required',
+      {},
+      'INVALID_API_KEY',
+      'Forbidden',
+    );
+  }
+  const rules = options.rules;
+  // API Gateway's order: the API key, then its usage plan's and the method's throttles, then the validator.
+  if (rules) {
+    const admitted =
+      (match.route.access !== 'admin' || buckets.take('api-key', rules.throttles.apiKey)) &&
+      buckets.take(routeKey, rules.throttles.methods.get(routeKey));
+    if (!admitted) {
+      request.resume();
+      throw new GatewayError(429, 'THROTTLED', 'Too many requests', {}, 'THROTTLED', 'Too Many Requests');
+    }
   }
   const handler = options.handlers.get(match.route.handler);
   if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
@@ -169,6 +247,8 @@ async function serve(
   let result: APIGatewayProxyResult;
   try {
     const body = await readBody(request);
+    const validation = rules?.requests.get(routeKey);
+    if (validation) validate(validation, request, url.searchParams, body);
     const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
     result = await invoke(handler, event, match.route.handler);
   } finally {
@@ -199,8 +279,12 @@ export function matchRoute(routes: readonly GatewayRoute[], method: string, path
     pathMatched = true;
     if (route.method === method) return { route, pathParameters };
   }
-  if (pathMatched) throw new GatewayError(405, 'METHOD_NOT_ALLOWED', 'This route does not accept that method');
-  throw new GatewayError(404, 'ROUTE_NOT_FOUND', 'No such route');
+  // API Gateway answers both as MISSING_AUTHENTICATION_TOKEN (403 "Missing Authentication Token" by default).
+  const missing = [{}, 'MISSING_AUTHENTICATION_TOKEN', 'Missing Authentication Token'] as const;
+  if (pathMatched) {
+    throw new GatewayError(405, 'METHOD_NOT_ALLOWED', 'This route does not accept that method', ...missing);
+  }
+  throw new GatewayError(404, 'ROUTE_NOT_FOUND', 'No such route', ...missing);
 }
 
 function decodeSegment(segment: string): string {
@@ -227,7 +311,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
   const declared = Number(request.headers['content-length'] ?? 0);
   if (declared > GATEWAY_MAX_BODY_BYTES) {
     request.resume();
-    throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+    throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large', {}, 'REQUEST_TOO_LARGE');
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -235,7 +319,7 @@ async function readBody(request: IncomingMessage): Promise<Buffer> {
     size += (chunk as Buffer).length;
     if (size > GATEWAY_MAX_BODY_BYTES) {
       request.resume();
-      throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large');
+      throw new GatewayError(413, 'PAYLOAD_TOO_LARGE', 'Request body too large', {}, 'REQUEST_TOO_LARGE');
     }
     chunks.push(chunk as Buffer);
   }
@@ -325,19 +409,117 @@ async function invoke(
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new GatewayError(504, 'GATEWAY_TIMEOUT', 'The function timed out')),
+      () =>
+        reject(
+          new GatewayError(
+            504,
+            'GATEWAY_TIMEOUT',
+            'The function timed out',
+            {},
+            'INTEGRATION_TIMEOUT',
+            'Endpoint request timed out',
+          ),
+        ),
       HANDLER_TIMEOUT_MS,
     );
   });
   try {
     const result = await Promise.race([handler(event, context), timeout]);
     if (!result || typeof result.statusCode !== 'number') {
-      throw new GatewayError(502, 'BAD_GATEWAY', 'The function returned a malformed response');
+      throw new GatewayError(
+        502,
+        'BAD_GATEWAY',
+        'The function returned a malformed response',
+        {},
+        'INTEGRATION_FAILURE',
+        'Internal server error',
+      );
     }
     return result;
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The request validator's checks ("Request validation for REST APIs in API Gateway",
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-method-request-validation.html):
+ * required headers and query strings, then a JSON body (no Content-Type is taken as application/json)
+ * against the method's model.
+ */
+function validate(rules: RequestRules, request: IncomingMessage, query: URLSearchParams, body: Buffer): void {
+  const missing = [
+    ...rules.headers.filter((name) => request.headers[name.toLowerCase()] === undefined),
+    ...rules.query.filter((name) => !query.has(name)),
+  ];
+  if (missing.length > 0) {
+    const message = `Missing required request parameters: [${missing.join(', ')}]`;
+    throw new GatewayError(400, 'VALIDATION_ERROR', message, {}, 'BAD_REQUEST_PARAMETERS');
+  }
+  const mediaType = String(request.headers['content-type'] ?? 'application/json')
+    .split(';')[0]
+    ?.trim()
+    .toLowerCase();
+  if (!rules.body || mediaType !== 'application/json') return;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  const error = value === undefined ? 'not JSON' : rules.body(value);
+  if (error !== undefined) {
+    throw new GatewayError(
+      400,
+      'VALIDATION_ERROR',
+      `Invalid request body: ${error}`,
+      {},
+      'BAD_REQUEST_BODY',
+      'Invalid request body',
+    );
+  }
+}
+
+/** Per key, a token bucket of `burst` tokens refilled at `rate` a second (API Gateway's throttling model). */
+class TokenBuckets {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  take(key: string, throttle: Throttle | undefined): boolean {
+    if (!throttle) return true;
+    const now = performance.now();
+    const bucket = this.buckets.get(key) ?? { tokens: throttle.burst, at: now };
+    bucket.tokens = Math.min(throttle.burst, bucket.tokens + ((now - bucket.at) / 1000) * throttle.rate);
+    bucket.at = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/**
+ * The gateway response API Gateway gives for an error of its own: the template's response for its type,
+ * else DEFAULT_4XX or DEFAULT_5XX, else API Gateway's built-in `{"message": …}`.
+ */
+export function gatewayResponse(
+  responses: ReadonlyMap<string, GatewayResponseSpec>,
+  error: { readonly status: number; readonly type: string; readonly apiMessage: string },
+  requestId: string = randomUUID(),
+): { status: number; headers: Record<string, string>; body: unknown } {
+  const spec = responses.get(error.type) ?? responses.get(error.status >= 500 ? 'DEFAULT_5XX' : 'DEFAULT_4XX');
+  const status = spec?.status ?? error.status;
+  if (!spec?.template) return { status, headers: { ...spec?.headers }, body: { message: error.apiMessage } };
+  const text = spec.template
+    .replaceAll('$context.error.messageString', JSON.stringify(error.apiMessage))
+    .replaceAll('$context.error.message', error.apiMessage)
+    .replaceAll('$context.requestId', requestId);
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status, headers: { ...spec.headers }, body };
 }
 
 function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

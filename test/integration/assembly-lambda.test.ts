@@ -425,6 +425,125 @@ test('a method removed from a copy of the assembly is gone from the local API', 
   expect((await client.call('GET', '/health')).body).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
 });
 
+test('the gateway applies what the template declares before any function runs: required parameters, models, gateway responses', async () => {
+  const { provisioned, runtime } = await start(assemblyDir);
+  const gateway = await startAssemblyGateway(assemblyApi(provisioned, runtime), { adminKey: 'rules-admin-key' });
+  stoppers.push(() => gateway.stop());
+  const client = new ApiClient(gateway.url, 'rules-admin-key');
+  stoppers.push(() => client.close());
+  const sku = 'ASM-RULES-1';
+  expect((await client.putProduct(sku, { name: 'Rules tee', priceCents: 100, stock: 3 })).status).toBe(201);
+  const reserve = (body: unknown, headers: Record<string, string>) =>
+    client.call('POST', `/products/${sku}/reservations`, { body, headers });
+
+  // BAD_REQUEST_PARAMETERS: the method requires Idempotency-Key; the template's answer carries API Gateway's message.
+  const noKey = await reserve({ customerId: 'ann', quantity: 1 }, {});
+  expect([noKey.status, noKey.body]).toEqual([
+    400,
+    { error: { code: 'VALIDATION_ERROR', message: 'Missing required request parameters: [Idempotency-Key]' } },
+  ]);
+  // BAD_REQUEST_BODY: the model (draft 4) refuses what the function would also refuse, before it runs.
+  for (const body of [
+    { customerId: 'ann', quantity: 0 },
+    { customerId: 'ann', quantity: 1, extra: true },
+    { quantity: 1 },
+  ]) {
+    const refused = await reserve(body, { 'idempotency-key': attemptKey() });
+    expect([refused.status, refused.body]).toEqual([
+      400,
+      { error: { code: 'VALIDATION_ERROR', message: 'Invalid request body' } },
+    ]);
+  }
+  const notJson = await client.call('POST', `/products/${sku}/reservations`, {
+    rawBody: '{"customerId":',
+    headers: { 'idempotency-key': attemptKey() },
+  });
+  expect([notJson.status, notJson.body.error?.message]).toEqual([400, 'Invalid request body']);
+  // MISSING_AUTHENTICATION_TOKEN: an unknown route, and a known path with another method, are 404 by the template.
+  for (const [method, path] of [
+    ['GET', '/nope'],
+    ['PATCH', `/products/${sku}`],
+  ] as const) {
+    const missing = await client.call(method, path);
+    expect([missing.status, missing.body]).toEqual([
+      404,
+      { error: { code: 'ROUTE_NOT_FOUND', message: 'No such route' } },
+    ]);
+  }
+  // INVALID_API_KEY.
+  const noApiKey = await client.call('GET', `/admin/products/${sku}/ledger`);
+  expect([noApiKey.status, noApiKey.body.error?.code]).toEqual([403, 'FORBIDDEN']);
+  // Nothing refused above reached a function: no unit was held.
+  expect(await client.ledger(sku)).toMatchObject({ held: 0, available: 3 });
+  const held = await reserve({ customerId: 'ann', quantity: 1 }, { 'idempotency-key': attemptKey() });
+  expect(held.status).toBe(201);
+}, 120_000);
+
+test("the usage plan's throttle holds the admin key to its rate and burst, answered with the template's THROTTLED", async () => {
+  const { provisioned, runtime } = await start(assemblyDir);
+  const api = assemblyApi(provisioned, runtime);
+  expect(api.rules.throttles.apiKey).toEqual({ rate: 10, burst: 20 });
+  // Each method has the stage's bucket: its own setting where the template has one, else the `*` `/*` default.
+  const stage = Object.values(
+    JSON.parse(readFileSync(join(assemblyDir, 'Dropline-Stateless.template.json'), 'utf8')).Resources as Record<
+      string,
+      { Type: string; Properties: { MethodSettings?: Array<Record<string, unknown>> } }
+    >,
+  ).find((resource) => resource.Type === 'AWS::ApiGateway::Stage');
+  const fallback = stage?.Properties.MethodSettings?.find((setting) => setting.ResourcePath === '/*');
+  expect(api.rules.throttles.methods.get('GET /health')).toEqual({
+    rate: fallback?.ThrottlingRateLimit,
+    burst: fallback?.ThrottlingBurstLimit,
+  });
+  expect(api.rules.throttles.methods.get('PUT /admin/products/{sku}')).toEqual({ rate: 10, burst: 20 });
+  const gateway = await startAssemblyGateway(api, { adminKey: 'throttle-admin-key' });
+  stoppers.push(() => gateway.stop());
+  const client = new ApiClient(gateway.url, 'throttle-admin-key');
+  stoppers.push(() => client.close());
+  // 40 at once against a bucket of 20 that refills at 10/s: about 20 pass, the rest are throttled.
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, () => client.call('GET', '/admin/products/ASM-NONE/ledger', { admin: true })),
+  );
+  const throttled = answers.filter((answer) => answer.status === 429);
+  expect(throttled.length).toBeGreaterThanOrEqual(15);
+  expect(answers.length - throttled.length).toBeGreaterThanOrEqual(20);
+  expect(throttled[0]?.body).toEqual({ error: { code: 'THROTTLED', message: 'Too many requests; retry shortly' } });
+  expect(throttled[0]?.headers['retry-after']).toBe('1');
+}, 120_000);
+
+test('a gateway response and a model edited in a copy of the assembly are what the local gateway answers', async () => {
+  const edited = editedCopy((_, template) => {
+    for (const resource of Object.values(template.Resources) as Array<{
+      Type: string;
+      Properties: Record<string, unknown>;
+    }>) {
+      if (
+        resource.Type === 'AWS::ApiGateway::GatewayResponse' &&
+        resource.Properties.ResponseType === 'MISSING_AUTHENTICATION_TOKEN'
+      ) {
+        resource.Properties.StatusCode = '410';
+        resource.Properties.ResponseTemplates = { 'application/json': '{"gone":$context.error.messageString}' };
+      }
+      const schema = resource.Properties.Schema as { properties?: { quantity?: { maximum?: number } } } | undefined;
+      if (resource.Type === 'AWS::ApiGateway::Model' && schema?.properties?.quantity?.maximum === 100) {
+        schema.properties.quantity.maximum = 1;
+      }
+    }
+  });
+  const { provisioned, runtime } = await start(edited);
+  const gateway = await startAssemblyGateway(assemblyApi(provisioned, runtime), { adminKey: 'edited-admin-key' });
+  stoppers.push(() => gateway.stop());
+  const client = new ApiClient(gateway.url, 'edited-admin-key');
+  stoppers.push(() => client.close());
+  const missing = await client.call('GET', '/nope');
+  expect([missing.status, missing.body]).toEqual([410, { gone: 'Missing Authentication Token' }]);
+  const two = await client.call('POST', '/products/ASM-EDIT/reservations', {
+    body: { customerId: 'ann', quantity: 2 },
+    headers: { 'idempotency-key': attemptKey() },
+  });
+  expect([two.status, two.body.error?.message]).toEqual([400, 'Invalid request body']);
+}, 120_000);
+
 test('GET / is the page the assembly deploys (its bucket deployment’s asset), and none when it deploys none', async () => {
   const marked = editedCopy(() => undefined);
   const { provisioned, runtime } = await start(marked);
