@@ -202,6 +202,8 @@ export interface WaitingRoomMeasures {
   readonly soldOutNoticeSeconds: number | null;
   /** From the sell-out for good until the edge function itself first answered an attempt SOLD_OUT. */
   readonly edgeSoldOutAfterSeconds: number | null;
+  /** From the sell-out for good until the last reservation attempt answered after it (how long any storm outlasted it). */
+  readonly lastAttemptAfterSoldOutSeconds: number | null;
   /** Shoppers waiting when the drop sold out for good, and how many of them were told SOLD_OUT. */
   readonly waitingAtSoldOut: number;
   readonly toldSoldOut: number;
@@ -247,6 +249,7 @@ export function waitingRoomMeasures(
     soldOutAt === undefined
       ? undefined
       : recorder.reservations().find((answer) => answer.edge && answer.code === 'SOLD_OUT' && answer.at >= soldOutAt);
+  const lastAttempt = soldOutAt === undefined ? undefined : recorder.reservations().at(-1);
   const units = [...outcomes.holds.values()];
   const total = units.reduce((sum, hold) => sum + hold.quantity, 0);
   const byBots = units
@@ -263,6 +266,10 @@ export function waitingRoomMeasures(
       soldOutAt === undefined || edgeSoldOut === undefined
         ? null
         : Number(((edgeSoldOut.at - soldOutAt) / 1000).toFixed(1)),
+    lastAttemptAfterSoldOutSeconds:
+      soldOutAt === undefined || lastAttempt === undefined || lastAttempt.at < soldOutAt
+        ? null
+        : Number(((lastAttempt.at - soldOutAt) / 1000).toFixed(1)),
     waitingAtSoldOut: waitingThen.length,
     toldSoldOut: told.length,
     botUnitShare: total === 0 ? 0 : Number((byBots / total).toFixed(3)),
@@ -294,7 +301,7 @@ export function admissionGoals(
       detail:
         edgeAnsweredShare === null
           ? 'not measured: no attempt after a sell-out for good'
-          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after the sell-out`,
+          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it`,
     },
     {
       goal: 'sold-out notice ≤ 3 s',
