@@ -89,6 +89,7 @@ export async function startAssemblyEventSources(
             queueArn: queue.arn,
             batchSize,
             pollers: Math.min(maximumConcurrency ?? DEFAULT_SQS_POLLERS, DEFAULT_SQS_POLLERS),
+            batchingWindowMs: Number(property('MaximumBatchingWindowInSeconds') ?? 0) * 1000,
             // Without ReportBatchItemFailures Lambda ignores the answer: the batch succeeded unless the function threw.
             handler: async (event) => {
               const answer = (await invoke(event)) as SQSBatchResponse | undefined;
@@ -100,9 +101,6 @@ export async function startAssemblyEventSources(
           notes.push(
             `${at}: ScalingConfig.MaximumConcurrency ${maximumConcurrency} runs as ${DEFAULT_SQS_POLLERS} local pollers`,
           );
-        }
-        if (property('MaximumBatchingWindowInSeconds') !== undefined) {
-          notes.push(`${at}: MaximumBatchingWindowInSeconds is not emulated: a batch is what one receive returns`);
         }
         continue;
       }
@@ -126,6 +124,7 @@ export async function startAssemblyEventSources(
             tableName,
             batchSize,
             handler: invoke,
+            batchingWindowMs: Number(property('MaximumBatchingWindowInSeconds') ?? 0) * 1000,
             ...(filter ? { filter } : {}),
             errorHandling: {
               ...(retries === undefined ? {} : { maximumRetryAttempts: Number(retries) }),

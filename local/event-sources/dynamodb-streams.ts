@@ -123,6 +123,12 @@ export interface StreamEventSourceOptions {
   readonly errorHandling?: StreamErrorHandling;
   /** The function's ARN, for the on-failure record. */
   readonly functionArn?: string;
+  /**
+   * `MaximumBatchingWindowInSeconds`, in ms: a batch smaller than `batchSize` waits until this long after
+   * its records were first read, for more to join it ("Batching behavior", AWS Lambda Developer Guide,
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-batching).
+   */
+  readonly batchingWindowMs?: number;
 }
 
 export async function startStreamEventSource(options: StreamEventSourceOptions): Promise<RunningEventSource> {
@@ -302,6 +308,8 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
         })
       : undefined;
 
+  /** Per shard, when the batching window of the short batch it holds ends. */
+  const windowEnds = new Map<string, number>();
   const readShard = async (shardId: string, iterator: string): Promise<boolean> => {
     let page: GetRecordsCommandOutput;
     try {
@@ -314,6 +322,15 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       return true;
     }
     const { Records = [], NextShardIterator } = page;
+    // A short batch waits out the window from when it was first read, then goes with whatever is there:
+    // the shard's iterator is not moved meanwhile, so the next read takes the same records and any new ones.
+    const window = options.batchingWindowMs ?? 0;
+    if (window > 0 && Records.length > 0 && Records.length < options.batchSize) {
+      const until = windowEnds.get(shardId) ?? Date.now() + window;
+      windowEnds.set(shardId, until);
+      if (Date.now() < until) return false;
+    }
+    windowEnds.delete(shardId);
     for (const record of Records) shardOfStreamRecord.set(record, shardId);
     if (Records.length > 0) {
       if (lanes) await lanes.enqueue(Records);

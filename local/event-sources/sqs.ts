@@ -23,6 +23,12 @@ export interface SqsEventSourceOptions {
   readonly handler: SqsHandler;
   readonly batchSize: number;
   readonly pollers?: number;
+  /**
+   * `MaximumBatchingWindowInSeconds`, in ms: receive until `batchSize` messages or this long from the first
+   * ("Batching behavior", AWS Lambda Developer Guide,
+   * https://docs.aws.amazon.com/lambda/latest/dg/invocation-eventsourcemapping.html#invocation-eventsourcemapping-batching).
+   */
+  readonly batchingWindowMs?: number;
 }
 
 export interface RunningEventSource {
@@ -36,16 +42,27 @@ export function startSqsEventSource(options: SqsEventSourceOptions): RunningEven
   const poll = async () => {
     while (!stopped) {
       try {
-        const { Messages = [] } = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: Math.min(10, options.batchSize),
-            WaitTimeSeconds: 1,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
+        const receive = async (max: number, waitSeconds: number) =>
+          (
+            await sqs.send(
+              new ReceiveMessageCommand({
+                QueueUrl: options.queueUrl,
+                MaxNumberOfMessages: Math.min(10, max),
+                WaitTimeSeconds: waitSeconds,
+                MessageSystemAttributeNames: ['All'],
+                MessageAttributeNames: ['All'],
+              }),
+            )
+          ).Messages ?? [];
+        const Messages = await receive(options.batchSize, 1);
         if (Messages.length === 0 || stopped) continue;
+        // With a batching window, the batch gathers until it is full or the window from its first message ends.
+        const windowEnds = Date.now() + (options.batchingWindowMs ?? 0);
+        while (!stopped && Messages.length < options.batchSize && Date.now() < windowEnds) {
+          const waitSeconds = Math.min(1, Math.floor((windowEnds - Date.now()) / 1000));
+          Messages.push(...(await receive(options.batchSize - Messages.length, waitSeconds)));
+          if (waitSeconds === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const records = Messages.map((message) => toRecord(message, options.queueArn));
         const failed = await invoke(options, records);
         const succeeded = Messages.filter((message) => !failed.has(message.MessageId ?? ''));
