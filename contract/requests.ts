@@ -17,7 +17,7 @@ import { SKU_PATTERN, SKU_RULE } from './sku';
 export const Sku = z.string().check(z.regex(SKU_PATTERN, SKU_RULE));
 export const CustomerId = z
   .string()
-  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}$/, 'letters, digits and ._@:+-; at most 128'));
+  .check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._@:+|-]{0,127}$/, 'letters, digits and ._@:+|-; at most 128'));
 export const ReservationId = z.uuid();
 /** Printable ASCII without spaces, as the IETF Idempotency-Key draft suggests; at most 255. */
 export const IdempotencyKey = z.string().check(z.regex(/^[\x21-\x7E]{1,255}$/, 'printable ASCII; at most 255'));

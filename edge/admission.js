@@ -16,7 +16,7 @@ const kvs = cf.kvs();
 const SKU = '([A-Za-z0-9][A-Za-z0-9_-]{0,63})';
 const RESERVATIONS = new RegExp(`^/products/${SKU}/reservations$`);
 const QUEUE = new RegExp(`^/drops/${SKU}/queue$`);
-const CUSTOMER = /^[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}$/;
+const CUSTOMER = /^[A-Za-z0-9][A-Za-z0-9._@:+|-]{0,127}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const SKEW_MS = 2000;
 const TOKEN_MS = 120000;
@@ -59,7 +59,7 @@ async function queue(request, sku) {
   const state = stateOf(drop, now);
   if (!drop.room) return ok({ state: state, position: 0, ahead: 0, etaSeconds: 0, admitted: state === 'OPEN' });
   const subject = customerOf(request.querystring.customerId);
-  if (subject === null) return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+-; at most 128');
+  if (subject === null) return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+|-; at most 128');
   const keys = await read('admission-keys', isKeys);
   if (keys === null) return error(503, 'UNAVAILABLE', 'The waiting room is starting; retry shortly', retryAfter('1'));
   let ticket;

@@ -12,8 +12,10 @@
  * - `iss` must be the configured issuer and `aud` must name the configured audience (§3.8, §3.9), `exp`
  *   must be in the future and `nbf` (when given) in the past, with 2 s of clock skew.
  *
- * The key set is fetched once per environment and again for an unknown `kid` (a rotation), at most every
- * 10 s, so forged key ids cost the provider nothing.
+ * The key set is fetched once per environment, again for an unknown `kid` (a rotation) at most every
+ * 10 s, and again once it is an hour old, so forged key ids cost the provider nothing; after a failed fetch
+ * the next waits 1 s, then longer, up to 10 s. Cognito access tokens carry the app client in `client_id`
+ * (`token_use: access`, no `aud`): that is their audience.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
 import { envVars } from '../../contract/env-vars';
@@ -26,6 +28,10 @@ import type { IdentityVerifier } from '../domain/ports';
 const FETCH_TIMEOUT_MS = 1500;
 /** An unknown key id fetches the key set again, but not more often than this. */
 const REFETCH_AFTER_MS = 10_000;
+/** A key set older than this is fetched again: a key the provider withdrew stops verifying within the hour. */
+const MAX_KEY_SET_AGE_MS = 3_600_000;
+/** After a failed fetch, the next waits 1 s, then 2, 4, 8, at most 10: a failing provider is not hammered. */
+const BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 10_000];
 const SKEW_SECONDS = 2;
 const MAX_JWKS_BYTES = 64 * 1024;
 const MIN_RSA_BITS = 2048;
@@ -47,6 +53,9 @@ const ALGORITHMS: Readonly<Record<string, { digest: string; kty: string; padding
 interface Claims {
   readonly iss?: unknown;
   readonly aud?: unknown;
+  /** Cognito's access tokens name the app client here, and carry no `aud`. */
+  readonly client_id?: unknown;
+  readonly token_use?: unknown;
   readonly sub?: unknown;
   readonly exp?: unknown;
   readonly nbf?: unknown;
@@ -56,6 +65,8 @@ export class OidcIdentity implements IdentityVerifier {
   private keys = new Map<string, { readonly key: KeyObject; readonly alg?: string }>();
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private fetching: Promise<void> | undefined;
+  private failures = 0;
+  private retryAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly config: IdentityConfig,
@@ -91,11 +102,13 @@ export class OidcIdentity implements IdentityVerifier {
       );
     }
     const [, encodedHeader, encodedClaims, encodedSignature] = parts as unknown as [string, string, string, string];
-    const header = decode(encodedHeader) as { alg?: unknown; kid?: unknown } | undefined;
+    const header = decode(encodedHeader) as { alg?: unknown; kid?: unknown; crit?: unknown } | undefined;
     const claims = decode(encodedClaims) as Claims | undefined;
     const algorithm = typeof header?.alg === 'string' && Object.hasOwn(ALGORITHMS, header.alg) ? header.alg : undefined;
-    if (!header || !claims || algorithm === undefined || typeof header.kid !== 'string')
+    // A critical extension this verifier does not know must be refused (RFC 7515 §4.1.11): it knows none.
+    if (!header || !claims || algorithm === undefined || typeof header.kid !== 'string' || header.crit !== undefined) {
       throw refused('does not verify');
+    }
     const key = await this.key(header.kid);
     const spec = ALGORITHMS[algorithm] as (typeof ALGORITHMS)[string];
     const fits =
@@ -121,7 +134,12 @@ export class OidcIdentity implements IdentityVerifier {
   private subjectIn(claims: Claims): string {
     const now = this.now() / 1000;
     if (claims.iss !== this.config.issuer) throw refused('is from another issuer');
-    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const audiences =
+      claims.aud === undefined && claims.token_use === 'access'
+        ? [claims.client_id]
+        : Array.isArray(claims.aud)
+          ? claims.aud
+          : [claims.aud];
     if (!audiences.includes(this.config.audience)) throw refused('is for another audience');
     if (typeof claims.exp !== 'number' || claims.exp + SKEW_SECONDS <= now) throw refused('has expired: sign in again');
     if (claims.nbf !== undefined && (typeof claims.nbf !== 'number' || claims.nbf - SKEW_SECONDS > now)) {
@@ -132,15 +150,28 @@ export class OidcIdentity implements IdentityVerifier {
     return subject.data;
   }
 
-  /** The provider's key `kid`, fetching the key set when it is not known (yet, or after a rotation). */
+  /** The provider's key `kid`, fetching the key set when it is not known (yet, or after a rotation) or is old. */
   private async key(kid: string) {
+    const now = this.now();
+    const stale = now - this.fetchedAt >= MAX_KEY_SET_AGE_MS;
     const known = this.keys.get(kid);
-    if (known) return known;
-    if (this.now() - this.fetchedAt >= REFETCH_AFTER_MS) {
+    if (known && !stale) return known;
+    if (now < this.retryAt) {
+      // Backing off after a failed fetch: with keys in hand an unknown id is refused; with none, retry later.
+      if (this.keys.size === 0) throw new IdentityUnavailableError(new Error('the key set is being fetched again'));
+      return known;
+    }
+    if (stale || now - this.fetchedAt >= REFETCH_AFTER_MS) {
       this.fetching ??= this.fetchKeys().finally(() => {
         this.fetching = undefined;
       });
-      await this.fetching;
+      try {
+        await this.fetching;
+      } catch (error) {
+        // A stale set still verifies what it holds while the provider cannot be reached.
+        if (known) return known;
+        throw error;
+      }
     }
     return this.keys.get(kid);
   }
@@ -153,11 +184,15 @@ export class OidcIdentity implements IdentityVerifier {
         redirect: 'error',
       });
       if (response.status !== 200) throw new Error(`the key set answered ${response.status}`);
-      const text = await response.text();
-      if (text.length > MAX_JWKS_BYTES) throw new Error('the key set is too large');
-      body = JSON.parse(text);
+      if (Number(response.headers.get('content-length') ?? 0) > MAX_JWKS_BYTES)
+        throw new Error('the key set is too large');
+      const bytes = Buffer.from(await response.arrayBuffer());
+      if (bytes.length > MAX_JWKS_BYTES) throw new Error('the key set is too large');
+      body = JSON.parse(bytes.toString('utf8'));
     } catch (error) {
-      // Keys not had: the token may be fine. The next attempt fetches again (no wait after a failure).
+      // Keys not had: the token may be fine, so the shopper retries; the next fetch waits a growing while.
+      this.retryAt = this.now() + (BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] as number);
+      this.failures++;
       throw new IdentityUnavailableError(error);
     }
     const keys = new Map<string, { readonly key: KeyObject; readonly alg?: string }>();
@@ -165,9 +200,14 @@ export class OidcIdentity implements IdentityVerifier {
       const imported = importKey(jwk);
       if (imported) keys.set(imported.kid, imported);
     }
-    if (keys.size === 0) throw new IdentityUnavailableError(new Error('the key set holds no usable signing key'));
+    if (keys.size === 0) {
+      this.retryAt = this.now() + (BACKOFF_MS[Math.min(this.failures, BACKOFF_MS.length - 1)] as number);
+      this.failures++;
+      throw new IdentityUnavailableError(new Error('the key set holds no usable signing key'));
+    }
     this.keys = keys;
     this.fetchedAt = this.now();
+    this.failures = 0;
   }
 }
 

@@ -142,7 +142,11 @@ export class DropApi extends Construct {
     });
     const { api: limits } = props.capacity;
     const methodOptions = Object.fromEntries([
-      ['/products/{sku}/reservations/POST', { throttlingRateLimit: limits.reservationRateLimit }],
+      // Both halves stated: a method setting without a burst leaves it to API Gateway, not to this stage's.
+      [
+        '/products/{sku}/reservations/POST',
+        { throttlingRateLimit: limits.reservationRateLimit, throttlingBurstLimit: limits.burstLimit },
+      ],
       ...apiRoutes
         .filter((route) => route.access === 'admin')
         .map((route) => [

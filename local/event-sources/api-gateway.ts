@@ -239,9 +239,14 @@ async function serve(
   const counted = match.route.access === 'shopper';
   if (counted && limit.inFlight >= limit.max) {
     request.resume();
-    throw new GatewayError(429, 'THROTTLED', 'Too many requests right now; retry after a second', {
-      'retry-after': '1',
-    });
+    throw new GatewayError(
+      429,
+      'THROTTLED',
+      'Too many requests right now; retry after a second',
+      { 'retry-after': '1' },
+      'THROTTLED',
+      'Too Many Requests',
+    );
   }
   if (counted) limit.inFlight++;
   let result: APIGatewayProxyResult;
@@ -449,8 +454,9 @@ async function invoke(
  */
 function validate(rules: RequestRules, request: IncomingMessage, query: URLSearchParams, body: Buffer): void {
   const missing = [
-    ...rules.headers.filter((name) => request.headers[name.toLowerCase()] === undefined),
-    ...rules.query.filter((name) => !query.has(name)),
+    // "Included and non-blank", as API Gateway requires them.
+    ...rules.headers.filter((name) => String(request.headers[name.toLowerCase()] ?? '').trim() === ''),
+    ...rules.query.filter((name) => (query.get(name) ?? '').trim() === ''),
   ];
   if (missing.length > 0) {
     const message = `Missing required request parameters: [${missing.join(', ')}]`;
@@ -560,6 +566,8 @@ async function answeredAtEdge(
   );
   if (result.kind === 'response') {
     request.resume();
+    // CloudFront logs a function's failure (its 503 tells the viewer nothing): so does the local edge.
+    if (result.failure) console.error(`[edge] ${rawPath}: ${result.failure.type}: ${result.failure.message}`);
     writeEdgeResponse(response, result.response);
     return true;
   }

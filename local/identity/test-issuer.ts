@@ -38,6 +38,9 @@ export interface MintOptions {
   readonly signingKey?: KeyObject;
   /** RS256 (default), or ES256 with the issuer's P-256 key. */
   readonly algorithm?: 'RS256' | 'ES256';
+  /** Claims to add or replace (`undefined` leaves one out), and header fields to add. */
+  readonly claims?: Readonly<Record<string, unknown>>;
+  readonly header?: Readonly<Record<string, unknown>>;
 }
 
 export interface TestIssuer {
@@ -48,6 +51,8 @@ export interface TestIssuer {
   mint(subject: string, options?: MintOptions): string;
   /** A new RSA signing key: published beside the old one, and the one new tokens are signed with. */
   rotate(): void;
+  /** How many times the key set was fetched. */
+  readonly jwksFetches: () => number;
   stop(): Promise<void>;
 }
 
@@ -68,11 +73,17 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
     ],
   };
   let issuer = '';
+  let jwksFetches = 0;
 
   const mint = (subject: string, mintOptions: MintOptions = {}) => {
     const now = Math.floor(Date.now() / 1000);
     const es = mintOptions.algorithm === 'ES256';
-    const header = b64url({ alg: es ? 'ES256' : 'RS256', typ: 'JWT', kid: es ? ecKid : rsa.kid });
+    const header = b64url({
+      alg: es ? 'ES256' : 'RS256',
+      typ: 'JWT',
+      kid: es ? ecKid : rsa.kid,
+      ...mintOptions.header,
+    });
     const claims = b64url({
       iss: mintOptions.issuer ?? issuer,
       aud: mintOptions.audience ?? TEST_AUDIENCE,
@@ -80,6 +91,7 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       iat: now,
       exp: now + (mintOptions.expiresInSeconds ?? DEFAULT_TTL_SECONDS),
       jti: randomUUID(),
+      ...mintOptions.claims,
     });
     const signer = createSign('SHA256').update(`${header}.${claims}`);
     const signature = (
@@ -96,7 +108,10 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       response.end(JSON.stringify(body));
     };
     const path = new URL(request.url ?? '/', 'http://issuer').pathname;
-    if (request.method === 'GET' && path === WELL_KNOWN_JWKS_PATH) return send(200, jwks);
+    if (request.method === 'GET' && path === WELL_KNOWN_JWKS_PATH) {
+      jwksFetches++;
+      return send(200, jwks);
+    }
     if (request.method === 'GET' && path === '/.well-known/openid-configuration') {
       return send(200, {
         issuer,
@@ -111,7 +126,7 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       if (!subject.success) {
         return send(400, {
           error: 'invalid_request',
-          error_description: 'subject: a customer id (letters, digits, ._@:+-)',
+          error_description: 'subject: a customer id (letters, digits, ._@:+|-)',
         });
       }
       return send(200, { access_token: mint(subject.data), token_type: 'Bearer', expires_in: DEFAULT_TTL_SECONDS });
@@ -128,6 +143,7 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
     audience: TEST_AUDIENCE,
     jwksUri: `${issuer}${WELL_KNOWN_JWKS_PATH}`,
     mint,
+    jwksFetches: () => jwksFetches,
     rotate: () => {
       rsa = rsaKey();
       jwks.keys.push({ ...rsa.jwk, kid: rsa.kid });

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes, schedules } from '../../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
-import { type RunningGateway, startGateway } from '../../local/event-sources/api-gateway';
+import { type GatewayResponseSpec, type RunningGateway, startGateway } from '../../local/event-sources/api-gateway';
 
 const seen: APIGatewayProxyEvent[] = [];
 let gateway: RunningGateway;
@@ -107,5 +107,50 @@ test('past its concurrency the gateway answers 429 THROTTLED at once, never queu
   } finally {
     await client.close();
     await throttled.stop();
+  }
+});
+
+test("with an API's rules, the gateway's own refusals are the template's: its concurrency 429 is THROTTLED, with Retry-After", async () => {
+  const slow = async () => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { statusCode: 200, body: '{}' };
+  };
+  const throttledTemplate = {
+    status: 429,
+    headers: { 'content-type': 'application/json', 'retry-after': '1' },
+    template: '{"error":{"code":"THROTTLED","message":$context.error.messageString}}',
+  };
+  const ruled = await startGateway({
+    routes: apiRoutes,
+    handlers: new Map(apiRoutes.map((route) => [route.handler, slow])),
+    adminKey: 'k',
+    maxConcurrency: 1,
+    rules: {
+      responses: new Map<string, GatewayResponseSpec>([
+        ['THROTTLED', throttledTemplate],
+        ['DEFAULT_4XX', { headers: {}, template: '{"error":{"code":"REQUEST_REFUSED","message":"no"}}' }],
+      ]),
+      requests: new Map([
+        ['POST /products/{sku}/reservations', { headers: ['Idempotency-Key'], query: [], body: undefined }],
+      ]),
+      throttles: { methods: new Map() },
+    },
+  });
+  const client = new ApiClient(ruled.url, 'k', 16);
+  try {
+    const answers = await Promise.all(Array.from({ length: 3 }, () => client.call('GET', '/products/x')));
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(refused).toHaveLength(2);
+    expect(refused[0]?.body).toEqual({ error: { code: 'THROTTLED', message: 'Too Many Requests' } });
+    expect(refused[0]?.headers['retry-after']).toBe('1');
+    // A required header sent blank is missing, as API Gateway reads it ("included and non-blank").
+    const blank = await client.call('POST', '/products/x/reservations', {
+      body: { customerId: 'ann', quantity: 1 },
+      headers: { 'idempotency-key': ' ' },
+    });
+    expect([blank.status, blank.body.error.code]).toEqual([400, 'REQUEST_REFUSED']);
+  } finally {
+    await client.close();
+    await ruled.stop();
   }
 });

@@ -36,6 +36,21 @@ test('a token the issuer signed names its subject, RSA or elliptic-curve', async
   await expect(identity.subjectOf(`bearer   ${issuer.mint('bob@example.com')}`)).resolves.toBe('bob@example.com');
 });
 
+test("a provider's subjects as they come: Auth0's with a pipe, Cognito's access tokens audienced by client_id", async () => {
+  await expect(identity.subjectOf(`Bearer ${issuer.mint('google-oauth2|1234567890')}`)).resolves.toBe(
+    'google-oauth2|1234567890',
+  );
+  const access = issuer.mint('ann', {
+    claims: { aud: undefined, token_use: 'access', client_id: issuer.audience },
+  });
+  await expect(identity.subjectOf(`Bearer ${access}`)).resolves.toBe('ann');
+  const otherClient = issuer.mint('ann', { claims: { aud: undefined, token_use: 'access', client_id: 'another' } });
+  await expect(identity.subjectOf(`Bearer ${otherClient}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  // An ID token names its audience in aud: client_id there counts for nothing.
+  const idToken = issuer.mint('ann', { claims: { aud: 'another', token_use: 'id', client_id: issuer.audience } });
+  await expect(identity.subjectOf(`Bearer ${idToken}`)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+});
+
 test('no token, or not a bearer token: UNAUTHENTICATED, saying whether one was sent', async () => {
   expect(await refusal(undefined)).toMatchObject({ code: 'UNAUTHENTICATED', tokenSent: false });
   expect(await refusal('Basic YWxpY2U6c2VjcmV0')).toMatchObject({ code: 'UNAUTHENTICATED', tokenSent: true });
@@ -66,6 +81,17 @@ test.each([
     'does not verify',
   ],
   ['whose subject is not a customer id', () => issuer.mint('has spaces'), 'subject'],
+  [
+    'not valid yet (nbf)',
+    () => issuer.mint('alice', { claims: { nbf: Math.floor(Date.now() / 1000) + 60 } }),
+    'not valid yet',
+  ],
+  ['without an expiry', () => issuer.mint('alice', { claims: { exp: undefined } }), 'expired'],
+  [
+    'with a critical extension it does not know',
+    () => issuer.mint('alice', { header: { crit: ['exp-ext'] } }),
+    'does not verify',
+  ],
 ])('a token %s is refused', async (_case, token, says) => {
   const error = await refusal(`Bearer ${token()}`);
   expect(error).toMatchObject({ code: 'UNAUTHENTICATED', tokenSent: true });
@@ -87,6 +113,42 @@ test('a rotated key is fetched when a token names it, but an unknown key id fetc
   now += 10_000;
   await expect(verifier.subjectOf(`Bearer ${signedWithNewKey}`)).resolves.toBe('alice');
   await rotating.stop();
+});
+
+test('a failing provider is asked again after a growing wait, not on every attempt', async () => {
+  const failing = await startTestIssuer();
+  const token = failing.mint('alice');
+  let now = Date.now();
+  // The key set's address answers 404: a provider misconfigured or down.
+  const verifier = new OidcIdentity(
+    { issuer: failing.issuer, audience: failing.audience, jwksUri: `${failing.issuer}/no-such-keys` },
+    () => now,
+  );
+  const attempt = () => verifier.subjectOf(`Bearer ${token}`);
+  await expect(attempt()).rejects.toBeInstanceOf(IdentityUnavailableError);
+  await expect(attempt()).rejects.toBeInstanceOf(IdentityUnavailableError);
+  now += 1_000;
+  await expect(attempt()).rejects.toBeInstanceOf(IdentityUnavailableError);
+  now += 1_000;
+  // The second wait is 2 s: still waiting, no fetch.
+  await expect(attempt()).rejects.toBeInstanceOf(IdentityUnavailableError);
+  expect(failing.jwksFetches()).toBe(0);
+  await failing.stop();
+});
+
+test('the key set is fetched once for many attempts, and again once an hour old', async () => {
+  const counted = await startTestIssuer();
+  let now = Date.now();
+  const verifier = new OidcIdentity(
+    { issuer: counted.issuer, audience: counted.audience, jwksUri: counted.jwksUri },
+    () => now,
+  );
+  await Promise.all(Array.from({ length: 5 }, () => verifier.subjectOf(`Bearer ${counted.mint('alice')}`)));
+  expect(counted.jwksFetches()).toBe(1);
+  now += 3_600_000;
+  await verifier.subjectOf(`Bearer ${counted.mint('alice')}`);
+  expect(counted.jwksFetches()).toBe(2);
+  await counted.stop();
 });
 
 test('a provider that cannot be reached is a fault to retry, not a refusal of the shopper', async () => {
