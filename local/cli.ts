@@ -54,6 +54,9 @@ const REHEARSE_HELP = `  rehearse [options]
           --pause-at S         the operator pauses the drop S s into the run (admin route)
                                and resumes it after --pause-for S (5); with --waiting-room
                                40 % into the arrivals unless given; 0: no pause
+          --identity           shopper identity on: a built-in test issuer stands in for the
+                               shop's provider; shoppers and each bot's one real account sign
+                               in, and tickets farmed under made-up customers admit no one
           --json               print one JSON object as the last line of stdout
           --target URL --admin-key KEY [--confirm-remote]
                                rehearse against a running stack instead (a deployed
@@ -530,6 +533,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'waiting-room': { type: 'boolean', default: false },
     'pause-at': { type: 'string' },
     'pause-for': { type: 'string' },
+    identity: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
@@ -563,6 +567,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     reportDir: values['report-dir'] ?? defaultRehearsal.reportDir,
     ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
     ...(values['waiting-room'] ? { waitingRoom: true } : {}),
+    ...(values.identity ? { identity: true } : {}),
   };
   const pauseAt = number('pause-at', values['waiting-room'] ? defaultPause(options.durationSeconds).atSeconds : 0, {
     min: 0,
@@ -578,6 +583,9 @@ async function rehearseCommand(args: string[]): Promise<number> {
     throw new UsageError('--assembly and --target are two different stacks: give one');
   }
   if (values.target && values.synth) throw new UsageError('--synth runs a local stack: not with --target');
+  if (values.target && values.identity) {
+    throw new UsageError('--identity signs shoppers in with the local test issuer: not with --target');
+  }
   if (values.synth && values.assembly !== undefined) throw new UsageError('--synth and --assembly exclude each other');
   if (values.target) {
     urlOption('target', values.target);
@@ -608,7 +616,13 @@ async function rehearseCommand(args: string[]): Promise<number> {
     // reservations of the default spike wait past their 10 s timeout on two cores (README, "The local runtime").
     const assemblyDir =
       values.synth || values.assembly !== undefined
-        ? await chooseAssembly(values.assembly, false, (line) => progress.log(line))
+        ? await chooseAssembly(
+            values.assembly,
+            false,
+            (line) => progress.log(line),
+            // The app's own, as deployed with an identity provider: the test issuer stands in for it.
+            values.identity ? TEST_PROVIDER_CONTEXT : {},
+          )
         : undefined;
     if (assemblyDir !== undefined) Object.assign(options, { assemblyDir });
   }

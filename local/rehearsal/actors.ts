@@ -123,6 +123,11 @@ export interface DropContext {
   readonly behaviour: Behaviour;
   readonly recorder: Recorder;
   readonly outcomes: Outcomes;
+  /**
+   * With shopper identity on: the `Authorization` header of an account (a shopper, or a bot's one real
+   * account), from the stack's test issuer. Without it, no header: the body's customerId is taken as said.
+   */
+  readonly signIn?: (account: string) => Record<string, string>;
 }
 
 /**
@@ -259,7 +264,11 @@ export async function shopper(context: DropContext, index: number): Promise<void
       () =>
         api.call('POST', `/products/${sku}/reservations`, {
           body: { customerId, quantity },
-          headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
+          headers: {
+            'idempotency-key': key,
+            ...(admission ? { 'x-dropline-admission': admission } : {}),
+            ...context.signIn?.(customerId),
+          },
           timeoutMs,
         }),
       experience,
@@ -435,7 +444,11 @@ export async function bot(context: DropContext, index: number): Promise<void> {
   for (let attempt = 0; attempt < context.behaviour.botAttempts; attempt++) {
     const key = `${context.runId}-bot-${index}-${attempt}`;
     const answer = await send(context, 'reserve', () =>
-      context.api.reserve(context.sku, customerId, context.maxPerCustomer, key, context.behaviour.requestTimeoutMs),
+      context.api.call('POST', `/products/${context.sku}/reservations`, {
+        body: { customerId, quantity: context.maxPerCustomer },
+        headers: { 'idempotency-key': key, ...context.signIn?.(customerId) },
+        timeoutMs: context.behaviour.requestTimeoutMs,
+      }),
     );
     if (answer?.status === 201) {
       context.outcomes.holds.set(String(answer.body.reservationId), {
@@ -461,8 +474,10 @@ interface FarmedIdentity {
 async function farmingBot(context: DropContext, queue: Queue, index: number, random: Random): Promise<void> {
   const { api, sku } = context;
   const arrived = Date.now();
+  // Its one real account (the only one a sign-in vouches for, with identity on), and made-up ones.
+  const account = `${context.runId}-bot-${index}`;
   const identities: FarmedIdentity[] = Array.from({ length: FARMED_IDENTITIES }, (_, k) => ({
-    customerId: `${context.runId}-bot-${index}-${k}`,
+    customerId: k === 0 ? account : `${account}-${k}`,
     order: Number.NaN,
     done: false,
     held: false,
@@ -522,7 +537,12 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
         const answer = await once(context, 'reserve', () =>
           api.call('POST', `/products/${sku}/reservations`, {
             body: { customerId: identity.customerId, quantity: context.maxPerCustomer },
-            headers: { 'idempotency-key': attemptKey(), ...(admission ? { 'x-dropline-admission': admission } : {}) },
+            // Signed in as its one account, whichever identity the ticket was farmed under.
+            headers: {
+              'idempotency-key': attemptKey(),
+              ...(admission ? { 'x-dropline-admission': admission } : {}),
+              ...context.signIn?.(account),
+            },
             timeoutMs: context.behaviour.requestTimeoutMs,
           }),
         );

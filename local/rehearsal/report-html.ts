@@ -18,6 +18,8 @@ export interface RunSettings {
   readonly holdSeconds: number;
   readonly shards: number;
   readonly maxPerCustomer: number;
+  /** Whether shoppers signed in (the test issuer standing in for the shop's provider). */
+  readonly identity?: boolean;
 }
 
 export interface ReportData {

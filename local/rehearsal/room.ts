@@ -209,6 +209,8 @@ export interface WaitingRoomMeasures {
   readonly toldSoldOut: number;
   /** Units held by bots (any of their made-up identities) of all units held; bots of all arrivals. */
   readonly botUnitShare: number;
+  /** Units bots held under identities they made up (a farmed ticket's): none when shoppers must sign in. */
+  readonly botUnitsUnderMadeUpIdentities: number;
   readonly botArrivalShare: number;
   readonly humansQueued: number;
   readonly humansAdmitted: number;
@@ -273,6 +275,9 @@ export function waitingRoomMeasures(
     waitingAtSoldOut: waitingThen.length,
     toldSoldOut: told.length,
     botUnitShare: total === 0 ? 0 : Number((byBots / total).toFixed(3)),
+    botUnitsUnderMadeUpIdentities: units
+      .filter((hold) => /-bot-\d+-\d+$/.test(hold.customerId))
+      .reduce((sum, hold) => sum + hold.quantity, 0),
     botArrivalShare: Number(botArrivalShare.toFixed(3)),
     humansQueued: humans.length,
     humansAdmitted: waits.length,

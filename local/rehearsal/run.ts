@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { ApiClient, type ApiResponse, type Ledger } from '../api-client';
 import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
+import type { TestIssuer } from '../identity/test-issuer';
 import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, Queue, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
@@ -53,6 +54,11 @@ export interface RehearsalOptions {
   readonly waitingRoom?: boolean;
   /** The operator pauses the drop this far into the run, and resumes it after a while. */
   readonly pause?: PausePlan;
+  /**
+   * Shopper identity on (local stacks only): the built-in test issuer stands in for the shop's provider,
+   * every shopper and every bot's one real account signs in, and a reservation is for the signed-in account.
+   */
+  readonly identity?: boolean;
 }
 
 /**
@@ -68,6 +74,19 @@ export const WAITING_ROOM_BEHAVIOUR: Partial<Behaviour> = {
 /** With the waiting room on, the operator pauses mid-spike (40 % into the arrivals, after the start) for 5 s. */
 export function defaultPause(durationSeconds: number): PausePlan {
   return { atSeconds: Math.max(PRE_QUEUE_LEAD_MS / 1000 + 1, Math.round(durationSeconds * 0.4)), forSeconds: 5 };
+}
+
+/** Each account's bearer token, minted once by the test issuer (an hour's validity outlasts any rehearsal). */
+function signInWith(issuer: TestIssuer): (account: string) => Record<string, string> {
+  const tokens = new Map<string, string>();
+  return (account) => {
+    let token = tokens.get(account);
+    if (!token) {
+      token = issuer.mint(account);
+      tokens.set(account, token);
+    }
+    return { authorization: `Bearer ${token}` };
+  };
 }
 
 /** With the waiting room on, the drop starts this long after the product is made: early arrivals pre-queue. */
@@ -109,7 +128,7 @@ export interface Progress {
 }
 
 export async function rehearse(options: RehearsalOptions, progress: Progress): Promise<RehearsalResult> {
-  let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop' | 'endpoints'> | undefined;
+  let stack: Pick<LocalStack, 'url' | 'adminKey' | 'stop' | 'endpoints' | 'identity'> | undefined;
   let pageUrl: string | undefined;
   let functionLog: WriteStream | undefined;
   const endpoints = options.awsEndpoints ? { endpoints: options.awsEndpoints } : {};
@@ -124,6 +143,7 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
       adminKey: resolveAdminKey(),
       port: 0,
       functionLogs: { to: functionLog },
+      ...(options.identity ? { identity: true } : {}),
       ...endpoints,
     });
     pageUrl = (stack as RunningAssembly).pageUrl;
@@ -133,14 +153,16 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
         ? 'Starting the local stack on the given AWS endpoints…'
         : 'Starting the embedded stack (DynamoDB Local, fauxqs)…',
     );
-    stack = await startLocalStack({ port: 0, ...endpoints });
+    stack = await startLocalStack({ port: 0, ...endpoints, ...(options.identity ? { identity: true } : {}) });
     pageUrl = `${stack.url}/`;
   }
   const url = options.target?.url ?? (stack as LocalStack).url;
   const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;
   const api = new ApiClient(url, adminKey, 512);
   try {
-    return await run(options, api, progress, pageUrl, stack?.endpoints.cloudfrontKeyValueStore);
+    const issuer = stack?.identity;
+    if (options.identity && !issuer) throw new Error('shopper identity needs a local stack (its test issuer)');
+    return await run(options, api, progress, pageUrl, stack?.endpoints.cloudfrontKeyValueStore, issuer);
   } finally {
     await api.close();
     await stack?.stop();
@@ -154,6 +176,7 @@ async function run(
   progress: Progress,
   pageUrl: string | undefined,
   kvsEndpoint: string | undefined,
+  issuer: TestIssuer | undefined,
 ): Promise<RehearsalResult> {
   const runId = `r${options.seed}-${Date.now().toString(36)}`;
   const sku = `drop-${runId}`;
@@ -195,6 +218,7 @@ async function run(
     recorder,
     outcomes,
     ...(queue ? { queue } : {}),
+    ...(issuer ? { signIn: signInWith(issuer) } : {}),
   };
   const bots = isBot.filter(Boolean).length;
   progress.log(
@@ -280,6 +304,7 @@ async function run(
     holdSeconds: options.holdSeconds,
     shards: Number(created.body.shards),
     maxPerCustomer: options.maxPerCustomer,
+    identity: issuer !== undefined,
   };
   const summary = {
     passed: checks.every((check) => check.passed),
