@@ -94,9 +94,15 @@ describe('the CAPTCHA at ticket issuance', () => {
     expect(new Set(priorities).size).toBe(priorities.length);
   });
 
-  it('is inside Bot Control’s scope: the queue is not one of the routes scoped out of it', () => {
-    const botControl = byName(rules, 'AWSManagedRulesBotControlRuleSet');
-    expect(JSON.stringify(botControl)).not.toMatch(/"SearchString":"\/drops\/"/);
+  it('is inside Bot Control’s scope: its scope-down statement, evaluated, takes the queue in', () => {
+    const botControl = byName(rules, 'AWSManagedRulesBotControlRuleSet') as unknown as {
+      Statement: { ManagedRuleGroupStatement: { ScopeDownStatement?: PathStatement } };
+    };
+    const scope = botControl.Statement.ManagedRuleGroupStatement.ScopeDownStatement;
+    const inScope = (path: string) => (scope === undefined ? true : matches(scope, path));
+    expect(inScope('/drops/sku-1/queue')).toBe(true);
+    // And the evaluator reads the statement: the routes it scopes out are out.
+    expect(inScope('/admin/products/sku-1')).toBe(false);
   });
 
   it('only counts on a rehearsal stage (wafMode=count)', () => {
@@ -105,3 +111,32 @@ describe('the CAPTCHA at ticket issuance', () => {
     expect(counting.Statement).toEqual(rule.Statement);
   });
 });
+
+/** A WAF statement, as far as path matching goes: byte matches on the URI path under Not, Or and And. */
+interface PathStatement {
+  readonly NotStatement?: { readonly Statement: PathStatement };
+  readonly OrStatement?: { readonly Statements: readonly PathStatement[] };
+  readonly AndStatement?: { readonly Statements: readonly PathStatement[] };
+  readonly ByteMatchStatement?: {
+    readonly FieldToMatch: { readonly UriPath?: unknown };
+    readonly PositionalConstraint: string;
+    readonly SearchString: string;
+  };
+}
+
+/** Whether `statement` matches a request for `path` (only URI-path byte matches; anything else fails the test). */
+function matches(statement: PathStatement, path: string): boolean {
+  if (statement.NotStatement) return !matches(statement.NotStatement.Statement, path);
+  if (statement.OrStatement) return statement.OrStatement.Statements.some((inner) => matches(inner, path));
+  if (statement.AndStatement) return statement.AndStatement.Statements.every((inner) => matches(inner, path));
+  const byteMatch = statement.ByteMatchStatement;
+  if (!byteMatch || byteMatch.FieldToMatch.UriPath === undefined) {
+    throw new Error(`a scope-down this test cannot read: ${JSON.stringify(statement)}`);
+  }
+  const { PositionalConstraint: where, SearchString: text } = byteMatch;
+  if (where === 'STARTS_WITH') return path.startsWith(text);
+  if (where === 'ENDS_WITH') return path.endsWith(text);
+  if (where === 'EXACTLY') return path === text;
+  if (where === 'CONTAINS') return path.includes(text);
+  throw new Error(`a positional constraint this test cannot read: ${where}`);
+}
