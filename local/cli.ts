@@ -612,8 +612,8 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (!options.target && !options.awsEndpoints) assertJava();
   const progress = progressBar();
   if (!options.target) {
-    // The default rehearsal runs in-process: on the assembly, one environment per function lets a few
-    // reservations of the default spike wait past their 10 s timeout on two cores (README, "The local runtime").
+    // The default rehearsal runs in-process: on the assembly, one environment per function on two cores
+    // throttles the default spike about three times as often, and sells fewer units (README, "The local runtime").
     const assemblyDir =
       values.synth || values.assembly !== undefined
         ? await chooseAssembly(
