@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { DROP_ACTIONS, isDropAction } from '../contract/drops';
+import { MAX_SHARDS } from '../contract/inventory-table';
 import { SKU_PATTERN, SKU_RULE } from '../contract/sku';
 import { ApiClient } from './api-client';
 import { AssemblyError, readCloudAssembly } from './assembly/cloud-assembly';
@@ -43,7 +44,7 @@ const REHEARSE_HELP = `  rehearse [options]
           --bot-share F        share of arrivals that are bots (${defaultRehearsal.botShare})
           --hold-seconds N     how long a hold lasts (${defaultRehearsal.holdSeconds})
           --max-per-customer N (${defaultRehearsal.maxPerCustomer})
-          --shards N           stock shards (default: from the stock)
+          --shards N           stock shards, up to ${MAX_SHARDS} (default: from the stock)
           --seed N             same seed, same shoppers and choices; outcomes still vary
                                with timing (${defaultRehearsal.seed})
           --report-dir DIR     where reports go, created if missing (${defaultRehearsal.reportDir})
@@ -565,7 +566,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     maxPerCustomer: number('max-per-customer', defaultRehearsal.maxPerCustomer, { min: 1, max: 100 }),
     seed: number('seed', defaultRehearsal.seed, { min: 0, max: 2 ** 31 }),
     reportDir: values['report-dir'] ?? defaultRehearsal.reportDir,
-    ...(values.shards ? { shards: number('shards', 1, { min: 1, max: 64 }) } : {}),
+    ...(values.shards ? { shards: number('shards', 1, { min: 1, max: MAX_SHARDS }) } : {}),
     ...(values['waiting-room'] ? { waitingRoom: true } : {}),
     ...(values.identity ? { identity: true } : {}),
   };
