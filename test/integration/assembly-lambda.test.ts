@@ -500,13 +500,16 @@ test("the usage plan's throttle holds the admin key to its rate and burst, answe
   stoppers.push(() => gateway.stop());
   const client = new ApiClient(gateway.url, 'throttle-admin-key');
   stoppers.push(() => client.close());
-  // 40 at once against a bucket of 20 that refills at 10/s: about 20 pass, the rest are throttled.
+  // 100 at once against a bucket of 20 that refills at 10/s: no more pass than the bucket held plus what it
+  // refilled while they were answered (however slow this machine is), and the rest are throttled.
+  const started = performance.now();
   const answers = await Promise.all(
-    Array.from({ length: 40 }, () => client.call('GET', '/admin/products/ASM-NONE/ledger', { admin: true })),
+    Array.from({ length: 100 }, () => client.call('GET', '/admin/products/ASM-NONE/ledger', { admin: true })),
   );
+  const seconds = (performance.now() - started) / 1000;
   const throttled = answers.filter((answer) => answer.status === 429);
-  expect(throttled.length).toBeGreaterThanOrEqual(15);
-  expect(answers.length - throttled.length).toBeGreaterThanOrEqual(20);
+  expect(answers.length - throttled.length).toBeLessThanOrEqual(20 + Math.ceil(10 * seconds) + 1);
+  expect(throttled.length).toBeGreaterThan(0);
   expect(throttled[0]?.body).toEqual({ error: { code: 'THROTTLED', message: 'Too many requests; retry shortly' } });
   expect(throttled[0]?.headers['retry-after']).toBe('1');
 }, 120_000);

@@ -85,7 +85,7 @@ async function tap(filterPolicy?: Record<string, string[]>) {
   };
 }
 
-test('after a spike of holds, releases, checkouts and a restock, every channel view equals the ledger, reached in order', async () => {
+test('after a spike of holds, releases, checkouts and a restock, every channel view equals the ledger, and the newest snapshot the topic sent is the ledger state', async () => {
   // Every stock event, as a channel is sent them (the topic also carries drop-state changes, for the edge).
   const everything = await tap({ type: [...INVENTORY_EVENT_TYPES] });
   const skus = ['sync-alpha', 'sync-beta'];
@@ -136,15 +136,21 @@ test('after a spike of holds, releases, checkouts and a restock, every channel v
     );
   }
 
-  // What the topic sent, per SKU, from a stream read in order: strictly increasing versions, ending on the ledger's state.
+  // What the topic sent, per SKU: each version once, the newest of them the ledger's state. Not necessarily in
+  // version order: the relay and the sweeper's reconciliation both publish, and a snapshot folded earlier can be
+  // published later (docs/events.md: convergence is guaranteed, arrival order is not; the views above only
+  // ever move forward because a channel applies newer versions only).
   const sent = await everything.drain();
   for (const sku of skus) {
-    const versions = sent.filter((event) => event.sku === sku).map((event) => Number(event.version));
+    const events = sent.filter((event) => event.sku === sku) as unknown as Array<{
+      version: number;
+      available: number;
+    }>;
+    const versions = events.map((event) => Number(event.version));
     expect(versions.length).toBeGreaterThan(1);
-    expect(versions).toEqual([...versions].sort((a, b) => a - b));
     expect(new Set(versions).size).toBe(versions.length);
-    const last = sent.filter((event) => event.sku === sku).at(-1) as unknown as { available: number };
-    expect(last.available).toBe((await api.ledger(sku)).available);
+    const newest = events.reduce((a, b) => (Number(b.version) > Number(a.version) ? b : a));
+    expect(newest.available).toBe((await api.ledger(sku)).available);
   }
   // Coalesced: far fewer snapshots than the stock changes they summarise.
   expect(sent.length).toBeLessThan(held.length + 50);
