@@ -168,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
 
     const admission = CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
+      overrun: 'measure',
       ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
     });
     const handlers = new Map<string, ProxyHandler>();

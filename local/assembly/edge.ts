@@ -50,6 +50,7 @@ export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader |
               ?.KeyValueStoreAssociations?.length ?? 0) > 0;
           fn = CloudFrontFunction.fromSource(code, {
             name: `${stack.name}.${functionId}`,
+            overrun: 'measure',
             ...(associated && kvs ? { kvs } : {}),
           });
           built.set(key, fn);

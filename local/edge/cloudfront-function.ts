@@ -14,7 +14,8 @@
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-function-restrictions.html
  * - Time: CloudFront's budget is compute utilization, the share of a maximum allowed time a run takes
  *   (about 1 ms; `TestFunction` reports it). Locally the handler's synchronous start (up to its first
- *   await) gets `timeoutMs` (100 ms by default) and is stopped past it. Continuations after a
+ *   await) gets `timeoutMs` (100 ms by default): past it the run fails, stopped by V8's watchdog or, where
+ *   the function runs on every request, timed and failed once the step ends (`overrun`). Continuations after a
  *   KeyValueStore read are not stopped: terminating code in a context's own microtask queue
  *   (`microtaskMode: 'afterEvaluate'`) aborts the whole Node.js process (nodejs/node#38503, open), so
  *   they run in the host's queue, and a loop there would hang the local gateway where CloudFront would
@@ -122,6 +123,17 @@ export interface CloudFrontFunctionOptions {
   readonly name?: string;
   /** @default LOCAL_TIMEOUT_MS */
   readonly timeoutMs?: number;
+  /**
+   * How a step that runs past `timeoutMs` ends. `'stop'` runs each step under V8's watchdog, which ends
+   * even a loop that never would, at the price of a thread started per step: about 0.12 ms on an idle
+   * core, 0.5 ms on a busy one, many times what the function costs. `'measure'` times the step's CPU on
+   * this thread instead and fails the run when it took longer, as CloudFront fails a function over its
+   * compute budget (CPU, not the wall clock: a busy host that preempts the step does not fail it): the same
+   * answer for every step that ends, while a step that never ends hangs its caller. The local gateway measures (it
+   * runs the function on every request); a test of a runaway function stops it.
+   * @default 'stop'
+   */
+  readonly overrun?: 'stop' | 'measure';
   /** Where `console.log` lines go; by default nowhere. */
   readonly onLog?: (line: string) => void;
 }
@@ -196,6 +208,7 @@ export class CloudFrontFunction {
   private readonly context: vm.Context;
   private readonly invoke = new vm.Script(INVOKE, { filename: 'cloudfront-functions-runtime' });
   private readonly timeoutMs: number;
+  private readonly watchdog: { timeout: number } | undefined;
   private handler: unknown;
   /** Runs one at a time: a continuation's timeout belongs to the run in progress. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -219,6 +232,7 @@ export class CloudFrontFunction {
     private readonly options: CloudFrontFunctionOptions,
   ) {
     this.timeoutMs = options.timeoutMs ?? LOCAL_TIMEOUT_MS;
+    this.watchdog = options.overrun === 'measure' ? undefined : { timeout: this.timeoutMs };
     this.context = vm.createContext({}, { name, codeGeneration: { strings: false, wasm: false } });
     const bridge: ContextBridge = {
       read: (key, format, pending) => this.read(key, format, pending),
@@ -265,7 +279,7 @@ export class CloudFrontFunction {
         done: (value: unknown) => finish(resultOf(value)),
         fail: (error: unknown) => finish(failed(error)),
       };
-      this.step(() => this.invoke.runInContext(this.context, { timeout: this.timeoutMs }));
+      this.step(() => this.invoke.runInContext(this.context, this.watchdog));
     });
   }
 
@@ -276,10 +290,20 @@ export class CloudFrontFunction {
   private step(work: () => void): void {
     const run = this.current;
     if (!run) return;
+    const started = this.watchdog ? 0 : cpuMs();
     try {
       work();
     } catch (error) {
       run.fail(error);
+      return;
+    }
+    if (!this.watchdog && cpuMs() - started > this.timeoutMs) {
+      // What the watchdog would have thrown, had it been running.
+      run.fail(
+        Object.assign(new Error(`Script execution timed out after ${this.timeoutMs}ms`), {
+          code: 'ERR_SCRIPT_EXECUTION_TIMEOUT',
+        }),
+      );
       return;
     }
     setImmediate(() => {
@@ -319,6 +343,12 @@ export class CloudFrontFunction {
       (error: unknown) => settle(() => pending.fail(messageOf(error))),
     );
   }
+}
+
+/** CPU time this thread has used, in ms: what a step costs, whether or not the host was descheduled meanwhile. */
+function cpuMs(): number {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
 }
 
 /** Settles a read as CloudFront's helper would: the value, or an error for a missing key or one over the limits. */

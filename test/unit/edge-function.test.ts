@@ -385,6 +385,27 @@ describe('the CloudFront Functions sandbox', () => {
     expect(await fn.run(next)).toEqual(passedOn(next));
   });
 
+  // How the local gateway runs it (overrun: 'measure'): no watchdog thread per call, so a step that ends is
+  // timed and one over the budget fails the same way; the next event runs as usual.
+  it('times a step instead of watching it, and fails one that ran past the budget', async () => {
+    const fn = CloudFrontFunction.fromSource(
+      'function handler(event) {\n' +
+        '  if (event.request.headers.slow) { const until = Date.now() + 40; while (Date.now() < until) {} }\n' +
+        '  return event.request;\n' +
+        '}\n',
+      { timeoutMs: 20, overrun: 'measure' },
+    );
+    const slow = attempt();
+    slow.request.headers.slow = { value: '1' };
+    const quick = attempt();
+
+    const result = await fn.run(slow);
+
+    expect(result).toMatchObject({ kind: 'response', response: { statusCode: 503 } });
+    expect(result.kind === 'response' && result.failure?.type).toBe('FunctionThrottledError');
+    expect(await fn.run(quick)).toEqual(passedOn(quick));
+  });
+
   it("rejects cf.kvs().get for a missing key, as CloudFront's helper does", async () => {
     const fn = CloudFrontFunction.fromSource(
       "import cf from 'cloudfront';\n" +
