@@ -3,10 +3,25 @@
 // handler and everything it holds (SDK clients, Powertools singletons, warm
 // caches). Plain ESM, so it runs without a TypeScript loader.
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { registerHooks } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { entry, handlerName, context: base, runtimeModules } = workerData;
+const { entry, handlerName, context: base, runtimeModules, maxSockets } = workerData;
+
+// On Lambda an environment serves one invocation at a time, so its SDK clients hold a connection or two.
+// Here one environment serves all the function's concurrent invocations, and each client would open up to
+// its agent's 50 sockets: with a dozen functions busy, hundreds of connections to one DynamoDB Local, which
+// thrashes past a few dozen. Every plain-HTTP agent made in this environment (the emulators are plain HTTP)
+// keeps to `maxSockets`; requests past it queue in the agent, as they would for a free environment.
+if (maxSockets !== undefined) {
+  const Agent = http.Agent;
+  http.Agent = class extends Agent {
+    constructor(options = {}) {
+      super({ ...options, maxSockets: Math.min(options.maxSockets ?? Number.POSITIVE_INFINITY, maxSockets) });
+    }
+  };
+}
 
 // Lambda's Node.js runtime provides the AWS SDK for JavaScript v3, so bundles leave `@aws-sdk/*` out
 // ("Building Lambda functions with Node.js", AWS Lambda Developer Guide). Here the project's installed

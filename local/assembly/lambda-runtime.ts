@@ -12,7 +12,8 @@
  * Powertools singletons, warm state), apart from every other function's. One
  * environment serves the function's concurrent invocations (Lambda would
  * start one per concurrent request; on two cores, one per function is what
- * this machine can afford). A timed-out invocation ends as on Lambda: the
+ * this machine can afford), so its HTTP agents keep to a small socket budget
+ * (`SOCKETS_PER_ENVIRONMENT`). A timed-out invocation ends as on Lambda: the
  * caller gets `Task timed out after N seconds` and the environment is
  * replaced — the next invocation starts cold, the old one is stopped once the
  * invocations it still holds have ended or timed out.
@@ -200,6 +201,14 @@ interface Pending {
 const INIT_TIMEOUT_MS = 10_000;
 
 /**
+ * Sockets one environment's plain-HTTP agents may open, each (`lambda-host.mjs`). On Lambda an environment
+ * serves one invocation at a time; here one serves all its function's, and DynamoDB Local thrashes past a
+ * few dozen connections. Measured on two cores, the default rehearsal on the assembly: unbounded (the SDK's
+ * 50 per client) made 140–180 connections and sold 191–199 of 300 units; 8 made about 60 and sold 256.
+ */
+export const SOCKETS_PER_ENVIRONMENT = 8;
+
+/**
  * Where a function's log lines go: the terminal (`serve`), nowhere, or appended to a stream (a
  * rehearsal's log file, where its progress line owns the terminal), as CloudWatch Logs keeps them.
  */
@@ -225,6 +234,7 @@ class Environment {
         entry: pathToFileURL(config.entry).href,
         handlerName: config.handlerName,
         runtimeModules: RUNTIME_MODULES,
+        maxSockets: SOCKETS_PER_ENVIRONMENT,
         context: {
           functionName: config.name,
           functionVersion: '$LATEST',
