@@ -34,10 +34,10 @@ export const MAX_REMOTE_SECONDS = 300;
 export const EXIT = { ok: 0, promiseBroke: 1, usage: 2, environment: 3 } as const;
 
 const REHEARSE_HELP = `  rehearse [options]
-        A drop rehearsal: boot the embedded stack, run a spike of shoppers and bots
-        against a limited SKU, wait for holds to expire and queues to drain, check
-        every promise, print a summary and write JSON and HTML reports. Exits 1
-        naming the promise that broke.
+        A drop rehearsal: synthesize the app (offline, cached), run its cloud assembly
+        on the embedded AWS, run a spike of shoppers and bots against a limited SKU,
+        wait for holds to expire and queues to drain, check every promise, print a
+        summary and write JSON and HTML reports. Exits 1 naming the promise that broke.
           --stock N            units in the drop (${defaultRehearsal.stock})
           --shoppers N         arrivals, bots included (${defaultRehearsal.shoppers})
           --duration S         seconds of ramp, spike and decay (${defaultRehearsal.durationSeconds})
@@ -64,10 +64,11 @@ const REHEARSE_HELP = `  rehearse [options]
                                one needs --confirm-remote; at most ${MAX_REMOTE_SHOPPERS} shoppers
                                over at most ${MAX_REMOTE_SECONDS} s)
           --aws-endpoint URL   run the local stack on these AWS endpoints (LocalStack)
-          --synth              rehearse on the app's own cloud assembly (synthesized, cached)
-                               instead of the in-process runtime: the bundles that deploy
           --assembly DIR       rehearse on this synthesized cloud assembly (npx cdk synth
-                               -o DIR): what is about to deploy`;
+                               -o DIR) instead of the app's own: what is about to deploy
+          --hand-wired         run the handlers' TypeScript in this process instead of the
+                               assembly (faster to iterate on; not what deploys)
+          --synth              the app's own assembly, synthesized (cached): the default`;
 
 const SERVE_HELP = `  serve [--port N] [--host H] [--data-dir DIR] [--aws-endpoint URL] [--assembly DIR | --hand-wired] [--identity]
         Synthesize the app (offline, cached by a hash of its sources), run its cloud
@@ -531,6 +532,7 @@ async function rehearseCommand(args: string[]): Promise<number> {
     'aws-endpoint': { type: 'string' },
     assembly: { type: 'string' },
     synth: { type: 'boolean', default: false },
+    'hand-wired': { type: 'boolean', default: false },
     'waiting-room': { type: 'boolean', default: false },
     'pause-at': { type: 'string' },
     'pause-for': { type: 'string' },
@@ -584,6 +586,8 @@ async function rehearseCommand(args: string[]): Promise<number> {
     throw new UsageError('--assembly and --target are two different stacks: give one');
   }
   if (values.target && values.synth) throw new UsageError('--synth runs a local stack: not with --target');
+  if (values.target && values['hand-wired']) throw new UsageError('--hand-wired runs a local stack: not with --target');
+  if (values.synth && values['hand-wired']) throw new UsageError('--synth and --hand-wired exclude each other');
   if (values.target && values.identity) {
     throw new UsageError('--identity signs shoppers in with the local test issuer: not with --target');
   }
@@ -613,18 +617,13 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (!options.target && !options.awsEndpoints) assertJava();
   const progress = progressBar();
   if (!options.target) {
-    // The default rehearsal runs in-process: on the assembly, one environment per function on two cores
-    // throttles the default spike about three times as often, and sells fewer units (README, "The local runtime").
-    const assemblyDir =
-      values.synth || values.assembly !== undefined
-        ? await chooseAssembly(
-            values.assembly,
-            false,
-            (line) => progress.log(line),
-            // The app's own, as deployed with an identity provider: the test issuer stands in for it.
-            values.identity ? TEST_PROVIDER_CONTEXT : {},
-          )
-        : undefined;
+    const assemblyDir = await chooseAssembly(
+      values.assembly,
+      values['hand-wired'],
+      (line) => progress.log(line),
+      // The app's own, as deployed with an identity provider: the test issuer stands in for it.
+      values.identity ? TEST_PROVIDER_CONTEXT : {},
+    );
     if (assemblyDir !== undefined) Object.assign(options, { assemblyDir });
   }
   const result = await rehearse(options, progress);

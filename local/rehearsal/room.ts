@@ -214,6 +214,8 @@ export interface WaitingRoomMeasures {
   readonly botArrivalShare: number;
   readonly humansQueued: number;
   readonly humansAdmitted: number;
+  /** Admissions handed out, shoppers' and bots': a shopper let in again after a refusal counts again. */
+  readonly admissions: number;
   readonly botTickets: number;
   /** The queue a second at a time, for the charts. */
   readonly series: readonly RoomSample[];
@@ -281,6 +283,7 @@ export function waitingRoomMeasures(
     botArrivalShare: Number(botArrivalShare.toFixed(3)),
     humansQueued: humans.length,
     humansAdmitted: waits.length,
+    admissions: queue.admissions,
     botTickets: queue.botTickets,
     series,
   };
