@@ -4,7 +4,9 @@
  * retried on the new ETag ("PutKey", CloudFront KeyValueStore API Reference,
  * https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_kvs_PutKey.html). Each key has one writer
  * (`drop:` the edge-state writer, `room:` and `admission-keys` the admission controller), so a conflict is
- * never a lost update of the same key.
+ * never a lost update of the same key. The ETag a write returns is the store's after it, so the next write
+ * names it without reading it again: one call per write while no one else writes, a describe and a retry
+ * after someone did.
  */
 import {
   type CloudFrontKeyValueStoreClient,
@@ -22,6 +24,9 @@ import type { EdgeKeyValues, EdgeStateStore } from '../domain/edge-state';
 const MAX_WRITE_ATTEMPTS = 8;
 
 export class KeyValueStoreJson implements EdgeKeyValues {
+  /** The store's ETag as of this environment's last write, while no conflict has said otherwise. */
+  private etag: string | undefined;
+
   constructor(
     private readonly client: CloudFrontKeyValueStoreClient,
     private readonly storeArn: () => string,
@@ -40,11 +45,15 @@ export class KeyValueStoreJson implements EdgeKeyValues {
   async write(key: string, value: unknown): Promise<void> {
     const KvsARN = this.storeArn();
     for (let attempt = 1; ; attempt++) {
-      const { ETag } = await this.client.send(new DescribeKeyValueStoreCommand({ KvsARN }));
+      const ifMatch = this.etag ?? (await this.client.send(new DescribeKeyValueStoreCommand({ KvsARN }))).ETag;
       try {
-        await this.client.send(new PutKeyCommand({ KvsARN, Key: key, Value: JSON.stringify(value), IfMatch: ETag }));
+        const written = await this.client.send(
+          new PutKeyCommand({ KvsARN, Key: key, Value: JSON.stringify(value), IfMatch: ifMatch }),
+        );
+        this.etag = written.ETag;
         return;
       } catch (error) {
+        this.etag = undefined;
         if (!(error instanceof ConflictException) || attempt >= MAX_WRITE_ATTEMPTS) throw error;
       }
     }
