@@ -19,6 +19,11 @@ import type { ProvisionedAssembly } from './provision';
 export interface AssemblyEventSources {
   /** Settings of the mappings the local pollers do not honour, one line each. */
   readonly notes: readonly string[];
+  /**
+   * Records each mapping handed its function that it took, by `stack.logicalId`: a batch's records, less
+   * those it reported failed; none of a batch that threw.
+   */
+  readonly delivered: ReadonlyMap<string, number>;
   stop(): Promise<void>;
 }
 
@@ -60,6 +65,7 @@ export async function startAssemblyEventSources(
 
   const running: RunningEventSource[] = [];
   const notes: string[] = [];
+  const delivered = new Map<string, number>();
   try {
     for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
       if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
@@ -72,13 +78,21 @@ export async function startAssemblyEventSources(
       const fn = lambda.function(String(property('FunctionName')));
       const sourceArn = String(property('EventSourceArn'));
       const batchSize = Number(property('BatchSize') ?? 10);
-      const invoke = (event: unknown) => fn.invoke(event);
+      const reportsItemFailures = ((property('FunctionResponseTypes') as string[] | undefined) ?? []).includes(
+        'ReportBatchItemFailures',
+      );
+      const invoke = async (event: unknown) => {
+        const answer = await fn.invoke(event);
+        const records = (event as { Records?: unknown[] }).Records?.length ?? 0;
+        const failed = reportsItemFailures
+          ? ((answer as Partial<SQSBatchResponse> | undefined)?.batchItemFailures?.length ?? 0)
+          : 0;
+        delivered.set(at, (delivered.get(at) ?? 0) + Math.max(0, records - failed));
+        return answer;
+      };
 
       const queue = queues.get(sourceArn);
       if (queue) {
-        const reportsItemFailures = ((property('FunctionResponseTypes') as string[] | undefined) ?? []).includes(
-          'ReportBatchItemFailures',
-        );
         const maximumConcurrency = (property('ScalingConfig') as { MaximumConcurrency?: number } | undefined)
           ?.MaximumConcurrency;
         running.push(
@@ -149,6 +163,7 @@ export async function startAssemblyEventSources(
   }
   return {
     notes,
+    delivered,
     stop: async () => {
       await Promise.all(running.map((source) => source.stop()));
       sqs.destroy();

@@ -57,6 +57,11 @@ export interface RunningAssembly {
   readonly identity: TestIssuer | undefined;
   /** Runs every schedule's target once now and waits for it. */
   runSchedules(): Promise<void>;
+  /**
+   * What the wiring has carried so far, by `stack.logicalId`: batches each event source mapping delivered
+   * and runs of each schedule, that their function took without an error.
+   */
+  traffic(): { readonly mappings: ReadonlyMap<string, number>; readonly schedules: ReadonlyMap<string, number> };
   stop(): Promise<void>;
 }
 
@@ -100,7 +105,8 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
     });
-    schedules = startSchedules(scheduledTargets(provisioned, running, () => stopping));
+    const ran = new Map<string, number>();
+    schedules = startSchedules(scheduledTargets(provisioned, running, () => stopping, ran));
     // Deployed, a schedule has been running since the deploy: the first run starts now, not one period on.
     void schedules.runNow();
     const notes = [
@@ -119,6 +125,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       notes,
       identity,
       runSchedules: () => started.schedules.runNow(),
+      traffic: () => ({ mappings: started.sources.delivered, schedules: ran }),
       stop: async () => {
         stopping = true;
         await started.gateway.stop();
@@ -165,7 +172,12 @@ const UNIT_MS: Readonly<Record<string, number>> = { minute: 60_000, hour: 3_600_
  * EventBridge Scheduler schedules of the assembly, at their rate ("Schedule types", EventBridge
  * Scheduler User Guide): each invokes its target function with the template's input, if any.
  */
-function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda, stopping: () => boolean) {
+function scheduledTargets(
+  provisioned: ProvisionedAssembly,
+  lambda: LocalLambda,
+  stopping: () => boolean,
+  ran: Map<string, number>,
+) {
   const { assembly, resolver } = provisioned;
   return resourcesOf(assembly)
     .filter(({ resource }) => resource.Type === 'AWS::Scheduler::Schedule')
@@ -189,9 +201,12 @@ function scheduledTargets(provisioned: ProvisionedAssembly, lambda: LocalLambda,
         everyMs: Number(rate[1]) * (UNIT_MS[(rate[2] as string).replace(/s$/, '')] as number),
         // A run cut short by the stop is not a failure worth reporting.
         run: (event: unknown) =>
-          fn.invoke(input ?? event).catch((error: unknown) => {
-            if (!stopping()) throw error;
-          }),
+          fn.invoke(input ?? event).then(
+            () => void ran.set(at, (ran.get(at) ?? 0) + 1),
+            (error: unknown) => {
+              if (!stopping()) throw error;
+            },
+          ),
       };
     });
 }
