@@ -54,6 +54,14 @@ describe('CloudFront', () => {
     expect(products?.CachePolicyId).not.toBe(CACHING_DISABLED);
   });
 
+  it('caches no 5xx: a fault answers one request, not every shopper for the 10 s CloudFront would keep it', () => {
+    const distribution = onlyResource(synth.edge, 'AWS::CloudFront::Distribution');
+    const errors = (distribution.Properties.DistributionConfig as { CustomErrorResponses?: unknown[] })
+      .CustomErrorResponses;
+    // The error caching minimum TTL only: no page or status of CloudFront's replaces the origin's answer.
+    expect(errors).toEqual([500, 501, 502, 503, 504].map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 0 })));
+  });
+
   it('never caches a write, and matches reservations and feedback before availability', () => {
     const all = behaviors(synth.edge);
     const patterns = all.map((behavior) => behavior.PathPattern);
