@@ -72,8 +72,10 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   ),
   'AWS::WAFv2::WebACL': NO_EDGE,
   'AWS::WAFv2::WebACLAssociation': NO_EDGE,
-  'AWS::CloudFront::Distribution': NO_EDGE,
-  'AWS::CloudFront::CachePolicy': NO_EDGE,
+  'AWS::CloudFront::Distribution': skipped(
+    'the local gateway plays its behaviours in front of the API (functions, caches, error caching); its origins (the failover to the paused origin), TLS and edge locations are not emulated',
+  ),
+  'AWS::CloudFront::CachePolicy': emulated('the local edge cache of each behaviour: TTLs, cache key, collapsing'),
   'AWS::CloudFront::OriginRequestPolicy': NO_EDGE,
   'AWS::CloudFront::OriginAccessControl': NO_EDGE,
   'Custom::AWS': skipped(

@@ -1,16 +1,96 @@
 /**
- * The assembly's CloudFront Functions, where its distributions run them: each cache behaviour in the
- * distribution's order (CloudFront takes the first whose path pattern matches), with the viewer-request
- * function associated with it, if any, built from the template's own `FunctionCode` and reading the
- * embedded KeyValueStore when the function is associated with one.
+ * The assembly's CloudFront behaviours, as its distributions run them in front of the API: each cache
+ * behaviour in the distribution's order (CloudFront takes the first whose path pattern matches), with the
+ * viewer-request function associated with it, if any, built from the template's own `FunctionCode` and
+ * reading the embedded KeyValueStore when the function is associated with one, and its cache policy's
+ * cache (local/edge/cache.ts), with the distribution's error caching minimum TTLs.
  */
+import { type CachePolicy, EdgeCache } from '../edge/cache';
 import { CloudFrontFunction, type KeyValueStoreReader } from '../edge/cloudfront-function';
 import type { EdgeFunctionAssociation } from '../event-sources/api-gateway';
-import { AssemblyError, type CloudAssembly, resourcesOf } from './cloud-assembly';
+import { AssemblyError, type AssemblyStack, type CloudAssembly, resourcesOf } from './cloud-assembly';
 
 interface CacheBehavior {
   readonly PathPattern?: unknown;
+  readonly CachePolicyId?: unknown;
   readonly FunctionAssociations?: ReadonlyArray<{ readonly EventType?: unknown; readonly FunctionARN?: unknown }>;
+}
+
+interface DistributionConfig {
+  readonly CacheBehaviors?: CacheBehavior[];
+  readonly CustomErrorResponses?: ReadonlyArray<{
+    readonly ErrorCode?: unknown;
+    readonly ErrorCachingMinTTL?: unknown;
+  }>;
+}
+
+/**
+ * AWS's managed cache policies a template may name by id ("Use managed cache policies", CloudFront
+ * Developer Guide, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html):
+ * `null` for CachingDisabled, which caches nothing.
+ */
+const MANAGED_CACHE_POLICIES: Readonly<Record<string, CachePolicy | null>> = {
+  '4135ea2d-6df8-44a3-9df3-4b5a84be39ad': null,
+  '658327ea-f89d-4fab-a63d-7e88639e58f6': {
+    name: 'Managed-CachingOptimized',
+    minTtl: 1,
+    defaultTtl: 86_400,
+    maxTtl: 31_536_000,
+    headers: [],
+    queryStrings: 'none',
+    cookies: 'none',
+  },
+};
+
+interface CachePolicyConfig {
+  readonly Name?: unknown;
+  readonly MinTTL?: unknown;
+  readonly DefaultTTL?: unknown;
+  readonly MaxTTL?: unknown;
+  readonly ParametersInCacheKeyAndForwardedToOrigin?: {
+    readonly HeadersConfig?: { readonly HeaderBehavior?: unknown; readonly Headers?: unknown };
+    readonly QueryStringsConfig?: { readonly QueryStringBehavior?: unknown; readonly QueryStrings?: unknown };
+    readonly CookiesConfig?: { readonly CookieBehavior?: unknown; readonly Cookies?: unknown };
+  };
+}
+
+/** The behaviour's cache policy: a managed one by id, or the template's own by `Ref`; `null` caches nothing. */
+function cachePolicyOf(stack: AssemblyStack, reference: unknown, at: string): CachePolicy | null {
+  if (reference === undefined) return null;
+  if (typeof reference === 'string') {
+    const managed = MANAGED_CACHE_POLICIES[reference];
+    if (managed === undefined)
+      throw new AssemblyError(`${at}: the managed cache policy ${reference} is not known locally`);
+    return managed;
+  }
+  const id = (reference as { Ref?: unknown } | null)?.Ref;
+  const resource = typeof id === 'string' ? stack.template.Resources[id] : undefined;
+  if (resource?.Type !== 'AWS::CloudFront::CachePolicy') {
+    throw new AssemblyError(`${at}: CachePolicyId ${JSON.stringify(reference)} names no cache policy of its template`);
+  }
+  const config = resource.Properties?.CachePolicyConfig as CachePolicyConfig | undefined;
+  const keyed = config?.ParametersInCacheKeyAndForwardedToOrigin;
+  const listed = (behavior: unknown, names: unknown, kind: string): 'none' | 'all' | readonly string[] => {
+    if (behavior === 'none') return 'none';
+    if (behavior === 'all') return 'all';
+    if (behavior === 'whitelist' && Array.isArray(names)) return names.map(String);
+    throw new AssemblyError(`${at}: the local cache keys ${kind} as none, all or a whitelist, not ${String(behavior)}`);
+  };
+  const headers = listed(keyed?.HeadersConfig?.HeaderBehavior, keyed?.HeadersConfig?.Headers, 'headers');
+  if (headers === 'all') throw new AssemblyError(`${at}: a cache policy cannot key on all headers`);
+  return {
+    name: String(config?.Name ?? id),
+    minTtl: Number(config?.MinTTL ?? 0),
+    defaultTtl: Number(config?.DefaultTTL ?? 86_400),
+    maxTtl: Number(config?.MaxTTL ?? 31_536_000),
+    headers: headers === 'none' ? [] : headers.map((name) => name.toLowerCase()),
+    queryStrings: listed(
+      keyed?.QueryStringsConfig?.QueryStringBehavior,
+      keyed?.QueryStringsConfig?.QueryStrings,
+      'query strings',
+    ),
+    cookies: listed(keyed?.CookiesConfig?.CookieBehavior, keyed?.CookiesConfig?.Cookies, 'cookies'),
+  };
 }
 
 /** The logical id a `Fn::GetAtt: [Function, FunctionARN]` names. */
@@ -30,7 +110,14 @@ export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader |
   const associations: EdgeFunctionAssociation[] = [];
   for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
     if (resource.Type !== 'AWS::CloudFront::Distribution') continue;
-    const config = resource.Properties?.DistributionConfig as { CacheBehaviors?: CacheBehavior[] } | undefined;
+    const config = resource.Properties?.DistributionConfig as DistributionConfig | undefined;
+    const errorCachingMinTtl = new Map(
+      (config?.CustomErrorResponses ?? []).flatMap((response) =>
+        response.ErrorCachingMinTTL === undefined
+          ? []
+          : [[Number(response.ErrorCode), Number(response.ErrorCachingMinTTL)] as const],
+      ),
+    );
     for (const [index, behavior] of (config?.CacheBehaviors ?? []).entries()) {
       const at = `${stack.name}.${logicalId}.CacheBehaviors[${index}]`;
       const viewerRequest = behavior.FunctionAssociations?.find(
@@ -56,7 +143,12 @@ export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader |
           built.set(key, fn);
         }
       }
-      associations.push({ pathPattern: String(behavior.PathPattern), fn });
+      const policy = cachePolicyOf(stack, behavior.CachePolicyId, `${at}.CachePolicyId`);
+      associations.push({
+        pathPattern: String(behavior.PathPattern),
+        fn,
+        ...(policy && policy.maxTtl > 0 ? { cache: new EdgeCache(policy, errorCachingMinTtl) } : {}),
+      });
     }
   }
   return associations;

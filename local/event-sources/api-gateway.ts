@@ -9,6 +9,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import type { EdgeCache } from '../edge/cache';
 import { type CloudFrontFunction, viewerRequestEvent, writeEdgeResponse } from '../edge/cloudfront-function';
 import { answerSite } from '../site';
 import type { Validate } from './json-schema';
@@ -101,6 +102,8 @@ export interface EdgeFunctionAssociation {
   readonly pathPattern: string;
   /** None: the behaviour runs no function (listed so that it, not a later one, takes its paths). */
   readonly fn?: CloudFrontFunction | undefined;
+  /** The behaviour's cache, after its function and before the origin; none when its policy caches nothing. */
+  readonly cache?: EdgeCache | undefined;
 }
 
 /** A CloudFront path pattern as a regular expression ("Path pattern", CloudFront Developer Guide). */
@@ -153,22 +156,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     const started = performance.now();
     serve(options, request, response, limit, buckets)
       .catch((error: unknown) => {
-        const known =
-          error instanceof GatewayError
-            ? error
-            : new GatewayError(
-                502,
-                'BAD_GATEWAY',
-                'The function failed',
-                {},
-                'INTEGRATION_FAILURE',
-                'Internal server error',
-              );
-        if (options.rules) {
-          const answer = gatewayResponse(options.rules.responses, known);
-          send(response, answer.status, answer.body, answer.headers);
-        } else {
-          send(response, known.status, { error: { code: known.code, message: known.message } }, known.headers);
+        const answer = errorAnswer(options, error);
+        if (response.headersSent) response.destroy();
+        else {
+          response.writeHead(answer.status, answer.headers);
+          response.end(answer.body);
         }
         return 'unmatched';
       })
@@ -206,7 +198,43 @@ async function serve(
   if (rawUrl.length > MAX_URL_LENGTH) throw new GatewayError(414, 'URI_TOO_LONG', 'Request URL too long');
   // The drop page, as CloudFront serves it from S3 beside the API when deployed.
   if (options.siteDir !== null && (await answerSite(request, response, options.siteDir))) return 'site';
-  if (options.edge && (await answeredAtEdge(options.edge, request, response))) return 'edge';
+  const behaviour = options.edge ? behaviourOf(options.edge, rawUrl.split('?')[0] ?? '/') : undefined;
+  if (behaviour && (await answeredAtEdge(behaviour, request, response))) return 'edge';
+  const method = request.method ?? 'GET';
+  if (behaviour?.cache && (method === 'GET' || method === 'HEAD')) {
+    // CloudFront's cache, before API Gateway: a hit reaches neither its throttles nor a function.
+    let route = 'unmatched';
+    const cached = await behaviour.cache.answer(method, rawUrl, request.headers, async () => {
+      const answer = await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
+        route: 'unmatched',
+        ...errorAnswer(options, error),
+      }));
+      route = answer.route;
+      return answer;
+    });
+    const headers: Record<string, string> = {
+      ...cached.answer.headers,
+      'x-cache': `${cached.cache} from cloudfront`,
+    };
+    if (cached.cache !== 'Miss') headers.age = String(cached.ageSeconds);
+    response.writeHead(cached.answer.status, headers);
+    response.end(method === 'HEAD' ? undefined : cached.answer.body);
+    return cached.cache === 'Miss' ? route : 'edge';
+  }
+  const answer = await originAnswer(options, request, limit, buckets);
+  response.writeHead(answer.status, answer.headers);
+  response.end(answer.body);
+  return answer.route;
+}
+
+/** What API Gateway and the function answer (its own refusals thrown as GatewayError), not yet sent. */
+async function originAnswer(
+  options: GatewayOptions,
+  request: IncomingMessage,
+  limit: { inFlight: number; max: number },
+  buckets: TokenBuckets,
+): Promise<{ route: string; status: number; headers: Record<string, string>; body: Buffer }> {
+  const rawUrl = request.url ?? '/';
   // Like API Gateway, route on the path as sent: no dot-segment normalisation.
   const url = new URL(rawUrl, 'http://gateway.local');
   const rawPath = rawUrl.split('?')[0] ?? '/';
@@ -261,9 +289,27 @@ async function serve(
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-  response.writeHead(result.statusCode, headers);
-  response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
-  return routeKey;
+  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body);
+  return { route: routeKey, status: result.statusCode, headers, body };
+}
+
+/** The answer to a refusal or failure: the template's gateway response, else the contract's error shape. */
+function errorAnswer(
+  options: GatewayOptions,
+  error: unknown,
+): { status: number; headers: Record<string, string>; body: Buffer } {
+  const known =
+    error instanceof GatewayError
+      ? error
+      : new GatewayError(502, 'BAD_GATEWAY', 'The function failed', {}, 'INTEGRATION_FAILURE', 'Internal server error');
+  const answer = options.rules
+    ? gatewayResponse(options.rules.responses, known)
+    : { status: known.status, headers: known.headers, body: { error: { code: known.code, message: known.message } } };
+  return {
+    status: answer.status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...answer.headers },
+    body: Buffer.from(JSON.stringify(answer.body)),
+  };
 }
 
 export function matchRoute(routes: readonly GatewayRoute[], method: string, pathname: string): Match {
@@ -528,15 +574,6 @@ export function gatewayResponse(
   return { status, headers: { ...spec.headers }, body };
 }
 
-function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (response.headersSent) {
-    response.destroy();
-    return;
-  }
-  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers });
-  response.end(JSON.stringify(body));
-}
-
 const patterns = new WeakMap<EdgeFunctionAssociation, RegExp>();
 
 /**
@@ -544,18 +581,21 @@ const patterns = new WeakMap<EdgeFunctionAssociation, RegExp>();
  * behaviour per request, in order): true when it answered. A request it let through goes on with the
  * headers it left.
  */
-async function answeredAtEdge(
-  edge: readonly EdgeFunctionAssociation[],
-  request: IncomingMessage,
-  response: ServerResponse,
-): Promise<boolean> {
-  const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
-  const association = edge.find((candidate) => {
+function behaviourOf(edge: readonly EdgeFunctionAssociation[], rawPath: string): EdgeFunctionAssociation | undefined {
+  return edge.find((candidate) => {
     const pattern = patterns.get(candidate) ?? pathPatternRegExp(candidate.pathPattern);
     patterns.set(candidate, pattern);
     return pattern.test(rawPath);
   });
-  if (!association?.fn) return false;
+}
+
+async function answeredAtEdge(
+  association: EdgeFunctionAssociation,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<boolean> {
+  const rawPath = (request.url ?? '/').split('?')[0] ?? '/';
+  if (!association.fn) return false;
   const result = await association.fn.run(
     viewerRequestEvent({
       method: request.method ?? 'GET',

@@ -184,3 +184,25 @@ test("the channel defect this check stands for fails it: an applier that does no
   expect(silent).toEqual(expect.arrayContaining(channels));
   expect(silent.filter((id) => id.includes('PublishChanges') || id.includes('PublishEdgeState'))).toEqual([]);
 }, 180_000);
+
+test("availability reads are answered from the behaviour's cache, as CloudFront keeps them, then from the origin again", async () => {
+  const sku = `wiring-cache-${randomBytes(3).toString('hex')}`;
+  expect((await api.putProduct(sku, { name: sku, priceCents: 500, stock: 5, maxPerCustomer: 2 })).status).toBe(201);
+  const read = async () => {
+    const answer = await api.call('GET', `/products/${sku}`);
+    return { status: answer.status, cache: answer.headers['x-cache'], available: answer.body.available };
+  };
+
+  const first = await read();
+  const cached = await read();
+  expect((await api.reserve(sku, 'ada', 2, attemptKey())).status).toBe(201);
+
+  expect(first).toEqual({ status: 200, cache: 'Miss from cloudfront', available: 5 });
+  // Within the policy's TTL (the origin's max-age=1): the stored answer, without asking the origin.
+  expect(cached).toEqual({ status: 200, cache: 'Hit from cloudfront', available: 5 });
+  // Past it (and its stale-while-revalidate), the hold shows.
+  await eventually(async () => expect(await read()).toMatchObject({ status: 200, available: 3 }), {
+    timeoutMs: 10_000,
+    intervalMs: 200,
+  });
+});
