@@ -49,6 +49,8 @@ export interface RunningAssembly {
   readonly endpoints: AwsEndpoints;
   readonly functions: number;
   readonly routes: number;
+  /** The physical names of the assembly's DynamoDB tables, in template order. */
+  readonly tableNames: readonly string[];
   /** The drop page's URL, when the assembly deploys one. */
   readonly pageUrl: string | undefined;
   /** Settings the local runtime does not apply, and resource types it leaves out, one line each. */
@@ -121,6 +123,11 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       endpoints,
       functions: running.functions.length,
       routes: api.routes.length,
+      tableNames: resourcesOf(assembly)
+        .filter(
+          ({ resource }) => resource.Type === 'AWS::DynamoDB::Table' || resource.Type === 'AWS::DynamoDB::GlobalTable',
+        )
+        .flatMap(({ stack, logicalId }) => provisioned.values.get(`${stack.name}/${logicalId}`)?.ref ?? []),
       pageUrl: siteDir ? `${gateway.url}/` : undefined,
       notes,
       identity,
