@@ -93,6 +93,11 @@ export async function startAssemblyEventSources(
 
       const queue = queues.get(sourceArn);
       if (queue) {
+        // Lambda would filter on the message body and attributes; the local queue poller does not, and would
+        // hand the function what AWS drops: refused rather than run differently.
+        if (property('FilterCriteria') !== undefined) {
+          throw new AssemblyError(`${at}: FilterCriteria on a queue mapping is not emulated locally`);
+        }
         const maximumConcurrency = (property('ScalingConfig') as { MaximumConcurrency?: number } | undefined)
           ?.MaximumConcurrency;
         running.push(

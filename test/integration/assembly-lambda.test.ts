@@ -267,6 +267,24 @@ test('channel sync runs end to end on the assembly: table stream → relay → t
   await running.stop();
 }, 120_000);
 
+test("a queue mapping's FilterCriteria refuses the assembly, rather than the poller handing on what Lambda would drop", async () => {
+  const edited = editedCopy((_templatePath, template) => {
+    const resources = template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+    const mapping = Object.values(resources).find(
+      (resource) =>
+        // A queue's mapping has no StartingPosition (a stream's must).
+        resource.Type === 'AWS::Lambda::EventSourceMapping' && resource.Properties.StartingPosition === undefined,
+    );
+    if (!mapping) throw new Error('no queue mapping');
+    mapping.Properties.FilterCriteria = { Filters: [{ Pattern: JSON.stringify({ body: { kind: ['order'] } }) }] };
+  });
+  const { provisioned, runtime } = await start(edited);
+
+  await expect(startAssemblyEventSources(provisioned, runtime, endpoints)).rejects.toThrow(
+    /FilterCriteria on a queue mapping is not emulated locally/,
+  );
+});
+
 test('a stream batch that keeps failing is halved, retried as the mapping says, then described to its on-failure queue, and the stream goes on', async () => {
   const relayTag = 'publish-changes';
   const edited = editedCopy((templatePath, template) => {
