@@ -6,10 +6,10 @@
  *   is answered from a GET's entry and never stored. Other methods pass through. ("Caching content based on
  *   request headers" and "How CloudFront processes HTTP status codes", CloudFront Developer Guide:
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/HTTPStatusCodes.html)
- * - Key: the path, plus the headers, query strings and cookies the cache policy names; with "none" the
- *   query string is neither in the key nor sent to the origin
- *   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-the-cache-key.html,
- *   https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CachePolicyQueryStringsConfig.html).
+ * - Key: the path, plus the headers, query strings and cookies the cache policy names
+ *   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/understanding-the-cache-key.html).
+ *   What reaches the origin is not trimmed to them: the local origin gets the viewer's request (less its
+ *   conditional headers: the cache answers those, as CloudFront does).
  * - How long ("Manage how long content stays in the cache (expiration)",
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/Expiration.html): with a minimum TTL
  *   of 0, `no-store`, `no-cache` and `private` are respected, `s-maxage` then `max-age` then `Expires` are
@@ -19,20 +19,23 @@
  *   how it reads there). `stale-while-revalidate` serves the expired entry for that long while one request
  *   refreshes it (AWS What's New, 2023-05-17: "stale-while-revalidate and stale-if-error").
  * - Status: 2xx and 3xx answers are cached (307 and 308 only with a Cache-Control, 206 and 304 never).
- *   Errors as "How CloudFront processes HTTP 4xx and 5xx status codes from your origin" lists them: 404,
- *   405, 414, 500, 501, 502, 503 and 504 always, for the behaviour's error caching minimum TTL (10 s unless
- *   the distribution's custom error responses say otherwise), or longer when the origin gives an age
- *   (never past the maximum TTL), except a 404, 410, 414 or 501 marked `no-store`, `no-cache` or `private`;
- *   400, 403, 412 and 415 only when the origin gives an age
+ *   Errors as "HTTP 4xx and 5xx status codes that CloudFront caches" lists them: 404, 414, 500, 501, 502,
+ *   503 and 504 always, for the distribution's error caching minimum TTL (10 s unless its custom error
+ *   responses say otherwise), or the origin's age when that is longer (the age never past the maximum
+ *   TTL), except a 404, 414 or 501 marked `no-store`, `no-cache` or `private`; 400, 403, 405, 412 and 415
+ *   only when the origin gives an age
  *   (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-error-pages-expiration.html).
  *   Every other status (401, 409, 429, …) is not cached.
  * - Request collapsing: requests with one key that arrive while the origin is asked wait for that answer
  *   ("Simultaneous requests for the same object (traffic spikes)",
  *   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorCustomOrigin.html).
- * - Viewer's `If-None-Match` matching a cached entry's ETag: 304 from the cache.
+ * - Conditional requests: the origin is always asked for the whole answer; a viewer's `If-None-Match`
+ *   naming its ETag gets a 304 from the cache, hit or miss. Collapsed requests and answers served stale
+ *   read `Hit`, as CloudFront's logs call a collapsed request.
  *
  * Not modelled: edge locations (one cache here, where every edge location keeps its own), eviction
- * before expiry, `stale-if-error`, `Vary`, compression.
+ * before expiry (expired entries are dropped once there are many), `stale-if-error`, `Vary`,
+ * compression, origin request policies.
  */
 
 export interface CachePolicy {
@@ -56,16 +59,19 @@ export interface CachedAnswer {
 /** What the cache answered and how: CloudFront's `X-Cache` reads `Hit from cloudfront`, `Miss from …`. */
 export interface CacheResult {
   readonly answer: CachedAnswer;
-  readonly cache: 'Hit' | 'RefreshHit' | 'Miss';
+  readonly cache: 'Hit' | 'Miss';
   /** Seconds the answer has been in the cache (the `Age` header on a hit). */
   readonly ageSeconds: number;
 }
 
 /** CloudFront's error caching minimum TTL when the distribution sets none for a code. */
 export const DEFAULT_ERROR_CACHING_MIN_TTL = 10;
-const ERRORS_ALWAYS_CACHED = new Set([404, 405, 414, 500, 501, 502, 503, 504]);
-const ERRORS_CACHED_WITH_AN_AGE = new Set([400, 403, 412, 415]);
-const ERRORS_THAT_MAY_REFUSE = new Set([404, 410, 414, 501]);
+const ERRORS_ALWAYS_CACHED = new Set([404, 414, 500, 501, 502, 503, 504]);
+const ERRORS_CACHED_WITH_AN_AGE = new Set([400, 403, 405, 412, 415]);
+const ERRORS_THAT_MAY_REFUSE = new Set([404, 414, 501]);
+
+/** Entries kept before the expired ones are swept out. */
+const SWEEP_AT = 10_000;
 
 interface Entry {
   readonly answer: CachedAnswer;
@@ -100,19 +106,19 @@ export class EdgeCache {
     const now = this.now();
     if (entry) {
       const age = now - entry.storedAt;
-      if (age < entry.freshMs) return this.hit(entry, 'Hit', age, headers);
+      if (age < entry.freshMs) return this.conditional({ answer: entry.answer, cache: 'Hit', ageMs: age }, headers);
       if (age < entry.freshMs + entry.staleMs) {
         // Served stale at once; one request refreshes it in the background.
         if (method === 'GET' && !this.asking.has(`GET ${key}`))
           void this.ask(key, 'GET', origin).catch(() => undefined);
-        return this.hit(entry, 'RefreshHit', age, headers);
+        return this.conditional({ answer: entry.answer, cache: 'Hit', ageMs: age }, headers);
       }
       this.entries.delete(key);
     }
     // Collapsed: the answer to the request already at the origin (a HEAD waits for a HEAD, a GET for a GET).
     const pending = this.asking.get(`${method} ${key}`);
-    if (pending) return { answer: await pending, cache: 'Hit', ageSeconds: 0 };
-    return { answer: await this.ask(key, method, origin), cache: 'Miss', ageSeconds: 0 };
+    if (pending) return this.conditional({ answer: await pending, cache: 'Hit', ageMs: 0 }, headers);
+    return this.conditional({ answer: await this.ask(key, method, origin), cache: 'Miss', ageMs: 0 }, headers);
   }
 
   /** How long CloudFront keeps this answer, in seconds, and how long after that it may serve it stale. */
@@ -123,7 +129,8 @@ export class EdgeCache {
     const { minTtl, defaultTtl, maxTtl } = this.policy;
     if (status >= 400) {
       const floor = this.errorCachingMinTtl.get(status) ?? DEFAULT_ERROR_CACHING_MIN_TTL;
-      const withAge = given === undefined ? floor : Math.min(Math.max(given, floor), maxTtl);
+      // The greater of the origin's age (never past the maximum TTL) and the error caching minimum TTL.
+      const withAge = given === undefined ? floor : Math.max(Math.min(given, maxTtl), floor);
       if (ERRORS_ALWAYS_CACHED.has(status)) {
         return { fresh: refuses && ERRORS_THAT_MAY_REFUSE.has(status) ? 0 : withAge, stale: 0 };
       }
@@ -148,6 +155,7 @@ export class EdgeCache {
       if (method === 'GET') {
         const { fresh, stale } = this.lifetime(answer.status, answer.headers);
         if (fresh > 0) {
+          if (this.entries.size >= SWEEP_AT) this.sweep();
           this.entries.set(key, { answer, storedAt: this.now(), freshMs: fresh * 1000, staleMs: stale * 1000 });
         }
       }
@@ -161,22 +169,29 @@ export class EdgeCache {
     }
   }
 
-  private hit(
-    entry: Entry,
-    cache: 'Hit' | 'RefreshHit',
-    ageMs: number,
+  /** A 304 for a viewer whose `If-None-Match` names the answer's ETag; the answer itself otherwise. */
+  private conditional(
+    result: { answer: CachedAnswer; cache: 'Hit' | 'Miss'; ageMs: number },
     headers: Readonly<Record<string, string | string[] | undefined>>,
   ): CacheResult {
-    const ageSeconds = Math.floor(ageMs / 1000);
-    const etag = entry.answer.headers.etag;
+    const ageSeconds = Math.floor(result.ageMs / 1000);
+    const etag = result.answer.headers.etag;
     const asked = headers['if-none-match'];
-    if (etag !== undefined && typeof asked === 'string' && matchesEtag(asked, etag)) {
+    if (result.answer.status === 200 && etag !== undefined && typeof asked === 'string' && matchesEtag(asked, etag)) {
       const kept = Object.fromEntries(
-        Object.entries(entry.answer.headers).filter(([name]) => ['etag', 'cache-control'].includes(name)),
+        Object.entries(result.answer.headers).filter(([name]) => ['etag', 'cache-control'].includes(name)),
       );
-      return { answer: { status: 304, headers: kept, body: Buffer.alloc(0) }, cache, ageSeconds };
+      return { answer: { status: 304, headers: kept, body: Buffer.alloc(0) }, cache: result.cache, ageSeconds };
     }
-    return { answer: entry.answer, cache, ageSeconds };
+    return { answer: result.answer, cache: result.cache, ageSeconds };
+  }
+
+  /** Drops the entries past their stale window: one per key ever asked would grow without bound. */
+  private sweep(): void {
+    const now = this.now();
+    for (const [key, entry] of this.entries) {
+      if (now - entry.storedAt >= entry.freshMs + entry.staleMs) this.entries.delete(key);
+    }
   }
 
   private keyOf(url: string, headers: Readonly<Record<string, string | string[] | undefined>>): string {

@@ -204,7 +204,11 @@ async function serve(
   if (behaviour?.cache && (method === 'GET' || method === 'HEAD')) {
     // CloudFront's cache, before API Gateway: a hit reaches neither its throttles nor a function.
     let route = 'unmatched';
-    const cached = await behaviour.cache.answer(method, rawUrl, request.headers, async () => {
+    const viewerHeaders = request.headers;
+    // The origin is asked for the whole answer: the cache answers the viewer's conditions itself.
+    const { 'if-none-match': _etag, 'if-modified-since': _since, ...unconditional } = viewerHeaders;
+    request.headers = unconditional;
+    const cached = await behaviour.cache.answer(method, rawUrl, viewerHeaders, async () => {
       const answer = await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
         route: 'unmatched',
         ...errorAnswer(options, error),
@@ -289,7 +293,8 @@ async function originAnswer(
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);
-  const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : Buffer.from(result.body);
+  // API Gateway takes a proxy result without a body (a 204) as an empty one.
+  const body = Buffer.from(result.body ?? '', result.isBase64Encoded ? 'base64' : 'utf8');
   return { route: routeKey, status: result.statusCode, headers, body };
 }
 

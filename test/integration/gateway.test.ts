@@ -154,3 +154,21 @@ test("with an API's rules, the gateway's own refusals are the template's: its co
     await ruled.stop();
   }
 });
+
+test('a proxy result without a body is an empty answer, as API Gateway takes it, not a failed function', async () => {
+  const empty = async () => ({ statusCode: 204 }) as { statusCode: number; body: string };
+  const gateway = await startGateway({
+    routes: apiRoutes,
+    handlers: new Map(apiRoutes.map((route) => [route.handler, empty])),
+    adminKey: 'k',
+  });
+  const client = new ApiClient(gateway.url, 'k');
+  try {
+    const answer = await client.call('DELETE', '/reservations/r-1');
+
+    expect([answer.status, answer.text]).toEqual([204, '']);
+  } finally {
+    await client.close();
+    await gateway.stop();
+  }
+});

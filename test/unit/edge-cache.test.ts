@@ -54,8 +54,9 @@ describe('how long CloudFront keeps an answer', () => {
     expect(lifetime(404)).toBe(10);
     // 400 and 403 only with an age; 409 and 429 never.
     expect(lifetime(403)).toBe(0);
-    // The greater of the given age and the 10 s, but never past the maximum TTL (2 here).
-    expect(lifetime(400, { 'cache-control': 'max-age=1' })).toBe(2);
+    // The greater of the given age (never past the maximum TTL, 2 here) and the 10 s.
+    expect(lifetime(400, { 'cache-control': 'max-age=1' })).toBe(10);
+    expect(lifetime(405)).toBe(0);
     expect(lifetime(409, { 'cache-control': 'max-age=60' })).toBe(0);
     expect(lifetime(429)).toBe(0);
   });
@@ -125,7 +126,7 @@ describe('answering from the cache', () => {
     await new Promise((resolve) => setImmediate(resolve));
     const refreshed = await cache.answer('GET', '/products/a', {}, origin);
 
-    expect([stale.cache, stale.answer.body.toString()]).toEqual(['RefreshHit', 'v1']);
+    expect([stale.cache, stale.answer.body.toString(), stale.ageSeconds]).toEqual(['Hit', 'v1', 1]);
     expect([refreshed.cache, refreshed.answer.body.toString(), asked]).toEqual(['Hit', 'v2', 2]);
   });
 
@@ -147,6 +148,31 @@ describe('answering from the cache', () => {
       304,
       '"abc"',
     ]);
+  });
+
+  it('a conditional request and a plain one collapsed onto it each get their own answer: 304 and the body', async () => {
+    const cache = new EdgeCache(AVAILABILITY);
+    let asked = 0;
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const origin = async () => {
+      asked++;
+      await gate;
+      return answer(200, { 'cache-control': 'max-age=1', etag: '"abc"' }, 'body');
+    };
+
+    const both = Promise.all([
+      cache.answer('GET', '/products/a', { 'if-none-match': '"abc"' }, origin),
+      cache.answer('GET', '/products/a', {}, origin),
+    ]);
+    release();
+    const [conditional, plain] = await both;
+
+    expect(asked).toBe(1);
+    expect([conditional.cache, conditional.answer.status]).toEqual(['Miss', 304]);
+    expect([plain.cache, plain.answer.status, plain.answer.body.toString()]).toEqual(['Hit', 200, 'body']);
   });
 
   it('keys on the headers the policy names', async () => {
