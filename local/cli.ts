@@ -588,6 +588,9 @@ async function rehearseCommand(args: string[]): Promise<number> {
   if (values.target && values.synth) throw new UsageError('--synth runs a local stack: not with --target');
   if (values.target && values['hand-wired']) throw new UsageError('--hand-wired runs a local stack: not with --target');
   if (values.synth && values['hand-wired']) throw new UsageError('--synth and --hand-wired exclude each other');
+  if (values.assembly !== undefined && values['hand-wired']) {
+    throw new UsageError('--assembly and --hand-wired exclude each other');
+  }
   if (values.target && values.identity) {
     throw new UsageError('--identity signs shoppers in with the local test issuer: not with --target');
   }

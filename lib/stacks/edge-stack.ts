@@ -227,7 +227,7 @@ export class EdgeStack extends Stack {
       // A fault is about a moment. By default CloudFront keeps a 500, 501, 502, 503 or 504 for 10 s whatever
       // its Cache-Control says ("How long CloudFront caches HTTP 4xx and 5xx status codes", error caching
       // minimum TTL: https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/custom-error-pages-expiration.html):
-      // one transient 503 on a cached path (availability, orders) would answer every shopper for ten seconds
+      // one transient 503 on the cached availability path would answer every shopper for ten seconds
       // with a `Retry-After: 1` that cannot come true. None is cached; the answer itself is the origin's.
       errorResponses: [500, 501, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
       defaultBehavior: {

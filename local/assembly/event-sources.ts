@@ -24,6 +24,8 @@ export interface AssemblyEventSources {
    * those it reported failed; none of a batch that threw.
    */
   readonly delivered: ReadonlyMap<string, number>;
+  /** Batches each mapping handed its function, taken or not. */
+  readonly handed: ReadonlyMap<string, number>;
   stop(): Promise<void>;
 }
 
@@ -66,6 +68,7 @@ export async function startAssemblyEventSources(
   const running: RunningEventSource[] = [];
   const notes: string[] = [];
   const delivered = new Map<string, number>();
+  const handed = new Map<string, number>();
   try {
     for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
       if (resource.Type !== 'AWS::Lambda::EventSourceMapping') continue;
@@ -82,6 +85,7 @@ export async function startAssemblyEventSources(
         'ReportBatchItemFailures',
       );
       const invoke = async (event: unknown) => {
+        handed.set(at, (handed.get(at) ?? 0) + 1);
         const answer = await fn.invoke(event);
         const records = (event as { Records?: unknown[] }).Records?.length ?? 0;
         const failed = reportsItemFailures
@@ -169,6 +173,7 @@ export async function startAssemblyEventSources(
   return {
     notes,
     delivered,
+    handed,
     stop: async () => {
       await Promise.all(running.map((source) => source.stop()));
       sqs.destroy();

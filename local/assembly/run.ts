@@ -63,7 +63,12 @@ export interface RunningAssembly {
    * What the wiring has carried so far, by `stack.logicalId`: batches each event source mapping delivered
    * and runs of each schedule, that their function took without an error.
    */
-  traffic(): { readonly mappings: ReadonlyMap<string, number>; readonly schedules: ReadonlyMap<string, number> };
+  traffic(): {
+    readonly mappings: ReadonlyMap<string, number>;
+    /** Batches each mapping handed its function, taken or not. */
+    readonly handed: ReadonlyMap<string, number>;
+    readonly schedules: ReadonlyMap<string, number>;
+  };
   stop(): Promise<void>;
 }
 
@@ -132,7 +137,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       notes,
       identity,
       runSchedules: () => started.schedules.runNow(),
-      traffic: () => ({ mappings: started.sources.delivered, schedules: ran }),
+      traffic: () => ({ mappings: started.sources.delivered, handed: started.sources.handed, schedules: ran }),
       stop: async () => {
         stopping = true;
         await started.gateway.stop();

@@ -132,12 +132,13 @@ test('a drop through the API carries traffic on every mapping, subscription and 
       ];
       expect(silent).toEqual([]);
     },
-    { timeoutMs: 60_000, intervalMs: 250 },
+    // The schedules' first runs began with the stack; the expiry sweep's lasts most of a minute.
+    { timeoutMs: 150_000, intervalMs: 250 },
   );
   const ledger = await api.ledger(sku);
   expectBalanced(ledger);
   expect([ledger.sold, ledger.supplied]).toEqual([1, 8]);
-}, 180_000);
+}, 240_000);
 
 test("the channel defect this check stands for fails it: an applier that does not know the template's queues syncs no channel", async () => {
   // The defect deployed channel sync had: the applier knew its queues by names only the local runtime
@@ -172,15 +173,17 @@ test("the channel defect this check stands for fails it: an applier that does no
   await eventually(async () => expect(broken.stack.traffic().mappings.get(edgeState[0] as string)).toBeGreaterThan(0), {
     timeoutMs: 30_000,
   });
-  // The applier's attempts (each batch fails and returns to its queue) have had time to land.
-  await new Promise((resolve) => setTimeout(resolve, 3000));
+  // Every channel's queue did hand its batch to the applier, which took none of it.
+  const channels = wires('AWS::Lambda::EventSourceMapping').filter((id) => id.includes('ApplyChannelEvents'));
+  expect(channels).toHaveLength(3);
+  await eventually(async () => expect(channels.filter((id) => !broken.stack.traffic().handed.get(id))).toEqual([]), {
+    timeoutMs: 30_000,
+  });
 
   // The first test's check names every channel's mapping as silent (no order was paid here, so the orders
   // queue's is silent too), while the stream and the edge state carried the news.
   const { mappings } = broken.stack.traffic();
   const silent = wires('AWS::Lambda::EventSourceMapping').filter((id) => !mappings.get(id));
-  const channels = wires('AWS::Lambda::EventSourceMapping').filter((id) => id.includes('ApplyChannelEvents'));
-  expect(channels).toHaveLength(3);
   expect(silent).toEqual(expect.arrayContaining(channels));
   expect(silent.filter((id) => id.includes('PublishChanges') || id.includes('PublishEdgeState'))).toEqual([]);
 }, 180_000);
