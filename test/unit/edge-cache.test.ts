@@ -21,6 +21,24 @@ const answer = (status: number, headers: Record<string, string> = {}, body = 'x'
   body: Buffer.from(body),
 });
 
+/** An origin that answers `given` once released, counting the requests it got meanwhile. */
+function heldOrigin(given: CachedAnswer) {
+  let asked = 0;
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return {
+    ask: async () => {
+      asked++;
+      await gate;
+      return given;
+    },
+    release: () => release(),
+    asked: () => asked,
+  };
+}
+
 function clock() {
   const time = { now: 1_000_000 };
   return { time, now: () => time.now };
@@ -95,22 +113,13 @@ describe('answering from the cache', () => {
 
   it('collapses the requests that come while the origin answers into one origin request', async () => {
     const cache = new EdgeCache(AVAILABILITY);
-    let asked = 0;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const origin = async () => {
-      asked++;
-      await gate;
-      return answer(200, { 'cache-control': 'no-store' });
-    };
+    const origin = heldOrigin(answer(200, { 'cache-control': 'no-store' }));
 
-    const all = Promise.all(Array.from({ length: 20 }, () => cache.answer('GET', '/products/a', {}, origin)));
-    release();
+    const all = Promise.all(Array.from({ length: 20 }, () => cache.answer('GET', '/products/a', {}, origin.ask)));
+    origin.release();
     const results = await all;
 
-    expect(asked).toBe(1);
+    expect(origin.asked()).toBe(1);
     expect(results.filter((result) => result.cache === 'Miss')).toHaveLength(1);
   });
 
@@ -152,25 +161,16 @@ describe('answering from the cache', () => {
 
   it('a conditional request and a plain one collapsed onto it each get their own answer: 304 and the body', async () => {
     const cache = new EdgeCache(AVAILABILITY);
-    let asked = 0;
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const origin = async () => {
-      asked++;
-      await gate;
-      return answer(200, { 'cache-control': 'max-age=1', etag: '"abc"' }, 'body');
-    };
+    const origin = heldOrigin(answer(200, { 'cache-control': 'max-age=1', etag: '"abc"' }, 'body'));
 
     const both = Promise.all([
-      cache.answer('GET', '/products/a', { 'if-none-match': '"abc"' }, origin),
-      cache.answer('GET', '/products/a', {}, origin),
+      cache.answer('GET', '/products/a', { 'if-none-match': '"abc"' }, origin.ask),
+      cache.answer('GET', '/products/a', {}, origin.ask),
     ]);
-    release();
+    origin.release();
     const [conditional, plain] = await both;
 
-    expect(asked).toBe(1);
+    expect(origin.asked()).toBe(1);
     expect([conditional.cache, conditional.answer.status]).toEqual(['Miss', 304]);
     expect([plain.cache, plain.answer.status, plain.answer.body.toString()]).toEqual(['Hit', 200, 'body']);
   });
