@@ -199,7 +199,8 @@ test('a queue arrival the edge asks to solve a CAPTCHA sees the puzzle step, is 
     // Saying it is solved when it is not: asked again, and still not queued.
     await page.locator('#captcha-done').click();
     await eventually(async () => expect(refusedFetches).toHaveLength(2));
-    await expect(page.locator('#captcha-text').textContent()).resolves.toMatch(/not solved yet/);
+    // The refusal is recorded as it is sent; the page says so once it has read it.
+    await eventually(async () => expect(await page.locator('#captcha-text').textContent()).toMatch(/not solved yet/));
     expect(await page.locator('#reserve').isEnabled()).toBe(false);
 
     // The link opens WAF's puzzle page on the queue's own address, in a new tab.
