@@ -6,7 +6,7 @@
  * (`site/`), `cdk.json` and `cdk.context.json`, `package.json`,
  * `tsconfig.json` (both read by esbuild), the lockfile (the bundled
  * dependencies and the esbuild that bundles them), the user's `~/.cdk.json`
- * and the context given. A warm start finds the assembly by its hash and pays
+ * and the context given (with the drop plan file it names). A warm start finds the assembly by its hash and pays
  * nothing for synth. The synth sees no AWS or CDK settings of the user's
  * (profile, region, account, credentials): what it makes depends only on
  * what is hashed, and it makes no network call.
@@ -33,6 +33,9 @@ export const ASSEMBLY_SOURCES = [
   'tsconfig.json',
   'package-lock.json',
 ];
+
+/** The context key that names a drop plan file, read relative to the project as `cdk synth` runs there. */
+const DROP_PLAN_CONTEXT = 'dropPlan';
 
 /** Assemblies kept besides the newest (a branch switch back and forth stays warm). */
 const KEEP = 3;
@@ -79,6 +82,10 @@ export function assemblyHash(projectDir: string, context: Readonly<Record<string
   if (existsSync(userContext)) hash.update(readFileSync(userContext));
   const entries = Object.entries(context).sort(([a], [b]) => a.localeCompare(b));
   hash.update(JSON.stringify(entries));
+  // A drop plan is named by its path and read by the app (lib/config/settings.ts): an edit to it is an edit
+  // to the assembly, whatever the path.
+  const plan = context[DROP_PLAN_CONTEXT] === undefined ? undefined : resolve(projectDir, context[DROP_PLAN_CONTEXT]);
+  if (plan && existsSync(plan)) hash.update(readFileSync(plan));
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -53,6 +53,17 @@ test('the hash follows the sources and the context, and nothing else', () => {
   expect(assemblyHash(project)).toBe(before);
 });
 
+test('the hash follows the drop plan a context names, wherever the plan lives', () => {
+  write('plans/drop.json', '{"drops":[]}\n');
+  const context = { dropPlan: 'plans/drop.json' };
+  const before = assemblyHash(project, context);
+  expect(assemblyHash(project, context)).toBe(before);
+  write('plans/drop.json', '{"drops":[{"sku":"A"}]}\n');
+  expect(assemblyHash(project, context)).not.toBe(before);
+  write('plans/drop.json', '{"drops":[]}\n');
+  expect(assemblyHash(project, context)).toBe(before);
+});
+
 test('synthesizes once, then finds the assembly by its hash until a source changes', async () => {
   const lines: string[] = [];
   const first = await ownAssembly({ projectDir: project, cacheDir, log: (line) => lines.push(line) });
