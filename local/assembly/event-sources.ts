@@ -31,6 +31,8 @@ export interface AssemblyEventSources {
 
 /** Pollers per SQS mapping when the template sets no ScalingConfig (Lambda starts with five; this machine has two cores). */
 const DEFAULT_SQS_POLLERS = 2;
+/** Stream shards the local lanes stand in for, times the mapping's ParallelizationFactor (see the stream source). */
+const STREAM_SHARD_LANES = 4;
 
 export async function startAssemblyEventSources(
   provisioned: ProvisionedAssembly,
@@ -139,6 +141,7 @@ export async function startAssemblyEventSources(
           ?.OnFailure?.Destination;
         const retries = property('MaximumRetryAttempts');
         const age = property('MaximumRecordAgeInSeconds');
+        const factor = Number(property('ParallelizationFactor') ?? 1);
         running.push(
           await startStreamEventSource({
             name: fn.config.name,
@@ -148,6 +151,12 @@ export async function startAssemblyEventSources(
             batchSize,
             handler: invoke,
             batchingWindowMs: Number(property('MaximumBatchingWindowInSeconds') ?? 0) * 1000,
+            // Deployed, Lambda reads the stream's shards at once, each in order, and with a ParallelizationFactor
+            // "the number of batches to process concurrently from each shard" (EventSourceMappingConfiguration,
+            // Lambda API Reference; "Using AWS Lambda with Amazon DynamoDB", concurrent reads of a shard), an item's
+            // records still in order. DynamoDB Local writes one shard: lanes by partition key stand in for them.
+            shardOrder: 'parallel',
+            parallel: { lanes: STREAM_SHARD_LANES * Math.max(1, factor) },
             ...(filter ? { filter } : {}),
             errorHandling: {
               ...(retries === undefined ? {} : { maximumRetryAttempts: Number(retries) }),
@@ -157,9 +166,6 @@ export async function startAssemblyEventSources(
             },
           }),
         );
-        if (property('ParallelizationFactor') !== undefined && Number(property('ParallelizationFactor')) > 1) {
-          notes.push(`${at}: ParallelizationFactor is not emulated: one batch of the stream at a time`);
-        }
         continue;
       }
       throw new AssemblyError(`${at}: its source ${sourceArn} is neither a local queue nor a local table's stream`);

@@ -41,6 +41,11 @@ export interface AssemblyStackOptions {
    * configured with one (`IDENTITY_ISSUER`) verify its tokens instead. An assembly that names none is refused.
    */
   readonly identity?: boolean;
+  /**
+   * Variables set on every function over its template's, as `sam local invoke --env-vars` does (there, only
+   * on variables the template declares). Those Lambda itself defines (`AWS_REGION`, `_HANDLER`, …) stay Lambda's.
+   */
+  readonly environment?: Readonly<Record<string, string>>;
 }
 
 export interface RunningAssembly {
@@ -57,6 +62,8 @@ export interface RunningAssembly {
   readonly notes: readonly string[];
   /** The test issuer, with `identity`. */
   readonly identity: TestIssuer | undefined;
+  /** The resources of a type the runtime created, with what they answer to `Ref` and `Fn::GetAtt`. */
+  resources(type: string): readonly CreatedResource[];
   /** Runs every schedule's target once now and waits for it. */
   runSchedules(): Promise<void>;
   /**
@@ -70,6 +77,13 @@ export interface RunningAssembly {
     readonly schedules: ReadonlyMap<string, number>;
   };
   stop(): Promise<void>;
+}
+
+export interface CreatedResource {
+  /** `stack.logicalId`. */
+  readonly id: string;
+  readonly ref: string;
+  readonly attributes: Readonly<Record<string, string>>;
 }
 
 export async function startAssemblyStack(options: AssemblyStackOptions): Promise<RunningAssembly> {
@@ -90,7 +104,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
   let identity: TestIssuer | undefined;
   try {
     const provisioned = await provisionAssembly(assembly, endpoints);
-    let configs = functionConfigs(provisioned, endpointEnv(endpoints));
+    let configs = functionConfigs(provisioned, { ...endpointEnv(endpoints), ...options.environment });
     if (options.identity) {
       identity = await startTestIssuer();
       configs = withTestIssuer(configs, identity);
@@ -136,6 +150,15 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       pageUrl: siteDir ? `${gateway.url}/` : undefined,
       notes,
       identity,
+      resources: (type) =>
+        resourcesOf(assembly)
+          .filter(({ resource }) => resource.Type === type)
+          .flatMap(({ stack, logicalId }) => {
+            const created = provisioned.values.get(`${stack.name}/${logicalId}`);
+            return created
+              ? [{ id: `${stack.name}.${logicalId}`, ref: created.ref, attributes: created.attributes }]
+              : [];
+          }),
       runSchedules: () => started.schedules.runNow(),
       traffic: () => ({ mappings: started.sources.delivered, handed: started.sources.handed, schedules: ran }),
       stop: async () => {
