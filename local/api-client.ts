@@ -45,6 +45,15 @@ export function invitesRetry(response: ApiResponse<unknown>): boolean {
   return response.status === 429 && (code === 'THROTTLED' || code === 'BUSY');
 }
 
+/** 429 THROTTLED: API Gateway refused the request before it reached a function. */
+export function isThrottled(response: ApiResponse<unknown>): boolean {
+  const code = (response.body as { error?: { code?: unknown } }).error?.code;
+  return response.status === 429 && code === 'THROTTLED';
+}
+
+/** Enough for a burst of operator requests to drain through a bucket of 20 that refills at 10 a second. */
+const ADMIN_THROTTLE_RETRIES = 10;
+
 /** How long to wait before retrying: the answer's `Retry-After` (seconds, 1 when absent), jittered to 50–150 %. */
 export function retryDelayMs(response: ApiResponse<unknown>, random: () => number = Math.random): number {
   const seconds = Number(response.headers['retry-after'] ?? 1);
@@ -59,10 +68,11 @@ export function retryDelayMs(response: ApiResponse<unknown>, random: () => numbe
 export async function untilSettled<T>(
   request: () => Promise<ApiResponse<T>>,
   maxRetries: number,
+  retryable: (response: ApiResponse<T>) => boolean = invitesRetry,
 ): Promise<{ response: ApiResponse<T>; retries: number }> {
   let response = await request();
   let retries = 0;
-  while (invitesRetry(response) && retries < maxRetries) {
+  while (retryable(response) && retries < maxRetries) {
     await new Promise((resolve) => setTimeout(resolve, retryDelayMs(response)));
     retries++;
     response = await request();
@@ -113,12 +123,30 @@ export class ApiClient {
     });
   }
 
+  /**
+   * An operator's request, retried while the admin key's usage plan throttles it (10 a second deployed):
+   * a throttled request never reached the function, so sending it again is safe.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the contract promises
+  async admin<T = any>(
+    method: string,
+    path: string,
+    options: Omit<CallOptions, 'admin'> = {},
+  ): Promise<ApiResponse<T>> {
+    const { response } = await untilSettled(
+      () => this.call<T>(method, path, { ...options, admin: true }),
+      ADMIN_THROTTLE_RETRIES,
+      isThrottled,
+    );
+    return response;
+  }
+
   putProduct(sku: string, product: Record<string, unknown>) {
-    return this.call('PUT', `/admin/products/${sku}`, { body: product, admin: true });
+    return this.admin('PUT', `/admin/products/${sku}`, { body: product });
   }
 
   async ledger(sku: string) {
-    const response = await this.call<Ledger>('GET', `/admin/products/${sku}/ledger`, { admin: true });
+    const response = await this.admin<Ledger>('GET', `/admin/products/${sku}/ledger`);
     if (response.status !== 200) throw new Error(`ledger answered ${response.status}: ${response.text}`);
     return response.body;
   }
