@@ -13,7 +13,7 @@ import { feedbackPoll } from './poll.js';
 import { keepWafTokenFresh } from './waf.js';
 import { watchWaitingRoom } from './waiting-room.js';
 
-/** Edge TTL (1 s) plus a poll every 0.8–1 s: a change reaches the page within 2 s (docs/capacity.md). */
+/** Edge TTL (1 s), one poll served stale while the edge refreshes, a poll every 0.8–1 s: within 3 s (docs/capacity.md). */
 const POLL_MS = 800;
 const POLL_JITTER_MS = 200;
 /** Before the drop opens only an operator's edit changes the answer: poll slowly until shortly before it. */

@@ -10,7 +10,10 @@ import { envVars } from '../../contract/env-vars';
 import { lambdaContext } from '../../local/event-sources/lambda-context';
 import { type RunningEventSource, type SqsHandler, startSqsEventSource } from '../../local/event-sources/sqs';
 import { eventually } from '../support/eventually';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import {
+  startHandWiredTestStack as startTestStack,
+  type HandWiredTestStack as TestStack,
+} from '../support/local-stack';
 
 let stack: TestStack;
 let sqs: SQSClient;

@@ -23,15 +23,20 @@ import { INVENTORY_EVENT_TYPES } from '../../contract/event-types';
 import { channels } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
 
-let stack: TestStack;
+let stack: AssemblyTestStack;
+/** The inventory topic the assembly created (the FIFO one: the monitoring stack's alarm topic is not). */
+let topicArn: string;
 let api: ApiClient;
 let sqs: SQSClient;
 let sns: SNSClient;
 
 beforeAll(async () => {
   stack = await startTestStack();
+  const topics = stack.resources('AWS::SNS::Topic').filter((topic) => topic.ref.endsWith('.fifo'));
+  expect(topics).toHaveLength(1);
+  topicArn = topics[0]?.ref as string;
   api = new ApiClient(stack.url, stack.adminKey, 256);
   sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
   sns = new SNSClient({ endpoint: stack.endpoints.sns });
@@ -53,7 +58,7 @@ async function tap(filterPolicy?: Record<string, string[]>) {
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   await sns.send(
     new SubscribeCommand({
-      TopicArn: stack.messaging.topicArn,
+      TopicArn: topicArn,
       Protocol: 'sqs',
       Endpoint: Attributes?.QueueArn,
       Attributes: {
@@ -170,9 +175,7 @@ test('each channel queue is subscribed with its filter policy, and filter polici
   });
   expect(received.every((event) => event.type === 'sold-out')).toBe(true);
 
-  const { Subscriptions = [] } = await sns.send(
-    new ListSubscriptionsByTopicCommand({ TopicArn: stack.messaging.topicArn }),
-  );
+  const { Subscriptions = [] } = await sns.send(new ListSubscriptionsByTopicCommand({ TopicArn: topicArn }));
   for (const channel of channels) {
     const subscription = Subscriptions.find((candidate) =>
       candidate.Endpoint?.endsWith(`-channel-${channel.name}.fifo`),

@@ -14,7 +14,8 @@ let api: ApiClient;
 let dynamodb: DynamoDBClient;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // Deployed, a scheduled sweep keeps sweeping for 55 s (the template's); here each run sweeps once.
+  stack = await startTestStack({ environment: { SWEEP_FOR_SECONDS: '0' } });
   api = new ApiClient(stack.url, stack.adminKey, 256);
   dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });
 });

@@ -1,26 +1,26 @@
 /**
- * What the deployed stack hands the functions through their environment,
- * exercised on the local stack: the drop plan's shard counts and the health
- * route behind the Route 53 health check.
+ * What the deployed stack hands the functions through their environment, on
+ * the app's assembly synthesized with a drop plan: the plan's shard counts,
+ * the sweeper that keeps sweeping within one invocation, and the health route
+ * behind the Route 53 health check.
  */
 import { ApiClient } from '../../local/api-client';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import { PLANNED_CONTEXT, startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;
 let api: ApiClient;
 
 beforeAll(async () => {
-  // Set by the stateless stack from the drop plan (lib/config/capacity.ts).
-  process.env.PLANNED_SHARDS = JSON.stringify({ 'PLANNED-1': 12, 'TINY-1': 12 });
-  // Deployed, one scheduled invocation sweeps every second for 55 s; two seconds here.
-  process.env.SWEEP_FOR_SECONDS = '2';
-  stack = await startTestStack();
+  stack = await startTestStack({
+    // The plan sizes PLANNED-1 and TINY-1 for 120 attempts a second: 12 shards each (lib/config/capacity.ts).
+    context: PLANNED_CONTEXT,
+    // Deployed, one scheduled invocation sweeps every second for 55 s (the template's); two seconds here.
+    environment: { SWEEP_FOR_SECONDS: '2' },
+  });
   api = new ApiClient(stack.url, stack.adminKey, 16);
-});
+}, 300_000);
 
 afterAll(async () => {
-  delete process.env.PLANNED_SHARDS;
-  delete process.env.SWEEP_FOR_SECONDS;
   await api.close();
   await stack.stop();
 });
@@ -66,12 +66,11 @@ test('one sweep invocation keeps sweeping every second, returning a hold that ex
   await api.call('PUT', '/admin/products/SWEPT-1', { body: { ...product, stock: 3, holdSeconds: 1 }, admin: true });
   const hold = await api.reserve('SWEPT-1', 'sweeper-customer', 1, 'swept-1-key');
   expect(hold.status).toBe(201);
-  const { expireHolds } = await import('../../lambdas/handlers/expire-holds');
 
+  // One invocation of each scheduled function, as its schedule makes: the hold is due a second in.
   const started = Date.now();
-  const { sweeps } = await expireHolds();
+  await stack.runSchedules();
 
-  expect(sweeps).toBeGreaterThanOrEqual(2);
   expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   const ledger = await api.call('GET', '/admin/products/SWEPT-1/ledger', { admin: true });
   expect(ledger.body).toMatchObject({ available: 3, held: 0, expired: 1 });

@@ -107,7 +107,7 @@ async function payAndSeeFulfilled(page: Page): Promise<void> {
   await page.locator('#order-steps li[data-step="FULFILLED"][data-done]').waitFor({ timeout: 15_000 });
 }
 
-test('shows the product, its price and availability, and follows a change made elsewhere within 2 s', async () => {
+test('shows the product, its price and availability, and follows a change made elsewhere within 3 s', async () => {
   const sku = await product({ name: 'Live Tee', priceCents: 4250, stock: 5 });
   await inBrowser({}, async ({ page }) => {
     await open(page, sku);
@@ -119,8 +119,9 @@ test('shows the product, its price and availability, and follows a change made e
     const changed = Date.now();
     await page.locator('#available', { hasText: '3' }).waitFor({ timeout: 5000 });
 
-    // 2 s from the API's answer changing (a second of the handlers' own stock view comes before it).
-    expect(Date.now() - changed).toBeLessThan(3000);
+    // 3 s from the API's answer changing (docs/capacity.md: the edge's second, one poll served stale while it
+    // refreshes, the next poll), and a second of the handlers' own stock view before that.
+    expect(Date.now() - changed).toBeLessThan(4000);
   });
 });
 
@@ -268,6 +269,11 @@ test('a hold that runs out says so and gives Reserve back', async () => {
 
 test('without a waiting room the queue admits at once and the page shows no queue', async () => {
   const sku = await product();
+  // The edge learns of a new drop through the fan-out, seconds after it is created; until then the queue is
+  // the origin's (no such route: 404) and the page goes straight through all the same.
+  await eventually(async () => {
+    expect((await api.call('GET', `/drops/${sku}/queue?customerId=edge-probe`)).status).toBe(200);
+  });
   await inBrowser({}, async ({ page, queueAnswers }) => {
     await open(page, sku);
     await page.locator('#reserve:enabled').waitFor();

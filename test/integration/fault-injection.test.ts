@@ -14,7 +14,10 @@ import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aw
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import {
+  startHandWiredTestStack as startTestStack,
+  type HandWiredTestStack as TestStack,
+} from '../support/local-stack';
 
 type Input = Record<string, unknown>;
 type Armed = { label: string; matches: (command: string, input: Input) => boolean; fired: boolean };
@@ -76,7 +79,7 @@ afterEach(() => {
 });
 
 afterAll(async () => {
-  mock.restore();
+  mock?.restore();
   await api.close();
   await stack.stop();
   console.log(`fault injection: ${injected.length} answers lost after the write (${injected.join(', ')})`);

@@ -6,6 +6,7 @@
  * DynamoDB write may happen, and no log line may carry a customer identifier.
  * Logs run at DEBUG here so that everything a handler could log is checked.
  */
+import { Writable } from 'node:stream';
 import fc from 'fast-check';
 import type * as z from 'zod/mini';
 import { bodySchemas } from '../../contract/requests';
@@ -22,21 +23,17 @@ let stack: TestStack;
 let api: ApiClient;
 let reservationId: string;
 let logs = '';
-const realWrite = process.stdout.write.bind(process.stdout);
 const tally = { requests: 0, byStatus: new Map<number, number>() };
 
 beforeAll(async () => {
-  process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
-  // Handler logs (JSON lines) are kept for the privacy check instead of flooding the test output.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    if (text.startsWith('{"level"')) {
-      logs += text;
-      return true;
-    }
-    return (realWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  stack = await startTestStack();
+  // The functions' logs, every level, are kept for the privacy check instead of flooding the test output.
+  const kept = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs += chunk.toString();
+      done();
+    },
+  });
+  stack = await startTestStack({ environment: { POWERTOOLS_LOG_LEVEL: 'DEBUG' }, functionLogs: { to: kept } });
   api = new ApiClient(stack.url, stack.adminKey, 32);
   await api.putProduct(SKU, { name: 'Canary', priceCents: 100, stock: 20, shards: 2, maxPerCustomer: 2 });
   const hold = await api.reserve(SKU, CUSTOMER, 1, 'fuzz-canary-key');
@@ -46,8 +43,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  process.stdout.write = realWrite;
-  delete process.env.POWERTOOLS_LOG_LEVEL;
   await api.close();
   await stack.stop();
   const statuses = [...tally.byStatus].map(([status, count]) => `${status}×${count}`).join(' ');

@@ -215,13 +215,11 @@ const totals = { operations: 0, batches: 0, concurrentBatches: 0 };
 const answers = new Map<string, number>();
 
 beforeAll(async () => {
-  process.env.STOCK_VIEW_TTL_MS = '0';
-  stack = await startTestStack();
+  stack = await startTestStack({ environment: { STOCK_VIEW_TTL_MS: '0' } });
   api = new ApiClient(stack.url, stack.adminKey, 32);
 });
 
 afterAll(async () => {
-  delete process.env.STOCK_VIEW_TTL_MS;
   await api.close();
   await stack.stop();
   const byAnswer = [...answers].map(([answer, count]) => `${answer} ${count}`).join(', ');
@@ -266,10 +264,9 @@ async function execute(sku: string, op: Op, used: Used): Promise<Executed> {
       return { op, reservationId, status: response.status, answer: json(response) };
     }
     case 'restock': {
-      const response = await api.call('POST', `/admin/products/${sku}/restock`, {
+      const response = await api.admin('POST', `/admin/products/${sku}/restock`, {
         body: { quantity: op.quantity },
         headers: { 'idempotency-key': crypto.randomUUID() },
-        admin: true,
       });
       return { op, status: response.status, answer: json(response) };
     }
@@ -280,7 +277,7 @@ test('every concurrent batch is explained by a sequential order, and the ledger 
   await fc.assert(
     fc.asyncProperty(programArbitrary, async (program) => {
       const sku = `history-${++runs}`;
-      const created = await api.call('PUT', `/admin/products/${sku}`, {
+      const created = await api.admin('PUT', `/admin/products/${sku}`, {
         body: {
           name: 'History',
           priceCents: 500,
@@ -289,7 +286,6 @@ test('every concurrent batch is explained by a sequential order, and the ledger 
           maxPerCustomer: MAX_PER_CUSTOMER,
           holdSeconds: 600,
         },
-        admin: true,
       });
       expect(created.status).toBe(201);
       let model: Model = {

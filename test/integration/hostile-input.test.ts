@@ -54,8 +54,9 @@ const cases: Array<[label: string, request: [string, string, CallOptions], statu
   [
     'a 10 kB customerId',
     reserveWith({ body: { customerId: 'c'.repeat(10_000), quantity: 1 } }),
-    413,
-    'PAYLOAD_TOO_LARGE',
+    // The route's model refuses it before the function's own size limit could.
+    400,
+    'VALIDATION_ERROR',
   ],
   ['a 2 kB customerId', reserveWith({ body: { customerId: 'c'.repeat(2000), quantity: 1 } }), 400, 'VALIDATION_ERROR'],
   ['a 1 MB body', reserveWith({ rawBody: `{"pad":"${'x'.repeat(1_000_000)}"}` }), 413, 'PAYLOAD_TOO_LARGE'],
@@ -87,11 +88,13 @@ const cases: Array<[label: string, request: [string, string, CallOptions], statu
     'VALIDATION_ERROR',
   ],
   ['a raw path traversal', ['GET', `/admin/products/${SKU}/../../products/${SKU}`, {}], 404, 'ROUTE_NOT_FOUND'],
-  ['malformed percent-encoding', ['GET', '/products/%E0%A4%A', {}], 400, 'VALIDATION_ERROR'],
+  // API Gateway's own refusals come through the template's DEFAULT_4XX gateway response.
+  ['malformed percent-encoding', ['GET', '/products/%E0%A4%A', {}], 400, 'REQUEST_REFUSED'],
   ['an empty path segment', ['POST', '/products//reservations', { body: {} }], 404, 'ROUTE_NOT_FOUND'],
   ['an unknown route', ['GET', '/wp-admin.php', {}], 404, 'ROUTE_NOT_FOUND'],
-  ['an unsupported method', ['PATCH', `/products/${SKU}`, { body: {} }], 405, 'METHOD_NOT_ALLOWED'],
-  ['a 10 kB URL', ['GET', `/products/x?q=${'q'.repeat(10_000)}`, {}], 414, 'URI_TOO_LONG'],
+  // API Gateway answers a method a resource does not have as it answers an unknown route.
+  ['an unsupported method', ['PATCH', `/products/${SKU}`, { body: {} }], 404, 'ROUTE_NOT_FOUND'],
+  ['a 10 kB URL', ['GET', `/products/x?q=${'q'.repeat(10_000)}`, {}], 414, 'REQUEST_REFUSED'],
   ['a malformed reservation id', ['DELETE', '/reservations/..%2F..%2Fx', {}], 400, 'VALIDATION_ERROR'],
   ['SQL in a reservation id', ['GET', "/reservations/1'%20OR%20'1'='1", {}], 400, 'VALIDATION_ERROR'],
   [
@@ -162,7 +165,8 @@ test.each(cases)(
     const ledgerBefore = await api.ledger(SKU);
     const writesBefore = stack.dynamodbRequests.writesExcept(BACKGROUND_KEY_PREFIXES);
 
-    const response = await api.call(method, path, options);
+    // An operator's request is sent again while the admin key's usage plan throttles it (10 a second).
+    const response = options.admin ? await api.admin(method, path, options) : await api.call(method, path, options);
 
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe(code);

@@ -14,7 +14,10 @@ import { Fulfilment } from '../../lambdas/domain/fulfilment';
 import type { Order } from '../../lambdas/domain/model';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import {
+  startHandWiredTestStack as startTestStack,
+  type HandWiredTestStack as TestStack,
+} from '../support/local-stack';
 
 let stack: TestStack;
 let api: ApiClient;

@@ -18,7 +18,10 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { fifoName } from '../../contract/topology';
 import { LOCAL_VISIBILITY_TIMEOUT_SECONDS } from '../../local/provision-messaging';
 import { resourcesOf, type Synthesized, synthesize } from '../infra/synth';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import {
+  startHandWiredTestStack as startTestStack,
+  type HandWiredTestStack as TestStack,
+} from '../support/local-stack';
 
 /** Deployed-only resources, on purpose (each says why where it is defined). */
 const DEPLOYED_ONLY_QUEUES = ['stream-failures'];

@@ -1,43 +1,27 @@
 /**
- * The drop plan turns the waiting room on, end to end on the local stack: the put-product function is
- * configured as the stack configures it (`PLANNED_WAITING_ROOMS` from the plan's capacity), a PUT of a
+ * The drop plan turns the waiting room on, end to end on the app's assembly synthesized with a plan
+ * (`test/fixtures/drop-plan.json`): the put-product function is configured as the stack configures it
+ * (`PLANNED_WAITING_ROOMS` from the plan's capacity), a PUT of a
  * planned SKU whose peak passes what the stock path absorbs creates it with its room on — the edge then
  * issues tickets for it and wants an admission on a reservation — while an unplanned SKU starts without
  * one, and the body can still say otherwise.
  */
-import { PLANNED_WAITING_ROOMS, plannedWaitingRoomsValue } from '../../contract/planned-rooms';
-import { planCapacity } from '../../lib/config/capacity';
-import { parseDropPlan } from '../../lib/config/drop-plan';
 import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
-import { startTestStack, type TestStack } from '../support/local-stack';
-
-const plan = parseDropPlan({
-  drops: [
-    { sku: 'PLANNED-HOT', startsAt: '2030-03-14T17:00:00Z', expectedPeakRps: 2_000, units: 5_000 },
-    { sku: 'PLANNED-OPTOUT', startsAt: '2030-03-14T18:00:00Z', expectedPeakRps: 2_000, units: 5_000 },
-  ],
-});
+import { PLANNED_CONTEXT, startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;
 let api: ApiClient;
-let previous: string | undefined;
 
 beforeAll(async () => {
-  previous = process.env[PLANNED_WAITING_ROOMS];
-  // What the stateless stack sets on the put-product function for this plan; handlers read it when loaded.
-  process.env[PLANNED_WAITING_ROOMS] = plannedWaitingRoomsValue(
-    planCapacity(plan, new Date('2030-01-01T00:00:00Z')).waitingRoomSkus,
-  );
-  stack = await startTestStack();
+  // PLANNED-HOT and PLANNED-OPTOUT are planned at 2,000 attempts a second, past what their stock path takes.
+  stack = await startTestStack({ context: PLANNED_CONTEXT });
   api = new ApiClient(stack.url, stack.adminKey);
-});
+}, 300_000);
 
 afterAll(async () => {
   await api.close();
   await stack.stop();
-  if (previous === undefined) delete process.env[PLANNED_WAITING_ROOMS];
-  else process.env[PLANNED_WAITING_ROOMS] = previous;
 });
 
 const codeOf = (response: ApiResponse<unknown>) => (response.body as { error?: { code?: string } }).error?.code;

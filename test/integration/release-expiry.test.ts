@@ -5,7 +5,10 @@
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import {
+  startHandWiredTestStack as startTestStack,
+  type HandWiredTestStack as TestStack,
+} from '../support/local-stack';
 
 let stack: TestStack;
 let api: ApiClient;

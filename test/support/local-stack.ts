@@ -1,16 +1,57 @@
 /**
- * Starts the local stack for one test file: its own table on the run's
- * embedded AWS, with DynamoDB traffic passing through a request counter.
+ * Starts the local stack for one test file on the run's emulators (its own
+ * DynamoDB Local, the shared fauxqs), with DynamoDB traffic passing through a
+ * request counter.
+ *
+ * By default that is the app's own synthesized cloud assembly, as `npm start`
+ * and `dropline serve` run it: the bundled functions that deploy, the
+ * templates' API, throttles, queues, mappings and schedules. `runtime:
+ * 'hand-wired'` starts the in-process runtime instead, for the tests that
+ * reach into it (its topology, its messaging) or compare it with the templates.
  */
 import { randomBytes } from 'node:crypto';
+import type { FunctionLogs } from '../../local/assembly/lambda-runtime';
+import { ownAssembly } from '../../local/assembly/own-assembly';
+import { type RunningAssembly, startAssemblyStack } from '../../local/assembly/run';
+import type { AwsEndpoints } from '../../local/emulators/embedded-aws';
+import { TEST_PROVIDER_CONTEXT, type TestIssuer } from '../../local/identity/test-issuer';
 import { type RequestCounter, startRequestCounter } from '../../local/probes/request-counter';
-import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/stack';
+import { type LocalStack, startLocalStack } from '../../local/stack';
 
 /** Items the relay and the sweeper write whatever a request does: a claim that a request wrote nothing leaves them out. */
 export { BACKGROUND_KEY_PREFIXES } from '../../contract/inventory-table';
 
-export interface TestStack extends LocalStack {
+/** What every runtime offers a test. */
+export interface TestStack {
+  readonly url: string;
+  readonly adminKey: string;
+  /** The inventory table's physical name. */
+  readonly tableName: string;
+  readonly endpoints: AwsEndpoints;
+  readonly identity: TestIssuer | undefined;
   readonly dynamodbRequests: RequestCounter;
+  /** Runs every schedule's target once now and waits for it. */
+  runSchedules(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The app's assembly, with the resources it created. */
+export interface AssemblyTestStack extends TestStack {
+  resources: RunningAssembly['resources'];
+}
+
+/** The hand-wired runtime, with what only it has. */
+export interface HandWiredTestStack extends TestStack, Omit<LocalStack, keyof TestStack> {}
+
+export interface TestStackOptions {
+  /** The built-in test issuer stands in for the shop's identity provider. */
+  readonly identity?: boolean;
+  /** `-c key=value` context the app is synthesized with, e.g. `PLANNED_CONTEXT` (the assembly only). */
+  readonly context?: Readonly<Record<string, string>>;
+  /** Variables set on every function over the template's (the assembly only). */
+  readonly environment?: Readonly<Record<string, string>>;
+  /** Where the functions' log lines go (the assembly only; default: discarded). */
+  readonly functionLogs?: FunctionLogs;
 }
 
 function requireTestEnv(name: string): string {
@@ -19,28 +60,102 @@ function requireTestEnv(name: string): string {
   return value;
 }
 
-export async function startTestStack(options: Pick<LocalStackOptions, 'identity'> = {}): Promise<TestStack> {
+async function countedEndpoints(): Promise<{ endpoints: AwsEndpoints; dynamodbRequests: RequestCounter }> {
   const dynamodbRequests = await startRequestCounter(requireTestEnv('DROPLINE_TEST_DYNAMODB_ENDPOINT'), {
     trackItemWrites: true,
   });
-  const stack = await startLocalStack({
+  return {
+    dynamodbRequests,
     endpoints: {
       dynamodb: dynamodbRequests.endpoint,
       sqs: requireTestEnv('DROPLINE_TEST_SQS_ENDPOINT'),
       sns: requireTestEnv('DROPLINE_TEST_SNS_ENDPOINT'),
     },
-    tableName: `dropline-test-${randomBytes(6).toString('hex')}`,
-    adminKey: `test-admin-${randomBytes(6).toString('hex')}`,
-    // These tests load the engine, not the gateway's throttle (tested on its own): let every request in.
-    maxConcurrency: 100_000,
-    ...options,
-  });
-  return {
-    ...stack,
-    dynamodbRequests,
-    stop: async () => {
-      await stack.stop();
-      await dynamodbRequests.stop();
-    },
   };
+}
+
+/**
+ * The local gateway's own cap on invocations in flight (a guard for the machine, not a limit AWS sets):
+ * these tests load the engine, not that cap (tested on its own), so every request is let in. The
+ * templates' throttles and concurrency limits still apply on the assembly.
+ */
+const LOAD_TESTS_CONCURRENCY = 100_000;
+
+/**
+ * The app synthesized with the tests' drop plan (`test/fixtures/drop-plan.json`, planned SKUs and their
+ * peaks) and the Lambda quota it needs declared as granted, as an operator would synthesize it.
+ */
+export const PLANNED_CONTEXT: Readonly<Record<string, string>> = {
+  dropPlan: 'test/fixtures/drop-plan.json',
+  accountConcurrency: '3000',
+};
+
+const testAdminKey = () => `test-admin-${randomBytes(8).toString('hex')}`;
+
+/** The app's own assembly (synthesized once, then cached), on the file's emulators. */
+export async function startTestStack(options: TestStackOptions = {}): Promise<AssemblyTestStack> {
+  const own = await ownAssembly({
+    context: { ...(options.identity ? TEST_PROVIDER_CONTEXT : {}), ...options.context },
+  });
+  const { endpoints, dynamodbRequests } = await countedEndpoints();
+  try {
+    const running = await startAssemblyStack({
+      assemblyDir: own.dir,
+      adminKey: testAdminKey(),
+      endpoints,
+      port: 0,
+      functionLogs: options.functionLogs ?? 'discard',
+      maxConcurrency: LOAD_TESTS_CONCURRENCY,
+      ...(options.identity ? { identity: true } : {}),
+      ...(options.environment ? { environment: options.environment } : {}),
+    });
+    const [tableName] = running.tableNames;
+    if (running.tableNames.length !== 1 || tableName === undefined) {
+      throw new Error(`the app's assembly holds ${running.tableNames.length} tables; the tests expect one`);
+    }
+    return {
+      url: running.url,
+      adminKey: running.adminKey,
+      tableName,
+      endpoints: running.endpoints,
+      identity: running.identity,
+      dynamodbRequests,
+      resources: (type) => running.resources(type),
+      runSchedules: () => running.runSchedules(),
+      stop: async () => {
+        await running.stop();
+        await dynamodbRequests.stop();
+      },
+    };
+  } catch (error) {
+    await dynamodbRequests.stop();
+    throw error;
+  }
+}
+
+/** The in-process runtime, wired by hand from the app's configuration. */
+export async function startHandWiredTestStack(
+  options: Pick<TestStackOptions, 'identity'> = {},
+): Promise<HandWiredTestStack> {
+  const { endpoints, dynamodbRequests } = await countedEndpoints();
+  try {
+    const stack = await startLocalStack({
+      endpoints,
+      tableName: `dropline-test-${randomBytes(6).toString('hex')}`,
+      adminKey: testAdminKey(),
+      maxConcurrency: LOAD_TESTS_CONCURRENCY,
+      ...options,
+    });
+    return {
+      ...stack,
+      dynamodbRequests,
+      stop: async () => {
+        await stack.stop();
+        await dynamodbRequests.stop();
+      },
+    };
+  } catch (error) {
+    await dynamodbRequests.stop();
+    throw error;
+  }
 }
