@@ -26,3 +26,10 @@ export function backoffCeilingMs(attempt: number, backoff: Backoff = contentionR
 export function jitteredBackoffMs(attempt: number, backoff: Backoff = contentionRetries): number {
   return Math.random() * backoffCeilingMs(attempt, backoff);
 }
+
+/**
+ * The message of API Gateway's THROTTLED gateway response (lib/constructs/drop-api.ts): a request refused
+ * before any function ran, which a client may send again as it was. A function's own 429 THROTTLED (DynamoDB
+ * throttled it) says to retry with the same Idempotency-Key instead.
+ */
+export const GATEWAY_THROTTLED_MESSAGE = 'Too many requests; retry shortly';

@@ -1,6 +1,7 @@
 /** A keep-alive HTTP client for the dropline API, as a shopper's or operator's tool would use it. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
+import { GATEWAY_THROTTLED_MESSAGE } from '../contract/retries';
 
 /**
  * A new attempt's Idempotency-Key, as the drop page makes it: a UUIDv7 (RFC 9562), whose first 48 bits
@@ -45,14 +46,19 @@ export function invitesRetry(response: ApiResponse<unknown>): boolean {
   return response.status === 429 && (code === 'THROTTLED' || code === 'BUSY');
 }
 
-/** 429 THROTTLED: API Gateway refused the request before it reached a function. */
-export function isThrottled(response: ApiResponse<unknown>): boolean {
-  const code = (response.body as { error?: { code?: unknown } }).error?.code;
-  return response.status === 429 && code === 'THROTTLED';
+/**
+ * API Gateway's 429 THROTTLED: the request was refused before any function ran (a function's own THROTTLED,
+ * when DynamoDB throttled it, may come after a write, and says so in its message).
+ */
+export function isGatewayThrottled(response: ApiResponse<unknown>): boolean {
+  const error = (response.body as { error?: { code?: unknown; message?: unknown } }).error;
+  return response.status === 429 && error?.code === 'THROTTLED' && error.message === GATEWAY_THROTTLED_MESSAGE;
 }
 
 /** Enough for a burst of operator requests to drain through a bucket of 20 that refills at 10 a second. */
 const ADMIN_THROTTLE_RETRIES = 10;
+/** A throttle that asks for a longer wait than this (a usage plan's quota: a minute) is answered, not waited out. */
+const ADMIN_MAX_RETRY_AFTER_SECONDS = 5;
 
 /** How long to wait before retrying: the answer's `Retry-After` (seconds, 1 when absent), jittered to 50–150 %. */
 export function retryDelayMs(response: ApiResponse<unknown>, random: () => number = Math.random): number {
@@ -124,8 +130,8 @@ export class ApiClient {
   }
 
   /**
-   * An operator's request, retried while the admin key's usage plan throttles it (10 a second deployed):
-   * a throttled request never reached the function, so sending it again is safe.
+   * An operator's request, sent again while API Gateway throttles it (the admin key's usage plan: 10 a
+   * second deployed): that refusal comes before any function runs, so the request goes again as it was.
    */
   // biome-ignore lint/suspicious/noExplicitAny: tests read whatever shape the contract promises
   async admin<T = any>(
@@ -136,13 +142,18 @@ export class ApiClient {
     const { response } = await untilSettled(
       () => this.call<T>(method, path, { ...options, admin: true }),
       ADMIN_THROTTLE_RETRIES,
-      isThrottled,
+      (answer) =>
+        isGatewayThrottled(answer) && Number(answer.headers['retry-after'] ?? 1) <= ADMIN_MAX_RETRY_AFTER_SECONDS,
     );
     return response;
   }
 
-  putProduct(sku: string, product: Record<string, unknown>) {
-    return this.admin('PUT', `/admin/products/${sku}`, { body: product });
+  /** Creates or updates a product, under an Idempotency-Key of its own unless `headers` name one. */
+  putProduct(sku: string, product: Record<string, unknown>, headers: Record<string, string> = {}) {
+    return this.admin('PUT', `/admin/products/${sku}`, {
+      body: product,
+      headers: { 'idempotency-key': randomUUID(), ...headers },
+    });
   }
 
   async ledger(sku: string) {

@@ -18,6 +18,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
 import { bodySchemas } from '../../contract/requests';
+import { GATEWAY_THROTTLED_MESSAGE } from '../../contract/retries';
 import { type ApiRoute, apiRoutes, type HandlerName } from '../../contract/routes';
 import type { Capacity } from '../config/capacity';
 import { stageOf } from './dropline-function';
@@ -67,7 +68,7 @@ const gatewayErrors: readonly GatewayError[] = [
     type: ResponseType.THROTTLED,
     statusCode: '429',
     code: 'THROTTLED',
-    message: '"Too many requests; retry shortly"',
+    message: JSON.stringify(GATEWAY_THROTTLED_MESSAGE),
     retryAfterSeconds: 1,
   },
   // No usage plan here sets a quota, so this cannot fire today; one added later still answers as the

@@ -83,9 +83,16 @@ export function assemblyHash(projectDir: string, context: Readonly<Record<string
   const entries = Object.entries(context).sort(([a], [b]) => a.localeCompare(b));
   hash.update(JSON.stringify(entries));
   // A drop plan is named by its path and read by the app (lib/config/settings.ts): an edit to it is an edit
-  // to the assembly, whatever the path.
-  const plan = context[DROP_PLAN_CONTEXT] === undefined ? undefined : resolve(projectDir, context[DROP_PLAN_CONTEXT]);
-  if (plan && existsSync(plan)) hash.update(readFileSync(plan));
+  // to the assembly, whatever the path. Every plan named anywhere the CLI reads context from is hashed.
+  for (const named of [
+    context[DROP_PLAN_CONTEXT],
+    contextIn(join(projectDir, 'cdk.json'), 'context'),
+    contextIn(join(projectDir, 'cdk.context.json')),
+    contextIn(userContext, 'context'),
+  ]) {
+    const plan = typeof named === 'string' ? resolve(projectDir, named) : undefined;
+    if (plan && existsSync(plan)) hash.update(readFileSync(plan));
+  }
   return hash.digest('hex').slice(0, 16);
 }
 
@@ -121,6 +128,16 @@ export async function ownAssembly(options: OwnAssemblyOptions = {}): Promise<Own
   }
   prune(cacheDir, dir);
   return { dir, hash, cached: false, synthMs: Math.round(performance.now() - started) };
+}
+
+/** The drop plan a context file names (at `under`, or at its top), if it parses and names one. */
+function contextIn(file: string, under?: string): unknown {
+  try {
+    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown> | undefined>;
+    return (under === undefined ? (parsed as Record<string, unknown>) : parsed[under])?.[DROP_PLAN_CONTEXT];
+  } catch {
+    return undefined;
+  }
 }
 
 function sourceFiles(projectDir: string): string[] {

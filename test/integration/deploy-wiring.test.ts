@@ -67,7 +67,10 @@ test('one sweep invocation keeps sweeping every second, returning a hold that ex
   const hold = await api.reserve('SWEPT-1', 'sweeper-customer', 1, 'swept-1-key');
   expect(hold.status).toBe(201);
 
-  // One invocation of each scheduled function, as its schedule makes: the hold is due a second in.
+  // One invocation of each scheduled function, as its schedule makes. The hold falls due a second after it was
+  // made, after the first sweep of any invocation running now: only a sweep that came round again within one
+  // invocation can expire it before the run ends (the schedules' own runs fire at start and once a minute, and
+  // a run in flight is joined, not doubled).
   const started = Date.now();
   await stack.runSchedules();
 

@@ -88,7 +88,8 @@ const cases: Array<[label: string, request: [string, string, CallOptions], statu
     'VALIDATION_ERROR',
   ],
   ['a raw path traversal', ['GET', `/admin/products/${SKU}/../../products/${SKU}`, {}], 404, 'ROUTE_NOT_FOUND'],
-  // API Gateway's own refusals come through the template's DEFAULT_4XX gateway response.
+  // The local gateway's own refusals come through the template's DEFAULT_4XX gateway response. Deployed,
+  // CloudFront sees these first (a URL over 8,192 bytes it refuses itself: "Quotas", CloudFront Developer Guide).
   ['malformed percent-encoding', ['GET', '/products/%E0%A4%A', {}], 400, 'REQUEST_REFUSED'],
   ['an empty path segment', ['POST', '/products//reservations', { body: {} }], 404, 'ROUTE_NOT_FOUND'],
   ['an unknown route', ['GET', '/wp-admin.php', {}], 404, 'ROUTE_NOT_FOUND'],

@@ -62,6 +62,14 @@ test('the hash follows the drop plan a context names, wherever the plan lives', 
   expect(assemblyHash(project, context)).not.toBe(before);
   write('plans/drop.json', '{"drops":[]}\n');
   expect(assemblyHash(project, context)).toBe(before);
+
+  // Named in cdk.json's context instead of on the command line.
+  write('cdk.json', JSON.stringify({ app: 'node bin/app.mjs', context: { dropPlan: 'plans/drop.json' } }));
+  const fromCdkJson = assemblyHash(project);
+  write('plans/drop.json', '{"drops":[{"sku":"B"}]}\n');
+  expect(assemblyHash(project)).not.toBe(fromCdkJson);
+  write('cdk.json', JSON.stringify({ app: 'node bin/app.mjs' }));
+  write('plans/drop.json', '{"drops":[]}\n');
 });
 
 test('synthesizes once, then finds the assembly by its hash until a source changes', async () => {

@@ -98,8 +98,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
     context: { ...(options.identity ? TEST_PROVIDER_CONTEXT : {}), ...options.context },
   });
   const { endpoints, dynamodbRequests } = await countedEndpoints();
+  let running: RunningAssembly | undefined;
   try {
-    const running = await startAssemblyStack({
+    running = await startAssemblyStack({
       assemblyDir: own.dir,
       adminKey: testAdminKey(),
       endpoints,
@@ -113,21 +114,26 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
     if (running.tableNames.length !== 1 || tableName === undefined) {
       throw new Error(`the app's assembly holds ${running.tableNames.length} tables; the tests expect one`);
     }
+    const started = running;
     return {
-      url: running.url,
-      adminKey: running.adminKey,
+      url: started.url,
+      adminKey: started.adminKey,
       tableName,
-      endpoints: running.endpoints,
-      identity: running.identity,
+      endpoints: started.endpoints,
+      identity: started.identity,
       dynamodbRequests,
-      resources: (type) => running.resources(type),
-      runSchedules: () => running.runSchedules(),
+      resources: (type) => started.resources(type),
+      runSchedules: () => started.runSchedules(),
       stop: async () => {
-        await running.stop();
-        await dynamodbRequests.stop();
+        try {
+          await started.stop();
+        } finally {
+          await dynamodbRequests.stop();
+        }
       },
     };
   } catch (error) {
+    await running?.stop();
     await dynamodbRequests.stop();
     throw error;
   }
@@ -150,8 +156,11 @@ export async function startHandWiredTestStack(
       ...stack,
       dynamodbRequests,
       stop: async () => {
-        await stack.stop();
-        await dynamodbRequests.stop();
+        try {
+          await stack.stop();
+        } finally {
+          await dynamodbRequests.stop();
+        }
       },
     };
   } catch (error) {
