@@ -23,8 +23,8 @@ import { type ApiRoute, apiRoutes, type HandlerName } from '../../contract/route
 import type { Capacity } from '../config/capacity';
 import { stageOf } from './dropline-function';
 
-/** Headers a route cannot run without. */
-const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
+/** Headers a route cannot run without: API Gateway refuses a request that lacks one before the function runs. */
+export const requiredHeaders: Partial<Record<HandlerName, string[]>> = {
   'create-reservation': ['Idempotency-Key'],
   'restock-product': ['Idempotency-Key'],
 };

@@ -150,7 +150,9 @@ export class EdgeStack extends Stack {
         headerBehavior: OriginRequestHeaderBehavior.allowList(...headers),
       });
     const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type', ADMISSION_HEADER);
-    const admin = forward('AdminCalls', 'x-api-key', 'Content-Type');
+    // A restock cannot run without its Idempotency-Key (the API's request validator requires it), and a PUT
+    // of a product is made safe to retry by one: an origin request policy forwards nothing it does not list.
+    const admin = forward('AdminCalls', 'x-api-key', 'Idempotency-Key', 'Content-Type');
     const availability = new CachePolicy(this, 'Availability', {
       comment: 'availability reads: a spike of refreshes is answered here, at most two seconds old',
       defaultTtl: Duration.seconds(1),

@@ -2,17 +2,20 @@
  * The assembly's CloudFront behaviours, as its distributions run them in front of the API: each cache
  * behaviour in the distribution's order (CloudFront takes the first whose path pattern matches), with the
  * viewer-request function associated with it, if any, built from the template's own `FunctionCode` and
- * reading the embedded KeyValueStore when the function is associated with one, and its cache policy's
- * cache (local/edge/cache.ts), with the distribution's error caching minimum TTLs.
+ * reading the embedded KeyValueStore when the function is associated with one, its cache policy's
+ * cache (local/edge/cache.ts), with the distribution's error caching minimum TTLs, and what of the viewer's
+ * request its origin request and cache policies forward to the origin (local/edge/origin-request.ts).
  */
 import { type CachePolicy, EdgeCache } from '../edge/cache';
 import { CloudFrontFunction, type KeyValueStoreReader } from '../edge/cloudfront-function';
+import { MANAGED_ORIGIN_REQUEST_POLICIES, type OriginRequestPolicy, type Selection } from '../edge/origin-request';
 import type { EdgeFunctionAssociation } from '../event-sources/api-gateway';
 import { AssemblyError, type AssemblyStack, type CloudAssembly, resourcesOf } from './cloud-assembly';
 
 interface CacheBehavior {
   readonly PathPattern?: unknown;
   readonly CachePolicyId?: unknown;
+  readonly OriginRequestPolicyId?: unknown;
   readonly FunctionAssociations?: ReadonlyArray<{ readonly EventType?: unknown; readonly FunctionARN?: unknown }>;
 }
 
@@ -54,21 +57,44 @@ interface CachePolicyConfig {
   };
 }
 
-/** The behaviour's cache policy: a managed one by id, or the template's own by `Ref`; `null` caches nothing. */
-function cachePolicyOf(stack: AssemblyStack, reference: unknown, at: string): CachePolicy | null {
-  if (reference === undefined) return null;
+/**
+ * A policy a behaviour names: AWS's managed one by id (`managed`), or its template's own by `Ref` (`config`,
+ * the resource's `configKey` property, and its logical id).
+ */
+function namedPolicy<T>(
+  stack: AssemblyStack,
+  reference: unknown,
+  at: string,
+  kind: { readonly type: string; readonly configKey: string; readonly label: string },
+  managedPolicies: Readonly<Record<string, T>>,
+): { readonly managed: T } | { readonly config: unknown; readonly id: string } {
   if (typeof reference === 'string') {
-    const managed = MANAGED_CACHE_POLICIES[reference];
+    const managed = managedPolicies[reference];
     if (managed === undefined)
-      throw new AssemblyError(`${at}: the managed cache policy ${reference} is not known locally`);
-    return managed;
+      throw new AssemblyError(`${at}: the managed ${kind.label} ${reference} is not known locally`);
+    return { managed };
   }
   const id = (reference as { Ref?: unknown } | null)?.Ref;
   const resource = typeof id === 'string' ? stack.template.Resources[id] : undefined;
-  if (resource?.Type !== 'AWS::CloudFront::CachePolicy') {
-    throw new AssemblyError(`${at}: CachePolicyId ${JSON.stringify(reference)} names no cache policy of its template`);
+  if (typeof id !== 'string' || resource?.Type !== kind.type) {
+    throw new AssemblyError(`${at}: ${JSON.stringify(reference)} names no ${kind.label} of its template`);
   }
-  const config = resource.Properties?.CachePolicyConfig as CachePolicyConfig | undefined;
+  return { config: resource.Properties?.[kind.configKey], id };
+}
+
+/** The behaviour's cache policy: a managed one by id, or the template's own by `Ref`; `null` caches nothing. */
+function cachePolicyOf(stack: AssemblyStack, reference: unknown, at: string): CachePolicy | null {
+  if (reference === undefined) return null;
+  const named = namedPolicy(
+    stack,
+    reference,
+    at,
+    { type: 'AWS::CloudFront::CachePolicy', configKey: 'CachePolicyConfig', label: 'cache policy' },
+    MANAGED_CACHE_POLICIES,
+  );
+  if ('managed' in named) return named.managed;
+  const { id } = named;
+  const config = named.config as CachePolicyConfig | undefined;
   const keyed = config?.ParametersInCacheKeyAndForwardedToOrigin;
   const listed = (behavior: unknown, names: unknown, kind: string): 'none' | 'all' | readonly string[] => {
     if (behavior === 'none') return 'none';
@@ -90,6 +116,53 @@ function cachePolicyOf(stack: AssemblyStack, reference: unknown, at: string): Ca
       'query strings',
     ),
     cookies: listed(keyed?.CookiesConfig?.CookieBehavior, keyed?.CookiesConfig?.Cookies, 'cookies'),
+  };
+}
+
+interface OriginRequestPolicyConfig {
+  readonly Name?: unknown;
+  readonly HeadersConfig?: { readonly HeaderBehavior?: unknown; readonly Headers?: unknown };
+  readonly QueryStringsConfig?: { readonly QueryStringBehavior?: unknown; readonly QueryStrings?: unknown };
+  readonly CookiesConfig?: { readonly CookieBehavior?: unknown; readonly Cookies?: unknown };
+}
+
+/** The behaviour's origin request policy: a managed one by id, or the template's own by `Ref`; none forwards nothing. */
+function originRequestPolicyOf(stack: AssemblyStack, reference: unknown, at: string): OriginRequestPolicy | undefined {
+  if (reference === undefined) return undefined;
+  const named = namedPolicy(
+    stack,
+    reference,
+    at,
+    {
+      type: 'AWS::CloudFront::OriginRequestPolicy',
+      configKey: 'OriginRequestPolicyConfig',
+      label: 'origin request policy',
+    },
+    MANAGED_ORIGIN_REQUEST_POLICIES,
+  );
+  if ('managed' in named) return named.managed;
+  const { id } = named;
+  const config = named.config as OriginRequestPolicyConfig | undefined;
+  // The behaviours each part may have ("OriginRequestPolicy" HeadersConfig, QueryStringsConfig, CookiesConfig).
+  const selection = (behavior: unknown, names: unknown, kind: string): Selection => {
+    const listed = Array.isArray(names) ? names.map(String) : [];
+    if (behavior === 'none') return { behavior: 'none' };
+    if (behavior === 'all' || behavior === 'allViewer') return { behavior: 'all' };
+    if (behavior === 'whitelist') return { behavior: 'only', names: listed };
+    if (behavior === 'allExcept') return { behavior: 'allExcept', names: listed };
+    throw new AssemblyError(
+      `${at}: the local edge forwards ${kind} as none, all, a whitelist or all but some, not ${String(behavior)}`,
+    );
+  };
+  return {
+    name: String(config?.Name ?? id),
+    headers: selection(config?.HeadersConfig?.HeaderBehavior, config?.HeadersConfig?.Headers, 'headers'),
+    queryStrings: selection(
+      config?.QueryStringsConfig?.QueryStringBehavior,
+      config?.QueryStringsConfig?.QueryStrings,
+      'query strings',
+    ),
+    cookies: selection(config?.CookiesConfig?.CookieBehavior, config?.CookiesConfig?.Cookies, 'cookies'),
   };
 }
 
@@ -144,10 +217,17 @@ export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader |
         }
       }
       const policy = cachePolicyOf(stack, behavior.CachePolicyId, `${at}.CachePolicyId`);
+      const forwarded = originRequestPolicyOf(stack, behavior.OriginRequestPolicyId, `${at}.OriginRequestPolicyId`);
       associations.push({
         pathPattern: String(behavior.PathPattern),
         fn,
         ...(policy && policy.maxTtl > 0 ? { cache: new EdgeCache(policy, errorCachingMinTtl) } : {}),
+        origin: {
+          ...(forwarded ? { policy: forwarded } : {}),
+          ...(policy
+            ? { cacheKey: { headers: policy.headers, queryStrings: policy.queryStrings, cookies: policy.cookies } }
+            : {}),
+        },
       });
     }
   }

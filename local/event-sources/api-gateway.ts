@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import type { EdgeCache } from '../edge/cache';
 import { type CloudFrontFunction, viewerRequestEvent, writeEdgeResponse } from '../edge/cloudfront-function';
+import { type CacheKeyParts, type OriginRequestPolicy, toOrigin } from '../edge/origin-request';
 import { answerSite } from '../site';
 import type { Validate } from './json-schema';
 import { lambdaContext } from './lambda-context';
@@ -104,6 +105,25 @@ export interface EdgeFunctionAssociation {
   readonly fn?: CloudFrontFunction | undefined;
   /** The behaviour's cache, after its function and before the origin; none when its policy caches nothing. */
   readonly cache?: EdgeCache | undefined;
+  /**
+   * What of the viewer's request reaches the origin (local/edge/origin-request.ts): the origin request
+   * policy's and the cache policy's. Absent: everything does (the hand-wired runtime's edge).
+   */
+  readonly origin?: { readonly policy?: OriginRequestPolicy; readonly cacheKey?: CacheKeyParts } | undefined;
+}
+
+/** The request as the behaviour's origin gets it, when the behaviour says what it forwards. */
+function forwardToOrigin(behaviour: EdgeFunctionAssociation | undefined, request: IncomingMessage): void {
+  if (!behaviour?.origin) return;
+  const sent = toOrigin(
+    request.url ?? '/',
+    request.headers,
+    request.socket.remoteAddress ?? '127.0.0.1',
+    behaviour.origin.policy,
+    behaviour.origin.cacheKey,
+  );
+  request.url = sent.url;
+  request.headers = sent.headers;
 }
 
 /** A CloudFront path pattern as a regular expression ("Path pattern", CloudFront Developer Guide). */
@@ -209,6 +229,7 @@ async function serve(
     const { 'if-none-match': _etag, 'if-modified-since': _since, ...unconditional } = viewerHeaders;
     request.headers = unconditional;
     const cached = await behaviour.cache.answer(method, rawUrl, viewerHeaders, async () => {
+      forwardToOrigin(behaviour, request);
       const answer = await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
         route: 'unmatched',
         ...errorAnswer(options, error),
@@ -225,6 +246,7 @@ async function serve(
     response.end(method === 'HEAD' ? undefined : cached.answer.body);
     return cached.cache === 'Miss' ? route : 'edge';
   }
+  forwardToOrigin(behaviour, request);
   const answer = await originAnswer(options, request, limit, buckets);
   response.writeHead(answer.status, answer.headers);
   response.end(answer.body);

@@ -1,5 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { apiRoutes } from '../../contract/routes';
+import { requiredHeaders } from '../../lib/constructs/drop-api';
 import { rateLimits } from '../../lib/constructs/edge-firewall';
+import { pathPatternRegExp } from '../../local/event-sources/api-gateway';
 import { dns, onlyResource, resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;
@@ -121,9 +124,44 @@ describe('CloudFront', () => {
     });
     synth.edge.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
       OriginRequestPolicyConfig: Match.objectLike({
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-api-key', 'Content-Type'] },
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-api-key', 'Idempotency-Key', 'Content-Type'] },
       }),
     });
+  });
+
+  it('forwards every header a route requires on the behaviour that takes its path', () => {
+    const resources = synth.edge.toJSON().Resources as Record<string, { Properties: Record<string, never> }>;
+    const forwarded = (behavior: Behavior): string[] => {
+      const named = (reference: unknown, config: string, path: string[]): string[] => {
+        const id = (reference as { Ref?: string } | undefined)?.Ref;
+        let node: unknown = id ? resources[id]?.Properties[config] : undefined;
+        for (const step of path) node = (node as Record<string, unknown> | undefined)?.[step];
+        return Array.isArray(node) ? node.map((name) => String(name).toLowerCase()) : [];
+      };
+      return [
+        ...named(behavior.OriginRequestPolicyId, 'OriginRequestPolicyConfig', ['HeadersConfig', 'Headers']),
+        ...named(behavior.CachePolicyId, 'CachePolicyConfig', [
+          'ParametersInCacheKeyAndForwardedToOrigin',
+          'HeadersConfig',
+          'Headers',
+        ]),
+      ];
+    };
+    const checked = apiRoutes.flatMap((route) =>
+      (requiredHeaders[route.handler] ?? []).map((header) => {
+        const path = route.path.replace(/\{\w+\}/g, 'x');
+        const behavior = behaviors(synth.edge).find((candidate) => pathPatternRegExp(candidate.PathPattern).test(path));
+        return { route: `${route.method} ${route.path}`, header, forwarded: behavior ? forwarded(behavior) : [] };
+      }),
+    );
+    expect(checked.length).toBeGreaterThan(0);
+    for (const { route, header, forwarded: names } of checked) {
+      expect({ route, header, forwarded: names.includes(header.toLowerCase()) }).toEqual({
+        route,
+        header,
+        forwarded: true,
+      });
+    }
   });
 
   it('sends the secret origin header to the API, from the secret, not a literal', () => {
