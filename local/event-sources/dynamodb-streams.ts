@@ -219,6 +219,9 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
       responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
       version: '1.0',
       timestamp: new Date().toISOString(),
+      // Read in lanes (`parallel`), the one local shard's range from the batch's first record to its last
+      // spans other lanes' records too; on AWS a shard's range is the batch's alone. Nothing here replays a
+      // range (the operator's redrive rebuilds from the table), so it only describes the batch.
       DDBStreamBatchInfo: {
         shardId: shardOf.get(first) ?? 'unknown',
         startSequenceNumber: first.dynamodb?.SequenceNumber ?? '',

@@ -1,3 +1,5 @@
+import type { CloudAssembly } from '../../local/assembly/cloud-assembly';
+import { assemblyEdge } from '../../local/assembly/edge';
 import { type OriginRequestPolicy, toOrigin } from '../../local/edge/origin-request';
 
 const viewer = {
@@ -73,4 +75,67 @@ test('query strings and cookies are chosen by name as written; all but some forw
   expect(sent.headers.authorization).toBeUndefined();
   expect(sent.headers['idempotency-key']).toBe('k-1');
   expect(sent.headers['x-forwarded-for']).toBe('203.0.113.1, 198.51.100.7');
+});
+
+describe("the assembly's behaviours", () => {
+  const assemblyWith = (behavior: Record<string, unknown>, resources: Record<string, unknown> = {}): CloudAssembly => ({
+    dir: '/nowhere',
+    stacks: [
+      {
+        name: 'Edge',
+        region: 'us-east-1',
+        template: {
+          Resources: {
+            Distribution: {
+              Type: 'AWS::CloudFront::Distribution',
+              Properties: { DistributionConfig: { CacheBehaviors: [{ PathPattern: '/admin/*', ...behavior }] } },
+            },
+            ...resources,
+          },
+        } as CloudAssembly['stacks'][number]['template'],
+      },
+    ],
+  });
+
+  test("forward what the template's origin request policy and cache policy name", () => {
+    const [admin] = assemblyEdge(
+      assemblyWith(
+        { CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', OriginRequestPolicyId: { Ref: 'Admin' } },
+        {
+          Admin: {
+            Type: 'AWS::CloudFront::OriginRequestPolicy',
+            Properties: {
+              OriginRequestPolicyConfig: {
+                Name: 'admin',
+                HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-api-key', 'Idempotency-Key'] },
+                QueryStringsConfig: { QueryStringBehavior: 'none' },
+                CookiesConfig: { CookieBehavior: 'none' },
+              },
+            },
+          },
+        },
+      ),
+      undefined,
+    );
+    expect(admin?.origin?.policy?.headers).toEqual({ behavior: 'only', names: ['x-api-key', 'Idempotency-Key'] });
+    expect(admin?.origin?.cacheKey).toBeUndefined();
+    const sent = toOrigin('/admin/x?q=1', viewer, '::1', admin?.origin?.policy, admin?.origin?.cacheKey);
+    expect(sent.url).toBe('/admin/x');
+    expect(Object.keys(sent.headers).sort()).toEqual([
+      'content-length',
+      'host',
+      'idempotency-key',
+      'x-api-key',
+      'x-forwarded-for',
+    ]);
+  });
+
+  test('refuse an origin request policy they cannot read: an unknown managed id, or a Ref to anything else', () => {
+    expect(() =>
+      assemblyEdge(assemblyWith({ OriginRequestPolicyId: '00000000-0000-0000-0000-000000000000' }), undefined),
+    ).toThrow(/managed origin request policy 00000000-0000-0000-0000-000000000000 is not known locally/);
+    expect(() => assemblyEdge(assemblyWith({ OriginRequestPolicyId: { Ref: 'Distribution' } }), undefined)).toThrow(
+      /names no origin request policy of its template/,
+    );
+  });
 });
