@@ -38,8 +38,11 @@ beforeAll(async () => {
   await api.putProduct(SKU, { name: 'Canary', priceCents: 100, stock: 20, shards: 2, maxPerCustomer: 2 });
   const hold = await api.reserve(SKU, CUSTOMER, 1, 'fuzz-canary-key');
   reservationId = String(hold.body.reservationId);
-  await api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } });
-  await pipelineSettled(api, SKU);
+  const paid = await api.call('POST', `/reservations/${reservationId}/checkout`, {
+    body: { paymentToken: 'tok_visa' },
+  });
+  // The order pipeline's own writes (the dispatch, the order fulfilled) land before anything is counted.
+  await pipelineSettled(api, SKU, [String(paid.body.orderId)]);
 });
 
 afterAll(async () => {
