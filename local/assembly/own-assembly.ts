@@ -26,6 +26,7 @@ export const ASSEMBLY_SOURCES = [
   'lib',
   'lambdas',
   'contract',
+  'edge',
   'site',
   'cdk.json',
   'cdk.context.json',

@@ -5,9 +5,15 @@
  * the repository so it resolves the same aws-cdk and aws-cdk-lib.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { assemblyHash, ownAssembly, PROJECT_DIR, SynthError } from '../../local/assembly/own-assembly';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import {
+  ASSEMBLY_SOURCES,
+  assemblyHash,
+  ownAssembly,
+  PROJECT_DIR,
+  SynthError,
+} from '../../local/assembly/own-assembly';
 
 const project = join(PROJECT_DIR, '.dropline', 'test-projects', randomBytes(6).toString('hex'));
 const cacheDir = join(project, '.cache');
@@ -51,6 +57,31 @@ test('the hash follows the sources and the context, and nothing else', () => {
   expect(assemblyHash(project, { suffix: '-b' })).not.toBe(edited);
   write('lambdas/handler.ts', 'export const handler = async () => 1;\n');
   expect(assemblyHash(project)).toBe(before);
+});
+
+/** The project's files under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+test("the hash covers every folder the app's own code imports or reads a file from", () => {
+  // What lib/ and bin/ reach outside themselves: relative imports, and files read by URL (the edge
+  // function, the handlers, the page). An edit under a folder the hash leaves out would run a stale assembly.
+  const reached = new Set<string>();
+  for (const file of ['lib', 'bin'].flatMap((dir) => filesUnder(join(PROJECT_DIR, dir)))) {
+    const source = readFileSync(file, 'utf8');
+    const targets = [
+      ...source.matchAll(/\bfrom\s+'(\.\.?\/[^']+)'/g),
+      ...source.matchAll(/new URL\(\s*'(\.\.?\/[^']+)',\s*import\.meta\.url\)/g),
+    ].map((match) => relative(PROJECT_DIR, resolve(dirname(file), match[1] as string)));
+    for (const target of targets) reached.add(target.split('/')[0] as string);
+  }
+
+  expect([...reached].sort()).toEqual(expect.arrayContaining(['contract', 'edge', 'lambdas', 'lib', 'site']));
+  expect([...reached].filter((top) => !ASSEMBLY_SOURCES.includes(top))).toEqual([]);
 });
 
 test('the hash follows the drop plan a context names, wherever the plan lives', () => {
