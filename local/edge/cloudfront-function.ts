@@ -3,7 +3,7 @@
  * context that holds what that runtime holds, under its limits, so a test, a bench or the local stack
  * sees what CloudFront would answer. What it models, and where CloudFront says so:
  *
- * - Code: at most 10,240 bytes ("Quotas", CloudFront Functions); `import <name> from 'cloudfront'` and
+ * - Code: at most 10,240 bytes as uploaded ("Quotas", CloudFront Functions); `import <name> from 'cloudfront'` and
  *   `import <name> from 'crypto'` are the only imports, there are no exports, and the function is the
  *   top-level `handler`. https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
  * - Runtime: ECMAScript built-ins, `console.log`, `Buffer` (runtime 2.0 has "Buffer module methods"), the
@@ -37,10 +37,10 @@
  * (Buffer, crypto) lead back to the host. It keeps honest code honest.
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import vm from 'node:vm';
+import { edgeFunctionCode } from '../../edge/build';
 
 /** CloudFront Functions' maximum function size. */
 export const MAX_FUNCTION_BYTES = 10_240;
@@ -200,7 +200,8 @@ const INVOKE = `(function () {
   );
 })();`;
 
-const MODULE_IMPORT = /^\s*import\s+([A-Za-z_$][\w$]*)\s+from\s+(['"])(cloudfront|crypto)\2\s*;?\s*$/;
+/** `import <name> from 'cloudfront'|'crypto'` where a statement starts: a line's start, or after `;` (minified). */
+const MODULE_IMPORT = /(^|;)([ \t]*)import[ \t]+([A-Za-z_$][\w$]*)[ \t]+from[ \t]*(['"])(cloudfront|crypto)\4/gm;
 const STATIC_IMPORT = /^\s*import\b(?!\s*\()/;
 const EXPORT = /^\s*export\b/;
 
@@ -214,8 +215,9 @@ export class CloudFrontFunction {
   private queue: Promise<unknown> = Promise.resolve();
   private current: { readonly fail: (error: unknown) => void; pendingReads: number; settled: boolean } | undefined;
 
+  /** The function in a source file, as the stack uploads it: its comments and whitespace left out. */
   static fromFile(path: string, options: CloudFrontFunctionOptions = {}): CloudFrontFunction {
-    return CloudFrontFunction.fromSource(readFileSync(path, 'utf8'), {
+    return CloudFrontFunction.fromSource(edgeFunctionCode(path), {
       ...options,
       name: options.name ?? basename(path),
     });
@@ -368,9 +370,12 @@ function script(source: string, name: string): vm.Script {
       `${name} is ${bytes} bytes; CloudFront Functions take at most ${MAX_FUNCTION_BYTES}`,
     );
   }
-  const lines = source.split('\n').map((line, index) => {
-    const allowed = MODULE_IMPORT.exec(line);
-    if (allowed) return `const ${allowed[1]} = globalThis.${MODULES}.${allowed[3]};`;
+  const bound = source.replace(
+    MODULE_IMPORT,
+    (_all, before: string, indent: string, local: string, _quote: string, module: string) =>
+      `${before}${indent}const ${local} = globalThis.${MODULES}.${module}`,
+  );
+  const lines = bound.split('\n').map((line, index) => {
     if (STATIC_IMPORT.test(line)) {
       throw new CloudFrontFunctionError(
         `${name}:${index + 1} imports what CloudFront Functions lack; only \`import <name> from 'cloudfront'\` and 'crypto' exist`,

@@ -1,7 +1,10 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { apiRoutes } from '../../contract/routes';
+import { edgeFunctionCode } from '../../edge/build';
 import { requiredHeaders } from '../../lib/constructs/drop-api';
 import { rateLimits } from '../../lib/constructs/edge-firewall';
+import { ADMISSION_FUNCTION_FILE } from '../../lib/stacks/edge-stack';
+import { MAX_FUNCTION_BYTES } from '../../local/edge/cloudfront-function';
 import { pathPatternRegExp } from '../../local/event-sources/api-gateway';
 import { dns, onlyResource, resourcesOf, type Synthesized, synthesize } from './synth';
 
@@ -24,6 +27,23 @@ function behaviors(template: Synthesized['edge']): Behavior[] {
   const distribution = onlyResource(template, 'AWS::CloudFront::Distribution');
   return (distribution.Properties.DistributionConfig as { CacheBehaviors: Behavior[] }).CacheBehaviors;
 }
+
+describe('the edge admission function', () => {
+  it('uploads exactly what the local sandbox runs: the source without comments or whitespace, within 10 KB', () => {
+    const fn = onlyResource(synth.edge, 'AWS::CloudFront::Function');
+    const code = fn.Properties.FunctionCode as string;
+
+    expect(code).toBe(edgeFunctionCode(ADMISSION_FUNCTION_FILE));
+    expect(Buffer.byteLength(code)).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
+    expect(fn.Properties).toMatchObject({
+      AutoPublish: true,
+      FunctionConfig: {
+        Runtime: 'cloudfront-js-2.0',
+        KeyValueStoreAssociations: [{ KeyValueStoreARN: expect.anything() }],
+      },
+    });
+  });
+});
 
 describe('CloudFront', () => {
   it('lives in us-east-1 with its web ACL', () => {

@@ -1,0 +1,23 @@
+/**
+ * The edge function as CloudFront takes it: the source with its comments and
+ * whitespace taken out (esbuild's `minifyWhitespace`; no identifier is
+ * renamed and nothing is lowered, so `handler` stays the name CloudFront calls
+ * and the syntax stays what runtime 2.0 parses). CloudFront Functions count
+ * the code as uploaded against their 10 KB ("Quotas on CloudFront
+ * Functions", CloudFront Developer Guide,
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-functions),
+ * so the source keeps its comments. The stack uploads exactly this
+ * (`lib/stacks/edge-stack.ts`), and the local sandbox runs exactly this
+ * (`local/edge/cloudfront-function.ts`).
+ */
+import { readFileSync } from 'node:fs';
+import { transformSync } from 'esbuild';
+
+export function edgeFunctionCode(file: string): string {
+  return transformSync(readFileSync(file, 'utf8'), {
+    loader: 'js',
+    minifyWhitespace: true,
+    legalComments: 'none',
+    charset: 'utf8',
+  }).code;
+}
