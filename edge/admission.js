@@ -5,8 +5,9 @@ import crypto from 'crypto';
 // Edge admission (CloudFront Function, JS runtime 2.0, viewer request). Reads the KeyValueStore
 // (contract/drops.ts): `drop:<sku>` (state, stock, room), `room:<sku>` (boundary), `admission-keys`.
 // POST /products/{sku}/reservations: closed, paused, not-started and sold-out drops are answered here;
-// with the waiting room on, a valid admission token (x-dropline-admission) for the sku is required (the
-// origin checks it again, binds it to the body's customer and judges expiry).
+// with the waiting room on, a valid admission token (x-dropline-admission) for the sku is required, and for
+// the bearer token's subject when one is sent (the origin checks it again, binds it to the body's customer,
+// verifies the bearer token and judges expiry).
 // GET /drops/{sku}/queue?customerId=: signed tickets (order fixed at issue: pre-start ranked by a keyed
 // hash, then arrival), the place, and an admission token once inside the boundary.
 // Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold.
@@ -48,6 +49,14 @@ async function reservation(request, sku) {
   const token = verify(header.value, keys);
   if (token === null || typeof token.e !== 'number') return error(403, 'ADMISSION_INVALID', 'Not a valid admission');
   if (token.s !== sku) return error(403, 'ADMISSION_WRONG_SKU', 'This admission is for another drop');
+  // A signed-in shopper's admission must name them. The bearer token's subject is read here, not verified
+  // (runtime 2.0 has no RSA or ECDSA; the origin verifies it): admissions farmed under made-up customers by
+  // one account stop at the edge instead of spending the API's throttle on CUSTOMER_MISMATCH.
+  const bearer = request.headers.authorization;
+  const subject = bearer && claimsOf(String(bearer.value.split('.')[1])).sub;
+  if (typeof subject === 'string' && CUSTOMER.test(subject) && subject !== token.c) {
+    return error(403, 'ADMISSION_WRONG_CUSTOMER', 'This admission is for another customer');
+  }
   // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
   return request;
 }
@@ -181,14 +190,19 @@ function sign(claims, keys) {
 function verify(value, keys) {
   const parts = String(value).split('.');
   if (parts.length !== 2) return null;
-  let claims;
-  try {
-    claims = JSON.parse(Buffer.from(parts[0].replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString());
-  } catch (_bad) {
-    return null;
-  }
+  const claims = claimsOf(parts[0]);
   const secret = claims && typeof claims.k === 'string' && keys.keys[claims.k];
   return typeof secret === 'string' && same(mac(secret, parts[0]), parts[1]) ? claims : null;
+}
+
+// The JSON object in a base64url part ({} when there is none), as tickets, tokens and JWTs carry claims.
+function claimsOf(part) {
+  try {
+    const claims = JSON.parse(Buffer.from(part.replace(/-/g, '+').replace(/_/g, '/'), 'base64').toString());
+    return claims !== null && typeof claims === 'object' ? claims : {};
+  } catch (_bad) {
+    return {};
+  }
 }
 
 // Constant-time: how much of a MAC matched must not show in the time taken (no timingSafeEqual here).

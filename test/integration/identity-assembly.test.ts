@@ -9,6 +9,7 @@ import { ApiClient, attemptKey } from '../../local/api-client';
 import { ownAssembly } from '../../local/assembly/own-assembly';
 import { type RunningAssembly, startAssemblyStack } from '../../local/assembly/run';
 import { TEST_PROVIDER_CONTEXT } from '../../local/identity/test-issuer';
+import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 
 const endpoints = {
@@ -65,6 +66,56 @@ test('the deployed reservation function verifies tokens from the provider its te
   expectBalanced(ledger);
   expect(ledger.held).toBe(1);
 });
+
+test("with the waiting room on, the edge refuses an admission farmed for another customer than the bearer token's subject", async () => {
+  const issuer = stack?.identity;
+  if (!issuer) throw new Error('the assembly was started without its test issuer');
+  const sku = `id-room-${randomBytes(3).toString('hex')}`;
+  expect((await api.putProduct(sku, { name: sku, priceCents: 100, stock: 5, maxPerCustomer: 1 })).status).toBe(201);
+  expect((await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true })).status).toBe(200);
+  const queue = (customerId: string, ticket?: string) =>
+    api.call('GET', `/drops/${sku}/queue?customerId=${customerId}`, {
+      ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}),
+    });
+  // A ticket once (asking without it is arriving again, at the back), then the place it holds until admitted.
+  const admissionFor = async (customerId: string) => {
+    const ticket = await eventually(async () => {
+      const place = await queue(customerId);
+      expect(place.body.ticket).toEqual(expect.any(String));
+      return place.body.ticket as string;
+    });
+    return eventually(
+      async () => {
+        const place = await queue(customerId, ticket);
+        expect(place.body.admission).toEqual(expect.any(String));
+        return place.body.admission as string;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+  };
+  const reserve = (customerId: string, admission: string) =>
+    api.call('POST', `/products/${sku}/reservations`, {
+      body: { customerId, quantity: 1 },
+      headers: {
+        'idempotency-key': attemptKey(),
+        'x-dropline-admission': admission,
+        authorization: `Bearer ${issuer.mint('carol')}`,
+      },
+    });
+  // One account, an admission queued under a made-up customer: the edge answers (x-dropline-edge), so
+  // neither API Gateway's throttle nor a function is spent on it.
+  const farmed = await admissionFor('made-up-1');
+  const refused = await reserve('made-up-1', farmed);
+  expect([refused.status, refused.body.error?.code, refused.headers['x-dropline-edge']]).toEqual([
+    403,
+    'ADMISSION_WRONG_CUSTOMER',
+    'answered',
+  ]);
+  // The account's own admission goes through, verified again at the origin.
+  const held = await reserve('carol', await admissionFor('carol'));
+  expect([held.status, held.body.customerId]).toEqual([201, 'carol']);
+  expectBalanced(await api.ledger(sku));
+}, 120_000);
 
 test('an assembly that names no identity provider is refused with --identity, rather than run unverified', async () => {
   const plain = (await ownAssembly()).dir;

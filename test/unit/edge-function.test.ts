@@ -6,12 +6,13 @@
  * Then the sandbox's own limits: what it refuses to load, what the runtime lacks, and the 503 a failing
  * function leaves the viewer with.
  */
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { createHash, createHmac, generateKeyPairSync, randomBytes, randomUUID, sign as rsaSign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
 import type { AdmissionKeys } from '../../contract/edge-values';
+import { edgeFunctionCode } from '../../edge/build';
 import { sign, verify } from '../../lambdas/adapters/admission-tokens';
 import { attemptKey } from '../../local/api-client';
 import {
@@ -255,8 +256,13 @@ describe('the edge admission function', () => {
     expect(await edge.run(event)).toEqual(edgeAnswer(409, 'Conflict', 'DROP_CLOSED', 'The drop is closed'));
   });
 
-  it(`fits CloudFront Functions' ${MAX_FUNCTION_BYTES} bytes`, () => {
-    expect(statSync(ADMISSION).size).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
+  it(`fits CloudFront Functions' ${MAX_FUNCTION_BYTES} bytes as uploaded, its comments and whitespace left out`, () => {
+    const uploaded = edgeFunctionCode(ADMISSION);
+
+    expect(Buffer.byteLength(uploaded)).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
+    expect(uploaded.length).toBeLessThan(readFileSync(ADMISSION, 'utf8').length);
+    expect(uploaded).toMatch(/async function handler\(event\)/);
+    expect(uploaded).not.toMatch(/\/\/ /);
   });
 });
 
@@ -312,6 +318,17 @@ describe('the CloudFront Functions sandbox', () => {
     const result = await fn.run(attempt());
 
     expect(result.kind === 'response' && result.response.body).toBe(createHash('sha256').update('a').digest('hex'));
+  });
+
+  it('binds the imports of code minified onto one line, as the stack uploads it', async () => {
+    const fn = CloudFrontFunction.fromSource(
+      'import cf from"cloudfront";import crypto from"crypto";const kvs=cf.kvs();' +
+        'async function handler(){return{statusCode:200,body:typeof kvs.get+crypto.createHash("sha1").update("").digest("hex")}}',
+    );
+
+    const result = await fn.run(attempt());
+
+    expect(result.kind === 'response' && result.response.body).toBe(`function${createHash('sha1').digest('hex')}`);
   });
 
   it('answers 503 FunctionExecutionError when the function uses eval (no dynamic code)', async () => {
@@ -563,6 +580,20 @@ function preQueueOrder(startsAt: number, sku: string, customerId: string, keys =
 function admitted(token: string | undefined, options: { idempotencyKey?: string } = {}) {
   const event = attempt(options);
   if (token !== undefined) event.request.headers['x-dropline-admission'] = { value: token };
+  return event;
+}
+
+const IDP_KEY = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+
+/** A bearer JWT as an identity provider signs it (RS256): the edge reads its subject, never its signature. */
+function bearer(claims: Record<string, unknown>): string {
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const signed = `${part({ alg: 'RS256', typ: 'JWT', kid: 'idp-1' })}.${part({ iss: 'https://idp.example', ...claims })}`;
+  return `Bearer ${signed}.${rsaSign('sha256', Buffer.from(signed), IDP_KEY).toString('base64url')}`;
+}
+
+function signedIn(event: ReturnType<typeof attempt>, authorization: string) {
+  event.request.headers.authorization = { value: authorization };
   return event;
 }
 
@@ -912,6 +943,38 @@ describe('the waiting room at the edge', () => {
       const event = admitted(undefined, { idempotencyKey: uuidv7(since - 30_000) });
 
       expect(await roomEdge({ drop: { since } }).run(event)).toEqual(passedOn(event));
+    });
+
+    it("answers 403 ADMISSION_WRONG_CUSTOMER when the bearer token's subject is not the admission's customer", async () => {
+      // One account farming admissions under made-up customers: stopped here, not at the API's throttle.
+      const farmed = signedIn(admitted(token({ c: 'made-up-7' })), bearer({ sub: CUSTOMER }));
+
+      expect(await refusedWith(roomEdge(), farmed)).toEqual({ status: 403, code: 'ADMISSION_WRONG_CUSTOMER' });
+    });
+
+    it("passes on an admission for the bearer token's subject (the origin verifies the token)", async () => {
+      const event = signedIn(admitted(token()), bearer({ sub: CUSTOMER }));
+
+      expect(await roomEdge().run(event)).toEqual(passedOn(event));
+    });
+
+    it.each([
+      ['not a JWT', 'Bearer not-a-jwt'],
+      ['Basic credentials', `Basic ${Buffer.from('user:pass').toString('base64')}`],
+      ['a payload that is not JSON', 'Bearer e30.bm90IGpzb24.c2ln'],
+      ['no subject', bearer({})],
+      ['a subject that is no customer id', bearer({ sub: 'has a space' })],
+      ['a numeric subject', bearer({ sub: 42 })],
+    ])('leaves a bearer token with %s to the origin, which refuses it', async (_what, authorization) => {
+      const event = signedIn(admitted(token({ c: 'made-up-7' })), authorization);
+
+      expect(await roomEdge().run(event)).toEqual(passedOn(event));
+    });
+
+    it('checks the token itself before the bearer: a forged admission is ADMISSION_INVALID', async () => {
+      const forged = signedIn(admitted(tampered(token(), { c: 'someone' })), bearer({ sub: 'someone-else' }));
+
+      expect(await refusedWith(roomEdge(), forged)).toEqual({ status: 403, code: 'ADMISSION_INVALID' });
     });
 
     it('passes on without a token while the signing keys are missing (the origin checks)', async () => {
