@@ -49,8 +49,9 @@ export type DropStateEvent = z.infer<typeof DropStateEvent>;
 /**
  * What the edge function reads for a SKU (version 1; at most 1 KB, CloudFront KeyValueStore's value limit:
  * "Quotas", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html).
- * `since` is when the writer produced it: an attempt whose Idempotency-Key (a UUIDv7) is older may be the
- * retry of one that made a hold, so the edge passes it to the origin.
+ * `since` is when what the edge refuses a reservation on last changed (state, start, waiting room, sold
+ * out for good; not each unit taken): an attempt whose Idempotency-Key (a UUIDv7) is older may be the retry
+ * of one that made a hold, so the edge passes it to the origin.
  */
 export const EdgeDropState = z.object({
   v: z.literal(1),

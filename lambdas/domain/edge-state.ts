@@ -32,9 +32,20 @@ function takenOf(news: StockEvent): number {
 }
 
 /**
+ * What the edge refuses a reservation on: the drop's state, its start, the waiting room, and a sell-out for
+ * good (nothing available, nothing held). Units taken or coming back while some remain change none of it.
+ */
+function refusalBasis(state: EdgeDropState): string {
+  return JSON.stringify([state.state, state.startsAt, state.room, state.available === 0 && state.held === 0]);
+}
+
+/**
  * The state after `news`, or undefined when the news is old. News that moves a version on is always kept
- * (else an older straggler could apply after it), so a change of `taken` alone is written too, for the
- * admission controller; `since` moves only when what the edge answers changed, which `taken` is not.
+ * (else an older straggler could apply after it), so a change of `taken` or of the counts alone is written
+ * too, for the admission controller and the queue. `since` moves only when what the edge refuses a
+ * reservation on changed: the edge passes an attempt whose key was minted before `since` to the origin as a
+ * possible retry, so a `since` that moved with every unit taken would let every attempt of a busy drop
+ * through, admission tokens unchecked.
  */
 export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: number): EdgeDropState | undefined {
   let next: EdgeDropState;
@@ -51,13 +62,7 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
       taken: takenOf(news),
     };
   }
-  const same =
-    next.state === current.state &&
-    next.startsAt === current.startsAt &&
-    next.room === current.room &&
-    next.available === current.available &&
-    next.held === current.held;
-  return same ? next : { ...next, since: nowMs };
+  return refusalBasis(next) === refusalBasis(current) ? next : { ...next, since: nowMs };
 }
 
 export interface EdgeStatesDeps {

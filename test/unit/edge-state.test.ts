@@ -45,16 +45,34 @@ const drop = (revision: number, state: DropStateEvent['state']): DropStateEvent 
 });
 
 describe('foldEdgeState', () => {
-  it('takes newer stock and newer drop states, stamping when it changed', () => {
-    expect(foldEdgeState(base, stock(4, 0, 2), 99)).toEqual({
+  it('takes newer stock and newer drop states, stamping since when what the edge refuses on changed', () => {
+    expect(foldEdgeState(base, stock(4, 0, 0), 99)).toEqual({
       ...base,
       available: 0,
-      held: 2,
+      held: 0,
       stockVersion: 4,
       taken: 5,
       since: 99,
     });
     expect(foldEdgeState(base, drop(1, 'PAUSED'), 99)).toEqual({ ...base, state: 'PAUSED', revision: 1, since: 99 });
+    expect(foldEdgeState(base, { ...drop(1, 'OPEN'), room: true }, 99)).toMatchObject({ room: true, since: 99 });
+  });
+
+  it('keeps since while units are taken and come back: a busy drop does not make every attempt a possible retry', () => {
+    // Units held, then all held, then some back: the edge refuses none of these, so since stays.
+    const taken = foldEdgeState(base, stock(4, 3, 2), 99) as EdgeDropState;
+    const allHeld = foldEdgeState(taken, stock(5, 0, 5), 100) as EdgeDropState;
+    const back = foldEdgeState(allHeld, stock(6, 2, 3, 2), 101) as EdgeDropState;
+
+    expect([taken, allHeld, back].map(({ available, held, since }) => [available, held, since])).toEqual([
+      [3, 2, 1],
+      [0, 5, 1],
+      [2, 3, 1],
+    ]);
+    // Sold out for good moves it; a unit coming back after that moves it again.
+    const soldOut = foldEdgeState(allHeld, stock(7, 0, 0), 102) as EdgeDropState;
+    expect(soldOut.since).toBe(102);
+    expect(foldEdgeState(soldOut, stock(8, 1, 0, 1), 103)?.since).toBe(103);
   });
 
   it('keeps the units ever taken: held + sold + the units that came back', () => {
