@@ -43,16 +43,10 @@ export interface GatewayOptions {
   readonly host?: string;
   readonly stage?: string;
   /**
-   * Shopper invocations allowed in flight at once for each function, as a
-   * function's reserved or provisioned concurrency bounds it on AWS; past it
-   * the gateway answers 429 THROTTLED at once, as API Gateway's throttling
-   * does, instead of queueing work it cannot finish in time. The cap is each
-   * function's own: Lambda scales every function independently of the others
-   * ("Lambda scaling behavior": the concurrency scaling rate "is a
-   * function-level limit",
-   * https://docs.aws.amazon.com/lambda/latest/dg/scaling-behavior.html), so a
-   * storm of reservation attempts never refuses a checkout. Admin routes
-   * (their own usage plan) are exempt.
+   * Shopper invocations allowed in flight at once, as a function's reserved or
+   * provisioned concurrency bounds it on AWS; past it the gateway answers 429
+   * THROTTLED at once, as API Gateway's throttling does, instead of queueing
+   * work it cannot finish in time. Admin routes (their own usage plan) are exempt.
    */
   readonly maxConcurrency?: number;
   /**
@@ -175,27 +169,8 @@ class GatewayError extends Error {
 
 export const DEFAULT_MAX_CONCURRENCY = 64;
 
-/** Invocations in flight, by function: each function has its own cap. */
-class ConcurrencyLimits {
-  private readonly inFlight = new Map<string, number>();
-
-  constructor(private readonly max: number) {}
-
-  /** Counts one more invocation of the function, or false when it is at its cap. */
-  take(handler: string): boolean {
-    const now = this.inFlight.get(handler) ?? 0;
-    if (now >= this.max) return false;
-    this.inFlight.set(handler, now + 1);
-    return true;
-  }
-
-  give(handler: string): void {
-    this.inFlight.set(handler, (this.inFlight.get(handler) ?? 1) - 1);
-  }
-}
-
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const limit = new ConcurrencyLimits(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
+  const limit = { inFlight: 0, max: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY };
   const buckets = new TokenBuckets();
   const server = createServer((request, response) => {
     const started = performance.now();
@@ -236,7 +211,7 @@ async function serve(
   options: GatewayOptions,
   request: IncomingMessage,
   response: ServerResponse,
-  limit: ConcurrencyLimits,
+  limit: { inFlight: number; max: number },
   buckets: TokenBuckets,
 ): Promise<string> {
   const rawUrl = request.url ?? '/';
@@ -282,7 +257,7 @@ async function serve(
 async function originAnswer(
   options: GatewayOptions,
   request: IncomingMessage,
-  limit: ConcurrencyLimits,
+  limit: { inFlight: number; max: number },
   buckets: TokenBuckets,
 ): Promise<{ route: string; status: number; headers: Record<string, string>; body: Buffer }> {
   const rawUrl = request.url ?? '/';
@@ -316,7 +291,7 @@ async function originAnswer(
   if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
 
   const counted = match.route.access === 'shopper';
-  if (counted && !limit.take(match.route.handler)) {
+  if (counted && limit.inFlight >= limit.max) {
     request.resume();
     throw new GatewayError(
       429,
@@ -327,6 +302,7 @@ async function originAnswer(
       'Too Many Requests',
     );
   }
+  if (counted) limit.inFlight++;
   let result: APIGatewayProxyResult;
   try {
     const body = await readBody(request);
@@ -335,7 +311,7 @@ async function originAnswer(
     const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
     result = await invoke(handler, event, match.route.handler);
   } finally {
-    if (counted) limit.give(match.route.handler);
+    if (counted) limit.inFlight--;
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);

@@ -31,9 +31,10 @@ beforeAll(async () => {
     'rehearse',
     '--stock=40',
     '--shoppers=300',
-    '--duration=4',
-    // Holds outlive this machine's worst checkout latency under the spike (p99 ≈ 8 s on two cores):
-    // with 5 s holds, a run could see every hold lapse before its checkout got through and sell nothing.
+    '--duration=8',
+    // Spread over 8 s (peak ≈ 70 arrivals/s), with holds that outlive this machine's worst checkout latency
+    // under it (p99 ≈ 8 s on two cores): over 4 s with 5 s holds, the retry storm could hold the local
+    // gateway's concurrency until every hold lapsed before its checkout got through, and a run sold nothing.
     '--hold-seconds=15',
     '--seed=7',
     `--report-dir=${reportDir}`,
