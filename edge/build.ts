@@ -13,11 +13,21 @@
 import { readFileSync } from 'node:fs';
 import { transformSync } from 'esbuild';
 
-export function edgeFunctionCode(file: string): string {
+export interface EdgeBuild {
+  /**
+   * Whether the origin verifies shopper identity (the shop's identity provider is configured): only then is
+   * the bearer token's subject the customer, and the edge compares it with an admission's
+   * (`BEARER_IS_CUSTOMER` in the function, replaced here).
+   */
+  readonly identity: boolean;
+}
+
+export function edgeFunctionCode(file: string, build: EdgeBuild): string {
   return transformSync(readFileSync(file, 'utf8'), {
     loader: 'js',
     minifyWhitespace: true,
     legalComments: 'none',
     charset: 'utf8',
+    define: { BEARER_IS_CUSTOMER: String(build.identity) },
   }).code;
 }

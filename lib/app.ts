@@ -85,6 +85,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
     edgeStore: stateless.edgeStore,
     dns: settings.dns,
     wafMode: settings.wafMode,
+    identity: settings.identity !== undefined,
   });
   edge.addStackDependency(stateless, 'CloudFront reads the origin secret the API stack creates');
   const monitoring = new MonitoringStack(app, `${prefix}-Monitoring`, {

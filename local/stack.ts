@@ -27,7 +27,7 @@ import { identityEnvironment, startTestIssuer, type TestIssuer } from './identit
 import { type LocalMessaging, messagingEnvironment, provisionMessaging } from './provision-messaging';
 import { provisionInventoryTable } from './provision-table';
 
-/** The edge function's source, as the edge stack deploys it (`FunctionCode.fromFile`). */
+/** The edge function's source; `CloudFrontFunction.fromFile` builds it as the edge stack does for upload. */
 const ADMISSION_FUNCTION_FILE = fileURLToPath(new URL('../edge/admission.js', import.meta.url));
 
 /** Shortest admin key the local stack accepts: an empty or short key would leave the admin routes open to guessing. */
@@ -169,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const admission = CloudFrontFunction.fromFile(ADMISSION_FUNCTION_FILE, {
       overrun: 'measure',
+      build: { identity: Boolean(options.identity) },
       ...(edgeStore.keyValueStore ? { kvs: edgeStore.keyValueStore } : {}),
     });
     const handlers = new Map<string, ProxyHandler>();

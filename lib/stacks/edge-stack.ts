@@ -92,6 +92,8 @@ export interface EdgeStackProps extends StackProps {
   readonly wafMode: 'enforce' | 'count';
   /** Each drop's public state, which the edge function reads (the stateless stack keeps it current). */
   readonly edgeStore: IKeyValueStore;
+  /** Whether the origin verifies shopper identity: the edge then compares an admission with the bearer's subject. */
+  readonly identity: boolean;
 }
 
 export class EdgeStack extends Stack {
@@ -193,7 +195,7 @@ export class EdgeStack extends Stack {
     const admission = new EdgeFunction(this, 'Admission', {
       comment: 'dropline: the waiting room, and closed, paused, not-started and sold-out drops, at the edge',
       // Its comments and whitespace left out: CloudFront counts the uploaded code against 10 KB.
-      code: FunctionCode.fromInline(edgeFunctionCode(ADMISSION_FUNCTION_FILE)),
+      code: FunctionCode.fromInline(edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: props.identity })),
       runtime: FunctionRuntime.JS_2_0,
       keyValueStore: props.edgeStore,
       autoPublish: true,

@@ -40,7 +40,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import vm from 'node:vm';
-import { edgeFunctionCode } from '../../edge/build';
+import { type EdgeBuild, edgeFunctionCode } from '../../edge/build';
 
 /** CloudFront Functions' maximum function size. */
 export const MAX_FUNCTION_BYTES = 10_240;
@@ -136,6 +136,8 @@ export interface CloudFrontFunctionOptions {
   readonly overrun?: 'stop' | 'measure';
   /** Where `console.log` lines go; by default nowhere. */
   readonly onLog?: (line: string) => void;
+  /** How `fromFile` builds the source, as the stack builds it for upload; by default without shopper identity. */
+  readonly build?: EdgeBuild;
 }
 
 /** The source cannot run on CloudFront Functions at all: CloudFront would refuse to publish it. */
@@ -200,8 +202,10 @@ const INVOKE = `(function () {
   );
 })();`;
 
-/** `import <name> from 'cloudfront'|'crypto'` where a statement starts: a line's start, or after `;` (minified). */
-const MODULE_IMPORT = /(^|;)([ \t]*)import[ \t]+([A-Za-z_$][\w$]*)[ \t]+from[ \t]*(['"])(cloudfront|crypto)\4/gm;
+/** Whitespace, comments and semicolons before and between the leading imports. */
+const GAP = /^(?:\s+|;|\/\/[^\n]*|\/\*[\s\S]*?\*\/)*/;
+/** `import <name> from 'cloudfront'|'crypto'`, as written or minified (`import cf from"cloudfront"`). */
+const MODULE_IMPORT = /^import[ \t]+([A-Za-z_$][\w$]*)[ \t]+from[ \t]*(['"])(cloudfront|crypto)\2/;
 const STATIC_IMPORT = /^\s*import\b(?!\s*\()/;
 const EXPORT = /^\s*export\b/;
 
@@ -217,7 +221,7 @@ export class CloudFrontFunction {
 
   /** The function in a source file, as the stack uploads it: its comments and whitespace left out. */
   static fromFile(path: string, options: CloudFrontFunctionOptions = {}): CloudFrontFunction {
-    return CloudFrontFunction.fromSource(edgeFunctionCode(path), {
+    return CloudFrontFunction.fromSource(edgeFunctionCode(path, options.build ?? { identity: false }), {
       ...options,
       name: options.name ?? basename(path),
     });
@@ -370,26 +374,41 @@ function script(source: string, name: string): vm.Script {
       `${name} is ${bytes} bytes; CloudFront Functions take at most ${MAX_FUNCTION_BYTES}`,
     );
   }
-  const bound = source.replace(
-    MODULE_IMPORT,
-    (_all, before: string, indent: string, local: string, _quote: string, module: string) =>
-      `${before}${indent}const ${local} = globalThis.${MODULES}.${module}`,
-  );
-  const lines = bound.split('\n').map((line, index) => {
-    if (STATIC_IMPORT.test(line)) {
-      throw new CloudFrontFunctionError(
-        `${name}:${index + 1} imports what CloudFront Functions lack; only \`import <name> from 'cloudfront'\` and 'crypto' exist`,
-      );
-    }
-    if (EXPORT.test(line)) throw new CloudFrontFunctionError(`${name}:${index + 1} exports; CloudFront calls handler`);
-    return line;
-  });
+  const lines = bindImports(source)
+    .split('\n')
+    .map((line, index) => {
+      if (STATIC_IMPORT.test(line)) {
+        throw new CloudFrontFunctionError(
+          `${name}:${index + 1} imports what CloudFront Functions lack; only \`import <name> from 'cloudfront'\` and 'crypto' exist`,
+        );
+      }
+      if (EXPORT.test(line))
+        throw new CloudFrontFunctionError(`${name}:${index + 1} exports; CloudFront calls handler`);
+      return line;
+    });
   lines.push(`;globalThis.${HANDLER} = typeof handler === 'function' ? handler : undefined;`);
   try {
     // Runtime 2.0 runs functions in strict mode.
     return new vm.Script(`'use strict';${lines.join('\n')}`, { filename: name });
   } catch (error) {
     throw new CloudFrontFunctionError(`${name} does not compile: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * The source with its leading imports of CloudFront's modules bound to the sandbox's, in place (no line
+ * moves). Only the leading run is read, so nothing in a string or a function body is taken for an import;
+ * an import anywhere else is left for the per-line check or the compiler to refuse.
+ */
+function bindImports(source: string): string {
+  let bound = '';
+  let rest = source;
+  for (;;) {
+    const gap = GAP.exec(rest)?.[0] ?? '';
+    const found = MODULE_IMPORT.exec(rest.slice(gap.length));
+    if (!found) return bound + rest;
+    bound += `${gap}const ${found[1]} = globalThis.${MODULES}.${found[3]}`;
+    rest = rest.slice(gap.length + found[0].length);
   }
 }
 

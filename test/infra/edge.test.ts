@@ -33,7 +33,7 @@ describe('the edge admission function', () => {
     const fn = onlyResource(synth.edge, 'AWS::CloudFront::Function');
     const code = fn.Properties.FunctionCode as string;
 
-    expect(code).toBe(edgeFunctionCode(ADMISSION_FUNCTION_FILE));
+    expect(code).toBe(edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: false }));
     expect(Buffer.byteLength(code)).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
     expect(fn.Properties).toMatchObject({
       AutoPublish: true,
@@ -42,6 +42,18 @@ describe('the edge admission function', () => {
         KeyValueStoreAssociations: [{ KeyValueStoreARN: expect.anything() }],
       },
     });
+  });
+
+  it('compares an admission with the bearer token only when the origin verifies shopper identity', () => {
+    const uploaded = (template: Synthesized['edge']) =>
+      onlyResource(template, 'AWS::CloudFront::Function').Properties.FunctionCode as string;
+    const withIdentity = synthesize({
+      identity: { issuer: 'https://id.example.com/', audience: 'shop', jwksUri: 'https://id.example.com/keys' },
+    });
+
+    expect(uploaded(withIdentity.edge)).toBe(edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: true }));
+    expect(uploaded(withIdentity.edge)).toContain('BEARER_CHECK=typeof true');
+    expect(uploaded(synth.edge)).toContain('BEARER_CHECK=typeof false');
   });
 });
 

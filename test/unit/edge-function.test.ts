@@ -43,12 +43,15 @@ function dropState(overrides: Record<string, unknown> = {}) {
   };
 }
 
-/** The admission function with a KeyValueStore holding `values` (objects as JSON, strings as they are). */
-function admission(values: Record<string, unknown> = {}) {
+/**
+ * The admission function with a KeyValueStore holding `values` (objects as JSON, strings as they are), built
+ * as for a stack whose origin verifies shopper identity unless `identity` is false.
+ */
+function admission(values: Record<string, unknown> = {}, identity = true) {
   const store = new Map(
     Object.entries(values).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
   );
-  return CloudFrontFunction.fromFile(ADMISSION, { kvs: { get: (key) => store.get(key) } });
+  return CloudFrontFunction.fromFile(ADMISSION, { kvs: { get: (key) => store.get(key) }, build: { identity } });
 }
 
 /** A UUIDv7 (RFC 9562) minted at `ms`, as the page and the rehearsal mint their keys. */
@@ -257,9 +260,10 @@ describe('the edge admission function', () => {
   });
 
   it(`fits CloudFront Functions' ${MAX_FUNCTION_BYTES} bytes as uploaded, its comments and whitespace left out`, () => {
-    const uploaded = edgeFunctionCode(ADMISSION);
+    const uploaded = edgeFunctionCode(ADMISSION, { identity: false });
 
     expect(Buffer.byteLength(uploaded)).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
+    expect(Buffer.byteLength(edgeFunctionCode(ADMISSION, { identity: true }))).toBeLessThanOrEqual(MAX_FUNCTION_BYTES);
     expect(uploaded.length).toBeLessThan(readFileSync(ADMISSION, 'utf8').length);
     expect(uploaded).toMatch(/async function handler\(event\)/);
     expect(uploaded).not.toMatch(/\/\/ /);
@@ -329,6 +333,17 @@ describe('the CloudFront Functions sandbox', () => {
     const result = await fn.run(attempt());
 
     expect(result.kind === 'response' && result.response.body).toBe(`function${createHash('sha1').digest('hex')}`);
+  });
+
+  it('binds only the leading imports: one written in a string is text, not an import', async () => {
+    const fn = CloudFrontFunction.fromSource(
+      'import cf from"cloudfront";\n' +
+        'async function handler(){return{statusCode:200,body:typeof cf+\';import crypto from"crypto"\'}}',
+    );
+
+    const result = await fn.run(attempt());
+
+    expect(result.kind === 'response' && result.response.body).toBe('object;import crypto from"crypto"');
   });
 
   it('answers 503 FunctionExecutionError when the function uses eval (no dynamic code)', async () => {
@@ -530,12 +545,17 @@ function queueEvent(sku: string, customerId: string | undefined, ticket?: string
 }
 
 /** The edge with the waiting room on for SKU (drop state overrides), the keys, and a room value if given. */
-function roomEdge(options: { drop?: Record<string, unknown>; room?: Record<string, unknown>; keys?: unknown } = {}) {
-  return admission({
-    [`drop:${SKU}`]: dropState({ room: true, ...options.drop }),
-    'admission-keys': options.keys === undefined ? ROOM_KEYS : options.keys,
-    ...(options.room ? { [`room:${SKU}`]: { v: 1, rate: 0, at: Date.now(), ...options.room } } : {}),
-  });
+function roomEdge(
+  options: { drop?: Record<string, unknown>; room?: Record<string, unknown>; keys?: unknown; identity?: boolean } = {},
+) {
+  return admission(
+    {
+      [`drop:${SKU}`]: dropState({ room: true, ...options.drop }),
+      'admission-keys': options.keys === undefined ? ROOM_KEYS : options.keys,
+      ...(options.room ? { [`room:${SKU}`]: { v: 1, rate: 0, at: Date.now(), ...options.room } } : {}),
+    },
+    options.identity ?? true,
+  );
 }
 
 interface QueueAnswer {
@@ -958,8 +978,16 @@ describe('the waiting room at the edge', () => {
       expect(await roomEdge().run(event)).toEqual(passedOn(event));
     });
 
+    it("leaves the bearer token alone when the origin does not verify identity: the body's customer is the customer", async () => {
+      // Without a provider the origin takes customerId as sent; a shop's own session token is none of its business.
+      const event = signedIn(admitted(token({ c: 'made-up-7' })), bearer({ sub: CUSTOMER }));
+
+      expect(await roomEdge({ identity: false }).run(event)).toEqual(passedOn(event));
+    });
+
     it.each([
       ['not a JWT', 'Bearer not-a-jwt'],
+      ['another scheme', bearer({ sub: CUSTOMER }).replace('Bearer', 'Token')],
       ['Basic credentials', `Basic ${Buffer.from('user:pass').toString('base64')}`],
       ['a payload that is not JSON', 'Bearer e30.bm90IGpzb24.c2ln'],
       ['no subject', bearer({})],
