@@ -87,7 +87,9 @@ export class EdgeStates {
 
   /** A SKU the edge has not seen yet: its drop state from the product, its stock unknown. */
   private async initial(news: EdgeNews): Promise<EdgeDropState | undefined> {
-    const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, taken: UNKNOWN, since: 0 } as const;
+    // `since` is now: an attempt made before the edge had a value for the SKU may be the retry of a hold.
+    const since = this.deps.clock.now();
+    const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, taken: UNKNOWN, since } as const;
     if (news.type === 'drop-state-changed') {
       return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN };
     }

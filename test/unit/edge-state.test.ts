@@ -143,7 +143,14 @@ describe('EdgeStates', () => {
     const store = new MapStore();
     const states = new EdgeStates({ store, products, clock });
     expect(await states.apply(stock(1, 4, 1))).toBe(true);
-    expect(store.values.get('drop:S')).toMatchObject({ state: 'PAUSED', available: 4, held: 1, stockVersion: 1 });
+    // Its since is when it was first written: an attempt made before may be the retry of a hold.
+    expect(store.values.get('drop:S')).toMatchObject({
+      state: 'PAUSED',
+      available: 4,
+      held: 1,
+      stockVersion: 1,
+      since: clock.now(),
+    });
     expect(await states.apply(stock(1, 4, 1))).toBe(false);
   });
 
