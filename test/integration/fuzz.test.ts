@@ -41,9 +41,10 @@ beforeAll(async () => {
   const paid = await api.call('POST', `/reservations/${reservationId}/checkout`, {
     body: { paymentToken: 'tok_visa' },
   });
+  expect(paid.status).toBe(201);
   // The order pipeline's own writes (the dispatch, the order fulfilled) land before anything is counted.
   await pipelineSettled(api, SKU, [String(paid.body.orderId)]);
-});
+}, 180_000);
 
 afterAll(async () => {
   await api.close();
