@@ -52,8 +52,8 @@ describe('the edge admission function', () => {
     });
 
     expect(uploaded(withIdentity.edge)).toBe(edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: true }));
-    expect(uploaded(withIdentity.edge)).toContain('BEARER_CHECK=typeof true');
-    expect(uploaded(synth.edge)).toContain('BEARER_CHECK=typeof false');
+    expect(uploaded(withIdentity.edge)).toContain('const BEARER_CHECK=true;');
+    expect(uploaded(synth.edge)).toContain('const BEARER_CHECK=false;');
   });
 });
 
