@@ -102,11 +102,30 @@ test('a waiting-room admission farmed under a made-up customer admits no verifie
     },
     { timeoutMs: 30_000 },
   );
+  // Signed in as alice: the edge reads the token's subject (unverified) and refuses the farmed admission
+  // itself, whichever customer the body names.
   const alice = { authorization: `Bearer ${tokenFor('alice')}`, 'x-dropline-admission': admission };
-  const borrowed = await reserve(sku, 'alice', alice);
-  expect([borrowed.status, codeOf(borrowed)]).toEqual([403, 'ADMISSION_WRONG_CUSTOMER']);
-  const posing = await reserve(sku, 'farmed-1', alice);
-  expect([posing.status, codeOf(posing)]).toEqual([403, 'CUSTOMER_MISMATCH']);
+  for (const body of ['alice', 'farmed-1']) {
+    const refused = await reserve(sku, body, alice);
+    expect([refused.status, codeOf(refused), refused.headers['x-dropline-edge']]).toEqual([
+      403,
+      'ADMISSION_WRONG_CUSTOMER',
+      'answered',
+    ]);
+  }
+  // A token rewritten to name the farmed customer passes the edge, which verifies nothing; the origin does.
+  const [header, payload, signature] = tokenFor('alice').split('.') as [string, string, string];
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+  const rewritten = Buffer.from(JSON.stringify({ ...claims, sub: 'farmed-1' })).toString('base64url');
+  const forged = await reserve(sku, 'farmed-1', {
+    authorization: `Bearer ${header}.${rewritten}.${signature}`,
+    'x-dropline-admission': admission,
+  });
+  expect([forged.status, codeOf(forged), forged.headers['x-dropline-edge']]).toEqual([
+    401,
+    'UNAUTHENTICATED',
+    undefined,
+  ]);
   expect((await api.ledger(sku)).held).toBe(0);
 });
 
