@@ -28,6 +28,14 @@ export const TICKET_HEADER = 'x-dropline-ticket';
 export const ADMISSION_TOKEN_MS = 120_000;
 export const ADMISSION_SKEW_MS = 2_000;
 /**
+ * The open time an admitted shopper has to use their turn: once the boundary has been open this long past
+ * their ticket (at least this, at most twice: the floor moves in steps), the room's floor passes it, the
+ * edge refuses their admission (`ADMISSION_EXPIRED`) and the queue answers `turnPassed`. Units that come
+ * back after that go to the next in line, not to whoever kept refreshing. Paused time and time before the
+ * start do not count. `ADMISSION_WINDOW_SECONDS` sets another.
+ */
+export const ADMISSION_WINDOW_MS = 30_000;
+/**
  * Units per second the admission controller admits towards unless `ADMISSION_CAPACITY_UPS` says otherwise;
  * the drop plan turns a room on for a drop whose peak asks more than this (lib/config/capacity.ts).
  */

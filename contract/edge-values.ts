@@ -28,6 +28,23 @@ export const EdgeRoom = z.object({
   available: z.optional(z.int()),
   /** The units ever taken at `at` (the drop's `taken`; absent when unknown), for the next tick's measurement. */
   taken: z.optional(z.int().check(z.gte(0))),
+  /**
+   * Order keys at or below the floor have had their turn (`ADMISSION_WINDOW_MS` of open drop since the
+   * boundary passed them): the edge refuses their admissions and the queue says their turn passed. Absent
+   * until the first window has run.
+   */
+  floor: z.optional(z.number()),
+  /**
+   * When the floor last rose (ms), and the floor before that and when it rose: an order key at or below
+   * `lastFloor` passed by `lastFloorAt`, any other below the floor by `floorAt`. An attempt whose key was
+   * minted before its order passed may retry one that made a hold: the edge passes it on.
+   */
+  floorAt: z.optional(z.int()),
+  lastFloor: z.optional(z.number()),
+  lastFloorAt: z.optional(z.int()),
+  /** The boundary when the current window began, and the open time (ms) since: the floor's next value. */
+  mark: z.optional(z.number()),
+  markOpenMs: z.optional(z.int().check(z.gte(0))),
 });
 export type EdgeRoom = z.infer<typeof EdgeRoom>;
 

@@ -22,6 +22,8 @@ export const envVars = {
   channelQueueArns: 'CHANNEL_QUEUE_ARNS',
   /** Units per second the stock path is planned to take: the waiting room admits towards it. */
   admissionCapacity: 'ADMISSION_CAPACITY_UPS',
+  /** Seconds of open drop an admitted shopper has to use their turn (`ADMISSION_WINDOW_MS` unless set). */
+  admissionWindow: 'ADMISSION_WINDOW_SECONDS',
   /** The ARN of the CloudFront KeyValueStore the edge function reads (the edge-state writer's target). */
   edgeStoreArn: 'EDGE_STORE_ARN',
   /** The shop's OpenID Connect provider (`contract/identity.ts`): its issuer, the audience, its keys. */

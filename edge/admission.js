@@ -7,7 +7,7 @@ import crypto from 'crypto';
 // POST /products/{sku}/reservations: closed, paused, not-started and sold-out drops are answered here;
 // with the waiting room on, a valid admission token (x-dropline-admission) for the sku is required, and for
 // the bearer token's subject when one is sent (the origin checks it again, binds it to the body's customer,
-// verifies the bearer token and judges expiry).
+// verifies the bearer token and judges expiry), above the room's floor (its turn not passed).
 // GET /drops/{sku}/queue?customerId=: signed tickets (order fixed at issue: pre-start ranked by a keyed
 // hash, then arrival), the place, and an admission token once inside the boundary.
 // Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold.
@@ -62,6 +62,11 @@ async function reservation(request, sku) {
   if (typeof subject === 'string' && CUSTOMER.test(subject) && subject !== token.c) {
     return error(403, 'ADMISSION_WRONG_CUSTOMER', 'This admission is for another customer');
   }
+  // Below the floor the turn has passed: units coming back go to the next in line, not to this storm.
+  const room = await read(`room:${sku}`, isRoom);
+  if (room && passed(room, token.o) && !mayBeRetry(request.headers['idempotency-key'], passedAt(room, token.o))) {
+    return error(403, 'ADMISSION_EXPIRED', 'Your turn passed; units that come back go to the next in line');
+  }
   // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
   return request;
 }
@@ -93,9 +98,10 @@ async function queue(request, sku) {
   }
   const order = ticket.o;
   const room = (await read(`room:${sku}`, isRoom)) || { boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0 };
-  const admitted = state === 'OPEN' && order <= room.boundary;
+  const turnPassed = passed(room, order);
+  const admitted = state === 'OPEN' && order <= room.boundary && !turnPassed;
   const waitingMs = Math.max(0, order - room.boundary);
-  const eta = admitted ? 0 : room.speed > 0 ? Math.ceil(waitingMs / room.speed) : null;
+  const eta = admitted ? 0 : !turnPassed && room.speed > 0 ? Math.ceil(waitingMs / room.speed) : null;
   const ahead = admitted ? 0 : eta === null || !room.rate ? null : Math.round(eta * room.rate);
   const answer = {
     state: state,
@@ -105,6 +111,7 @@ async function queue(request, sku) {
     admitted: admitted,
     ticket: header ? header.value : sign(ticket, keys),
   };
+  if (turnPassed) answer.turnPassed = true;
   if (state === 'WAITING_FOR_RETURNS') answer.mayReturn = drop.held;
   if (admitted) answer.admission = sign({ s: sku, c: subject, o: order, e: now + TOKEN_MS }, keys);
   return ok(answer);
@@ -157,6 +164,16 @@ function isKeys(v) {
 
 function isRoom(v) {
   return v !== null && typeof v === 'object' && v.v === 1 && Number.isFinite(v.boundary) && v.speed >= 0;
+}
+
+// An order key at or below the room's floor: admitted a window of open drop ago, its turn is over.
+function passed(room, order) {
+  return Number.isFinite(room.floor) && isCount(room.floorAt) && order <= room.floor;
+}
+
+// When a passed order's turn ended, at the latest (the floor's last rise, or the one before for older keys).
+function passedAt(room, order) {
+  return order <= room.lastFloor && isCount(room.lastFloorAt) ? room.lastFloorAt : room.floorAt;
 }
 
 // -1: not known yet.

@@ -16,8 +16,15 @@
  * with holds lapsing as fast as they are placed it would speed up while the stock path is busy. Only when
  * `taken` is unknown (snapshots from a publisher that does not say what came back) does it measure that
  * net fall, as before.
+ *
+ * Behind the boundary a floor follows it, a window of open drop late (`ADMISSION_WINDOW_MS`): a shopper let
+ * in has that long to use their turn, and then the edge refuses their admission. So when held units come
+ * back, the boundary's next move hands them to the next tickets in line; the shoppers whose turn passed,
+ * who might otherwise have kept refreshing for them, are refused at the edge. The floor moves in steps: it
+ * takes the boundary's value from the start of a window once the window has run (so a shopper gets between
+ * one and two windows), and only open time counts (not before the start, not while paused or closed).
  */
-import { ADMISSION_KEYS_KEY, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
+import { ADMISSION_KEYS_KEY, ADMISSION_WINDOW_MS, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
 import { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import type { EdgeKeyValues } from './edge-state';
 import type { Clock } from './ports';
@@ -41,6 +48,8 @@ export interface AdmissionControllerDeps {
   readonly newSecret: () => string;
   /** Units per second the stock path is planned to take (the drop plan's reservation capacity). */
   readonly capacityUnitsPerSecond: number;
+  /** Open time (ms) an admitted shopper has to use their turn; `ADMISSION_WINDOW_MS` unless given. */
+  readonly windowMs?: number;
 }
 
 /** What the controller keeps between ticks, beside the boundary: the availability and take it last saw. */
@@ -80,7 +89,7 @@ export class AdmissionController {
     const room: Room = stored.success
       ? (stored.data as Room)
       : { v: 1, boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0, at: now };
-    const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond);
+    const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond, this.deps.windowMs);
     if (next === undefined) return false;
     await this.deps.values.write(roomKey(sku), next);
     return true;
@@ -88,7 +97,18 @@ export class AdmissionController {
 }
 
 /** The room one tick on, or undefined when nothing changes (sold out for good, or stock not yet known). */
-export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {
+export function nextRoom(
+  room: Room,
+  drop: EdgeDropState,
+  now: number,
+  capacity: number,
+  windowMs: number = ADMISSION_WINDOW_MS,
+): Room | undefined {
+  const moved = movedBoundary(room, drop, now, capacity);
+  return moved && withFloor(moved, room, drop, now, windowMs);
+}
+
+function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {
   const startsAt = Date.parse(drop.startsAt);
   if (drop.available === 0 && drop.held === 0) return undefined;
   if (drop.available === -1) {
@@ -120,6 +140,36 @@ export function nextRoom(room: Room, drop: EdgeDropState, now: number, capacity:
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
   return { ...base, boundary, speed: Math.round(speed) };
+}
+
+/**
+ * The floor one tick on. Open time (started, OPEN; standing still because every unit is held counts: that
+ * is when turns must pass) runs the window; once it has run, the floor takes the mark (the boundary when
+ * the window began) and a new window begins at the boundary now. Before the start there is no floor: a
+ * drop moved later begins again.
+ */
+function withFloor(next: Room, room: Room, drop: EdgeDropState, now: number, windowMs: number): Room {
+  const { floor: _f, floorAt: _fa, lastFloor: _lf, lastFloorAt: _lfa, mark: _m, markOpenMs: _mo, ...moved } = next;
+  if (now < Date.parse(drop.startsAt)) return moved;
+  const kept = { ...moved, ...floorOf(room) };
+  if (drop.state !== 'OPEN') {
+    return room.mark === undefined ? kept : { ...kept, mark: room.mark, markOpenMs: room.markOpenMs ?? 0 };
+  }
+  if (room.mark === undefined) return { ...kept, mark: moved.boundary, markOpenMs: 0 };
+  const openMs = (room.markOpenMs ?? 0) + Math.max(0, now - room.at);
+  if (openMs < windowMs) return { ...kept, mark: room.mark, markOpenMs: openMs };
+  // A window that passes no one new (a standstill's) leaves the floor and when it rose as they were.
+  if (room.floor === room.mark) return { ...kept, mark: moved.boundary, markOpenMs: 0 };
+  const last = room.floor === undefined ? {} : { lastFloor: room.floor, lastFloorAt: room.floorAt ?? now };
+  return { ...moved, floor: room.mark, floorAt: now, ...last, mark: moved.boundary, markOpenMs: 0 };
+}
+
+/** The floor fields of a room, as they were. */
+function floorOf(room: Room): Partial<Room> {
+  if (room.floor === undefined) return {};
+  const floor = { floor: room.floor, floorAt: room.floorAt ?? room.at };
+  if (room.lastFloor === undefined) return floor;
+  return { ...floor, lastFloor: room.lastFloor, lastFloorAt: room.lastFloorAt ?? floor.floorAt };
 }
 
 /**

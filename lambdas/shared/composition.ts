@@ -13,7 +13,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv, getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DEFAULT_ADMISSION_UNITS_PER_SECOND } from '../../contract/drops';
+import { ADMISSION_WINDOW_MS, DEFAULT_ADMISSION_UNITS_PER_SECOND } from '../../contract/drops';
 import { envVars, parsePlannedShards, parsePlannedViewReplicas } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
 import { channels } from '../../contract/topology';
@@ -148,6 +148,7 @@ export const admissionController = /* @__PURE__ */ wire(
         key: envVars.admissionCapacity,
         defaultValue: DEFAULT_ADMISSION_UNITS_PER_SECOND,
       }),
+      windowMs: getNumberFromEnv({ key: envVars.admissionWindow, defaultValue: ADMISSION_WINDOW_MS / 1000 }) * 1000,
     }),
 );
 

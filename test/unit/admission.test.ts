@@ -82,7 +82,16 @@ describe('nextRoom, the admission boundary one tick on', () => {
 
     const next = nextRoom(room(now, { boundary, available: 100 }), drop(), now, CAPACITY);
 
-    expect(next).toEqual({ v: 1, boundary: boundary + 1_000, speed: 1_000, rate: 0, at: now, available: 100 });
+    expect(next).toEqual({
+      v: 1,
+      boundary: boundary + 1_000,
+      speed: 1_000,
+      rate: 0,
+      at: now,
+      available: 100,
+      mark: boundary + 1_000,
+      markOpenMs: 0,
+    });
   });
 
   it('speeds up by half each tick while nothing is taken, then no faster than the whole pre-queue a second', () => {
@@ -218,6 +227,107 @@ describe('nextRoom, the admission boundary one tick on', () => {
     const returned = nextRoom(room(now, { rate: 8, available: 90 }), drop(), now, CAPACITY);
 
     expect([unknown?.rate, returned?.rate]).toEqual([4, 4]);
+  });
+});
+
+describe('nextRoom, the floor: a window of open drop after the boundary passed them, turns pass', () => {
+  const WINDOW = 30 * SECOND;
+  const start = STARTS_AT + 10 * SECOND;
+
+  /** Ticks a second apart from `from` for `seconds`, the drop as `dropAt` says at each tick. */
+  function run(from: EdgeRoom, seconds: number, dropAt: (at: number) => EdgeDropState = () => drop()): EdgeRoom {
+    let current = from;
+    for (let tick = 1; tick <= seconds; tick++) {
+      const at = from.at + tick * SECOND;
+      current = nextRoom(current, dropAt(at), at, CAPACITY, WINDOW) as EdgeRoom;
+    }
+    return current;
+  }
+
+  it('has no floor before the start, nor a mark: a drop moved later begins again', () => {
+    const before = STARTS_AT - 10 * SECOND;
+    const last = room(before, {
+      boundary: before,
+      floor: before - 5,
+      floorAt: before - 1,
+      mark: before,
+      markOpenMs: 9,
+    });
+
+    const next = nextRoom(last, drop(), before, CAPACITY, WINDOW);
+
+    expect(next).not.toHaveProperty('floor');
+    expect(next).not.toHaveProperty('mark');
+  });
+
+  it('marks the boundary at the first open tick, and sets no floor until a window of open time has run', () => {
+    const first = nextRoom(room(start, { at: start - SECOND, available: 100 }), drop(), start, CAPACITY, WINDOW);
+    const later = run(first as EdgeRoom, 29);
+
+    expect(first).toMatchObject({ mark: first?.boundary, markOpenMs: 0 });
+    expect(later).toMatchObject({ mark: first?.boundary, markOpenMs: 29 * SECOND });
+    expect(later).not.toHaveProperty('floor');
+  });
+
+  it('moves the floor to the mark once the window has run, and marks the boundary then', () => {
+    const first = nextRoom(room(start, { at: start - SECOND, available: 100 }), drop(), start, CAPACITY, WINDOW);
+
+    const next = run(first as EdgeRoom, 30);
+
+    expect(next).toMatchObject({ floor: first?.boundary, floorAt: start + 30 * SECOND, markOpenMs: 0 });
+    expect(next.mark).toBe(next.boundary);
+    expect(next.boundary).toBeGreaterThan(next.floor as number);
+  });
+
+  it('counts the standstill while every unit is held: that is when turns must pass to the next in line', () => {
+    const first = nextRoom(room(start, { at: start - SECOND, available: 100 }), drop(), start, CAPACITY, WINDOW);
+    const moving = run(first as EdgeRoom, 5);
+    const allHeld = () => drop({ available: 0, held: 4 });
+
+    const after = run(run(moving, 25, allHeld), 30, allHeld);
+
+    // Two windows standing still: the floor has caught up with the boundary; every admitted turn has passed.
+    expect(after.speed).toBe(0);
+    expect(after.floor).toBe(after.boundary);
+    expect(after.boundary).toBe(moving.boundary);
+    expect(after).toMatchObject({
+      floorAt: start + 60 * SECOND,
+      lastFloor: first?.boundary,
+      lastFloorAt: start + 30 * SECOND,
+    });
+    // Further windows pass no one new: when the floor rose stays put (a fresh attempt is no retry of a hold).
+    const still = run(after, 60, allHeld);
+    expect([still.floor, still.floorAt, still.lastFloor]).toEqual([after.floor, after.floorAt, after.lastFloor]);
+  });
+
+  it.each([
+    ['paused', 'PAUSED'],
+    ['closed', 'CLOSED'],
+  ] as const)('does not count time %s, and keeps the floor and the mark through it', (_what, state) => {
+    const last = room(start, { available: 100, floor: start - 40_000, floorAt: start - 5 * SECOND });
+    const marked = { ...last, mark: start - 20_000, markOpenMs: 20 * SECOND };
+
+    const stopped = run(marked, 60, () => drop({ state }));
+    const resumed = run(stopped, 9);
+    const passed = run(resumed, 1);
+
+    expect(stopped).toMatchObject({ floor: last.floor, floorAt: last.floorAt, mark: marked.mark, markOpenMs: 20_000 });
+    expect(resumed).toMatchObject({ floor: last.floor, markOpenMs: 29 * SECOND });
+    expect(passed).toMatchObject({ floor: marked.mark, floorAt: passed.at, markOpenMs: 0 });
+  });
+
+  it('keeps the floor while the stock is not yet known', () => {
+    const last = room(start, { boundary: start - 9_000, floor: start - 40_000, floorAt: start - 5 * SECOND });
+
+    const next = nextRoom(
+      { ...last, mark: start - 20_000, markOpenMs: 0 },
+      drop({ available: -1, held: -1 }),
+      start,
+      CAPACITY,
+      WINDOW,
+    );
+
+    expect(next).toMatchObject({ floor: last.floor, floorAt: last.floorAt, markOpenMs: SECOND });
   });
 });
 

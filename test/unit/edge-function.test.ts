@@ -567,6 +567,7 @@ interface QueueAnswer {
   ticket: string;
   admission?: string;
   mayReturn?: number;
+  turnPassed?: boolean;
 }
 
 /** The status, headers and parsed JSON body of an answer the edge gave (fails when it passed the request on). */
@@ -893,6 +894,50 @@ describe('the waiting room at the edge', () => {
       expect(answer.admission).toBeUndefined();
     });
 
+    it('answers turnPassed, not admitted, with no place or eta, for a ticket at or below the floor', async () => {
+      const t = Date.now() - 60_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
+      const floor = { boundary: Date.now() - 1_000, speed: 1_000, rate: 2, floorAt: Date.now() - 5_000 };
+
+      const at = await queued(roomEdge({ room: { ...floor, floor: t } }), queueEvent(SKU, CUSTOMER, ticket));
+      const above = await queued(roomEdge({ room: { ...floor, floor: t - 1 } }), queueEvent(SKU, CUSTOMER, ticket));
+
+      expect(at).toEqual({
+        state: 'OPEN',
+        position: null,
+        ahead: null,
+        etaSeconds: null,
+        admitted: false,
+        turnPassed: true,
+        ticket,
+      });
+      expect(above).toMatchObject({ admitted: true, etaSeconds: 0 });
+      expect(above.turnPassed).toBeUndefined();
+    });
+
+    it('tells a passed turn while every unit is held, with the units that may come back', async () => {
+      const t = Date.now() - 60_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
+      const room = { boundary: t + 5_000, speed: 0, floor: t + 5_000, floorAt: Date.now() - 1_000 };
+
+      const answer = await queued(
+        roomEdge({ drop: { available: 0, held: 2 }, room }),
+        queueEvent(SKU, CUSTOMER, ticket),
+      );
+
+      expect(answer).toMatchObject({ state: 'WAITING_FOR_RETURNS', admitted: false, turnPassed: true, mayReturn: 2 });
+    });
+
+    it('gives a new ticket without the header: the back of the line, above the floor', async () => {
+      const room = { boundary: Date.now() - 1_000, speed: 1_000, floor: Date.now() - 2_000, floorAt: Date.now() - 1 };
+
+      const answer = await queued(roomEdge({ room }));
+
+      expect(answer).toMatchObject({ admitted: false });
+      expect(answer.turnPassed).toBeUndefined();
+      expect(verify(answer.ticket, ROOM_KEYS)?.o).toBeGreaterThan(room.floor);
+    });
+
     it.each(['PAUSED', 'CLOSED'])('answers the state %s as it is, admitting no one', async (state) => {
       const ticket = sign({ s: SKU, c: CUSTOMER, t: Date.now() - 5_000, o: Date.now() - 5_000 }, ROOM_KEYS);
       const edge = roomEdge({ drop: { state }, room: { boundary: Date.now(), speed: 1_000 } });
@@ -905,7 +950,7 @@ describe('the waiting room at the edge', () => {
   });
 
   describe('POST /products/{sku}/reservations with the room on', () => {
-    const token = (claims: { s?: string; c?: string; e?: number } = {}) =>
+    const token = (claims: { s?: string; c?: string; e?: number; o?: number } = {}) =>
       sign({ s: SKU, c: CUSTOMER, o: Date.now() - 1_000, e: Date.now() + ADMISSION_TOKEN_MS, ...claims }, ROOM_KEYS);
 
     it('answers 403 ADMISSION_REQUIRED without a token', async () => {
@@ -950,6 +995,55 @@ describe('the waiting room at the edge', () => {
       const event = admitted(issued);
 
       expect(await edge.run(event)).toEqual(passedOn(event));
+    });
+
+    it('answers 403 ADMISSION_EXPIRED for a token at or below the floor: its turn passed', async () => {
+      const o = Date.now() - 60_000;
+      const room = { boundary: Date.now() - 1_000, speed: 1_000, floor: o, floorAt: Date.now() - 5_000 };
+      const answer = answered(await roomEdge({ room }).run(admitted(token({ o }))));
+      const above = admitted(token({ o: o + 1 }));
+
+      expect(answer.status).toBe(403);
+      expect(answer.body.error).toEqual({
+        code: 'ADMISSION_EXPIRED',
+        message: 'Your turn passed; units that come back go to the next in line',
+      });
+      expect(answer.headers?.['x-dropline-edge']).toEqual({ value: 'answered' });
+      expect(await roomEdge({ room }).run(above)).toEqual(passedOn(above));
+    });
+
+    it('passes on a key minted before the floor moved (it may retry a hold), not one minted after', async () => {
+      const o = Date.now() - 60_000;
+      const floorAt = Date.now() - 10_000;
+      const room = { boundary: Date.now() - 1_000, speed: 1_000, floor: o, floorAt };
+      const retry = admitted(token({ o }), { idempotencyKey: uuidv7(floorAt - 5_000) });
+      const fresh = admitted(token({ o }), { idempotencyKey: uuidv7(floorAt + 5_000) });
+
+      expect(await roomEdge({ room }).run(retry)).toEqual(passedOn(retry));
+      expect(await refusedWith(roomEdge({ room }), fresh)).toEqual({ status: 403, code: 'ADMISSION_EXPIRED' });
+    });
+
+    it('judges an older order by when the floor before passed it: a later rise does not reopen its retries', async () => {
+      const o = Date.now() - 120_000;
+      const lastFloorAt = Date.now() - 40_000;
+      const floorAt = Date.now() - 1_000;
+      const room = { boundary: Date.now(), speed: 1_000, floor: o + 30_000, floorAt, lastFloor: o, lastFloorAt };
+      const newer = admitted(token({ o: o + 1 }), { idempotencyKey: uuidv7(floorAt - 500) });
+      const older = admitted(token({ o }), { idempotencyKey: uuidv7(floorAt - 500) });
+      const olderRetry = admitted(token({ o }), { idempotencyKey: uuidv7(lastFloorAt - 500) });
+
+      expect(await roomEdge({ room }).run(newer)).toEqual(passedOn(newer));
+      expect(await refusedWith(roomEdge({ room }), older)).toEqual({ status: 403, code: 'ADMISSION_EXPIRED' });
+      expect(await roomEdge({ room }).run(olderRetry)).toEqual(passedOn(olderRetry));
+    });
+
+    it('ignores a floor without the time it moved (a value it cannot read)', async () => {
+      const o = Date.now() - 60_000;
+      const event = admitted(token({ o }));
+
+      expect(await roomEdge({ room: { boundary: Date.now(), speed: 0, floor: o } }).run(event)).toEqual(
+        passedOn(event),
+      );
     });
 
     it('answers SOLD_OUT before it looks at the token', async () => {
