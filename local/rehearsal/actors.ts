@@ -74,6 +74,8 @@ export class Queue {
   botTickets = 0;
   /** Bots' farmed tickets still waiting: not let in, not told the drop is over. */
   botsWaiting = 0;
+  /** Times a waiting shopper was told their turn had passed (and queued again, with a new ticket). */
+  turnsPassed = 0;
   /** Admissions handed out (shoppers' and bots'), and the highest order key among them. */
   admissions = 0;
   admittedUpTo: number | undefined;
@@ -361,7 +363,13 @@ async function waitInQueue(
     );
     const place =
       answer?.status === 200
-        ? (answer.body as { state?: string; admitted?: boolean; ticket?: string; admission?: string })
+        ? (answer.body as {
+            state?: string;
+            admitted?: boolean;
+            ticket?: string;
+            admission?: string;
+            turnPassed?: boolean;
+          })
         : undefined;
     if (place?.ticket && !ticket) {
       kept.ticket = place.ticket;
@@ -382,6 +390,14 @@ async function waitInQueue(
     // for everyone, not an order.
     if (seen && seen.admittedAt === undefined && place?.state === 'OPEN' && !place.admitted) {
       seen.lastWaitAskedAt = askedAt;
+    }
+    // Let in a window of open drop ago and refused since (every unit held): the turn went on to the next in
+    // line, and units that come back go to them. As the page does, the shopper queues again at the back: a
+    // new ticket, a new arrival.
+    if (place?.turnPassed) {
+      if (seen) queue?.stopWaiting(seen);
+      if (queue) queue.turnsPassed++;
+      kept.ticket = undefined;
     }
     if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
       if (seen) {

@@ -214,6 +214,11 @@ export interface WaitingRoomMeasures {
   readonly botArrivalShare: number;
   readonly humansQueued: number;
   readonly humansAdmitted: number;
+  /**
+   * Times a shopper let in, refused (every unit held) and waiting for returns was told a window later that
+   * their turn had passed: they queued again as new arrivals (and count as such in the measures above).
+   */
+  readonly turnsPassed: number;
   /** Admissions handed out, shoppers' and bots': a shopper let in again after a refusal counts again. */
   readonly admissions: number;
   readonly botTickets: number;
@@ -283,6 +288,7 @@ export function waitingRoomMeasures(
     botArrivalShare: Number(botArrivalShare.toFixed(3)),
     humansQueued: humans.length,
     humansAdmitted: waits.length,
+    turnsPassed: queue.turnsPassed,
     admissions: queue.admissions,
     botTickets: queue.botTickets,
     series,

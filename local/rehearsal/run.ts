@@ -464,6 +464,7 @@ function writeReports(
         ? {
             'queue: order inversions': summary.admission.waitingRoom.orderInversions,
             'queue: longest wait (s)': summary.admission.waitingRoom.maxQueueWaitSeconds,
+            'queue: turns passed': summary.admission.waitingRoom.turnsPassed,
             ...(summary.admission.waitingRoom.soldOutNoticeSeconds === null
               ? {}
               : { 'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds }),

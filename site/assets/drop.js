@@ -522,6 +522,7 @@ async function start() {
     customerId,
     memory,
     show(state) {
+      if (state.turnPassed) say(messageFor('TURN_PASSED'));
       $('waiting').hidden = false;
       $('waiting-position').textContent = String(state.position ?? '–');
       $('waiting-ahead').textContent = String(state.ahead ?? '–');

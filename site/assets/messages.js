@@ -13,7 +13,10 @@ export const MESSAGES = Object.freeze({
   DROP_CLOSED: 'This drop is closed: no more holds are taken.',
   ADMISSION_REQUIRED: 'The waiting room is on: you will be let in from the queue.',
   ADMISSION_INVALID: 'Your place in the queue could not be checked. Reload the page to queue again.',
-  ADMISSION_EXPIRED: 'Your turn ran out before you reserved. Reload the page to queue again.',
+  ADMISSION_EXPIRED:
+    'Your turn ran out before you reserved, and units that come back go to the next in line. Reload the page to queue again.',
+  TURN_PASSED:
+    'Your turn passed while every unit was held, and units that come back go to the next in line. You are in the queue again, at the back.',
   ADMISSION_WRONG_SKU: 'Your place in the queue is for another drop. Reload the page to queue again.',
   ADMISSION_WRONG_CUSTOMER: 'Your place in the queue belongs to another shopper. Reload the page to queue again.',
   TICKET_INVALID: 'Your queue ticket could not be checked. Reload the page to queue again.',

@@ -10,6 +10,9 @@
  * ticket (405 with `x-amzn-waf-action: captcha`, only on a request without a ticket): the room then shows
  * the CAPTCHA step (./waf.js), waits for the shopper, and asks again.
  *
+ * A shopper let in whose turn then passed (every unit held for a window of open drop, `turnPassed`) is
+ * queued again, at the back, and told so.
+ *
  * `watchWaitingRoom` resolves once the shopper may reserve.
  */
 import { call } from './api.js';
@@ -37,6 +40,13 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
     }
     const unsettled = answer.status === 0 || answer.status === 429 || answer.status >= 500;
     const state = queueState(answer);
+    // Let in a while ago and refused since (every unit held), the turn went on to the next in line: units
+    // that come back go to them. Asking without the ticket queues the shopper again, at the back.
+    if (state?.turnPassed) {
+      memory.save({ ticket: undefined, admission: undefined });
+      show(state);
+      continue;
+    }
     if (state?.ticket) memory.save({ ticket: state.ticket });
     if (state?.admission) memory.save({ admission: state.admission });
     if (!unsettled && (!state || state.admitted || state.state === 'SOLD_OUT')) {
@@ -51,7 +61,7 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
 /** The queue's answer when it is one; anything else means no waiting room here. */
 function queueState(answer) {
   if (answer.status !== 200) return undefined;
-  const { state, position, ahead, etaSeconds, admitted, ticket, admission } = answer.body ?? {};
+  const { state, position, ahead, etaSeconds, admitted, ticket, admission, turnPassed } = answer.body ?? {};
   if (typeof admitted !== 'boolean') return undefined;
-  return { state, position, ahead, etaSeconds, admitted, ticket, admission };
+  return { state, position, ahead, etaSeconds, admitted, ticket, admission, turnPassed: turnPassed === true };
 }

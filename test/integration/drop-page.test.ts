@@ -302,6 +302,44 @@ test('with the waiting room on, the page shows its place, keeps its ticket, and 
   expect(await api.ledger(sku)).toMatchObject({ held: 1 });
 }, 120_000);
 
+test('told its turn passed, the page says so and queues again at the back, with a new ticket', async () => {
+  const sku = await product({ dropStartsAt: new Date(Date.now() + 60_000).toISOString() });
+  expect((await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true })).status).toBe(200);
+  await eventually(async () => {
+    const place = await api.call('GET', `/drops/${sku}/queue?customerId=probe`);
+    expect(place.body.ticket).toEqual(expect.any(String));
+  });
+  await inBrowser({}, async ({ page }) => {
+    // The edge says `turnPassed` a window after letting a shopper in while every unit stayed held (the edge's
+    // own tests); here the browser's routing gives that answer to the page's first poll with its ticket.
+    const asked: Array<string | undefined> = [];
+    let passedTicket: string | undefined;
+    await page.context().route('**/drops/*/queue*', async (route, request) => {
+      const ticket = request.headers()['x-dropline-ticket'];
+      asked.push(ticket);
+      if (ticket === undefined || passedTicket !== undefined) return route.continue();
+      passedTicket = ticket;
+      const body = { state: 'OPEN', position: null, ahead: null, etaSeconds: null, admitted: false, ticket };
+      await route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({ ...body, turnPassed: true }),
+      });
+    });
+    await open(page, sku);
+    await page.locator('#message', { hasText: 'Your turn passed' }).waitFor({ timeout: 10_000 });
+    await eventually(async () =>
+      expect(asked.filter((ticket) => ticket !== undefined && ticket !== passedTicket).length).toBeGreaterThan(0),
+    );
+
+    // Asked again without the passed ticket (a new arrival), then with the new one it was given.
+    const after = asked.slice(asked.indexOf(passedTicket) + 1);
+    expect(after[0]).toBeUndefined();
+    expect(after.find((ticket) => ticket !== undefined)).not.toBe(passedTicket);
+    expect(await page.locator('#waiting').isVisible()).toBe(true);
+  });
+}, 60_000);
+
 test('the poll after a hold takes a rating in one tap, counted by the admin route; more detail replaces it', async () => {
   const sku = await product({ stock: 6 });
   const feedback = async () => (await api.call('GET', `/admin/products/${sku}/feedback`, { admin: true })).body;
