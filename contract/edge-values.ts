@@ -59,6 +59,8 @@ export const DropStateEvent = z.object({
   room: z.boolean(),
   /** The product item's revision: every change of it moves this on. */
   revision: z.int().check(z.gte(0)),
+  /** How long a hold lasts (absent from events published before it was carried). */
+  holdSeconds: z.optional(z.int().check(z.gte(1))),
   publishedAt: z.iso.datetime(),
 });
 export type DropStateEvent = z.infer<typeof DropStateEvent>;
@@ -75,6 +77,11 @@ export const EdgeDropState = z.object({
   state: z.enum(DROP_STATES),
   startsAt: z.iso.datetime({ offset: true }),
   room: z.boolean(),
+  /**
+   * How long the drop's holds last: the waiting room's window (`ADMISSION_WINDOW_MS`) is at most half of
+   * it, so that a shopper refused while every unit was held has had their turn when those holds lapse.
+   */
+  holdSeconds: z.optional(z.int().check(z.gte(1))),
   /** −1 until the writer has seen the SKU's first stock snapshot: the edge then claims nothing about stock. */
   available: z.int().check(z.gte(-1)),
   held: z.int().check(z.gte(-1)),

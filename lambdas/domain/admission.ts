@@ -22,7 +22,9 @@
  * back, the boundary's next move hands them to the next tickets in line; the shoppers whose turn passed,
  * who might otherwise have kept refreshing for them, are refused at the edge. The floor moves in steps: it
  * takes the boundary's value from the start of a window once the window has run (so a shopper gets between
- * one and two windows), and only open time counts (not before the start, not while paused or closed).
+ * one and two windows), and only open time counts (not before the start, not while paused or closed). The
+ * window is at most half the drop's hold time: a shopper let in just as every unit became held has had their
+ * turn by the time the first of those holds can lapse.
  */
 import { ADMISSION_KEYS_KEY, ADMISSION_WINDOW_MS, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
 import { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
@@ -105,7 +107,9 @@ export function nextRoom(
   windowMs: number = ADMISSION_WINDOW_MS,
 ): Room | undefined {
   const moved = movedBoundary(room, drop, now, capacity);
-  return moved && withFloor(moved, room, drop, now, windowMs);
+  // At most half a hold: a shopper refused while every unit was held has had their turn when holds lapse.
+  const window = drop.holdSeconds === undefined ? windowMs : Math.min(windowMs, drop.holdSeconds * 500);
+  return moved && withFloor(moved, room, drop, now, window);
 }
 
 function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {

@@ -51,7 +51,14 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
   let next: EdgeDropState;
   if (news.type === 'drop-state-changed') {
     if (news.revision <= current.revision) return undefined;
-    next = { ...current, state: news.state, startsAt: news.startsAt, room: news.room, revision: news.revision };
+    next = {
+      ...current,
+      state: news.state,
+      startsAt: news.startsAt,
+      room: news.room,
+      revision: news.revision,
+      ...(news.holdSeconds === undefined ? {} : { holdSeconds: news.holdSeconds }),
+    };
   } else {
     if (news.version <= current.stockVersion) return undefined;
     next = {
@@ -91,7 +98,8 @@ export class EdgeStates {
     const since = this.deps.clock.now();
     const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, taken: UNKNOWN, since } as const;
     if (news.type === 'drop-state-changed') {
-      return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN };
+      const hold = news.holdSeconds === undefined ? {} : { holdSeconds: news.holdSeconds };
+      return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN, ...hold };
     }
     const product = await this.deps.products.getProduct(news.sku, { consistent: true });
     // Stock news of a product that no longer reads: nothing the edge could answer for.
@@ -102,6 +110,7 @@ export class EdgeStates {
       state: product.dropState,
       startsAt: product.dropStartsAt,
       room: product.waitingRoom,
+      holdSeconds: product.holdSeconds,
       revision: product.revision ?? UNKNOWN,
     };
   }

@@ -262,11 +262,13 @@ export interface ProductImage {
   readonly dropStartsAt: string;
   readonly waitingRoom: boolean;
   readonly revision: number;
+  /** How long a hold lasts: the waiting room gives an admitted shopper at most half of it to use a turn. */
+  readonly holdSeconds?: number;
 }
 
 /**
- * The drop-state event a product write makes, if any: its creation, or a change of its state or its
- * start. A change of name or price tells the edge nothing.
+ * The drop-state event a product write makes, if any: its creation, or a change of its state, its start,
+ * its waiting room or its hold time. A change of name or price tells the edge nothing.
  */
 export function dropStateChange(
   before: ProductImage | undefined,
@@ -277,7 +279,8 @@ export function dropStateChange(
     before &&
     before.dropState === after.dropState &&
     before.dropStartsAt === after.dropStartsAt &&
-    before.waitingRoom === after.waitingRoom
+    before.waitingRoom === after.waitingRoom &&
+    before.holdSeconds === after.holdSeconds
   ) {
     return undefined;
   }
@@ -289,6 +292,7 @@ export function dropStateChange(
     startsAt: after.dropStartsAt,
     room: after.waitingRoom,
     revision: after.revision,
+    ...(after.holdSeconds === undefined ? {} : { holdSeconds: after.holdSeconds }),
     publishedAt,
   };
 }

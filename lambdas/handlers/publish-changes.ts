@@ -27,6 +27,7 @@ const productImage = (item: Image): ProductImage => ({
   dropStartsAt: String(item.dropStartsAt),
   waitingRoom: item.waitingRoom === true,
   revision: Number(item.revision ?? 0),
+  ...(Number.isInteger(item.holdSeconds) ? { holdSeconds: Number(item.holdSeconds) } : {}),
 });
 
 /**

@@ -316,6 +316,16 @@ describe('nextRoom, the floor: a window of open drop after the boundary passed t
     expect(passed).toMatchObject({ floor: marked.mark, floorAt: passed.at, markOpenMs: 0 });
   });
 
+  it('runs a window of at most half the drop’s hold: passed by the time the holds that shut them out lapse', () => {
+    const first = nextRoom(room(start, { at: start - SECOND, available: 100 }), drop(), start, CAPACITY, WINDOW);
+    const shortHolds = () => drop({ holdSeconds: 20 });
+    const longHolds = () => drop({ holdSeconds: 300 });
+
+    expect(run(first as EdgeRoom, 10, shortHolds)).toMatchObject({ floor: first?.boundary, markOpenMs: 0 });
+    expect(run(first as EdgeRoom, 10, longHolds)).not.toHaveProperty('floor');
+    expect(run(first as EdgeRoom, 30, longHolds)).toMatchObject({ floor: first?.boundary });
+  });
+
   it('keeps the floor while the stock is not yet known', () => {
     const last = room(start, { boundary: start - 9_000, floor: start - 40_000, floorAt: start - 5 * SECOND });
 

@@ -58,6 +58,14 @@ describe('foldEdgeState', () => {
     expect(foldEdgeState(base, { ...drop(1, 'OPEN'), room: true }, 99)).toMatchObject({ room: true, since: 99 });
   });
 
+  it('carries the hold time a drop-state event says, keeps it through stock news, and moves no since for it', () => {
+    const held = foldEdgeState(base, { ...drop(1, 'OPEN'), holdSeconds: 90 }, 99);
+    expect(held).toEqual({ ...base, revision: 1, holdSeconds: 90 });
+    expect(foldEdgeState(held as EdgeDropState, stock(4, 4, 1), 100)).toMatchObject({ holdSeconds: 90 });
+    // An event from before the hold time was carried leaves the one known.
+    expect(foldEdgeState(held as EdgeDropState, drop(2, 'OPEN'), 101)).toMatchObject({ holdSeconds: 90 });
+  });
+
   it('keeps since while units are taken and come back: a busy drop does not make every attempt a possible retry', () => {
     // Units held, then all held, then some back: the edge refuses none of these, so since stays.
     const taken = foldEdgeState(base, stock(4, 3, 2), 99) as EdgeDropState;
@@ -138,7 +146,7 @@ describe('EdgeStates', () => {
 
   it('starts a SKU it has not seen from the product, its stock unknown until the news says', async () => {
     const { inventory, store: products, clock } = fakeDrop();
-    await inventory.upsertProduct({ sku: 'S', name: 'S', priceCents: 1, stock: 5 });
+    await inventory.upsertProduct({ sku: 'S', name: 'S', priceCents: 1, stock: 5, holdSeconds: 45 });
     await inventory.controlDrop('S', 'pause');
     const store = new MapStore();
     const states = new EdgeStates({ store, products, clock });
@@ -150,6 +158,7 @@ describe('EdgeStates', () => {
       held: 1,
       stockVersion: 1,
       since: clock.now(),
+      holdSeconds: 45,
     });
     expect(await states.apply(stock(1, 4, 1))).toBe(false);
   });
@@ -242,6 +251,18 @@ describe('drop controls', () => {
         admission: { token: 't', verifier: failing },
       }),
     ).rejects.toThrow('GetKey throttled');
+  });
+
+  it('relay a change of the hold time, with it: the waiting room gives a turn at most half a hold', () => {
+    const image = { sku: 'S', dropState: 'OPEN' as const, dropStartsAt: base.startsAt, waitingRoom: true, revision: 0 };
+
+    expect(dropStateChange(undefined, { ...image, holdSeconds: 300 }, 'now')).toMatchObject({ holdSeconds: 300 });
+    expect(dropStateChange({ ...image, holdSeconds: 300 }, { ...image, holdSeconds: 300, revision: 1 }, 'now')).toBe(
+      undefined,
+    );
+    expect(dropStateChange({ ...image, holdSeconds: 300 }, { ...image, holdSeconds: 20, revision: 2 }, 'now')).toEqual(
+      expect.objectContaining({ holdSeconds: 20, revision: 2 }),
+    );
   });
 
   it('relay a change of state or start, not of name or price', () => {
