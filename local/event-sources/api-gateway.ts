@@ -414,8 +414,14 @@ function toProxyEvent(
 ): APIGatewayProxyEvent {
   const headers: Record<string, string> = {};
   const multiValueHeaders: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(request.headersDistinct)) {
-    if (!values) continue;
+  // The headers as the edge left them (its function's changes, the origin request policy's selection), not
+  // as the viewer sent them: `headersDistinct` is read off the raw request. A header left as sent keeps its
+  // separate values.
+  const sent = request.headersDistinct;
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const given = Array.isArray(value) ? value : [value];
+    const values = sent[name]?.join(', ') === given.join(', ') ? (sent[name] as string[]) : given;
     headers[name] = values.at(-1) ?? '';
     multiValueHeaders[name] = values;
   }
