@@ -23,6 +23,13 @@ export const isDropAction = (value: string): value is DropAction =>
 
 /** The header that carries an admission token on `POST /products/{sku}/reservations`, and the ticket's. */
 export const ADMISSION_HEADER = 'x-dropline-admission';
+/**
+ * Set by the edge on an attempt whose admission's turn has passed (the room's floor) but which it passes on
+ * as a possible retry of one that made a hold: the origin replays that hold or answers `ADMISSION_EXPIRED`,
+ * and never makes a new one. A client can only refuse itself by sending it; the origin is reachable only
+ * through CloudFront (the origin secret).
+ */
+export const TURN_PASSED_HEADER = 'x-dropline-turn-passed';
 export const TICKET_HEADER = 'x-dropline-ticket';
 /** How long an admission token lasts, and the clock skew tolerated on its expiry (both sides). */
 export const ADMISSION_TOKEN_MS = 120_000;

@@ -42,7 +42,8 @@ async function handler(event) {
 async function reservation(request, sku) {
   const drop = await read(`drop:${sku}`, isDrop);
   if (drop === null) return request;
-  if (mayBeRetry(request.headers['idempotency-key'], drop.since)) return request;
+  const key = request.headers['idempotency-key'];
+  if (mayBeRetry(key, drop.since)) return drop.room ? replayOnlyIfPassed(request, sku) : request;
   const refused = refusal(drop, Date.now());
   if (refused) return refused;
   if (!drop.room) return request;
@@ -62,12 +63,26 @@ async function reservation(request, sku) {
   if (typeof subject === 'string' && CUSTOMER.test(subject) && subject !== token.c) {
     return error(403, 'ADMISSION_WRONG_CUSTOMER', 'This admission is for another customer');
   }
-  // Below the floor the turn has passed: units coming back go to the next in line, not to this storm.
+  // Below the floor the turn has passed: units coming back go to the next in line, not to this storm. A
+  // possible retry goes on, marked: the origin replays its hold or refuses it, and makes no new one.
   const room = await read(`room:${sku}`, isRoom);
-  if (room && passed(room, token.o) && !mayBeRetry(request.headers['idempotency-key'], passedAt(room, token.o))) {
-    return error(403, 'ADMISSION_EXPIRED', 'Your turn passed; units that come back go to the next in line');
+  if (room && passed(room, token.o)) {
+    if (!mayBeRetry(key, passedAt(room, token.o))) {
+      return error(403, 'ADMISSION_EXPIRED', 'Your turn passed; units that come back go to the next in line');
+    }
+    request.headers['x-dropline-turn-passed'] = { value: '1' };
   }
   // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
+  return request;
+}
+
+// A possible retry passed on before the token is checked: marked when its admission's turn has passed (the
+// claims read unverified; the origin verifies the token, and a forged order gains nothing there).
+async function replayOnlyIfPassed(request, sku) {
+  const header = request.headers['x-dropline-admission'];
+  const order = header ? claimsOf(String(header.value).split('.')[0]).o : undefined;
+  const room = typeof order === 'number' ? await read(`room:${sku}`, isRoom) : null;
+  if (room && passed(room, order)) request.headers['x-dropline-turn-passed'] = { value: '1' };
   return request;
 }
 

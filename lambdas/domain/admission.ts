@@ -98,6 +98,11 @@ export class AdmissionController {
   }
 }
 
+/** The longest gap between ticks counted as open time for the floor (the controller ticks every second). */
+const MAX_TICK_GAP_MS = 5_000;
+/** The shortest turn window: a tick, the page's 2 s poll and a click must fit in it. */
+const MIN_WINDOW_MS = 5_000;
+
 /** The room one tick on, or undefined when nothing changes (sold out for good, or stock not yet known). */
 export function nextRoom(
   room: Room,
@@ -108,7 +113,10 @@ export function nextRoom(
 ): Room | undefined {
   const moved = movedBoundary(room, drop, now, capacity);
   // At most half a hold: a shopper refused while every unit was held has had their turn when holds lapse.
-  const window = drop.holdSeconds === undefined ? windowMs : Math.min(windowMs, drop.holdSeconds * 500);
+  const window = Math.max(
+    MIN_WINDOW_MS,
+    drop.holdSeconds === undefined ? windowMs : Math.min(windowMs, drop.holdSeconds * 500),
+  );
   return moved && withFloor(moved, room, drop, now, window);
 }
 
@@ -160,7 +168,8 @@ function withFloor(next: Room, room: Room, drop: EdgeDropState, now: number, win
     return room.mark === undefined ? kept : { ...kept, mark: room.mark, markOpenMs: room.markOpenMs ?? 0 };
   }
   if (room.mark === undefined) return { ...kept, mark: moved.boundary, markOpenMs: 0 };
-  const openMs = (room.markOpenMs ?? 0) + Math.max(0, now - room.at);
+  // A gap far longer than a tick (nothing written while sold out for good, or the room off) is not counted.
+  const openMs = (room.markOpenMs ?? 0) + Math.min(MAX_TICK_GAP_MS, Math.max(0, now - room.at));
   if (openMs < windowMs) return { ...kept, mark: room.mark, markOpenMs: openMs };
   // A window that passes no one new (a standstill's) leaves the floor and when it rose as they were.
   if (room.floor === room.mark) return { ...kept, mark: moved.boundary, markOpenMs: 0 };

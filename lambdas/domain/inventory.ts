@@ -66,7 +66,12 @@ export interface ReserveRequest {
   readonly quantity: number;
   readonly idempotencyKey: string;
   /** The attempt's admission token and its checker, for a drop whose waiting room is on. */
-  readonly admission?: { readonly token: string | undefined; readonly verifier: AdmissionVerifier };
+  readonly admission?: {
+    readonly token: string | undefined;
+    readonly verifier: AdmissionVerifier;
+    /** The edge found the token's turn passed (`TURN_PASSED_HEADER`): a retry's hold is replayed, no new one made. */
+    readonly turnPassed?: boolean;
+  };
 }
 
 export interface ReserveResult {
@@ -151,6 +156,7 @@ export class Inventory {
       return this.replayOr(request, new DropNotStartedError(product.dropStartsAt));
     }
     if (product.waitingRoom) {
+      if (request.admission?.turnPassed) return this.replayOr(request, new AdmissionError('ADMISSION_EXPIRED'));
       let refused: AdmissionCode | undefined;
       try {
         refused = request.admission

@@ -1,7 +1,7 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
-import { ADMISSION_HEADER } from '../../contract/drops';
+import { ADMISSION_HEADER, TURN_PASSED_HEADER } from '../../contract/drops';
 import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
 import { verifiedCustomer } from '../domain/identity';
@@ -15,6 +15,7 @@ const Request = z.extend(skuPath, {
   headers: z.object({
     'idempotency-key': IdempotencyKey,
     [ADMISSION_HEADER]: z.optional(z.string().check(z.maxLength(2048))),
+    [TURN_PASSED_HEADER]: z.optional(z.string().check(z.maxLength(16))),
     authorization: z.optional(z.string().check(z.maxLength(8192))),
   }),
 });
@@ -28,7 +29,11 @@ export async function createReservation(event: z.infer<typeof Request>): Promise
     quantity: event.body.quantity,
     idempotencyKey: event.headers['idempotency-key'],
     // Checked only when the product's waiting room is on.
-    admission: { token: event.headers[ADMISSION_HEADER], verifier: admissions },
+    admission: {
+      token: event.headers[ADMISSION_HEADER],
+      verifier: admissions,
+      turnPassed: event.headers[TURN_PASSED_HEADER] !== undefined,
+    },
   });
   metrics.addMetric(replayed ? metricNames.reservationReplayed : metricNames.reservationPlaced, MetricUnit.Count, 1);
   return json(201, reservationView(reservation), replayed ? { 'idempotent-replayed': 'true' } : {});

@@ -55,7 +55,12 @@ import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { CfnWebACL } from 'aws-cdk-lib/aws-wafv2';
 import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
-import { ADMISSION_HEADER, EDGE_ADMISSION_PATH_PATTERN, EDGE_QUEUE_PATH_PATTERN } from '../../contract/drops';
+import {
+  ADMISSION_HEADER,
+  EDGE_ADMISSION_PATH_PATTERN,
+  EDGE_QUEUE_PATH_PATTERN,
+  TURN_PASSED_HEADER,
+} from '../../contract/drops';
 import { edgeFunctionCode } from '../../edge/build';
 import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
@@ -152,7 +157,9 @@ export class EdgeStack extends Stack {
         comment: `dropline: forward only ${headers.join(', ')}`,
         headerBehavior: OriginRequestHeaderBehavior.allowList(...headers),
       });
-    const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type', ADMISSION_HEADER);
+    // The edge function's own header too: CloudFront treats a header a viewer-request function adds as the
+    // viewer's, and an allow-list policy forwards only what it names.
+    const writes = forward('ShopperWrites', 'Idempotency-Key', 'Content-Type', ADMISSION_HEADER, TURN_PASSED_HEADER);
     // A restock cannot run without its Idempotency-Key (the API's request validator requires it), and a PUT
     // of a product is made safe to retry by one: an origin request policy forwards nothing it does not list.
     const admin = forward('AdminCalls', 'x-api-key', 'Idempotency-Key', 'Content-Type');

@@ -386,11 +386,6 @@ async function waitInQueue(
       queue?.admitted(seen?.ticketO ?? Number.NaN);
       return { admission: place.admission };
     }
-    // Told to wait on order alone (the drop open, before their first admission): every unit held is a wait
-    // for everyone, not an order.
-    if (seen && seen.admittedAt === undefined && place?.state === 'OPEN' && !place.admitted) {
-      seen.lastWaitAskedAt = askedAt;
-    }
     // Let in a window of open drop ago and refused since (every unit held): the turn went on to the next in
     // line, and units that come back go to them. As the page does, the shopper queues again at the back: a
     // new ticket, a new arrival.
@@ -398,6 +393,11 @@ async function waitInQueue(
       if (seen) queue?.stopWaiting(seen);
       if (queue) queue.turnsPassed++;
       kept.ticket = undefined;
+    }
+    // Told to wait on order alone (the drop open, before their first admission): every unit held is a wait
+    // for everyone, not an order.
+    if (seen && seen.admittedAt === undefined && place?.state === 'OPEN' && !place.admitted && !place.turnPassed) {
+      seen.lastWaitAskedAt = askedAt;
     }
     if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
       if (seen) {

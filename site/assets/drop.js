@@ -521,6 +521,7 @@ async function start() {
   await watchWaitingRoom(sku, {
     customerId,
     memory,
+    settled: () => Boolean(page.reservation || page.order),
     show(state) {
       if (state.turnPassed) say(messageFor('TURN_PASSED'));
       $('waiting').hidden = false;

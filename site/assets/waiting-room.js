@@ -20,7 +20,7 @@ import { askForCaptcha, hideCaptcha, isCaptcha } from './waf.js';
 
 const POLL_MS = 2000;
 
-export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal }) {
+export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal, settled = () => false }) {
   const path = `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`;
   let refused = false;
   for (;;) {
@@ -42,9 +42,15 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
     const state = queueState(answer);
     // Let in a while ago and refused since (every unit held), the turn went on to the next in line: units
     // that come back go to them. Asking without the ticket queues the shopper again, at the back.
+    // A shopper who already holds or bought a unit has used their turn: nothing to queue again for.
+    if (state?.turnPassed && settled()) {
+      hide();
+      return;
+    }
     if (state?.turnPassed) {
       memory.save({ ticket: undefined, admission: undefined });
       show(state);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       continue;
     }
     if (state?.ticket) memory.save({ ticket: state.ticket });

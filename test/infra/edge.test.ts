@@ -148,7 +148,7 @@ describe('CloudFront', () => {
       OriginRequestPolicyConfig: Match.objectLike({
         HeadersConfig: {
           HeaderBehavior: 'whitelist',
-          Headers: ['Idempotency-Key', 'Content-Type', 'x-dropline-admission'],
+          Headers: ['Idempotency-Key', 'Content-Type', 'x-dropline-admission', 'x-dropline-turn-passed'],
         },
         CookiesConfig: { CookieBehavior: 'none' },
         QueryStringsConfig: { QueryStringBehavior: 'none' },

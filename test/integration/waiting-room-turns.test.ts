@@ -1,6 +1,6 @@
 /**
  * Units that come back go to the next in line. A shopper let in has a window of open drop to use their
- * turn (`ADMISSION_WINDOW_SECONDS`, 2 s here for speed; 30 s by default); once it has run while every unit
+ * turn (`ADMISSION_WINDOW_SECONDS`, 5 s here, the shortest, for speed; 30 s by default); once it has run while every unit
  * was held, the room's floor passes them: the queue tells them their turn passed and the edge refuses
  * their admission, so a unit released afterwards goes to the shopper queued behind them, not to the one
  * who kept their token and retried.
@@ -16,7 +16,7 @@ let stack: TestStack;
 let api: ApiClient;
 
 beforeAll(async () => {
-  stack = await startTestStack({ environment: { ADMISSION_WINDOW_SECONDS: '2' } });
+  stack = await startTestStack({ environment: { ADMISSION_WINDOW_SECONDS: '5' } });
   api = new ApiClient(stack.url, stack.adminKey);
 });
 
@@ -39,10 +39,10 @@ const queue = (sku: string, customerId: string, ticket?: string) =>
   api.call<Place>('GET', `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`, {
     ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}),
   });
-const reserve = (sku: string, customerId: string, admission: string | undefined) =>
+const reserve = (sku: string, customerId: string, admission: string | undefined, key = attemptKey()) =>
   api.call<{ reservationId: string }>('POST', `/products/${sku}/reservations`, {
     body: { customerId, quantity: 1 },
-    headers: { 'idempotency-key': attemptKey(), ...(admission ? { 'x-dropline-admission': admission } : {}) },
+    headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
   });
 
 async function admittedPlace(sku: string, customerId: string, ticket: string): Promise<Place> {
@@ -66,6 +66,9 @@ test('a released unit goes to the next in line: the shopper whose turn passed is
   const first = await admittedPlace(sku, 'first', firstTicket);
   const hold = await reserve(sku, 'first', first.admission);
   expect(hold.status).toBe(201);
+  // Another attempt while the turn is still on: refused (one per customer), and its key kept for later.
+  const earlyKey = attemptKey();
+  expect((await reserve(sku, 'first', first.admission, earlyKey)).status).toBe(409);
 
   // Every unit held: the boundary stands, and a shopper arriving now queues behind it.
   await eventually(async () => expect((await queue(sku, 'probe')).body.state).toBe('WAITING_FOR_RETURNS'));
@@ -96,6 +99,15 @@ test('a released unit goes to the next in line: the shopper whose turn passed is
     403,
     'ADMISSION_EXPIRED',
     'answered',
+  ]);
+
+  // Resending the key made before the turn passed reaches the origin (it might retry a hold), marked by the
+  // edge: the origin replays a hold or refuses, and makes no new one.
+  const resent = await reserve(sku, 'first', first.admission, earlyKey);
+  expect([resent.status, codeOf(resent), resent.headers['x-dropline-edge']]).toEqual([
+    403,
+    'ADMISSION_EXPIRED',
+    undefined,
   ]);
 
   // The next in line is let in and gets the unit.

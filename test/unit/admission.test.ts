@@ -326,6 +326,36 @@ describe('nextRoom, the floor: a window of open drop after the boundary passed t
     expect(run(first as EdgeRoom, 30, longHolds)).toMatchObject({ floor: first?.boundary });
   });
 
+  it('runs no window shorter than 5 s (a tick, the page’s poll and a click), whatever the hold or the setting', () => {
+    const first = nextRoom(room(start, { at: start - SECOND, available: 100 }), drop(), start, CAPACITY, 1_000);
+    const tinyHolds = () => drop({ holdSeconds: 1 });
+    const step = (from: EdgeRoom, seconds: number) => {
+      let current = from;
+      for (let tick = 1; tick <= seconds; tick++) {
+        current = nextRoom(current, tinyHolds(), from.at + tick * SECOND, CAPACITY, 1_000) as EdgeRoom;
+      }
+      return current;
+    };
+
+    expect(step(first as EdgeRoom, 4)).not.toHaveProperty('floor');
+    expect(step(first as EdgeRoom, 5)).toMatchObject({ floor: first?.boundary });
+  });
+
+  it('counts no more than 5 s of a long gap between ticks (nothing written while sold out, or the room off)', () => {
+    const last = { ...room(start, { available: 0 }), mark: start - 20_000, markOpenMs: 20 * SECOND };
+
+    const restocked = nextRoom(
+      { ...last, at: start - 10 * 60 * SECOND },
+      drop({ available: 50 }),
+      start,
+      CAPACITY,
+      WINDOW,
+    );
+
+    expect(restocked).toMatchObject({ markOpenMs: 25 * SECOND });
+    expect(restocked).not.toHaveProperty('floor');
+  });
+
   it('keeps the floor while the stock is not yet known', () => {
     const last = room(start, { boundary: start - 9_000, floor: start - 40_000, floorAt: start - 5 * SECOND });
 

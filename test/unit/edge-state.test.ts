@@ -253,6 +253,29 @@ describe('drop controls', () => {
     ).rejects.toThrow('GetKey throttled');
   });
 
+  it('with the edge’s turn-passed mark, replay a retry’s hold but make no new one, however valid the token', async () => {
+    const { inventory, product } = fakeDrop();
+    const { sku } = await product();
+    await inventory.controlDrop(sku, 'waiting-room-on');
+    const admits = { check: async () => undefined };
+    const attempt = (customerId: string, idempotencyKey: string, turnPassed: boolean) =>
+      inventory.reserve({
+        sku,
+        customerId,
+        quantity: 1,
+        idempotencyKey,
+        admission: { token: 't', verifier: admits, turnPassed },
+      });
+    const first = await attempt('a', 'k1', false);
+
+    const retry = await attempt('a', 'k1', true);
+    const fresh = attempt('a', 'k2', true);
+
+    expect(retry).toMatchObject({ replayed: true, reservation: { reservationId: first.reservation.reservationId } });
+    await expect(fresh).rejects.toThrow(expect.objectContaining({ code: 'ADMISSION_EXPIRED' }));
+    expect((await attempt('b', 'k3', false)).replayed).toBe(false);
+  });
+
   it('relay a change of the hold time, with it: the waiting room gives a turn at most half a hold', () => {
     const image = { sku: 'S', dropState: 'OPEN' as const, dropStartsAt: base.startsAt, waitingRoom: true, revision: 0 };
 
