@@ -84,12 +84,23 @@ export class EdgeStates {
   /** Applies one piece of news; true when the edge's value changed. */
   async apply(news: EdgeNews): Promise<boolean> {
     const key = edgeStateKey(news.sku);
-    const current = (await this.deps.store.read(key)) ?? (await this.initial(news));
+    const stored = await this.deps.store.read(key);
+    const current = stored ? await this.withHold(stored, news.sku) : await this.initial(news);
     if (!current) return false;
     const next = foldEdgeState(current, news, this.deps.clock.now());
     if (!next) return false;
     await this.deps.store.write(key, next);
     return true;
+  }
+
+  /**
+   * A value written before the drop's hold time was carried learns it from the product (once: the next write
+   * keeps it), so that its waiting room's window is not longer than half a hold until the drop next changes.
+   */
+  private async withHold(stored: EdgeDropState, sku: string): Promise<EdgeDropState> {
+    if (stored.holdSeconds !== undefined) return stored;
+    const product = await this.deps.products.getProduct(sku, { consistent: false });
+    return product ? { ...stored, holdSeconds: product.holdSeconds } : stored;
   }
 
   /** A SKU the edge has not seen yet: its drop state from the product, its stock unknown. */

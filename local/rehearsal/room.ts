@@ -215,8 +215,9 @@ export interface WaitingRoomMeasures {
   readonly humansQueued: number;
   readonly humansAdmitted: number;
   /**
-   * Times a shopper let in, refused (every unit held) and waiting for returns was told a window later that
-   * their turn had passed: they queued again as new arrivals (and count as such in the measures above).
+   * Times a waiting shopper was told their turn had passed (the boundary passed their ticket a window
+   * earlier, and they hold nothing): they queued again with a new ticket, which replaces the old one in the
+   * measures above (a shopper is counted once, by their latest ticket).
    */
   readonly turnsPassed: number;
   /** Admissions handed out, shoppers' and bots': a shopper let in again after a refusal counts again. */

@@ -16,7 +16,7 @@ export const MESSAGES = Object.freeze({
   ADMISSION_EXPIRED:
     'Your turn ran out before you reserved, and units that come back go to the next in line. Reload the page to queue again.',
   TURN_PASSED:
-    'Your turn passed while every unit was held, and units that come back go to the next in line. You are in the queue again, at the back.',
+    'Your turn to reserve passed, and units that come back go to the next in line. You are in the queue again, at the back.',
   ADMISSION_WRONG_SKU: 'Your place in the queue is for another drop. Reload the page to queue again.',
   ADMISSION_WRONG_CUSTOMER: 'Your place in the queue belongs to another shopper. Reload the page to queue again.',
   TICKET_INVALID: 'Your queue ticket could not be checked. Reload the page to queue again.',

@@ -327,7 +327,7 @@ test('told its turn passed, the page says so and queues again at the back, with 
       });
     });
     await open(page, sku);
-    await page.locator('#message', { hasText: 'Your turn passed' }).waitFor({ timeout: 10_000 });
+    await page.locator('#message', { hasText: 'Your turn to reserve passed' }).waitFor({ timeout: 10_000 });
     await eventually(async () =>
       expect(asked.filter((ticket) => ticket !== undefined && ticket !== passedTicket).length).toBeGreaterThan(0),
     );

@@ -175,6 +175,25 @@ describe('EdgeStates', () => {
     expect(store.values.get('drop:S')).toEqual({ ...base, stockVersion: 4, taken: 4 });
   });
 
+  it('teaches a value written before the hold time was carried the product’s, once', async () => {
+    const store = new MapStore();
+    store.values.set('drop:S', { ...base });
+    let reads = 0;
+    const products = {
+      getProduct: async () => {
+        reads++;
+        return { holdSeconds: 20 };
+      },
+    } as unknown as ConstructorParameters<typeof EdgeStates>[0]['products'];
+    const states = new EdgeStates({ store, products, clock: { now: () => 5 } });
+
+    await states.apply(stock(4, 4, 1));
+    await states.apply(stock(5, 3, 2));
+
+    expect(store.values.get('drop:S')).toMatchObject({ holdSeconds: 20, stockVersion: 5 });
+    expect(reads).toBe(1);
+  });
+
   it('never applies a drop-state event older than the product it started from', async () => {
     const store = new MapStore();
     const product = { dropState: 'OPEN', dropStartsAt: base.startsAt, waitingRoom: true, revision: 1 };
