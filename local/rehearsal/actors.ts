@@ -74,6 +74,8 @@ export class Queue {
   botTickets = 0;
   /** Bots' farmed tickets still waiting: not let in, not told the drop is over. */
   botsWaiting = 0;
+  /** Times a bot's identity queued again, at the back, once its turn had passed (not counted in botTickets). */
+  botRequeues = 0;
   /** Times a waiting shopper was told their turn had passed (and queued again, with a new ticket). */
   turnsPassed = 0;
   /** Admissions handed out (shoppers' and bots'), and the highest order key among them. */
@@ -177,6 +179,12 @@ function recordAnswer(context: DropContext, route: RouteName, answer: ApiRespons
   const code = typeof raw === 'string' ? raw : undefined;
   context.recorder.record(route, answer.status, ms, code, answer.headers['x-dropline-edge'] === 'answered');
   return code;
+}
+
+/** An answer's error code, if it has one. */
+function codeOf(answer: ApiResponse): string | undefined {
+  const raw = (answer.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+  return typeof raw === 'string' ? raw : undefined;
 }
 
 /** Sends once, whatever the answer (a bot's way: no Retry-After, no same-key retry), and records it. */
@@ -519,6 +527,16 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
     identity.done = true;
     queue.botsWaiting--;
   };
+  // Its turn passed (the edge refused the admission, or the queue said so): a new ticket, at the back, as a
+  // bot that reads the answers would take.
+  const requeue = (identity: FarmedIdentity) => {
+    identity.admission = undefined;
+    identity.ticket = undefined;
+    queue.botRequeues++;
+    if (!identity.done) return;
+    identity.done = false;
+    queue.botsWaiting++;
+  };
   let turn = 0;
   let toldOverAt: number | undefined;
   const keepsAtIt = () =>
@@ -529,13 +547,25 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
     // One farmed ticket asked about per round (round robin), as four pages polling would.
     const waiting = identities.filter((identity) => !identity.done);
     const asked = waiting[turn++ % Math.max(1, waiting.length)] ?? identities[turn % identities.length];
-    if (asked?.ticket) {
+    if (asked && !asked.ticket && !asked.held) {
+      const answer = await once(context, 'queue', () => api.call('GET', path(asked)));
+      const ticket = answer?.status === 200 ? (answer.body as { ticket?: unknown }).ticket : undefined;
+      if (typeof ticket === 'string') {
+        asked.ticket = ticket;
+        asked.order = ticketClaims(ticket).o;
+      }
+    } else if (asked?.ticket) {
       const ticket = asked.ticket;
       const answer = await once(context, 'queue', () =>
         api.call('GET', path(asked), { headers: { 'x-dropline-ticket': ticket } }),
       );
-      const place = answer?.status === 200 ? (answer.body as { state?: string; admission?: string }) : undefined;
-      if (place?.admission) {
+      const place =
+        answer?.status === 200
+          ? (answer.body as { state?: string; admission?: string; turnPassed?: boolean })
+          : undefined;
+      if (place?.turnPassed) {
+        requeue(asked);
+      } else if (place?.admission) {
         asked.admission = place.admission;
         queue.admitted(asked.order);
         finish(asked);
@@ -569,6 +599,10 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
             quantity: context.maxPerCustomer,
             at: Date.now(),
           });
+          break;
+        }
+        if (admission && answer?.status === 403 && codeOf(answer) === 'ADMISSION_EXPIRED') {
+          requeue(identity);
           break;
         }
         await pause(random, 0, 30);

@@ -223,6 +223,8 @@ export interface WaitingRoomMeasures {
   /** Admissions handed out, shoppers' and bots': a shopper let in again after a refusal counts again. */
   readonly admissions: number;
   readonly botTickets: number;
+  /** Times a bot's identity took a new ticket at the back after its turn passed. */
+  readonly botRequeues: number;
   /** The queue a second at a time, for the charts. */
   readonly series: readonly RoomSample[];
 }
@@ -292,6 +294,7 @@ export function waitingRoomMeasures(
     turnsPassed: queue.turnsPassed,
     admissions: queue.admissions,
     botTickets: queue.botTickets,
+    botRequeues: queue.botRequeues,
     series,
   };
 }

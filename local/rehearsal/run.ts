@@ -470,6 +470,7 @@ function writeReports(
               : { 'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds }),
             'bots: share of units / of arrivals (%)': `${Math.round(summary.admission.waitingRoom.botUnitShare * 100)} / ${Math.round(summary.admission.waitingRoom.botArrivalShare * 100)}`,
             'bots: tickets farmed': summary.admission.waitingRoom.botTickets,
+            'bots: queued again after a passed turn': summary.admission.waitingRoom.botRequeues,
           }
         : {}),
       ...pauseFigures(summary.pause),
