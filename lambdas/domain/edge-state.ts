@@ -85,10 +85,11 @@ export class EdgeStates {
   async apply(news: EdgeNews): Promise<boolean> {
     const key = edgeStateKey(news.sku);
     const stored = await this.deps.store.read(key);
-    const current = stored ? await this.withHold(stored, news.sku) : await this.initial(news);
+    const current = stored ?? (await this.initial(news));
     if (!current) return false;
-    const next = foldEdgeState(current, news, this.deps.clock.now());
-    if (!next) return false;
+    const folded = foldEdgeState(current, news, this.deps.clock.now());
+    if (!folded) return false;
+    const next = stored ? await this.withHold(folded, news.sku) : folded;
     await this.deps.store.write(key, next);
     return true;
   }
@@ -97,10 +98,12 @@ export class EdgeStates {
    * A value written before the drop's hold time was carried learns it from the product (once: the next write
    * keeps it), so that its waiting room's window is not longer than half a hold until the drop next changes.
    */
-  private async withHold(stored: EdgeDropState, sku: string): Promise<EdgeDropState> {
-    if (stored.holdSeconds !== undefined) return stored;
-    const product = await this.deps.products.getProduct(sku, { consistent: false });
-    return product ? { ...stored, holdSeconds: product.holdSeconds } : stored;
+  private async withHold(next: EdgeDropState, sku: string): Promise<EdgeDropState> {
+    if (next.holdSeconds !== undefined) return next;
+    // Best effort: the news is written either way, and the next news asks again.
+    const product = await this.deps.products.getProduct(sku, { consistent: false }).catch(() => undefined);
+    const holdSeconds = product?.holdSeconds;
+    return Number.isInteger(holdSeconds) && (holdSeconds as number) >= 1 ? { ...next, holdSeconds } : next;
   }
 
   /** A SKU the edge has not seen yet: its drop state from the product, its stock unknown. */

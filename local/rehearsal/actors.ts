@@ -74,7 +74,7 @@ export class Queue {
   botTickets = 0;
   /** Bots' farmed tickets still waiting: not let in, not told the drop is over. */
   botsWaiting = 0;
-  /** Times a bot's identity queued again, at the back, once its turn had passed (not counted in botTickets). */
+  /** New tickets a bot's identity took, at the back, once its turn had passed (not counted in botTickets). */
   botRequeues = 0;
   /** Times a waiting shopper was told their turn had passed (and queued again, with a new ticket). */
   turnsPassed = 0;
@@ -530,9 +530,10 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
   // Its turn passed (the edge refused the admission, or the queue said so): a new ticket, at the back, as a
   // bot that reads the answers would take.
   const requeue = (identity: FarmedIdentity) => {
+    // One that holds a unit has nothing to queue again for.
+    if (identity.held) return;
     identity.admission = undefined;
     identity.ticket = undefined;
-    queue.botRequeues++;
     if (!identity.done) return;
     identity.done = false;
     queue.botsWaiting++;
@@ -549,10 +550,14 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
     const asked = waiting[turn++ % Math.max(1, waiting.length)] ?? identities[turn % identities.length];
     if (asked && !asked.ticket && !asked.held) {
       const answer = await once(context, 'queue', () => api.call('GET', path(asked)));
-      const ticket = answer?.status === 200 ? (answer.body as { ticket?: unknown }).ticket : undefined;
-      if (typeof ticket === 'string') {
-        asked.ticket = ticket;
-        asked.order = ticketClaims(ticket).o;
+      const place = answer?.status === 200 ? (answer.body as { state?: string; ticket?: unknown }) : undefined;
+      if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
+        finish(asked);
+        toldOverAt ??= Date.now();
+      } else if (typeof place?.ticket === 'string') {
+        asked.ticket = place.ticket;
+        asked.order = ticketClaims(place.ticket).o;
+        queue.botRequeues++;
       }
     } else if (asked?.ticket) {
       const ticket = asked.ticket;
@@ -563,15 +568,16 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
         answer?.status === 200
           ? (answer.body as { state?: string; admission?: string; turnPassed?: boolean })
           : undefined;
-      if (place?.turnPassed) {
+      // The drop's end first: a passed ticket is still told SOLD_OUT or CLOSED, and that ends the waiting.
+      if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
+        finish(asked);
+        toldOverAt ??= Date.now();
+      } else if (place?.turnPassed) {
         requeue(asked);
       } else if (place?.admission) {
         asked.admission = place.admission;
         queue.admitted(asked.order);
         finish(asked);
-      } else if (place?.state === 'SOLD_OUT' || place?.state === 'CLOSED') {
-        finish(asked);
-        toldOverAt ??= Date.now();
       }
     }
     // The storm: the identity asked about this round and every one let in try to reserve (with the admission

@@ -223,7 +223,7 @@ export interface WaitingRoomMeasures {
   /** Admissions handed out, shoppers' and bots': a shopper let in again after a refusal counts again. */
   readonly admissions: number;
   readonly botTickets: number;
-  /** Times a bot's identity took a new ticket at the back after its turn passed. */
+  /** New tickets bots' identities took at the back after their turn passed (not in botTickets). */
   readonly botRequeues: number;
   /** The queue a second at a time, for the charts. */
   readonly series: readonly RoomSample[];
