@@ -7,10 +7,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMISSION_SKEW_MS } from '../../contract/drops';
-import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
+import { ApiClient, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
+import { codeOf, type Place, waitingRoom } from '../support/waiting-room';
 
 let stack: TestStack;
 let api: ApiClient;
@@ -25,25 +26,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
-interface Place {
-  state: string;
-  admitted: boolean;
-  ticket: string;
-  admission?: string;
-  turnPassed?: boolean;
-  mayReturn?: number;
-}
-
-const codeOf = (response: ApiResponse<unknown>) => (response.body as { error?: { code?: string } }).error?.code;
-const queue = (sku: string, customerId: string, ticket?: string) =>
-  api.call<Place>('GET', `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`, {
-    ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}),
-  });
-const reserve = (sku: string, customerId: string, admission: string | undefined, key = attemptKey()) =>
-  api.call<{ reservationId: string }>('POST', `/products/${sku}/reservations`, {
-    body: { customerId, quantity: 1 },
-    headers: { 'idempotency-key': key, ...(admission ? { 'x-dropline-admission': admission } : {}) },
-  });
+const { queue, reserve } = waitingRoom(() => api);
 
 async function admittedPlace(sku: string, customerId: string, ticket: string): Promise<Place> {
   return eventually(

@@ -5,10 +5,11 @@
  * origin checks a token again and binds it to the customer. Tickets taken before the start are shuffled,
  * not first-come: the order the room admits them in is not the order they arrived in.
  */
-import { ApiClient, type ApiResponse, attemptKey } from '../../local/api-client';
+import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
+import { codeOf, waitingRoom } from '../support/waiting-room';
 
 let stack: TestStack;
 let api: ApiClient;
@@ -23,27 +24,7 @@ afterAll(async () => {
   await stack.stop();
 });
 
-interface Place {
-  state: string;
-  position: number | null;
-  ahead: number | null;
-  etaSeconds: number | null;
-  admitted: boolean;
-  ticket: string;
-  admission?: string;
-  mayReturn?: number;
-}
-
-const codeOf = (response: ApiResponse<unknown>) => (response.body as { error?: { code?: string } }).error?.code;
-const queue = (sku: string, customerId: string, ticket?: string) =>
-  api.call<Place>('GET', `/drops/${sku}/queue?customerId=${encodeURIComponent(customerId)}`, {
-    ...(ticket ? { headers: { 'x-dropline-ticket': ticket } } : {}),
-  });
-const reserve = (sku: string, customerId: string, admission?: string) =>
-  api.call('POST', `/products/${sku}/reservations`, {
-    body: { customerId, quantity: 1 },
-    headers: { 'idempotency-key': attemptKey(), ...(admission ? { 'x-dropline-admission': admission } : {}) },
-  });
+const { queue, reserve } = waitingRoom(() => api);
 
 async function roomOn(sku: string, product: Record<string, unknown>) {
   expect((await api.putProduct(sku, { name: sku, priceCents: 100, maxPerCustomer: 1, ...product })).status).toBe(201);
