@@ -5,7 +5,10 @@
  *
  * It can also answer in DynamoDB's place with what DynamoDB Local never
  * sends — throttling errors, and BatchGetItem answers that leave every key
- * unprocessed — so the SDK's own parsing and retries meet them on the wire.
+ * unprocessed — so the SDK's own parsing and retries meet them on the wire;
+ * and lose the answer to a write DynamoDB Local has committed, as when the
+ * network drops after the commit, so a function in its own execution
+ * environment (the assembly's worker threads) meets the fault as deployed.
  */
 import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +30,29 @@ export type WireFault =
   /** BatchGetItem: 200, nothing returned, every requested key unprocessed. */
   | { readonly kind: 'unprocessed' };
 
+/** A request as the SDK sends it: DynamoDB's JSON protocol (attribute values typed, `{ S: "…" }`). */
+export type WireRequest = Readonly<Record<string, unknown>>;
+
+/**
+ * Answers to lose: DynamoDB Local runs the request (a write commits) and its answer never reaches the
+ * caller. `reset` closes the connection once DynamoDB has answered (the SDK sees a reset socket); `hang`
+ * keeps it open and silent until the caller gives up (only the caller's own timeout ends the wait).
+ */
+export interface LostAnswers {
+  readonly matches: (operation: string, request: WireRequest) => boolean;
+  /**
+   * How many matching requests lose their answer. The SDK resends a request whose answer it lost (its
+   * retry strategy: `maxAttempts`), so losing one call's answer means losing every attempt of it.
+   */
+  readonly times: number;
+  readonly how: 'reset' | 'hang';
+}
+
+/** An armed `LostAnswers`: how many answers it has lost so far. */
+export interface ArmedLoss {
+  readonly lost: number;
+}
+
 export interface RequestCounter {
   readonly endpoint: string;
   /** Requests seen so far, by operation name. */
@@ -45,6 +71,8 @@ export interface RequestCounter {
   reset(): void;
   /** Answers every request for these operations with `fault` until `clearFaults`. */
   injectFault(operations: readonly string[], fault: WireFault): void;
+  /** Loses the answers of the requests `loss` matches, up to its `times`; cleared by `clearFaults` too. */
+  loseAnswers(loss: LostAnswers): ArmedLoss;
   clearFaults(): void;
   stop(): Promise<void>;
 }
@@ -60,6 +88,7 @@ export async function startRequestCounter(
   let batchReads = new Map<string, number>();
   let writeRequests: string[][] = [];
   const faults = new Map<string, WireFault>();
+  let losses: Array<LostAnswers & { lost: number }> = [];
   const server = createServer((incoming, outgoing) => {
     const operation =
       String(incoming.headers['x-amz-target'] ?? 'unknown')
@@ -71,18 +100,32 @@ export async function startRequestCounter(
       answerWithFault(incoming, outgoing, fault);
       return;
     }
-    if (options.trackItemWrites && (DYNAMODB_WRITE_OPERATIONS.has(operation) || operation === 'BatchGetItem')) {
-      const chunks: Buffer[] = [];
-      incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
-      incoming.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
+    const tracked =
+      options.trackItemWrites && (DYNAMODB_WRITE_OPERATIONS.has(operation) || operation === 'BatchGetItem');
+    if (!tracked && losses.length === 0) {
+      forward(incoming, outgoing);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if (tracked) {
+        const text = body.toString('utf8');
         const [keys, tally] =
-          operation === 'BatchGetItem' ? [batchGetKeys(body), batchReads] : [writtenKeys(operation, body), itemWrites];
+          operation === 'BatchGetItem' ? [batchGetKeys(text), batchReads] : [writtenKeys(operation, text), itemWrites];
         for (const key of keys) tally.set(key, (tally.get(key) ?? 0) + 1);
         if (operation !== 'BatchGetItem') writeRequests.push(keys);
-      });
-    }
-    const forward = request(
+      }
+      const loss = losses.find((armed) => armed.lost < armed.times && armed.matches(operation, parsed(body)));
+      if (loss) loss.lost++;
+      forward(incoming, outgoing, body, loss?.how);
+    });
+  });
+
+  /** Passes the request on (its body, when already read) and its answer back, or loses the answer. */
+  function forward(incoming: IncomingMessage, outgoing: ServerResponse, body?: Buffer, lose?: LostAnswers['how']) {
+    const upstreamRequest = request(
       {
         agent,
         host: upstream.hostname,
@@ -92,13 +135,23 @@ export async function startRequestCounter(
         headers: incoming.headers,
       },
       (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
+        if (!lose) {
+          outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(outgoing);
+          return;
+        }
+        // DynamoDB has answered (the write is in); the caller hears nothing of it.
+        answer.resume();
+        answer.on('end', () => {
+          if (lose === 'reset') outgoing.socket?.resetAndDestroy();
+        });
       },
     );
-    forward.on('error', () => outgoing.destroy());
-    incoming.pipe(forward);
-  });
+    upstreamRequest.on('error', () => outgoing.destroy());
+    if (body) upstreamRequest.end(body);
+    else incoming.pipe(upstreamRequest);
+  }
+
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -118,7 +171,15 @@ export async function startRequestCounter(
     injectFault: (operations, fault) => {
       for (const operation of operations) faults.set(operation, fault);
     },
-    clearFaults: () => faults.clear(),
+    loseAnswers: (loss) => {
+      const armed = { ...loss, lost: 0 };
+      losses.push(armed);
+      return armed;
+    },
+    clearFaults: () => {
+      faults.clear();
+      losses = [];
+    },
     writes: () => Object.entries(counts).reduce((sum, [op, n]) => sum + (DYNAMODB_WRITE_OPERATIONS.has(op) ? n : 0), 0),
     stop: () =>
       new Promise((resolve) => {
@@ -156,6 +217,15 @@ function answerWithFault(incoming: IncomingMessage, outgoing: ServerResponse, fa
     outgoing.writeHead(200, headers);
     outgoing.end(JSON.stringify({ Responses: {}, UnprocessedKeys: requestItems }));
   });
+}
+
+function parsed(body: Buffer): WireRequest {
+  try {
+    const value: unknown = JSON.parse(body.toString('utf8'));
+    return typeof value === 'object' && value !== null ? (value as WireRequest) : {};
+  } catch {
+    return {};
+  }
 }
 
 type KeyAttribute = { pk?: { S?: string } } | undefined;

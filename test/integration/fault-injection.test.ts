@@ -1,88 +1,87 @@
 /**
- * Fault injection at each step of reserve, checkout, release, expiry and
- * fulfilment, through the local stack: the write reaches DynamoDB Local, then
- * its answer is lost (a timeout, as when a function dies or the network drops
- * after the commit). aws-sdk-client-mock wraps the handlers' own document
- * client for this — the emulator cannot lose an answer — and passes every
- * other call through to DynamoDB Local untouched.
+ * Fault injection at each step of reserve, checkout, release, expiry,
+ * fulfilment and restock, on the app's own assembly: the write reaches
+ * DynamoDB Local, then its answer is lost on the wire (the proxy in front of
+ * DynamoDB Local resets the connection, as when a function's network drops
+ * after the commit). The function in its own execution environment meets the
+ * fault as deployed: the SDK resends the request (its retry strategy), every
+ * resend loses its answer too, and only then does the function see the
+ * failure.
  *
  * Each step must answer 503 with Retry-After (or, for queue and schedule
  * work, fail so the platform retries), and the retry must produce the effect
  * exactly once: one hold, one order, one charge, one dispatch, units back once.
+ * An answer that never comes (a silent connection, not a reset one) must end
+ * in the function's own 503 too, not in Lambda's timeout.
  */
-import { GetCommand, PutCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { MAX_ATTEMPTS } from '../../lambdas/shared/clients/request-settings';
 import { ApiClient } from '../../local/api-client';
+import type { ArmedLoss, LostAnswers, WireRequest } from '../../local/probes/request-counter';
 import { eventually } from '../support/eventually';
-import {
-  startHandWiredTestStack as startTestStack,
-  type HandWiredTestStack as TestStack,
-} from '../support/local-stack';
+import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
 
-type Input = Record<string, unknown>;
-type Armed = { label: string; matches: (command: string, input: Input) => boolean; fired: boolean };
-
-let stack: TestStack;
+let stack: AssemblyTestStack;
 let api: ApiClient;
-let documentClient: typeof import('../../lambdas/shared/composition').documentClient;
-let mock: AwsClientStub<typeof documentClient>;
-let armed: Armed[] = [];
+let documentClient: DynamoDBDocumentClient;
+let armed: Array<{ label: string; loss: ArmedLoss; times: number }> = [];
 const injected: string[] = [];
 
-class LostAnswerError extends Error {
-  override readonly name = 'TimeoutError';
-  readonly $retryable = { throttling: false };
-}
-
-/** Loses the answer of the next call matching `matches`, after letting its write through. */
-function loseAnswerOnce(label: string, matches: Armed['matches']): Armed {
-  const fault: Armed = { label, matches, fired: false };
-  armed.push(fault);
+/**
+ * Loses the answers of the next call matching `matches`: its first attempt, after letting its write
+ * through, and each resend of it by the SDK (`MAX_ATTEMPTS` in all), so the call fails in the function.
+ */
+function loseAnswersOnce(label: string, matches: LostAnswers['matches'], how: LostAnswers['how'] = 'reset') {
+  const loss = stack.dynamodbRequests.loseAnswers({ matches, times: MAX_ATTEMPTS, how });
+  armed.push({ label, loss, times: MAX_ATTEMPTS });
   injected.push(label);
-  return fault;
+  return loss;
 }
 
-const items = (input: Input) => (input.TransactItems ?? []) as Array<Record<string, Input>>;
-const putsKey = (input: Input, prefix: string) =>
-  items(input).some((item) => String((item.Put?.Item as Input | undefined)?.pk ?? '').startsWith(prefix));
+// Matchers on DynamoDB's wire format: attribute values are typed (`{ S: "…" }`).
+type Part = { Key?: { pk?: { S?: string } }; Item?: { pk?: { S?: string } }; ExpressionAttributeValues?: WireRequest };
+const parts = (request: WireRequest) => (request.TransactItems ?? []) as Array<Record<string, Part>>;
+const pkOf = (part: Part | undefined) => (part?.Key ?? part?.Item)?.pk?.S ?? '';
+const putsKey = (request: WireRequest, prefix: string) =>
+  parts(request).some((part) => pkOf(part.Put).startsWith(prefix));
+const updatesKey = (request: WireRequest, prefix: string) =>
+  parts(request).some((part) => pkOf(part.Update).startsWith(prefix));
+const ends = (request: WireRequest, status: string) =>
+  parts(request).some(
+    (part) => (part.Update?.ExpressionAttributeValues?.[':to'] as { S?: string } | undefined)?.S === status,
+  );
 /** A single PutItem of an item whose key starts with `prefix`. */
-const putsItemUnder = (prefix: string) => (command: string, input: Input) =>
-  command === 'Put' && String((input.Item as Input).pk).startsWith(prefix);
-const updatesKey = (input: Input, prefix: string) =>
-  items(input).some((item) => String((item.Update?.Key as Input | undefined)?.pk ?? '').startsWith(prefix));
-const ends = (input: Input, status: string) =>
-  items(input).some((item) => (item.Update?.ExpressionAttributeValues as Input | undefined)?.[':to'] === status);
+const putsItemUnder = (prefix: string) => (operation: string, request: WireRequest) =>
+  operation === 'PutItem' && pkOf(request as Part).startsWith(prefix);
+const transactionThat = (check: (request: WireRequest) => boolean) => (operation: string, request: WireRequest) =>
+  operation === 'TransactWriteItems' && check(request);
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // One sweep per scheduled run, so a test's runSchedules() is one sweep, not the template's minute of them.
+  stack = await startTestStack({ environment: { SWEEP_FOR_SECONDS: '0' } });
   api = new ApiClient(stack.url, stack.adminKey, 16);
-  ({ documentClient } = await import('../../lambdas/shared/composition'));
-  const realSend = documentClient.send.bind(documentClient) as (command: unknown) => Promise<unknown>;
-  mock = mockClient(documentClient);
-  const passThrough = (name: string, Command: new (input: never) => unknown) => async (input: Input) => {
-    const fault = armed.find((candidate) => !candidate.fired && candidate.matches(name, input));
-    const answer = await realSend(new Command(input as never));
-    if (!fault) return answer;
-    fault.fired = true;
-    throw new LostAnswerError('the answer was lost after the write');
-  };
-  mock.on(TransactWriteCommand).callsFake(passThrough('TransactWrite', TransactWriteCommand));
-  mock.on(PutCommand).callsFake(passThrough('Put', PutCommand));
-  mock.on(UpdateCommand).callsFake(passThrough('Update', UpdateCommand));
-  mock.send.callThrough();
+  // The test's own reads go straight to DynamoDB Local, past the proxy and its faults.
+  documentClient = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: process.env.DROPLINE_TEST_DYNAMODB_ENDPOINT as string }),
+  );
 });
 
 afterEach(() => {
-  const unfired = armed.filter((fault) => !fault.fired).map((fault) => fault.label);
-  armed = []; // disarmed whatever happens, so a fault never leaks into the next test
-  expect(unfired).toEqual([]);
+  const short = armed.filter((fault) => fault.loss.lost !== fault.times);
+  const report = short.map((fault) => `${fault.label}: lost ${fault.loss.lost} of ${fault.times}`);
+  armed = [];
+  stack.dynamodbRequests.clearFaults(); // disarmed whatever happens, so a fault never leaks into the next test
+  expect(report).toEqual([]);
 });
 
 afterAll(async () => {
-  mock?.restore();
   await api.close();
   await stack.stop();
-  console.log(`fault injection: ${injected.length} answers lost after the write (${injected.join(', ')})`);
+  documentClient?.destroy();
+  console.log(`fault injection: answers lost after the write at ${injected.length} steps (${injected.join(', ')})`);
 });
 
 async function product(sku: string, stock = 10) {
@@ -96,7 +95,10 @@ const item = async (pk: string) =>
 
 test('reserve: the hold commits, its answer is lost; 503 + Retry-After, and the retry returns the one hold', async () => {
   await product('fault-reserve');
-  loseAnswerOnce('reserve', (command, input) => command === 'TransactWrite' && putsKey(input, 'IDEMPOTENCY#'));
+  loseAnswersOnce(
+    'reserve',
+    transactionThat((request) => putsKey(request, 'IDEMPOTENCY#')),
+  );
 
   const first = await api.reserve('fault-reserve', 'ana', 2, 'fault-reserve-key');
   expect(first.status).toBe(503);
@@ -108,15 +110,36 @@ test('reserve: the hold commits, its answer is lost; 503 + Retry-After, and the 
   expect(await api.ledger('fault-reserve')).toMatchObject({ available: 8, held: 2, sold: 0 });
 });
 
+test('reserve: an answer that never comes ends in the function’s own 503, within its timeout, not in Lambda’s', async () => {
+  await product('fault-silent');
+  loseAnswersOnce(
+    'reserve (silent)',
+    transactionThat((request) => putsKey(request, 'IDEMPOTENCY#')),
+    'hang',
+  );
+
+  const first = await api.reserve('fault-silent', 'sam', 1, 'fault-silent-key');
+  // Without a timeout per attempt the function waits until Lambda ends it, and the API answers 502.
+  expect(first.status).toBe(503);
+  expect(first.headers['retry-after']).toBe('1');
+
+  const retried = await api.reserve('fault-silent', 'sam', 1, 'fault-silent-key');
+  expect(retried.status).toBe(201);
+  expect(await api.ledger('fault-silent')).toMatchObject({ available: 9, held: 1 });
+});
+
 test('checkout: the charge and then the confirmation lose their answers; one charge, one order, units sold once', async () => {
   await product('fault-checkout');
   const { reservationId } = (await api.reserve('fault-checkout', 'ben', 3, 'fault-checkout-key')).body;
-  loseAnswerOnce('charge', putsItemUnder('CHARGE#'));
+  loseAnswersOnce('charge', putsItemUnder('CHARGE#'));
   const checkout = () =>
     api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } });
 
   expect((await checkout()).status).toBe(503);
-  loseAnswerOnce('confirm', (command, input) => command === 'TransactWrite' && putsKey(input, 'ORDER#'));
+  loseAnswersOnce(
+    'confirm',
+    transactionThat((request) => putsKey(request, 'ORDER#')),
+  );
   expect((await checkout()).status).toBe(503);
   const third = await checkout();
   const fourth = await checkout();
@@ -134,7 +157,10 @@ test('checkout: the charge and then the confirmation lose their answers; one cha
 test('release: the release commits, its answer is lost; the retry is a no-op and the units came back once', async () => {
   await product('fault-release');
   const { reservationId } = (await api.reserve('fault-release', 'chloe', 4, 'fault-release-key')).body;
-  loseAnswerOnce('release', (command, input) => command === 'TransactWrite' && ends(input, 'RELEASED'));
+  loseAnswersOnce(
+    'release',
+    transactionThat((request) => ends(request, 'RELEASED')),
+  );
 
   expect((await api.call('DELETE', `/reservations/${reservationId}`)).status).toBe(503);
   const retried = await api.call('DELETE', `/reservations/${reservationId}`);
@@ -153,28 +179,41 @@ test('expiry: a sweep loses the answer of an expiry it committed; the next sweep
     maxPerCustomer: 5,
     holdSeconds: 1,
   });
-  // Armed before the hold can expire: whichever sweep expires it first — the scheduled one (every
-  // second) or this test's — meets the fault.
-  const fault = loseAnswerOnce(
+  // Armed before the hold can expire: whichever sweep expires it first — the schedule's or this test's —
+  // meets the fault.
+  const loss = loseAnswersOnce(
     'expire',
-    (command, input) =>
-      command === 'TransactWrite' && ends(input, 'EXPIRED') && updatesKey(input, 'STOCK#fault-expiry#'),
+    transactionThat((request) => ends(request, 'EXPIRED') && updatesKey(request, 'STOCK#fault-expiry#')),
   );
   await api.reserve('fault-expiry', 'dev', 3, 'fault-expiry-key');
-  const { expireHolds } = await import('../../lambdas/handlers/expire-holds');
   await new Promise((resolve) => setTimeout(resolve, 1200));
-  await expireHolds().catch(() => undefined);
-  await eventually(async () => expect(fault.fired).toBe(true), { timeoutMs: 5000 });
+  await eventually(
+    async () => {
+      await stack.runSchedules();
+      expect(loss.lost).toBe(MAX_ATTEMPTS);
+    },
+    { timeoutMs: 15_000 },
+  );
   await stack.runSchedules();
-  await expireHolds();
 
   expect(await api.ledger('fault-expiry')).toMatchObject({ available: 10, held: 0, expired: 3 });
 });
 
 test('fulfilment: the dispatch commits, its answer is lost; redelivery dispatches once and fulfils the order', async () => {
+  // The template's visibility timeout (six times the consumer's) would make the redelivery three minutes
+  // away; an operator's change of the running queue's attribute brings it to two seconds. What is tested is
+  // that redelivery dispatches once, not how long SQS hides a failed message.
+  const ordersQueue = stack
+    .resources('AWS::SQS::Queue')
+    .find((queue) => /orders/i.test(queue.id) && !/dlq|dead/i.test(queue.id));
+  expect(ordersQueue).toBeDefined();
+  const sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: ordersQueue?.ref, Attributes: { VisibilityTimeout: '2' } }));
+  sqs.destroy();
+
   await product('fault-fulfil');
   const { reservationId } = (await api.reserve('fault-fulfil', 'eli', 1, 'fault-fulfil-key')).body;
-  loseAnswerOnce('dispatch', putsItemUnder('DISPATCH#'));
+  loseAnswersOnce('dispatch', putsItemUnder('DISPATCH#'));
   const { orderId } = (
     await api.call('POST', `/reservations/${reservationId}/checkout`, { body: { paymentToken: 'tok_visa' } })
   ).body;
@@ -182,20 +221,16 @@ test('fulfilment: the dispatch commits, its answer is lost; redelivery dispatche
   await eventually(async () => expect((await api.call('GET', `/orders/${orderId}`)).body.status).toBe('FULFILLED'), {
     timeoutMs: 30_000,
   });
-  const dispatch = await item(`DISPATCH#${orderId}`);
-  expect(dispatch).toBeDefined();
-  const calls = mock
-    .commandCalls(PutCommand)
-    .filter((call) => String((call.args[0].input.Item as Input).pk) === `DISPATCH#${orderId}`);
-  // The first dispatch wrote and lost its answer; the redelivery's conditional put found it and wrote nothing new.
-  expect(calls.length).toBeGreaterThanOrEqual(2);
+  expect(await item(`DISPATCH#${orderId}`)).toBeDefined();
+  // The first delivery's dispatch wrote and lost its answers; the redelivery's conditional put found it.
+  expect(stack.dynamodbRequests.itemWrites().get(`DISPATCH#${orderId}`)).toBeGreaterThan(MAX_ATTEMPTS);
 });
 
 test('restock: the units are added, the answer is lost; 503 + Retry-After, and the retry adds nothing more', async () => {
   await product('fault-restock');
-  loseAnswerOnce(
+  loseAnswersOnce(
     'restock',
-    (command, input) => command === 'TransactWrite' && putsKey(input, 'RESTOCK#fault-restock#'),
+    transactionThat((request) => putsKey(request, 'RESTOCK#fault-restock#')),
   );
   const restock = () =>
     api.call('POST', '/admin/products/fault-restock/restock', {

@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envVars } from '../../../contract/env-vars';
 import { tracer } from '../powertools/tracer';
+import { requestSettings } from './request-settings';
 
 export const tableName = getStringFromEnv({ key: envVars.tableName });
 
@@ -13,7 +14,8 @@ export const tableName = getStringFromEnv({ key: envVars.tableName });
  * for a socket is the expected back-pressure rather than news worth a warning.
  */
 const dynamodb = new DynamoDBClient({
-  requestHandler: { socketAcquisitionWarningTimeout: 60_000 },
+  ...requestSettings,
+  requestHandler: { ...requestSettings.requestHandler, socketAcquisitionWarningTimeout: 60_000 },
 });
 
 export const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(dynamodb), {

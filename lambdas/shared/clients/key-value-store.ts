@@ -5,6 +5,7 @@ import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { envVars } from '../../../contract/env-vars';
 import { tracer } from '../powertools/tracer';
+import { requestSettings } from './request-settings';
 
 export const edgeStoreArn = () => getStringFromEnv({ key: envVars.edgeStoreArn });
 
@@ -15,5 +16,8 @@ export const edgeStoreArn = () => getStringFromEnv({ key: envVars.edgeStoreArn }
  */
 const endpoint = process.env.AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE;
 export const keyValueStore = tracer.captureAWSv3Client(
-  new CloudFrontKeyValueStoreClient(endpoint ? { endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
+  new CloudFrontKeyValueStoreClient({
+    ...requestSettings,
+    ...(endpoint ? { endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
+  }),
 );
