@@ -43,10 +43,12 @@ export interface GatewayOptions {
   readonly host?: string;
   readonly stage?: string;
   /**
-   * Shopper invocations allowed in flight at once, as a function's reserved or
-   * provisioned concurrency bounds it on AWS; past it the gateway answers 429
-   * THROTTLED at once, as API Gateway's throttling does, instead of queueing
-   * work it cannot finish in time. Admin routes (their own usage plan) are exempt.
+   * Shopper invocations allowed in flight at once for each function, as its
+   * reserved or provisioned concurrency bounds it on AWS; past it the gateway
+   * answers 429 THROTTLED at once, as API Gateway's throttling does, instead of
+   * queueing work it cannot finish in time. Each function has its own count, as
+   * each has its own concurrency deployed: a storm of reservations does not take
+   * checkout's. Admin routes (their own usage plan) are exempt.
    */
   readonly maxConcurrency?: number;
   /**
@@ -169,8 +171,27 @@ class GatewayError extends Error {
 
 export const DEFAULT_MAX_CONCURRENCY = 64;
 
+/** Shopper invocations in flight, counted per function (a route's handler). */
+class InFlight {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly max: number) {}
+
+  /** Counts one more invocation of the function, or false when it is at its cap. */
+  enter(handler: string): boolean {
+    const count = this.counts.get(handler) ?? 0;
+    if (count >= this.max) return false;
+    this.counts.set(handler, count + 1);
+    return true;
+  }
+
+  leave(handler: string): void {
+    this.counts.set(handler, (this.counts.get(handler) ?? 1) - 1);
+  }
+}
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
-  const limit = { inFlight: 0, max: options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY };
+  const limit = new InFlight(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
   const buckets = new TokenBuckets();
   const server = createServer((request, response) => {
     const started = performance.now();
@@ -211,7 +232,7 @@ async function serve(
   options: GatewayOptions,
   request: IncomingMessage,
   response: ServerResponse,
-  limit: { inFlight: number; max: number },
+  limit: InFlight,
   buckets: TokenBuckets,
 ): Promise<string> {
   const rawUrl = request.url ?? '/';
@@ -257,7 +278,7 @@ async function serve(
 async function originAnswer(
   options: GatewayOptions,
   request: IncomingMessage,
-  limit: { inFlight: number; max: number },
+  limit: InFlight,
   buckets: TokenBuckets,
 ): Promise<{ route: string; status: number; headers: Record<string, string>; body: Buffer }> {
   const rawUrl = request.url ?? '/';
@@ -291,7 +312,7 @@ async function originAnswer(
   if (!handler) throw new GatewayError(502, 'BAD_GATEWAY', 'No function is deployed for this route');
 
   const counted = match.route.access === 'shopper';
-  if (counted && limit.inFlight >= limit.max) {
+  if (counted && !limit.enter(match.route.handler)) {
     request.resume();
     throw new GatewayError(
       429,
@@ -302,7 +323,6 @@ async function originAnswer(
       'Too Many Requests',
     );
   }
-  if (counted) limit.inFlight++;
   let result: APIGatewayProxyResult;
   try {
     const body = await readBody(request);
@@ -311,7 +331,7 @@ async function originAnswer(
     const event = toProxyEvent(request, rawPath, url.searchParams, match, body, options.stage ?? 'local');
     result = await invoke(handler, event, match.route.handler);
   } finally {
-    if (counted) limit.inFlight--;
+    if (counted) limit.leave(match.route.handler);
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value);

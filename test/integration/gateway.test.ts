@@ -80,7 +80,7 @@ test('every route, schedule and event source names a handler module that exists'
   }
 });
 
-test('past its concurrency the gateway answers 429 THROTTLED at once, never queueing; admin routes are exempt', async () => {
+test("past a function's concurrency the gateway answers 429 THROTTLED at once, never queueing; other functions and admin routes are not taken", async () => {
   const slow = async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     return { statusCode: 200, body: '{}' };
@@ -93,16 +93,21 @@ test('past its concurrency the gateway answers 429 THROTTLED at once, never queu
   });
   const client = new ApiClient(throttled.url, 'k', 16);
   try {
-    const answers = await Promise.all(Array.from({ length: 6 }, () => client.call('GET', '/products/x')));
+    // A storm on one function, and while it lasts two calls of another: each function has its own
+    // concurrency deployed, so the storm takes only its own function's share.
+    const storm = Promise.all(Array.from({ length: 6 }, () => client.call('GET', '/products/x')));
+    const other = Promise.all(Array.from({ length: 2 }, () => client.call('GET', '/orders/o-1')));
     const admin = await Promise.all(
       Array.from({ length: 4 }, () => client.call('GET', '/admin/products/x/ledger', { admin: true })),
     );
+    const answers = await storm;
 
     const statuses = answers.map((answer) => answer.status).sort();
     expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
     const refused = answers.find((answer) => answer.status === 429);
     expect(refused?.body.error.code).toBe('THROTTLED');
     expect(refused?.headers['retry-after']).toBe('1');
+    expect((await other).map((answer) => answer.status)).toEqual([200, 200]);
     expect(admin.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
   } finally {
     await client.close();
