@@ -38,6 +38,12 @@ export const envVars = {
   sweepForSeconds: 'SWEEP_FOR_SECONDS',
   /** How long a believed stock level (and so a sold-out answer) is trusted, in milliseconds. */
   stockViewTtlMs: 'STOCK_VIEW_TTL_MS',
+  /**
+   * Milliseconds a connection to an AWS service may stay silent before the attempt fails
+   * (`lambdas/shared/clients/request-settings.ts`: 2,000 unless set); 0 sets no limit. The template
+   * leaves it unset; the local runtime sets 0, as its emulators answer a spike in seconds.
+   */
+  awsAttemptTimeoutMs: 'AWS_ATTEMPT_TIMEOUT_MS',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   powertoolsMetricsDisabled: 'POWERTOOLS_METRICS_DISABLED',

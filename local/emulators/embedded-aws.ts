@@ -4,7 +4,9 @@
  * standard `AWS_ENDPOINT_URL_<SERVICE>` variables, exactly as they would reach
  * LocalStack or (without the variables) AWS itself.
  */
+
 import { startFauxqs } from 'fauxqs';
+import { envVars } from '../../contract/env-vars';
 import { assertJava, startDynamoDbLocal } from './dynamodb-local';
 import { prepareWritableDir } from './environment';
 import { LocalKeyValueStore, startKeyValueStoreServer } from './key-value-store';
@@ -76,6 +78,8 @@ export async function startEmbeddedAws(options: { dataDir?: string } = {}): Prom
 export function endpointEnv(endpoints: AwsEndpoints): Record<string, string> {
   return {
     ...LOCAL_AWS_ENV,
+    // The emulators answer a spike in seconds where AWS answers in milliseconds: no limit per attempt.
+    [envVars.awsAttemptTimeoutMs]: '0',
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SQS: endpoints.sqs,
     AWS_ENDPOINT_URL_SNS: endpoints.sns,

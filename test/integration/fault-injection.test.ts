@@ -18,7 +18,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
-import { MAX_ATTEMPTS } from '../../lambdas/shared/clients/request-settings';
+import { ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS } from '../../lambdas/shared/clients/request-settings';
 import { ApiClient } from '../../local/api-client';
 import type { ArmedLoss, LostAnswers, WireRequest } from '../../local/probes/request-counter';
 import { eventually } from '../support/eventually';
@@ -60,8 +60,14 @@ const transactionThat = (check: (request: WireRequest) => boolean) => (operation
   operation === 'TransactWriteItems' && check(request);
 
 beforeAll(async () => {
-  // One sweep per scheduled run, so a test's runSchedules() is one sweep, not the template's minute of them.
-  stack = await startTestStack({ environment: { SWEEP_FOR_SECONDS: '0' } });
+  stack = await startTestStack({
+    environment: {
+      // One sweep per scheduled run, so a test's runSchedules() is one sweep, not the template's minute of them.
+      SWEEP_FOR_SECONDS: '0',
+      // The deployed limit on a silent attempt, which the local runtime lifts for its slower emulators.
+      AWS_ATTEMPT_TIMEOUT_MS: String(ATTEMPT_TIMEOUT_MS),
+    },
+  });
   api = new ApiClient(stack.url, stack.adminKey, 16);
   // The test's own reads go straight to DynamoDB Local, past the proxy and its faults.
   documentClient = DynamoDBDocumentClient.from(
