@@ -67,6 +67,13 @@ export interface RunningAssembly {
   /** Runs every schedule's target once now and waits for it. */
   runSchedules(): Promise<void>;
   /**
+   * Invokes one function once and answers its result, as `aws lambda invoke` does (RequestResponse): in the
+   * function's own execution environment, within its timeout and reserved concurrency, beside whatever its
+   * schedule, mappings or routes have in flight. Named by physical name, ARN or `stack/logicalId`. For what
+   * an operator or a test invokes by hand, e.g. several sweeps at once.
+   */
+  invoke(functionName: string, event: unknown): Promise<unknown>;
+  /**
    * What the wiring has carried so far, by `stack.logicalId`: batches each event source mapping delivered
    * and runs of each schedule, that their function took without an error.
    */
@@ -160,6 +167,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
               : [];
           }),
       runSchedules: () => started.schedules.runNow(),
+      invoke: (functionName, event) => running.function(functionName).invoke(event),
       traffic: () => ({ mappings: started.sources.delivered, handed: started.sources.handed, schedules: ran }),
       stop: async () => {
         stopping = true;

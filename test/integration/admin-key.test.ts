@@ -2,6 +2,11 @@
  * The admin routes open only to the configured key: the local stack refuses
  * to start with an empty or short one, and a wrong key — empty, shorter or
  * longer than the real one — is answered 403 and changes nothing.
+ *
+ * The 403s are the assembly's; the refusal starts the hand-wired runtime's
+ * `startLocalStack`, the one entry that resolves a key itself (from its option
+ * or DROPLINE_ADMIN_KEY): `startAssemblyStack` takes the key its callers have
+ * checked, and `serve-cli.test.ts` sees `dropline serve` refuse one on the assembly.
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';

@@ -22,7 +22,7 @@ import { ATTEMPT_TIMEOUT_MS, MAX_ATTEMPTS } from '../../lambdas/shared/clients/r
 import { ApiClient } from '../../local/api-client';
 import type { ArmedLoss, LostAnswers, WireRequest } from '../../local/probes/request-counter';
 import { eventually } from '../support/eventually';
-import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
+import { type AssemblyTestStack, resourceNamed, startTestStack } from '../support/local-stack';
 
 let stack: AssemblyTestStack;
 let api: ApiClient;
@@ -209,12 +209,9 @@ test('fulfilment: the dispatch commits, its answer is lost; redelivery dispatche
   // The template's visibility timeout (six times the consumer's) would make the redelivery three minutes
   // away; an operator's change of the running queue's attribute brings it to two seconds. What is tested is
   // that redelivery dispatches once, not how long SQS hides a failed message.
-  const ordersQueue = stack
-    .resources('AWS::SQS::Queue')
-    .find((queue) => /orders/i.test(queue.id) && !/dlq|dead/i.test(queue.id));
-  expect(ordersQueue).toBeDefined();
+  const ordersQueue = resourceNamed(stack, 'AWS::SQS::Queue', 'OrdersQueue');
   const sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
-  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: ordersQueue?.ref, Attributes: { VisibilityTimeout: '2' } }));
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: ordersQueue.ref, Attributes: { VisibilityTimeout: '2' } }));
   sqs.destroy();
 
   await product('fault-fulfil');

@@ -5,30 +5,35 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SetQueueAttributesCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ordersQueue } from '../../contract/topology';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { SimulatedWarehouse } from '../../lambdas/adapters/simulated-warehouse';
 import { Fulfilment } from '../../lambdas/domain/fulfilment';
 import type { Order } from '../../lambdas/domain/model';
 import { ApiClient } from '../../local/api-client';
 import { eventually } from '../support/eventually';
-import {
-  startHandWiredTestStack as startTestStack,
-  type HandWiredTestStack as TestStack,
-} from '../support/local-stack';
+import { type AssemblyTestStack, resourceNamed, startTestStack } from '../support/local-stack';
 
-let stack: TestStack;
+let stack: AssemblyTestStack;
 let api: ApiClient;
 let dynamodb: DynamoDBClient;
 let sqs: SQSClient;
+/** The template's orders queue and the dead-letter queue its redrive policy names. */
+let orders: { queueUrl: string; dlqUrl: string; maxReceiveCount: number };
 
 beforeAll(async () => {
   stack = await startTestStack();
   api = new ApiClient(stack.url, stack.adminKey);
   dynamodb = new DynamoDBClient({ endpoint: stack.endpoints.dynamodb });
   sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
+  orders = await ordersQueues();
 });
 
 afterAll(async () => {
@@ -59,6 +64,23 @@ async function dispatchesOf(orderId: string): Promise<number> {
   return Count ?? 0;
 }
 
+async function ordersQueues(): Promise<typeof orders> {
+  const queueUrl = resourceNamed(stack, 'AWS::SQS::Queue', 'OrdersQueue').ref;
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['RedrivePolicy'] }),
+  );
+  const redrive = JSON.parse(Attributes?.RedrivePolicy ?? '{}') as {
+    deadLetterTargetArn?: string;
+    maxReceiveCount?: number;
+  };
+  const dlq = stack
+    .resources('AWS::SQS::Queue')
+    .find(({ attributes }) => attributes.Arn === redrive.deadLetterTargetArn);
+  if (!dlq || redrive.maxReceiveCount === undefined)
+    throw new Error(`the orders queue has no dead-letter queue: ${Attributes?.RedrivePolicy}`);
+  return { queueUrl, dlqUrl: dlq.ref, maxReceiveCount: Number(redrive.maxReceiveCount) };
+}
+
 const orderStatus = async (orderId: string) => (await api.call('GET', `/orders/${orderId}`)).body.status;
 
 test('a redelivered or duplicated order message dispatches once and fulfils once', async () => {
@@ -72,7 +94,7 @@ test('a redelivered or duplicated order message dispatches once and fulfils once
   for (const attempt of [1, 2]) {
     await sqs.send(
       new SendMessageCommand({
-        QueueUrl: stack.messaging.queueUrls[ordersQueue.name],
+        QueueUrl: orders.queueUrl,
         MessageBody: JSON.stringify({ schema: 'dropline.orders.placed.v1', ...order, quantity: 1 }),
         MessageGroupId: orderId,
         MessageDeduplicationId: `replay-${attempt}-${randomUUID()}`,
@@ -134,9 +156,13 @@ test('a crash between dispatch and marking the order fulfilled never dispatches 
 test('a poison message lands in the dead-letter queue after maxReceiveCount without blocking other groups', async () => {
   const sku = 'pipeline-poison';
   await api.putProduct(sku, { name: 'Poison', priceCents: 100, stock: 10, holdSeconds: 600 });
+  // The template's visibility timeout (six times the consumer's, 180 s) would space the five receives
+  // fifteen minutes apart; an operator's change of the running queue's attribute brings it to two seconds.
+  // What is tested is where the message ends and what it holds up, not how long SQS hides a failed one.
+  await sqs.send(new SetQueueAttributesCommand({ QueueUrl: orders.queueUrl, Attributes: { VisibilityTimeout: '2' } }));
   await sqs.send(
     new SendMessageCommand({
-      QueueUrl: stack.messaging.queueUrls[ordersQueue.name],
+      QueueUrl: orders.queueUrl,
       MessageBody: '{"schema":"dropline.orders.placed.v1","orderId":"not-an-order"}',
       MessageGroupId: 'poison-group',
       MessageDeduplicationId: randomUUID(),
@@ -153,7 +179,7 @@ test('a poison message lands in the dead-letter queue after maxReceiveCount with
     async () => {
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
-          QueueUrl: stack.messaging.dlqUrls[ordersQueue.name],
+          QueueUrl: orders.dlqUrl,
           MaxNumberOfMessages: 10,
           MessageSystemAttributeNames: ['All'],
         }),
@@ -164,5 +190,5 @@ test('a poison message lands in the dead-letter queue after maxReceiveCount with
     { timeoutMs: 40_000, intervalMs: 500 },
   );
   expect(dead?.Body).toContain('not-an-order');
-  expect(Number(dead?.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(ordersQueue.maxReceiveCount);
+  expect(Number(dead?.Attributes?.ApproximateReceiveCount)).toBeGreaterThanOrEqual(orders.maxReceiveCount);
 }, 60_000);

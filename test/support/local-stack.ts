@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FunctionLogs } from '../../local/assembly/lambda-runtime';
 import { ownAssembly } from '../../local/assembly/own-assembly';
-import { type RunningAssembly, startAssemblyStack } from '../../local/assembly/run';
+import { type CreatedResource, type RunningAssembly, startAssemblyStack } from '../../local/assembly/run';
 import type { AwsEndpoints } from '../../local/emulators/embedded-aws';
 import { TEST_PROVIDER_CONTEXT, type TestIssuer } from '../../local/identity/test-issuer';
 import { type RequestCounter, startRequestCounter } from '../../local/probes/request-counter';
@@ -38,6 +38,12 @@ export interface TestStack {
 /** The app's assembly, with the resources it created. */
 export interface AssemblyTestStack extends TestStack {
   resources: RunningAssembly['resources'];
+  /**
+   * Invokes one of the assembly's functions once, as Lambda does (in the function's own execution
+   * environment, beside what its schedule or mappings have in flight), and answers its result. The
+   * function is named by its logical ID without the hash CDK appends, e.g. `ExpireHolds`.
+   */
+  invoke(functionId: string, event?: unknown): Promise<unknown>;
 }
 
 /** The hand-wired runtime, with what only it has. */
@@ -124,6 +130,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
       dynamodbRequests,
       resources: (type) => started.resources(type),
       runSchedules: () => started.runSchedules(),
+      invoke: (functionId, event = {}) =>
+        started.invoke(resourceNamed(started, 'AWS::Lambda::Function', functionId).ref, event),
       stop: async () => {
         try {
           await started.stop();
@@ -137,6 +145,24 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
     await dynamodbRequests.stop();
     throw error;
   }
+}
+
+/**
+ * The one resource of `type` the assembly created under the construct `constructId`: its logical ID is that
+ * id and the 8-character hash CDK appends (e.g. `OrdersQueue` for `OrdersQueueC538DD4C`).
+ */
+export function resourceNamed(
+  stack: Pick<RunningAssembly, 'resources'>,
+  type: string,
+  constructId: string,
+): CreatedResource {
+  const logicalId = new RegExp(`^${constructId}[0-9A-F]{8}$`);
+  const named = stack.resources(type).filter(({ id }) => logicalId.test(id.slice(id.indexOf('.') + 1)));
+  const [only] = named;
+  if (named.length !== 1 || only === undefined) {
+    throw new Error(`the assembly holds ${named.length} ${type} under ${constructId}; expected one`);
+  }
+  return only;
 }
 
 /** The in-process runtime, wired by hand from the app's configuration. */
