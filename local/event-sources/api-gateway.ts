@@ -43,12 +43,14 @@ export interface GatewayOptions {
   readonly host?: string;
   readonly stage?: string;
   /**
-   * Shopper invocations allowed in flight at once for each function, as its
-   * reserved or provisioned concurrency bounds it on AWS; past it the gateway
-   * answers 429 THROTTLED at once, as API Gateway's throttling does, instead of
-   * queueing work it cannot finish in time. Each function has its own count, as
-   * each has its own concurrency deployed: a storm of reservations does not take
-   * checkout's. Admin routes (their own usage plan) are exempt.
+   * Shopper invocations allowed in flight at once, as reserved or provisioned
+   * concurrency bounds a function on AWS: past it the gateway answers 429
+   * THROTTLED at once, as API Gateway's throttling does, instead of queueing
+   * work it cannot finish in time. It guards this machine, whose one DynamoDB
+   * Local every function shares, so it bounds them together; and no function
+   * takes more than half of it, so a storm on one route leaves the others
+   * room, as each function has concurrency of its own deployed. Admin routes
+   * (their own usage plan) are exempt.
    */
   readonly maxConcurrency?: number;
   /**
@@ -171,22 +173,28 @@ class GatewayError extends Error {
 
 export const DEFAULT_MAX_CONCURRENCY = 64;
 
-/** Shopper invocations in flight, counted per function (a route's handler). */
+/** Shopper invocations in flight: in all, and per function (a route's handler), at most half of all. */
 class InFlight {
   private readonly counts = new Map<string, number>();
+  private total = 0;
+  private readonly perFunction: number;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly max: number) {
+    this.perFunction = Math.ceil(max / 2);
+  }
 
-  /** Counts one more invocation of the function, or false when it is at its cap. */
+  /** Counts one more invocation of the function, or false when it or the gateway is at its cap. */
   enter(handler: string): boolean {
     const count = this.counts.get(handler) ?? 0;
-    if (count >= this.max) return false;
+    if (this.total >= this.max || count >= this.perFunction) return false;
     this.counts.set(handler, count + 1);
+    this.total++;
     return true;
   }
 
   leave(handler: string): void {
     this.counts.set(handler, (this.counts.get(handler) ?? 1) - 1);
+    this.total--;
   }
 }
 
