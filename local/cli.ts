@@ -6,6 +6,7 @@ import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { DROP_ACTIONS, isDropAction } from '../contract/drops';
 import { MAX_SHARDS } from '../contract/inventory-table';
 import { SKU_PATTERN, SKU_RULE } from '../contract/sku';
+import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey } from './admin-key';
 import { ApiClient } from './api-client';
 import { AssemblyError, readCloudAssembly } from './assembly/cloud-assembly';
 import { ownAssembly, SynthError } from './assembly/own-assembly';
@@ -25,7 +26,7 @@ import {
   rehearse,
   type WaitingRoomMeasures,
 } from './rehearsal/run';
-import { AdminKeyError, MIN_ADMIN_KEY_LENGTH, resolveAdminKey, startLocalStack } from './stack';
+import { startLocalStack } from './stack';
 
 export const MAX_REMOTE_SHOPPERS = 50_000;
 export const MAX_REMOTE_SECONDS = 300;

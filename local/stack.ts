@@ -3,7 +3,6 @@
  * table, the API on the local gateway and the schedules, all running the
  * same handler modules that ship to Lambda.
  */
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EDGE_ADMISSION_PATH_PATTERN, EDGE_QUEUE_PATH_PATTERN, LOCAL_EDGE_STORE_ARN } from '../contract/drops';
@@ -11,6 +10,7 @@ import { envVars } from '../contract/env-vars';
 import { DEFAULT_SERVICE_NAME } from '../contract/metrics';
 import { apiRoutes, schedules } from '../contract/routes';
 import { eventSourceMappings, ordersQueue, streamConsumer } from '../contract/topology';
+import { resolveAdminKey } from './admin-key';
 import { CloudFrontFunction } from './edge/cloudfront-function';
 import {
   type AwsEndpoints,
@@ -29,38 +29,6 @@ import { provisionInventoryTable } from './provision-table';
 
 /** The edge function's source; `CloudFrontFunction.fromFile` builds it as the edge stack does for upload. */
 const ADMISSION_FUNCTION_FILE = fileURLToPath(new URL('../edge/admission.js', import.meta.url));
-
-/** Shortest admin key the local stack accepts: an empty or short key would leave the admin routes open to guessing. */
-export const MIN_ADMIN_KEY_LENGTH = 16;
-
-export class AdminKeyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AdminKeyError';
-  }
-}
-
-/**
- * The key the admin routes will demand: the caller's, else `DROPLINE_ADMIN_KEY`,
- * else a generated one. A set but empty variable is refused, not replaced:
- * whoever set it meant a key, and the admin routes must never open to none.
- * Only visible ASCII can travel in an `x-api-key` header as written.
- */
-export function resolveAdminKey(given?: string, env: NodeJS.ProcessEnv = process.env): string {
-  const key = given ?? env.DROPLINE_ADMIN_KEY;
-  if (key === undefined) return randomBytes(18).toString('base64url');
-  const source = given === undefined ? 'DROPLINE_ADMIN_KEY' : 'The admin key (DROPLINE_ADMIN_KEY)';
-  if (key.length < MIN_ADMIN_KEY_LENGTH) {
-    throw new AdminKeyError(
-      `${source} must be at least ${MIN_ADMIN_KEY_LENGTH} characters long, got ${key.length}; ` +
-        'unset DROPLINE_ADMIN_KEY to have one generated',
-    );
-  }
-  if (!/^[\x21-\x7e]+$/.test(key)) {
-    throw new AdminKeyError(`${source} may hold only visible ASCII characters (no spaces or control characters)`);
-  }
-  return key;
-}
 
 export interface LocalStackOptions {
   readonly port?: number;

@@ -7,6 +7,7 @@
  */
 
 import { envVars } from '../../contract/env-vars';
+import { resolveAdminKey } from '../admin-key';
 import {
   type AwsEndpoints,
   type EmbeddedAws,
@@ -94,6 +95,8 @@ export interface CreatedResource {
 }
 
 export async function startAssemblyStack(options: AssemblyStackOptions): Promise<RunningAssembly> {
+  // Refused before anything is provisioned: an empty or short key would leave the admin routes open.
+  const adminKey = resolveAdminKey(options.adminKey);
   const assembly = readCloudAssembly(options.assemblyDir);
   const embedded: EmbeddedAws | undefined = options.endpoints
     ? undefined
@@ -124,7 +127,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     const api = assemblyApi(provisioned, running);
     const siteDir = assemblySite(provisioned);
     gateway = await startAssemblyGateway(api, {
-      adminKey: options.adminKey,
+      adminKey,
       // Without a page deployment in the assembly, `GET /` is the API's (a 404), as deployed without the edge.
       siteDir: siteDir ?? null,
       // The distribution's behaviours and their functions, in front of the API as CloudFront is.
@@ -145,7 +148,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     const started = { gateway, schedules, sources };
     return {
       url: gateway.url,
-      adminKey: options.adminKey,
+      adminKey,
       endpoints,
       functions: running.functions.length,
       routes: api.routes.length,

@@ -5,11 +5,12 @@
  */
 import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { resolveAdminKey } from '../admin-key';
 import { ApiClient, type ApiResponse, type Ledger } from '../api-client';
 import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
 import type { TestIssuer } from '../identity/test-issuer';
-import { type LocalStack, resolveAdminKey, startLocalStack } from '../stack';
+import { type LocalStack, startLocalStack } from '../stack';
 import { type Behaviour, bot, type DropContext, Outcomes, Queue, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';

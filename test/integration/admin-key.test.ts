@@ -3,18 +3,21 @@
  * to start with an empty or short one, and a wrong key — empty, shorter or
  * longer than the real one — is answered 403 and changes nothing.
  *
- * The 403s are the assembly's; the refusal starts the hand-wired runtime's
- * `startLocalStack`, the one entry that resolves a key itself (from its option
- * or DROPLINE_ADMIN_KEY): `startAssemblyStack` takes the key its callers have
- * checked, and `serve-cli.test.ts` sees `dropline serve` refuse one on the assembly.
+ * Both runtimes refuse a bad key before provisioning anything: the assembly
+ * (`startAssemblyStack`) the key it is given, the hand-wired runtime
+ * (`startLocalStack`) also one it reads from DROPLINE_ADMIN_KEY, as `serve`
+ * and `rehearse` do (`serve-cli.test.ts`).
  */
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { apiRoutes } from '../../contract/routes';
+import { AdminKeyError } from '../../local/admin-key';
 import { ApiClient } from '../../local/api-client';
+import { ownAssembly } from '../../local/assembly/own-assembly';
+import { startAssemblyStack } from '../../local/assembly/run';
 import { startGateway } from '../../local/event-sources/api-gateway';
-import { AdminKeyError, startLocalStack } from '../../local/stack';
+import { startLocalStack } from '../../local/stack';
 import { startTestStack, type TestStack } from '../support/local-stack';
 
 let stack: TestStack;
@@ -68,6 +71,22 @@ describe('the local stack refuses a key that would leave the admin routes open, 
     await expect(starting).rejects.toThrow(/DROPLINE_ADMIN_KEY.*at least 16 characters/);
     expect(await tableNames()).not.toContain(tableName);
   });
+});
+
+test.each([
+  ['an empty', ''],
+  ['a 15-character', 'fifteen-chars-k'],
+])('the assembly refuses %s admin key before provisioning anything', async (_, adminKey) => {
+  const own = await ownAssembly();
+  const before = await tableNames();
+
+  const starting = startAssemblyStack({ assemblyDir: own.dir, adminKey, endpoints: stack.endpoints, port: 0 });
+  // Should it start anyway, stop it so that the failure below is the only trace.
+  starting.then((started) => started.stop()).catch(() => undefined);
+
+  await expect(starting).rejects.toThrow(AdminKeyError);
+  await expect(starting).rejects.toThrow(/at least 16 characters/);
+  expect(await tableNames()).toEqual(before);
 });
 
 test('a gateway given an empty key admits no one, an empty x-api-key header included', async () => {
