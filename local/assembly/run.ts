@@ -143,6 +143,11 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
     const notes = [
       ...sources.notes,
       ...api.notes,
+      ...(configs.some((config) => config.environment[envVars.awsAttemptTimeoutMs] === '0')
+        ? [
+            `${envVars.awsAttemptTimeoutMs}=0: the functions' limit on a silent AWS connection (2 s an attempt, deployed) is lifted, as the emulators answer a spike in seconds`,
+          ]
+        : []),
       ...notEmulated(assembly).map(({ type, count, reason }) => `${type} (${count}): ${reason}`),
     ];
     const started = { gateway, schedules, sources };

@@ -140,6 +140,13 @@ test('a drop through the API carries traffic on every mapping, subscription and 
   expect([ledger.sold, ledger.supplied]).toEqual([1, 8]);
 }, 240_000);
 
+test('says at start what it runs differently for the emulators: the lifted limit on a silent AWS connection', () => {
+  const running = stack as RunningAssembly;
+  expect(running.notes).toContainEqual(
+    expect.stringMatching(/^AWS_ATTEMPT_TIMEOUT_MS=0: .*\(2 s an attempt, deployed\)/),
+  );
+});
+
 test("the channel defect this check stands for fails it: an applier that does not know the template's queues syncs no channel", async () => {
   // The defect deployed channel sync had: the applier knew its queues by names only the local runtime
   // produced, so on the deployed queues every record failed. Reproduced on a copy of the assembly whose
