@@ -33,3 +33,10 @@ export function jitteredBackoffMs(attempt: number, backoff: Backoff = contention
  * throttled it) says to retry with the same Idempotency-Key instead.
  */
 export const GATEWAY_THROTTLED_MESSAGE = 'Too many requests; retry shortly';
+
+/**
+ * How each of the functions' AWS clients bounds one call (`lambdas/shared/clients/request-settings.ts`
+ * says why): an attempt fails when its connection is not open within `connectionTimeoutMs` or then stays
+ * silent for `attemptTimeoutMs`, and the SDK tries `maxAttempts` times in all.
+ */
+export const awsCallLimits = { attemptTimeoutMs: 2_000, connectionTimeoutMs: 500, maxAttempts: 3 } as const;

@@ -7,6 +7,7 @@
  */
 
 import { envVars } from '../../contract/env-vars';
+import { awsCallLimits } from '../../contract/retries';
 import { resolveAdminKey } from '../admin-key';
 import {
   type AwsEndpoints,
@@ -145,7 +146,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       ...api.notes,
       ...(configs.some((config) => config.environment[envVars.awsAttemptTimeoutMs] === '0')
         ? [
-            `${envVars.awsAttemptTimeoutMs}=0: the functions' limit on a silent AWS connection (2 s an attempt, deployed) is lifted, as the emulators answer a spike in seconds`,
+            `${envVars.awsAttemptTimeoutMs}=0: the functions' limits on an AWS connection (deployed, ${awsCallLimits.connectionTimeoutMs / 1000} s to open and ${awsCallLimits.attemptTimeoutMs / 1000} s an attempt of silence) are lifted, as the emulators answer a spike in seconds`,
           ]
         : []),
       ...notEmulated(assembly).map(({ type, count, reason }) => `${type} (${count}): ${reason}`),

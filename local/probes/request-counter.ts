@@ -41,16 +41,27 @@ export type WireRequest = Readonly<Record<string, unknown>>;
 export interface LostAnswers {
   readonly matches: (operation: string, request: WireRequest) => boolean;
   /**
-   * How many matching requests lose their answer. The SDK resends a request whose answer it lost (its
-   * retry strategy: `maxAttempts`), so losing one call's answer means losing every attempt of it.
+   * How many answers of the first matching call are lost: its attempt and the SDK's resends of it (its
+   * retry strategy: `maxAttempts`), so losing every attempt of one call fails it, and losing fewer lets a
+   * resend through.
    */
   readonly times: number;
   readonly how: 'reset' | 'hang';
 }
 
-/** An armed `LostAnswers`: how many answers it has lost so far. */
+/**
+ * An armed `LostAnswers`: how many answers it has lost so far, and of which SDK call. It follows the first
+ * call it matches (the SDK's `amz-sdk-invocation-id`, the same on every resend of one call) and no other,
+ * so its losses are that call's attempts (`amz-sdk-request: attempt=N`), not another caller's look-alike.
+ */
 export interface ArmedLoss {
   readonly lost: number;
+  /** The SDK invocation id of the call whose answers it lost. */
+  readonly invocation: string | undefined;
+  /** The attempt number of each lost answer, in order (1, 2, 3 for a call that gave up after three). */
+  readonly attempts: readonly number[];
+  /** What the matcher threw, if it did: the request then went through as if it had not matched. */
+  readonly matcherError: string | undefined;
 }
 
 export interface RequestCounter {
@@ -88,7 +99,29 @@ export async function startRequestCounter(
   let batchReads = new Map<string, number>();
   let writeRequests: string[][] = [];
   const faults = new Map<string, WireFault>();
-  let losses: Array<LostAnswers & { lost: number }> = [];
+  let losses: Array<
+    LostAnswers & { lost: number; invocation: string | undefined; attempts: number[]; matcherError: string | undefined }
+  > = [];
+  /** The armed loss that takes this request's answer, if any: its call's, or a fresh match. */
+  const lossFor = (operation: string, body: Buffer, incoming: IncomingMessage) => {
+    const invocation = String(incoming.headers['amz-sdk-invocation-id'] ?? '');
+    const attempt = Number(/attempt=(\d+)/.exec(String(incoming.headers['amz-sdk-request'] ?? ''))?.[1] ?? 0);
+    const loss = losses.find((armed) => {
+      if (armed.lost >= armed.times) return false;
+      if (armed.invocation !== undefined) return armed.invocation === invocation;
+      try {
+        return armed.matches(operation, parsed(body));
+      } catch (error) {
+        armed.matcherError ??= error instanceof Error ? error.message : String(error);
+        return false;
+      }
+    });
+    if (!loss) return undefined;
+    loss.invocation = invocation;
+    loss.lost++;
+    loss.attempts.push(attempt);
+    return loss;
+  };
   const server = createServer((incoming, outgoing) => {
     const operation =
       String(incoming.headers['x-amz-target'] ?? 'unknown')
@@ -117,9 +150,7 @@ export async function startRequestCounter(
         for (const key of keys) tally.set(key, (tally.get(key) ?? 0) + 1);
         if (operation !== 'BatchGetItem') writeRequests.push(keys);
       }
-      const loss = losses.find((armed) => armed.lost < armed.times && armed.matches(operation, parsed(body)));
-      if (loss) loss.lost++;
-      forward(incoming, outgoing, body, loss?.how);
+      forward(incoming, outgoing, body, lossFor(operation, body, incoming)?.how);
     });
   });
 
@@ -172,7 +203,7 @@ export async function startRequestCounter(
       for (const operation of operations) faults.set(operation, fault);
     },
     loseAnswers: (loss) => {
-      const armed = { ...loss, lost: 0 };
+      const armed = { ...loss, lost: 0, invocation: undefined, attempts: [], matcherError: undefined };
       losses.push(armed);
       return armed;
     },

@@ -143,7 +143,7 @@ test('a drop through the API carries traffic on every mapping, subscription and 
 test('says at start what it runs differently for the emulators: the lifted limit on a silent AWS connection', () => {
   const running = stack as RunningAssembly;
   expect(running.notes).toContainEqual(
-    expect.stringMatching(/^AWS_ATTEMPT_TIMEOUT_MS=0: .*\(2 s an attempt, deployed\)/),
+    expect.stringMatching(/^AWS_ATTEMPT_TIMEOUT_MS=0: .*\(deployed, 0.5 s to open and 2 s an attempt of silence\)/),
   );
 });
 

@@ -32,11 +32,17 @@ const injected: string[] = [];
 
 /**
  * Loses the answers of the next call matching `matches`: its first attempt, after letting its write
- * through, and each resend of it by the SDK (`MAX_ATTEMPTS` in all), so the call fails in the function.
+ * through, and each resend of that call by the SDK (`MAX_ATTEMPTS` in all, unless `times` says fewer),
+ * so the call fails in the function.
  */
-function loseAnswersOnce(label: string, matches: LostAnswers['matches'], how: LostAnswers['how'] = 'reset') {
-  const loss = stack.dynamodbRequests.loseAnswers({ matches, times: MAX_ATTEMPTS, how });
-  armed.push({ label, loss, times: MAX_ATTEMPTS });
+function loseAnswersOnce(
+  label: string,
+  matches: LostAnswers['matches'],
+  how: LostAnswers['how'] = 'reset',
+  times: number = MAX_ATTEMPTS,
+) {
+  const loss = stack.dynamodbRequests.loseAnswers({ matches, times, how });
+  armed.push({ label, loss, times });
   injected.push(label);
   return loss;
 }
@@ -76,8 +82,16 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  const short = armed.filter((fault) => fault.loss.lost !== fault.times);
-  const report = short.map((fault) => `${fault.label}: lost ${fault.loss.lost} of ${fault.times}`);
+  // Each fault took the answers of one SDK call, attempts 1, 2, … in order: the call the test meant, not
+  // two look-alikes, and no matcher failed.
+  const report = armed
+    .filter(
+      ({ loss, times }) =>
+        loss.matcherError !== undefined ||
+        loss.invocation === undefined ||
+        loss.attempts.join() !== Array.from({ length: times }, (_, index) => index + 1).join(),
+    )
+    .map(({ label, loss }) => `${label}: attempts lost ${loss.attempts.join() || 'none'} ${loss.matcherError ?? ''}`);
   armed = [];
   stack.dynamodbRequests.clearFaults(); // disarmed whatever happens, so a fault never leaks into the next test
   expect(report).toEqual([]);
@@ -114,6 +128,22 @@ test('reserve: the hold commits, its answer is lost; 503 + Retry-After, and the 
   const retried = await api.reserve('fault-reserve', 'ana', 2, 'fault-reserve-key');
   expect(retried.status).toBe(201);
   expect(await api.ledger('fault-reserve')).toMatchObject({ available: 8, held: 2, sold: 0 });
+});
+
+test('reserve: the first answer is lost and the SDK’s resend gets through; 201 at once and one hold', async () => {
+  await product('fault-resend');
+  loseAnswersOnce(
+    'reserve (resent)',
+    transactionThat((request) => putsKey(request, 'IDEMPOTENCY#')),
+    'reset',
+    1,
+  );
+
+  const first = await api.reserve('fault-resend', 'ruth', 2, 'fault-resend-key');
+  expect(first.status).toBe(201);
+  const again = await api.reserve('fault-resend', 'ruth', 2, 'fault-resend-key');
+  expect(again.body.reservationId).toBe(first.body.reservationId);
+  expect(await api.ledger('fault-resend')).toMatchObject({ available: 8, held: 2 });
 });
 
 test('reserve: an answer that never comes ends in the function’s own 503, within its timeout, not in Lambda’s', async () => {
@@ -186,7 +216,7 @@ test('expiry: a sweep loses the answer of an expiry it committed; the next sweep
     holdSeconds: 1,
   });
   // Armed before the hold can expire: whichever sweep expires it first — the schedule's or this test's —
-  // meets the fault.
+  // meets the fault, reports the hold's expiry failed and goes on.
   const loss = loseAnswersOnce(
     'expire',
     transactionThat((request) => ends(request, 'EXPIRED') && updatesKey(request, 'STOCK#fault-expiry#')),

@@ -97,6 +97,9 @@ test('past its concurrency, or a function past half of it, the gateway answers 4
     // half the gateway's four, so the other function's calls still find room.
     const storm = Promise.all(Array.from({ length: 6 }, () => client.call('GET', '/products/x')));
     const other = Promise.all(Array.from({ length: 2 }, () => client.call('GET', '/orders/o-1')));
+    // With both in flight the gateway's four are taken: a third function finds no room.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const third = await client.call('GET', '/reservations/r-1');
     const admin = await Promise.all(
       Array.from({ length: 4 }, () => client.call('GET', '/admin/products/x/ledger', { admin: true })),
     );
@@ -108,6 +111,7 @@ test('past its concurrency, or a function past half of it, the gateway answers 4
     expect(refused?.body.error.code).toBe('THROTTLED');
     expect(refused?.headers['retry-after']).toBe('1');
     expect((await other).map((answer) => answer.status)).toEqual([200, 200]);
+    expect(third.status).toBe(429);
     expect(admin.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
   } finally {
     await client.close();

@@ -21,13 +21,22 @@
  * DynamoDB applications", same blog).
  *
  * DynamoDB answers in milliseconds, so a connection silent for two seconds
- * has lost its answer, not delayed it. The SDK's standard retry mode sends a
- * timed-out request again (a timeout is a transient error) up to
- * `maxAttempts` times with a backoff under a second each, so a lost answer
- * costs at most about 3 × 2 s + 1 s before the function answers 503 —
- * under the 10 s the API's functions are given (`test/infra` checks it).
+ * has lost its answer, not delayed it. A connection not open within half a
+ * second fails the attempt too (within a region it opens in milliseconds).
+ * The SDK's standard retry mode sends a timed-out or reset request again (a
+ * transient error) up to `maxAttempts` times with a backoff of well under a
+ * second in all, so one lost call costs at most 3 × (0.5 s + 2 s) plus the
+ * backoff before the function answers 503 — under the 10 s the API's
+ * functions are given, with a second to spare for the rest of the request
+ * (`test/infra/stateless.test.ts` checks it). The bound is per call: a
+ * handler that goes on after one failed call (checkout tries a refund it
+ * owes and leaves it to the sweeper when that fails) could spend it twice
+ * if a second call lost its answers too, and end at Lambda's timeout.
  *
- * A connection that is not open within a second fails the attempt too.
+ * The same limits hold for SQS, SNS and the KeyValueStore. A KeyValueStore
+ * write whose answer is lost is sent again with the same `IfMatch` ETag,
+ * which fails when the first got through; the edge-state writer then reads
+ * the store again, as it does after any conflict.
  *
  * `AWS_ATTEMPT_TIMEOUT_MS` overrides the two seconds; the local runtime sets
  * 0 (no limit on either), because DynamoDB Local on two cores answers a
@@ -38,10 +47,11 @@
  */
 import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { envVars } from '../../../contract/env-vars';
+import { awsCallLimits } from '../../../contract/retries';
 
-export const ATTEMPT_TIMEOUT_MS = 2_000;
-export const CONNECTION_TIMEOUT_MS = 1_000;
-export const MAX_ATTEMPTS = 3;
+export const ATTEMPT_TIMEOUT_MS = awsCallLimits.attemptTimeoutMs;
+export const CONNECTION_TIMEOUT_MS = awsCallLimits.connectionTimeoutMs;
+export const MAX_ATTEMPTS = awsCallLimits.maxAttempts;
 
 const attemptTimeoutMs = getNumberFromEnv({ key: envVars.awsAttemptTimeoutMs, defaultValue: ATTEMPT_TIMEOUT_MS });
 
