@@ -52,17 +52,18 @@ test('due holds raced by double releases and three sweepers return each unit exa
   const latestExpiry = Math.max(...holds.map((hold) => Date.parse(hold.expiresAt)));
   await new Promise((resolve) => setTimeout(resolve, latestExpiry - Date.now() + 50));
 
-  const [releases] = await Promise.all([
+  const [settled] = await Promise.all([
     Promise.all(
       holds.flatMap((hold) =>
-        [1, 2].map(
-          async () =>
-            (await untilSettled(() => api.call('DELETE', `/reservations/${hold.reservationId}`), 20)).response,
-        ),
+        [1, 2].map(() => untilSettled(() => api.call('DELETE', `/reservations/${hold.reservationId}`), 20)),
       ),
     ),
     Promise.all([expireHolds(), expireHolds(), expireHolds()]),
   ]);
+  const releases = settled.map(({ response }) => response);
+  // A release the race answered 429/503 is sent again; how many were is the machine's, and shown here.
+  const resent = settled.filter(({ retries }) => retries > 0).length;
+  console.info(`release-expiry: ${resent} of ${settled.length} racing releases were sent again after a 429/503`);
 
   expect(releases.map((response) => response.status)).toEqual(releases.map(() => 200));
   const finalStatus = new Map<string, string>();
