@@ -45,6 +45,8 @@ export class Outcomes {
   readonly orders = new Map<string, { reservationId: string; customerId: string; quantity: number }>();
   /** Requests whose answer never came (after retries): their effect is unknown to the client. */
   unanswered = 0;
+  /** Orders a shopper learned of by asking after the hold, as no checkout was answered for good. */
+  confirmedLate = 0;
   /** Answers to the page's poll the shoppers sent. */
   feedbackSent = 0;
 }
@@ -342,6 +344,20 @@ export async function shopper(context: DropContext, index: number): Promise<void
     const orderId = String(answer.body.orderId);
     context.outcomes.orders.set(orderId, { reservationId, customerId, quantity });
     if (random() < 0.3) await send(context, 'order', () => api.call('GET', `/orders/${orderId}`, { timeoutMs }));
+  }
+  if (!paid && answers.every((answer) => answer === undefined || invitesRetry(answer))) {
+    // No checkout was answered for good (each timed out, or its retries were all refused 429/503): the
+    // app asks what became of the hold, as a shopper asks whether the payment went through. A checkout
+    // that committed after its answer was lost is then the shopper's order, as it is in the ledger.
+    const hold = await send(context, 'reservation', () =>
+      api.call('GET', `/reservations/${reservationId}`, { timeoutMs }),
+    );
+    const orderId = hold?.status === 200 && hold.body.status === 'CONFIRMED' ? hold.body.orderId : undefined;
+    if (typeof orderId === 'string') {
+      paid = true;
+      context.outcomes.confirmedLate++;
+      context.outcomes.orders.set(orderId, { reservationId, customerId, quantity });
+    }
   }
   await ended(paid ? 'PAID' : 'LEFT');
 }

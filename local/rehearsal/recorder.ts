@@ -4,7 +4,7 @@
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 
-export type RouteName = 'product' | 'queue' | 'reserve' | 'checkout' | 'release' | 'order' | 'feedback';
+export type RouteName = 'product' | 'queue' | 'reserve' | 'checkout' | 'release' | 'reservation' | 'order' | 'feedback';
 
 export interface Percentiles {
   readonly p50: number;

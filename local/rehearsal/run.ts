@@ -328,6 +328,7 @@ async function run(
     timeouts: recorder.timeouts,
     retries: recorder.retries,
     unanswered: outcomes.unanswered,
+    confirmedLate: outcomes.confirmedLate,
     durationSeconds: Number(spikeSeconds.toFixed(1)),
     peakArrivalRps: Math.round(peakRatePerSecond(options.shoppers, durationMs)),
     channelsInSync: checks.find((check) => check.promise === 'channels in sync')?.passed ?? false,

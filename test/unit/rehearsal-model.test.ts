@@ -1,6 +1,10 @@
-import { Outcomes, shopperFeedback } from '../../local/rehearsal/actors';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiClient } from '../../local/api-client';
+import { Outcomes, shopper, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
+import { Recorder } from '../../local/rehearsal/recorder';
 import { verdict } from '../../local/rehearsal/verdict';
 
 test('arrivals ramp up, spike and decay, within the run, reproducibly', () => {
@@ -63,4 +67,63 @@ test('a shopper rates the drop from what they lived through', () => {
     latencyMs: 40,
     seenAvailable: 0,
   });
+});
+
+test('a shopper whose checkout committed but was never answered for good learns the order by asking after the hold', async () => {
+  // A scripted API on loopback: the first checkout commits and answers too late for the app's timeout,
+  // every retry is refused 429 THROTTLED, and the hold then reads CONFIRMED with its order.
+  let checkouts = 0;
+  const server = createServer((request, response) => {
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json', ...headers });
+      response.end(JSON.stringify(body));
+    };
+    request.resume();
+    const route = `${request.method} ${request.url}`;
+    if (route === 'GET /products/late') return json(200, { sku: 'late', available: 5 });
+    if (route === 'POST /products/late/reservations') return json(201, { reservationId: 'r-late', quantity: 1 });
+    if (route === 'POST /reservations/r-late/checkout') {
+      checkouts++;
+      if (checkouts === 1) return void setTimeout(() => json(201, { orderId: 'o-late' }), 400);
+      return json(429, { error: { code: 'THROTTLED', message: 'no' } }, { 'retry-after': '0' });
+    }
+    if (route === 'GET /reservations/r-late')
+      return json(200, { reservationId: 'r-late', status: 'CONFIRMED', orderId: 'o-late' });
+    if (route === 'GET /orders/o-late') return json(200, { orderId: 'o-late' });
+    return json(404, { error: { code: 'ROUTE_NOT_FOUND', message: route } });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const api = new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'k', 4);
+  const outcomes = new Outcomes();
+  try {
+    await shopper(
+      {
+        api,
+        sku: 'late',
+        runId: 'late',
+        seed: 1,
+        maxPerCustomer: 1,
+        behaviour: {
+          declineShare: 0,
+          abandonShare: 0,
+          releaseShare: 0,
+          doubleCheckoutShare: 0,
+          requestTimeoutMs: 150,
+          maxRetries: 2,
+          botAttempts: 0,
+          feedbackShare: 0,
+        },
+        recorder: new Recorder(),
+        outcomes,
+      },
+      0,
+    );
+  } finally {
+    await api.close();
+    await new Promise((resolve) => server.close(resolve));
+  }
+
+  expect(checkouts).toBe(3);
+  expect([...outcomes.orders.keys()]).toEqual(['o-late']);
+  expect(outcomes.confirmedLate).toBe(1);
 });
