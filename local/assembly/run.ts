@@ -76,6 +76,11 @@ export interface RunningAssembly {
    */
   invoke(functionName: string, event: unknown): Promise<unknown>;
   /**
+   * The variables one function runs with (its template's, resolved to the provisioned resources, then the
+   * runtime's own), as `aws lambda get-function-configuration` reports them. Named as `invoke` names it.
+   */
+  environment(functionName: string): Readonly<Record<string, string>>;
+  /**
    * What the wiring has carried so far, by `stack.logicalId`: batches each event source mapping delivered
    * and runs of each schedule, that their function took without an error.
    */
@@ -177,6 +182,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
           }),
       runSchedules: () => started.schedules.runNow(),
       invoke: (functionName, event) => running.function(functionName).invoke(event),
+      environment: (functionName) => running.function(functionName).config.environment,
       traffic: () => ({ mappings: started.sources.delivered, handed: started.sources.handed, schedules: ran }),
       stop: async () => {
         stopping = true;

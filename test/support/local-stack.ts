@@ -10,6 +10,9 @@
  * reach into it (its topology, its messaging) or compare it with the templates.
  */
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FunctionLogs } from '../../local/assembly/lambda-runtime';
 import { ownAssembly } from '../../local/assembly/own-assembly';
 import { type CreatedResource, type RunningAssembly, startAssemblyStack } from '../../local/assembly/run';
@@ -44,6 +47,8 @@ export interface AssemblyTestStack extends TestStack {
    * function is named by its logical ID without the hash CDK appends, e.g. `ExpireHolds`.
    */
   invoke(functionId: string, event?: unknown): Promise<unknown>;
+  /** The variables one of the assembly's functions runs with, named as `invoke` names it. */
+  environment(functionId: string): Readonly<Record<string, string>>;
 }
 
 /** The hand-wired runtime, with what only it has. */
@@ -58,6 +63,44 @@ export interface TestStackOptions {
   readonly environment?: Readonly<Record<string, string>>;
   /** Where the functions' log lines go (the assembly only; default: discarded). */
   readonly functionLogs?: FunctionLogs;
+  /**
+   * Endpoints used instead of the run's emulators' for SQS or SNS, by the functions and the runtime alike,
+   * e.g. a proxy in front of SNS (the assembly only).
+   */
+  readonly endpoints?: Partial<Pick<AwsEndpoints, 'sqs' | 'sns'>>;
+  /**
+   * Runs a copy of the app's assembly with its templates edited (by stack name, e.g. `Dropline-Stateless`),
+   * as a tester rehearses an edit before deploying it; the copy is removed when the stack stops (the assembly only).
+   */
+  readonly edit?: (templates: Readonly<Record<string, AssemblyTemplate>>) => void;
+}
+
+/** A template of the assembly, as its JSON file holds it. */
+export interface AssemblyTemplate {
+  Resources: Record<string, { Type: string; Properties?: Record<string, unknown>; [key: string]: unknown }>;
+  Outputs?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+/** A copy of the assembly in `dir` whose templates `edit` has changed. */
+function editedCopy(dir: string, edit: NonNullable<TestStackOptions['edit']>): string {
+  const copy = mkdtempSync(join(tmpdir(), 'dropline-assembly-edit-'));
+  try {
+    cpSync(dir, copy, { recursive: true });
+    const suffix = '.template.json';
+    const files = readdirSync(copy).filter((file) => file.endsWith(suffix));
+    const templates = Object.fromEntries(
+      files.map((file) => [file.slice(0, -suffix.length), JSON.parse(readFileSync(join(copy, file), 'utf8'))]),
+    ) as Record<string, AssemblyTemplate>;
+    edit(templates);
+    for (const [name, template] of Object.entries(templates)) {
+      writeFileSync(join(copy, `${name}${suffix}`), JSON.stringify(template));
+    }
+    return copy;
+  } catch (error) {
+    rmSync(copy, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 function requireTestEnv(name: string): string {
@@ -103,11 +146,18 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
   const own = await ownAssembly({
     context: { ...(options.identity ? TEST_PROVIDER_CONTEXT : {}), ...options.context },
   });
-  const { endpoints, dynamodbRequests } = await countedEndpoints();
+  const counted = await countedEndpoints();
+  const { dynamodbRequests } = counted;
+  const endpoints = { ...counted.endpoints, ...options.endpoints };
   let running: RunningAssembly | undefined;
+  let copy: string | undefined;
+  const removeCopy = () => {
+    if (copy) rmSync(copy, { recursive: true, force: true });
+  };
   try {
+    copy = options.edit ? editedCopy(own.dir, options.edit) : undefined;
     running = await startAssemblyStack({
-      assemblyDir: own.dir,
+      assemblyDir: copy ?? own.dir,
       adminKey: testAdminKey(),
       endpoints,
       port: 0,
@@ -132,17 +182,20 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
       runSchedules: () => started.runSchedules(),
       invoke: (functionId, event = {}) =>
         started.invoke(resourceNamed(started, 'AWS::Lambda::Function', functionId).ref, event),
+      environment: (functionId) => started.environment(resourceNamed(started, 'AWS::Lambda::Function', functionId).ref),
       stop: async () => {
         try {
           await started.stop();
         } finally {
           await dynamodbRequests.stop();
+          removeCopy();
         }
       },
     };
   } catch (error) {
     await running?.stop();
     await dynamodbRequests.stop();
+    removeCopy();
     throw error;
   }
 }
