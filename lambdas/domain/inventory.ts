@@ -244,9 +244,12 @@ export class Inventory {
   /**
    * Expires every HELD reservation that is due. Each hold is settled on its
    * own: one that fails (a poison hold) is skipped, moved behind the others
-   * for a while and reported, and the sweep goes on.
+   * for a while and reported, and the sweep goes on. With `stopAfterMs`, no
+   * page is begun once the clock has passed it (the first always is): the
+   * holds left stay due for the next sweep, and the invocation ends before
+   * Lambda's timeout cuts it off mid-page.
    */
-  async expireDueHolds(batchSize = 100): Promise<ExpirySweep> {
+  async expireDueHolds(batchSize = 100, stopAfterMs = Number.POSITIVE_INFINITY): Promise<ExpirySweep> {
     let expired = 0;
     const failed: string[] = [];
     for (;;) {
@@ -274,6 +277,7 @@ export class Inventory {
       // A page of holds that were all ended elsewhere means the index lags: stop here. Failed holds
       // were moved behind the others, so a page of them is followed by the next page.
       if (due.length < batchSize || (expiredInBatch === 0 && failedInBatch === 0)) return { expired, failed };
+      if (this.deps.clock.now() >= stopAfterMs) return { expired, failed };
     }
   }
 

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { getNumberFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
 import { envVars } from '../../contract/env-vars';
 import { metricNames } from '../../contract/metrics';
 import { RECONCILE_EVERY_MS } from '../domain/outbox';
@@ -17,6 +18,13 @@ import { metrics } from '../shared/powertools/metrics';
  */
 const SWEEP_FOR_MS = getNumberFromEnv({ key: envVars.sweepForSeconds, defaultValue: 0 }) * 1000;
 const SWEEP_EVERY_MS = 1000;
+/**
+ * No step begins this close to the function's timeout: a page of expiries, a batch of refunds or a snapshot
+ * step already running has this long to finish (each AWS call gives up within about 8 s: three attempts of
+ * `awsCallLimits`). What is left stays due for the next invocation; an invocation Lambda cuts off would
+ * end in an error, and the schedule's async invocation would be retried on top of the next one.
+ */
+export const STOP_BEFORE_TIMEOUT_MS = 10_000;
 
 export interface SweepSummary {
   readonly expired: number;
@@ -30,13 +38,21 @@ export interface SweepSummary {
   readonly reconciled: number;
   /** Replicated SKUs' snapshots published (at most one per SKU per sweep). */
   readonly replicatedPublished: number;
+  /** The invocation stopped before its sweeping time was up, work maybe left, as its timeout came near. */
+  readonly stoppedEarly: boolean;
 }
 
 /** When this execution environment last reconciled the snapshots. */
 let reconciledAt = 0;
 
-export async function expireHolds(): Promise<SweepSummary> {
-  const until = Date.now() + SWEEP_FOR_MS;
+export async function expireHolds(
+  _event: unknown,
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+): Promise<SweepSummary> {
+  const stopAfter = Date.now() + context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS;
+  const sweepUntil = Date.now() + SWEEP_FOR_MS;
+  const until = Math.min(sweepUntil, stopAfter);
+  const late = () => Date.now() >= stopAfter;
   const summary = {
     expired: 0,
     sweeps: 0,
@@ -45,25 +61,31 @@ export async function expireHolds(): Promise<SweepSummary> {
     refundsOverdue: 0,
     reconciled: 0,
     replicatedPublished: 0,
+    stoppedEarly: false,
   };
   do {
     const started = Date.now();
-    const sweep = await inventory.expireDueHolds();
+    // Expiry first, and at least a page of it however late: it is what gives units back to the drop.
+    const sweep = await inventory.expireDueHolds(undefined, stopAfter);
     summary.expired += sweep.expired;
     summary.poisonHolds += sweep.failed.length;
     for (const reservationId of sweep.failed) logger.error('Hold expiry failed; deferred', { reservationId });
-    const settled = await refunds.settleDue();
-    summary.refunded += settled.refunded;
-    summary.refundsOverdue += settled.overdue;
-    if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
-    // A replicated SKU is published here, once a second, rather than by every relay batch.
-    summary.replicatedPublished += await snapshots.publishReplicated().catch((error: unknown) => {
-      logger.warn('Publishing replicated snapshots failed', {
-        errorName: error instanceof Error ? error.name : 'unknown',
+    if (!late()) {
+      const settled = await refunds.settleDue();
+      summary.refunded += settled.refunded;
+      summary.refundsOverdue += settled.overdue;
+      if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
+    }
+    if (!late()) {
+      // A replicated SKU is published here, once a second, rather than by every relay batch.
+      summary.replicatedPublished += await snapshots.publishReplicated().catch((error: unknown) => {
+        logger.warn('Publishing replicated snapshots failed', {
+          errorName: error instanceof Error ? error.name : 'unknown',
+        });
+        return 0;
       });
-      return 0;
-    });
-    if (started - reconciledAt >= RECONCILE_EVERY_MS) {
+    }
+    if (!late() && started - reconciledAt >= RECONCILE_EVERY_MS) {
       reconciledAt = started;
       // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
       summary.reconciled += await snapshots.reconcile().catch((error: unknown) => {
@@ -72,15 +94,22 @@ export async function expireHolds(): Promise<SweepSummary> {
       });
     }
     summary.sweeps++;
+    if (late()) {
+      summary.stoppedEarly = true;
+      break;
+    }
     const next = started + SWEEP_EVERY_MS;
     if (next >= until) break;
     await sleep(next - Date.now());
   } while (Date.now() < until);
+  // The timeout left less than the sweeping time: a timeout set too short for SWEEP_FOR_SECONDS.
+  if (stopAfter < sweepUntil) summary.stoppedEarly = true;
   metrics.addMetric(metricNames.holdsExpired, MetricUnit.Count, summary.expired);
   metrics.addMetric(metricNames.holdExpiryFailed, MetricUnit.Count, summary.poisonHolds);
   metrics.addMetric(metricNames.refundsSettled, MetricUnit.Count, summary.refunded);
   metrics.addMetric(metricNames.refundOverdue, MetricUnit.Count, summary.refundsOverdue);
-  if (summary.expired > 0 || summary.refunded > 0) logger.info('Swept due holds and owed refunds', { ...summary });
+  if (summary.stoppedEarly) logger.warn('Sweeping stopped early: the function timeout is near', { ...summary });
+  else if (summary.expired > 0 || summary.refunded > 0) logger.info('Swept due holds and owed refunds', { ...summary });
   return summary;
 }
 

@@ -200,6 +200,33 @@ test('code that outruns the template’s timeout ends as on Lambda, and the next
   await expect(inFlight).rejects.toThrow(/the execution environment exited/);
 });
 
+test('the expiry sweeper stops sweeping as its timeout comes near, rather than being cut off by it', async () => {
+  // The template sweeps for 55 s of a 70 s timeout; with the timeout cut to 12 s, an invocation that keeps to
+  // its sweeping time runs into Lambda's timeout (an error, and the schedule's retry on top of the next run).
+  // A sweep slowed by a loaded table must likewise end before the timeout does: it stops 10 s short of it.
+  const edited = editedCopy((_, template) => {
+    const id = logicalIdOf(assemblyDir, 'expire-holds').split('/')[1] as string;
+    const resource = (
+      template.Resources as Record<
+        string,
+        { Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } }
+      >
+    )[id];
+    if (!resource) throw new Error('expire-holds function missing');
+    expect(resource.Properties.Environment.Variables.SWEEP_FOR_SECONDS).toBe('55');
+    resource.Properties.Timeout = 12;
+  });
+  const { runtime } = await start(edited);
+  const sweeper = runtime.function(logicalIdOf(edited, 'expire-holds'));
+
+  const summary = (await sweeper.invoke({})) as { sweeps: number; stoppedEarly: boolean };
+
+  expect(summary.stoppedEarly).toBe(true);
+  // 2 s of sweeping (12 s less the 10 s kept back), once a second.
+  expect(summary.sweeps).toBeGreaterThanOrEqual(1);
+  expect(summary.sweeps).toBeLessThanOrEqual(3);
+}, 60_000);
+
 test('each function has its own module instance and environment', async () => {
   const counterModule = [
     'let invocations = 0;',

@@ -409,6 +409,22 @@ describe('expireDueHolds', () => {
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0, expired: 5 });
   });
 
+  test('past its stop time a sweep begins no new page: the holds left stay due for the next one', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product();
+    for (const shopper of ['a', 'b', 'c', 'd', 'e']) await reserve(drop, sku, shopper);
+    drop.clock.advance(HOLD_MS);
+
+    // Already past the stop time: the first page still runs (every invocation makes progress), no second.
+    const late = await drop.inventory.expireDueHolds(2, drop.clock.now());
+    expect(late.expired).toBe(2);
+    expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 7, held: 3, expired: 2 });
+
+    const next = await drop.inventory.expireDueHolds(2);
+    expect(next.expired).toBe(3);
+    expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0, expired: 5 });
+  });
+
   test('a poison hold is skipped, deferred behind the others and reported; the rest expire', async () => {
     const drop = fakeDrop();
     const { sku } = await drop.product();
