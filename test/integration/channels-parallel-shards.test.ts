@@ -1,9 +1,10 @@
 /**
  * Real-time sync when the stream is read as AWS reads a busy table's: several
  * shards in parallel, so two relay invocations for one SKU overlap and the
- * SNS FIFO group can receive snapshot version 12 before version 10. The local
- * stream source runs with `shardOrder: 'parallel'` (different items' records
- * delivered concurrently, each item's in order).
+ * SNS FIFO group can receive snapshot version 12 before version 10. Run on the
+ * app's own assembly, whose stream mapping the local runtime reads in lanes
+ * by partition key (4 times the mapping's ParallelizationFactor: different
+ * items' records delivered concurrently, each item's in order), as on AWS.
  *
  * Two overlapping invocations only publish out of order if the first to read
  * is the last to publish. On AWS what lies between an invocation's read and
@@ -11,9 +12,10 @@
  * connection, an SDK retry, a pause): hundreds of milliseconds at times.
  * Inside one process the call to SNS takes a few milliseconds, so a proxy in
  * front of the SNS endpoint holds every call for a seeded random 0–400 ms —
- * a delay the emulators cannot produce.
+ * a delay the emulators cannot produce. The assembly's functions (the relay,
+ * the sweeper's reconciliation) reach SNS only through it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -33,8 +35,8 @@ import {
 } from '@aws-sdk/client-sqs';
 import { channels } from '../../contract/topology';
 import { ApiClient } from '../../local/api-client';
-import { type LocalStack, startLocalStack } from '../../local/stack';
 import { eventually } from '../support/eventually';
+import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
 
 interface Snapshot {
   readonly sku: string;
@@ -48,7 +50,9 @@ interface ChannelsView {
 }
 
 let latency: { endpoint: string; stop(): Promise<void> };
-let stack: LocalStack;
+let stack: AssemblyTestStack;
+/** The inventory topic the assembly created (the FIFO one: the monitoring stack's alarm topic is not). */
+let topicArn: string;
 let api: ApiClient;
 let sqs: SQSClient;
 let sns: SNSClient;
@@ -104,19 +108,20 @@ async function startLatencyProxy(target: string, maxDelayMs: number, seed: numbe
 }
 
 beforeAll(async () => {
-  const sqsEndpoint = requireTestEnv('DROPLINE_TEST_SQS_ENDPOINT');
   latency = await startLatencyProxy(requireTestEnv('DROPLINE_TEST_SNS_ENDPOINT'), 400, 11);
-  stack = await startLocalStack({
-    endpoints: { dynamodb: requireTestEnv('DROPLINE_TEST_DYNAMODB_ENDPOINT'), sqs: sqsEndpoint, sns: latency.endpoint },
-    tableName: `dropline-test-${randomBytes(6).toString('hex')}`,
-    adminKey: `test-admin-${randomBytes(8).toString('hex')}`,
-    maxConcurrency: 100_000,
-    stream: { shardOrder: 'parallel', parallel: { lanes: 4, maxStaggerMs: 20, seed: 7 } },
-  });
+  stack = await startTestStack({ endpoints: { sns: latency.endpoint } });
+  expect(stack.endpoints.sns).toBe(latency.endpoint);
+  const topics = stack.resources('AWS::SNS::Topic').filter((topic) => topic.ref.endsWith('.fifo'));
+  expect(topics).toHaveLength(1);
+  topicArn = topics[0]?.ref as string;
+  // Every function that publishes to the topic reaches SNS through the proxy, never around it.
+  for (const publisher of ['PublishChanges', 'ExpireHolds', 'RedriveOutbox']) {
+    expect([publisher, stack.environment(publisher).AWS_ENDPOINT_URL_SNS]).toEqual([publisher, latency.endpoint]);
+  }
   api = new ApiClient(stack.url, stack.adminKey, 256);
-  sqs = new SQSClient({ endpoint: sqsEndpoint });
+  sqs = new SQSClient({ endpoint: stack.endpoints.sqs });
   sns = new SNSClient({ endpoint: latency.endpoint });
-});
+}, 300_000);
 
 afterAll(async () => {
   sqs?.destroy();
@@ -135,7 +140,7 @@ async function tap() {
   const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
   await sns.send(
     new SubscribeCommand({
-      TopicArn: stack.messaging.topicArn,
+      TopicArn: topicArn,
       Protocol: 'sqs',
       Endpoint: Attributes?.QueueArn,
       Attributes: { RawMessageDelivery: 'true', FilterPolicy: JSON.stringify(channels[0]?.filterPolicy) },
