@@ -10,6 +10,7 @@ import { inventory, refunds, snapshots } from '../shared/composition';
 import { eventHandler } from '../shared/event-handler';
 import { logger } from '../shared/powertools/logger';
 import { metrics } from '../shared/powertools/metrics';
+import { stopTimeOf } from '../shared/stop-time';
 
 /**
  * Schedules fire at most once a minute on AWS, and a hold should come back
@@ -18,13 +19,6 @@ import { metrics } from '../shared/powertools/metrics';
  */
 const SWEEP_FOR_MS = getNumberFromEnv({ key: envVars.sweepForSeconds, defaultValue: 0 }) * 1000;
 const SWEEP_EVERY_MS = 1000;
-/**
- * No step begins this close to the function's timeout: a page of expiries, a batch of refunds or a snapshot
- * step already running has this long to finish (each AWS call gives up within about 8 s: three attempts of
- * `awsCallLimits`). What is left stays due for the next invocation; an invocation Lambda cuts off would
- * end in an error, and the schedule's async invocation would be retried on top of the next one.
- */
-export const STOP_BEFORE_TIMEOUT_MS = 10_000;
 
 export interface SweepSummary {
   readonly expired: number;
@@ -49,7 +43,7 @@ export async function expireHolds(
   _event: unknown,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<SweepSummary> {
-  const stopAfter = Date.now() + context.getRemainingTimeInMillis() - STOP_BEFORE_TIMEOUT_MS;
+  const stopAfter = stopTimeOf(context);
   const sweepUntil = Date.now() + SWEEP_FOR_MS;
   const until = Math.min(sweepUntil, stopAfter);
   const late = () => Date.now() >= stopAfter;

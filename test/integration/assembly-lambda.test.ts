@@ -27,7 +27,7 @@ import {
   TooManyRequestsError,
 } from '../../local/assembly/lambda-runtime';
 import { provisionAssembly } from '../../local/assembly/provision';
-import { endpointEnv, LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
+import { endpointEnv, LOCAL_AWS_ENV, withEdgeStore } from '../../local/emulators/embedded-aws';
 import type { DiscardedBatch } from '../../local/event-sources/dynamodb-streams';
 import { eventually } from '../support/eventually';
 
@@ -200,31 +200,44 @@ test('code that outruns the template’s timeout ends as on Lambda, and the next
   await expect(inFlight).rejects.toThrow(/the execution environment exited/);
 });
 
-test('the expiry sweeper stops sweeping as its timeout comes near, rather than being cut off by it', async () => {
-  // The template sweeps for 55 s of a 70 s timeout; with the timeout cut to 12 s, an invocation that keeps to
-  // its sweeping time runs into Lambda's timeout (an error, and the schedule's retry on top of the next run).
-  // A sweep slowed by a loaded table must likewise end before the timeout does: it stops 10 s short of it.
+test('the expiry sweeper and the admission controller stop as their timeout comes near, rather than being cut off by it', async () => {
+  // The template has each run for 55 s of a 70 s timeout; with the timeout cut to 12 s, an invocation that keeps
+  // to its running time runs into Lambda's timeout (an error, and Lambda's retry beside the next scheduled run).
+  // A sweep slowed by a loaded table must likewise end before the timeout does: they stop 10 s short of it.
   const edited = editedCopy((_, template) => {
-    const id = logicalIdOf(assemblyDir, 'expire-holds').split('/')[1] as string;
-    const resource = (
-      template.Resources as Record<
-        string,
-        { Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } }
-      >
-    )[id];
-    if (!resource) throw new Error('expire-holds function missing');
-    expect(resource.Properties.Environment.Variables.SWEEP_FOR_SECONDS).toBe('55');
-    resource.Properties.Timeout = 12;
+    for (const tag of ['expire-holds', 'advance-admission']) {
+      const id = logicalIdOf(assemblyDir, tag).split('/')[1] as string;
+      const resource = (
+        template.Resources as Record<
+          string,
+          { Properties: { Timeout: number; Environment: { Variables: Record<string, unknown> } } }
+        >
+      )[id];
+      if (!resource) throw new Error(`${tag} function missing`);
+      expect(resource.Properties.Environment.Variables.SWEEP_FOR_SECONDS).toBe('55');
+      resource.Properties.Timeout = 12;
+    }
   });
-  const { runtime } = await start(edited);
+  // The controller writes the edge's KeyValueStore: one in this process, as `dropline serve` has.
+  const edge = await withEdgeStore(endpoints);
+  stoppers.push(() => edge.stop());
+  const provisioned = await provisionAssembly(readCloudAssembly(edited), edge.endpoints);
+  const runtime = new LocalLambda(functionConfigs(provisioned, endpointEnv(edge.endpoints)));
+  runtimes.push(runtime);
   const sweeper = runtime.function(logicalIdOf(edited, 'expire-holds'));
+  const controller = runtime.function(logicalIdOf(edited, 'advance-admission'));
 
-  const summary = (await sweeper.invoke({})) as { sweeps: number; stoppedEarly: boolean };
+  const [summary, ticked] = (await Promise.all([sweeper.invoke({}), controller.invoke({})])) as [
+    { sweeps: number; stoppedEarly: boolean },
+    { ticks: number },
+  ];
 
   expect(summary.stoppedEarly).toBe(true);
-  // 2 s of sweeping (12 s less the 10 s kept back), once a second.
+  // 2 s of running (12 s less the 10 s kept back), once a second.
   expect(summary.sweeps).toBeGreaterThanOrEqual(1);
   expect(summary.sweeps).toBeLessThanOrEqual(3);
+  expect(ticked.ticks).toBeGreaterThanOrEqual(1);
+  expect(ticked.ticks).toBeLessThanOrEqual(3);
 }, 60_000);
 
 test('each function has its own module instance and environment', async () => {
