@@ -2,8 +2,9 @@
  * Real-time sync: every stock change reaches every sales channel as a
  * versioned snapshot, through the SNS FIFO topic (one group per SKU) and each
  * channel's filtered queue; after a spike each view equals the ledger. The
- * stream here is read as the local default reads it, one shard in order;
- * read in parallel as on AWS, see channels-parallel-shards.test.ts.
+ * assembly's stream mapping reads the one shard in lanes by partition key, as
+ * Lambda reads a busy table's shards; with SNS calls held at random so
+ * snapshots publish out of order, see channels-parallel-shards.test.ts.
  */
 import { randomUUID } from 'node:crypto';
 import {
