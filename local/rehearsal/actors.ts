@@ -117,6 +117,8 @@ export function isWaiting(spans: ReadonlyArray<{ from: number; to?: number }>, a
 /** How often a waiting shopper asks again (the page polls every 2 s); at most this long in all. */
 const QUEUE_POLL_MS = 1000;
 const QUEUE_GIVE_UP_MS = 180_000;
+/** How many times a shopper presses Reserve for one attempt when the page's own retries found no verdict. */
+const RESERVE_PRESSES = 3;
 
 export interface DropContext {
   readonly api: ApiClient;
@@ -268,25 +270,39 @@ export async function shopper(context: DropContext, index: number): Promise<void
       }
       admission = waited.admission;
     }
-    // One key per click, reused on every retry: a UUIDv7, so a retry after the drop sold out still reaches its hold.
+    // One key per attempt, reused on every retry and press: a UUIDv7, so a retry after the drop sold out still
+    // reaches its hold.
     const key = attemptKey();
-    held = await send(
-      context,
-      'reserve',
-      () =>
-        api.call('POST', `/products/${sku}/reservations`, {
-          body: { customerId, quantity },
-          headers: {
-            'idempotency-key': key,
-            ...(admission ? { 'x-dropline-admission': admission } : {}),
-            ...context.signIn?.(customerId),
-          },
-          timeoutMs,
-        }),
-      experience,
-    );
+    for (let press = 0; press < RESERVE_PRESSES; press++) {
+      // Its retries spent on refusals that invite one (or on silence), the page says "Press Reserve to keep
+      // trying: you will not be held twice" and keeps the key; the shopper presses again.
+      if (press > 0) await pause(random, 500, 1500);
+      held = await send(
+        context,
+        'reserve',
+        () =>
+          api.call('POST', `/products/${sku}/reservations`, {
+            body: { customerId, quantity },
+            headers: {
+              'idempotency-key': key,
+              ...(admission ? { 'x-dropline-admission': admission } : {}),
+              ...context.signIn?.(customerId),
+            },
+            timeoutMs,
+          }),
+        experience,
+      );
+      if (held && !invitesRetry(held)) break;
+    }
     if (held?.status === 201) break;
     const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;
+    // Let in, but the turn ran out before a hold (the edge refuses the admission): the page says to reload
+    // and queue again, and the shopper does, at the back.
+    if (context.queue && code === 'ADMISSION_EXPIRED' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
+      context.queue.turnsPassed++;
+      waiting.ticket = undefined;
+      continue;
+    }
     // Let in, but every unit was held by then: the page shows the queue again, which says whether units may
     // still come back; the shopper waits for them (keeping the ticket), as the waiting room promises.
     if (context.queue && code === 'SOLD_OUT' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {

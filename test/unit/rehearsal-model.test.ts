@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiClient } from '../../local/api-client';
-import { Outcomes, shopper, shopperFeedback } from '../../local/rehearsal/actors';
+import { Outcomes, Queue, shopper, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { Recorder } from '../../local/rehearsal/recorder';
@@ -127,3 +127,122 @@ test('a shopper whose checkout committed but was never answered for good learns 
   expect([...outcomes.orders.keys()]).toEqual(['o-late']);
   expect(outcomes.confirmedLate).toBe(1);
 });
+
+/** A scripted API on loopback, answering `answer(route, headers)`; closed by the returned function. */
+async function scriptedApi(
+  answer: (route: string, headers: Record<string, string | string[] | undefined>) => Scripted,
+) {
+  const server = createServer((request, response) => {
+    request.resume();
+    const { status, body, headers = {} } = answer(`${request.method} ${request.url}`, request.headers);
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(JSON.stringify(body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const api = new ApiClient(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'k', 4);
+  return {
+    api,
+    close: async () => {
+      await api.close();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+interface Scripted {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+const throttled: Scripted = {
+  status: 429,
+  body: { error: { code: 'THROTTLED', message: 'no' } },
+  headers: { 'retry-after': '0' },
+};
+const behaviour = {
+  declineShare: 0,
+  abandonShare: 0,
+  releaseShare: 0,
+  doubleCheckoutShare: 0,
+  requestTimeoutMs: 2_000,
+  maxRetries: 2,
+  botAttempts: 0,
+  feedbackShare: 0,
+};
+
+test('a shopper whose reservation was throttled past the page’s retries presses Reserve again, with the same key', async () => {
+  // The page, its retries spent on 429s, says "Press Reserve to keep trying: you will not be held twice".
+  const keys: string[] = [];
+  const { api, close } = await scriptedApi((route, headers) => {
+    if (route === 'GET /products/busy') return { status: 200, body: { sku: 'busy', available: 5 } };
+    if (route === 'POST /products/busy/reservations') {
+      keys.push(String(headers['idempotency-key']));
+      return keys.length <= 4 ? throttled : { status: 201, body: { reservationId: 'r-busy', quantity: 1 } };
+    }
+    if (route === 'POST /reservations/r-busy/checkout') return { status: 201, body: { orderId: 'o-busy' } };
+    return { status: 200, body: {} };
+  });
+  const outcomes = new Outcomes();
+  try {
+    await shopper(
+      { api, sku: 'busy', runId: 'busy', seed: 1, maxPerCustomer: 1, behaviour, recorder: new Recorder(), outcomes },
+      0,
+    );
+  } finally {
+    await close();
+  }
+
+  // Three attempts (two retries) on the first press, two on the second.
+  expect(keys).toHaveLength(5);
+  expect(new Set(keys).size).toBe(1);
+  expect([...outcomes.holds.keys()]).toEqual(['r-busy']);
+  expect([...outcomes.orders.keys()]).toEqual(['o-busy']);
+}, 20_000);
+
+test('a shopper let in whose turn ran out before a hold (ADMISSION_EXPIRED) queues again and uses the next admission', async () => {
+  const ticket = (order: number) =>
+    `${Buffer.from(JSON.stringify({ t: order, o: order })).toString('base64url')}.signature`;
+  const admissions: string[] = [];
+  let tickets = 0;
+  const { api, close } = await scriptedApi((route, headers) => {
+    if (route === 'GET /products/room') return { status: 200, body: { sku: 'room', available: 5 } };
+    if (route.startsWith('GET /drops/room/queue')) {
+      tickets++;
+      return {
+        status: 200,
+        body: { state: 'OPEN', admitted: true, ticket: ticket(tickets), admission: `admission-${tickets}` },
+      };
+    }
+    if (route === 'POST /products/room/reservations') {
+      admissions.push(String(headers['x-dropline-admission']));
+      return admissions.length === 1
+        ? { status: 403, body: { error: { code: 'ADMISSION_EXPIRED', message: 'your turn passed' } } }
+        : { status: 201, body: { reservationId: 'r-room', quantity: 1 } };
+    }
+    if (route === 'POST /reservations/r-room/checkout') return { status: 201, body: { orderId: 'o-room' } };
+    return { status: 200, body: {} };
+  });
+  const outcomes = new Outcomes();
+  const queue = new Queue();
+  try {
+    await shopper(
+      {
+        api,
+        queue,
+        sku: 'room',
+        runId: 'room',
+        seed: 1,
+        maxPerCustomer: 1,
+        behaviour,
+        recorder: new Recorder(),
+        outcomes,
+      },
+      0,
+    );
+  } finally {
+    await close();
+  }
+
+  expect(admissions).toEqual(['admission-1', 'admission-2']);
+  expect(queue.turnsPassed).toBe(1);
+  expect([...outcomes.orders.keys()]).toEqual(['o-room']);
+}, 20_000);
