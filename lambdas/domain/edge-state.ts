@@ -83,15 +83,33 @@ export class EdgeStates {
 
   /** Applies one piece of news; true when the edge's value changed. */
   async apply(news: EdgeNews): Promise<boolean> {
-    const key = edgeStateKey(news.sku);
+    return (await this.applyAll([news])).length > 0;
+  }
+
+  /**
+   * Applies one SKU's news in order with one read and at most one write: a batch of ten snapshots costs the
+   * KeyValueStore one conditional write, not ten (each write is conditional on the whole store's ETag, so
+   * every write also makes the other writers' next one read it again). Answers the news that changed the
+   * value, in order. The value written is the one each piece in turn would have left.
+   */
+  async applyAll(news: readonly EdgeNews[]): Promise<EdgeNews[]> {
+    const [first] = news;
+    if (first === undefined) return [];
+    if (news.some((piece) => piece.sku !== first.sku)) throw new Error('applyAll takes one SKU’s news');
+    const key = edgeStateKey(first.sku);
     const stored = await this.deps.store.read(key);
-    const current = stored ?? (await this.initial(news));
-    if (!current) return false;
-    const folded = foldEdgeState(current, news, this.deps.clock.now());
-    if (!folded) return false;
-    const next = stored ? await this.withHold(folded, news.sku) : folded;
-    await this.deps.store.write(key, next);
-    return true;
+    let current = stored ?? (await this.initial(first));
+    if (!current) return [];
+    const applied: EdgeNews[] = [];
+    for (const piece of news) {
+      const folded = foldEdgeState(current, piece, this.deps.clock.now());
+      if (!folded) continue;
+      current = folded;
+      applied.push(piece);
+    }
+    if (applied.length === 0) return [];
+    await this.deps.store.write(key, stored ? await this.withHold(current, first.sku) : current);
+    return applied;
   }
 
   /**

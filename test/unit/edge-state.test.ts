@@ -208,6 +208,54 @@ describe('EdgeStates', () => {
     expect(store.values.get('drop:S')).toMatchObject({ room: true, revision: 1 });
   });
 
+  it('folds one SKU’s batch with one read and one write, to what applying each in turn leaves', async () => {
+    const products = { getProduct: async () => undefined } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+    const batch = [stock(4, 4, 1), stock(5, 3, 2), stock(5, 3, 2), stock(4, 4, 1), drop(1, 'PAUSED'), stock(6, 0, 2)];
+    class CountingStore extends MapStore {
+      reads = 0;
+      writes = 0;
+      override async read(key: string) {
+        this.reads++;
+        return super.read(key);
+      }
+      override async write(key: string, value: EdgeDropState) {
+        this.writes++;
+        await super.write(key, value);
+      }
+    }
+    const folded = new CountingStore();
+    folded.values.set('drop:S', { ...base });
+    const oneByOne = new MapStore();
+    oneByOne.values.set('drop:S', { ...base });
+    const clock = { now: () => 5 };
+
+    const applied = await new EdgeStates({ store: folded, products, clock }).applyAll(batch);
+    for (const news of batch) await new EdgeStates({ store: oneByOne, products, clock }).apply(news);
+
+    // The duplicate and the straggler changed nothing; the rest did, in order.
+    expect(applied).toEqual([batch[0], batch[1], batch[4], batch[5]]);
+    expect([folded.reads, folded.writes]).toEqual([1, 1]);
+    expect(folded.values.get('drop:S')).toEqual(oneByOne.values.get('drop:S'));
+    expect(folded.values.get('drop:S')).toMatchObject({ state: 'PAUSED', stockVersion: 6, available: 0, since: 5 });
+  });
+
+  it('writes nothing for a batch of news it already has', async () => {
+    const store = new MapStore();
+    store.values.set('drop:S', { ...base });
+    let writes = 0;
+    const counting = { read: (key: string) => store.read(key), write: async () => void writes++ };
+    const products = { getProduct: async () => undefined } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+
+    const states = new EdgeStates({ store: counting, products, clock: { now: () => 5 } });
+    expect(await states.applyAll([stock(3, 5, 0), stock(2, 5, 0), drop(0, 'OPEN')])).toEqual([]);
+    expect(writes).toBe(0);
+    await expect(states.applyAll([stock(4, 5, 0), { ...stock(5, 5, 0), sku: 'T' }])).rejects.toThrow(/one SKU/);
+  });
+
   it('writes nothing for a product that does not exist', async () => {
     const { store: products, clock } = fakeDrop();
     const store = new MapStore();
