@@ -107,6 +107,8 @@ export interface ExpirySweep {
   readonly expired: number;
   /** Holds whose expiry failed this sweep (skipped, deferred, reported). */
   readonly failed: readonly string[];
+  /** The stop time ended the sweep with holds maybe still due (they wait for the next one). */
+  readonly stopped: boolean;
 }
 
 export interface UpsertResult {
@@ -245,9 +247,10 @@ export class Inventory {
    * Expires every HELD reservation that is due. Each hold is settled on its
    * own: one that fails (a poison hold) is skipped, moved behind the others
    * for a while and reported, and the sweep goes on. With `stopAfterMs`, no
-   * page is begun once the clock has passed it (the first always is): the
-   * holds left stay due for the next sweep, and the invocation ends before
-   * Lambda's timeout cuts it off mid-page.
+   * chunk of expiries (`EXPIRY_CONCURRENCY` holds at once) is begun once the
+   * clock has passed it (the first always is): the holds left stay due for
+   * the next sweep, and the invocation ends before Lambda's timeout cuts it
+   * off mid-page.
    */
   async expireDueHolds(batchSize = 100, stopAfterMs = Number.POSITIVE_INFINITY): Promise<ExpirySweep> {
     let expired = 0;
@@ -258,6 +261,9 @@ export class Inventory {
       let expiredInBatch = 0;
       let failedInBatch = 0;
       for (let start = 0; start < due.length; start += EXPIRY_CONCURRENCY) {
+        if (start > 0 && this.deps.clock.now() >= stopAfterMs) {
+          return { expired: expired + expiredInBatch, failed, stopped: true };
+        }
         const chunk = due.slice(start, start + EXPIRY_CONCURRENCY);
         const results = await Promise.allSettled(chunk.map((id) => this.expireOne(id, cutoffMs)));
         for (const [index, result] of results.entries()) {
@@ -276,8 +282,10 @@ export class Inventory {
       expired += expiredInBatch;
       // A page of holds that were all ended elsewhere means the index lags: stop here. Failed holds
       // were moved behind the others, so a page of them is followed by the next page.
-      if (due.length < batchSize || (expiredInBatch === 0 && failedInBatch === 0)) return { expired, failed };
-      if (this.deps.clock.now() >= stopAfterMs) return { expired, failed };
+      if (due.length < batchSize || (expiredInBatch === 0 && failedInBatch === 0)) {
+        return { expired, failed, stopped: false };
+      }
+      if (this.deps.clock.now() >= stopAfterMs) return { expired, failed, stopped: true };
     }
   }
 

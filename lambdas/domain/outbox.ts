@@ -130,10 +130,12 @@ export class Snapshots {
    * one message, with the reasons its totals changed for. Run by the sweeper
    * once a second. Returns how many SKUs were published.
    */
-  async publishReplicated(limit = 200): Promise<number> {
+  async publishReplicated(limit = 200, stopAfterMs = Number.POSITIVE_INFINITY): Promise<number> {
     const { products, store } = this.deps;
     let published = 0;
     for (const sku of await store.listReplicatedSkus(limit)) {
+      // Past the caller's stop time no SKU is begun: the next call publishes the rest.
+      if (this.deps.clock.now() >= stopAfterMs) break;
       let known = this.replicated.get(sku);
       if (!known) {
         const product = await products.getProduct(sku);
@@ -182,10 +184,11 @@ export class Snapshots {
    * add up to the version its stock vector was written at is left alone: no
    * write, no message.
    */
-  async reconcile(limit = 200): Promise<number> {
+  async reconcile(limit = 200, stopAfterMs = Number.POSITIVE_INFINITY): Promise<number> {
     const { products, store } = this.deps;
     let reconciled = 0;
     for (const sku of await store.listStockVectors(limit)) {
+      if (this.deps.clock.now() >= stopAfterMs) break;
       const product = await products.getProduct(sku);
       if (!product) continue;
       const before = await store.stockVectorVersion(sku);

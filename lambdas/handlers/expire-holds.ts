@@ -19,6 +19,8 @@ import { stopTimeOf } from '../shared/stop-time';
  */
 const SWEEP_FOR_MS = getNumberFromEnv({ key: envVars.sweepForSeconds, defaultValue: 0 }) * 1000;
 const SWEEP_EVERY_MS = 1000;
+/** How long one sweep's expiries may run before the sweep's other steps get their turn. */
+const EXPIRY_SLICE_MS = 5000;
 
 export interface SweepSummary {
   readonly expired: number;
@@ -32,7 +34,10 @@ export interface SweepSummary {
   readonly reconciled: number;
   /** Replicated SKUs' snapshots published (at most one per SKU per sweep). */
   readonly replicatedPublished: number;
-  /** The invocation stopped before its sweeping time was up, work maybe left, as its timeout came near. */
+  /**
+   * The stop time (10 s before the timeout) cut a step short or skipped one: work may be left for the next
+   * invocation. A timeout shorter than the sweeping time only shortens the sweeping; it is not this.
+   */
   readonly stoppedEarly: boolean;
 }
 
@@ -44,9 +49,7 @@ export async function expireHolds(
   context: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<SweepSummary> {
   const stopAfter = stopTimeOf(context);
-  const sweepUntil = Date.now() + SWEEP_FOR_MS;
-  const until = Math.min(sweepUntil, stopAfter);
-  const late = () => Date.now() >= stopAfter;
+  const until = Math.min(Date.now() + SWEEP_FOR_MS, stopAfter);
   const summary = {
     expired: 0,
     sweeps: 0,
@@ -59,20 +62,29 @@ export async function expireHolds(
   };
   do {
     const started = Date.now();
-    // Expiry first, and at least a page of it however late: it is what gives units back to the drop.
-    const sweep = await inventory.expireDueHolds(undefined, stopAfter);
+    // The first sweep runs every step, however late: owed refunds (and the alarm on overdue ones) and the
+    // replicated SKUs' snapshots are never starved by a backlog of expiries. Later sweeps skip what the
+    // stop time leaves no room for; each step stops between its own pieces at the stop time.
+    const first = summary.sweeps === 0;
+    const late = () => !first && Date.now() >= stopAfter;
+    // Expiry first: it is what gives units back to the drop. A backlog gets a slice of each sweep, so the
+    // steps after it still run about every EXPIRY_SLICE_MS.
+    const sweep = await inventory.expireDueHolds(undefined, Math.min(stopAfter, started + EXPIRY_SLICE_MS));
     summary.expired += sweep.expired;
     summary.poisonHolds += sweep.failed.length;
+    if (sweep.stopped && Date.now() >= stopAfter) summary.stoppedEarly = true;
     for (const reservationId of sweep.failed) logger.error('Hold expiry failed; deferred', { reservationId });
-    if (!late()) {
+    if (late()) summary.stoppedEarly = true;
+    else {
       const settled = await refunds.settleDue();
       summary.refunded += settled.refunded;
       summary.refundsOverdue += settled.overdue;
       if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
     }
-    if (!late()) {
+    if (late()) summary.stoppedEarly = true;
+    else {
       // A replicated SKU is published here, once a second, rather than by every relay batch.
-      summary.replicatedPublished += await snapshots.publishReplicated().catch((error: unknown) => {
+      summary.replicatedPublished += await snapshots.publishReplicated(undefined, stopAfter).catch((error: unknown) => {
         logger.warn('Publishing replicated snapshots failed', {
           errorName: error instanceof Error ? error.name : 'unknown',
         });
@@ -82,27 +94,22 @@ export async function expireHolds(
     if (!late() && started - reconciledAt >= RECONCILE_EVERY_MS) {
       reconciledAt = started;
       // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
-      summary.reconciled += await snapshots.reconcile().catch((error: unknown) => {
+      summary.reconciled += await snapshots.reconcile(undefined, stopAfter).catch((error: unknown) => {
         logger.warn('Snapshot reconciliation failed', { errorName: error instanceof Error ? error.name : 'unknown' });
         return 0;
       });
     }
     summary.sweeps++;
-    if (late()) {
-      summary.stoppedEarly = true;
-      break;
-    }
+    if (Date.now() >= stopAfter) break;
     const next = started + SWEEP_EVERY_MS;
     if (next >= until) break;
     await sleep(next - Date.now());
   } while (Date.now() < until);
-  // The timeout left less than the sweeping time: a timeout set too short for SWEEP_FOR_SECONDS.
-  if (stopAfter < sweepUntil) summary.stoppedEarly = true;
   metrics.addMetric(metricNames.holdsExpired, MetricUnit.Count, summary.expired);
   metrics.addMetric(metricNames.holdExpiryFailed, MetricUnit.Count, summary.poisonHolds);
   metrics.addMetric(metricNames.refundsSettled, MetricUnit.Count, summary.refunded);
   metrics.addMetric(metricNames.refundOverdue, MetricUnit.Count, summary.refundsOverdue);
-  if (summary.stoppedEarly) logger.warn('Sweeping stopped early: the function timeout is near', { ...summary });
+  if (summary.stoppedEarly) logger.warn('Sweeping stopped at the stop time with work left', { ...summary });
   else if (summary.expired > 0 || summary.refunded > 0) logger.info('Swept due holds and owed refunds', { ...summary });
   return summary;
 }

@@ -213,7 +213,7 @@ describe('checkout', () => {
 
     const sweep = await drop.inventory.expireDueHolds();
 
-    expect(sweep).toEqual({ expired: 1, failed: [] });
+    expect(sweep).toEqual({ expired: 1, failed: [], stopped: false });
     expect(chargeOf(drop, hold)).toMatchObject({ refunded: true });
     expect(await drop.store.getRefund(hold.reservationId)).toMatchObject({ status: 'REFUNDED' });
   });

@@ -381,7 +381,7 @@ describe('expireDueHolds', () => {
 
     const sweep = await drop.inventory.expireDueHolds();
 
-    expect(sweep).toEqual({ expired: 1, failed: [] });
+    expect(sweep).toEqual({ expired: 1, failed: [], stopped: false });
     expect(await drop.store.getReservation(early.reservation.reservationId)).toMatchObject({ status: 'EXPIRED' });
     expect(await drop.store.getReservation(late.reservation.reservationId)).toMatchObject({ status: 'HELD' });
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 8, held: 2, expired: 2 });
@@ -417,12 +417,24 @@ describe('expireDueHolds', () => {
 
     // Already past the stop time: the first page still runs (every invocation makes progress), no second.
     const late = await drop.inventory.expireDueHolds(2, drop.clock.now());
-    expect(late.expired).toBe(2);
+    expect(late).toEqual({ expired: 2, failed: [], stopped: true });
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 7, held: 3, expired: 2 });
 
     const next = await drop.inventory.expireDueHolds(2);
-    expect(next.expired).toBe(3);
+    expect(next).toEqual({ expired: 3, failed: [], stopped: false });
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0, expired: 5 });
+  });
+
+  test('past its stop time a sweep begins no new chunk within a page: 8 holds at once, then it stops', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 20 });
+    for (let shopper = 0; shopper < 20; shopper++) await reserve(drop, sku, `s${shopper}`);
+    drop.clock.advance(HOLD_MS);
+
+    const late = await drop.inventory.expireDueHolds(100, drop.clock.now());
+
+    expect(late).toEqual({ expired: 8, failed: [], stopped: true });
+    expect(await drop.inventory.ledger(sku)).toMatchObject({ held: 12, expired: 8 });
   });
 
   test('a poison hold is skipped, deferred behind the others and reported; the rest expire', async () => {
@@ -442,7 +454,7 @@ describe('expireDueHolds', () => {
 
     const sweep = await drop.inventory.expireDueHolds();
 
-    expect(sweep).toEqual({ expired: 1, failed: ['poison'] });
+    expect(sweep).toEqual({ expired: 1, failed: ['poison'], stopped: false });
     expect(drop.store.dueAtMs('poison')).toBe(drop.clock.now() + POISON_HOLD_DEFER_MS);
     expect(await drop.store.getReservation(good.reservation.reservationId)).toMatchObject({ status: 'EXPIRED' });
   });
@@ -456,9 +468,9 @@ describe('expireDueHolds', () => {
 
     const contended = await drop.inventory.expireDueHolds();
 
-    expect(contended).toEqual({ expired: 0, failed: [] });
+    expect(contended).toEqual({ expired: 0, failed: [], stopped: false });
     expect(drop.store.dueAtMs(reservation.reservationId)).toBe(drop.clock.now());
-    expect(await drop.inventory.expireDueHolds()).toEqual({ expired: 1, failed: [] });
+    expect(await drop.inventory.expireDueHolds()).toEqual({ expired: 1, failed: [], stopped: false });
   });
 
   test('a throttled read is not poison: the hold stays where it was in the expiry queue', async () => {
@@ -470,7 +482,7 @@ describe('expireDueHolds', () => {
 
     const sweep = await drop.inventory.expireDueHolds();
 
-    expect(sweep).toEqual({ expired: 0, failed: [] });
+    expect(sweep).toEqual({ expired: 0, failed: [], stopped: false });
     expect(drop.store.dueAtMs(reservation.reservationId)).toBe(drop.clock.now());
     expect(drop.store.faults.calls('deferHold')).toBe(0);
   });
@@ -484,7 +496,7 @@ describe('expireDueHolds', () => {
 
     const sweep = await drop.inventory.expireDueHolds();
 
-    expect(sweep).toEqual({ expired: 0, failed: [] });
+    expect(sweep).toEqual({ expired: 0, failed: [], stopped: false });
     expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, expired: 1 });
   });
 });
