@@ -149,6 +149,7 @@ async function send(
   route: RouteName,
   request: () => Promise<ApiResponse>,
   experience?: Experience,
+  countsUnanswered = true,
 ): Promise<ApiResponse | undefined> {
   let last: ApiResponse | undefined;
   for (let attempt = 0; attempt <= context.behaviour.maxRetries; attempt++) {
@@ -173,7 +174,7 @@ async function send(
       last = undefined;
     }
   }
-  if (!last) context.outcomes.unanswered++;
+  if (!last && countsUnanswered) context.outcomes.unanswered++;
   return last;
 }
 
@@ -241,6 +242,8 @@ const pause = (random: Random, minMs: number, maxMs: number) =>
 
 export async function shopper(context: DropContext, index: number): Promise<void> {
   const random = forActor(context.seed, index);
+  // Pauses between presses from a stream of their own, so a press leaves every other choice of the seed as it was.
+  const presses = forActor(context.seed, 3_000_000 + index);
   const { api, sku, behaviour } = context;
   const customerId = `${context.runId}-shopper-${index}`;
   const timeoutMs = behaviour.requestTimeoutMs;
@@ -274,9 +277,9 @@ export async function shopper(context: DropContext, index: number): Promise<void
     // reaches its hold.
     const key = attemptKey();
     for (let press = 0; press < RESERVE_PRESSES; press++) {
-      // Its retries spent on refusals that invite one (or on silence), the page says "Press Reserve to keep
-      // trying: you will not be held twice" and keeps the key; the shopper presses again.
-      if (press > 0) await pause(random, 500, 1500);
+      // No verdict after its retries (no answer, a 5xx, 429 THROTTLED or BUSY: drop.js), the page says
+      // "Press Reserve to keep trying: you will not be held twice" and keeps the key; the shopper presses again.
+      if (press > 0) await pause(presses, 500, 1500);
       held = await send(
         context,
         'reserve',
@@ -291,16 +294,19 @@ export async function shopper(context: DropContext, index: number): Promise<void
             timeoutMs,
           }),
         experience,
+        false,
       );
-      if (held && !invitesRetry(held)) break;
+      if (held && held.status < 500 && !invitesRetry(held)) break;
     }
+    // Unanswered once, however many presses went unanswered, and only if the last did too.
+    if (!held) context.outcomes.unanswered++;
     if (held?.status === 201) break;
     const code = (held?.body as { error?: { code?: unknown } } | undefined)?.error?.code;
-    // Let in, but the turn ran out before a hold (the edge refuses the admission): the page says to reload
-    // and queue again, and the shopper does, at the back.
+    // Let in, but the admission was refused (the turn ran out, or the token aged): the page says to reload,
+    // which asks the queue again with the ticket kept; the queue says whether the turn passed (then the
+    // shopper queues again at the back) or lets them in again.
     if (context.queue && code === 'ADMISSION_EXPIRED' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
-      context.queue.turnsPassed++;
-      waiting.ticket = undefined;
+      context.queue.waitAgain(customerId);
       continue;
     }
     // Let in, but every unit was held by then: the page shows the queue again, which says whether units may

@@ -198,14 +198,57 @@ test('a shopper whose reservation was throttled past the page’s retries presse
   expect([...outcomes.orders.keys()]).toEqual(['o-busy']);
 }, 20_000);
 
-test('a shopper let in whose turn ran out before a hold (ADMISSION_EXPIRED) queues again and uses the next admission', async () => {
+test('a shopper presses at most three times, and again after a 5xx, as the page invites', async () => {
+  const scripted = async (answers: Scripted[]) => {
+    const keys: string[] = [];
+    const { api, close } = await scriptedApi((route, headers) => {
+      if (route === 'GET /products/busy') return { status: 200, body: { sku: 'busy', available: 5 } };
+      if (route === 'POST /products/busy/reservations') {
+        keys.push(String(headers['idempotency-key']));
+        return answers[keys.length - 1] ?? throttled;
+      }
+      if (route === 'POST /reservations/r-busy/checkout') return { status: 201, body: { orderId: 'o-busy' } };
+      return { status: 200, body: {} };
+    });
+    const outcomes = new Outcomes();
+    try {
+      await shopper(
+        { api, sku: 'busy', runId: 'busy', seed: 1, maxPerCustomer: 1, behaviour, recorder: new Recorder(), outcomes },
+        0,
+      );
+    } finally {
+      await close();
+    }
+    return { keys, outcomes };
+  };
+  const held: Scripted = { status: 201, body: { reservationId: 'r-busy', quantity: 1 } };
+
+  // Throttled every time: three presses of three attempts, one key, and a shopper who leaves with no hold.
+  const refused = await scripted([]);
+  expect(refused.keys).toHaveLength(9);
+  expect(new Set(refused.keys).size).toBe(1);
+  expect(refused.outcomes.holds.size).toBe(0);
+  expect(refused.outcomes.unanswered).toBe(0);
+
+  // A 502 is no verdict on the page either: the next press gets the hold.
+  const broken = await scripted([{ status: 502, body: { message: 'Internal server error' } }, held]);
+  expect(broken.keys).toHaveLength(2);
+  expect([...broken.outcomes.orders.keys()]).toEqual(['o-busy']);
+}, 30_000);
+
+test('a shopper whose admission was refused (ADMISSION_EXPIRED) asks the queue with the ticket kept; told the turn passed, queues again at the back', async () => {
   const ticket = (order: number) =>
     `${Buffer.from(JSON.stringify({ t: order, o: order })).toString('base64url')}.signature`;
   const admissions: string[] = [];
+  const asked: string[] = [];
   let tickets = 0;
   const { api, close } = await scriptedApi((route, headers) => {
     if (route === 'GET /products/room') return { status: 200, body: { sku: 'room', available: 5 } };
     if (route.startsWith('GET /drops/room/queue')) {
+      const kept = headers['x-dropline-ticket'];
+      asked.push(kept === undefined ? 'no ticket' : String(kept));
+      // The kept ticket's turn has passed; without one, a new ticket, let in at once.
+      if (kept !== undefined) return { status: 200, body: { state: 'OPEN', admitted: false, turnPassed: true } };
       tickets++;
       return {
         status: 200,
@@ -242,6 +285,7 @@ test('a shopper let in whose turn ran out before a hold (ADMISSION_EXPIRED) queu
     await close();
   }
 
+  expect(asked).toEqual(['no ticket', ticket(1), 'no ticket']);
   expect(admissions).toEqual(['admission-1', 'admission-2']);
   expect(queue.turnsPassed).toBe(1);
   expect([...outcomes.orders.keys()]).toEqual(['o-room']);
