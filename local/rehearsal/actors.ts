@@ -452,7 +452,8 @@ async function waitInQueue(
       }
       return { outcome: 'SOLD_OUT' };
     }
-    if (!answer || Date.now() - started > QUEUE_GIVE_UP_MS) {
+    // A poll that found no answer is polled again, as the page does (waiting-room.js); only time ends the wait.
+    if (Date.now() - started > QUEUE_GIVE_UP_MS) {
       if (seen) {
         seen.leftAt = Date.now();
         queue?.stopWaiting(seen);

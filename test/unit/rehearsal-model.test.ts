@@ -130,11 +130,14 @@ test('a shopper whose checkout committed but was never answered for good learns 
 
 /** A scripted API on loopback, answering `answer(route, headers)`; closed by the returned function. */
 async function scriptedApi(
-  answer: (route: string, headers: Record<string, string | string[] | undefined>) => Scripted,
+  answer: (route: string, headers: Record<string, string | string[] | undefined>) => Scripted | 'silence',
 ) {
   const server = createServer((request, response) => {
     request.resume();
-    const { status, body, headers = {} } = answer(`${request.method} ${request.url}`, request.headers);
+    const scripted = answer(`${request.method} ${request.url}`, request.headers);
+    // No answer at all: the client's timeout ends the request.
+    if (scripted === 'silence') return;
+    const { status, body, headers = {} } = scripted;
     response.writeHead(status, { 'content-type': 'application/json', ...headers });
     response.end(JSON.stringify(body));
   });
@@ -289,4 +292,44 @@ test('a shopper whose admission was refused (ADMISSION_EXPIRED) asks the queue w
   expect(admissions).toEqual(['admission-1', 'admission-2']);
   expect(queue.turnsPassed).toBe(1);
   expect([...outcomes.orders.keys()]).toEqual(['o-room']);
+}, 20_000);
+
+test('a waiting shopper whose poll found no answer polls again, as the page does, rather than leaving', async () => {
+  let polls = 0;
+  const { api, close } = await scriptedApi((route) => {
+    if (route === 'GET /products/quiet') return { status: 200, body: { sku: 'quiet', available: 5 } };
+    if (route.startsWith('GET /drops/quiet/queue')) {
+      polls++;
+      // The first poll and its two retries go unanswered; the next is let in.
+      if (polls <= 3) return 'silence';
+      return { status: 200, body: { state: 'OPEN', admitted: true, ticket: 'e30.sig', admission: 'in' } };
+    }
+    if (route === 'POST /products/quiet/reservations') {
+      return { status: 201, body: { reservationId: 'r-quiet', quantity: 1 } };
+    }
+    if (route === 'POST /reservations/r-quiet/checkout') return { status: 201, body: { orderId: 'o-quiet' } };
+    return { status: 200, body: {} };
+  });
+  const outcomes = new Outcomes();
+  try {
+    await shopper(
+      {
+        api,
+        queue: new Queue(),
+        sku: 'quiet',
+        runId: 'quiet',
+        seed: 1,
+        maxPerCustomer: 1,
+        behaviour: { ...behaviour, requestTimeoutMs: 300 },
+        recorder: new Recorder(),
+        outcomes,
+      },
+      0,
+    );
+  } finally {
+    await close();
+  }
+
+  expect(polls).toBe(4);
+  expect([...outcomes.orders.keys()]).toEqual(['o-quiet']);
 }, 20_000);
