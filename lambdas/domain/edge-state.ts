@@ -98,10 +98,17 @@ export class EdgeStates {
     if (news.some((piece) => piece.sku !== first.sku)) throw new Error('applyAll takes one SKU’s news');
     const key = edgeStateKey(first.sku);
     const stored = await this.deps.store.read(key);
-    let current = stored ?? (await this.initial(first));
+    let current = stored;
+    let from = 0;
+    // Nothing stored yet: the first piece the value can start from (stock news of a product that does not
+    // read cannot; a drop-state change after it can), as applying them one by one would.
+    while (!current && from < news.length) {
+      current = await this.initial(news[from] as EdgeNews);
+      if (!current) from++;
+    }
     if (!current) return [];
     const applied: EdgeNews[] = [];
-    for (const piece of news) {
+    for (const piece of news.slice(from)) {
       const folded = foldEdgeState(current, piece, this.deps.clock.now());
       if (!folded) continue;
       current = folded;

@@ -35,8 +35,9 @@ export interface SweepSummary {
   /** Replicated SKUs' snapshots published (at most one per SKU per sweep). */
   readonly replicatedPublished: number;
   /**
-   * The stop time (10 s before the timeout) cut a step short or skipped one: work may be left for the next
-   * invocation. A timeout shorter than the sweeping time only shortens the sweeping; it is not this.
+   * The stop time (10 s before the timeout) came while expiries were still due, or before a later sweep's
+   * steps were done: work may be left for the next invocation. A timeout shorter than the sweeping time
+   * only shortens the sweeping; it is not this.
    */
   readonly stoppedEarly: boolean;
 }
@@ -74,31 +75,36 @@ export async function expireHolds(
     summary.poisonHolds += sweep.failed.length;
     if (sweep.stopped && Date.now() >= stopAfter) summary.stoppedEarly = true;
     for (const reservationId of sweep.failed) logger.error('Hold expiry failed; deferred', { reservationId });
-    if (late()) summary.stoppedEarly = true;
-    else {
+    if (!late()) {
       const settled = await refunds.settleDue();
       summary.refunded += settled.refunded;
       summary.refundsOverdue += settled.overdue;
       if (settled.failed > 0) logger.warn('Refunds still owed after a failed attempt', { ...settled });
     }
-    if (late()) summary.stoppedEarly = true;
-    else {
+    // The first sweep's steps run whole; a later sweep's stop between SKUs at the stop time.
+    const stepsStopAt = first ? Number.POSITIVE_INFINITY : stopAfter;
+    if (!late()) {
       // A replicated SKU is published here, once a second, rather than by every relay batch.
-      summary.replicatedPublished += await snapshots.publishReplicated(undefined, stopAfter).catch((error: unknown) => {
-        logger.warn('Publishing replicated snapshots failed', {
-          errorName: error instanceof Error ? error.name : 'unknown',
+      summary.replicatedPublished += await snapshots
+        .publishReplicated(undefined, stepsStopAt)
+        .catch((error: unknown) => {
+          logger.warn('Publishing replicated snapshots failed', {
+            errorName: error instanceof Error ? error.name : 'unknown',
+          });
+          return 0;
         });
-        return 0;
-      });
     }
     if (!late() && started - reconciledAt >= RECONCILE_EVERY_MS) {
-      reconciledAt = started;
       // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
-      summary.reconciled += await snapshots.reconcile(undefined, stopAfter).catch((error: unknown) => {
+      summary.reconciled += await snapshots.reconcile(undefined, stepsStopAt).catch((error: unknown) => {
         logger.warn('Snapshot reconciliation failed', { errorName: error instanceof Error ? error.name : 'unknown' });
         return 0;
       });
+      // One the stop time may have cut short is tried again at the next sweep, not RECONCILE_EVERY_MS later.
+      if (!late()) reconciledAt = started;
     }
+    // Past the stop time after a later sweep, a step was skipped or stopped between its pieces.
+    if (late()) summary.stoppedEarly = true;
     summary.sweeps++;
     if (Date.now() >= stopAfter) break;
     const next = started + SWEEP_EVERY_MS;

@@ -26,7 +26,8 @@ function parse(record: SQSRecord): EdgeNews {
 export async function publishEdgeStates(event: SQSEvent): Promise<SQSBatchResponse> {
   const groups = new Map<string, SQSRecord[]>();
   for (const record of event.Records) {
-    const group = record.attributes.MessageGroupId ?? '';
+    // A message without a group (not from a FIFO queue) is a group of its own, as Powertools' processor has it.
+    const group = record.attributes?.MessageGroupId ?? record.messageId;
     groups.set(group, [...(groups.get(group) ?? []), record]);
   }
   const failed: string[] = [];
@@ -48,13 +49,12 @@ export async function publishEdgeStates(event: SQSEvent): Promise<SQSBatchRespon
     try {
       for (const sku of new Set(news.map((piece) => piece.sku))) {
         const applied = await edgeStates.applyAll(news.filter((piece) => piece.sku === sku));
-        const newest = applied.at(-1);
-        // How far behind the news the edge now is: the alarm on the writer's lag reads this.
-        if (newest) {
+        // How far behind each piece of news the edge was when it held it: the alarm on the writer's lag reads this.
+        for (const piece of applied) {
           metrics.addMetric(
             metricNames.edgeStateLag,
             MetricUnit.Milliseconds,
-            Date.now() - Date.parse(newest.publishedAt),
+            Date.now() - Date.parse(piece.publishedAt),
           );
         }
       }

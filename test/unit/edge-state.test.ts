@@ -232,13 +232,49 @@ describe('EdgeStates', () => {
     const clock = { now: () => 5 };
 
     const applied = await new EdgeStates({ store: folded, products, clock }).applyAll(batch);
-    for (const news of batch) await new EdgeStates({ store: oneByOne, products, clock }).apply(news);
+    // The reference: each piece folded in turn onto what the one before left, written each time.
+    for (const news of batch) {
+      const next = foldEdgeState(oneByOne.values.get('drop:S') as EdgeDropState, news, clock.now());
+      if (next) await oneByOne.write('drop:S', next);
+    }
 
     // The duplicate and the straggler changed nothing; the rest did, in order.
     expect(applied).toEqual([batch[0], batch[1], batch[4], batch[5]]);
     expect([folded.reads, folded.writes]).toEqual([1, 1]);
     expect(folded.values.get('drop:S')).toEqual(oneByOne.values.get('drop:S'));
     expect(folded.values.get('drop:S')).toMatchObject({ state: 'PAUSED', stockVersion: 6, available: 0, since: 5 });
+  });
+
+  it('moves since when what the edge refuses on changed within the batch, even if it changed back', async () => {
+    // Sold out for good, then a unit back: the value ends as it began on what the edge refuses, but an attempt
+    // made while it was sold out may have had a hold the edge must pass on as a retry.
+    const store = new MapStore();
+    store.values.set('drop:S', { ...base });
+    const products = { getProduct: async () => undefined } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+    const states = new EdgeStates({ store, products, clock: { now: () => 9 } });
+
+    await states.applyAll([stock(4, 0, 0), stock(5, 1, 0)]);
+    expect(store.values.get('drop:S')).toMatchObject({ available: 1, stockVersion: 5, since: 9 });
+
+    // Units taken and back while some remain: since stays.
+    store.values.set('drop:S', { ...base });
+    await states.applyAll([stock(4, 3, 2), stock(5, 5, 0)]);
+    expect(store.values.get('drop:S')).toMatchObject({ available: 5, stockVersion: 5, since: 1 });
+  });
+
+  it('starts a value from a later piece when the first cannot start one (its product does not read)', async () => {
+    const store = new MapStore();
+    const products = { getProduct: async () => undefined } as unknown as ConstructorParameters<
+      typeof EdgeStates
+    >[0]['products'];
+    const states = new EdgeStates({ store, products, clock: { now: () => 9 } });
+
+    const applied = await states.applyAll([stock(1, 4, 1), drop(2, 'PAUSED')]);
+
+    expect(applied).toEqual([drop(2, 'PAUSED')]);
+    expect(store.values.get('drop:S')).toMatchObject({ state: 'PAUSED', revision: 2, stockVersion: -1 });
   });
 
   it('writes nothing for a batch of news it already has', async () => {

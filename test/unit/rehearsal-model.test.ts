@@ -239,59 +239,74 @@ test('a shopper presses at most three times, and again after a 5xx, as the page 
   expect([...broken.outcomes.orders.keys()]).toEqual(['o-busy']);
 }, 30_000);
 
-test('a shopper whose admission was refused (ADMISSION_EXPIRED) asks the queue with the ticket kept; told the turn passed, queues again at the back', async () => {
-  const ticket = (order: number) =>
-    `${Buffer.from(JSON.stringify({ t: order, o: order })).toString('base64url')}.signature`;
-  const admissions: string[] = [];
-  const asked: string[] = [];
-  let tickets = 0;
-  const { api, close } = await scriptedApi((route, headers) => {
-    if (route === 'GET /products/room') return { status: 200, body: { sku: 'room', available: 5 } };
-    if (route.startsWith('GET /drops/room/queue')) {
-      const kept = headers['x-dropline-ticket'];
-      asked.push(kept === undefined ? 'no ticket' : String(kept));
-      // The kept ticket's turn has passed; without one, a new ticket, let in at once.
-      if (kept !== undefined) return { status: 200, body: { state: 'OPEN', admitted: false, turnPassed: true } };
-      tickets++;
-      return {
-        status: 200,
-        body: { state: 'OPEN', admitted: true, ticket: ticket(tickets), admission: `admission-${tickets}` },
-      };
+test('a shopper whose admission was refused (ADMISSION_EXPIRED) asks the queue with the ticket kept: let in again, or told the turn passed and queued again at the back', async () => {
+  const refusedThenAsk = async (passed: boolean) => {
+    const ticket = (order: number) =>
+      `${Buffer.from(JSON.stringify({ t: order, o: order })).toString('base64url')}.signature`;
+    const admissions: string[] = [];
+    const asked: string[] = [];
+    let tickets = 0;
+    const { api, close } = await scriptedApi((route, headers) => {
+      if (route === 'GET /products/room') return { status: 200, body: { sku: 'room', available: 5 } };
+      if (route.startsWith('GET /drops/room/queue')) {
+        const kept = headers['x-dropline-ticket'];
+        asked.push(kept === undefined ? 'no ticket' : String(kept));
+        // The kept ticket's turn has passed; without one, a new ticket, let in at once.
+        if (kept !== undefined && passed) {
+          return { status: 200, body: { state: 'OPEN', admitted: false, turnPassed: true } };
+        }
+        // Its turn not passed (the token had only aged): let in again on the same ticket.
+        if (kept !== undefined) return { status: 200, body: { state: 'OPEN', admitted: true, admission: 'again' } };
+        tickets++;
+        return {
+          status: 200,
+          body: { state: 'OPEN', admitted: true, ticket: ticket(tickets), admission: `admission-${tickets}` },
+        };
+      }
+      if (route === 'POST /products/room/reservations') {
+        admissions.push(String(headers['x-dropline-admission']));
+        return admissions.length === 1
+          ? { status: 403, body: { error: { code: 'ADMISSION_EXPIRED', message: 'your turn passed' } } }
+          : { status: 201, body: { reservationId: 'r-room', quantity: 1 } };
+      }
+      if (route === 'POST /reservations/r-room/checkout') return { status: 201, body: { orderId: 'o-room' } };
+      return { status: 200, body: {} };
+    });
+    const outcomes = new Outcomes();
+    const queue = new Queue();
+    try {
+      await shopper(
+        {
+          api,
+          queue,
+          sku: 'room',
+          runId: 'room',
+          seed: 1,
+          maxPerCustomer: 1,
+          behaviour,
+          recorder: new Recorder(),
+          outcomes,
+        },
+        0,
+      );
+    } finally {
+      await close();
     }
-    if (route === 'POST /products/room/reservations') {
-      admissions.push(String(headers['x-dropline-admission']));
-      return admissions.length === 1
-        ? { status: 403, body: { error: { code: 'ADMISSION_EXPIRED', message: 'your turn passed' } } }
-        : { status: 201, body: { reservationId: 'r-room', quantity: 1 } };
-    }
-    if (route === 'POST /reservations/r-room/checkout') return { status: 201, body: { orderId: 'o-room' } };
-    return { status: 200, body: {} };
-  });
-  const outcomes = new Outcomes();
-  const queue = new Queue();
-  try {
-    await shopper(
-      {
-        api,
-        queue,
-        sku: 'room',
-        runId: 'room',
-        seed: 1,
-        maxPerCustomer: 1,
-        behaviour,
-        recorder: new Recorder(),
-        outcomes,
-      },
-      0,
-    );
-  } finally {
-    await close();
-  }
 
-  expect(asked).toEqual(['no ticket', ticket(1), 'no ticket']);
-  expect(admissions).toEqual(['admission-1', 'admission-2']);
-  expect(queue.turnsPassed).toBe(1);
-  expect([...outcomes.orders.keys()]).toEqual(['o-room']);
+    return { asked, admissions, turnsPassed: queue.turnsPassed, orders: [...outcomes.orders.keys()], ticket };
+  };
+
+  const gone = await refusedThenAsk(true);
+  expect(gone.asked).toEqual(['no ticket', gone.ticket(1), 'no ticket']);
+  expect(gone.admissions).toEqual(['admission-1', 'admission-2']);
+  expect(gone.turnsPassed).toBe(1);
+  expect(gone.orders).toEqual(['o-room']);
+
+  const aged = await refusedThenAsk(false);
+  expect(aged.asked).toEqual(['no ticket', aged.ticket(1)]);
+  expect(aged.admissions).toEqual(['admission-1', 'again']);
+  expect(aged.turnsPassed).toBe(0);
+  expect(aged.orders).toEqual(['o-room']);
 }, 20_000);
 
 test('a waiting shopper whose poll found no answer polls again, as the page does, rather than leaving', async () => {
