@@ -28,7 +28,9 @@ export async function publishEdgeStates(event: SQSEvent): Promise<SQSBatchRespon
   for (const record of event.Records) {
     // A message without a group (not from a FIFO queue) is a group of its own, as Powertools' processor has it.
     const group = record.attributes?.MessageGroupId ?? record.messageId;
-    groups.set(group, [...(groups.get(group) ?? []), record]);
+    const members = groups.get(group);
+    if (members) members.push(record);
+    else groups.set(group, [record]);
   }
   const failed: string[] = [];
   for (const records of groups.values()) {
