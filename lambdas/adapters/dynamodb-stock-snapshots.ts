@@ -38,6 +38,9 @@ import {
 
 const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
+/** Conditional folds into one snapshot group, each after reading what it holds, before the relay's batch is retried. */
+const MAX_FOLD_ATTEMPTS = 5;
+
 /** Transactional reads of a shard chunk before a snapshot for an operator gives up. */
 const MAX_TRANSACT_GET_ATTEMPTS = 21;
 
@@ -123,7 +126,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
     await Promise.all([...bySnapshotGroup(images)].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
   }
 
-  /** Folds images of one group's shards into its item; returns the item as it now stands. */
+  /** Folds images of one group's shards into its item; returns the item as it now stands (undefined: not there). */
   private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<Item | undefined> {
     const fold = async (batch: readonly ShardImage[]) => {
       const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku', '#group': 'group' };
@@ -151,7 +154,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
       return Attributes;
     };
     let pending = images;
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < MAX_FOLD_ATTEMPTS; attempt++) {
       try {
         return await fold(pending);
       } catch (error) {
@@ -168,8 +171,11 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
       });
       if (pending.length === 0) return Item;
     }
-    // Still racing another relay: the caller reads the group with the untouched ones.
-    return undefined;
+    // Still racing another writer: these images are not in the group, and nothing else would bring them
+    // (a shard's record is relayed once). Throwing makes the stream deliver the batch again.
+    throw new Error(
+      `Snapshot group ${group} of ${sku} kept changing under ${MAX_FOLD_ATTEMPTS} folds; the batch is retried`,
+    );
   }
 
   async readShardImages(sku: string, shards: number): Promise<ShardImage[]> {

@@ -112,16 +112,38 @@ export class Snapshots {
     images?: readonly ShardImage[],
   ): Promise<StockEvent | undefined> {
     const { products, store } = this.deps;
-    const product = await products.getProduct(sku);
-    // A wide product writes its shards before its product item: keep their images for the snapshot.
+    let product = await products.getProduct(sku);
+    let unfolded = images;
+    if (!product && images) {
+      // A wide product writes its shards before its product item: keep their images for the snapshot. Its
+      // creation's relay (`publishFirst`) may have read the groups after the read above and before this
+      // fold, so it is read again (strongly consistent) once the images are in: of the two relays, the
+      // later one to look sees both the product and every image, and publishes.
+      await store.foldShardImages(sku, images);
+      product = await products.getProduct(sku);
+      unfolded = [];
+    }
+    if (!product) return undefined;
     // A replicated SKU's batch is folded in; the sweeper publishes it within a second.
-    if (!product || (images && product.viewReplicas > 1)) {
-      if (images) await store.foldShardImages(sku, images);
+    if (unfolded && product.viewReplicas > 1) {
+      await store.foldShardImages(sku, unfolded);
       return undefined;
     }
-    const seen = images ?? (await store.shardImages(sku, product.shards));
+    const seen = unfolded ?? (await store.shardImages(sku, product.shards));
     const merged = await store.mergeShardImages(sku, seen, product.shards);
     return merged ? this.emit(product, merged, reasons) : undefined;
+  }
+
+  /**
+   * A new product's first snapshot, when no relay has published one: a wide
+   * product's shards are written (and may all be relayed) before the product
+   * item exists, and then no later shard record would publish them until the
+   * first hold. Run for each product creation the stream carries; nothing is
+   * read but the stock vector's version when the shards' relay got there first.
+   */
+  async publishFirst(sku: string): Promise<StockEvent | undefined> {
+    if ((await this.deps.store.stockVectorVersion(sku)) !== undefined) return undefined;
+    return this.publish(sku, [], []);
   }
 
   /**
@@ -206,18 +228,21 @@ export class Outbox {
   constructor(private readonly deps: OutboxDeps) {}
 
   /**
-   * One stream batch: every new order goes to the orders queue, and every SKU
+   * One stream batch: every new order goes to the orders queue, every SKU
    * whose shards changed gets one snapshot, however many changes the batch
-   * holds. Throws when a send fails: the stream redelivers the batch, and
+   * holds, and every product `created` gets its first one if none was
+   * published. Throws when a send fails: the stream redelivers the batch, and
    * dedup ids make the resend harmless.
    */
   async relay(
     orders: readonly OrderPlaced[],
     changes: StockChanges,
     drops: readonly DropStateEvent[] = [],
+    created: readonly string[] = [],
   ): Promise<void> {
     await this.deps.queue.enqueueOrders(orders);
     for (const [sku, { reasons, images }] of changes) await this.deps.snapshots.publish(sku, reasons, images);
+    for (const sku of created) await this.deps.snapshots.publishFirst(sku);
     for (const drop of drops) await this.deps.topic.publishDropState(drop);
   }
 

@@ -36,13 +36,16 @@ const productImage = (item: Image): ProductImage => ({
  * many reservations the batch holds — a hot SKU changes far more often than
  * an SNS FIFO message group carries (~300/s). The snapshot is built from the
  * shard images the stream carries (the newest of each shard), never by
- * reading the hot shards.
+ * reading the hot shards. A product's creation publishes its first snapshot
+ * when its shards' records got there first (a wide product writes them before
+ * the product item).
  */
 export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orders: number; snapshots: number }> {
   const orders: OrderPlaced[] = [];
   const changedSkus = new Map<string, Set<StockChangeReason>>();
   const newestShards = new Map<string, Map<number, ShardImage>>();
   const drops: DropStateEvent[] = [];
+  const created: string[] = [];
   const publishedAt = new Date().toISOString();
   for (const record of event.Records) {
     const after = image(record.dynamodb?.NewImage);
@@ -60,6 +63,7 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     if (after?.kind === 'product') {
       const drop = dropStateChange(before && productImage(before), productImage(after), publishedAt);
       if (drop) drops.push(drop);
+      if (record.eventName === 'INSERT') created.push(String(after.sku));
     }
     if (after?.kind === 'stock') {
       const reasons = changedSkus.get(String(after.sku)) ?? new Set<StockChangeReason>();
@@ -79,7 +83,7 @@ export async function publishChanges(event: DynamoDBStreamEvent): Promise<{ orde
     ]),
   );
   // Throwing makes the stream redeliver the batch; dedup ids make the resend harmless.
-  await outbox.relay(orders, changes, drops);
+  await outbox.relay(orders, changes, drops, created);
   metrics.addMetric(metricNames.ordersRelayed, MetricUnit.Count, orders.length);
   metrics.addMetric(metricNames.stockSnapshotsPublished, MetricUnit.Count, changedSkus.size);
   if (orders.length + changedSkus.size > 0) {

@@ -6,12 +6,16 @@
  * ledger. The proxy in front of DynamoDB Local counts the calls.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { SHARDS_PER_SNAPSHOT_GROUP } from '../../contract/stock-view';
+import { keys } from '../../lambdas/adapters/dynamodb-inventory-items';
+import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import type { SweepSummary } from '../../lambdas/handlers/expire-holds';
 import { ApiClient, type ApiResponse, untilSettled } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
+import { inventoryOn } from '../support/test-table';
 
 let stack: AssemblyTestStack;
 let api: ApiClient;
@@ -150,5 +154,67 @@ test('a product of more shards than one transaction holds gets its snapshot, tho
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb }));
   const { Item } = await client.send(new GetCommand({ TableName: stack.tableName, Key: { pk: `STOCKVIEW#${sku}` } }));
   expect(Item?.available).toHaveLength(250);
+  client.destroy();
+});
+
+test('a wide product whose every shard the relay folded before the product existed is published on its creation', async () => {
+  const sku = 'snapshot-late-product';
+  const shards = 250;
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.endpoints.dynamodb }));
+  // The store's own write path, with its last transaction (the product item, which makes the shards live)
+  // held back until the assembly's relay has folded every shard's record: the order the stream makes when
+  // the relay is quicker than the product write. No later shard record comes to publish them.
+  let releaseProduct: () => void = () => undefined;
+  const productHeld = new Promise<void>((resolve) => {
+    releaseProduct = resolve;
+  });
+  const holdingProduct = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      return async (command: Parameters<typeof client.send>[0]) => {
+        const items = command instanceof TransactWriteCommand ? (command.input.TransactItems ?? []) : [];
+        if (items.some((item) => item.Put?.Item?.kind === 'product')) await productHeld;
+        return target.send(command as TransactWriteCommand);
+      };
+    },
+  });
+  const inventory = inventoryOn(new DynamoDbInventoryStore(holdingProduct, stack.tableName), {
+    client,
+    tableName: stack.tableName,
+  });
+  const creating = inventory.upsertProduct({
+    sku,
+    name: 'Late',
+    priceCents: 100,
+    stock: 2500,
+    shards,
+    maxPerCustomer: 2,
+  });
+
+  const groups = Array.from({ length: Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP) }, (_, group) => group);
+  await eventually(
+    async () => {
+      const folded = await Promise.all(
+        groups.map(async (group) => {
+          const { Item = {} } = await client.send(
+            new GetCommand({ TableName: stack.tableName, Key: keys.snapshot(sku, group) }),
+          );
+          return Object.keys(Item).filter((name) => name.startsWith('shard')).length;
+        }),
+      );
+      expect(folded.reduce((sum, count) => sum + count, 0)).toBe(shards);
+    },
+    { timeoutMs: 20_000 },
+  );
+  releaseProduct();
+  expect(await creating).toMatchObject({ created: true });
+
+  await eventually(
+    async () => {
+      const { body } = await api.call('GET', `/admin/products/${sku}/channels`, { admin: true });
+      for (const channel of body.channels) expect(channel).toMatchObject({ synced: true, available: 2500 });
+    },
+    { timeoutMs: 20_000 },
+  );
   client.destroy();
 });

@@ -6,10 +6,11 @@
  * the real store over DynamoDB Local; the one injected fault (a chunk's
  * transaction refused) is named where it is.
  */
-import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { keys } from '../../lambdas/adapters/dynamodb-inventory-items';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
 import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
-import { snapshotOf } from '../../lambdas/domain/model';
+import { type ShardImage, snapshotOf } from '../../lambdas/domain/model';
 import { expectBalanced } from '../support/ledger';
 import { inventoryOn, testTable } from '../support/test-table';
 
@@ -102,5 +103,67 @@ test('a restock that fails between chunks resumes under its key and adds its uni
   expect(repeated).toMatchObject({ replayed: true, ledger: { supplied: 1250 } });
   await expect(inventory.restock({ sku: 'WIDE-2', quantity: 5, idempotencyKey: 'wide-r2' })).rejects.toMatchObject({
     code: 'IDEMPOTENCY_MISMATCH',
+  });
+});
+
+describe('a snapshot group another writer keeps changing', () => {
+  const image = (shard: number, version: number): ShardImage => ({
+    shard,
+    version,
+    supplied: 10,
+    available: 10 - version,
+    held: version,
+    sold: 0,
+    released: 0,
+    expired: 0,
+  });
+  const group = async (sku: string) =>
+    (await client.send(new GetCommand({ TableName: tableName, Key: keys.snapshot(sku, 0), ConsistentRead: true })))
+      .Item ?? {};
+  /**
+   * Snapshots whose every fold into `sku`'s group is preceded by another writer folding a newer image of
+   * the first shard still owed (`rounds` times): what a relay racing the sweeper's reconciliation, or a
+   * redelivered batch, can make. DynamoDB Local runs the writes one after the other; only the interleaving
+   * is arranged.
+   */
+  const racedBy = (sku: string, owed: number[], rounds: number) => {
+    let raced = 0;
+    const racing = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: UpdateCommand) => {
+          const folding = command instanceof UpdateCommand && command.input.Key?.pk === keys.snapshot(sku, 0).pk;
+          const shard = folding && raced++ < rounds ? owed.shift() : undefined;
+          if (shard !== undefined) await snapshots.foldShardImages(sku, [image(shard, 9)]);
+          return target.send(command);
+        };
+      },
+    });
+    return new DynamoDbStockSnapshots(racing, tableName);
+  };
+
+  test('a fold that loses a race folds what is still newer', async () => {
+    const sku = 'WIDE-RACE-1';
+    await racedBy(sku, [0], 1).foldShardImages(
+      sku,
+      [0, 1, 2].map((shard) => image(shard, 5)),
+    );
+
+    const held = await group(sku);
+    expect([held.shard0?.[0], held.shard1?.[0], held.shard2?.[0]]).toEqual([9, 5, 5]);
+  });
+
+  test('a fold that keeps losing fails its batch for the stream to deliver again, rather than drop its images', async () => {
+    const sku = 'WIDE-RACE-2';
+    const images = Array.from({ length: 8 }, (_, shard) => image(shard, 5));
+
+    await expect(racedBy(sku, [0, 1, 2, 3, 4, 5, 6, 7], 8).foldShardImages(sku, images)).rejects.toThrow(
+      'kept changing',
+    );
+    // The batch again, with the other writer done: every image it carries is in, none rolled back.
+    await snapshots.foldShardImages(sku, images);
+
+    const held = await group(sku);
+    expect(Array.from({ length: 8 }, (_, shard) => held[`shard${shard}`]?.[0])).toEqual([9, 9, 9, 9, 9, 5, 5, 5]);
   });
 });

@@ -6,8 +6,25 @@
  * the stock vector every stock view reads, and rebuilt by the sweeper when a
  * stream record was lost.
  */
+
+import type { StockEvent } from '../../contract/messages';
 import type { ShardImage } from '../../lambdas/domain/model';
+import { Snapshots } from '../../lambdas/domain/outbox';
 import { type Drop, fakeDrop } from '../support/fakes/drop';
+
+/** The images of `shards` new shards of 3 units each, as a wide product writes them before its product item. */
+function newShards(shards: number): ShardImage[] {
+  return Array.from({ length: shards }, (_, shard) => ({
+    shard,
+    version: 0,
+    supplied: 3,
+    available: 3,
+    held: 0,
+    sold: 0,
+    released: 0,
+    expired: 0,
+  }));
+}
 
 /** The images a stream batch would carry for these shards: each as its last write left it. */
 async function streamImages(drop: Drop, sku: string, shards: number, only?: readonly number[]): Promise<ShardImage[]> {
@@ -137,6 +154,61 @@ describe('publish', () => {
 
     expect(before).toBeUndefined();
     expect(after).toMatchObject({ sku: 'late-product', supplied: 7, available: 7 });
+  });
+
+  test('publishes a wide product whose every shard was relayed before it existed, when its creation is relayed', async () => {
+    const drop = fakeDrop();
+    const early = newShards(3);
+
+    // Every shard's record reaches the relay before the product item is written: each is only folded in.
+    for (const image of early) expect(await drop.snapshots.publish('all-early', [], [image])).toBeUndefined();
+    await drop.product({ sku: 'all-early', stock: 9, shards: 3 });
+    const first = await drop.snapshots.publishFirst('all-early');
+
+    expect(first).toMatchObject({ sku: 'all-early', supplied: 9, available: 9, version: 0 });
+    expect(await drop.store.readStockVector('all-early', 1)).toEqual([3, 3, 3]);
+  });
+
+  test('publishes a product once when its creation is relayed after its shards were published', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+
+    const first = await drop.snapshots.publishFirst(sku);
+
+    expect(first).toBeUndefined();
+    expect(drop.topic.events(sku)).toHaveLength(1);
+  });
+
+  test('publishes a product whose creation is relayed between its last shard relay’s read and fold', async () => {
+    const drop = fakeDrop();
+    const [first, last] = newShards(2) as [ShardImage, ShardImage];
+    await drop.snapshots.publish('raced', [], [first]);
+    // The last shard's relay reads no product; before it folds its image, the product is written and its
+    // creation's relay finds the group without that image (so publishes nothing).
+    let created: StockEvent | undefined | 'not run' = 'not run';
+    const racing = new Snapshots({
+      products: drop.store,
+      store: new Proxy(drop.store, {
+        get(target, property, receiver) {
+          if (property !== 'foldShardImages') return Reflect.get(target, property, receiver);
+          return async (sku: string, images: readonly ShardImage[]) => {
+            await drop.product({ sku: 'raced', stock: 6, shards: 2 });
+            created = await drop.snapshots.publishFirst('raced');
+            return target.foldShardImages(sku, images);
+          };
+        },
+      }),
+      topic: drop.topic,
+      clock: drop.clock,
+      reportDrift: () => undefined,
+    });
+
+    const published = await racing.publish('raced', [], [last]);
+
+    expect(created).toBeUndefined();
+    expect(published).toMatchObject({ sku: 'raced', supplied: 6, available: 6 });
+    expect(drop.topic.events('raced')).toHaveLength(1);
   });
 });
 
