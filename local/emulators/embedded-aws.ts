@@ -1,14 +1,14 @@
 /**
- * The embedded AWS: DynamoDB Local, fauxqs (SQS + SNS) and a local CloudFront
+ * The embedded AWS: DynamoDB Local, fauxqs (SQS + SNS, with SQS's FIFO receive) and a local CloudFront
  * KeyValueStore on free loopback ports. Handlers reach them only through the
  * standard `AWS_ENDPOINT_URL_<SERVICE>` variables, exactly as they would reach
  * LocalStack or (without the variables) AWS itself.
  */
 
-import { startFauxqs } from 'fauxqs';
 import { envVars } from '../../contract/env-vars';
 import { assertJava, startDynamoDbLocal } from './dynamodb-local';
 import { prepareWritableDir } from './environment';
+import { startSqsSns } from './fauxqs';
 import { LocalKeyValueStore, startKeyValueStoreServer } from './key-value-store';
 
 export interface EmbeddedAws {
@@ -49,7 +49,7 @@ export async function startEmbeddedAws(options: { dataDir?: string } = {}): Prom
   const keyValueStore = new LocalKeyValueStore();
   const starts = await Promise.allSettled([
     startDynamoDbLocal(dbPath ? { dbPath } : {}),
-    startFauxqs({ port: 0, logger: false }),
+    startSqsSns({ port: 0 }),
     startKeyValueStoreServer(keyValueStore),
   ]);
   const [dynamodbStart, fauxqsStart, kvsStart] = starts;
