@@ -39,7 +39,7 @@ import {
 const { partitionKey: laneKey, sortKey: dueKey } = inventoryTable.holdsByExpiryIndex;
 
 /** Conditional folds into one snapshot group, each after reading what it holds, before the relay's batch is retried. */
-const MAX_FOLD_ATTEMPTS = 5;
+export const MAX_FOLD_ATTEMPTS = 5;
 
 /** Transactional reads of a shard chunk before a snapshot for an operator gives up. */
 const MAX_TRANSACT_GET_ATTEMPTS = 21;
@@ -87,31 +87,31 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
    * small item each (`SNAPSHOT#sku#group`), each shard a compact list
    * `[version, supplied, available, held, sold, released, expired]`. One
    * conditional UpdateItem per touched group folds the batch's images in
-   * (each shard only when newer) and returns the group; the untouched groups
-   * are read in one consistent batch. So a fold writes a few bytes per shard
-   * on a few items and no item grows with the shard count. An image older
-   * than what its group holds (a relay on another stream shard got there
-   * first) is folded one by one instead.
+   * (each shard only when newer); then every group is read in one strongly
+   * consistent batch. So a fold writes a few bytes per shard on a few items
+   * and no item grows with the shard count.
+   *
+   * The groups are read after the folds, not taken from each fold's answer:
+   * relays on other stream shards fold into the same SKU's groups at the same
+   * time, and a relay that composed its snapshot from its own folds' answers
+   * could miss another's fold into a group it touched first — two relays each
+   * missing the other's, so neither published what the shards now say. Read
+   * after its own folds, of any two relays the one that reads last sees both.
    */
   async mergeShardImages(
     sku: string,
     images: readonly ShardImage[],
     shards: number,
   ): Promise<ShardImage[] | undefined> {
-    const groups = new Map<number, Item | undefined>();
-    await Promise.all(
-      [...bySnapshotGroup(images)].map(async ([group, batch]) =>
-        groups.set(group, await this.foldIntoGroup(sku, group, batch)),
-      ),
-    );
+    await this.foldShardImages(sku, images);
     const groupCount = Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP);
-    const missing = Array.from({ length: groupCount }, (_, group) => group).filter((group) => !groups.get(group));
     const read = await batchGetByPk(
       this.client,
       this.tableName,
-      missing.map((group) => keys.snapshot(sku, group)),
+      Array.from({ length: groupCount }, (_, group) => keys.snapshot(sku, group)),
       true,
     );
+    const groups = new Map<number, Item>();
     for (const item of read.values()) groups.set(Number(item.group), item);
     const held = Array.from(
       { length: shards },
@@ -121,13 +121,13 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
     return held.map((image, shard) => fromCompactImage(image as unknown[], shard));
   }
 
-  /** Folds shard images into their snapshot groups without composing a snapshot (the product is not there yet). */
+  /** Folds shard images into their snapshot groups without composing a snapshot. */
   async foldShardImages(sku: string, images: readonly ShardImage[]): Promise<void> {
     await Promise.all([...bySnapshotGroup(images)].map(([group, batch]) => this.foldIntoGroup(sku, group, batch)));
   }
 
-  /** Folds images of one group's shards into its item; returns the item as it now stands (undefined: not there). */
-  private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<Item | undefined> {
+  /** Folds images of one group's shards into its item, each only when newer than the one it holds. */
+  private async foldIntoGroup(sku: string, group: number, images: readonly ShardImage[]): Promise<void> {
     const fold = async (batch: readonly ShardImage[]) => {
       const names: Record<string, string> = { '#kind': 'kind', '#sku': 'sku', '#group': 'group' };
       const values: Record<string, unknown> = { ':kind': 'snapshot', ':sku': sku, ':group': group };
@@ -140,7 +140,7 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
         sets.push(`#s${index} = :i${index}`);
         conditions.push(`(attribute_not_exists(#s${index}) OR #s${index}[0] < :v${index})`);
       }
-      const { Attributes } = await this.client.send(
+      await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: keys.snapshot(sku, group),
@@ -148,15 +148,14 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
           ConditionExpression: conditions.join(' AND '),
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
         }),
       );
-      return Attributes;
     };
     let pending = images;
     for (let attempt = 0; attempt < MAX_FOLD_ATTEMPTS; attempt++) {
       try {
-        return await fold(pending);
+        await fold(pending);
+        return;
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
       }
@@ -169,10 +168,11 @@ export class DynamoDbStockSnapshots implements StockSnapshotStore {
         const held = Item?.[shardAttribute(image.shard)];
         return !Array.isArray(held) || Number(held[0]) < image.version;
       });
-      if (pending.length === 0) return Item;
+      if (pending.length === 0) return;
     }
-    // Still racing another writer: these images are not in the group, and nothing else would bring them
-    // (a shard's record is relayed once). Throwing makes the stream deliver the batch again.
+    // Still racing another writer: these images are not in the group, and the relay would publish without
+    // them (the sweeper's reconciliation repairs only a SKU it published once). Throwing makes the stream
+    // deliver the batch again, or the sweeper reconcile the SKU again at its next run.
     throw new Error(
       `Snapshot group ${group} of ${sku} kept changing under ${MAX_FOLD_ATTEMPTS} folds; the batch is retried`,
     );

@@ -204,23 +204,38 @@ export class Snapshots {
    * record the relay lost — past its retries or its age — is repaired within
    * `RECONCILE_EVERY_MS`, not when the shard next changes. A SKU whose shards
    * add up to the version its stock vector was written at is left alone: no
-   * write, no message.
+   * write, no message. A SKU that fails does not stop the others; the run
+   * throws after them, naming how many failed.
    */
   async reconcile(limit = 200, stopAfterMs = Number.POSITIVE_INFINITY): Promise<number> {
-    const { products, store } = this.deps;
+    const { store } = this.deps;
     let reconciled = 0;
+    const failed: unknown[] = [];
     for (const sku of await store.listStockVectors(limit)) {
       if (this.deps.clock.now() >= stopAfterMs) break;
-      const product = await products.getProduct(sku);
-      if (!product) continue;
-      const before = await store.stockVectorVersion(sku);
-      const images = await store.readShardImages(sku, product.shards);
-      // The vector was written at the sum of its shards' versions: the same sum now means nothing was lost.
-      if (before !== undefined && images.reduce((sum, image) => sum + image.version, 0) <= before) continue;
-      await this.publish(sku, [], images);
-      reconciled++;
+      try {
+        if (await this.reconcileOne(sku)) reconciled++;
+      } catch (error) {
+        // One SKU's failure leaves the others' repairs to this run, and its own to the next.
+        failed.push(error);
+      }
+    }
+    if (failed.length > 0) {
+      throw new AggregateError(failed, `Reconciling ${failed.length} SKU(s) failed; ${reconciled} reconciled`);
     }
     return reconciled;
+  }
+
+  private async reconcileOne(sku: string): Promise<boolean> {
+    const { products, store } = this.deps;
+    const product = await products.getProduct(sku);
+    if (!product) return false;
+    const before = await store.stockVectorVersion(sku);
+    const images = await store.readShardImages(sku, product.shards);
+    // The vector was written at the sum of its shards' versions: the same sum now means nothing was lost.
+    if (before !== undefined && images.reduce((sum, image) => sum + image.version, 0) <= before) return false;
+    await this.publish(sku, [], images);
+    return true;
   }
 }
 
@@ -241,9 +256,10 @@ export class Outbox {
     created: readonly string[] = [],
   ): Promise<void> {
     await this.deps.queue.enqueueOrders(orders);
+    // A drop's state goes before the snapshots: a snapshot that fails the batch does not hold it back.
+    for (const drop of drops) await this.deps.topic.publishDropState(drop);
     for (const [sku, { reasons, images }] of changes) await this.deps.snapshots.publish(sku, reasons, images);
     for (const sku of created) await this.deps.snapshots.publishFirst(sku);
-    for (const drop of drops) await this.deps.topic.publishDropState(drop);
   }
 
   /**

@@ -7,9 +7,10 @@
  * transaction refused) is named where it is.
  */
 import { GetCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { SHARDS_PER_SNAPSHOT_GROUP } from '../../contract/stock-view';
 import { keys } from '../../lambdas/adapters/dynamodb-inventory-items';
 import { DynamoDbInventoryStore } from '../../lambdas/adapters/dynamodb-inventory-store';
-import { DynamoDbStockSnapshots } from '../../lambdas/adapters/dynamodb-stock-snapshots';
+import { DynamoDbStockSnapshots, MAX_FOLD_ATTEMPTS } from '../../lambdas/adapters/dynamodb-stock-snapshots';
 import { type ShardImage, snapshotOf } from '../../lambdas/domain/model';
 import { expectBalanced } from '../support/ledger';
 import { inventoryOn, testTable } from '../support/test-table';
@@ -142,6 +143,54 @@ describe('a snapshot group another writer keeps changing', () => {
     return new DynamoDbStockSnapshots(racing, tableName);
   };
 
+  test('of two relays folding into one SKU’s groups at once, the one that reads last sees both folds', async () => {
+    const sku = 'WIDE-TWO-RELAYS';
+    const shards = 2 * SHARDS_PER_SNAPSHOT_GROUP;
+    const all = Array.from({ length: shards }, (_, shard) => image(shard, 1));
+    // Relay X carries the first shard of each group; relay Y (on other stream shards) the rest.
+    const carriedByX = (shard: number) => shard % SHARDS_PER_SNAPSHOT_GROUP === 0;
+    // X folds into group 0, then Y folds into both groups and composes, then X folds into group 1.
+    let releaseX: () => void = () => undefined;
+    const xMayFoldGroup1 = new Promise<void>((resolve) => {
+      releaseX = resolve;
+    });
+    let group0Folded: () => void = () => undefined;
+    const xFoldedGroup0 = new Promise<void>((resolve) => {
+      group0Folded = resolve;
+    });
+    const gated = new Proxy(client, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: UpdateCommand) => {
+          const pk = command instanceof UpdateCommand ? command.input.Key?.pk : undefined;
+          if (pk === keys.snapshot(sku, 1).pk) await xMayFoldGroup1;
+          const answer = await target.send(command);
+          if (pk === keys.snapshot(sku, 0).pk) group0Folded();
+          return answer;
+        };
+      },
+    });
+
+    const fromX = new DynamoDbStockSnapshots(gated, tableName).mergeShardImages(
+      sku,
+      all.filter((shard) => carriedByX(shard.shard)),
+      shards,
+    );
+    await xFoldedGroup0;
+    const fromY = await snapshots.mergeShardImages(
+      sku,
+      all.filter((shard) => !carriedByX(shard.shard)),
+      shards,
+    );
+    releaseX();
+
+    // Y composed before X's second fold: it has nothing whole to publish. X, reading after both, has.
+    expect(fromY).toBeUndefined();
+    const merged = await fromX;
+    expect(merged?.map((shard) => shard.version)).toEqual(all.map(() => 1));
+    expect(snapshotOf(sku, merged ?? [])).toMatchObject({ supplied: shards * 10, available: shards * 9 });
+  });
+
   test('a fold that loses a race folds what is still newer', async () => {
     const sku = 'WIDE-RACE-1';
     await racedBy(sku, [0], 1).foldShardImages(
@@ -160,10 +209,12 @@ describe('a snapshot group another writer keeps changing', () => {
     await expect(racedBy(sku, [0, 1, 2, 3, 4, 5, 6, 7], 8).foldShardImages(sku, images)).rejects.toThrow(
       'kept changing',
     );
+    // Each failed fold lost to a newer image of one shard: MAX_FOLD_ATTEMPTS of them are in.
+    const raced = Array.from({ length: 8 }, (_, shard) => (shard < MAX_FOLD_ATTEMPTS ? 9 : 5));
     // The batch again, with the other writer done: every image it carries is in, none rolled back.
     await snapshots.foldShardImages(sku, images);
 
     const held = await group(sku);
-    expect(Array.from({ length: 8 }, (_, shard) => held[`shard${shard}`]?.[0])).toEqual([9, 9, 9, 9, 9, 5, 5, 5]);
+    expect(Array.from({ length: 8 }, (_, shard) => held[`shard${shard}`]?.[0])).toEqual(raced);
   });
 });

@@ -11,6 +11,7 @@ import type { StockEvent } from '../../contract/messages';
 import type { ShardImage } from '../../lambdas/domain/model';
 import { Snapshots } from '../../lambdas/domain/outbox';
 import { type Drop, fakeDrop } from '../support/fakes/drop';
+import { TransientFaultError } from '../support/fakes/faults';
 
 /** The images of `shards` new shards of 3 units each, as a wide product writes them before its product item. */
 function newShards(shards: number): ShardImage[] {
@@ -225,6 +226,24 @@ describe('reconcile', () => {
     expect(reconciled).toBe(1);
     expect(await drop.store.readStockVector(sku, 1)).toEqual([3, 5]);
     expect(drop.topic.events(sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+  });
+
+  test('repairs every other SKU when one fails, and then says that one failed', async () => {
+    const drop = fakeDrop();
+    const first = await drop.product({ stock: 10, shards: 2 });
+    const second = await drop.product({ stock: 10, shards: 2 });
+    for (const { sku } of [first, second]) await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+    // Both vectors go stale; the first SKU's repair fails on its shard read.
+    for (const { sku } of [first, second]) {
+      await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: `a-${sku}` });
+    }
+    drop.store.faults.fail('readShardImages', new TransientFaultError('throttled'));
+
+    await expect(drop.snapshots.reconcile()).rejects.toThrow('Reconciling 1 SKU(s) failed; 1 reconciled');
+
+    expect(drop.topic.events(second.sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+    expect(await drop.snapshots.reconcile()).toBe(1);
+    expect(drop.topic.events(first.sku).at(-1)).toMatchObject({ available: 8, held: 2 });
   });
 
   test('leaves alone a SKU whose shards add up to the version its vector was written at', async () => {
