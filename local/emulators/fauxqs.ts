@@ -11,19 +11,20 @@
  * time, and a function that folds a group's batch (the edge-state writer)
  * must be measured on batches of that size, not of one.
  *
- * fauxqs keeps no public hook for this, so its queue class is patched: each
- * receive takes what fauxqs's own receive gives (with its dead-letter,
- * visibility and bookkeeping), then asks it again for the groups it just
- * served, until the batch is full or those groups are empty. Messages made
- * visible again go back to the head of their group in the order they were
- * sent, as several of one group can now be in flight together. The patch is
+ * fauxqs keeps no public hook for this, so its queue class is patched: a
+ * receive asks fauxqs's own receive (with its dead-letter, visibility and
+ * bookkeeping) for one message at a time, keeping the group it is serving
+ * open, so it takes as many of that group as there are before the next
+ * group, up to ten. Messages made visible again go back to the head of their
+ * group in the order they were sent, as several of one group can now be in
+ * flight together. The patch is
  * tied to the fauxqs version the lockfile pins; `test/integration/fauxqs-fifo`
  * fails if a new version changes what it relies on.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type FauxqsServer, startFauxqs } from 'fauxqs';
 
 interface QueuedMessage {
@@ -37,6 +38,7 @@ interface ReceivedMessage {
 
 /** The fields and methods of fauxqs's `SqsQueue` (dist/sqs/sqsStore.js) the patch uses. */
 interface FauxqsQueue {
+  readonly attributes: Readonly<Record<string, string>>;
   readonly fifoMessages: Map<string, QueuedMessage[]>;
   readonly fifoLockedGroups: Map<string, number>;
   readonly inflightMessages: Map<string, { readonly message: QueuedMessage; readonly visibilityDeadline: number }>;
@@ -84,57 +86,60 @@ export async function patchFifoReceive(): Promise<void> {
 
   queue.dequeueFifo = function (this: FauxqsQueue, maxCount, visibilityTimeout, dlqResolver) {
     const limit = Math.min(maxCount, MAX_RECEIVE);
-    const received = dequeueFifo.call(this, limit, visibilityTimeout, dlqResolver);
-    let served = groupsOf(this, received);
+    // Received and visible again at once: nothing is held, so there is no group to keep serving.
+    if ((visibilityTimeout ?? Number(this.attributes.VisibilityTimeout)) <= 0) {
+      return dequeueFifo.call(this, limit, visibilityTimeout, dlqResolver);
+    }
+    const received: ReceivedMessage[] = [];
+    let serving: string | undefined;
     while (received.length < limit) {
-      // Only the groups this receive holds are opened again: fauxqs's receive takes one more of each.
-      const reopened = [...served].filter((group) => (this.fifoMessages.get(group)?.length ?? 0) > 0);
-      if (reopened.length === 0) break;
-      const locks = new Map(reopened.map((group) => [group, this.fifoLockedGroups.get(group) ?? 0]));
-      for (const group of reopened) this.fifoLockedGroups.delete(group);
-      const more = dequeueFifo.call(this, limit - received.length, visibilityTimeout, dlqResolver);
-      for (const [group, held] of locks) {
-        const total = (this.fifoLockedGroups.get(group) ?? 0) + held;
-        if (total > 0) this.fifoLockedGroups.set(group, total);
+      // fauxqs takes the first open group's next message; the group being served is kept open for it (its
+      // messages in flight are all from this receive), so a receive takes as many of a group as it can.
+      const open = serving !== undefined && (this.fifoMessages.get(serving)?.length ?? 0) > 0 ? serving : undefined;
+      const locks = open === undefined ? 0 : (this.fifoLockedGroups.get(open) ?? 0);
+      if (open !== undefined) this.fifoLockedGroups.delete(open);
+      let next: ReceivedMessage[];
+      try {
+        next = dequeueFifo.call(this, 1, visibilityTimeout, dlqResolver);
+      } finally {
+        if (open !== undefined) {
+          const total = (this.fifoLockedGroups.get(open) ?? 0) + locks;
+          if (total > 0) this.fifoLockedGroups.set(open, total);
+        }
       }
-      if (more.length === 0) break;
-      received.push(...more);
-      served = groupsOf(this, more);
+      const [message] = next;
+      if (message === undefined) break;
+      received.push(message);
+      const entry = this.inflightMessages.get(message.ReceiptHandle);
+      serving = entry ? groupOf(entry.message) : undefined;
     }
     return received;
   };
 
   queue.processTimers = function (this: FauxqsQueue) {
-    const now = Date.now();
+    // Which messages fauxqs makes visible is seen by comparing what is in flight before and after.
+    const due = Date.now() + 1000;
     const returning = this.isFifo()
-      ? [...this.inflightMessages.values()].filter((entry) => entry.visibilityDeadline <= now)
+      ? [...this.inflightMessages].filter(([, entry]) => entry.visibilityDeadline <= due)
       : [];
     processTimers.call(this);
     inSentOrder(
       this,
-      returning.map((entry) => groupOf(entry.message)),
+      returning.filter(([handle]) => !this.inflightMessages.has(handle)).map(([, entry]) => groupOf(entry.message)),
     );
   };
 
   queue.changeVisibility = function (this: FauxqsQueue, receiptHandle, timeoutSeconds) {
     const entry = this.inflightMessages.get(receiptHandle);
     changeVisibility.call(this, receiptHandle, timeoutSeconds);
-    if (entry && timeoutSeconds === 0 && this.isFifo()) inSentOrder(this, [groupOf(entry.message)]);
+    if (entry && this.isFifo() && !this.inflightMessages.has(receiptHandle))
+      inSentOrder(this, [groupOf(entry.message)]);
   };
 
   Object.defineProperty(queue, PATCHED, { value: true });
 }
 
 const groupOf = (message: QueuedMessage) => message.messageGroupId ?? DEFAULT_GROUP;
-
-function groupsOf(queue: FauxqsQueue, received: readonly ReceivedMessage[]): Set<string> {
-  const groups = new Set<string>();
-  for (const { ReceiptHandle } of received) {
-    const entry = queue.inflightMessages.get(ReceiptHandle);
-    if (entry) groups.add(groupOf(entry.message));
-  }
-  return groups;
-}
 
 /** Puts each of `groups` back in the order its messages were sent (fauxqs puts returning ones first, one by one). */
 function inSentOrder(queue: FauxqsQueue, groups: readonly string[]): void {
@@ -143,8 +148,13 @@ function inSentOrder(queue: FauxqsQueue, groups: readonly string[]): void {
   }
 }
 
-/** A file of the installed fauxqs (its package exports only its entry point). */
+/** A file of the installed fauxqs, beside the entry point `import 'fauxqs'` loads (it exports nothing else). */
 function fauxqsFile(path: string): string {
+  try {
+    return join(dirname(fileURLToPath(import.meta.resolve('fauxqs'))), path);
+  } catch {
+    // A loader without `import.meta.resolve` (Jest's): CommonJS's lookup finds the same installed package.
+  }
   const require = createRequire(import.meta.url);
   for (const modules of require.resolve.paths('fauxqs') ?? []) {
     const file = join(modules, 'fauxqs', 'dist', path);
