@@ -237,34 +237,40 @@ function scheduledTargets(
   ran: Map<string, number>,
 ) {
   const { assembly, resolver } = provisioned;
-  return resourcesOf(assembly)
-    .filter(({ resource }) => resource.Type === 'AWS::Scheduler::Schedule')
-    .map(({ stack, logicalId, resource }) => {
-      const at = `${stack.name}.${logicalId}`;
-      const expression = resolver.resolveString(
-        stack,
-        resource.Properties?.ScheduleExpression,
-        `${at}.ScheduleExpression`,
-      );
-      const rate = RATE.exec(expression);
-      if (!rate) throw new AssemblyError(`${at}: the local scheduler runs rate(…) schedules, not ${expression}`);
-      const target = resource.Properties?.Target as { Arn?: unknown; Input?: unknown } | undefined;
-      const fn = lambda.function(resolver.resolveString(stack, target?.Arn, `${at}.Target.Arn`));
-      const input =
-        target?.Input === undefined
-          ? undefined
-          : JSON.parse(resolver.resolveString(stack, target.Input, `${at}.Target.Input`));
-      return {
-        name: fn.config.name,
-        everyMs: Number(rate[1]) * (UNIT_MS[(rate[2] as string).replace(/s$/, '')] as number),
-        // A run cut short by the stop is not a failure worth reporting.
-        run: (event: unknown) =>
-          fn.invoke(input ?? event).then(
-            () => void ran.set(at, (ran.get(at) ?? 0) + 1),
-            (error: unknown) => {
-              if (!stopping()) throw error;
-            },
-          ),
-      };
-    });
+  return (
+    resourcesOf(assembly)
+      // A disabled schedule invokes nothing ("Changing the schedule state in EventBridge Scheduler",
+      // https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-state.html).
+      .filter(
+        ({ resource }) => resource.Type === 'AWS::Scheduler::Schedule' && resource.Properties?.State !== 'DISABLED',
+      )
+      .map(({ stack, logicalId, resource }) => {
+        const at = `${stack.name}.${logicalId}`;
+        const expression = resolver.resolveString(
+          stack,
+          resource.Properties?.ScheduleExpression,
+          `${at}.ScheduleExpression`,
+        );
+        const rate = RATE.exec(expression);
+        if (!rate) throw new AssemblyError(`${at}: the local scheduler runs rate(…) schedules, not ${expression}`);
+        const target = resource.Properties?.Target as { Arn?: unknown; Input?: unknown } | undefined;
+        const fn = lambda.function(resolver.resolveString(stack, target?.Arn, `${at}.Target.Arn`));
+        const input =
+          target?.Input === undefined
+            ? undefined
+            : JSON.parse(resolver.resolveString(stack, target.Input, `${at}.Target.Input`));
+        return {
+          name: fn.config.name,
+          everyMs: Number(rate[1]) * (UNIT_MS[(rate[2] as string).replace(/s$/, '')] as number),
+          // A run cut short by the stop is not a failure worth reporting.
+          run: (event: unknown) =>
+            fn.invoke(input ?? event).then(
+              () => void ran.set(at, (ran.get(at) ?? 0) + 1),
+              (error: unknown) => {
+                if (!stopping()) throw error;
+              },
+            ),
+        };
+      })
+  );
 }

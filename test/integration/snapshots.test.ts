@@ -14,7 +14,7 @@ import type { SweepSummary } from '../../lambdas/handlers/expire-holds';
 import { ApiClient, type ApiResponse, untilSettled } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
-import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
+import { type AssemblyTemplate, type AssemblyTestStack, startTestStack } from '../support/local-stack';
 import { inventoryOn } from '../support/test-table';
 
 let stack: AssemblyTestStack;
@@ -22,10 +22,27 @@ let api: ApiClient;
 /** Sends of one request before its answer counts as final. */
 const RETRIES = 20;
 
+/**
+ * The app's assembly with the sweeper's schedule disabled: its reconciliation runs when a test invokes it,
+ * never on its own between a test's write and its check (a scheduled run once repaired the stale vector
+ * the reconciliation test had just written, before the test could see it stale).
+ */
+function sweeperOnlyWhenInvoked(templates: Readonly<Record<string, AssemblyTemplate>>): void {
+  for (const [stackName, template] of Object.entries(templates)) {
+    for (const [logicalId, resource] of Object.entries(template.Resources)) {
+      const target = JSON.stringify((resource.Properties as { Target?: unknown } | undefined)?.Target);
+      if (resource.Type !== 'AWS::Scheduler::Schedule' || !/ExpireHolds/.test(target)) continue;
+      (resource.Properties as Record<string, unknown>).State = 'DISABLED';
+      disabledSchedules.push(`${stackName}.${logicalId}`);
+    }
+  }
+  if (disabledSchedules.length !== 1) throw new Error('the edit no longer applies to the app: no sweeper schedule');
+}
+const disabledSchedules: string[] = [];
+
 beforeAll(async () => {
-  // One sweep per run of the expiry schedule (the template's sweeps every second for 55 s): the sweeper's
-  // reconciliation then runs when a test invokes it, not on its own between a test's write and its check.
-  stack = await startTestStack({ environment: { SWEEP_FOR_SECONDS: '0' } });
+  // One sweep per invocation (the template's sweeps every second for 55 s), and no scheduled invocation.
+  stack = await startTestStack({ environment: { SWEEP_FOR_SECONDS: '0' }, edit: sweeperOnlyWhenInvoked });
   api = new ApiClient(stack.url, stack.adminKey, 128);
 });
 
@@ -117,18 +134,26 @@ test('a stock vector left stale by a lost stream record is repaired by the sweep
     expect(((Item?.available ?? []) as number[]).reduce((sum, units) => sum + units, 0)).toBe(2);
     return Item as { version: number };
   });
-  // The record that returned the units is lost: the vector still says sold out, one version back.
-  await client.send(
-    new PutCommand({
-      TableName: stack.tableName,
-      Item: { ...vector, available: [0, 0], version: vector.version - 1 },
-    }),
+  // The record that returned the units is lost: the vector still says sold out, one version back. A relay
+  // batch still on its way (the product's creation, which publishes only while no vector exists, can read
+  // the groups before the vector and write after) would repair it as the sweeper does: it is made stale
+  // again until it stays so.
+  const stale = { ...vector, available: [0, 0], version: vector.version - 1 };
+  await eventually(
+    async () => {
+      await client.send(new PutCommand({ TableName: stack.tableName, Item: stale }));
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const { Item } = await client.send(
+        new GetCommand({ TableName: stack.tableName, Key: vectorKey, ConsistentRead: true }),
+      );
+      expect(Item).toMatchObject({ version: stale.version });
+    },
+    { timeoutMs: 10_000, intervalMs: 0 },
   );
-  await new Promise((resolve) => setTimeout(resolve, 1100));
   expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-1')).status).toBe(409);
 
-  // The sweeper reconciles at most once every 30 s per execution environment, and its first run did on
-  // the stack's start: it is invoked until its run reconciles.
+  // The sweeper reconciles at most once every 30 s per execution environment: it is invoked until its run
+  // reconciles.
   await eventually(
     async () => expect(((await stack.invoke('ExpireHolds')) as SweepSummary).reconciled).toBeGreaterThanOrEqual(1),
     { timeoutMs: 40_000, intervalMs: 1000 },
@@ -136,6 +161,8 @@ test('a stock vector left stale by a lost stream record is repaired by the sweep
   await new Promise((resolve) => setTimeout(resolve, 1100));
 
   expect((await api.reserve(sku, 'heal-c', 1, 'heal-c-2')).status).toBe(201);
+  // The disabled schedule never ran (a run of one sweep ends within seconds of the stack's start).
+  expect(disabledSchedules.map((id) => stack.traffic().schedules.get(id) ?? 0)).toEqual([0]);
   client.destroy();
 });
 
@@ -192,21 +219,25 @@ test('a wide product whose every shard the relay folded before the product exist
   });
 
   const groups = Array.from({ length: Math.ceil(shards / SHARDS_PER_SNAPSHOT_GROUP) }, (_, group) => group);
-  await eventually(
-    async () => {
-      const folded = await Promise.all(
-        groups.map(async (group) => {
-          const { Item = {} } = await client.send(
-            new GetCommand({ TableName: stack.tableName, Key: keys.snapshot(sku, group) }),
-          );
-          return Object.keys(Item).filter((name) => name.startsWith('shard')).length;
-        }),
-      );
-      expect(folded.reduce((sum, count) => sum + count, 0)).toBe(shards);
-    },
-    { timeoutMs: 20_000 },
-  );
-  releaseProduct();
+  try {
+    await eventually(
+      async () => {
+        const folded = await Promise.all(
+          groups.map(async (group) => {
+            const { Item = {} } = await client.send(
+              new GetCommand({ TableName: stack.tableName, Key: keys.snapshot(sku, group) }),
+            );
+            return Object.keys(Item).filter((name) => name.startsWith('shard')).length;
+          }),
+        );
+        expect(folded.reduce((sum, count) => sum + count, 0)).toBe(shards);
+      },
+      { timeoutMs: 20_000 },
+    );
+  } finally {
+    // Whatever the wait found, the product write is let go: nothing is left hanging after the test.
+    releaseProduct();
+  }
   expect(await creating).toMatchObject({ created: true });
 
   await eventually(

@@ -49,6 +49,8 @@ export interface AssemblyTestStack extends TestStack {
   invoke(functionId: string, event?: unknown): Promise<unknown>;
   /** The variables one of the assembly's functions runs with, named as `invoke` names it. */
   environment(functionId: string): Readonly<Record<string, string>>;
+  /** What each mapping delivered and how often each schedule ran, by `<stack>.<logical id>`. */
+  traffic: RunningAssembly['traffic'];
 }
 
 /** The hand-wired runtime, with what only it has. */
@@ -183,6 +185,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<As
       invoke: (functionId, event = {}) =>
         started.invoke(resourceNamed(started, 'AWS::Lambda::Function', functionId).ref, event),
       environment: (functionId) => started.environment(resourceNamed(started, 'AWS::Lambda::Function', functionId).ref),
+      traffic: () => started.traffic(),
       stop: async () => {
         try {
           await started.stop();
