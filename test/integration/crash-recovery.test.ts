@@ -15,10 +15,6 @@ import { join } from 'node:path';
 import { ApiClient, type ApiResponse, invitesRetry, untilSettled } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 
-// In-process (`--hand-wired`): on the assembly, one environment per function lets a few of the retry burst's
-// reservations pass their 10 s timeout against DynamoDB Local on disk, and the 502 they get says nothing about
-// durability (README, "The local runtime").
-
 const bin = join(import.meta.dirname, '../../bin/dropline.js');
 const ADMIN_KEY = 'crash-test-admin-key';
 const SKU = 'crash-sku';
@@ -53,7 +49,8 @@ function killGroup(child: ChildProcess): void {
 }
 
 async function serve(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir, '--hand-wired'], {
+  // The app's own assembly, as `npm start` runs it: its functions, mappings and gateway, on DynamoDB Local on disk.
+  const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--data-dir', dataDir], {
     env: { ...process.env, DROPLINE_ADMIN_KEY: ADMIN_KEY, NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Its own process group, so SIGKILL reaches DynamoDB Local's JVM too, as a machine crash would.
