@@ -29,6 +29,8 @@ export const metricNames = {
   refundOverdue: 'RefundOverdue',
   /** Alarmed: supplied ≠ available + held + sold in a published snapshot. */
   ledgerDrift: 'LedgerDrift',
+  /** Alarmed: a SKU the sweeper could not reconcile keeps a stock view and channels the relay may have left stale. */
+  reconcileFailed: 'SnapshotReconcileFailed',
   /** A shopper answered the page's poll (dimension-free; the admin route has the breakdown). */
   feedbackReceived: 'FeedbackReceived',
   /** The rating given, 1–5, one value per answer. */

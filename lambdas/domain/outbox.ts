@@ -27,6 +27,8 @@ import { stockChangeReasons, stockEvent } from './stock-events';
 
 /** How often the sweeper rebuilds each SKU's snapshot from its shards. */
 export const RECONCILE_EVERY_MS = 30_000;
+/** SKUs whose reconciliation may fail in one run before the run stops (each failure may take seconds). */
+export const MAX_RECONCILE_FAILURES = 3;
 
 export interface SnapshotsDeps {
   readonly products: Pick<InventoryStore, 'getProduct'>;
@@ -39,6 +41,8 @@ export interface SnapshotsDeps {
    * drift is a broken promise, to be alarmed on.
    */
   readonly reportDrift: (sku: string, drift: number, version: number) => void;
+  /** Told each SKU whose reconciliation failed (it is tried again at the next run). */
+  readonly reportReconcileFailure: (sku: string, error: unknown) => void;
 }
 
 export interface OutboxDeps {
@@ -178,23 +182,27 @@ export class Snapshots {
     return published;
   }
 
-  /** Writes the stock vector every replica of it, reports the drift, and publishes the snapshot. */
+  /**
+   * Reports the drift, publishes the snapshot, and then writes the stock vector, every replica of it. The
+   * vector goes last because the reconciliation takes a vector at its shards' version as published: written
+   * before a publish that then failed, it would leave the channels and the edge behind for good.
+   */
   private async emit(
     product: Product,
     images: readonly ShardImage[],
     reasons: readonly StockChangeReason[],
   ): Promise<StockEvent> {
     const totals = snapshotOf(product.sku, images);
+    const snapshot = stockEvent(totals, reasons, new Date(this.deps.clock.now()));
+    const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
+    this.deps.reportDrift(product.sku, drift, snapshot.version);
+    await this.deps.topic.publishStockEvent(snapshot);
     await this.deps.store.writeStockVector(
       product.sku,
       totals.version,
       images.map((image) => image.available),
       product.viewReplicas,
     );
-    const snapshot = stockEvent(totals, reasons, new Date(this.deps.clock.now()));
-    const drift = Math.abs(snapshot.supplied - snapshot.available - snapshot.held - snapshot.sold);
-    this.deps.reportDrift(product.sku, drift, snapshot.version);
-    await this.deps.topic.publishStockEvent(snapshot);
     return snapshot;
   }
 
@@ -204,24 +212,24 @@ export class Snapshots {
    * record the relay lost — past its retries or its age — is repaired within
    * `RECONCILE_EVERY_MS`, not when the shard next changes. A SKU whose shards
    * add up to the version its stock vector was written at is left alone: no
-   * write, no message. A SKU that fails does not stop the others; the run
-   * throws after them, naming how many failed.
+   * write, no message. A SKU that fails is reported and tried again at the
+   * next run, and does not stop the others, unless `MAX_RECONCILE_FAILURES`
+   * have failed in this run. Returns how many SKUs were published.
    */
   async reconcile(limit = 200, stopAfterMs = Number.POSITIVE_INFINITY): Promise<number> {
     const { store } = this.deps;
     let reconciled = 0;
-    const failed: unknown[] = [];
+    let failed = 0;
     for (const sku of await store.listStockVectors(limit)) {
-      if (this.deps.clock.now() >= stopAfterMs) break;
+      // A few failures in one run say the table or the topic is failing: the next run tries them all again.
+      if (this.deps.clock.now() >= stopAfterMs || failed >= MAX_RECONCILE_FAILURES) break;
       try {
         if (await this.reconcileOne(sku)) reconciled++;
       } catch (error) {
         // One SKU's failure leaves the others' repairs to this run, and its own to the next.
-        failed.push(error);
+        failed++;
+        this.deps.reportReconcileFailure(sku, error);
       }
-    }
-    if (failed.length > 0) {
-      throw new AggregateError(failed, `Reconciling ${failed.length} SKU(s) failed; ${reconciled} reconciled`);
     }
     return reconciled;
   }

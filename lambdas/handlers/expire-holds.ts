@@ -95,8 +95,10 @@ export async function expireHolds(
         });
     }
     if (!late() && started - reconciledAt >= RECONCILE_EVERY_MS) {
-      // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again.
+      // A failed reconciliation never stops expiry: the next one, RECONCILE_EVERY_MS later, tries again. A
+      // SKU's own failure is reported by the reconciliation (composition.ts); this is the listing's.
       summary.reconciled += await snapshots.reconcile(undefined, stepsStopAt).catch((error: unknown) => {
+        metrics.addMetric(metricNames.reconcileFailed, MetricUnit.Count, 1);
         logger.warn('Snapshot reconciliation failed', { errorName: error instanceof Error ? error.name : 'unknown' });
         return 0;
       });

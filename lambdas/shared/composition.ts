@@ -119,6 +119,14 @@ export const snapshots = /* @__PURE__ */ wire(
         metrics.addMetric(metricNames.ledgerDrift, MetricUnit.Count, drift);
         if (drift > 0) logger.error('Inventory ledger drift', { sku, drift, version });
       },
+      reportReconcileFailure: (sku, error) => {
+        metrics.addMetric(metricNames.reconcileFailed, MetricUnit.Count, 1);
+        logger.warn('Snapshot reconciliation failed; tried again at the next run', {
+          sku,
+          errorName: error instanceof Error ? error.name : 'unknown',
+          errorMessage: error instanceof Error ? error.message : String(error),
+        });
+      },
     }),
 );
 

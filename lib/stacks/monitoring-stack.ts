@@ -160,6 +160,12 @@ export class MonitoringStack extends Stack {
       'the expiry sweep skipped a hold it could not expire: its units stay held until someone looks',
     );
     alarm(
+      'SnapshotReconcileFailed',
+      published(metricNames.reconcileFailed, 'Sum'),
+      0,
+      'the sweeper could not rebuild a SKU from its shards: its stock view and channels may stay behind a lost stream record',
+    );
+    alarm(
       'RefundOverdue',
       published(metricNames.refundOverdue, 'Sum'),
       0,

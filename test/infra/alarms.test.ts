@@ -91,6 +91,7 @@ describe('monitoring alarms', () => {
     ['HoldExpiryFailed', 'Sum'],
     ['RefundOverdue', 'Sum'],
     ['LedgerDrift', 'Maximum'],
+    ['SnapshotReconcileFailed', 'Sum'],
   ])('alarms on any %s the functions publish, in their Powertools namespace and service', (metric, statistic) => {
     expect(monitoringAlarm(metric)).toMatchObject({
       Namespace: 'Dropline',

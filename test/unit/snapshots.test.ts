@@ -9,7 +9,7 @@
 
 import type { StockEvent } from '../../contract/messages';
 import type { ShardImage } from '../../lambdas/domain/model';
-import { Snapshots } from '../../lambdas/domain/outbox';
+import { MAX_RECONCILE_FAILURES, Snapshots } from '../../lambdas/domain/outbox';
 import { type Drop, fakeDrop } from '../support/fakes/drop';
 import { TransientFaultError } from '../support/fakes/faults';
 
@@ -203,6 +203,7 @@ describe('publish', () => {
       topic: drop.topic,
       clock: drop.clock,
       reportDrift: () => undefined,
+      reportReconcileFailure: () => undefined,
     });
 
     const published = await racing.publish('raced', [], [last]);
@@ -228,7 +229,7 @@ describe('reconcile', () => {
     expect(drop.topic.events(sku).at(-1)).toMatchObject({ available: 8, held: 2 });
   });
 
-  test('repairs every other SKU when one fails, and then says that one failed', async () => {
+  test('repairs every other SKU when one fails, reports that one, and repairs it at the next run', async () => {
     const drop = fakeDrop();
     const first = await drop.product({ stock: 10, shards: 2 });
     const second = await drop.product({ stock: 10, shards: 2 });
@@ -239,11 +240,41 @@ describe('reconcile', () => {
     }
     drop.store.faults.fail('readShardImages', new TransientFaultError('throttled'));
 
-    await expect(drop.snapshots.reconcile()).rejects.toThrow('Reconciling 1 SKU(s) failed; 1 reconciled');
-
+    expect(await drop.snapshots.reconcile()).toBe(1);
+    expect(drop.reconcileFailures.map(({ sku }) => sku)).toEqual([first.sku]);
     expect(drop.topic.events(second.sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+
     expect(await drop.snapshots.reconcile()).toBe(1);
     expect(drop.topic.events(first.sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+  });
+
+  test('repairs again a SKU whose publish failed: its vector is written only after the publish', async () => {
+    const drop = fakeDrop();
+    const { sku } = await drop.product({ stock: 10, shards: 2 });
+    await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+    await drop.inventory.reserve({ sku, customerId: 'alice', quantity: 2, idempotencyKey: 'a' });
+    drop.topic.faults.fail('publishStockEvent', new TransientFaultError('throttled'));
+
+    expect(await drop.snapshots.reconcile()).toBe(0);
+    expect(await drop.store.readStockVector(sku, 1)).toEqual([5, 5]);
+    expect(await drop.snapshots.reconcile()).toBe(1);
+
+    expect(drop.topic.events(sku).at(-1)).toMatchObject({ available: 8, held: 2 });
+    expect(await drop.store.readStockVector(sku, 1)).toEqual([3, 5]);
+  });
+
+  test('stops a run after MAX_RECONCILE_FAILURES failed SKUs, leaving the rest to the next', async () => {
+    const drop = fakeDrop();
+    const products = [];
+    for (let index = 0; index < MAX_RECONCILE_FAILURES + 2; index++) products.push(await drop.product({ stock: 4 }));
+    for (const { sku } of products) await drop.snapshots.publish(sku, [], await streamImages(drop, sku, 2));
+    drop.store.faults.fail('readShardImages', new TransientFaultError('timeout'), Number.POSITIVE_INFINITY);
+    const readsBefore = drop.store.faults.calls('readShardImages');
+
+    await drop.snapshots.reconcile();
+
+    expect(drop.reconcileFailures).toHaveLength(MAX_RECONCILE_FAILURES);
+    expect(drop.store.faults.calls('readShardImages') - readsBefore).toBe(MAX_RECONCILE_FAILURES);
   });
 
   test('leaves alone a SKU whose shards add up to the version its vector was written at', async () => {

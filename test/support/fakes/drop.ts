@@ -76,12 +76,15 @@ export function fakeDrop(options: DropOptions = {}) {
   const fulfilment = new Fulfilment({ store, warehouse });
   /** Every drift a snapshot reported, in order. */
   const drifts: Array<{ sku: string; drift: number; version: number }> = [];
+  /** Every SKU whose reconciliation failed, with the error, in order. */
+  const reconcileFailures: Array<{ sku: string; error: unknown }> = [];
   const snapshots = new Snapshots({
     products: store,
     store,
     topic,
     clock,
     reportDrift: (sku, drift, version) => drifts.push({ sku, drift, version }),
+    reportReconcileFailure: (sku, error) => reconcileFailures.push({ sku, error }),
   });
   const outbox = new Outbox({ reader: store, queue, snapshots, topic });
   const storefront = new Storefront({ inventory, views: channelViews, ttlMs: options.viewTtlMs ?? 0, clock });
@@ -114,6 +117,7 @@ export function fakeDrop(options: DropOptions = {}) {
     channelViews,
     sleeps,
     drifts,
+    reconcileFailures,
     refunds,
     inventory,
     checkout,
