@@ -239,11 +239,18 @@ function scheduledTargets(
   const { assembly, resolver } = provisioned;
   return (
     resourcesOf(assembly)
+      .filter(({ resource }) => resource.Type === 'AWS::Scheduler::Schedule')
       // A disabled schedule invokes nothing ("Changing the schedule state in EventBridge Scheduler",
       // https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-state.html).
-      .filter(
-        ({ resource }) => resource.Type === 'AWS::Scheduler::Schedule' && resource.Properties?.State !== 'DISABLED',
-      )
+      .filter(({ stack, logicalId, resource }) => {
+        const state = resource.Properties?.State;
+        if (state === undefined) return true;
+        const resolved = resolver.resolveString(stack, state, `${stack.name}.${logicalId}.State`);
+        if (resolved !== 'ENABLED' && resolved !== 'DISABLED') {
+          throw new AssemblyError(`${stack.name}.${logicalId}: State is ENABLED or DISABLED, not ${resolved}`);
+        }
+        return resolved === 'ENABLED';
+      })
       .map(({ stack, logicalId, resource }) => {
         const at = `${stack.name}.${logicalId}`;
         const expression = resolver.resolveString(
