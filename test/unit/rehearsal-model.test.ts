@@ -172,36 +172,7 @@ const behaviour = {
   feedbackShare: 0,
 };
 
-test('a shopper whose reservation was throttled past the page’s retries presses Reserve again, with the same key', async () => {
-  // The page, its retries spent on 429s, says "Press Reserve to keep trying: you will not be held twice".
-  const keys: string[] = [];
-  const { api, close } = await scriptedApi((route, headers) => {
-    if (route === 'GET /products/busy') return { status: 200, body: { sku: 'busy', available: 5 } };
-    if (route === 'POST /products/busy/reservations') {
-      keys.push(String(headers['idempotency-key']));
-      return keys.length <= 4 ? throttled : { status: 201, body: { reservationId: 'r-busy', quantity: 1 } };
-    }
-    if (route === 'POST /reservations/r-busy/checkout') return { status: 201, body: { orderId: 'o-busy' } };
-    return { status: 200, body: {} };
-  });
-  const outcomes = new Outcomes();
-  try {
-    await shopper(
-      { api, sku: 'busy', runId: 'busy', seed: 1, maxPerCustomer: 1, behaviour, recorder: new Recorder(), outcomes },
-      0,
-    );
-  } finally {
-    await close();
-  }
-
-  // Three attempts (two retries) on the first press, two on the second.
-  expect(keys).toHaveLength(5);
-  expect(new Set(keys).size).toBe(1);
-  expect([...outcomes.holds.keys()]).toEqual(['r-busy']);
-  expect([...outcomes.orders.keys()]).toEqual(['o-busy']);
-}, 20_000);
-
-test('a shopper presses at most three times, and again after a 5xx, as the page invites', async () => {
+test('a shopper whose reservation found no verdict presses Reserve again with the same key, at most three times, and after a 5xx', async () => {
   const scripted = async (answers: Scripted[]) => {
     const keys: string[] = [];
     const { api, close } = await scriptedApi((route, headers) => {
@@ -225,6 +196,14 @@ test('a shopper presses at most three times, and again after a 5xx, as the page 
     return { keys, outcomes };
   };
   const held: Scripted = { status: 201, body: { reservationId: 'r-busy', quantity: 1 } };
+
+  // The page, its retries spent on 429s, says "Press Reserve to keep trying: you will not be held twice":
+  // three attempts (two retries) on the first press, two on the second, one key.
+  const pressed = await scripted([throttled, throttled, throttled, throttled, held]);
+  expect(pressed.keys).toHaveLength(5);
+  expect(new Set(pressed.keys).size).toBe(1);
+  expect([...pressed.outcomes.holds.keys()]).toEqual(['r-busy']);
+  expect([...pressed.outcomes.orders.keys()]).toEqual(['o-busy']);
 
   // Throttled every time: three presses of three attempts, one key, and a shopper who leaves with no hold.
   const refused = await scripted([]);
