@@ -55,7 +55,10 @@ export async function edgeFunctionFigures(calls = 100_000): Promise<EdgeFunction
   const store = new Map([[`drop:${SKU}`, JSON.stringify(soldOut)]]);
   const kvs = { get: (key: string) => store.get(key) };
   // Timed, not watched: the watchdog's thread per call would cost more than the function (see `overrun`).
-  const options = { kvs, overrun: 'measure' } as const;
+  // The bench records time and judges it by p99; it does not enforce the local time limit, which a step
+  // can pass on a busy 2-core host (a major GC inside one call was enough to fail a CI run). An outlier is
+  // a figure in the histogram here; the limit itself is tested in test/unit/edge-function.test.ts.
+  const options = { kvs, overrun: 'measure', timeoutMs: 60_000 } as const;
   const floor = await timePerCall(
     CloudFrontFunction.fromSource(FLOOR, { name: 'floor.js', ...options }),
     calls,
