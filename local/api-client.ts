@@ -17,6 +17,12 @@ export function attemptKey(ms = Date.now()): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** When an attempt key was minted (ms since the epoch), if it is a UUIDv7; the edge reads it the same way. */
+export function attemptKeyMintedAt(key: string): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(key)) return undefined;
+  return Number.parseInt(key.slice(0, 8) + key.slice(9, 13), 16);
+}
+
 export interface ApiResponse<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;

@@ -9,7 +9,14 @@
  * shown was still there.
  */
 import type { FeedbackOutcome, FeedbackReason } from '../../contract/requests';
-import { type ApiClient, type ApiResponse, attemptKey, invitesRetry, retryDelayMs } from '../api-client';
+import {
+  type ApiClient,
+  type ApiResponse,
+  attemptKey,
+  attemptKeyMintedAt,
+  invitesRetry,
+  retryDelayMs,
+} from '../api-client';
 import { forActor, type Random } from './random';
 import type { Recorder, RouteName } from './recorder';
 
@@ -150,6 +157,7 @@ async function send(
   request: () => Promise<ApiResponse>,
   experience?: Experience,
   countsUnanswered = true,
+  key?: string,
 ): Promise<ApiResponse | undefined> {
   let last: ApiResponse | undefined;
   for (let attempt = 0; attempt <= context.behaviour.maxRetries; attempt++) {
@@ -159,7 +167,7 @@ async function send(
       const answer = await request();
       last = answer;
       const ms = performance.now() - started;
-      const code = recordAnswer(context, route, answer, ms);
+      const code = recordAnswer(context, route, answer, ms, key);
       if (experience) {
         experience.slowestMs = Math.max(experience.slowestMs, ms);
         experience.lastMs = ms;
@@ -178,11 +186,28 @@ async function send(
   return last;
 }
 
-/** Records one answer (whether the edge function gave it, from `x-dropline-edge`); returns its error code. */
-function recordAnswer(context: DropContext, route: RouteName, answer: ApiResponse, ms: number): string | undefined {
+/**
+ * Records one answer (whether the edge function gave it, from `x-dropline-edge`, and when the attempt's key
+ * was minted); returns its error code.
+ */
+function recordAnswer(
+  context: DropContext,
+  route: RouteName,
+  answer: ApiResponse,
+  ms: number,
+  key?: string,
+): string | undefined {
   const raw = (answer.body as { error?: { code?: unknown } }).error?.code;
   const code = typeof raw === 'string' ? raw : undefined;
-  context.recorder.record(route, answer.status, ms, code, answer.headers['x-dropline-edge'] === 'answered');
+  const edge = answer.headers['x-dropline-edge'] === 'answered';
+  context.recorder.record(
+    route,
+    answer.status,
+    ms,
+    code,
+    edge,
+    key === undefined ? undefined : attemptKeyMintedAt(key),
+  );
   return code;
 }
 
@@ -197,11 +222,12 @@ async function once(
   context: DropContext,
   route: RouteName,
   request: () => Promise<ApiResponse>,
+  key?: string,
 ): Promise<ApiResponse | undefined> {
   const started = performance.now();
   try {
     const answer = await request();
-    recordAnswer(context, route, answer, performance.now() - started);
+    recordAnswer(context, route, answer, performance.now() - started, key);
     return answer;
   } catch {
     context.recorder.timeouts++;
@@ -295,6 +321,7 @@ export async function shopper(context: DropContext, index: number): Promise<void
           }),
         experience,
         false,
+        key,
       );
       if (held && held.status < 500 && !invitesRetry(held)) break;
     }
@@ -506,12 +533,18 @@ export async function bot(context: DropContext, index: number): Promise<void> {
   const customerId = `${context.runId}-bot-${index % 7}`;
   for (let attempt = 0; attempt < context.behaviour.botAttempts; attempt++) {
     const key = `${context.runId}-bot-${index}-${attempt}`;
-    const answer = await send(context, 'reserve', () =>
-      context.api.call('POST', `/products/${context.sku}/reservations`, {
-        body: { customerId, quantity: context.maxPerCustomer },
-        headers: { 'idempotency-key': key, ...context.signIn?.(customerId) },
-        timeoutMs: context.behaviour.requestTimeoutMs,
-      }),
+    const answer = await send(
+      context,
+      'reserve',
+      () =>
+        context.api.call('POST', `/products/${context.sku}/reservations`, {
+          body: { customerId, quantity: context.maxPerCustomer },
+          headers: { 'idempotency-key': key, ...context.signIn?.(customerId) },
+          timeoutMs: context.behaviour.requestTimeoutMs,
+        }),
+      undefined,
+      true,
+      key,
     );
     if (answer?.status === 201) {
       context.outcomes.holds.set(String(answer.body.reservationId), {
@@ -625,17 +658,22 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
     for (const identity of storming) {
       for (let burst = 0; burst < STORM_BURST; burst++) {
         const admission = identity.admission;
-        const answer = await once(context, 'reserve', () =>
-          api.call('POST', `/products/${sku}/reservations`, {
-            body: { customerId: identity.customerId, quantity: context.maxPerCustomer },
-            // Signed in as its one account, whichever identity the ticket was farmed under.
-            headers: {
-              'idempotency-key': attemptKey(),
-              ...(admission ? { 'x-dropline-admission': admission } : {}),
-              ...context.signIn?.(account),
-            },
-            timeoutMs: context.behaviour.requestTimeoutMs,
-          }),
+        const key = attemptKey();
+        const answer = await once(
+          context,
+          'reserve',
+          () =>
+            api.call('POST', `/products/${sku}/reservations`, {
+              body: { customerId: identity.customerId, quantity: context.maxPerCustomer },
+              // Signed in as its one account, whichever identity the ticket was farmed under.
+              headers: {
+                'idempotency-key': key,
+                ...(admission ? { 'x-dropline-admission': admission } : {}),
+                ...context.signIn?.(account),
+              },
+              timeoutMs: context.behaviour.requestTimeoutMs,
+            }),
+          key,
         );
         if (answer?.status === 201) {
           identity.held = true;

@@ -57,6 +57,17 @@ export interface Admission {
   /** Of the attempts answered after the drop sold out for good, the share the edge answered. */
   readonly edgeAnsweredShare: number | null;
   readonly originRequestsPerUnitSold: number | null;
+  /**
+   * The attempts after the sell-out that reached the origin, by why the edge let them through: a key that
+   * may retry an attempt from before the sell-out (minted before it, plus the edge's 2 s of clock skew, or
+   * not a UUIDv7), which the origin alone can answer (it may replay a hold); or a new attempt that came
+   * before the edge knew (before its first SOLD_OUT), or after.
+   */
+  readonly originAfterSoldOut: {
+    readonly possibleRetries: number;
+    readonly newBeforeEdgeKnew: number;
+    readonly newAfterEdgeKnew: number;
+  };
 }
 
 /** One answer to a reservation attempt: seconds into the run, wall-clock ms, status, error code, from the edge. */
@@ -66,7 +77,12 @@ export interface ReserveAnswer {
   readonly status: number;
   readonly code: string | undefined;
   readonly edge: boolean;
+  /** When the attempt's Idempotency-Key was minted, if it was a UUIDv7. */
+  readonly keyMintedAt?: number;
 }
+
+/** The edge's allowance for clock skew when it judges whether a key may be a retry (edge/admission.js). */
+const EDGE_SKEW_MS = 2000;
 
 const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
 
@@ -99,9 +115,9 @@ export class Recorder {
    * One answer; `code` is the error code of a 4xx/5xx body, if it had one; `edge` whether the edge
    * function answered it (`x-dropline-edge: answered`) instead of the API.
    */
-  record(route: RouteName, status: number, ms: number, code?: string, edge = false): void {
+  record(route: RouteName, status: number, ms: number, code?: string, edge = false, keyMintedAt?: number): void {
     if (route === 'reserve') {
-      this.reserveAnswers.push({ second: this.elapsedSeconds(), at: Date.now(), status, code, edge });
+      this.reserveAnswers.push({ second: this.elapsedSeconds(), at: Date.now(), status, code, edge, keyMintedAt });
     }
     const micros = Math.max(1, Math.round(ms * 1000));
     let routeHistogram = this.byRoute.get(route);
@@ -153,6 +169,18 @@ export class Recorder {
     const soldOutAt = this.soldOutForGoodAtSecond();
     const after = soldOutAt === undefined ? [] : this.reserveAnswers.filter((answer) => answer.second >= soldOutAt);
     const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
+    const soldOutMs = soldOutAt === undefined ? 0 : this.startedAt + soldOutAt * 1000;
+    // Answers are recorded as they come: those before the edge's first SOLD_OUT came while the news travelled.
+    const edgeKnew = after.findIndex((answer) => answer.edge && answer.code === 'SOLD_OUT');
+    let possibleRetries = 0;
+    let newBeforeEdgeKnew = 0;
+    let newAfterEdgeKnew = 0;
+    for (const [index, answer] of after.entries()) {
+      if (answer.edge) continue;
+      if (answer.keyMintedAt === undefined || answer.keyMintedAt < soldOutMs + EDGE_SKEW_MS) possibleRetries++;
+      else if (edgeKnew === -1 || index < edgeKnew) newBeforeEdgeKnew++;
+      else newAfterEdgeKnew++;
+    }
     return {
       edgeAnswered,
       soldOutForGoodAtSecond: soldOutAt ?? null,
@@ -161,6 +189,7 @@ export class Recorder {
         after.length === 0 ? null : Number((after.filter((answer) => answer.edge).length / after.length).toFixed(3)),
       originRequestsPerUnitSold:
         sold === 0 ? null : Number(((this.reserveAnswers.length - edgeAnswered) / sold).toFixed(2)),
+      originAfterSoldOut: { possibleRetries, newBeforeEdgeKnew, newAfterEdgeKnew },
     };
   }
 

@@ -8,7 +8,7 @@ import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cl
 import { LOCAL_EDGE_STORE_ARN, roomKey } from '../../contract/drops';
 import { type ApiClient, attemptKey } from '../api-client';
 import { isWaiting, type Outcomes, type Queue } from './actors';
-import type { Recorder } from './recorder';
+import type { Admission, Recorder } from './recorder';
 
 /** One second of the waiting room. Seconds are since the run's first arrival, as every chart's. */
 export interface RoomSample {
@@ -306,11 +306,8 @@ export interface Goal {
   readonly detail: string;
 }
 
-export function admissionGoals(
-  edgeAnsweredShare: number | null,
-  attemptsAfterSoldOut: number,
-  room: WaitingRoomMeasures,
-): Goal[] {
+export function admissionGoals(admission: Admission, room: WaitingRoomMeasures): Goal[] {
+  const { edgeAnsweredShare, attemptsAfterSoldOut, originAfterSoldOut: origin } = admission;
   const percent = (share: number) => `${Math.round(share * 100)} %`;
   return [
     {
@@ -319,7 +316,7 @@ export function admissionGoals(
       detail:
         edgeAnsweredShare === null
           ? 'not measured: no attempt after a sell-out for good'
-          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it`,
+          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it. To the origin: ${origin.possibleRetries} possible retries (keys from before the sell-out + 2 s), ${origin.newBeforeEdgeKnew} new attempts before the edge knew, ${origin.newAfterEdgeKnew} after`,
     },
     {
       goal: 'sold-out notice ≤ 3 s',

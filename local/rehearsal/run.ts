@@ -293,9 +293,7 @@ async function run(
     queue && startsAt && room
       ? waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers, room.samples)
       : undefined;
-  const goals = roomMeasures
-    ? admissionGoals(admission.edgeAnsweredShare, admission.attemptsAfterSoldOut, roomMeasures)
-    : undefined;
+  const goals = roomMeasures ? admissionGoals(admission, roomMeasures) : undefined;
   const settings = {
     stock: options.stock,
     shoppers: options.shoppers - bots,

@@ -158,6 +158,13 @@ test('the drop sells out for good while shoppers wait, and the report says how s
     admission.edgeAnsweredShare !== null && admission.edgeAnsweredShare >= 0.9,
   );
   expect(goals['no order inversions']).toBe(true);
+  // Every attempt after the sell-out that the edge let through is counted once, under one reason.
+  const { possibleRetries, newBeforeEdgeKnew, newAfterEdgeKnew } = admission.originAfterSoldOut;
+  const toOrigin = admission.attemptsAfterSoldOut * (1 - admission.edgeAnsweredShare);
+  // The share is rounded to three places.
+  expect(Math.abs(possibleRetries + newBeforeEdgeKnew + newAfterEdgeKnew - toOrigin)).toBeLessThanOrEqual(
+    admission.attemptsAfterSoldOut * 0.0005 + 0.5,
+  );
 });
 
 test('the report charts the queue, the admissions and the boundary, with the pause window marked', async () => {

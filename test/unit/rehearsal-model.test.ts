@@ -327,3 +327,25 @@ test('a waiting shopper whose poll found no answer polls again, as the page does
   expect(polls).toBe(4);
   expect([...outcomes.orders.keys()]).toEqual(['o-quiet']);
 }, 20_000);
+
+test('the attempts that reached the origin after the sell-out are told apart by why the edge let them through', () => {
+  const recorder = new Recorder();
+  recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+  const soldOutAt = Date.now();
+  recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  // A retry of a key from before the sell-out, and a key that says nothing of its age: only the origin knows.
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt - 500);
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, undefined);
+  // A key minted within the edge's 2 s of clock skew is a possible retry too.
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 1500);
+  // A new attempt, before the edge first answered SOLD_OUT itself: the news was still on its way.
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 5000);
+  recorder.record('reserve', 409, 1, 'SOLD_OUT', true, soldOutAt + 5000);
+  // A new attempt after the edge knew: the edge let through what it could have answered.
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 6000);
+
+  const admission = recorder.admission(10);
+  expect(admission.attemptsAfterSoldOut).toBe(6);
+  expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 6, 3);
+  expect(admission.originAfterSoldOut).toEqual({ possibleRetries: 3, newBeforeEdgeKnew: 1, newAfterEdgeKnew: 1 });
+});
