@@ -93,11 +93,11 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::Route53::RecordSet': NO_EDGE,
   'AWS::Route53::HealthCheck': NO_EDGE,
   'AWS::CertificateManager::Certificate': NO_EDGE,
-  'Custom::CrossRegionExportWriter': skipped(
-    'cross-region references (the API outside us-east-1) are not resolved locally yet: rehearse an assembly synthesized for one region',
+  'Custom::CrossRegionExportWriter': emulated(
+    'cross-region references: what it would write to SSM in the consuming region is what the reader answers locally',
   ),
-  'Custom::CrossRegionExportReader': skipped(
-    'cross-region references (the API outside us-east-1) are not resolved locally yet: rehearse an assembly synthesized for one region',
+  'Custom::CrossRegionExportReader': emulated(
+    'cross-region references: each value it reads is the writer’s, resolved in the producing stack',
   ),
   'AWS::CDK::Metadata': skipped('CDK’s usage metadata, not a resource'),
 };

@@ -11,6 +11,7 @@ import { CloudFrontFunction, type KeyValueStoreReader } from '../edge/cloudfront
 import { MANAGED_ORIGIN_REQUEST_POLICIES, type OriginRequestPolicy, type Selection } from '../edge/origin-request';
 import type { EdgeFunctionAssociation } from '../event-sources/api-gateway';
 import { AssemblyError, type AssemblyStack, type CloudAssembly, resourcesOf } from './cloud-assembly';
+import type { IntrinsicResolver } from './intrinsics';
 
 interface CacheBehavior {
   readonly PathPattern?: unknown;
@@ -178,7 +179,40 @@ function functionLogicalId(reference: unknown, at: string): string {
   return logicalId;
 }
 
-export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader | undefined): EdgeFunctionAssociation[] {
+/** The stores the runtime emulates, by the ARN the resolver gives them, to check each association against. */
+export interface EmulatedStores {
+  readonly resolver: IntrinsicResolver;
+  readonly arns: ReadonlySet<string>;
+}
+
+/**
+ * Whether a function reads a KeyValueStore, and that the one it names is one the runtime emulates (there is
+ * one local store): a function associated with a store of another account, or one the assembly does not
+ * hold, is refused rather than run against the local store.
+ */
+function readsStore(stack: AssemblyStack, functionId: string, stores: EmulatedStores | undefined): boolean {
+  const properties = stack.template.Resources[functionId]?.Properties ?? {};
+  const associations =
+    (properties.FunctionConfig as { KeyValueStoreAssociations?: unknown[] } | undefined)?.KeyValueStoreAssociations ??
+    [];
+  for (const [index, association] of associations.entries()) {
+    if (!stores) break;
+    const at = `${stack.name}.${functionId}.FunctionConfig.KeyValueStoreAssociations[${index}].KeyValueStoreARN`;
+    const arn = stores.resolver.resolveString(
+      stack,
+      (association as { KeyValueStoreARN?: unknown } | null)?.KeyValueStoreARN,
+      at,
+    );
+    if (!stores.arns.has(arn)) throw new AssemblyError(`${at}: ${arn} is no KeyValueStore of the assembly`);
+  }
+  return associations.length > 0;
+}
+
+export function assemblyEdge(
+  assembly: CloudAssembly,
+  kvs: KeyValueStoreReader | undefined,
+  stores?: EmulatedStores,
+): EdgeFunctionAssociation[] {
   const built = new Map<string, CloudFrontFunction>();
   const associations: EdgeFunctionAssociation[] = [];
   for (const { stack, logicalId, resource } of resourcesOf(assembly)) {
@@ -205,9 +239,7 @@ export function assemblyEdge(assembly: CloudAssembly, kvs: KeyValueStoreReader |
           const properties = stack.template.Resources[functionId]?.Properties ?? {};
           const code = properties.FunctionCode;
           if (typeof code !== 'string') throw new AssemblyError(`${stack.name}.${functionId}: no inline FunctionCode`);
-          const associated =
-            ((properties.FunctionConfig as { KeyValueStoreAssociations?: unknown[] } | undefined)
-              ?.KeyValueStoreAssociations?.length ?? 0) > 0;
+          const associated = readsStore(stack, functionId, stores);
           fn = CloudFrontFunction.fromSource(code, {
             name: `${stack.name}.${functionId}`,
             overrun: 'measure',

@@ -23,8 +23,21 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 /** CloudFormation's `AWS::NoValue`: the property is removed. */
 export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
 
+/** The resource CDK's cross-region references read in the consuming stack, and the one that writes them. */
+export const CROSS_REGION_READER = 'Custom::CrossRegionExportReader';
+export const CROSS_REGION_WRITER = 'Custom::CrossRegionExportWriter';
+
 export class IntrinsicResolver {
   private readonly exports = new Map<string, { stack: AssemblyStack; value: unknown }>();
+  /**
+   * CDK's cross-region references (`crossRegionReferences` on a stack): the producing stack's writer puts
+   * each value in an SSM parameter of the consuming stack's region (`WriterProps.region`, `.exports`: name →
+   * value), and the consumer's reader answers `Fn::GetAtt [reader, name]` with it (aws-cdk-lib
+   * core/lib/custom-resource-provider/cross-region-export-providers;
+   * https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.StackProps.html#crossregionreferences). Keyed
+   * by region and parameter name; the value resolves in the writer's stack.
+   */
+  private readonly crossRegion = new Map<string, { stack: AssemblyStack; value: unknown }>();
 
   constructor(
     assembly: CloudAssembly,
@@ -37,6 +50,18 @@ export class IntrinsicResolver {
         if (typeof name !== 'string')
           throw new AssemblyError(`${stack.name}: output ${outputId} exports a non-string name`);
         this.exports.set(name, { stack, value: output.Value });
+      }
+      for (const [logicalId, resource] of Object.entries(stack.template.Resources)) {
+        if (resource.Type !== CROSS_REGION_WRITER) continue;
+        const at = `${stack.name}.${logicalId}.WriterProps`;
+        const writer = (resource.Properties as { WriterProps?: { region?: unknown; exports?: unknown } } | undefined)
+          ?.WriterProps;
+        if (typeof writer?.region !== 'string' || writer.exports === null || typeof writer.exports !== 'object') {
+          throw new AssemblyError(`${at}: expected a region and the exports it writes`);
+        }
+        for (const [name, value] of Object.entries(writer.exports)) {
+          this.crossRegion.set(`${writer.region} ${name}`, { stack, value });
+        }
       }
     }
   }
@@ -150,6 +175,13 @@ export class IntrinsicResolver {
   }
 
   private getAtt(stack: AssemblyStack, logicalId: string, attribute: string, at: string): string {
+    if (stack.template.Resources[logicalId]?.Type === CROSS_REGION_READER) {
+      const written = this.crossRegion.get(`${stack.region} ${attribute}`);
+      if (!written) {
+        throw new AssemblyError(`${at}: no stack of the assembly writes ${attribute} for ${stack.region}`);
+      }
+      return this.resolveString(written.stack, written.value, `${written.stack.name} cross-region export ${attribute}`);
+    }
     const value = this.valuesOf(stack, logicalId, at).attributes[attribute];
     if (value === undefined) {
       const type = stack.template.Resources[logicalId]?.Type;

@@ -12,6 +12,7 @@ import { buildDroplineApp } from '../../lib/app';
 import { type DeploySettings, readSettings } from '../../lib/config/settings';
 import { AssemblyError, type CloudAssembly, readCloudAssembly, resourcesOf } from '../../local/assembly/cloud-assembly';
 import { LOCAL_COVERAGE, notEmulated, unclassified } from '../../local/assembly/coverage';
+import { assemblyEdge } from '../../local/assembly/edge';
 import { IntrinsicResolver, LOCAL_ACCOUNT_ID, type ResourceValues } from '../../local/assembly/intrinsics';
 import { generatedName, NAMING } from '../../local/assembly/names';
 import { dns, NOW, plan } from './synth';
@@ -53,6 +54,10 @@ function localResolver(assembly: CloudAssembly): IntrinsicResolver {
         return { ref: arn('sns', name), attributes: { TopicArn: arn('sns', name) } };
       case 'AWS::Lambda::Function':
         return { ref: logicalId, attributes: { Arn: arn('lambda', `function:${logicalId}`) } };
+      case 'AWS::ApiGateway::RestApi':
+        return { ref: 'localapi01', attributes: { RootResourceId: 'root' } };
+      case 'AWS::ApiGateway::Stage':
+        return { ref: String(resource.Properties?.StageName ?? logicalId), attributes: {} };
       case 'AWS::CloudFront::KeyValueStore':
         return { ref: logicalId, attributes: { Arn: `arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/local` } };
       default:
@@ -183,5 +188,80 @@ describe('a directory that is not a good assembly', () => {
       resolver.resolve(stack as never, { 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${!Literal}' }, 'Env'),
       // biome-ignore lint/suspicious/noTemplateCurlyInString: what Fn::Sub leaves of its ${!Literal} escape
     ).toBe('arn:aws:x:us-east-1:${Literal}');
+  });
+});
+
+describe('an assembly with the API outside us-east-1', () => {
+  let assembly: CloudAssembly;
+  beforeAll(() => {
+    assembly = synthesizeAssembly({ region: 'eu-west-1' });
+  });
+  const STORE = `arn:aws:cloudfront::${LOCAL_ACCOUNT_ID}:key-value-store/local`;
+  const edgeStack = () => assembly.stacks.find((stack) => stack.name === 'Dropline-Edge');
+
+  it("resolves the edge stack's cross-region references to the API stack's resources", () => {
+    const resolver = localResolver(assembly);
+    const edge = edgeStack();
+    expect(edge?.region).toBe('us-east-1');
+    const fn = resourcesOf(assembly).find(
+      ({ stack, resource }) => stack === edge && resource.Type === 'AWS::CloudFront::Function',
+    );
+    const config = fn?.resource.Properties?.FunctionConfig as {
+      KeyValueStoreAssociations: Array<{ KeyValueStoreARN: unknown }>;
+    };
+    const [association] = config.KeyValueStoreAssociations;
+    // Read through CDK's cross-region reader, not a Ref or an import.
+    expect(JSON.stringify(association?.KeyValueStoreARN)).toContain('ExportsReader');
+    expect(resolver.resolveString(edge as never, association?.KeyValueStoreARN, 'association')).toBe(STORE);
+
+    const distribution = resourcesOf(assembly).find(
+      ({ stack, resource }) => stack === edge && resource.Type === 'AWS::CloudFront::Distribution',
+    );
+    const distributionConfig = distribution?.resource.Properties?.DistributionConfig as
+      | { Origins?: Array<{ DomainName: unknown }> }
+      | undefined;
+    const origins = distributionConfig?.Origins ?? [];
+    const api = origins.filter((origin) => JSON.stringify(origin.DomainName).includes('ExportsReader'));
+    expect(api.length).toBeGreaterThan(0);
+    for (const origin of api) {
+      expect(resolver.resolveString(edge as never, origin.DomainName, 'origin')).toBe(
+        'localapi01.execute-api.eu-west-1.amazonaws.com',
+      );
+    }
+  });
+
+  it('runs the edge function against the local store only when its association names a store of the assembly', () => {
+    const resolver = localResolver(assembly);
+    const kvs = { get: () => undefined };
+    const behaviours = assemblyEdge(assembly, kvs, { resolver, arns: new Set([STORE]) });
+    expect(behaviours.some((behaviour) => behaviour.fn !== undefined)).toBe(true);
+    expect(() =>
+      assemblyEdge(assembly, kvs, { resolver, arns: new Set(['arn:aws:cloudfront::1:key-value-store/x']) }),
+    ).toThrow(
+      /KeyValueStoreARN: arn:aws:cloudfront::000000000000:key-value-store\/local is no KeyValueStore of the assembly/,
+    );
+  });
+
+  it('names a cross-region reference no stack of the assembly writes', () => {
+    const reader = { Type: 'Custom::CrossRegionExportReader', Properties: {} };
+    const writer = {
+      Type: 'Custom::CrossRegionExportWriter',
+      Properties: { WriterProps: { region: 'us-east-1', exports: { '/cdk/exports/E/written': 'the value' } } },
+    };
+    const consumer = { name: 'E', region: 'us-east-1', template: { Resources: { Reader: reader } } };
+    const producer = { name: 'P', region: 'eu-west-1', template: { Resources: { Writer: writer } } };
+    const resolver = new IntrinsicResolver({ dir: '', stacks: [producer, consumer] }, () => undefined);
+    expect(resolver.resolve(consumer as never, { 'Fn::GetAtt': ['Reader', '/cdk/exports/E/written'] }, 'Env')).toBe(
+      'the value',
+    );
+    expect(() =>
+      resolver.resolve(consumer as never, { 'Fn::GetAtt': ['Reader', '/cdk/exports/E/other'] }, 'Env'),
+    ).toThrow(/Env \(Fn::GetAtt\): no stack of the assembly writes \/cdk\/exports\/E\/other for us-east-1/);
+    // A writer for another region answers no reader here.
+    const elsewhere = { ...consumer, region: 'ap-south-1' };
+    const other = new IntrinsicResolver({ dir: '', stacks: [producer, elsewhere] }, () => undefined);
+    expect(() =>
+      other.resolve(elsewhere as never, { 'Fn::GetAtt': ['Reader', '/cdk/exports/E/written'] }, 'Env'),
+    ).toThrow(/no stack of the assembly writes/);
   });
 });
