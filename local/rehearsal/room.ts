@@ -204,7 +204,10 @@ export interface WaitingRoomMeasures {
   readonly edgeSoldOutAfterSeconds: number | null;
   /** From the sell-out for good until the last reservation attempt answered after it (how long any storm outlasted it). */
   readonly lastAttemptAfterSoldOutSeconds: number | null;
-  /** Shoppers waiting when the drop sold out for good, and how many of them were told SOLD_OUT. */
+  /**
+   * Shoppers waiting when the drop sold out for good (but for those who then held one of its last units), and
+   * how many of them were told SOLD_OUT.
+   */
   readonly waitingAtSoldOut: number;
   readonly toldSoldOut: number;
   /** Units held by bots (any of their made-up identities) of all units held; bots of all arrivals. */
@@ -254,8 +257,20 @@ export function waitingRoomMeasures(
   const soldOutSecond = recorder.soldOutForGoodAtSecond();
   const soldOutAt = soldOutSecond === undefined ? undefined : recorder.startedAt + soldOutSecond * 1000;
   // Waiting at the sell-out: in the queue then (before a first admission, or back after a refusal). Arrivals
-  // after it are told at once, which says nothing of how fast the news reached those already waiting.
-  const waitingThen = soldOutAt === undefined ? [] : humans.filter((human) => isWaiting(human.spans, soldOutAt));
+  // after it are told at once, which says nothing of how fast the news reached those already waiting. The
+  // sell-out is taken at the last stock sample that still showed a unit, so a shopper waiting then may yet
+  // have been let in and held one of the last units: no notice was owed them.
+  const heldAfter = new Set(
+    [...outcomes.holds.values()]
+      .filter((hold) => soldOutAt !== undefined && hold.at >= soldOutAt)
+      .map((hold) => hold.customerId),
+  );
+  const waitingThen =
+    soldOutAt === undefined
+      ? []
+      : [...queue.humans].flatMap(([customerId, human]) =>
+          isWaiting(human.spans, soldOutAt) && !heldAfter.has(customerId) ? [human] : [],
+        );
   const told = waitingThen.flatMap((human) => (human.toldSoldOutAt === undefined ? [] : [human.toldSoldOutAt]));
   const edgeSoldOut =
     soldOutAt === undefined

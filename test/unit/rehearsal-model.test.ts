@@ -5,6 +5,7 @@ import { Outcomes, Queue, shopper, shopperFeedback } from '../../local/rehearsal
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { Recorder } from '../../local/rehearsal/recorder';
+import { waitingRoomMeasures } from '../../local/rehearsal/room';
 import { verdict } from '../../local/rehearsal/verdict';
 
 test('arrivals ramp up, spike and decay, within the run, reproducibly', () => {
@@ -348,4 +349,27 @@ test('the attempts that reached the origin after the sell-out are told apart by 
   expect(admission.attemptsAfterSoldOut).toBe(6);
   expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 6, 3);
   expect(admission.originAfterSoldOut).toEqual({ possibleRetries: 3, newBeforeEdgeKnew: 1, newAfterEdgeKnew: 1 });
+});
+
+test('a shopper waiting at the sell-out who then held one of the last units is owed no sold-out notice', () => {
+  const recorder = new Recorder();
+  const queue = new Queue();
+  const outcomes = new Outcomes();
+  const before = recorder.startedAt - 1000;
+  // Both stopped waiting a second after the sell-out: one let in, one told.
+  const later = recorder.startedAt + 1000;
+  const waiting = () => ({ ticketT: before, ticketO: before, ticketAt: before, spans: [{ from: before, to: later }] });
+  queue.humans.set('lucky', waiting());
+  queue.humans.set('told', waiting());
+  // The last sample that still showed a unit, then none: the sell-out is taken at the first.
+  recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+  recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  // One was let in and held that last unit; the other was told.
+  outcomes.holds.set('r-last', { customerId: 'lucky', quantity: 1, at: later });
+  const told = queue.humans.get('told');
+  if (told) told.toldSoldOutAt = later;
+
+  const measures = waitingRoomMeasures(queue, outcomes, recorder, before, 0, []);
+  expect([measures.waitingAtSoldOut, measures.toldSoldOut]).toEqual([1, 1]);
+  expect(measures.soldOutNoticeSeconds).not.toBeNull();
 });
