@@ -46,12 +46,6 @@ function refusalBasis(state: EdgeDropState): string {
  * reservation on changed: the edge passes an attempt whose key was minted before `since` to the origin as a
  * possible retry, so a `since` that moved with every unit taken would let every attempt of a busy drop
  * through, admission tokens unchecked.
- *
- * `since` is when the news was published, not when it is applied: the publisher read the change from the
- * table's stream, so the change (and every hold it ended) came before; an attempt made after it cannot have
- * made a hold the edge would now refuse to replay. The time the news spent on its way (the topic, the queue,
- * this writer: `EdgeStateLag`) no longer widens the edge's retry window. News without a readable time
- * (none parses so) takes `nowMs`.
  */
 export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: number): EdgeDropState | undefined {
   let next: EdgeDropState;
@@ -75,9 +69,7 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
       taken: takenOf(news),
     };
   }
-  if (refusalBasis(next) === refusalBasis(current)) return next;
-  const publishedMs = Date.parse(news.publishedAt);
-  return { ...next, since: Number.isFinite(publishedMs) ? publishedMs : nowMs };
+  return refusalBasis(next) === refusalBasis(current) ? next : { ...next, since: nowMs };
 }
 
 export interface EdgeStatesDeps {
