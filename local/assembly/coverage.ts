@@ -73,7 +73,7 @@ export const LOCAL_COVERAGE: Readonly<Record<string, Coverage>> = {
   'AWS::WAFv2::WebACL': NO_EDGE,
   'AWS::WAFv2::WebACLAssociation': NO_EDGE,
   'AWS::CloudFront::Distribution': skipped(
-    'the local gateway plays its behaviours in front of the API (functions, caches, error caching); its origins (the failover to the paused origin), TLS and edge locations are not emulated',
+    'the local gateway plays its behaviours in front of the API (functions, caches, error caching, an origin group’s failover of reads to its secondary’s mock answer); TLS, the S3 origin and edge locations are not emulated',
   ),
   'AWS::CloudFront::CachePolicy': emulated('the local edge cache of each behaviour: TTLs, cache key, collapsing'),
   'AWS::CloudFront::OriginRequestPolicy': NO_EDGE,

@@ -9,12 +9,13 @@
 import { type CachePolicy, EdgeCache } from '../edge/cache';
 import { CloudFrontFunction, type KeyValueStoreReader } from '../edge/cloudfront-function';
 import { MANAGED_ORIGIN_REQUEST_POLICIES, type OriginRequestPolicy, type Selection } from '../edge/origin-request';
-import type { EdgeFunctionAssociation } from '../event-sources/api-gateway';
+import type { EdgeFunctionAssociation, OriginAnswer } from '../event-sources/api-gateway';
 import { AssemblyError, type AssemblyStack, type CloudAssembly, resourcesOf } from './cloud-assembly';
 import type { IntrinsicResolver } from './intrinsics';
 
 interface CacheBehavior {
   readonly PathPattern?: unknown;
+  readonly TargetOriginId?: unknown;
   readonly CachePolicyId?: unknown;
   readonly OriginRequestPolicyId?: unknown;
   readonly FunctionAssociations?: ReadonlyArray<{ readonly EventType?: unknown; readonly FunctionARN?: unknown }>;
@@ -26,6 +27,14 @@ interface DistributionConfig {
     readonly ErrorCode?: unknown;
     readonly ErrorCachingMinTTL?: unknown;
   }>;
+  readonly Origins?: ReadonlyArray<{ readonly Id?: unknown; readonly DomainName?: unknown }>;
+  readonly OriginGroups?: {
+    readonly Items?: ReadonlyArray<{
+      readonly Id?: unknown;
+      readonly FailoverCriteria?: { readonly StatusCodes?: { readonly Items?: readonly unknown[] } };
+      readonly Members?: { readonly Items?: ReadonlyArray<{ readonly OriginId?: unknown }> };
+    }>;
+  };
 }
 
 /**
@@ -179,10 +188,13 @@ function functionLogicalId(reference: unknown, at: string): string {
   return logicalId;
 }
 
-/** The stores the runtime emulates, by the ARN the resolver gives them, to check each association against. */
-export interface EmulatedStores {
+/** What of the provisioned assembly the edge resolves its references against. */
+export interface EdgeContext {
   readonly resolver: IntrinsicResolver;
-  readonly arns: ReadonlySet<string>;
+  /** The assembly's KeyValueStores by their local ARNs: the one embedded store stands in for each. */
+  readonly storeArns: ReadonlySet<string>;
+  /** The assembly's REST APIs by the id they answer `Ref` with (the first label of their execute-api host). */
+  readonly restApis: ReadonlyMap<string, { readonly stack: AssemblyStack; readonly logicalId: string }>;
 }
 
 /**
@@ -190,28 +202,100 @@ export interface EmulatedStores {
  * one local store): a function associated with a store of another account, or one the assembly does not
  * hold, is refused rather than run against the local store.
  */
-function readsStore(stack: AssemblyStack, functionId: string, stores: EmulatedStores | undefined): boolean {
+function readsStore(stack: AssemblyStack, functionId: string, context: EdgeContext | undefined): boolean {
   const properties = stack.template.Resources[functionId]?.Properties ?? {};
   const associations =
     (properties.FunctionConfig as { KeyValueStoreAssociations?: unknown[] } | undefined)?.KeyValueStoreAssociations ??
     [];
   for (const [index, association] of associations.entries()) {
-    if (!stores) break;
+    if (!context) break;
     const at = `${stack.name}.${functionId}.FunctionConfig.KeyValueStoreAssociations[${index}].KeyValueStoreARN`;
-    const arn = stores.resolver.resolveString(
+    const arn = context.resolver.resolveString(
       stack,
       (association as { KeyValueStoreARN?: unknown } | null)?.KeyValueStoreARN,
       at,
     );
-    if (!stores.arns.has(arn)) throw new AssemblyError(`${at}: ${arn} is no KeyValueStore of the assembly`);
+    if (!context.storeArns.has(arn)) throw new AssemblyError(`${at}: ${arn} is no KeyValueStore of the assembly`);
   }
   return associations.length > 0;
+}
+
+/**
+ * The behaviour's origin group, if its target is one: the status codes it fails over on, and its secondary
+ * origin's answer. The secondary must be a REST API of the assembly whose every method answers alike from a
+ * mock integration (the edge stack's paused origin); anything else refuses the assembly.
+ */
+function failoverOf(
+  stack: AssemblyStack,
+  config: DistributionConfig,
+  behavior: CacheBehavior,
+  context: EdgeContext | undefined,
+  at: string,
+): EdgeFunctionAssociation['failover'] {
+  const group = config.OriginGroups?.Items?.find((item) => item.Id === behavior.TargetOriginId);
+  if (!group) return undefined;
+  if (!context) throw new AssemblyError(`${at}: an origin group is resolved against the provisioned assembly`);
+  const members = group.Members?.Items ?? [];
+  const secondaryId = members[1]?.OriginId;
+  const origin = config.Origins?.find((item) => item.Id === secondaryId);
+  if (members.length !== 2 || !origin) {
+    throw new AssemblyError(`${at}: origin group ${String(group.Id)} needs a primary and a secondary origin`);
+  }
+  const host = context.resolver.resolveString(stack, origin.DomainName, `${at} secondary origin DomainName`);
+  const api = /^([a-z0-9]+)\.execute-api\./.exec(host)?.[1];
+  const named = api === undefined ? undefined : context.restApis.get(api);
+  if (!named) throw new AssemblyError(`${at}: the secondary origin ${host} is no REST API of the assembly`);
+  const statusCodes = new Set((group.FailoverCriteria?.StatusCodes?.Items ?? []).map(Number));
+  return { statusCodes, answer: constantAnswer(context, named.stack, api as string) };
+}
+
+/**
+ * What a REST API whose every method is a mock integration answers: each method's one (default) integration
+ * response, its static template as the body and its static header mappings ('literal') as headers. Methods
+ * that answer differently, a selection pattern, VTL in a template or a mapped header that is not a literal
+ * refuse the assembly: the local edge does not evaluate them.
+ */
+function constantAnswer(context: EdgeContext, stack: AssemblyStack, api: string): OriginAnswer {
+  const answers = new Set<string>();
+  let answer: OriginAnswer | undefined;
+  for (const [logicalId, resource] of Object.entries(stack.template.Resources)) {
+    if (resource.Type !== 'AWS::ApiGateway::Method') continue;
+    const at = `${stack.name}.${logicalId}`;
+    if (context.resolver.resolveString(stack, resource.Properties?.RestApiId, `${at}.RestApiId`) !== api) continue;
+    const integration = resource.Properties?.Integration as
+      | { Type?: unknown; IntegrationResponses?: ReadonlyArray<Record<string, unknown>> }
+      | undefined;
+    const responses = integration?.IntegrationResponses ?? [];
+    const [response] = responses;
+    if (integration?.Type !== 'MOCK' || responses.length !== 1 || !response || response.SelectionPattern) {
+      throw new AssemblyError(`${at}: a secondary origin's methods must answer from a mock integration's one response`);
+    }
+    const template = (response.ResponseTemplates as Record<string, unknown> | undefined)?.['application/json'];
+    if (template !== undefined && (typeof template !== 'string' || /[$#]/.test(template))) {
+      throw new AssemblyError(`${at}: its response template is VTL, which the local edge does not evaluate`);
+    }
+    const headers: Record<string, string> = template === undefined ? {} : { 'content-type': 'application/json' };
+    for (const [name, value] of Object.entries((response.ResponseParameters ?? {}) as Record<string, unknown>)) {
+      const header = /^method\.response\.header\.(.+)$/.exec(name)?.[1];
+      const literal = typeof value === 'string' ? /^'(.*)'$/.exec(value)?.[1] : undefined;
+      if (!header || literal === undefined) {
+        throw new AssemblyError(`${at}: ${name} maps ${JSON.stringify(value)}, not a literal header value`);
+      }
+      headers[header.toLowerCase()] = literal;
+    }
+    answer = { status: Number(response.StatusCode), headers, body: Buffer.from(template ?? '') };
+    answers.add(JSON.stringify([answer.status, headers, template ?? '']));
+  }
+  if (!answer || answers.size !== 1) {
+    throw new AssemblyError(`${stack.name}: REST API ${api} must answer every request alike to be a secondary origin`);
+  }
+  return answer;
 }
 
 export function assemblyEdge(
   assembly: CloudAssembly,
   kvs: KeyValueStoreReader | undefined,
-  stores?: EmulatedStores,
+  context?: EdgeContext,
 ): EdgeFunctionAssociation[] {
   const built = new Map<string, CloudFrontFunction>();
   const associations: EdgeFunctionAssociation[] = [];
@@ -239,7 +323,7 @@ export function assemblyEdge(
           const properties = stack.template.Resources[functionId]?.Properties ?? {};
           const code = properties.FunctionCode;
           if (typeof code !== 'string') throw new AssemblyError(`${stack.name}.${functionId}: no inline FunctionCode`);
-          const associated = readsStore(stack, functionId, stores);
+          const associated = readsStore(stack, functionId, context);
           fn = CloudFrontFunction.fromSource(code, {
             name: `${stack.name}.${functionId}`,
             overrun: 'measure',
@@ -250,9 +334,11 @@ export function assemblyEdge(
       }
       const policy = cachePolicyOf(stack, behavior.CachePolicyId, `${at}.CachePolicyId`);
       const forwarded = originRequestPolicyOf(stack, behavior.OriginRequestPolicyId, `${at}.OriginRequestPolicyId`);
+      const failover = failoverOf(stack, config ?? {}, behavior, context, at);
       associations.push({
         pathPattern: String(behavior.PathPattern),
         fn,
+        ...(failover ? { failover } : {}),
         ...(policy && policy.maxTtl > 0 ? { cache: new EdgeCache(policy, errorCachingMinTtl) } : {}),
         origin: {
           ...(forwarded ? { policy: forwarded } : {}),

@@ -206,6 +206,12 @@ const CREATORS: Readonly<Record<string, Creator>> = {
     return { ref: id, attributes: { RootResourceId: localId(stack, `${logicalId}/`) } };
   },
   'AWS::ApiGateway::Resource': async ({ stack, logicalId }) => ({ ref: localId(stack, logicalId), attributes: {} }),
+  // A stage answers Ref with its name: the distribution's origins name the API's address with it.
+  'AWS::ApiGateway::Stage': async ({ stack, logicalId, properties }) => {
+    const name = properties.StageName;
+    if (typeof name !== 'string') throw new AssemblyError(`${stack.name}.${logicalId}: a stage without a StageName`);
+    return { ref: name, attributes: {} };
+  },
   // One version of each function runs locally: a published version and an alias both lead to it.
   'AWS::Lambda::Version': async ({ stack, properties }) => {
     const arn = `${functionArn(stack, properties.FunctionName)}:1`;

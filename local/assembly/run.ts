@@ -23,7 +23,7 @@ import { identityEnvironment, startTestIssuer, type TestIssuer } from '../identi
 import { assemblyApi, assemblySite, startAssemblyGateway } from './api';
 import { AssemblyError, readCloudAssembly, resourcesOf } from './cloud-assembly';
 import { notEmulated } from './coverage';
-import { assemblyEdge, type EmulatedStores } from './edge';
+import { assemblyEdge, type EdgeContext } from './edge';
 import { type AssemblyEventSources, startAssemblyEventSources } from './event-sources';
 import { type FunctionConfig, type FunctionLogs, functionConfigs, LocalLambda } from './lambda-runtime';
 import { type ProvisionedAssembly, provisionAssembly } from './provision';
@@ -137,7 +137,7 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
       // Without a page deployment in the assembly, `GET /` is the API's (a 404), as deployed without the edge.
       siteDir: siteDir ?? null,
       // The distribution's behaviours and their functions, in front of the API as CloudFront is.
-      edge: assemblyEdge(assembly, edgeStore.keyValueStore, emulatedStores(provisioned)),
+      edge: assemblyEdge(assembly, edgeStore.keyValueStore, edgeContext(provisioned)),
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.host === undefined ? {} : { host: options.host }),
       ...(options.maxConcurrency === undefined ? {} : { maxConcurrency: options.maxConcurrency }),
@@ -207,12 +207,25 @@ export async function startAssemblyStack(options: AssemblyStackOptions): Promise
   }
 }
 
-/** The assembly's KeyValueStores, which the one embedded store stands in for, by their local ARNs. */
-function emulatedStores(provisioned: ProvisionedAssembly): EmulatedStores {
-  const arns = resourcesOf(provisioned.assembly)
-    .filter(({ resource }) => resource.Type === 'AWS::CloudFront::KeyValueStore')
-    .flatMap(({ stack, logicalId }) => provisioned.values.get(`${stack.name}/${logicalId}`)?.attributes.Arn ?? []);
-  return { resolver: provisioned.resolver, arns: new Set(arns) };
+/** What the edge resolves against: the assembly's KeyValueStores by their local ARNs, its REST APIs by id. */
+function edgeContext(provisioned: ProvisionedAssembly): EdgeContext {
+  const created = resourcesOf(provisioned.assembly).flatMap(({ stack, logicalId, resource }) => {
+    const values = provisioned.values.get(`${stack.name}/${logicalId}`);
+    return values ? [{ stack, logicalId, type: resource.Type, values }] : [];
+  });
+  return {
+    resolver: provisioned.resolver,
+    storeArns: new Set(
+      created.flatMap(({ type, values }) =>
+        type === 'AWS::CloudFront::KeyValueStore' && values.attributes.Arn ? [values.attributes.Arn] : [],
+      ),
+    ),
+    restApis: new Map(
+      created.flatMap(({ stack, logicalId, type, values }) =>
+        type === 'AWS::ApiGateway::RestApi' ? [[values.ref, { stack, logicalId }] as const] : [],
+      ),
+    ),
+  };
 }
 
 /** The functions the template points at an identity provider, pointed at the test issuer instead. */

@@ -114,6 +114,35 @@ export interface EdgeFunctionAssociation {
    * policy's and the cache policy's. Absent: everything does (the hand-wired runtime's edge).
    */
   readonly origin?: { readonly policy?: OriginRequestPolicy; readonly cacheKey?: CacheKeyParts } | undefined;
+  /**
+   * The behaviour's origin group: a GET, HEAD or OPTIONS request its primary origin (the API) answers with
+   * one of `statusCodes` is sent to the secondary, whose answer the viewer gets instead; other methods are
+   * never failed over ("Request and response behavior for origin groups", CloudFront Developer Guide,
+   * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/RequestAndResponseBehaviorOriginGroups.html).
+   * The secondary here answers every request alike (local/assembly/edge.ts).
+   */
+  readonly failover?: { readonly statusCodes: ReadonlySet<number>; readonly answer: OriginAnswer } | undefined;
+}
+
+/** An answer as an origin gives it, not yet sent. */
+export interface OriginAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+/** The methods CloudFront fails over to an origin group's secondary. */
+const FAILOVER_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The secondary origin's answer instead of the primary's, where the behaviour's origin group says so. */
+function failedOver<T extends { route: string } & OriginAnswer>(
+  behaviour: EdgeFunctionAssociation | undefined,
+  method: string,
+  answer: T,
+): T | ({ route: string } & OriginAnswer) {
+  const failover = behaviour?.failover;
+  if (!failover || !FAILOVER_METHODS.has(method) || !failover.statusCodes.has(answer.status)) return answer;
+  return { route: answer.route, ...failover.answer, headers: { ...failover.answer.headers } };
 }
 
 /** The request as the behaviour's origin gets it, when the behaviour says what it forwards. */
@@ -264,7 +293,7 @@ async function serve(
         ...errorAnswer(options, error),
       }));
       route = answer.route;
-      return answer;
+      return failedOver(behaviour, method, answer);
     });
     const headers: Record<string, string> = {
       ...cached.answer.headers,
@@ -276,7 +305,16 @@ async function serve(
     return cached.cache === 'Miss' ? route : 'edge';
   }
   forwardToOrigin(behaviour, request);
-  const answer = await originAnswer(options, request, limit, buckets);
+  const answer = behaviour?.failover
+    ? failedOver(
+        behaviour,
+        method,
+        await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
+          route: 'unmatched',
+          ...errorAnswer(options, error),
+        })),
+      )
+    : await originAnswer(options, request, limit, buckets);
   response.writeHead(answer.status, answer.headers);
   response.end(answer.body);
   return answer.route;

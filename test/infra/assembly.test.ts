@@ -33,6 +33,22 @@ function synthesizeAssembly(overrides: Partial<DeploySettings> = {}): CloudAssem
 
 const SQS = 'http://127.0.0.1:4566';
 
+/** A REST API's id, as API Gateway would give it one: ten lowercase letters and digits. */
+const restApiId = (logicalId: string) =>
+  logicalId
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 10);
+
+/** The assembly's REST APIs by the id `localResolver` gives them. */
+function restApisOf(assembly: CloudAssembly) {
+  return new Map(
+    resourcesOf(assembly)
+      .filter(({ resource }) => resource.Type === 'AWS::ApiGateway::RestApi')
+      .map(({ stack, logicalId }) => [restApiId(logicalId), { stack, logicalId }] as const),
+  );
+}
+
 /**
  * Values like the ones provisioning records (test/integration/assembly-provision.test.ts provisions for
  * real): names from the templates, ARNs and URLs in the local account.
@@ -55,7 +71,7 @@ function localResolver(assembly: CloudAssembly): IntrinsicResolver {
       case 'AWS::Lambda::Function':
         return { ref: logicalId, attributes: { Arn: arn('lambda', `function:${logicalId}`) } };
       case 'AWS::ApiGateway::RestApi':
-        return { ref: 'localapi01', attributes: { RootResourceId: 'root' } };
+        return { ref: restApiId(logicalId), attributes: { RootResourceId: 'root' } };
       case 'AWS::ApiGateway::Stage':
         return { ref: String(resource.Properties?.StageName ?? logicalId), attributes: {} };
       case 'AWS::CloudFront::KeyValueStore':
@@ -223,9 +239,12 @@ describe('an assembly with the API outside us-east-1', () => {
     const origins = distributionConfig?.Origins ?? [];
     const api = origins.filter((origin) => JSON.stringify(origin.DomainName).includes('ExportsReader'));
     expect(api.length).toBeGreaterThan(0);
+    const dropApi = resourcesOf(assembly).find(
+      ({ stack, resource }) => stack.name === 'Dropline-Stateless' && resource.Type === 'AWS::ApiGateway::RestApi',
+    );
     for (const origin of api) {
       expect(resolver.resolveString(edge as never, origin.DomainName, 'origin')).toBe(
-        'localapi01.execute-api.eu-west-1.amazonaws.com',
+        `${restApiId(dropApi?.logicalId ?? '')}.execute-api.eu-west-1.amazonaws.com`,
       );
     }
   });
@@ -233,12 +252,48 @@ describe('an assembly with the API outside us-east-1', () => {
   it('runs the edge function against the local store only when its association names a store of the assembly', () => {
     const resolver = localResolver(assembly);
     const kvs = { get: () => undefined };
-    const behaviours = assemblyEdge(assembly, kvs, { resolver, arns: new Set([STORE]) });
+    const behaviours = assemblyEdge(assembly, kvs, {
+      resolver,
+      storeArns: new Set([STORE]),
+      restApis: restApisOf(assembly),
+    });
     expect(behaviours.some((behaviour) => behaviour.fn !== undefined)).toBe(true);
     expect(() =>
-      assemblyEdge(assembly, kvs, { resolver, arns: new Set(['arn:aws:cloudfront::1:key-value-store/x']) }),
+      assemblyEdge(assembly, kvs, {
+        resolver,
+        storeArns: new Set(['arn:aws:cloudfront::1:key-value-store/x']),
+        restApis: restApisOf(assembly),
+      }),
     ).toThrow(
       /KeyValueStoreARN: arn:aws:cloudfront::000000000000:key-value-store\/local is no KeyValueStore of the assembly/,
+    );
+  });
+
+  it("fails shopper reads over to the paused origin's answer, as the distribution's origin group says", () => {
+    const resolver = localResolver(assembly);
+    const context = { resolver, storeArns: new Set([STORE]), restApis: restApisOf(assembly) };
+    const behaviours = assemblyEdge(assembly, { get: () => undefined }, context);
+    const byPattern = new Map(behaviours.map((behaviour) => [behaviour.pathPattern, behaviour]));
+    for (const pattern of ['/products/*', '/orders/*']) {
+      const failover = byPattern.get(pattern)?.failover;
+      expect([...(failover?.statusCodes ?? [])]).toEqual([500, 502, 503, 504]);
+      expect(failover?.answer.status).toBe(503);
+      expect(failover?.answer.headers).toEqual({
+        'content-type': 'application/json',
+        'retry-after': '15',
+        'cache-control': 'max-age=5',
+      });
+      expect(JSON.parse(failover?.answer.body.toString() ?? '{}')).toEqual({
+        error: { code: 'PAUSED', message: expect.any(String) },
+      });
+    }
+    // Writes, and the reads the edge function answers, go to the API alone.
+    for (const pattern of ['/products/*/reservations', '/reservations/*', '/admin/*', '/drops/*/queue']) {
+      expect(byPattern.get(pattern)?.failover).toBeUndefined();
+    }
+    // Without the provisioned assembly an origin group cannot be resolved: refused, not run without it.
+    expect(() => assemblyEdge(assembly, undefined)).toThrow(
+      /an origin group is resolved against the provisioned assembly/,
     );
   });
 

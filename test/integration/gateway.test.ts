@@ -181,3 +181,37 @@ test('a proxy result without a body is an empty answer, as API Gateway takes it,
     await gateway.stop();
   }
 });
+
+test("a behaviour's origin group answers a failed read from its secondary origin; a write is never failed over", async () => {
+  const failing = async (): Promise<{ statusCode: number; body: string }> => {
+    throw new Error('the function failed');
+  };
+  const paused = {
+    status: 503,
+    headers: { 'content-type': 'application/json', 'retry-after': '15' },
+    body: Buffer.from('{"error":{"code":"PAUSED","message":"paused"}}'),
+  };
+  const gateway = await startGateway({
+    routes: apiRoutes,
+    handlers: new Map(apiRoutes.map((route) => [route.handler, failing])),
+    adminKey: 'k',
+    edge: [
+      { pathPattern: '/products/*/reservations' },
+      { pathPattern: '/products/*', failover: { statusCodes: new Set([500, 502, 503, 504]), answer: paused } },
+    ],
+  });
+  const client = new ApiClient(gateway.url, 'k');
+  try {
+    const read = await client.call('GET', '/products/sku-1');
+    expect([read.status, read.headers['retry-after'], read.body.error.code]).toEqual([503, '15', 'PAUSED']);
+    // The API's own answer to a failed write: the function error, not the secondary's.
+    const write = await client.call('POST', '/products/sku-1/reservations', {
+      body: { customerId: 'c', quantity: 1 },
+      headers: { 'Idempotency-Key': 'k-failover' },
+    });
+    expect([write.status, write.body.error?.code]).toEqual([502, 'BAD_GATEWAY']);
+  } finally {
+    await client.close();
+    await gateway.stop();
+  }
+});
