@@ -3,6 +3,7 @@
  * mix, and per-second timelines of throughput, latency and stock.
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { ADMISSION_SKEW_MS } from '../../contract/drops';
 
 export type RouteName = 'product' | 'queue' | 'reserve' | 'checkout' | 'release' | 'reservation' | 'order' | 'feedback';
 
@@ -58,16 +59,31 @@ export interface Admission {
   readonly edgeAnsweredShare: number | null;
   readonly originRequestsPerUnitSold: number | null;
   /**
-   * The attempts after the sell-out that reached the origin, by why the edge let them through: a key that
-   * may retry an attempt from before the sell-out (minted before it, plus the edge's 2 s of clock skew, or
-   * not a UUIDv7), which the origin alone can answer (it may replay a hold); or a new attempt that came
-   * before the edge knew (before its first SOLD_OUT), or after.
+   * The attempts after the sell-out that reached the origin, by why the edge let them through. The edge
+   * (edge/admission.js) passes on a UUIDv7 key minted before its `since` (when its store took the sell-out)
+   * plus 2 s of clock skew, as a possible retry of an attempt that made a hold, and any key that is not a
+   * UUIDv7; it answers the rest itself.
    */
-  readonly originAfterSoldOut: {
-    readonly possibleRetries: number;
-    readonly newBeforeEdgeKnew: number;
-    readonly newAfterEdgeKnew: number;
-  };
+  readonly originAfterSoldOut: OriginAfterSoldOut;
+}
+
+export interface OriginAfterSoldOut {
+  /**
+   * The edge's `since` as its KeyValueStore holds it at the end of the run, in seconds after the sell-out:
+   * how long the news took to reach the edge. Null where the store cannot be read (a deployed target); the
+   * classes below then take the sell-out itself for it.
+   */
+  readonly edgeSinceAfterSoldOutSeconds: number | null;
+  /** Keys minted before the sell-out: retries and second presses of attempts made before it. */
+  readonly retriesFromBefore: number;
+  /** Keys minted after the sell-out but before the edge's `since` + 2 s: the news on its way, and the skew allowed. */
+  readonly newWithinRetryWindow: number;
+  /** Keys that are not UUIDv7: nothing tells their age. */
+  readonly unknownAgeKeys: number;
+  /** Keys the edge's own rule answers, that got a 5xx instead: the edge function failed (its time limit). */
+  readonly edgeFailures: number;
+  /** Keys the edge's own rule answers, answered by the origin: none, unless the edge misread its store. */
+  readonly other: number;
 }
 
 /** One answer to a reservation attempt: seconds into the run, wall-clock ms, status, error code, from the edge. */
@@ -80,9 +96,6 @@ export interface ReserveAnswer {
   /** When the attempt's Idempotency-Key was minted, if it was a UUIDv7. */
   readonly keyMintedAt?: number;
 }
-
-/** The edge's allowance for clock skew when it judges whether a key may be a retry (edge/admission.js). */
-const EDGE_SKEW_MS = 2000;
 
 const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
 
@@ -163,24 +176,27 @@ export class Recorder {
   /**
    * What the edge took off the origin: reservation attempts it answered, and its share of those answered
    * after the drop sold out for good (nothing available, nothing held, by the stock samples); attempts that
-   * reached the origin per unit sold.
+   * reached the origin per unit sold, and why those after the sell-out did, by the edge's `since` (ms) when
+   * it can be read.
    */
-  admission(sold: number): Admission {
+  admission(sold: number, edgeSince?: number): Admission {
     const soldOutAt = this.soldOutForGoodAtSecond();
     const after = soldOutAt === undefined ? [] : this.reserveAnswers.filter((answer) => answer.second >= soldOutAt);
     const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
     const soldOutMs = soldOutAt === undefined ? 0 : this.startedAt + soldOutAt * 1000;
-    // Answers are recorded as they come: those before the edge's first SOLD_OUT came while the news travelled.
-    const edgeKnew = after.findIndex((answer) => answer.edge && answer.code === 'SOLD_OUT');
-    let possibleRetries = 0;
-    let newBeforeEdgeKnew = 0;
-    let newAfterEdgeKnew = 0;
-    for (const [index, answer] of after.entries()) {
+    // The edge's rule (edge/admission.js `mayBeRetry`): a key minted before since + the skew may be a retry.
+    const windowEnds = (edgeSince ?? soldOutMs) + ADMISSION_SKEW_MS;
+    const origin = { retriesFromBefore: 0, newWithinRetryWindow: 0, unknownAgeKeys: 0, edgeFailures: 0, other: 0 };
+    for (const answer of after) {
       if (answer.edge) continue;
-      if (answer.keyMintedAt === undefined || answer.keyMintedAt < soldOutMs + EDGE_SKEW_MS) possibleRetries++;
-      else if (edgeKnew === -1 || index < edgeKnew) newBeforeEdgeKnew++;
-      else newAfterEdgeKnew++;
+      if (answer.keyMintedAt === undefined) origin.unknownAgeKeys++;
+      else if (answer.keyMintedAt < soldOutMs) origin.retriesFromBefore++;
+      else if (answer.keyMintedAt < windowEnds) origin.newWithinRetryWindow++;
+      else if (answer.status >= 500) origin.edgeFailures++;
+      else origin.other++;
     }
+    const edgeSinceAfterSoldOutSeconds =
+      edgeSince === undefined || soldOutAt === undefined ? null : Number(((edgeSince - soldOutMs) / 1000).toFixed(2));
     return {
       edgeAnswered,
       soldOutForGoodAtSecond: soldOutAt ?? null,
@@ -189,7 +205,7 @@ export class Recorder {
         after.length === 0 ? null : Number((after.filter((answer) => answer.edge).length / after.length).toFixed(3)),
       originRequestsPerUnitSold:
         sold === 0 ? null : Number(((this.reserveAnswers.length - edgeAnswered) / sold).toFixed(2)),
-      originAfterSoldOut: { possibleRetries, newBeforeEdgeKnew, newAfterEdgeKnew },
+      originAfterSoldOut: { edgeSinceAfterSoldOutSeconds, ...origin },
     };
   }
 

@@ -29,20 +29,42 @@ export interface RoomSample {
   readonly admittedUpToSecond: number | null;
 }
 
+/** A client of the local KeyValueStore, which checks no signature (the SDK needs something to sign with). */
+function kvsClient(endpoint: string): CloudFrontKeyValueStoreClient {
+  return new CloudFrontKeyValueStoreClient({
+    endpointProvider: () => ({ url: new URL(endpoint) }),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+}
+
 /** The edge's KeyValueStore, read as an operator's tool would: only where the rehearsal started the stack. */
 function roomReader(endpoint: string | undefined): ((sku: string) => Promise<number | undefined>) | undefined {
   if (!endpoint) return undefined;
-  const client = new CloudFrontKeyValueStoreClient({
-    endpointProvider: () => ({ url: new URL(endpoint) }),
-    region: 'us-east-1',
-    // The local store checks no signature; the SDK needs something to sign with.
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
+  const client = kvsClient(endpoint);
   return async (sku) => {
     const answer = await client.send(new GetKeyCommand({ KvsARN: LOCAL_EDGE_STORE_ARN, Key: roomKey(sku) }));
     const room = JSON.parse(answer.Value ?? '{}') as { boundary?: unknown };
     return typeof room.boundary === 'number' ? room.boundary : undefined;
   };
+}
+
+/**
+ * The edge's `since` for the SKU (ms: when its writer last changed what the edge refuses on), as an
+ * operator's tool would read it from the local KeyValueStore; undefined where it cannot be read.
+ */
+export async function edgeSinceOf(kvsEndpoint: string | undefined, sku: string): Promise<number | undefined> {
+  if (!kvsEndpoint) return undefined;
+  const client = kvsClient(kvsEndpoint);
+  try {
+    const answer = await client.send(new GetKeyCommand({ KvsARN: LOCAL_EDGE_STORE_ARN, Key: `drop:${sku}` }));
+    const since = (JSON.parse(answer.Value ?? '{}') as { since?: unknown }).since;
+    return typeof since === 'number' ? since : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    client.destroy();
+  }
 }
 
 /** Samples the waiting room every second until stopped. */
@@ -331,7 +353,7 @@ export function admissionGoals(admission: Admission, room: WaitingRoomMeasures):
       detail:
         edgeAnsweredShare === null
           ? 'not measured: no attempt after a sell-out for good'
-          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it. To the origin: ${origin.possibleRetries} possible retries (keys from before the sell-out + 2 s), ${origin.newBeforeEdgeKnew} new attempts before the edge knew, ${origin.newAfterEdgeKnew} after`,
+          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it. To the origin: ${origin.retriesFromBefore} with keys from before the sell-out, ${origin.newWithinRetryWindow} minted within the edge's retry window (its news came ${origin.edgeSinceAfterSoldOutSeconds ?? '—'} s after the sell-out, + 2 s of skew), ${origin.unknownAgeKeys} with keys of unknown age, ${origin.edgeFailures} failed at the edge, ${origin.other} other`,
     },
     {
       goal: 'sold-out notice ≤ 3 s',

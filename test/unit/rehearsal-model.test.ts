@@ -329,26 +329,42 @@ test('a waiting shopper whose poll found no answer polls again, as the page does
   expect([...outcomes.orders.keys()]).toEqual(['o-quiet']);
 }, 20_000);
 
-test('the attempts that reached the origin after the sell-out are told apart by why the edge let them through', () => {
+test('the attempts that reached the origin after the sell-out are told apart by the edge’s own rule', () => {
   const recorder = new Recorder();
   recorder.sampleStock({ available: 1, held: 0, sold: 9 });
-  const soldOutAt = Date.now();
+  const soldOutAt = recorder.startedAt;
   recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  // The edge's store took the sell-out 1.5 s after it: its retry window ends 2 s later still.
+  const since = soldOutAt + 1500;
   // A retry of a key from before the sell-out, and a key that says nothing of its age: only the origin knows.
   recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt - 500);
   recorder.record('reserve', 409, 5, 'SOLD_OUT', false, undefined);
-  // A key minted within the edge's 2 s of clock skew is a possible retry too.
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 1500);
-  // A new attempt, before the edge first answered SOLD_OUT itself: the news was still on its way.
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 5000);
-  recorder.record('reserve', 409, 1, 'SOLD_OUT', true, soldOutAt + 5000);
-  // A new attempt after the edge knew: the edge let through what it could have answered.
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 6000);
+  // Keys minted while the news travelled, and within the skew after it.
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 1000);
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, since + 1900);
+  // A key the edge answers itself; and one it should have answered, but the origin did.
+  recorder.record('reserve', 409, 1, 'SOLD_OUT', true, since + 2000);
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, since + 2000);
+  // One the edge function failed to answer (CloudFront's 503).
+  recorder.record('reserve', 503, 101, undefined, false, since + 2000);
 
-  const admission = recorder.admission(10);
-  expect(admission.attemptsAfterSoldOut).toBe(6);
-  expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 6, 3);
-  expect(admission.originAfterSoldOut).toEqual({ possibleRetries: 3, newBeforeEdgeKnew: 1, newAfterEdgeKnew: 1 });
+  const admission = recorder.admission(10, since);
+  expect(admission.attemptsAfterSoldOut).toBe(7);
+  expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 7, 3);
+  expect(admission.originAfterSoldOut).toEqual({
+    edgeSinceAfterSoldOutSeconds: expect.closeTo(1.5, 1),
+    retriesFromBefore: 1,
+    newWithinRetryWindow: 2,
+    unknownAgeKeys: 1,
+    edgeFailures: 1,
+    other: 1,
+  });
+  // Where the store cannot be read, the window is taken from the sell-out itself.
+  expect(recorder.admission(10).originAfterSoldOut).toMatchObject({
+    edgeSinceAfterSoldOutSeconds: null,
+    newWithinRetryWindow: 1,
+    other: 2,
+  });
 });
 
 test('a shopper waiting at the sell-out who then held one of the last units is owed no sold-out notice', () => {
