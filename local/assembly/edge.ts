@@ -204,9 +204,14 @@ export interface EdgeContext {
  */
 function readsStore(stack: AssemblyStack, functionId: string, context: EdgeContext | undefined): boolean {
   const properties = stack.template.Resources[functionId]?.Properties ?? {};
-  const associations =
-    (properties.FunctionConfig as { KeyValueStoreAssociations?: unknown[] } | undefined)?.KeyValueStoreAssociations ??
-    [];
+  const listed = (properties.FunctionConfig as { KeyValueStoreAssociations?: unknown } | undefined)
+    ?.KeyValueStoreAssociations;
+  if (listed !== undefined && !Array.isArray(listed)) {
+    throw new AssemblyError(
+      `${stack.name}.${functionId}: KeyValueStoreAssociations is not a list the local edge reads`,
+    );
+  }
+  const associations: readonly unknown[] = listed ?? [];
   for (const [index, association] of associations.entries()) {
     if (!context) break;
     const at = `${stack.name}.${functionId}.FunctionConfig.KeyValueStoreAssociations[${index}].KeyValueStoreARN`;
