@@ -10,6 +10,12 @@ export const AdmissionKeys = z.object({
   keys: z.record(z.string(), z.string().check(z.minLength(32))),
   /** When the active key was made (ms): the controller rotates it daily, keeping the previous one. */
   rotatedAt: z.int(),
+  /**
+   * The key that signs next, published (in `keys`, so it already verifies) ahead of the rotation and when:
+   * every edge location holds it before any signs with it.
+   */
+  next: z.optional(z.string().check(z.minLength(1))),
+  nextAt: z.optional(z.int()),
 });
 export type AdmissionKeys = z.infer<typeof AdmissionKeys>;
 

@@ -33,6 +33,13 @@ import type { Clock } from './ports';
 
 /** A fresh key signs from the start; the one before it keeps verifying what it signed for a day. */
 export const KEY_ROTATION_MS = 24 * 3600_000;
+/**
+ * How long before it signs the next key is published. The edge verifies a token with whatever key its
+ * location's copy of the store holds, and a change reaches CloudFront's edge locations unevenly: a key that
+ * signed at once would fail verification (`ADMISSION_INVALID`) at a location that had not got it yet,
+ * the retry of an attempt that made a hold included. Minutes, against the seconds a change takes.
+ */
+export const KEY_PUBLISH_AHEAD_MS = 10 * 60_000;
 /** Key-ms per second: a boundary moving in real time admits arrivals as fast as they come. */
 const START_SPEED = 1000;
 /** The whole pre-queue in a second: the fastest the boundary moves. */
@@ -73,13 +80,37 @@ export class AdmissionController {
     return moved;
   }
 
+  /**
+   * The signing keys, rotated in two steps: `KEY_PUBLISH_AHEAD_MS` before the active key's day is over, the
+   * next one is published beside it (verifying, not yet signing); once the day is over and the next key has
+   * been out that long, it signs, and the one it replaces keeps verifying for a day. Without keys (or with
+   * unreadable ones) a key is made that signs at once: nothing was signed before it.
+   */
   async keepKeys(): Promise<AdmissionKeys> {
     const now = this.deps.clock.now();
-    const current = AdmissionKeys.safeParse(await this.deps.values.read(ADMISSION_KEYS_KEY));
-    if (current.success && now - current.data.rotatedAt < KEY_ROTATION_MS) return current.data;
-    const id = `k${now.toString(36)}`;
-    const previous = current.success ? { [current.data.active]: current.data.keys[current.data.active] as string } : {};
-    const keys = { active: id, keys: { ...previous, [id]: this.deps.newSecret() }, rotatedAt: now };
+    const read = AdmissionKeys.safeParse(await this.deps.values.read(ADMISSION_KEYS_KEY));
+    const newKey = () => ({ id: `k${now.toString(36)}`, secret: this.deps.newSecret() });
+    if (!read.success || read.data.keys[read.data.active] === undefined) {
+      const { id, secret } = newKey();
+      return this.writeKeys({ active: id, keys: { [id]: secret }, rotatedAt: now });
+    }
+    const current = read.data;
+    const age = now - current.rotatedAt;
+    const next = current.next === undefined ? undefined : current.keys[current.next];
+    if (next !== undefined && current.next !== undefined) {
+      if (age < KEY_ROTATION_MS || now - (current.nextAt ?? now) < KEY_PUBLISH_AHEAD_MS) return current;
+      return this.writeKeys({
+        active: current.next,
+        keys: { [current.active]: current.keys[current.active] as string, [current.next]: next },
+        rotatedAt: now,
+      });
+    }
+    if (age < KEY_ROTATION_MS - KEY_PUBLISH_AHEAD_MS) return current;
+    const { id, secret } = newKey();
+    return this.writeKeys({ ...current, keys: { ...current.keys, [id]: secret }, next: id, nextAt: now });
+  }
+
+  private async writeKeys(keys: AdmissionKeys): Promise<AdmissionKeys> {
     await this.deps.values.write(ADMISSION_KEYS_KEY, keys);
     return keys;
   }

@@ -11,7 +11,7 @@ import {
 import { ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
 import type { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import { KeyValueStoreAdmissions, sign } from '../../lambdas/adapters/admission-tokens';
-import { AdmissionController, KEY_ROTATION_MS, nextRoom } from '../../lambdas/domain/admission';
+import { AdmissionController, KEY_PUBLISH_AHEAD_MS, KEY_ROTATION_MS, nextRoom } from '../../lambdas/domain/admission';
 import type { EdgeKeyValues } from '../../lambdas/domain/edge-state';
 
 const STARTS_AT = Date.parse('2026-12-01T10:00:00.000Z');
@@ -415,33 +415,57 @@ describe('AdmissionController', () => {
     expect(map.get('admission-keys')).toEqual(keys);
   });
 
-  it('keeps the keys for 24 hours without writing them', async () => {
+  it('keeps the keys without writing them until the next key is due to be published', async () => {
     const { admissions, writes, clock } = controller();
     const first = await admissions.keepKeys();
 
-    clock.ms += KEY_ROTATION_MS - 1;
+    clock.ms += KEY_ROTATION_MS - KEY_PUBLISH_AHEAD_MS - 1;
     const later = await admissions.keepKeys();
 
     expect(later).toEqual(first);
     expect(writes).toEqual(['admission-keys']);
   });
 
-  it('rotates after 24 hours, keeping exactly the previous active key beside the new one', async () => {
+  it('publishes the next key ahead of its day, verifying only, and lets it sign once every location has had time to hold it', async () => {
     const { admissions, map, clock, secrets } = controller();
     const first = await admissions.keepKeys();
-    clock.ms += KEY_ROTATION_MS;
-    const second = await admissions.keepKeys();
-    clock.ms += KEY_ROTATION_MS;
-    const third = await admissions.keepKeys();
+    clock.ms += KEY_ROTATION_MS - KEY_PUBLISH_AHEAD_MS;
+    const published = await admissions.keepKeys();
+    // Out, and verifying (in keys), but the first key still signs.
+    expect(published.active).toBe(first.active);
+    expect(published.keys).toEqual({ [first.active]: secrets[0], [published.next as string]: secrets[1] });
+    expect(published.nextAt).toBe(clock.ms);
 
-    expect(second.active).not.toBe(first.active);
+    clock.ms += KEY_PUBLISH_AHEAD_MS - 1;
+    expect(await admissions.keepKeys()).toEqual(published);
+    clock.ms += 1;
+    const second = await admissions.keepKeys();
     expect(second).toEqual({
-      active: second.active,
-      keys: { [first.active]: secrets[0], [second.active]: secrets[1] },
+      active: published.next,
+      keys: { [first.active]: secrets[0], [published.next as string]: secrets[1] },
       rotatedAt: STARTS_AT + KEY_ROTATION_MS,
     });
+
+    // The next day: the key before the previous one is dropped, exactly the previous one kept.
+    clock.ms += KEY_ROTATION_MS - KEY_PUBLISH_AHEAD_MS;
+    const publishedAgain = await admissions.keepKeys();
+    clock.ms += KEY_PUBLISH_AHEAD_MS;
+    const third = await admissions.keepKeys();
+    expect(third.active).toBe(publishedAgain.next);
     expect(third.keys).toEqual({ [second.active]: secrets[1], [third.active]: secrets[2] });
     expect(map.get('admission-keys')).toEqual(third);
+  });
+
+  it('a next key published late (the controller was away) signs only once it has been out long enough', async () => {
+    const { admissions, clock } = controller();
+    const first = await admissions.keepKeys();
+    clock.ms += 3 * KEY_ROTATION_MS;
+    const published = await admissions.keepKeys();
+    expect([published.active, published.next === undefined]).toEqual([first.active, false]);
+    clock.ms += KEY_PUBLISH_AHEAD_MS - 1;
+    expect((await admissions.keepKeys()).active).toBe(first.active);
+    clock.ms += 1;
+    expect((await admissions.keepKeys()).active).toBe(published.next);
   });
 
   it('replaces keys it cannot read with fresh ones', async () => {
