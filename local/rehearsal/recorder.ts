@@ -80,9 +80,16 @@ export interface OriginAfterSoldOut {
   readonly newWithinRetryWindow: number;
   /** Keys that are not UUIDv7: nothing tells their age. */
   readonly unknownAgeKeys: number;
-  /** Keys the edge's own rule answers, that got a 5xx instead: the edge function failed (its time limit). */
+  /**
+   * Keys the edge's own rule answers, that got a 5xx without the contract's error body instead: CloudFront's
+   * answer to an edge function that failed (its time limit).
+   */
   readonly edgeFailures: number;
-  /** Keys the edge's own rule answers, answered by the origin: none, unless the edge misread its store. */
+  /**
+   * Keys the edge's own rule answers, answered by the origin: none locally, unless the edge misread its
+   * store. Where `since` cannot be read (a deployed target) the window is taken from the sell-out itself, and
+   * this holds the new attempts the edge passed on before its news arrived too.
+   */
   readonly other: number;
 }
 
@@ -185,18 +192,21 @@ export class Recorder {
     const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
     const soldOutMs = soldOutAt === undefined ? 0 : this.startedAt + soldOutAt * 1000;
     // The edge's rule (edge/admission.js `mayBeRetry`): a key minted before since + the skew may be a retry.
-    const windowEnds = (edgeSince ?? soldOutMs) + ADMISSION_SKEW_MS;
+    // A since from before the sell-out is an earlier change's: the writer had not applied the sell-out.
+    const since = edgeSince !== undefined && edgeSince >= soldOutMs ? edgeSince : undefined;
+    const windowEnds = (since ?? soldOutMs) + ADMISSION_SKEW_MS;
     const origin = { retriesFromBefore: 0, newWithinRetryWindow: 0, unknownAgeKeys: 0, edgeFailures: 0, other: 0 };
     for (const answer of after) {
       if (answer.edge) continue;
       if (answer.keyMintedAt === undefined) origin.unknownAgeKeys++;
       else if (answer.keyMintedAt < soldOutMs) origin.retriesFromBefore++;
       else if (answer.keyMintedAt < windowEnds) origin.newWithinRetryWindow++;
-      else if (answer.status >= 500) origin.edgeFailures++;
+      // CloudFront's own answer to a function that failed: a 5xx without the contract's error body.
+      else if (answer.status >= 500 && answer.code === undefined) origin.edgeFailures++;
       else origin.other++;
     }
     const edgeSinceAfterSoldOutSeconds =
-      edgeSince === undefined || soldOutAt === undefined ? null : Number(((edgeSince - soldOutMs) / 1000).toFixed(2));
+      since === undefined || soldOutAt === undefined ? null : Number(((since - soldOutMs) / 1000).toFixed(2));
     return {
       edgeAnswered,
       soldOutForGoodAtSecond: soldOutAt ?? null,

@@ -5,7 +5,7 @@
  */
 import '@aws-sdk/signature-v4a';
 import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
-import { LOCAL_EDGE_STORE_ARN, roomKey } from '../../contract/drops';
+import { edgeStateKey, LOCAL_EDGE_STORE_ARN, roomKey } from '../../contract/drops';
 import { type ApiClient, attemptKey } from '../api-client';
 import { isWaiting, type Outcomes, type Queue } from './actors';
 import type { Admission, Recorder } from './recorder';
@@ -57,7 +57,7 @@ export async function edgeSinceOf(kvsEndpoint: string | undefined, sku: string):
   if (!kvsEndpoint) return undefined;
   const client = kvsClient(kvsEndpoint);
   try {
-    const answer = await client.send(new GetKeyCommand({ KvsARN: LOCAL_EDGE_STORE_ARN, Key: `drop:${sku}` }));
+    const answer = await client.send(new GetKeyCommand({ KvsARN: LOCAL_EDGE_STORE_ARN, Key: edgeStateKey(sku) }));
     const since = (JSON.parse(answer.Value ?? '{}') as { since?: unknown }).since;
     return typeof since === 'number' ? since : undefined;
   } catch {

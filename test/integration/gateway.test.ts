@@ -204,11 +204,8 @@ test("a behaviour's origin group answers a failed read from its secondary origin
   try {
     const read = await client.call('GET', '/products/sku-1');
     expect([read.status, read.headers['retry-after'], read.body.error.code]).toEqual([503, '15', 'PAUSED']);
-    // The API's own answer to a failed write: the function error, not the secondary's.
-    const write = await client.call('POST', '/products/sku-1/reservations', {
-      body: { customerId: 'c', quantity: 1 },
-      headers: { 'Idempotency-Key': 'k-failover' },
-    });
+    // A write on the same behaviour gets the API's own answer to its failure, never the secondary's.
+    const write = await client.call('POST', '/products/sku-1/feedback', { body: { rating: 5 } });
     expect([write.status, write.body.error?.code]).toEqual([502, 'BAD_GATEWAY']);
   } finally {
     await client.close();

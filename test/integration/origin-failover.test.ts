@@ -1,7 +1,8 @@
 /**
  * CloudFront's origin group on the app's own assembly: a shopper's read the API fails is answered from the
  * edge stack's paused origin (a REST API whose mock integration says `503 PAUSED`), as the distribution
- * fails over; a write the API fails gets the API's own error, never the paused origin's.
+ * fails over; a write the API fails gets the API's own error (writes take behaviours without an origin
+ * group; that a write on a failover behaviour is not failed over is test/integration/gateway.test.ts's).
  *
  * Run on a copy of the assembly in which the product read's and the release's functions name a handler
  * their bundle does not export: each invocation fails as Lambda fails it (`Runtime.HandlerNotFound`).
@@ -47,7 +48,7 @@ test("a read the API fails is answered from the distribution's paused origin", a
   expect([read.status, read.headers['retry-after'], read.body.error?.code]).toEqual([503, '15', 'PAUSED']);
 });
 
-test("a write the API fails gets the API's own answer: writes never fail over", async () => {
+test("a write the API fails gets the API's own answer: its behaviour has no origin group", async () => {
   const write = await api.call('DELETE', '/reservations/r-failover');
   expect(write.status).toBe(503);
   expect(write.body.error?.code).toBe('UNAVAILABLE');

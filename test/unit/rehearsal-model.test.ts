@@ -345,25 +345,32 @@ test('the attempts that reached the origin after the sell-out are told apart by 
   // A key the edge answers itself; and one it should have answered, but the origin did.
   recorder.record('reserve', 409, 1, 'SOLD_OUT', true, since + 2000);
   recorder.record('reserve', 409, 5, 'SOLD_OUT', false, since + 2000);
-  // One the edge function failed to answer (CloudFront's 503).
+  // One the edge function failed to answer (CloudFront's 503, no contract body), and an origin 503 that
+  // should never have been the origin's.
   recorder.record('reserve', 503, 101, undefined, false, since + 2000);
+  recorder.record('reserve', 503, 5, 'UNAVAILABLE', false, since + 2000);
 
   const admission = recorder.admission(10, since);
-  expect(admission.attemptsAfterSoldOut).toBe(7);
-  expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 7, 3);
+  expect(admission.attemptsAfterSoldOut).toBe(8);
+  expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 8, 3);
   expect(admission.originAfterSoldOut).toEqual({
     edgeSinceAfterSoldOutSeconds: expect.closeTo(1.5, 1),
     retriesFromBefore: 1,
     newWithinRetryWindow: 2,
     unknownAgeKeys: 1,
     edgeFailures: 1,
-    other: 1,
+    other: 2,
   });
   // Where the store cannot be read, the window is taken from the sell-out itself.
   expect(recorder.admission(10).originAfterSoldOut).toMatchObject({
     edgeSinceAfterSoldOutSeconds: null,
     newWithinRetryWindow: 1,
-    other: 2,
+    other: 3,
+  });
+  // So is a since from before the sell-out: an earlier change's, the sell-out not yet applied.
+  expect(recorder.admission(10, soldOutAt - 10_000).originAfterSoldOut).toMatchObject({
+    edgeSinceAfterSoldOutSeconds: null,
+    other: 3,
   });
 });
 
