@@ -98,7 +98,9 @@ export class AdmissionController {
     const age = now - current.rotatedAt;
     const next = current.next === undefined ? undefined : current.keys[current.next];
     if (next !== undefined && current.next !== undefined) {
-      if (age < KEY_ROTATION_MS || now - (current.nextAt ?? now) < KEY_PUBLISH_AHEAD_MS) return current;
+      // A next key without its publication time (written by hand) is taken as published now.
+      if (current.nextAt === undefined) return this.writeKeys({ ...current, nextAt: now });
+      if (age < KEY_ROTATION_MS || now - current.nextAt < KEY_PUBLISH_AHEAD_MS) return current;
       return this.writeKeys({
         active: current.next,
         keys: { [current.active]: current.keys[current.active] as string, [current.next]: next },

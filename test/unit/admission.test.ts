@@ -456,6 +456,16 @@ describe('AdmissionController', () => {
     expect(map.get('admission-keys')).toEqual(third);
   });
 
+  it('a next key without its publication time is dated now, and signs once it has been out long enough', async () => {
+    const { admissions, map, clock } = controller();
+    const first = await admissions.keepKeys();
+    map.set('admission-keys', { ...first, keys: { ...first.keys, kNext: 'n'.repeat(43) }, next: 'kNext' });
+    clock.ms += KEY_ROTATION_MS;
+    expect(await admissions.keepKeys()).toMatchObject({ active: first.active, next: 'kNext', nextAt: clock.ms });
+    clock.ms += KEY_PUBLISH_AHEAD_MS;
+    expect((await admissions.keepKeys()).active).toBe('kNext');
+  });
+
   it('a next key published late (the controller was away) signs only once it has been out long enough', async () => {
     const { admissions, clock } = controller();
     const first = await admissions.keepKeys();
