@@ -288,10 +288,7 @@ async function serve(
     request.headers = unconditional;
     const cached = await behaviour.cache.answer(method, rawUrl, viewerHeaders, async () => {
       forwardToOrigin(behaviour, request);
-      const answer = await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
-        route: 'unmatched',
-        ...errorAnswer(options, error),
-      }));
+      const answer = await answeredOrRefused(options, request, limit, buckets);
       route = answer.route;
       return failedOver(behaviour, method, answer);
     });
@@ -306,18 +303,24 @@ async function serve(
   }
   forwardToOrigin(behaviour, request);
   const answer = behaviour?.failover
-    ? failedOver(
-        behaviour,
-        method,
-        await originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
-          route: 'unmatched',
-          ...errorAnswer(options, error),
-        })),
-      )
+    ? failedOver(behaviour, method, await answeredOrRefused(options, request, limit, buckets))
     : await originAnswer(options, request, limit, buckets);
   response.writeHead(answer.status, answer.headers);
   response.end(answer.body);
   return answer.route;
+}
+
+/** The origin's answer, its refusals and failures included as the answers they become: a cache or an origin group judges it. */
+function answeredOrRefused(
+  options: GatewayOptions,
+  request: IncomingMessage,
+  limit: InFlight,
+  buckets: TokenBuckets,
+): Promise<{ route: string } & OriginAnswer> {
+  return originAnswer(options, request, limit, buckets).catch((error: unknown) => ({
+    route: 'unmatched',
+    ...errorAnswer(options, error),
+  }));
 }
 
 /** What API Gateway and the function answer (its own refusals thrown as GatewayError), not yet sent. */
