@@ -92,6 +92,12 @@ export const EdgeDropState = z.object({
   available: z.int().check(z.gte(-1)),
   held: z.int().check(z.gte(-1)),
   since: z.int().check(z.gte(0)),
+  /**
+   * When the waiting room was last turned on (the writer's clock); absent while it is off, and in values
+   * written before it existed. An attempt whose key was minted after it (+ `ADMISSION_SKEW_MS`) had to show
+   * an admission the first time too, so the edge checks that admission even when the attempt may be a retry.
+   */
+  roomSince: z.optional(z.int().check(z.gte(0))),
   /** The product revision and stock snapshot version this value reflects: older news never overwrites it. */
   revision: z.int().check(z.gte(-1)),
   stockVersion: z.int().check(z.gte(-1)),

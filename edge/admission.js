@@ -10,7 +10,8 @@ import crypto from 'crypto';
 // verifies the bearer token and judges expiry), above the room's floor (its turn not passed).
 // GET /drops/{sku}/queue?customerId=: signed tickets (order fixed at issue: pre-start ranked by a keyed
 // hash, then arrival), the place, and an admission token once inside the boundary.
-// Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold.
+// Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold,
+// unless the room was on when its key was minted and its admission is missing or for someone else.
 // Limits: 10 KB, no network/timers/eval (CloudFront Developer Guide: functions-javascript-runtime-20).
 const kvs = cf.kvs();
 
@@ -43,26 +44,22 @@ async function reservation(request, sku) {
   const drop = await read(`drop:${sku}`, isDrop);
   if (drop === null) return request;
   const key = request.headers['idempotency-key'];
-  if (mayBeRetry(key, drop.since)) return drop.room ? replayOnlyIfPassed(request, sku) : request;
+  // A possible retry goes on: it may have made a hold. Unless the room was on when its key was minted (+skew):
+  // its first attempt had to show an admission for this drop and customer as well, so one without it cannot
+  // have made a hold and is answered as new. A storm of farmed admissions stops here from the sell-out's
+  // first second, not once its news is 2 s old. A token that does not verify still goes on (keys stop
+  // verifying a day on).
+  const retry = mayBeRetry(key, drop.since);
+  const early = retry && drop.room && drop.roomSince > 0 && mintedAt(key) >= drop.roomSince + SKEW_MS;
+  const checked = early ? await admission(request, sku, true) : {};
+  if (retry && !checked.refused) return drop.room ? replayOnlyIfPassed(request, sku) : request;
   const refused = refusal(drop, Date.now());
   if (refused) return refused;
   if (!drop.room) return request;
-  const keys = await read('admission-keys', isKeys);
-  if (keys === null) return request;
-  const header = request.headers['x-dropline-admission'];
-  if (!header) return error(403, 'ADMISSION_REQUIRED', 'The waiting room is on: queue first (GET /drops/{sku}/queue)');
-  const token = verify(header.value, keys);
-  if (token === null || typeof token.e !== 'number') return error(403, 'ADMISSION_INVALID', 'Not a valid admission');
-  if (token.s !== sku) return error(403, 'ADMISSION_WRONG_SKU', 'This admission is for another drop');
-  // With shopper identity on, a signed-in shopper's admission must name them. The bearer token's subject is
-  // read here, not verified (runtime 2.0 has no RSA or ECDSA; the origin verifies it): admissions farmed
-  // under made-up customers by a signed-in account stop at the edge instead of spending the API's throttle
-  // on CUSTOMER_MISMATCH. A client that leaves the token out or forges its subject still reaches the origin.
-  const bearer = BEARER_CHECK && request.headers.authorization && BEARER.exec(request.headers.authorization.value);
-  const subject = bearer && claimsOf(bearer[1]).sub;
-  if (typeof subject === 'string' && CUSTOMER.test(subject) && subject !== token.c) {
-    return error(403, 'ADMISSION_WRONG_CUSTOMER', 'This admission is for another customer');
-  }
+  const admitted = early ? checked : await admission(request, sku, false);
+  if (admitted.refused) return admitted.refused;
+  const token = admitted.token;
+  if (!token) return request;
   // Below the floor the turn has passed: units coming back go to the next in line, not to this storm. A
   // possible retry goes on, marked: the origin replays its hold or refuses it, and makes no new one.
   const room = await read(`room:${sku}`, isRoom);
@@ -74,6 +71,35 @@ async function reservation(request, sku) {
   }
   // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
   return request;
+}
+
+// The attempt's admission: { token } (its verified claims), { refused } (the answer), or {} when the keys
+// cannot be read (the origin judges). Lenient: a token that does not verify is {}, not refused.
+async function admission(request, sku, lenient) {
+  const keys = await read('admission-keys', isKeys);
+  if (keys === null) return {};
+  const header = request.headers['x-dropline-admission'];
+  if (!header) {
+    return refuse('ADMISSION_REQUIRED', 'The waiting room is on: queue first (GET /drops/{sku}/queue)');
+  }
+  const token = verify(header.value, keys);
+  if (token === null || typeof token.e !== 'number')
+    return lenient ? {} : refuse('ADMISSION_INVALID', 'Not a valid admission');
+  if (token.s !== sku) return refuse('ADMISSION_WRONG_SKU', 'This admission is for another drop');
+  // With shopper identity on, a signed-in shopper's admission must name them. The bearer token's subject is
+  // read here, not verified (runtime 2.0 has no RSA or ECDSA; the origin verifies it): admissions farmed
+  // under made-up customers by a signed-in account stop at the edge instead of spending the API's throttle
+  // on CUSTOMER_MISMATCH. A client that leaves the token out or forges its subject still reaches the origin.
+  const bearer = BEARER_CHECK && request.headers.authorization && BEARER.exec(request.headers.authorization.value);
+  const subject = bearer && claimsOf(bearer[1]).sub;
+  if (typeof subject === 'string' && CUSTOMER.test(subject) && subject !== token.c) {
+    return refuse('ADMISSION_WRONG_CUSTOMER', 'This admission is for another customer');
+  }
+  return { token: token };
+}
+
+function refuse(code, message) {
+  return { refused: error(403, code, message) };
 }
 
 // A possible retry passed on before the token is checked: marked when its admission's turn has passed (the
@@ -169,7 +195,8 @@ function isDrop(v) {
     !Number.isNaN(Date.parse(v.startsAt)) &&
     isCount(v.available) &&
     isCount(v.held) &&
-    isCount(v.since)
+    isCount(v.since) &&
+    (v.roomSince === undefined || isCount(v.roomSince))
   );
 }
 
@@ -200,10 +227,14 @@ function isCount(value) {
 // older than the origin keeps its record (24 h) cannot; one newer than the value (+skew) cannot either.
 function mayBeRetry(keyHeader, since) {
   if (!keyHeader) return false;
-  const key = keyHeader.value;
-  if (!UUID_V7.test(key)) return true;
-  const minted = parseInt(key.slice(0, 8) + key.slice(9, 13), 16);
-  return minted < since + SKEW_MS && minted > Date.now() - DAY_MS;
+  const minted = mintedAt(keyHeader);
+  return Number.isNaN(minted) || (minted < since + SKEW_MS && minted > Date.now() - DAY_MS);
+}
+
+// When a UUIDv7 key was minted (its first 48 bits, ms); NaN for any other key, or none.
+function mintedAt(keyHeader) {
+  const key = keyHeader ? keyHeader.value : '';
+  return UUID_V7.test(key) ? parseInt(key.slice(0, 8) + key.slice(9, 13), 16) : Number.NaN;
 }
 
 function refusal(drop, now) {

@@ -69,7 +69,18 @@ export function foldEdgeState(current: EdgeDropState, news: EdgeNews, nowMs: num
       taken: takenOf(news),
     };
   }
-  return refusalBasis(next) === refusalBasis(current) ? next : { ...next, since: nowMs };
+  return withRoomSince(refusalBasis(next) === refusalBasis(current) ? next : { ...next, since: nowMs }, current, nowMs);
+}
+
+/**
+ * `roomSince`: when the waiting room was last turned on, by the writer's clock (so after the product's
+ * change). The edge checks the admission of an attempt whose key was minted after it (+skew) even when the
+ * attempt may be a retry: its first attempt had to show one too. Absent while the room is off.
+ */
+function withRoomSince(next: EdgeDropState, current: EdgeDropState, nowMs: number): EdgeDropState {
+  const { roomSince: _previous, ...rest } = next;
+  if (!next.room) return rest;
+  return current.room && current.roomSince !== undefined ? next : { ...rest, roomSince: nowMs };
 }
 
 export interface EdgeStatesDeps {
@@ -138,7 +149,16 @@ export class EdgeStates {
     const base = { v: 1, available: UNKNOWN, held: UNKNOWN, stockVersion: UNKNOWN, taken: UNKNOWN, since } as const;
     if (news.type === 'drop-state-changed') {
       const hold = news.holdSeconds === undefined ? {} : { holdSeconds: news.holdSeconds };
-      return { ...base, state: news.state, startsAt: news.startsAt, room: news.room, revision: UNKNOWN, ...hold };
+      const room = news.room ? { roomSince: since } : {};
+      return {
+        ...base,
+        state: news.state,
+        startsAt: news.startsAt,
+        room: news.room,
+        revision: UNKNOWN,
+        ...hold,
+        ...room,
+      };
     }
     const product = await this.deps.products.getProduct(news.sku, { consistent: true });
     // Stock news of a product that no longer reads: nothing the edge could answer for.
@@ -149,6 +169,7 @@ export class EdgeStates {
       state: product.dropState,
       startsAt: product.dropStartsAt,
       room: product.waitingRoom,
+      ...(product.waitingRoom ? { roomSince: since } : {}),
       holdSeconds: product.holdSeconds,
       revision: product.revision ?? UNKNOWN,
     };

@@ -5,7 +5,8 @@
  * origin checks a token again and binds it to the customer. Tickets taken before the start are shuffled,
  * not first-come: the order the room admits them in is not the order they arrived in.
  */
-import { ApiClient } from '../../local/api-client';
+import { ADMISSION_SKEW_MS } from '../../contract/drops';
+import { ApiClient, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
 import { startTestStack, type TestStack } from '../support/local-stack';
@@ -125,6 +126,42 @@ test('everyone waiting is told SOLD_OUT at once, and held-out units are announce
       'answered',
     ]);
   });
+});
+
+test('after the sell-out a retry of the hold is still replayed, and an attempt from since the room was on without its admission is answered at the edge', async () => {
+  const sku = 'room-retry';
+  await roomOn(sku, { stock: 1 });
+  // The edge dated the room when its writer carried the change, before roomOn returned: keys minted from
+  // here on are from after it, with the skew the edge allows.
+  await new Promise((resolve) => setTimeout(resolve, ADMISSION_SKEW_MS + 500));
+  const { ticket } = (await queue(sku, 'buyer')).body;
+  const buyer = await eventually(
+    async () => {
+      const place = await queue(sku, 'buyer', ticket);
+      expect(place.body.admitted).toBe(true);
+      return place.body;
+    },
+    { timeoutMs: 30_000 },
+  );
+  const key = attemptKey();
+  const hold = await reserve(sku, 'buyer', buyer.admission, key);
+  expect(hold.status).toBe(201);
+  // Minted before the sell-out: within the edge's retry window (since + skew) once the drop sells out.
+  const bareKey = attemptKey();
+  const id = (hold.body as { reservationId: string }).reservationId;
+  expect((await api.call('POST', `/reservations/${id}/checkout`, { body: { paymentToken: 'tok_ok' } })).status).toBe(
+    201,
+  );
+  await eventually(async () => expect((await queue(sku, 'late')).body.state).toBe('SOLD_OUT'));
+
+  // The retry of the attempt that made the hold (its key and admission): the origin replays the hold.
+  const retry = await reserve(sku, 'buyer', buyer.admission, key);
+  expect([retry.status, retry.body.reservationId, retry.headers['idempotent-replayed']]).toEqual([201, id, 'true']);
+  expect(retry.headers['x-dropline-edge']).toBeUndefined();
+  // A key as old, without an admission: its first attempt needed one too, so it made no hold. Answered here.
+  const bare = await reserve(sku, 'buyer', undefined, bareKey);
+  expect([bare.status, codeOf(bare), bare.headers['x-dropline-edge']]).toEqual([409, 'SOLD_OUT', 'answered']);
+  expectBalanced(await api.ledger(sku));
 });
 
 test('a drop without a waiting room admits everyone, and the queue says so', async () => {

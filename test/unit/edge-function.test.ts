@@ -168,6 +168,7 @@ describe('the edge admission function', () => {
     ['an unreadable start', dropState({ state: 'CLOSED', startsAt: 'soon' })],
     ['a count below -1 (-1 is "not known yet")', dropState({ state: 'CLOSED', held: -2 })],
     ['no since', dropState({ state: 'CLOSED', since: undefined })],
+    ['a room date that is not a count', dropState({ state: 'CLOSED', room: true, roomSince: '1' })],
     ['a JSON string', '"CLOSED"'],
   ])('passes the attempt on when the value is %s', async (_what, value) => {
     const edge = admission({ [`drop:${SKU}`]: value });
@@ -1079,6 +1080,71 @@ describe('the waiting room at the edge', () => {
       const event = admitted(undefined, { idempotencyKey: uuidv7(since - 30_000) });
 
       expect(await roomEdge({ drop: { since } }).run(event)).toEqual(passedOn(event));
+    });
+
+    describe('a possible retry whose key was minted after the room was on (+skew): its first attempt had to show an admission too', () => {
+      // The drop sold out for good a moment ago; the room has been on for a minute. A key minted half a
+      // second ago is within the retry window (since + skew), so on its own it would go to the origin.
+      const soldOut = () => {
+        const now = Date.now();
+        return roomEdge({ drop: { available: 0, held: 0, since: now - 100, roomSince: now - MINUTE } });
+      };
+      const recent = () => ({ idempotencyKey: uuidv7(Date.now() - 500) });
+
+      it.each([
+        ['without an admission', () => admitted(undefined, recent())],
+        ['with an admission for another drop', () => admitted(token({ s: 'other-sku' }), recent())],
+        [
+          'with an admission farmed under another customer',
+          () => signedIn(admitted(token({ c: 'made-up-7' }), recent()), bearer({ sub: CUSTOMER })),
+        ],
+      ])('answers it as new %s: the drop’s refusal first (SOLD_OUT)', async (_what, event) => {
+        expect(await refusedWith(soldOut(), event())).toEqual({ status: 409, code: 'SOLD_OUT' });
+      });
+
+      it('answers the admission’s refusal when the drop refuses nothing (an open drop that changed just now)', async () => {
+        const now = Date.now();
+        const edge = roomEdge({ drop: { since: now - 100, roomSince: now - MINUTE } });
+
+        expect(await refusedWith(edge, admitted(undefined, recent()))).toEqual({
+          status: 403,
+          code: 'ADMISSION_REQUIRED',
+        });
+      });
+
+      it('passes it on with an admission for this drop and customer: it may have made a hold', async () => {
+        const event = signedIn(admitted(token(), recent()), bearer({ sub: CUSTOMER }));
+
+        expect(await soldOut().run(event)).toEqual(passedOn(event));
+      });
+
+      it('passes it on when its admission does not verify (keys stop verifying a day on; the origin judges)', async () => {
+        const event = admitted(tampered(token(), { e: Date.now() + 3_600_000 }), recent());
+
+        expect(await soldOut().run(event)).toEqual(passedOn(event));
+      });
+
+      it('passes on one without an admission minted before the room was on (+skew): then it needed none', async () => {
+        const now = Date.now();
+        const edge = roomEdge({ drop: { available: 0, held: 0, since: now - 100, roomSince: now - 1_000 } });
+        const event = admitted(undefined, { idempotencyKey: uuidv7(now - 500) });
+
+        expect(await edge.run(event)).toEqual(passedOn(event));
+      });
+
+      it('passes on one without an admission when the value does not say when the room went on', async () => {
+        const now = Date.now();
+        const edge = roomEdge({ drop: { available: 0, held: 0, since: now - 100 } });
+        const event = admitted(undefined, recent());
+
+        expect(await edge.run(event)).toEqual(passedOn(event));
+      });
+
+      it('passes on one whose key is not a UUIDv7: its age is unknown', async () => {
+        const event = admitted(undefined, { idempotencyKey: randomUUID() });
+
+        expect(await soldOut().run(event)).toEqual(passedOn(event));
+      });
     });
 
     it("answers 403 ADMISSION_WRONG_CUSTOMER when the bearer token's subject is not the admission's customer", async () => {

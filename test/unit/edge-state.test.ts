@@ -83,6 +83,27 @@ describe('foldEdgeState', () => {
     expect(foldEdgeState(soldOut, stock(8, 1, 0, 1), 103)?.since).toBe(103);
   });
 
+  it('dates the waiting room when it is turned on, keeps that date while it stays on, and drops it when off', () => {
+    const on = foldEdgeState(base, { ...drop(1, 'OPEN'), room: true }, 99) as EdgeDropState;
+    expect(on).toMatchObject({ room: true, roomSince: 99, since: 99 });
+    // Paused and resumed with the room on, units taken: the room has been on since 99 all along.
+    const paused = foldEdgeState(on, { ...drop(2, 'PAUSED'), room: true }, 150) as EdgeDropState;
+    const resumed = foldEdgeState(paused, { ...drop(3, 'OPEN'), room: true }, 160) as EdgeDropState;
+    const soldOut = foldEdgeState(resumed, stock(4, 0, 0), 170) as EdgeDropState;
+    expect([paused, resumed, soldOut].map(({ roomSince, since }) => [roomSince, since])).toEqual([
+      [99, 150],
+      [99, 160],
+      [99, 170],
+    ]);
+    const off = foldEdgeState(soldOut, { ...drop(4, 'OPEN'), room: false }, 180) as EdgeDropState;
+    expect(off.room).toBe(false);
+    expect(off).not.toHaveProperty('roomSince');
+    expect(foldEdgeState(off, { ...drop(5, 'OPEN'), room: true }, 190)).toMatchObject({ roomSince: 190 });
+    // A value written before roomSince existed, its room on: dated at the next news, never earlier.
+    const { roomSince: _r, ...older } = soldOut;
+    expect(foldEdgeState(older, stock(5, 1, 0, 1), 200)).toMatchObject({ room: true, roomSince: 200 });
+  });
+
   it('keeps the units ever taken: held + sold + the units that came back', () => {
     // 1 held, 2 sold, 3 returned from lapsed holds: 6 taken though only 3 units are out.
     expect(foldEdgeState(base, stock(4, 2, 1, 3), 99)).toMatchObject({ available: 2, held: 1, taken: 6 });
@@ -115,6 +136,8 @@ describe('foldEdgeState', () => {
       revision: Number.MAX_SAFE_INTEGER,
       stockVersion: Number.MAX_SAFE_INTEGER,
       taken: Number.MAX_SAFE_INTEGER,
+      roomSince: Number.MAX_SAFE_INTEGER,
+      holdSeconds: Number.MAX_SAFE_INTEGER,
     };
 
     expect(EdgeDropState.safeParse(older).success).toBe(true);
@@ -161,6 +184,17 @@ describe('EdgeStates', () => {
       holdSeconds: 45,
     });
     expect(await states.apply(stock(1, 4, 1))).toBe(false);
+  });
+
+  it('dates the room of a SKU it starts with the waiting room on at the start: keys minted before may be from before it', async () => {
+    const { inventory, store: products, clock } = fakeDrop();
+    await inventory.upsertProduct({ sku: 'S', name: 'S', priceCents: 1, stock: 5 });
+    await inventory.controlDrop('S', 'waiting-room-on');
+    const store = new MapStore();
+    const states = new EdgeStates({ store, products, clock });
+
+    expect(await states.apply(stock(1, 4, 1))).toBe(true);
+    expect(store.values.get('drop:S')).toMatchObject({ room: true, since: clock.now(), roomSince: clock.now() });
   });
 
   it('writes the newer taken when only it moved', async () => {
