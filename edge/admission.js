@@ -44,19 +44,13 @@ async function reservation(request, sku) {
   const drop = await read(`drop:${sku}`, isDrop);
   if (drop === null) return request;
   const key = request.headers['idempotency-key'];
-  // A possible retry goes on: it may have made a hold. Unless the room was on when its key was minted (+skew):
-  // its first attempt had to show an admission for this drop and customer as well, so one without it cannot
-  // have made a hold and is answered as new. A storm of farmed admissions stops here from the sell-out's
-  // first second, not once its news is 2 s old. A token that does not verify still goes on (keys stop
-  // verifying a day on).
-  const retry = mayBeRetry(key, drop.since);
-  const early = retry && drop.room && drop.roomSince > 0 && mintedAt(key) >= drop.roomSince + SKEW_MS;
-  const checked = early ? await admission(request, sku, true) : {};
-  if (retry && !checked.refused) return drop.room ? replayOnlyIfPassed(request, sku) : request;
+  if (mayBeRetry(key, drop.since) && !(await cannotHoldAny(request, sku, drop, key))) {
+    return drop.room ? replayOnlyIfPassed(request, sku) : request;
+  }
   const refused = refusal(drop, Date.now());
   if (refused) return refused;
   if (!drop.room) return request;
-  const admitted = early ? checked : await admission(request, sku, false);
+  const admitted = await admission(request, sku, false);
   if (admitted.refused) return admitted.refused;
   const token = admitted.token;
   if (!token) return request;
@@ -71,6 +65,17 @@ async function reservation(request, sku) {
   }
   // Expired: the origin answers (a retry of an attempt that made a hold gets that hold).
   return request;
+}
+
+// A possible retry that the drop's refusal answers as well as the origin would: sold out for good (nothing
+// held, so any hold it made has lapsed or was bought; nothing of the shopper's is at stake but the replay's
+// message), its key minted after the room went on (+skew), so its first send had to show an admission for
+// this drop and customer, and it shows none, or one for another drop or (identity on) another customer. A
+// farmed storm is answered here from the sell-out's first second, not once its news is 2 s old.
+async function cannotHoldAny(request, sku, drop, key) {
+  if (!drop.room || !(drop.roomSince > 0) || drop.available !== 0 || drop.held !== 0) return false;
+  if (!(mintedAt(key) >= drop.roomSince + SKEW_MS)) return false;
+  return Boolean((await admission(request, sku, true)).refused);
 }
 
 // The attempt's admission: { token } (its verified claims), { refused } (the answer), or {} when the keys
