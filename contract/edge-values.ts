@@ -30,6 +30,8 @@ export const EdgeRoom = z.object({
   speed: z.number().check(z.gte(0)),
   rate: z.number().check(z.gte(0)),
   at: z.int(),
+  /** When the boundary last sped up (ms): it speeds up again only once what that let in can show as taken. */
+  spedUpAt: z.optional(z.int()),
   /** The units available at `at`, for the next tick's measurement when `taken` is not known. */
   available: z.optional(z.int()),
   /** The units ever taken at `at` (the drop's `taken`; absent when unknown), for the next tick's measurement. */

@@ -8,7 +8,9 @@
  * paused or closed, and while every unit is held (units may come back: admission then resumes where it
  * stopped, in ticket order). Otherwise it moves at a speed fed back from what the stock path measurably
  * takes against a target: the planned capacity of the stock path, and no more than the remaining units can
- * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half, above it slows by a third.
+ * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half: every tick until the first
+ * units are taken, then at most once in `FEEDBACK_MS` (the time a speed-up takes to show in what is taken).
+ * Above it, it slows by a third at once.
  *
  * What the stock path takes is the gross: units newly held per second, the rise of the drop's `taken`
  * (held + sold + returned, from the stock snapshots the edge-state writer keeps) between ticks. The net
@@ -49,6 +51,17 @@ const MIN_SPEED = 50;
 const DRAIN_SECONDS = 10;
 /** Weight of the newest measurement in the smoothed rate. */
 const SMOOTHING = 0.5;
+/**
+ * How long a speed-up takes to show in what the stock path takes: shoppers let in see it at their next poll
+ * (the page asks every 2 s), reserve, and the hold reaches the controller through the table's stream, the
+ * relay's 1 s batching window and the edge-state writer: 3 s at the least, about 4–5 s when the writer
+ * lags (`EdgeStateLag` up to 1.8 s in the rehearsals). The boundary speeds up at most once in this long:
+ * sooner, the take it measures is from before its last speed-up, and it would speed up again (and again) on
+ * news that cannot show that speed-up yet, letting in far more shoppers than the units left can serve while
+ * the ones let in are still on their way. The shortest delay, not the longest: a longer wait slows the room
+ * down for every drop whose stock path is idle. It slows down at once.
+ */
+export const FEEDBACK_MS = 3_000;
 
 export interface AdmissionControllerDeps {
   readonly values: EdgeKeyValues;
@@ -174,17 +187,20 @@ function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: n
     return { ...base, boundary, speed: 0 };
   }
   const target = Math.min(capacity, Math.max(1, drop.available / DRAIN_SECONDS));
-  const speed =
+  // Moving again after standing still, or sped up: dated, so that the next speed-up waits for its effect.
+  const spedUp = { spedUpAt: now };
+  const kept = room.spedUpAt === undefined ? {} : { spedUpAt: room.spedUpAt };
+  const [speed, dated] =
     room.speed === 0
-      ? START_SPEED
-      : rate < 0.8 * target
-        ? Math.min(MAX_SPEED, room.speed * 1.5)
+      ? [START_SPEED, spedUp]
+      : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
+        ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
         : rate > 1.2 * target
-          ? Math.max(MIN_SPEED, room.speed * (2 / 3))
-          : room.speed;
+          ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
+          : [room.speed, kept];
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
-  return { ...base, boundary, speed: Math.round(speed) };
+  return { ...base, boundary, speed: Math.round(speed), ...dated };
 }
 
 /**
@@ -216,6 +232,15 @@ function floorOf(room: Room): Partial<Room> {
   const floor = { floor: room.floor, floorAt: room.floorAt ?? room.at };
   if (room.lastFloor === undefined) return floor;
   return { ...floor, lastFloor: room.lastFloor, lastFloorAt: room.lastFloorAt ?? floor.floorAt };
+}
+
+/**
+ * Whether the stock path has taken units (by the last tick): only then is a speed-up's effect on the take
+ * something to wait for. Before the first hold the boundary may be crossing empty order keys (a pre-queue
+ * nobody joined before the start), and nothing it does can show: it speeds up every tick.
+ */
+function taking(room: Room): boolean {
+  return room.taken !== undefined && room.taken > 0;
 }
 
 /**

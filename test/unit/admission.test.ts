@@ -11,7 +11,13 @@ import {
 import { ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
 import type { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import { KeyValueStoreAdmissions, sign } from '../../lambdas/adapters/admission-tokens';
-import { AdmissionController, KEY_PUBLISH_AHEAD_MS, KEY_ROTATION_MS, nextRoom } from '../../lambdas/domain/admission';
+import {
+  AdmissionController,
+  FEEDBACK_MS,
+  KEY_PUBLISH_AHEAD_MS,
+  KEY_ROTATION_MS,
+  nextRoom,
+} from '../../lambdas/domain/admission';
 import type { EdgeKeyValues } from '../../lambdas/domain/edge-state';
 
 const STARTS_AT = Date.parse('2026-12-01T10:00:00.000Z');
@@ -91,21 +97,68 @@ describe('nextRoom, the admission boundary one tick on', () => {
       available: 100,
       mark: boundary + 1_000,
       markOpenMs: 0,
+      spedUpAt: now,
     });
   });
 
-  it('speeds up by half each tick while nothing is taken, then no faster than the whole pre-queue a second', () => {
+  it('speeds up by half each tick before the first unit is taken (it may be crossing an empty pre-queue), then no faster than the whole pre-queue a second', () => {
     let current = room(STARTS_AT, { boundary: STARTS_AT - PRE_QUEUE_MS, available: 100, at: STARTS_AT - SECOND });
     const speeds: number[] = [];
     for (let tick = 0; tick < 12; tick++) {
       const at = current.at + SECOND;
-      current = nextRoom(current, drop(), at, CAPACITY) as EdgeRoom;
+      current = nextRoom(current, drop({ taken: 0 }), at, CAPACITY) as EdgeRoom;
       speeds.push(current.speed);
     }
 
     expect(speeds.slice(0, 5)).toEqual([1_000, 1_500, 2_250, 3_375, 5_063]);
     expect(Math.max(...speeds)).toBe(PRE_QUEUE_MS);
     expect(speeds.at(-1)).toBe(PRE_QUEUE_MS);
+  });
+
+  it('once units have been taken, speeds up by half at most once in 3 s (what a speed-up lets in shows by then) while too little is taken', () => {
+    expect(FEEDBACK_MS).toBe(3 * SECOND);
+    // 20 units taken before; a target of 10 a second, and no more taken from here on.
+    let current = room(STARTS_AT, {
+      boundary: STARTS_AT - PRE_QUEUE_MS,
+      available: 100,
+      taken: 20,
+      at: STARTS_AT - SECOND,
+    });
+    const speeds: number[] = [];
+    for (let tick = 0; tick < 36; tick++) {
+      const at = current.at + SECOND;
+      current = nextRoom(current, drop({ taken: 20 }), at, CAPACITY) as EdgeRoom;
+      speeds.push(current.speed);
+    }
+
+    expect(speeds.slice(0, 13)).toEqual([
+      1_000, 1_000, 1_000, 1_500, 1_500, 1_500, 2_250, 2_250, 2_250, 3_375, 3_375, 3_375, 5_063,
+    ]);
+    expect(Math.max(...speeds)).toBe(PRE_QUEUE_MS);
+    expect(speeds.at(-1)).toBe(PRE_QUEUE_MS);
+  });
+
+  it('slows down at once, however recently it sped up', () => {
+    // Sped up a second ago; target 10 a second, rate 30.
+    const next = nextRoom(
+      room(now, { speed: 3_000, rate: 30, available: 130, spedUpAt: now - SECOND }),
+      drop(),
+      now,
+      CAPACITY,
+    );
+
+    expect(next).toMatchObject({ speed: 2_000, spedUpAt: now - SECOND });
+  });
+
+  it('speeds up again once 3 s have passed since the last speed-up, not before', () => {
+    // Target 10 a second; nothing taken.
+    const at = (ago: number) => room(now, { speed: 3_000, rate: 0, available: 100, taken: 5, spedUpAt: now - ago });
+
+    expect(nextRoom(at(FEEDBACK_MS - 1), drop({ taken: 5 }), now, CAPACITY)).toMatchObject({ speed: 3_000 });
+    expect(nextRoom(at(FEEDBACK_MS), drop({ taken: 5 }), now, CAPACITY)).toMatchObject({
+      speed: 4_500,
+      spedUpAt: now,
+    });
   });
 
   it('keeps the speed while the measured rate is within 20 % of the target', () => {
