@@ -9,16 +9,9 @@
  * shown was still there.
  */
 import type { FeedbackOutcome, FeedbackReason } from '../../contract/requests';
-import {
-  type ApiClient,
-  type ApiResponse,
-  attemptKey,
-  attemptKeyMintedAt,
-  invitesRetry,
-  retryDelayMs,
-} from '../api-client';
+import { type ApiClient, type ApiResponse, attemptKey, invitesRetry, retryDelayMs } from '../api-client';
 import { forActor, type Random } from './random';
-import type { Recorder, RouteName } from './recorder';
+import type { AttemptTag, Recorder, RouteName } from './recorder';
 
 export interface Behaviour {
   /** Share of holds whose first payment is declined (half of those retry with another card). */
@@ -157,7 +150,7 @@ async function send(
   request: () => Promise<ApiResponse>,
   experience?: Experience,
   countsUnanswered = true,
-  key?: string,
+  tag?: AttemptTag,
 ): Promise<ApiResponse | undefined> {
   let last: ApiResponse | undefined;
   for (let attempt = 0; attempt <= context.behaviour.maxRetries; attempt++) {
@@ -167,7 +160,7 @@ async function send(
       const answer = await request();
       last = answer;
       const ms = performance.now() - started;
-      const code = recordAnswer(context, route, answer, ms, key);
+      const code = recordAnswer(context, route, answer, ms, tag);
       if (experience) {
         experience.slowestMs = Math.max(experience.slowestMs, ms);
         experience.lastMs = ms;
@@ -187,27 +180,20 @@ async function send(
 }
 
 /**
- * Records one answer (whether the edge function gave it, from `x-dropline-edge`, and when the attempt's key
- * was minted); returns its error code.
+ * Records one answer (whether the edge function gave it, from `x-dropline-edge`, and the attempt's key and
+ * admission); returns its error code.
  */
 function recordAnswer(
   context: DropContext,
   route: RouteName,
   answer: ApiResponse,
   ms: number,
-  key?: string,
+  attempt?: AttemptTag,
 ): string | undefined {
   const raw = (answer.body as { error?: { code?: unknown } }).error?.code;
   const code = typeof raw === 'string' ? raw : undefined;
   const edge = answer.headers['x-dropline-edge'] === 'answered';
-  context.recorder.record(
-    route,
-    answer.status,
-    ms,
-    code,
-    edge,
-    key === undefined ? undefined : attemptKeyMintedAt(key),
-  );
+  context.recorder.record(route, answer.status, ms, code, edge, attempt);
   return code;
 }
 
@@ -222,12 +208,12 @@ async function once(
   context: DropContext,
   route: RouteName,
   request: () => Promise<ApiResponse>,
-  key?: string,
+  attempt?: AttemptTag,
 ): Promise<ApiResponse | undefined> {
   const started = performance.now();
   try {
     const answer = await request();
-    recordAnswer(context, route, answer, performance.now() - started, key);
+    recordAnswer(context, route, answer, performance.now() - started, attempt);
     return answer;
   } catch {
     context.recorder.timeouts++;
@@ -321,7 +307,7 @@ export async function shopper(context: DropContext, index: number): Promise<void
           }),
         experience,
         false,
-        key,
+        { key, admission: admission ? 'fits' : 'none' },
       );
       if (held && held.status < 500 && !invitesRetry(held)) break;
     }
@@ -544,7 +530,7 @@ export async function bot(context: DropContext, index: number): Promise<void> {
         }),
       undefined,
       true,
-      key,
+      { key },
     );
     if (answer?.status === 201) {
       context.outcomes.holds.set(String(answer.body.reservationId), {
@@ -673,7 +659,16 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
               },
               timeoutMs: context.behaviour.requestTimeoutMs,
             }),
-          key,
+          // What the edge can tell of the admission: one farmed under a made-up customer shows as such only
+          // beside the bearer token of the account it is signed in as.
+          {
+            key,
+            admission: !admission
+              ? 'none'
+              : context.signIn && identity.customerId !== account
+                ? 'other-customer'
+                : 'fits',
+          },
         );
         if (answer?.status === 201) {
           identity.held = true;

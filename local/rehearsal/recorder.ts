@@ -4,6 +4,7 @@
  */
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { ADMISSION_SKEW_MS } from '../../contract/drops';
+import { attemptKeyMintedAt } from '../api-client';
 
 export type RouteName = 'product' | 'queue' | 'reserve' | 'checkout' | 'release' | 'reservation' | 'order' | 'feedback';
 
@@ -100,9 +101,34 @@ export interface ReserveAnswer {
   readonly status: number;
   readonly code: string | undefined;
   readonly edge: boolean;
+  /** When it was sent (wall-clock ms). */
+  readonly sentAt: number;
   /** When the attempt's Idempotency-Key was minted, if it was a UUIDv7. */
   readonly keyMintedAt?: number;
+  /** The admission the attempt showed, as the edge can judge it (with the waiting room on). */
+  readonly admission?: AdmissionShown;
 }
+
+/**
+ * What admission an attempt showed, as the edge judges it: one for its drop and (shopper identity on) its
+ * signed-in customer, none, or one for another customer than the signed-in one.
+ */
+export type AdmissionShown = 'fits' | 'none' | 'other-customer';
+
+/** A reservation attempt's key, and the admission it showed. */
+export interface AttemptTag {
+  readonly key: string;
+  readonly admission?: AdmissionShown;
+}
+
+/** What the edge's KeyValueStore says of the drop at the end of a run (ms), where it can be read. */
+export interface EdgeDates {
+  readonly since?: number;
+  readonly roomSince?: number;
+}
+
+/** How long after the writer dates a value it is in the local store, at the latest (the rehearsal's bound). */
+const WRITTEN_WITHIN_MS = 2_000;
 
 const histogram = () => createHistogram({ lowest: 1, highest: 120_000_000, figures: 3 });
 
@@ -135,9 +161,21 @@ export class Recorder {
    * One answer; `code` is the error code of a 4xx/5xx body, if it had one; `edge` whether the edge
    * function answered it (`x-dropline-edge: answered`) instead of the API.
    */
-  record(route: RouteName, status: number, ms: number, code?: string, edge = false, keyMintedAt?: number): void {
+  record(route: RouteName, status: number, ms: number, code?: string, edge = false, attempt?: AttemptTag): void {
     if (route === 'reserve') {
-      this.reserveAnswers.push({ second: this.elapsedSeconds(), at: Date.now(), status, code, edge, keyMintedAt });
+      const keyMintedAt = attempt === undefined ? undefined : attemptKeyMintedAt(attempt.key);
+      const admission = attempt?.admission;
+      const at = Date.now();
+      this.reserveAnswers.push({
+        second: this.elapsedSeconds(),
+        at,
+        sentAt: at - ms,
+        status,
+        code,
+        edge,
+        ...(keyMintedAt === undefined ? {} : { keyMintedAt }),
+        ...(admission === undefined ? {} : { admission }),
+      });
     }
     const micros = Math.max(1, Math.round(ms * 1000));
     let routeHistogram = this.byRoute.get(route);
@@ -186,7 +224,8 @@ export class Recorder {
    * reached the origin per unit sold, and why those after the sell-out did, by the edge's `since` (ms) when
    * it can be read.
    */
-  admission(sold: number, edgeSince?: number): Admission {
+  admission(sold: number, edge: EdgeDates = {}): Admission {
+    const edgeSince = edge.since;
     const soldOutAt = this.soldOutForGoodAtSecond();
     const after = soldOutAt === undefined ? [] : this.reserveAnswers.filter((answer) => answer.second >= soldOutAt);
     const edgeAnswered = this.reserveAnswers.filter((answer) => answer.edge).length;
@@ -195,10 +234,22 @@ export class Recorder {
     // A since from before the sell-out is an earlier change's: the writer had not applied the sell-out.
     const since = edgeSince !== undefined && edgeSince >= soldOutMs ? edgeSince : undefined;
     const windowEnds = (since ?? soldOutMs) + ADMISSION_SKEW_MS;
+    // And its answer to a possible retry after the sell-out (once it knows it) that shows no admission, or one
+    // for another customer, with its key minted after the room went on (`cannotHoldAny`).
+    const roomOnFrom = edge.roomSince === undefined ? undefined : edge.roomSince + ADMISSION_SKEW_MS;
+    // Sent well after the writer dated the news (2 s: its write follows the date, after any conflict with
+    // the store's other writer), so the edge read it.
+    const answerableAsNew = (answer: ReserveAnswer) =>
+      since !== undefined &&
+      answer.sentAt >= since + WRITTEN_WITHIN_MS &&
+      roomOnFrom !== undefined &&
+      (answer.keyMintedAt as number) >= roomOnFrom &&
+      (answer.admission === 'none' || answer.admission === 'other-customer');
     const origin = { retriesFromBefore: 0, newWithinRetryWindow: 0, unknownAgeKeys: 0, edgeFailures: 0, other: 0 };
     for (const answer of after) {
       if (answer.edge) continue;
       if (answer.keyMintedAt === undefined) origin.unknownAgeKeys++;
+      else if (answerableAsNew(answer)) origin.other++;
       else if (answer.keyMintedAt < soldOutMs) origin.retriesFromBefore++;
       else if (answer.keyMintedAt < windowEnds) origin.newWithinRetryWindow++;
       // CloudFront's own answer to a function that failed: a 5xx without the contract's error body.

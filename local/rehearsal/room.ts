@@ -8,7 +8,7 @@ import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cl
 import { edgeStateKey, LOCAL_EDGE_STORE_ARN, roomKey } from '../../contract/drops';
 import { type ApiClient, attemptKey } from '../api-client';
 import { isWaiting, type Outcomes, type Queue } from './actors';
-import type { Admission, Recorder } from './recorder';
+import type { Admission, EdgeDates, Recorder } from './recorder';
 
 /** One second of the waiting room. Seconds are since the run's first arrival, as every chart's. */
 export interface RoomSample {
@@ -50,18 +50,22 @@ function roomReader(endpoint: string | undefined): ((sku: string) => Promise<num
 }
 
 /**
- * The edge's `since` for the SKU (ms: when its writer last changed what the edge refuses on), as an
- * operator's tool would read it from the local KeyValueStore; undefined where it cannot be read.
+ * The edge's `since` for the SKU (ms: when its writer last changed what the edge refuses on) and its
+ * `roomSince` (when the waiting room went on), as an operator's tool would read them from the local
+ * KeyValueStore; each undefined where it cannot be read.
  */
-export async function edgeSinceOf(kvsEndpoint: string | undefined, sku: string): Promise<number | undefined> {
-  if (!kvsEndpoint) return undefined;
+export async function edgeDatesOf(kvsEndpoint: string | undefined, sku: string): Promise<EdgeDates> {
+  if (!kvsEndpoint) return {};
   const client = kvsClient(kvsEndpoint);
   try {
     const answer = await client.send(new GetKeyCommand({ KvsARN: LOCAL_EDGE_STORE_ARN, Key: edgeStateKey(sku) }));
-    const since = (JSON.parse(answer.Value ?? '{}') as { since?: unknown }).since;
-    return typeof since === 'number' ? since : undefined;
+    const { since, roomSince } = JSON.parse(answer.Value ?? '{}') as { since?: unknown; roomSince?: unknown };
+    return {
+      ...(typeof since === 'number' ? { since } : {}),
+      ...(typeof roomSince === 'number' ? { roomSince } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   } finally {
     client.destroy();
   }

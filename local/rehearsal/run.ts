@@ -18,7 +18,7 @@ import { type Admission, Recorder, type Refusal } from './recorder';
 import { type RunSettings, renderReport, type ShopperFeedback } from './report-html';
 import {
   admissionGoals,
-  edgeSinceOf,
+  edgeDatesOf,
   type Goal,
   operatePause,
   type PauseMeasures,
@@ -289,7 +289,7 @@ async function run(
   const refusals = { soldOut: 0, limit: 0, throttled: 0, busy: 0, paused: 0, otherRefused: 0 };
   for (const bucket of timeline) for (const key of Object.keys(refusals) as Refusal[]) refusals[key] += bucket[key];
   const firstEmpty = recorder.stock.find((sample) => sample.available === 0);
-  const admission = recorder.admission(drain.ledger.sold, await edgeSinceOf(kvsEndpoint, sku));
+  const admission = recorder.admission(drain.ledger.sold, await edgeDatesOf(kvsEndpoint, sku));
   const roomMeasures =
     queue && startsAt && room
       ? waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers, room.samples)

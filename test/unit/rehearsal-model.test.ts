@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiClient } from '../../local/api-client';
+import { jest } from '@jest/globals';
+import { ApiClient, attemptKey } from '../../local/api-client';
 import { Outcomes, Queue, shopper, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
@@ -330,6 +331,7 @@ test('a waiting shopper whose poll found no answer polls again, as the page does
 }, 20_000);
 
 test('the attempts that reached the origin after the sell-out are told apart by the edge’s own rule', () => {
+  const minted = (ms: number) => ({ key: attemptKey(ms) });
   const recorder = new Recorder();
   recorder.sampleStock({ available: 1, held: 0, sold: 9 });
   const soldOutAt = recorder.startedAt;
@@ -337,20 +339,20 @@ test('the attempts that reached the origin after the sell-out are told apart by 
   // The edge's store took the sell-out 1.5 s after it: its retry window ends 2 s later still.
   const since = soldOutAt + 1500;
   // A retry of a key from before the sell-out, and a key that says nothing of its age: only the origin knows.
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt - 500);
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, undefined);
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, minted(soldOutAt - 500));
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, { key: 'order-7-attempt-1' });
   // Keys minted while the news travelled, and within the skew after it.
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, soldOutAt + 1000);
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, since + 1900);
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, minted(soldOutAt + 1000));
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, minted(since + 1900));
   // A key the edge answers itself; and one it should have answered, but the origin did.
-  recorder.record('reserve', 409, 1, 'SOLD_OUT', true, since + 2000);
-  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, since + 2000);
+  recorder.record('reserve', 409, 1, 'SOLD_OUT', true, minted(since + 2000));
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, minted(since + 2000));
   // One the edge function failed to answer (CloudFront's 503, no contract body), and an origin 503 that
   // should never have been the origin's.
-  recorder.record('reserve', 503, 101, undefined, false, since + 2000);
-  recorder.record('reserve', 503, 5, 'UNAVAILABLE', false, since + 2000);
+  recorder.record('reserve', 503, 101, undefined, false, minted(since + 2000));
+  recorder.record('reserve', 503, 5, 'UNAVAILABLE', false, minted(since + 2000));
 
-  const admission = recorder.admission(10, since);
+  const admission = recorder.admission(10, { since });
   expect(admission.attemptsAfterSoldOut).toBe(8);
   expect(admission.edgeAnsweredShare).toBeCloseTo(1 / 8, 3);
   expect(admission.originAfterSoldOut).toEqual({
@@ -368,9 +370,65 @@ test('the attempts that reached the origin after the sell-out are told apart by 
     other: 3,
   });
   // So is a since from before the sell-out: an earlier change's, the sell-out not yet applied.
-  expect(recorder.admission(10, soldOutAt - 10_000).originAfterSoldOut).toMatchObject({
+  expect(recorder.admission(10, { since: soldOutAt - 10_000 }).originAfterSoldOut).toMatchObject({
     edgeSinceAfterSoldOutSeconds: null,
     other: 3,
+  });
+});
+
+test('after the sell-out, an attempt the edge answers as new (no admission, or another customer’s, its key minted after the room went on) counts as other when the origin answered it', () => {
+  const recorder = new Recorder();
+  recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+  const soldOutAt = recorder.startedAt;
+  recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  const since = soldOutAt + 500;
+  const roomSince = soldOutAt - 60_000;
+  // Sent 2.5 s after the edge's store took the sell-out, with a key from within its retry window.
+  const now = jest.spyOn(Date, 'now').mockReturnValue(since + 2_505);
+  try {
+    const key = attemptKey(since - 100);
+    // Its admission fits: a possible retry, the origin's to answer.
+    recorder.record('reserve', 409, 5, 'SOLD_OUT', false, { key, admission: 'fits' });
+    // None, or one farmed under another customer: the edge's to answer, answered by the origin.
+    recorder.record('reserve', 403, 5, 'ADMISSION_REQUIRED', false, { key, admission: 'none' });
+    recorder.record('reserve', 403, 5, 'CUSTOMER_MISMATCH', false, { key, admission: 'other-customer' });
+    // And one the edge did answer.
+    recorder.record('reserve', 409, 1, 'SOLD_OUT', true, { key, admission: 'none' });
+    // A key minted before the room went on (+skew): its first send needed no admission; the origin's.
+    recorder.record('reserve', 409, 5, 'SOLD_OUT', false, { key: attemptKey(roomSince + 1_000), admission: 'none' });
+  } finally {
+    now.mockRestore();
+  }
+
+  expect(recorder.admission(10, { since, roomSince }).originAfterSoldOut).toMatchObject({
+    retriesFromBefore: 1,
+    newWithinRetryWindow: 1,
+    other: 2,
+  });
+  // Without the room's date, nothing is the edge's to answer that way.
+  expect(recorder.admission(10, { since }).originAfterSoldOut).toMatchObject({ newWithinRetryWindow: 3, other: 0 });
+});
+
+test('an attempt sent before the edge’s store took the sell-out is the origin’s, whatever its admission', () => {
+  const recorder = new Recorder();
+  recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+  const soldOutAt = recorder.startedAt;
+  recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  const since = soldOutAt + 500;
+  // Sent a second after the writer dated it (answered 0.5 s later): the value may not have been written yet.
+  const now = jest.spyOn(Date, 'now').mockReturnValue(since + 1_500);
+  try {
+    recorder.record('reserve', 403, 500, 'ADMISSION_REQUIRED', false, {
+      key: attemptKey(since - 100),
+      admission: 'none',
+    });
+  } finally {
+    now.mockRestore();
+  }
+
+  expect(recorder.admission(10, { since, roomSince: soldOutAt - 60_000 }).originAfterSoldOut).toMatchObject({
+    newWithinRetryWindow: 1,
+    other: 0,
   });
 });
 
