@@ -518,6 +518,11 @@ async function start() {
   await pollProduct();
   if (page.reservation) await syncReservation();
   if (page.order) trackOrder();
+  // A click whose answer was lost is resumed before the queue, with the key and admission it was sent with:
+  // it may hold a unit, which the origin replays. Queued first, a shopper whose turn had passed would wait
+  // while every unit was held, their own among them, until their own hold lapsed.
+  const lost = memory.load().pending;
+  if (lost && !page.reservation && !page.order) await reserve(lost.quantity);
   await watchWaitingRoom(sku, {
     customerId,
     memory,

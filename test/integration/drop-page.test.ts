@@ -341,6 +341,52 @@ test('told its turn passed, the page says so and queues again at the back, with 
   });
 }, 60_000);
 
+test('a click whose answer was lost is resumed on reload before the queue: its hold is replayed, not waited out', async () => {
+  const sku = await product({ stock: 1 });
+  expect((await api.call('POST', `/admin/drops/${sku}/waiting-room-on`, { admin: true })).status).toBe(200);
+  await eventually(async () => {
+    const place = await api.call('GET', `/drops/${sku}/queue?customerId=probe`);
+    expect(place.body.ticket).toEqual(expect.any(String));
+  });
+  await inBrowser({}, async ({ page, reserveKeys }) => {
+    // Every answer to the attempt is lost: the hold is made, the page never hears of it.
+    let lose = true;
+    await page.route('**/reservations', async (route) => {
+      if (!lose) return route.continue();
+      await route.fetch();
+      return route.abort('connectionreset');
+    });
+    await open(page, sku);
+    await page.locator('#reserve:enabled').click({ timeout: 60_000 });
+    await page.locator('#message', { hasText: 'Press Reserve to keep trying' }).waitFor({ timeout: 60_000 });
+    expect(await api.ledger(sku)).toMatchObject({ held: 1, available: 0 });
+    lose = false;
+    // Reloaded, its turn has passed: every unit is held (its own), so the room stands still and the queue
+    // answers turnPassed to every poll (routed here; the edge's own tests make that answer).
+    await page.context().route('**/drops/*/queue*', (route, request) =>
+      route.fulfill({
+        status: 200,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          state: 'WAITING_FOR_RETURNS',
+          position: null,
+          ahead: null,
+          etaSeconds: null,
+          admitted: false,
+          ticket: request.headers()['x-dropline-ticket'] ?? 'a-new-ticket',
+          mayReturn: 1,
+          turnPassed: true,
+        }),
+      }),
+    );
+    await page.reload();
+
+    await page.locator('#hold').waitFor({ timeout: 10_000 });
+    expect(new Set(reserveKeys).size).toBe(1);
+    expect(await api.ledger(sku)).toMatchObject({ held: 1, available: 0 });
+  });
+}, 120_000);
+
 test('the poll after a hold takes a rating in one tap, counted by the admin route; more detail replaces it', async () => {
   const sku = await product({ stock: 6 });
   const feedback = async () => (await api.call('GET', `/admin/products/${sku}/feedback`, { admin: true })).body;
