@@ -285,8 +285,13 @@ async function reserve(quantity) {
   page.reserving = true;
   draw();
   // A click that never got an answer (lost connection, reload) is resumed, not repeated.
+  // Its admission is kept with it: a retry must show one for this drop and customer too, and the queue may
+  // since have dropped the page's own (when told a turn passed).
   const remembered = memory.load().pending;
-  const attempt = remembered?.quantity === quantity ? remembered : { key: attemptKey(), quantity };
+  const attempt =
+    remembered?.quantity === quantity
+      ? remembered
+      : { key: attemptKey(), quantity, admission: memory.load().admission ?? null };
   memory.save({ pending: attempt });
   try {
     await sendReservation(attempt);
@@ -294,6 +299,10 @@ async function reserve(quantity) {
     page.reserving = false;
     draw();
   }
+}
+
+function admissionOf(attempt) {
+  return memory.load().admission ?? attempt.admission;
 }
 
 async function sendReservation(attempt) {
@@ -304,8 +313,10 @@ async function sendReservation(attempt) {
         body: reserveBody(attempt.quantity),
         headers: {
           'Idempotency-Key': attempt.key,
-          // The waiting room's admission, when it gave one (./waiting-room.js).
-          ...(memory.load().admission ? { 'x-dropline-admission': memory.load().admission } : {}),
+          // The waiting room's admission (./waiting-room.js): the current one, else the one the attempt was
+          // first sent with (a turn passed since: the edge passes its retry on, marked, for the origin to
+          // replay its hold).
+          ...(admissionOf(attempt) ? { 'x-dropline-admission': admissionOf(attempt) } : {}),
           // The shop's sign-in, when the stack verifies identity (./memory.js).
           ...(signedIn() ? { authorization: `Bearer ${signedIn().token}` } : {}),
         },
@@ -522,7 +533,7 @@ async function start() {
   // it may hold a unit, which the origin replays. Queued first, a shopper whose turn had passed would wait
   // while every unit was held, their own among them, until their own hold lapsed.
   const lost = memory.load().pending;
-  if (lost && !page.reservation && !page.order) await reserve(lost.quantity);
+  if (lost && !page.reservation) await reserve(lost.quantity);
   await watchWaitingRoom(sku, {
     customerId,
     memory,

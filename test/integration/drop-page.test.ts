@@ -379,6 +379,13 @@ test('a click whose answer was lost is resumed on reload before the queue: its h
         }),
       }),
     );
+    // And the page's admission is gone, as the queue drops it when told the turn passed (on an earlier
+    // reload whose resend was lost too): the attempt still shows the one it was first sent with.
+    await page.evaluate((key) => {
+      const remembered = JSON.parse(localStorage.getItem(key) ?? '{}');
+      delete remembered.admission;
+      localStorage.setItem(key, JSON.stringify(remembered));
+    }, `dropline:drop:${sku}`);
     await page.reload();
 
     await page.locator('#hold').waitFor({ timeout: 10_000 });
