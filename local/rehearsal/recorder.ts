@@ -248,12 +248,13 @@ export class Recorder {
     const origin = { retriesFromBefore: 0, newWithinRetryWindow: 0, unknownAgeKeys: 0, edgeFailures: 0, other: 0 };
     for (const answer of after) {
       if (answer.edge) continue;
+      // CloudFront's own answer to a function that failed: a 5xx without the contract's error body.
+      const failedAtEdge = answer.status >= 500 && answer.code === undefined;
       if (answer.keyMintedAt === undefined) origin.unknownAgeKeys++;
-      else if (answerableAsNew(answer)) origin.other++;
+      else if (answerableAsNew(answer)) origin[failedAtEdge ? 'edgeFailures' : 'other']++;
       else if (answer.keyMintedAt < soldOutMs) origin.retriesFromBefore++;
       else if (answer.keyMintedAt < windowEnds) origin.newWithinRetryWindow++;
-      // CloudFront's own answer to a function that failed: a 5xx without the contract's error body.
-      else if (answer.status >= 500 && answer.code === undefined) origin.edgeFailures++;
+      else if (failedAtEdge) origin.edgeFailures++;
       else origin.other++;
     }
     const edgeSinceAfterSoldOutSeconds =

@@ -392,8 +392,9 @@ test('after the sell-out, an attempt the edge answers as new (no admission, or a
     // None, or one farmed under another customer: the edge's to answer, answered by the origin.
     recorder.record('reserve', 403, 5, 'ADMISSION_REQUIRED', false, { key, admission: 'none' });
     recorder.record('reserve', 403, 5, 'CUSTOMER_MISMATCH', false, { key, admission: 'other-customer' });
-    // And one the edge did answer.
+    // And one the edge did answer, and one its function failed on (CloudFront's 503, no contract body).
     recorder.record('reserve', 409, 1, 'SOLD_OUT', true, { key, admission: 'none' });
+    recorder.record('reserve', 503, 101, undefined, false, { key, admission: 'none' });
     // A key minted before the room went on (+skew): its first send needed no admission; the origin's.
     recorder.record('reserve', 409, 5, 'SOLD_OUT', false, { key: attemptKey(roomSince + 1_000), admission: 'none' });
   } finally {
@@ -403,10 +404,11 @@ test('after the sell-out, an attempt the edge answers as new (no admission, or a
   expect(recorder.admission(10, { since, roomSince }).originAfterSoldOut).toMatchObject({
     retriesFromBefore: 1,
     newWithinRetryWindow: 1,
+    edgeFailures: 1,
     other: 2,
   });
   // Without the room's date, nothing is the edge's to answer that way.
-  expect(recorder.admission(10, { since }).originAfterSoldOut).toMatchObject({ newWithinRetryWindow: 3, other: 0 });
+  expect(recorder.admission(10, { since }).originAfterSoldOut).toMatchObject({ newWithinRetryWindow: 4, other: 0 });
 });
 
 test('an attempt sent before the edge’s store took the sell-out is the origin’s, whatever its admission', () => {
