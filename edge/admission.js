@@ -11,7 +11,8 @@ import crypto from 'crypto';
 // GET /drops/{sku}/queue?customerId=: signed tickets (order fixed at issue: pre-start ranked by a keyed
 // hash, then arrival), the place, and an admission token once inside the boundary.
 // Unknown state goes to the origin; so does a possible retry (see mayBeRetry): it may have made a hold,
-// unless the room was on when its key was minted and its admission is missing or for someone else.
+// unless the drop sold out for good, the room was on when its key was minted, and its admission is missing
+// or for someone else (see cannotHoldAny).
 // Limits: 10 KB, no network/timers/eval (CloudFront Developer Guide: functions-javascript-runtime-20).
 const kvs = cf.kvs();
 
@@ -71,7 +72,7 @@ async function reservation(request, sku) {
 // held, so any hold it made has lapsed or was bought; nothing of the shopper's is at stake but the replay's
 // message), its key minted after the room went on (+skew), so its first send had to show an admission for
 // this drop and customer, and it shows none, or one for another drop or (identity on) another customer. A
-// farmed storm is answered here from the sell-out's first second, not once its news is 2 s old.
+// farmed storm is answered here as soon as the sell-out's news arrives, not 2 s after.
 async function cannotHoldAny(request, sku, drop, key) {
   if (!drop.room || !(drop.roomSince > 0) || drop.available !== 0 || drop.held !== 0) return false;
   if (!(mintedAt(key) >= drop.roomSince + SKEW_MS)) return false;

@@ -9,8 +9,8 @@
  * stopped, in ticket order). Otherwise it moves at a speed fed back from what the stock path measurably
  * takes against a target: the planned capacity of the stock path, and no more than the remaining units can
  * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half: every tick until the first
- * units are taken, then at most once in `FEEDBACK_MS` (the time a speed-up takes to show in what is taken).
- * Above it, it slows by a third at once.
+ * units are taken (or while the take is unknown), then at most once in `FEEDBACK_MS` (the time a speed-up
+ * takes to show in what is taken). Above it, it slows by a third at once, every tick.
  *
  * What the stock path takes is the gross: units newly held per second, the rise of the drop's `taken`
  * (held + sold + returned, from the stock snapshots the edge-state writer keeps) between ticks. The net
