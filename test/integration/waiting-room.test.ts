@@ -35,6 +35,19 @@ async function roomOn(sku: string, product: Record<string, unknown>) {
   await eventually(async () => expect((await queue(sku, 'probe')).body.ticket).toEqual(expect.any(String)));
 }
 
+/** Queues `customer` and waits, keeping the ticket (asking without it is arriving again, at the back), until let in. */
+async function letIn(sku: string, customer: string) {
+  const { ticket } = (await queue(sku, customer)).body;
+  return eventually(
+    async () => {
+      const place = await queue(sku, customer, ticket);
+      expect(place.body.admitted).toBe(true);
+      return place.body;
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
 test('tickets taken before the start are shuffled (admitted in another order than they came), and tokens admit their customer only', async () => {
   const sku = 'room-prequeue';
   // Far enough ahead that the room is on at the edge before the start on a loaded machine (the writer's
@@ -98,16 +111,7 @@ test('tickets taken before the start are shuffled (admitted in another order tha
 test('everyone waiting is told SOLD_OUT at once, and held-out units are announced as possibly coming back', async () => {
   const sku = 'room-sellout';
   await roomOn(sku, { stock: 1 });
-  // A shopper keeps their ticket while they wait: asking without it is arriving again, at the back.
-  const { ticket } = (await queue(sku, 'buyer')).body;
-  const buyer = await eventually(
-    async () => {
-      const place = await queue(sku, 'buyer', ticket);
-      expect(place.body.admitted).toBe(true);
-      return place.body;
-    },
-    { timeoutMs: 30_000 },
-  );
+  const buyer = await letIn(sku, 'buyer');
   const hold = await reserve(sku, 'buyer', buyer.admission);
   expect([hold.status, hold.body]).toEqual([201, expect.objectContaining({ customerId: 'buyer' })]);
   await eventually(async () => {
@@ -137,15 +141,7 @@ test('after the sell-out a retry of the hold is still replayed, and an attempt f
   // The edge dated the room when its writer carried the change, before roomOn returned: keys minted from
   // here on are from after it, with the skew the edge allows.
   await new Promise((resolve) => setTimeout(resolve, ADMISSION_SKEW_MS + 500));
-  const { ticket } = (await queue(sku, 'buyer')).body;
-  const buyer = await eventually(
-    async () => {
-      const place = await queue(sku, 'buyer', ticket);
-      expect(place.body.admitted).toBe(true);
-      return place.body;
-    },
-    { timeoutMs: 30_000 },
-  );
+  const buyer = await letIn(sku, 'buyer');
   const key = attemptKey();
   const hold = await reserve(sku, 'buyer', buyer.admission, key);
   expect(hold.status).toBe(201);
