@@ -502,8 +502,11 @@ export const FARMED_IDENTITIES = 4;
  * drop's last change may be a retry the origin must see).
  */
 const BOT_DISBELIEF_MS = 10_000;
-/** A bot gives up a minute after it came, told anything or not. */
-const BOT_LIFE_MS = 60_000;
+/**
+ * A bot gives up only when told the drop is over (and `BOT_DISBELIEF_MS` after), or when a shopper would:
+ * `QUEUE_GIVE_UP_MS` after it came. A scalper does not tire before a shopper does while units remain.
+ */
+const BOT_LIFE_MS = QUEUE_GIVE_UP_MS;
 /** A retry storm: on a refusal, again at once (no Retry-After), this many times in a row, then a breath. */
 const STORM_BURST = 2;
 
@@ -511,7 +514,7 @@ const STORM_BURST = 2;
  * A bot: rapid attempts for the maximum quantity, never pays. Without a waiting room: one of a few
  * identities, storming the reservation route. With one: it farms tickets (one per made-up identity, at
  * once), polls them, storms the reservation route with and without admissions, and keeps at it past
- * refusals, and for a while past the sell-out (units may come back), for at most a minute.
+ * refusals, and for a while past the sell-out (units may come back), for as long as a shopper waits.
  */
 export async function bot(context: DropContext, index: number): Promise<void> {
   const random = forActor(context.seed, 1_000_000 + index);
@@ -530,7 +533,7 @@ export async function bot(context: DropContext, index: number): Promise<void> {
         }),
       undefined,
       true,
-      { key },
+      { key, bot: true },
     );
     if (answer?.status === 201) {
       context.outcomes.holds.set(String(answer.body.reservationId), {
@@ -663,6 +666,7 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
           // beside the bearer token of the account it is signed in as.
           {
             key,
+            bot: true,
             admission: !admission
               ? 'none'
               : context.signIn && identity.customerId !== account

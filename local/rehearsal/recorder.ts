@@ -58,6 +58,8 @@ export interface Admission {
   readonly attemptsAfterSoldOut: number;
   /** Of the attempts answered after the drop sold out for good, the share the edge answered. */
   readonly edgeAnsweredShare: number | null;
+  /** The same for the shoppers' attempts alone (the bots' storm left out). */
+  readonly shoppersAfterSoldOut: { readonly attempts: number; readonly edgeAnsweredShare: number | null };
   readonly originRequestsPerUnitSold: number | null;
   /**
    * The attempts after the sell-out that reached the origin, by why the edge let them through. The edge
@@ -107,6 +109,8 @@ export interface ReserveAnswer {
   readonly keyMintedAt?: number;
   /** The admission the attempt showed, as the edge can judge it (with the waiting room on). */
   readonly admission?: AdmissionShown;
+  /** Sent by a bot. */
+  readonly bot?: true;
 }
 
 /**
@@ -119,6 +123,7 @@ export type AdmissionShown = 'fits' | 'none' | 'other-customer';
 export interface AttemptTag {
   readonly key: string;
   readonly admission?: AdmissionShown;
+  readonly bot?: boolean;
 }
 
 /** What the edge's KeyValueStore says of the drop at the end of a run (ms), where it can be read. */
@@ -175,6 +180,7 @@ export class Recorder {
         edge,
         ...(keyMintedAt === undefined ? {} : { keyMintedAt }),
         ...(admission === undefined ? {} : { admission }),
+        ...(attempt?.bot ? { bot: true as const } : {}),
       });
     }
     const micros = Math.max(1, Math.round(ms * 1000));
@@ -257,14 +263,15 @@ export class Recorder {
       else if (failedAtEdge) origin.edgeFailures++;
       else origin.other++;
     }
+    const shoppers = after.filter((answer) => !answer.bot);
     const edgeSinceAfterSoldOutSeconds =
       since === undefined || soldOutAt === undefined ? null : Number(((since - soldOutMs) / 1000).toFixed(2));
     return {
       edgeAnswered,
       soldOutForGoodAtSecond: soldOutAt ?? null,
       attemptsAfterSoldOut: after.length,
-      edgeAnsweredShare:
-        after.length === 0 ? null : Number((after.filter((answer) => answer.edge).length / after.length).toFixed(3)),
+      edgeAnsweredShare: edgeShare(after),
+      shoppersAfterSoldOut: { attempts: shoppers.length, edgeAnsweredShare: edgeShare(shoppers) },
       originRequestsPerUnitSold:
         sold === 0 ? null : Number(((this.reserveAnswers.length - edgeAnswered) / sold).toFixed(2)),
       originAfterSoldOut: { edgeSinceAfterSoldOutSeconds, ...origin },
@@ -351,4 +358,10 @@ export class Recorder {
         p99: Number((bucket.latency.percentile(99) / 1000).toFixed(2)),
       }));
   }
+}
+
+/** The share of these attempts the edge answered; null for none. */
+function edgeShare(answers: readonly ReserveAnswer[]): number | null {
+  if (answers.length === 0) return null;
+  return Number((answers.filter((answer) => answer.edge).length / answers.length).toFixed(3));
 }

@@ -348,8 +348,12 @@ export interface Goal {
 }
 
 export function admissionGoals(admission: Admission, room: WaitingRoomMeasures): Goal[] {
-  const { edgeAnsweredShare, attemptsAfterSoldOut, originAfterSoldOut: origin } = admission;
+  const { edgeAnsweredShare, attemptsAfterSoldOut, originAfterSoldOut: origin, shoppersAfterSoldOut } = admission;
   const percent = (share: number) => `${Math.round(share * 100)} %`;
+  const shoppers =
+    shoppersAfterSoldOut.edgeAnsweredShare === null
+      ? "none of them shoppers'"
+      : `${percent(shoppersAfterSoldOut.edgeAnsweredShare)} of the ${shoppersAfterSoldOut.attempts} that were shoppers'`;
   return [
     {
       goal: 'edge answers ≥ 90 % of attempts after the sell-out',
@@ -357,7 +361,7 @@ export function admissionGoals(admission: Admission, room: WaitingRoomMeasures):
       detail:
         edgeAnsweredShare === null
           ? 'not measured: no attempt after a sell-out for good'
-          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts, the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it. To the origin: ${origin.retriesFromBefore} with keys from before the sell-out, ${origin.newWithinRetryWindow} minted within the edge's retry window (its news came ${origin.edgeSinceAfterSoldOutSeconds ?? '—'} s after the sell-out, + 2 s of skew), ${origin.unknownAgeKeys} with keys of unknown age, ${origin.edgeFailures} failed at the edge, ${origin.other} other`,
+          : `${percent(edgeAnsweredShare)} of ${attemptsAfterSoldOut} attempts (${shoppers}), the last ${room.lastAttemptAfterSoldOutSeconds ?? '—'} s after the sell-out; the edge's first SOLD_OUT ${room.edgeSoldOutAfterSeconds ?? '—'} s after it. To the origin: ${origin.retriesFromBefore} with keys from before the sell-out, ${origin.newWithinRetryWindow} minted within the edge's retry window (its news came ${origin.edgeSinceAfterSoldOutSeconds ?? '—'} s after the sell-out, + 2 s of skew), ${origin.unknownAgeKeys} with keys of unknown age, ${origin.edgeFailures} failed at the edge, ${origin.other} other`,
     },
     {
       goal: 'sold-out notice ≤ 3 s',

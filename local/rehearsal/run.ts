@@ -458,6 +458,13 @@ function writeReports(
       ...(summary.admission.edgeAnsweredShare === null
         ? {}
         : { 'edge share after the sell-out (%)': Math.round(summary.admission.edgeAnsweredShare * 100) }),
+      ...(summary.admission.shoppersAfterSoldOut.edgeAnsweredShare === null
+        ? {}
+        : {
+            "edge share of shoppers' attempts after it (%)": Math.round(
+              summary.admission.shoppersAfterSoldOut.edgeAnsweredShare * 100,
+            ),
+          }),
       ...(summary.admission.originRequestsPerUnitSold === null
         ? {}
         : { 'origin attempts per unit sold': Number(summary.admission.originRequestsPerUnitSold.toFixed(1)) }),

@@ -158,6 +158,10 @@ test('the drop sells out for good while shoppers wait, and the report says how s
     admission.edgeAnsweredShare !== null && admission.edgeAnsweredShare >= 0.9,
   );
   expect(goals['no order inversions']).toBe(true);
+  // The shoppers' attempts are a part of them.
+  const shoppers = admission.shoppersAfterSoldOut;
+  expect(shoppers.attempts).toBeLessThanOrEqual(admission.attemptsAfterSoldOut);
+  expect(shoppers.edgeAnsweredShare === null).toBe(shoppers.attempts === 0);
   // Every attempt after the sell-out that reached the origin did so by the edge's own rule, read with the
   // `since` its store held: none that the edge should have answered went on.
   const { edgeSinceAfterSoldOutSeconds, retriesFromBefore, newWithinRetryWindow, unknownAgeKeys, edgeFailures, other } =

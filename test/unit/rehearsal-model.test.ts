@@ -376,6 +376,25 @@ test('the attempts that reached the origin after the sell-out are told apart by 
   });
 });
 
+test('the share the edge answered after the sell-out is also given for the shoppers’ attempts alone', () => {
+  const recorder = new Recorder();
+  recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+  recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+  // A bot's storm the edge answered, and a shopper's attempt with a fitting admission the origin answered.
+  for (let i = 0; i < 9; i++) recorder.record('reserve', 409, 1, 'SOLD_OUT', true, { key: `b${i}`, bot: true });
+  recorder.record('reserve', 409, 5, 'SOLD_OUT', false, { key: 's', admission: 'fits' });
+
+  const admission = recorder.admission(10);
+  expect(admission.attemptsAfterSoldOut).toBe(10);
+  expect(admission.edgeAnsweredShare).toBeCloseTo(0.9, 3);
+  expect(admission.shoppersAfterSoldOut).toEqual({ attempts: 1, edgeAnsweredShare: 0 });
+  // None of them a shopper's: not measured, not a share of nothing.
+  const bots = new Recorder();
+  bots.sampleStock({ available: 0, held: 0, sold: 10 });
+  bots.record('reserve', 409, 1, 'SOLD_OUT', true, { key: 'b', bot: true });
+  expect(bots.admission(10).shoppersAfterSoldOut).toEqual({ attempts: 0, edgeAnsweredShare: null });
+});
+
 test('after the sell-out, an attempt the edge answers as new (no admission, or another customer’s, its key minted after the room went on) counts as other when the origin answered it', () => {
   const recorder = new Recorder();
   recorder.sampleStock({ available: 1, held: 0, sold: 9 });
