@@ -16,6 +16,12 @@ export const AdmissionKeys = z.object({
    */
   next: z.optional(z.string().check(z.minLength(1))),
   nextAt: z.optional(z.int()),
+  /**
+   * The secret the pre-queue's shuffle is keyed by: made once and never rotated, so that a rotation does not
+   * redraw a place (asking for a ticket again after one would be a second draw, and the better of two kept).
+   * Absent in values written before it; the edge then keys the shuffle by the signing key.
+   */
+  rank: z.optional(z.string().check(z.minLength(32))),
 });
 export type AdmissionKeys = z.infer<typeof AdmissionKeys>;
 

@@ -19,6 +19,8 @@ const kvs = cf.kvs();
 const SKU = '([A-Za-z0-9][A-Za-z0-9_-]{0,63})';
 const RESERVATIONS = new RegExp(`^/products/${SKU}/reservations$`);
 const QUEUE = new RegExp(`^/drops/${SKU}/queue$`);
+const ODD_PATH = /%|\/\/|\/\.\.?(\/|$)/;
+const SINGLE = ['idempotency-key', 'x-dropline-admission', 'x-dropline-ticket', 'authorization'];
 const CUSTOMER = /^[A-Za-z0-9][A-Za-z0-9._@:+|-]{0,127}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
 const SKEW_MS = 2000;
@@ -34,6 +36,18 @@ const BEARER = /^Bearer +[\w-]*\.([\w-]*)\./i;
 // biome-ignore lint/correctness/noUnusedVariables: CloudFront calls it
 async function handler(event) {
   const request = event.request;
+  // CloudFront gives the function the path as the viewer spelled it, and API Gateway decodes it: spelled
+  // otherwise than plainly (`%73neaker`, `/./`, `//`), a path would name a drop at the origin that the
+  // patterns here do not see, and pass by every check. A SKU never needs it.
+  if (ODD_PATH.test(request.uri))
+    return error(400, 'VALIDATION_ERROR', 'Spell the path plainly: no %-escapes or empty or dot segments');
+  // The function reads a header's first value, API Gateway its last: one of each, or the two would differ.
+  for (let i = 0; i < SINGLE.length; i++) {
+    // biome-ignore lint/complexity/useOptionalChain: runtime 2.0 does not list optional chaining
+    if (((request.headers[SINGLE[i]] || {}).multiValue || []).length > 1) {
+      return error(400, 'VALIDATION_ERROR', `Send one ${SINGLE[i]} header`);
+    }
+  }
   let match = request.method === 'POST' && RESERVATIONS.exec(request.uri);
   if (match) return reservation(request, match[1]);
   match = request.method === 'GET' && QUEUE.exec(request.uri);
@@ -139,7 +153,7 @@ async function queue(request, sku) {
     if (ticket.s !== sku) return error(403, 'TICKET_WRONG_SKU', 'This ticket is for another drop');
     if (ticket.c !== subject) return error(403, 'TICKET_WRONG_CUSTOMER', 'This ticket is for another customer');
   } else {
-    // The order is fixed and signed now: a key rotation or a second ticket never redraws it.
+    // The order is fixed and signed now: a second ticket draws the same rank, a key rotation too (keys.rank).
     const o = now < startsAt ? startsAt - PRE_QUEUE_MS + rank(keys, sku, subject) * PRE_QUEUE_MS : now;
     ticket = { s: sku, c: subject, t: now, o: o };
   }
@@ -207,7 +221,11 @@ function isDrop(v) {
 }
 
 function isKeys(v) {
-  return v !== null && typeof v === 'object' && typeof v.active === 'string' && typeof v.keys === 'object';
+  return isObject(v) && typeof v.active === 'string' && isObject(v.keys) && typeof v.keys[v.active] === 'string';
+}
+
+function isObject(v) {
+  return v !== null && typeof v === 'object';
 }
 
 function isRoom(v) {
@@ -294,9 +312,11 @@ function b64(base64) {
   return base64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-// In [0, 1): the pre-queue's shuffle, keyed by the active secret so no one can compute their place.
+// In [0, 1): the pre-queue's shuffle, keyed by a secret so no one can compute their place; by one no rotation
+// changes (keys.rank), or asking again after a rotation would be a second draw.
 function rank(keys, sku, subject) {
-  const hex = crypto.createHmac('sha256', keys.keys[keys.active]).update(`rank:${sku}:${subject}`).digest('hex');
+  const secret = typeof keys.rank === 'string' ? keys.rank : keys.keys[keys.active];
+  const hex = crypto.createHmac('sha256', secret).update(`rank:${sku}:${subject}`).digest('hex');
   return parseInt(hex.slice(0, 8), 16) / 4294967296;
 }
 

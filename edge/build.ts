@@ -1,8 +1,12 @@
 /**
  * The edge function as CloudFront takes it: the source with its comments and
  * whitespace taken out (esbuild's `minifyWhitespace`; no identifier is
- * renamed and nothing is lowered, so `handler` stays the name CloudFront calls
- * and the syntax stays what runtime 2.0 parses). CloudFront Functions count
+ * renamed, so `handler` stays the name CloudFront calls). esbuild prints
+ * `{ token: token }` as `{ token }`, which runtime 2.0 does not list; told that
+ * object extensions are not supported, it keeps the longhand. The result is
+ * checked against the syntax runtime 2.0 lists (`runtime-syntax.ts`): a build
+ * that is not runtime 2.0's fails here, at synth, not on a deployed stack's
+ * every request. CloudFront Functions count
  * the code as uploaded against their 10 KB ("Quotas on CloudFront
  * Functions", CloudFront Developer Guide,
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html#limits-functions),
@@ -12,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { transformSync } from 'esbuild';
+import { unsupportedSyntax } from './runtime-syntax';
 
 export interface EdgeBuild {
   /**
@@ -23,11 +28,18 @@ export interface EdgeBuild {
 }
 
 export function edgeFunctionCode(file: string, build: EdgeBuild): string {
-  return transformSync(readFileSync(file, 'utf8'), {
+  const { code } = transformSync(readFileSync(file, 'utf8'), {
     loader: 'js',
     minifyWhitespace: true,
     legalComments: 'none',
     charset: 'utf8',
+    supported: { 'object-extensions': false },
     define: { BEARER_IS_CUSTOMER: String(build.identity) },
-  }).code;
+  });
+  const unsupported = unsupportedSyntax(code);
+  if (unsupported.length > 0) {
+    const listed = unsupported.map((found) => `${found.construct}: ${found.code}`).join('; ');
+    throw new Error(`${file} builds to syntax CloudFront Functions' runtime 2.0 does not list: ${listed}`);
+  }
+  return code;
 }

@@ -97,7 +97,9 @@ export class AdmissionController {
    * The signing keys, rotated in two steps: `KEY_PUBLISH_AHEAD_MS` before the active key's day is over, the
    * next one is published beside it (verifying, not yet signing); once the day is over and the next key has
    * been out that long, it signs, and the one it replaces keeps verifying for a day. Without keys (or with
-   * unreadable ones) a key is made that signs at once: nothing was signed before it.
+   * unreadable ones) a key is made that signs at once: nothing was signed before it. The pre-queue's rank
+   * secret is made once (with the first key, or added to keys written before it) and kept through every
+   * rotation.
    */
   async keepKeys(): Promise<AdmissionKeys> {
     const now = this.deps.clock.now();
@@ -105,9 +107,10 @@ export class AdmissionController {
     const newKey = () => ({ id: `k${now.toString(36)}`, secret: this.deps.newSecret() });
     if (!read.success || read.data.keys[read.data.active] === undefined) {
       const { id, secret } = newKey();
-      return this.writeKeys({ active: id, keys: { [id]: secret }, rotatedAt: now });
+      return this.writeKeys({ active: id, keys: { [id]: secret }, rotatedAt: now, rank: this.deps.newSecret() });
     }
     const current = read.data;
+    if (current.rank === undefined) return this.writeKeys({ ...current, rank: this.deps.newSecret() });
     const age = now - current.rotatedAt;
     const next = current.next === undefined ? undefined : current.keys[current.next];
     if (next !== undefined && current.next !== undefined) {
@@ -118,6 +121,7 @@ export class AdmissionController {
         active: current.next,
         keys: { [current.active]: current.keys[current.active] as string, [current.next]: next },
         rotatedAt: now,
+        rank: current.rank,
       });
     }
     if (age < KEY_ROTATION_MS - KEY_PUBLISH_AHEAD_MS) return current;

@@ -3,7 +3,9 @@
  * context that holds what that runtime holds, under its limits, so a test, a bench or the local stack
  * sees what CloudFront would answer. What it models, and where CloudFront says so:
  *
- * - Code: at most 10,240 bytes as uploaded ("Quotas", CloudFront Functions); `import <name> from 'cloudfront'` and
+ * - Code: at most 10,240 bytes as uploaded ("Quotas", CloudFront Functions), in the syntax runtime 2.0 lists
+ *   (`edge/runtime-syntax.ts`: no shorthand properties, spread, destructuring, classes, optional chaining,
+ *   `??`, for-of or async closures, which `vm` would parse); `import <name> from 'cloudfront'` and
  *   `import <name> from 'crypto'` are the only imports, there are no exports, and the function is the
  *   top-level `handler`. https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html
  * - Runtime: ECMAScript built-ins, `console.log`, `Buffer` (runtime 2.0 has "Buffer module methods"), the
@@ -41,6 +43,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import vm from 'node:vm';
 import { type EdgeBuild, edgeFunctionCode } from '../../edge/build';
+import { unsupportedSyntax } from '../../edge/runtime-syntax';
 
 /** CloudFront Functions' maximum function size. */
 export const MAX_FUNCTION_BYTES = 10_240;
@@ -372,6 +375,12 @@ function script(source: string, name: string): vm.Script {
   if (bytes > MAX_FUNCTION_BYTES) {
     throw new CloudFrontFunctionError(
       `${name} is ${bytes} bytes; CloudFront Functions take at most ${MAX_FUNCTION_BYTES}`,
+    );
+  }
+  const unsupported = unsupportedSyntax(source)[0];
+  if (unsupported !== undefined) {
+    throw new CloudFrontFunctionError(
+      `${name}:${unsupported.line} uses ${unsupported.construct} (\`${unsupported.code}\`), which JavaScript runtime 2.0 does not list`,
     );
   }
   const lines = bindImports(source)

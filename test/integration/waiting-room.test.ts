@@ -103,6 +103,17 @@ test('tickets taken before the start are shuffled (admitted in another order tha
     'ADMISSION_WRONG_CUSTOMER',
     undefined,
   ]);
+  // Spelled with a %-escape, the path names this drop at the origin (API Gateway decodes it) but not at the
+  // edge (CloudFront hands the function the path as sent): the edge refuses it rather than pass it unchecked.
+  const escaped = await api.call('POST', `/products/%72${sku.slice(1)}/reservations`, {
+    body: { customerId: first, quantity: 1 },
+    headers: { 'idempotency-key': attemptKey(), 'x-dropline-admission': admission },
+  });
+  expect([escaped.status, codeOf(escaped), escaped.headers['x-dropline-edge']]).toEqual([
+    400,
+    'VALIDATION_ERROR',
+    'answered',
+  ]);
   const held = await reserve(sku, first, admission);
   expect(held.status).toBe(201);
   expectBalanced(await api.ledger(sku));

@@ -464,8 +464,30 @@ describe('AdmissionController', () => {
     const keys = await admissions.keepKeys();
 
     const id = `k${clock.ms.toString(36)}`;
-    expect(keys).toEqual({ active: id, keys: { [id]: secrets[0] }, rotatedAt: clock.ms });
+    expect(keys).toEqual({ active: id, keys: { [id]: secrets[0] }, rotatedAt: clock.ms, rank: secrets[1] });
     expect(map.get('admission-keys')).toEqual(keys);
+  });
+
+  it('keeps the pre-queue’s rank secret through every rotation, and adds one to keys written before it', async () => {
+    const { admissions, map, clock } = controller();
+    const first = await admissions.keepKeys();
+    for (let day = 0; day < 3; day++) {
+      clock.ms += KEY_ROTATION_MS;
+      await admissions.keepKeys();
+      clock.ms += KEY_PUBLISH_AHEAD_MS;
+      await admissions.keepKeys();
+    }
+    const later = await admissions.keepKeys();
+    expect(later.active).not.toBe(first.active);
+    expect(later.rank).toBe(first.rank);
+
+    // Keys from before the rank secret: it is added, and nothing else changes.
+    const { rank: _rank, ...older } = later;
+    map.set('admission-keys', older);
+    const added = await admissions.keepKeys();
+    expect(added).toEqual({ ...older, rank: expect.stringMatching(/^[\w-]{43}$/) });
+    expect(added.rank).not.toBe(first.rank);
+    expect(await admissions.keepKeys()).toEqual(added);
   });
 
   it('keeps the keys without writing them until the next key is due to be published', async () => {
@@ -486,7 +508,7 @@ describe('AdmissionController', () => {
     const published = await admissions.keepKeys();
     // Out, and verifying (in keys), but the first key still signs.
     expect(published.active).toBe(first.active);
-    expect(published.keys).toEqual({ [first.active]: secrets[0], [published.next as string]: secrets[1] });
+    expect(published.keys).toEqual({ [first.active]: secrets[0], [published.next as string]: secrets[2] });
     expect(published.nextAt).toBe(clock.ms);
 
     clock.ms += KEY_PUBLISH_AHEAD_MS - 1;
@@ -495,8 +517,9 @@ describe('AdmissionController', () => {
     const second = await admissions.keepKeys();
     expect(second).toEqual({
       active: published.next,
-      keys: { [first.active]: secrets[0], [published.next as string]: secrets[1] },
+      keys: { [first.active]: secrets[0], [published.next as string]: secrets[2] },
       rotatedAt: STARTS_AT + KEY_ROTATION_MS,
+      rank: first.rank,
     });
 
     // The next day: the key before the previous one is dropped, exactly the previous one kept.
@@ -505,7 +528,7 @@ describe('AdmissionController', () => {
     clock.ms += KEY_PUBLISH_AHEAD_MS;
     const third = await admissions.keepKeys();
     expect(third.active).toBe(publishedAgain.next);
-    expect(third.keys).toEqual({ [second.active]: secrets[1], [third.active]: secrets[2] });
+    expect(third.keys).toEqual({ [second.active]: secrets[2], [third.active]: secrets[3] });
     expect(map.get('admission-keys')).toEqual(third);
   });
 
