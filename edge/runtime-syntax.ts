@@ -25,6 +25,16 @@ export interface UnsupportedSyntax {
   readonly code: string;
 }
 
+/** Throws, naming what, when this code (built from `file`) is not all in the syntax runtime 2.0 lists. */
+export function assertRuntimeSyntax(code: string, file: string): string {
+  const unsupported = unsupportedSyntax(code);
+  if (unsupported.length > 0) {
+    const listed = unsupported.map((found) => `${found.construct}: \`${found.code}\``).join('; ');
+    throw new Error(`${file} builds to syntax CloudFront Functions' JavaScript runtime 2.0 does not list: ${listed}`);
+  }
+  return code;
+}
+
 /** What in this code runtime 2.0 does not list as supported, in source order; empty when it all is. */
 export function unsupportedSyntax(code: string): UnsupportedSyntax[] {
   const file = ts.createSourceFile('function.js', code, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
@@ -70,7 +80,15 @@ function unsupported(node: ts.Node): string | undefined {
     case ts.SyntaxKind.MetaProperty:
       return 'a meta property (new.target, import.meta)';
     case ts.SyntaxKind.NumericLiteral:
-      return /^0[bBoO]|_/.test(node.getText()) ? 'a binary, octal or separated number literal' : undefined;
+      return /^0[bBoO0-9]|_/.test(node.getText()) ? 'a binary, octal or separated number literal' : undefined;
+    case ts.SyntaxKind.RegularExpressionLiteral:
+      return regExp(node.getText());
+    case ts.SyntaxKind.SuperKeyword:
+      return 'super';
+    case ts.SyntaxKind.AwaitExpression:
+      return ts.findAncestor(node.parent, ts.isFunctionLike) === undefined ? 'a top-level await' : undefined;
+    case ts.SyntaxKind.VariableDeclarationList:
+      return (node.flags & ts.NodeFlags.Using) !== 0 ? 'a using declaration' : undefined;
     case ts.SyntaxKind.CatchClause:
       return (node as ts.CatchClause).variableDeclaration === undefined ? 'a catch without a binding' : undefined;
     case ts.SyntaxKind.Parameter:
@@ -81,10 +99,15 @@ function unsupported(node: ts.Node): string | undefined {
     case ts.SyntaxKind.FunctionExpression:
       return isAsync(node) ? 'an async closure (async arguments and closures are not supported)' : generator(node);
     case ts.SyntaxKind.FunctionDeclaration:
-      return generator(node);
+      // Only a top-level async function is not a closure.
+      return isAsync(node) && !ts.isSourceFile(node.parent)
+        ? 'an async closure (async arguments and closures are not supported)'
+        : generator(node);
+    case ts.SyntaxKind.CallExpression:
+      if ((node as ts.CallExpression).expression.kind === ts.SyntaxKind.ImportKeyword) return 'a dynamic import';
+      return (node as ts.CallExpression).questionDotToken === undefined ? undefined : 'optional chaining';
     case ts.SyntaxKind.PropertyAccessExpression:
     case ts.SyntaxKind.ElementAccessExpression:
-    case ts.SyntaxKind.CallExpression:
       return (node as ts.PropertyAccessExpression).questionDotToken === undefined ? undefined : 'optional chaining';
     default:
       return undefined;
@@ -95,6 +118,7 @@ function binary(node: ts.BinaryExpression): string | undefined {
   switch (node.operatorToken.kind) {
     case ts.SyntaxKind.QuestionQuestionToken:
     case ts.SyntaxKind.QuestionQuestionEqualsToken:
+    case ts.SyntaxKind.AsteriskAsteriskEqualsToken:
     case ts.SyntaxKind.BarBarEqualsToken:
     case ts.SyntaxKind.AmpersandAmpersandEqualsToken:
       return `the ${node.operatorToken.getText()} operator`;
@@ -105,6 +129,15 @@ function binary(node: ts.BinaryExpression): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** ES 5.1's regular expressions: flags g, i and m; no named groups, no lookbehind. */
+function regExp(literal: string): string | undefined {
+  const flags = literal.slice(literal.lastIndexOf('/') + 1);
+  if (/[^gim]/.test(flags)) return `a regular expression flag past ES 5.1 (${flags})`;
+  if (/\(\?<[=!]/.test(literal)) return 'a lookbehind in a regular expression';
+  if (/\(\?<[A-Za-z_$]/.test(literal)) return 'a named group in a regular expression';
+  return undefined;
 }
 
 function isAsync(node: ts.Node): boolean {

@@ -62,6 +62,7 @@ import {
   TURN_PASSED_HEADER,
 } from '../../contract/drops';
 import { edgeFunctionCode } from '../../edge/build';
+import { assertRuntimeSyntax } from '../../edge/runtime-syntax';
 import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
@@ -201,8 +202,14 @@ export class EdgeStack extends Stack {
     // https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/kvs-with-functions.html).
     const admission = new EdgeFunction(this, 'Admission', {
       comment: 'dropline: the waiting room, and closed, paused, not-started and sold-out drops, at the edge',
-      // Its comments and whitespace left out: CloudFront counts the uploaded code against 10 KB.
-      code: FunctionCode.fromInline(edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: props.identity })),
+      // Its comments and whitespace left out: CloudFront counts the uploaded code against 10 KB. In the syntax
+      // runtime 2.0 lists, or the synth fails: CloudFront would fail it on every request.
+      code: FunctionCode.fromInline(
+        assertRuntimeSyntax(
+          edgeFunctionCode(ADMISSION_FUNCTION_FILE, { identity: props.identity }),
+          ADMISSION_FUNCTION_FILE,
+        ),
+      ),
       runtime: FunctionRuntime.JS_2_0,
       keyValueStore: props.edgeStore,
       autoPublish: true,

@@ -702,7 +702,9 @@ async function answeredAtEdge(
     viewerRequestEvent({
       method: request.method ?? 'GET',
       url: request.url ?? '/',
-      headers: request.headers,
+      // Each value as sent: CloudFront lists a repeated header's values (`multiValue`), where Node's
+      // `headers` joins them (and keeps the first of some, `authorization` among them).
+      headers: request.headersDistinct,
       ip: request.socket.remoteAddress ?? '127.0.0.1',
     }),
   );
@@ -714,7 +716,10 @@ async function answeredAtEdge(
     return true;
   }
   request.headers = Object.fromEntries(
-    Object.entries(result.request.headers).map(([name, header]) => [name, header.value]),
+    Object.entries(result.request.headers).map(([name, header]) => [
+      name,
+      header.multiValue ? header.multiValue.map((one) => one.value) : header.value,
+    ]),
   );
   return false;
 }

@@ -5,6 +5,7 @@
  * origin checks a token again and binds it to the customer. Tickets taken before the start are shuffled,
  * not first-come: the order the room admits them in is not the order they arrived in.
  */
+import { request } from 'node:http';
 import { ADMISSION_SKEW_MS } from '../../contract/drops';
 import { ApiClient, attemptKey } from '../../local/api-client';
 import { eventually } from '../support/eventually';
@@ -114,10 +115,42 @@ test('tickets taken before the start are shuffled (admitted in another order tha
     'VALIDATION_ERROR',
     'answered',
   ]);
+  // Sent twice, a header would be read first by the edge and last by the origin: the edge refuses it.
+  const twice = await postTwice(`/products/${sku}/reservations`, 'x-dropline-admission', ['junk', admission], {
+    'idempotency-key': attemptKey(),
+  });
+  expect(twice).toEqual({ status: 400, code: 'VALIDATION_ERROR', edge: 'answered' });
   const held = await reserve(sku, first, admission);
   expect(held.status).toBe(201);
   expectBalanced(await api.ledger(sku));
 });
+
+/** POSTs a reservation with `name` sent once per value (Node sends an array's values as separate lines). */
+function postTwice(path: string, name: string, values: string[], headers: Record<string, string>) {
+  return new Promise<{ status: number; code: string | undefined; edge: string | undefined }>((resolve, reject) => {
+    const body = JSON.stringify({ customerId: 'twice', quantity: 1 });
+    const sent = request(
+      new URL(path, stack.url),
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers, [name]: values } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const parsed = text === '' ? {} : (JSON.parse(text) as { error?: { code?: string } });
+          const edge = response.headers['x-dropline-edge'];
+          resolve({
+            status: response.statusCode ?? 0,
+            code: parsed.error?.code,
+            edge: typeof edge === 'string' ? edge : undefined,
+          });
+        });
+      },
+    );
+    sent.on('error', reject);
+    sent.end(body);
+  });
+}
 
 test('everyone waiting is told SOLD_OUT at once, and held-out units are announced as possibly coming back', async () => {
   const sku = 'room-sellout';
