@@ -19,7 +19,8 @@ const kvs = cf.kvs();
 const SKU = '([A-Za-z0-9][A-Za-z0-9_-]{0,63})';
 const RESERVATIONS = new RegExp(`^/products/${SKU}/reservations$`);
 const QUEUE = new RegExp(`^/drops/${SKU}/queue$`);
-const ODD_PATH = /%|\/\/|\/\.\.?(\/|$)/;
+const ESCAPED = /%/;
+const NO_ROUTE = /\/\/|\/\.\.?(\/|$)/;
 const SINGLE = ['idempotency-key', 'x-dropline-admission', 'x-dropline-ticket', 'authorization'];
 const CUSTOMER = /^[A-Za-z0-9][A-Za-z0-9._@:+|-]{0,127}$/;
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
@@ -38,9 +39,10 @@ async function handler(event) {
   const request = event.request;
   // CloudFront gives the function the path as the viewer spelled it, and API Gateway decodes it: spelled
   // otherwise than plainly (`%73neaker`, `/./`, `//`), a path would name a drop at the origin that the
-  // patterns here do not see, and pass by every check. A SKU never needs it.
-  if (ODD_PATH.test(request.uri))
-    return error(400, 'VALIDATION_ERROR', 'Spell the path plainly: no %-escapes or empty or dot segments');
+  // patterns here do not see, and pass by every check. A SKU never needs it. An empty or dot segment gets
+  // the origin's own answer to it; an escape, which the origin would read as a drop, a 400.
+  if (NO_ROUTE.test(request.uri)) return error(404, 'ROUTE_NOT_FOUND', 'No such route');
+  if (ESCAPED.test(request.uri)) return error(400, 'VALIDATION_ERROR', 'Spell the path plainly: no %-escapes');
   // The function reads a header's first value, API Gateway its last: one of each, or the two would differ.
   for (let i = 0; i < SINGLE.length; i++) {
     // biome-ignore lint/complexity/useOptionalChain: runtime 2.0 does not list optional chaining

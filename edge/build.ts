@@ -4,7 +4,7 @@
  * renamed, so `handler` stays the name CloudFront calls). esbuild prints
  * `{ token: token }` as `{ token }`, which runtime 2.0 does not list; told that
  * object extensions are not supported, it keeps the longhand. The edge stack
- * checks the result against the syntax runtime 2.0 lists (`runtime-syntax.ts`):
+ * checks the result against the syntax runtime 2.0 lists (`lib/constructs/edge-runtime-syntax.ts`):
  * a build that is not runtime 2.0's fails the synth, not a deployed stack's
  * every request. CloudFront Functions count
  * the code as uploaded against their 10 KB ("Quotas on CloudFront

@@ -62,10 +62,10 @@ import {
   TURN_PASSED_HEADER,
 } from '../../contract/drops';
 import { edgeFunctionCode } from '../../edge/build';
-import { assertRuntimeSyntax } from '../../edge/runtime-syntax';
 import type { DnsSettings } from '../config/settings';
 import { stageOf } from '../constructs/dropline-function';
 import { EdgeFirewall } from '../constructs/edge-firewall';
+import { assertRuntimeSyntax } from '../constructs/edge-runtime-syntax';
 import { ORIGIN_HEADER } from '../constructs/origin-guard';
 import { PausedOrigin } from '../constructs/paused-origin';
 import { StageAlarm } from '../constructs/stage-alarm';

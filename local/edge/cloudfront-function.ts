@@ -34,7 +34,7 @@
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html
  *
  * Not modelled: the syntax. `vm` parses all of modern JavaScript, runtime 2.0 lists less; the edge stack
- * checks the code it uploads (`edge/runtime-syntax.ts`) as it is synthesized, and the local runtime runs the
+ * checks the code it uploads (`lib/constructs/edge-runtime-syntax.ts`) as it is synthesized, and the local runtime runs the
  * assembly's code.
  *
  * This is a fidelity sandbox, not a security boundary: `node:vm` is not one, and the host objects it lends

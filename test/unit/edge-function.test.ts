@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { ADMISSION_SKEW_MS, ADMISSION_TOKEN_MS, PRE_QUEUE_MS } from '../../contract/drops';
 import type { AdmissionKeys } from '../../contract/edge-values';
 import { edgeFunctionCode } from '../../edge/build';
-import { assertRuntimeSyntax, unsupportedSyntax } from '../../edge/runtime-syntax';
 import { sign, verify } from '../../lambdas/adapters/admission-tokens';
+import { assertRuntimeSyntax, unsupportedSyntax } from '../../lib/constructs/edge-runtime-syntax';
 import { attemptKey } from '../../local/api-client';
 import {
   CloudFrontFunction,
@@ -1115,20 +1115,21 @@ describe('the waiting room at the edge', () => {
 
     // CloudFront hands the function the path as the viewer spelled it; API Gateway decodes it. Spelled
     // `%73neaker-x`, a passed turn's token reached the origin unmarked and made a new hold.
+    // An empty or dot segment gets the origin's own answer to it (API Gateway has no such route).
     it.each([
-      ['percent-encoded', '/products/%73neaker-x/reservations'],
-      ['with a dot segment', `/products/x/../${SKU}/reservations`],
-      ['with an empty segment', `/products//${SKU}/reservations`],
+      ['percent-encoded', '/products/%73neaker-x/reservations', 400, 'VALIDATION_ERROR'],
+      ['with a dot segment', `/products/x/../${SKU}/reservations`, 404, 'ROUTE_NOT_FOUND'],
+      ['with an empty segment', `/products//${SKU}/reservations`, 404, 'ROUTE_NOT_FOUND'],
     ])(
-      'answers 400 VALIDATION_ERROR for a path spelled otherwise than plainly (%s), whatever it carries',
-      async (_how, url) => {
+      'refuses a path spelled otherwise than plainly (%s) with %d %s, whatever it carries',
+      async (_how, url, status, code) => {
         const o = Date.now() - 60_000;
         const room = { boundary: Date.now() - 1_000, speed: 1_000, floor: o, floorAt: Date.now() - 5_000 };
         const event = attempt({ url });
         event.request.headers['x-dropline-admission'] = { value: token({ o }) };
         const plain = admitted(token({ o }));
 
-        expect(await refusedWith(roomEdge({ room }), event)).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
+        expect(await refusedWith(roomEdge({ room }), event)).toEqual({ status, code });
         // Spelled plainly, the same attempt is the turn-passed refusal.
         expect(await refusedWith(roomEdge({ room }), plain)).toEqual({ status: 403, code: 'ADMISSION_EXPIRED' });
       },
