@@ -139,7 +139,16 @@ async function queue(request, sku) {
   if (drop === null) return request;
   const now = Date.now();
   const state = stateOf(drop, now);
-  if (!drop.room) return ok({ state: state, position: 0, ahead: 0, etaSeconds: 0, admitted: state === 'OPEN' });
+  if (!drop.room) {
+    return ok({
+      state: state,
+      position: 0,
+      ahead: 0,
+      etaSeconds: 0,
+      admitted: state === 'OPEN',
+      pollSeconds: poll(state),
+    });
+  }
   const subject = customerOf(request.querystring.customerId);
   if (subject === null) return error(400, 'VALIDATION_ERROR', 'customerId: letters, digits and ._@:+|-; at most 128');
   const keys = await read('admission-keys', isKeys);
@@ -173,11 +182,18 @@ async function queue(request, sku) {
     etaSeconds: eta,
     admitted: admitted,
     ticket: header ? header.value : sign(ticket, keys),
+    pollSeconds: poll(state),
   };
   if (turnPassed) answer.turnPassed = true;
   if (state === 'WAITING_FOR_RETURNS') answer.mayReturn = drop.held;
   if (admitted) answer.admission = sign({ s: sku, c: subject, o: order, e: now + TOKEN_MS }, keys);
   return ok(answer);
+}
+
+// How soon to ask again. Every unit held, the drop may end, or a unit come back to the next in line, any
+// second: the page asks every second then, and every 2 s otherwise (twice the requests for the shortest wait).
+function poll(state) {
+  return state === 'WAITING_FOR_RETURNS' ? 1 : 2;
 }
 
 function customerOf(param) {

@@ -114,8 +114,11 @@ export function isWaiting(spans: ReadonlyArray<{ from: number; to?: number }>, a
   return spans.some((span) => span.from <= at && at < (span.to ?? Number.POSITIVE_INFINITY));
 }
 
-/** How often a waiting shopper asks again (the page polls every 2 s); at most this long in all. */
-const QUEUE_POLL_MS = 1000;
+/**
+ * How soon a waiting shopper asks again when the queue's answer does not say (`pollSeconds`): the page's
+ * own default (site/assets/waiting-room.js, `POLL_MS`); at most this long in all.
+ */
+export const QUEUE_POLL_MS = 2000;
 const QUEUE_GIVE_UP_MS = 180_000;
 /** How many times a shopper presses Reserve for one attempt when the page's own retries found no verdict. */
 const RESERVE_PRESSES = 3;
@@ -326,7 +329,8 @@ export async function shopper(context: DropContext, index: number): Promise<void
     // still come back; the shopper waits for them (keeping the ticket), as the waiting room promises.
     if (context.queue && code === 'SOLD_OUT' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
       context.queue.waitAgain(customerId);
-      await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+      // Every unit held: the queue's cadence then (`pollSeconds`).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
     }
     const seen = context.queue?.humans.get(customerId);
@@ -428,6 +432,7 @@ async function waitInQueue(
             ticket?: string;
             admission?: string;
             turnPassed?: boolean;
+            pollSeconds?: number;
           })
         : undefined;
     if (place?.ticket && !ticket) {
@@ -473,8 +478,13 @@ async function waitInQueue(
       }
       return { outcome: 'LEFT' };
     }
-    await new Promise((resolve) => setTimeout(resolve, QUEUE_POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, queuePollMs(place?.pollSeconds)));
   }
+}
+
+/** How soon the page asks the queue again after this answer (site/assets/waiting-room.js, `pollMs`). */
+export function queuePollMs(pollSeconds: unknown): number {
+  return typeof pollSeconds === 'number' && pollSeconds >= 1 && pollSeconds <= 10 ? pollSeconds * 1000 : QUEUE_POLL_MS;
 }
 
 /** A ticket's arrival time and order key, as the edge signed them (its claims are readable, only not forgeable). */

@@ -18,7 +18,13 @@
 import { call } from './api.js';
 import { askForCaptcha, hideCaptcha, isCaptcha } from './waf.js';
 
-const POLL_MS = 2000;
+/** How soon to ask again when the answer does not say (`pollSeconds`, 1–10 s: the edge's cadence). */
+export const POLL_MS = 2000;
+
+export function pollMs(state) {
+  const seconds = state?.pollSeconds;
+  return Number.isFinite(seconds) && seconds >= 1 && seconds <= 10 ? seconds * 1000 : POLL_MS;
+}
 
 export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal, settled = () => false }) {
   const path = `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`;
@@ -50,7 +56,7 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
     if (state?.turnPassed) {
       memory.save({ ticket: undefined, admission: undefined });
       show(state);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await new Promise((resolve) => setTimeout(resolve, pollMs(state)));
       continue;
     }
     if (state?.ticket) memory.save({ ticket: state.ticket });
@@ -60,14 +66,25 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
       return;
     }
     if (state) show(state);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    await new Promise((resolve) => setTimeout(resolve, pollMs(state)));
   }
 }
 
 /** The queue's answer when it is one; anything else means no waiting room here. */
 function queueState(answer) {
   if (answer.status !== 200) return undefined;
-  const { state, position, ahead, etaSeconds, admitted, ticket, admission, turnPassed } = answer.body ?? {};
+  const { state, position, ahead, etaSeconds, admitted, ticket, admission, turnPassed, pollSeconds } =
+    answer.body ?? {};
   if (typeof admitted !== 'boolean') return undefined;
-  return { state, position, ahead, etaSeconds, admitted, ticket, admission, turnPassed: turnPassed === true };
+  return {
+    state,
+    position,
+    ahead,
+    etaSeconds,
+    admitted,
+    ticket,
+    admission,
+    turnPassed: turnPassed === true,
+    pollSeconds,
+  };
 }

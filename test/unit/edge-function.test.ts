@@ -621,6 +621,7 @@ interface QueueAnswer {
   ticket: string;
   admission?: string;
   mayReturn?: number;
+  pollSeconds?: number;
   turnPassed?: boolean;
 }
 
@@ -695,7 +696,7 @@ describe('the waiting room at the edge', () => {
       expect(answer).toEqual({
         status: 200,
         headers: EDGE_HEADERS,
-        body: { state: 'OPEN', position: 0, ahead: 0, etaSeconds: 0, admitted: true },
+        body: { state: 'OPEN', position: 0, ahead: 0, etaSeconds: 0, admitted: true, pollSeconds: 2 },
       });
     });
 
@@ -930,7 +931,15 @@ describe('the waiting room at the edge', () => {
       );
 
       // ceil(12345 / 2000) = 7 s; round(7 × 3.3) = 23 ahead.
-      expect(answer).toEqual({ state: 'OPEN', position: 24, ahead: 23, etaSeconds: 7, admitted: false, ticket });
+      expect(answer).toEqual({
+        state: 'OPEN',
+        position: 24,
+        ahead: 23,
+        etaSeconds: 7,
+        admitted: false,
+        ticket,
+        pollSeconds: 2,
+      });
     });
 
     it('gives no eta, ahead or position while the boundary stands still (speed 0)', async () => {
@@ -942,7 +951,15 @@ describe('the waiting room at the edge', () => {
         queueEvent(SKU, CUSTOMER, ticket),
       );
 
-      expect(answer).toEqual({ state: 'OPEN', position: null, ahead: null, etaSeconds: null, admitted: false, ticket });
+      expect(answer).toEqual({
+        state: 'OPEN',
+        position: null,
+        ahead: null,
+        etaSeconds: null,
+        admitted: false,
+        ticket,
+        pollSeconds: 2,
+      });
     });
 
     it('admits a ticket at or below the boundary with an admission token for the sku and customer, lasting 2 minutes', async () => {
@@ -982,6 +999,8 @@ describe('the waiting room at the edge', () => {
 
       expect(answer).toMatchObject({ state: 'WAITING_FOR_RETURNS', admitted: false, mayReturn: 3 });
       expect(answer.admission).toBeUndefined();
+      // The drop may end, or a unit come back to the next in line, any second: the page asks every second.
+      expect(answer.pollSeconds).toBe(1);
     });
 
     it('answers turnPassed, not admitted, with no place or eta, for a ticket at or below the floor', async () => {
@@ -999,6 +1018,7 @@ describe('the waiting room at the edge', () => {
         etaSeconds: null,
         admitted: false,
         turnPassed: true,
+        pollSeconds: 2,
         ticket,
       });
       expect(above).toMatchObject({ admitted: true, etaSeconds: 0 });

@@ -1,8 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { jest } from '@jest/globals';
 import { ApiClient, attemptKey } from '../../local/api-client';
-import { Outcomes, Queue, shopper, shopperFeedback } from '../../local/rehearsal/actors';
+import { Outcomes, QUEUE_POLL_MS, Queue, queuePollMs, shopper, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { Recorder } from '../../local/rehearsal/recorder';
@@ -474,4 +476,17 @@ test('a shopper waiting at the sell-out who then held one of the last units is o
   const measures = waitingRoomMeasures(queue, outcomes, recorder, before, 0, []);
   expect([measures.waitingAtSoldOut, measures.toldSoldOut]).toEqual([1, 1]);
   expect(measures.soldOutNoticeSeconds).not.toBeNull();
+});
+
+// The rehearsal's shoppers wait between polls as the page does, or the notice it measures is not the page's.
+test("a waiting shopper asks the queue again on the page's cadence, the answer's pollSeconds or the page's default", async () => {
+  const pageModule = pathToFileURL(join(import.meta.dirname, '..', '..', 'site', 'assets', 'waiting-room.js')).href;
+  const page = (await import(pageModule)) as { POLL_MS: number; pollMs(state: unknown): number };
+  const answers = [1, 2, 10, 0, 0.5, 11, -1, Number.NaN, Number.POSITIVE_INFINITY, '1', null, undefined];
+
+  expect(QUEUE_POLL_MS).toBe(page.POLL_MS);
+  for (const pollSeconds of answers)
+    expect([pollSeconds, queuePollMs(pollSeconds)]).toEqual([pollSeconds, page.pollMs({ pollSeconds })]);
+  expect(page.pollMs(undefined)).toBe(QUEUE_POLL_MS);
+  expect(queuePollMs(1)).toBe(1000);
 });
