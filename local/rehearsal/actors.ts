@@ -325,11 +325,14 @@ export async function shopper(context: DropContext, index: number): Promise<void
       context.queue.waitAgain(customerId);
       continue;
     }
-    // Let in, but every unit was held by then: the page shows the queue again, which says whether units may
-    // still come back; the shopper waits for them (keeping the ticket), as the waiting room promises.
+    // Let in, but every unit was held by then: the shopper waits for units to come back, as the waiting room
+    // promises. The page stays let in and polls the product (every 0.8–1 s, drop.js): units back while the
+    // turn lasts, the shopper presses again; the turn passed, the press is refused `ADMISSION_EXPIRED` and
+    // the reload queues them at the back; all sold, the page says so. The rehearsal asks the queue with the
+    // ticket kept instead, which tells the same three things (let in, `turnPassed`, SOLD_OUT) at about the
+    // same cadence (`pollSeconds`: 1 s while every unit is held), and counts the shopper as waiting.
     if (context.queue && code === 'SOLD_OUT' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
       context.queue.waitAgain(customerId);
-      // Every unit held: the queue's cadence then (`pollSeconds`).
       await new Promise((resolve) => setTimeout(resolve, 1000));
       continue;
     }

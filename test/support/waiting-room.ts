@@ -11,6 +11,8 @@ export interface Place {
   ticket: string;
   admission?: string;
   mayReturn?: number;
+  /** When to ask again: 1 s while every unit is held, else 2 s. */
+  pollSeconds: number;
   turnPassed?: boolean;
 }
 

@@ -1140,6 +1140,8 @@ describe('the waiting room at the edge', () => {
       ['percent-encoded', '/products/%73neaker-x/reservations', 400, 'VALIDATION_ERROR'],
       ['with a dot segment', `/products/x/../${SKU}/reservations`, 404, 'ROUTE_NOT_FOUND'],
       ['with an empty segment', `/products//${SKU}/reservations`, 404, 'ROUTE_NOT_FOUND'],
+      // Both at once: the empty segment is read first, and either answer leaves the origin unasked.
+      ['with an empty segment and an escape', '/products//%73neaker-x/reservations', 404, 'ROUTE_NOT_FOUND'],
     ])(
       'refuses a path spelled otherwise than plainly (%s) with %d %s, whatever it carries',
       async (_how, url, status, code) => {
@@ -1155,11 +1157,17 @@ describe('the waiting room at the edge', () => {
       },
     );
 
-    it('answers 400 VALIDATION_ERROR for the queue asked by a percent-encoded path', async () => {
+    it.each([
+      ['percent-encoded', '/drops/sneaker%2Dx/queue', 400, 'VALIDATION_ERROR'],
+      ['with a dot segment', `/drops/x/../${SKU}/queue`, 404, 'ROUTE_NOT_FOUND'],
+      ['with an empty segment', `/drops//${SKU}/queue`, 404, 'ROUTE_NOT_FOUND'],
+    ])('answers the queue asked by a path %s with %d %s, and issues no ticket', async (_how, url, status, code) => {
       const event = queueEvent(SKU, CUSTOMER);
-      event.request.uri = '/drops/sneaker%2Dx/queue';
+      event.request.uri = url;
 
-      expect(await refusedWith(roomEdge(), event)).toEqual({ status: 400, code: 'VALIDATION_ERROR' });
+      expect(await refusedWith(roomEdge(), event)).toEqual({ status, code });
+      // Spelled plainly, the same request is queued.
+      expect((await queued(roomEdge())).ticket).toEqual(expect.any(String));
     });
 
     // The function reads a header's first value, API Gateway its last: a junk admission first and a passed

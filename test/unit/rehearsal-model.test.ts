@@ -481,7 +481,11 @@ test('a shopper waiting at the sell-out who then held one of the last units is o
 // The rehearsal's shoppers wait between polls as the page does, or the notice it measures is not the page's.
 test("a waiting shopper asks the queue again on the page's cadence, the answer's pollSeconds or the page's default", async () => {
   const pageModule = pathToFileURL(join(import.meta.dirname, '..', '..', 'site', 'assets', 'waiting-room.js')).href;
-  const page = (await import(pageModule)) as { POLL_MS: number; pollMs(state: unknown): number };
+  const page = (await import(pageModule)) as {
+    POLL_MS: number;
+    pollMs(state: unknown): number;
+    watchWaitingRoom(sku: string, options: Record<string, unknown>): Promise<void>;
+  };
   const answers = [1, 2, 10, 0, 0.5, 11, -1, Number.NaN, Number.POSITIVE_INFINITY, '1', null, undefined];
 
   expect(QUEUE_POLL_MS).toBe(page.POLL_MS);
@@ -489,4 +493,76 @@ test("a waiting shopper asks the queue again on the page's cadence, the answer's
     expect([pollSeconds, queuePollMs(pollSeconds)]).toEqual([pollSeconds, page.pollMs({ pollSeconds })]);
   expect(page.pollMs(undefined)).toBe(QUEUE_POLL_MS);
   expect(queuePollMs(1)).toBe(1000);
-});
+
+  // The same answers to the page and to a rehearsal shopper: every unit held (1 s), open (2 s), open with no
+  // pollSeconds (the default), then let in. Each waits what the answer says between polls.
+  const ticket = `${Buffer.from(JSON.stringify({ t: 1, o: 1 })).toString('base64url')}.signature`;
+  const places = [
+    { state: 'WAITING_FOR_RETURNS', admitted: false, ticket, mayReturn: 1, pollSeconds: 1 },
+    { state: 'OPEN', admitted: false, ticket, pollSeconds: 2 },
+    { state: 'OPEN', admitted: false, ticket },
+    { state: 'OPEN', admitted: true, ticket, admission: 'in', pollSeconds: 2 },
+  ];
+  const expected = [1000, 2000, 2000];
+  // The waits between polls, told from the other timers by their lengths (none of which is a whole second).
+  const pollWaits = async (run: () => Promise<void>) => {
+    const timers = jest.spyOn(globalThis, 'setTimeout');
+    try {
+      await run();
+      return timers.mock.calls.map((call) => call[1]).filter((ms) => ms === 1000 || ms === 2000);
+    } finally {
+      timers.mockRestore();
+    }
+  };
+
+  let pagePolls = 0;
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async () => {
+    const place = places[Math.min(pagePolls++, places.length - 1)];
+    return new Response(JSON.stringify(place), { status: 200, headers: { 'content-type': 'application/json' } });
+  }) as typeof fetch;
+  const remembered: Record<string, unknown> = {};
+  const memory = { load: () => remembered, save: (values: object) => Object.assign(remembered, values) };
+  try {
+    const waits = await pollWaits(() =>
+      page.watchWaitingRoom('cadence', { customerId: 'c', memory, show() {}, hide() {} }),
+    );
+    expect([pagePolls, waits]).toEqual([4, expected]);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+
+  let shopperPolls = 0;
+  const { api, close } = await scriptedApi((route) => {
+    if (route === 'GET /products/cadence') return { status: 200, body: { sku: 'cadence', available: 5 } };
+    if (route.startsWith('GET /drops/cadence/queue')) {
+      return { status: 200, body: places[Math.min(shopperPolls++, places.length - 1)] };
+    }
+    // Let in, the operator has closed the drop by the time they reserve: the shopper leaves there.
+    if (route === 'POST /products/cadence/reservations') {
+      return { status: 409, body: { error: { code: 'DROP_CLOSED', message: 'closed' } } };
+    }
+    return { status: 200, body: {} };
+  });
+  try {
+    const waits = await pollWaits(() =>
+      shopper(
+        {
+          api,
+          queue: new Queue(),
+          sku: 'cadence',
+          runId: 'cadence',
+          seed: 1,
+          maxPerCustomer: 1,
+          behaviour: { ...behaviour, requestTimeoutMs: 300 },
+          recorder: new Recorder(),
+          outcomes: new Outcomes(),
+        },
+        0,
+      ),
+    );
+    expect([shopperPolls, waits]).toEqual([4, expected]);
+  } finally {
+    await close();
+  }
+}, 30_000);
