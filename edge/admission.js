@@ -146,7 +146,7 @@ async function queue(request, sku) {
       ahead: 0,
       etaSeconds: 0,
       admitted: state === 'OPEN',
-      pollSeconds: poll(state),
+      pollSeconds: poll(state, drop),
     });
   }
   const subject = customerOf(request.querystring.customerId);
@@ -182,7 +182,7 @@ async function queue(request, sku) {
     etaSeconds: eta,
     admitted: admitted,
     ticket: header ? header.value : sign(ticket, keys),
-    pollSeconds: poll(state),
+    pollSeconds: poll(state, drop),
   };
   if (turnPassed) answer.turnPassed = true;
   if (state === 'WAITING_FOR_RETURNS') answer.mayReturn = drop.held;
@@ -190,10 +190,14 @@ async function queue(request, sku) {
   return ok(answer);
 }
 
-// How soon to ask again. Every unit held, the drop may end, or a unit come back to the next in line, any
-// second: the page asks every second then, and every 2 s otherwise (twice the requests for the shortest wait).
-function poll(state) {
-  return state === 'WAITING_FOR_RETURNS' ? 1 : 2;
+// How soon to ask again: every 2 s, and every second near the end (twice the requests for the shortest
+// wait) — every unit held, or no more left than held: the last units are going, and the drop may end, or a
+// unit come back to the next in line, any second. Told 2 s, a shopper would learn of the end up to 2 s after
+// the edge did, which comes a second or more after the end itself.
+function poll(state, drop) {
+  return state === 'WAITING_FOR_RETURNS' || (state === 'OPEN' && drop.available >= 0 && drop.available <= drop.held)
+    ? 1
+    : 2;
 }
 
 function customerOf(param) {

@@ -1003,6 +1003,24 @@ describe('the waiting room at the edge', () => {
       expect(answer.pollSeconds).toBe(1);
     });
 
+    // The end comes from the last units held; a shopper told 2 s would learn of it up to 2 s after the edge.
+    it.each([
+      ['plenty left', { available: 50, held: 10 }, 'OPEN', 2],
+      ['no more left than held', { available: 10, held: 10 }, 'OPEN', 1],
+      ['the last units going', { available: 1, held: 40 }, 'OPEN', 1],
+      ['every unit held', { available: 0, held: 3 }, 'WAITING_FOR_RETURNS', 1],
+      ['stock not known yet', { available: -1, held: 0 }, 'OPEN', 2],
+      ['paused near the end', { available: 1, held: 40, state: 'PAUSED' }, 'PAUSED', 2],
+    ])('asks to be polled every second near the end (%s)', async (_when, drop, state, pollSeconds) => {
+      const t = Date.now() - 5_000;
+      const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
+      const room = { boundary: t - 1_000, speed: 1_000 };
+
+      const answer = await queued(roomEdge({ drop, room }), queueEvent(SKU, CUSTOMER, ticket));
+
+      expect([answer.state, answer.admitted, answer.pollSeconds]).toEqual([state, false, pollSeconds]);
+    });
+
     it('answers turnPassed, not admitted, with no place or eta, for a ticket at or below the floor', async () => {
       const t = Date.now() - 60_000;
       const ticket = sign({ s: SKU, c: CUSTOMER, t, o: t }, ROOM_KEYS);
