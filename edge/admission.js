@@ -320,9 +320,11 @@ function claimsOf(part) {
 }
 
 // Constant-time: how much of a MAC matched must not show in the time taken (no timingSafeEqual here).
+// codePointAt, not charCodeAt, which runtime 2.0's page does not list; the same on a MAC's ASCII, and any
+// other character differs from it all the same.
 function same(a, b) {
   let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i % (b.length || 1));
+  for (let i = 0; i < a.length; i++) diff |= a.codePointAt(i) ^ b.codePointAt(i % (b.length || 1));
   return diff === 0;
 }
 

@@ -1,5 +1,6 @@
 /**
- * The syntax CloudFront Functions' JavaScript runtime 2.0 says it parses, checked on the code as uploaded.
+ * The syntax CloudFront Functions' JavaScript runtime 2.0 says it parses, and the built-ins it lists (below),
+ * checked on the code as uploaded.
  * Its page ("JavaScript runtime 2.0 features for CloudFront Functions", CloudFront Developer Guide,
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-javascript-runtime-20.html)
  * "list[s] all supported features": ES 5.1 types, operators and statements (break, catch, continue,
@@ -39,8 +40,9 @@ export function assertRuntimeSyntax(code: string, file: string): string {
 export function unsupportedSyntax(code: string): UnsupportedSyntax[] {
   const file = ts.createSourceFile('function.js', code, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
   const found: UnsupportedSyntax[] = [];
+  const declared = declaredNames(file);
   const visit = (node: ts.Node): void => {
-    const construct = unsupported(node);
+    const construct = unsupported(node) ?? unlistedBuiltIn(node, declared);
     if (construct !== undefined) {
       const line = file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1;
       found.push({ line, construct, code: node.getText(file).slice(0, 40) });
@@ -147,4 +149,163 @@ function isAsync(node: ts.Node): boolean {
 
 function generator(node: ts.Node): string | undefined {
   return (node as ts.FunctionLikeDeclarationBase).asteriskToken === undefined ? undefined : 'a generator';
+}
+
+/*
+ * The built-ins the same page lists ("Primitive objects", "Built-in objects", "Globals", "Built-in
+ * modules"), and the KeyValueStore helper's (`get`, `exists`, `meta`: "Helper methods for key value stores",
+ * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html). A free
+ * name or a method the pages do not list is refused as the syntax is: `Map`, `structuredClone`,
+ * `Array.from`, `'a'.at(0)` and even ES 5.1's `charCodeAt` (the page lists `codePointAt`, not it) parse and
+ * run in Node's vm, and may not on CloudFront. A method is judged by its name alone where the receiver is
+ * not a listed global (its type is not known here): a name some listed prototype has passes.
+ */
+// biome-ignore format: the pages' lists, kept dense
+const MATH = [
+  'abs', 'acos', 'acosh', 'asin', 'asinh', 'atan', 'atan2', 'atanh', 'cbrt', 'ceil', 'clz32', 'cos', 'cosh',
+  'exp', 'expm1', 'floor', 'fround', 'hypot', 'imul', 'log', 'log1p', 'log2', 'log10', 'max', 'min', 'pow',
+  'random', 'round', 'sign', 'sinh', 'sin', 'sqrt', 'tan', 'tanh', 'trunc',
+];
+// biome-ignore format: the pages' lists, kept dense
+const TYPED_ARRAYS = [
+  'Float32Array', 'Float64Array', 'Int8Array', 'Int16Array', 'Int32Array', 'Uint8Array', 'Uint8ClampedArray',
+  'Uint16Array', 'Uint32Array',
+];
+/** Methods called on a listed global or module, by its name. */
+// biome-ignore format: the pages' lists, kept dense
+const STATIC: Readonly<Record<string, readonly string[]>> = {
+  Object: [
+    'create', 'defineProperties', 'defineProperty', 'freeze', 'getOwnPropertyDescriptor',
+    'getOwnPropertyDescriptors', 'getOwnPropertyNames', 'getPrototypeOf', 'isExtensible', 'isFrozen',
+    'isSealed', 'keys', 'preventExtensions', 'seal', 'assign', 'entries', 'values', 'is', 'setPrototypeOf',
+  ],
+  String: ['fromCharCode', 'fromCodePoint'],
+  Number: ['isFinite', 'isInteger', 'isNaN', 'isSafeInteger', 'parseInt', 'parseFloat'],
+  Math: MATH,
+  // "All ES 5.1 Date features".
+  Date: ['now', 'parse', 'UTC'],
+  JSON: ['parse', 'stringify'],
+  Array: ['isArray', 'of'],
+  ArrayBuffer: ['isView'],
+  Promise: ['all', 'allSettled', 'any', 'reject', 'resolve', 'race'],
+  Symbol: ['for', 'keyFor'],
+  Buffer: ['alloc', 'allocUnsafe', 'byteLength', 'compare', 'concat', 'from', 'isBuffer', 'isEncoding'],
+  console: ['log'],
+  crypto: ['createHash', 'createHmac'],
+  querystring: ['escape', 'parse', 'decode', 'stringify', 'encode', 'unescape'],
+  cf: ['kvs'],
+  ...Object.fromEntries(TYPED_ARRAYS.map((name) => [name, ['from', 'of']])),
+};
+/** Every prototype method (and helper-object method) the pages list, of any type. */
+// biome-ignore format: the pages' lists, kept dense
+const METHODS = new Set([
+  // Object, Function, RegExp, Number
+  'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toString', 'valueOf', 'apply', 'bind', 'call',
+  'exec', 'test', 'toExponential', 'toFixed', 'toPrecision',
+  // String
+  'charAt', 'concat', 'indexOf', 'lastIndexOf', 'match', 'replace', 'search', 'slice', 'split', 'substr',
+  'substring', 'toLowerCase', 'trim', 'toUpperCase', 'codePointAt', 'endsWith', 'includes', 'repeat',
+  'startsWith', 'padStart', 'padEnd', 'trimStart', 'trimEnd', 'replaceAll',
+  // Array and typed arrays
+  'every', 'filter', 'forEach', 'join', 'map', 'pop', 'push', 'reduce', 'reduceRight', 'reverse', 'shift',
+  'some', 'sort', 'splice', 'unshift', 'copyWithin', 'fill', 'find', 'findIndex', 'set', 'subarray',
+  // Date (ES 5.1)
+  'getTime', 'getFullYear', 'getUTCFullYear', 'getMonth', 'getUTCMonth', 'getDate', 'getUTCDate', 'getDay',
+  'getUTCDay', 'getHours', 'getUTCHours', 'getMinutes', 'getUTCMinutes', 'getSeconds', 'getUTCSeconds',
+  'getMilliseconds', 'getUTCMilliseconds', 'getTimezoneOffset', 'setTime', 'setMilliseconds',
+  'setUTCMilliseconds', 'setSeconds', 'setUTCSeconds', 'setMinutes', 'setUTCMinutes', 'setHours',
+  'setUTCHours', 'setDate', 'setUTCDate', 'setMonth', 'setUTCMonth', 'setFullYear', 'setUTCFullYear',
+  'toDateString', 'toTimeString', 'toLocaleString', 'toLocaleDateString', 'toLocaleTimeString', 'toUTCString',
+  'toISOString', 'toJSON',
+  // Promise, DataView, TextDecoder, TextEncoder
+  'catch', 'finally', 'then', 'decode', 'encode', 'encodeInto',
+  ...['Float32', 'Float64', 'Int16', 'Int32', 'Int8', 'Uint16', 'Uint32', 'Uint8'].flatMap((type) => [
+    `get${type}`,
+    `set${type}`,
+  ]),
+  // Buffer
+  'compare', 'copy', 'equals', 'swap16', 'swap32', 'swap64', 'write',
+  ...['Int8', 'IntBE', 'Int16BE', 'Int32BE', 'IntLE', 'Int16LE', 'Int32LE', 'UInt8', 'UIntBE', 'UInt16BE',
+    'UInt32BE', 'UIntLE', 'UInt16LE', 'UInt32LE', 'DoubleBE', 'DoubleLE', 'FloatBE', 'FloatLE'].flatMap(
+    (type) => [`read${type}`, `write${type}`],
+  ),
+  // crypto's hash and HMAC objects; the KeyValueStore handle
+  'update', 'digest', 'get', 'exists', 'meta',
+]);
+/** Free names the pages list: globals, constructors, the error types; `require` loads a listed module. */
+// biome-ignore format: the pages' lists, kept dense
+const GLOBALS = new Set([
+  ...Object.keys(STATIC).filter((name) => name !== 'crypto' && name !== 'querystring' && name !== 'cf'),
+  'Boolean', 'RegExp', 'DataView', 'TextDecoder', 'TextEncoder', 'Error', 'EvalError', 'InternalError',
+  'RangeError', 'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'globalThis', 'decodeURI',
+  'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'atob',
+  'btoa', 'NaN', 'Infinity', 'undefined', 'arguments', 'require',
+]);
+
+/** The names this code declares anywhere (a name declared in any scope counts as declared in all). */
+function declaredNames(file: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    if (
+      (ts.isVariableDeclaration(node) ||
+        ts.isFunctionDeclaration(node) ||
+        ts.isFunctionExpression(node) ||
+        ts.isParameter(node) ||
+        ts.isImportClause(node) ||
+        ts.isNamespaceImport(node) ||
+        ts.isImportSpecifier(node)) &&
+      node.name !== undefined &&
+      ts.isIdentifier(node.name)
+    ) {
+      names.add(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return names;
+}
+
+/** Why this node uses a built-in the pages do not list, if it does. */
+function unlistedBuiltIn(node: ts.Node, declared: ReadonlySet<string>): string | undefined {
+  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
+    const { expression: receiver, name } = node.expression;
+    const owner = ts.isIdentifier(receiver) ? receiver.text : undefined;
+    const statics = owner === undefined ? undefined : STATIC[owner];
+    const global = owner !== undefined && (!declared.has(owner) || owner === 'crypto' || owner === 'cf');
+    if (statics !== undefined && global) {
+      return statics.includes(name.text) ? undefined : `a method runtime 2.0 does not list (${owner}.${name.text})`;
+    }
+    return METHODS.has(name.text) ? undefined : `a method runtime 2.0 does not list (.${name.text}())`;
+  }
+  if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'RegExp') {
+    const flags = node.arguments?.[1];
+    if (flags === undefined) return undefined;
+    if (!ts.isStringLiteralLike(flags)) return 'RegExp flags not known until run time';
+    return /[^gim]/.test(flags.text) ? `a regular expression flag past ES 5.1 (${flags.text})` : undefined;
+  }
+  if (ts.isIdentifier(node) && isReference(node) && !declared.has(node.text) && !GLOBALS.has(node.text)) {
+    return `a global runtime 2.0 does not list (${node.text})`;
+  }
+  return undefined;
+}
+
+/** Whether this identifier names a value (not a property, a label or what a declaration declares). */
+function isReference(node: ts.Identifier): boolean {
+  const parent = node.parent;
+  if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
+  if ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent)) && parent.name === node) return false;
+  if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return false;
+  if (
+    (ts.isVariableDeclaration(parent) ||
+      ts.isFunctionDeclaration(parent) ||
+      ts.isFunctionExpression(parent) ||
+      ts.isParameter(parent) ||
+      ts.isImportClause(parent) ||
+      ts.isNamespaceImport(parent) ||
+      ts.isImportSpecifier(parent)) &&
+    parent.name === node
+  ) {
+    return false;
+  }
+  return true;
 }

@@ -309,6 +309,15 @@ describe('the CloudFront Functions sandbox', () => {
     ['a catch without a binding', 'try {} catch {}', /a catch without a binding/],
     ['a regular expression flag past ES 5.1', 'const r = /a.b/s;', /a regular expression flag/],
     ['**=', 'let a = 2; a **= 2;', /the \*\*= operator/],
+    // Built-ins: Node's vm has them all; the page lists fewer.
+    ['a global it does not list', 'const m = new Map();', /a global runtime 2\.0 does not list \(Map\)/],
+    ['eval', "const v = eval('1');", /a global runtime 2\.0 does not list \(eval\)/],
+    ['the Function constructor', "const f = new Function('return 1');", /does not list \(Function\)/],
+    ['a static method it does not list', 'const a = Array.from([1]);', /does not list \(Array\.from\)/],
+    ['a method it does not list (ES 5.1, unlisted)', "const c = 'a'.charCodeAt(0);", /\(\.charCodeAt\(\)\)/],
+    ['a newer method', "const c = 'a'.at(0);", /does not list \(\.at\(\)\)/],
+    ['a RegExp flag past ES 5.1', "const r = new RegExp('a', 's');", /a regular expression flag past ES 5\.1 \(s\)/],
+    ['RegExp flags known only at run time', "const f = 'g'; const r = new RegExp('a', f);", /not known until run/],
   ])('refuses %s at synth, which runtime 2.0 does not list', (_name, code, message) => {
     const source = `${code}\nfunction handler(event) { return event.request; }\n`;
 
@@ -316,7 +325,7 @@ describe('the CloudFront Functions sandbox', () => {
     expect(() => assertRuntimeSyntax(source, 'modern.js')).toThrow(/modern\.js builds to syntax/);
   });
 
-  it('takes what runtime 2.0 lists: const, let, arrow functions, rest parameters, templates, **, async functions', async () => {
+  it('takes what runtime 2.0 lists: const, let, arrow functions, rest parameters, templates, **, async functions, listed built-ins', async () => {
     const source = [
       "import crypto from 'crypto';",
       'const pow = (a, ...rest) => a ** rest.length;',
@@ -326,13 +335,14 @@ describe('the CloudFront Functions sandbox', () => {
       '  let n = pow(2, 1, 2);',
       "  const h = crypto.createHash('sha256').update(mark + n).digest('hex');",
       '  for (const name in { a: 1 }) n += name.length;',
+      "  n += Object.keys({ b: 1 }).length + 'a'.codePointAt(0) - 97 + Math.max(0, Buffer.from('a').toString('hex').length - 2);",
       '  try { await Promise.resolve(n); } catch (e) { n = 0; }',
       "  return { statusCode: 200, body: { encoding: 'text', data: [n, h.length, pattern.test('ab')].join(' ') } };",
       '}',
     ].join('\n');
 
     expect(unsupportedSyntax(source)).toEqual([]);
-    expect(await dataOf(CloudFrontFunction.fromSource(source, { name: 'listed.js' }))).toBe('5 64 true');
+    expect(await dataOf(CloudFrontFunction.fromSource(source, { name: 'listed.js' }))).toBe('6 64 true');
   });
 
   it('builds the function in the syntax runtime 2.0 lists: longhand properties, nothing newer', () => {
