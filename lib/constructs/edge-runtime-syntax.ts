@@ -157,8 +157,11 @@ function generator(node: ts.Node): string | undefined {
  * https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-custom-methods.html). A free
  * name or a method the pages do not list is refused as the syntax is: `Map`, `structuredClone`,
  * `Array.from`, `'a'.at(0)` and even ES 5.1's `charCodeAt` (the page lists `codePointAt`, not it) parse and
- * run in Node's vm, and may not on CloudFront. A method is judged by its name alone where the receiver is
- * not a listed global (its type is not known here): a name some listed prototype has passes.
+ * run in Node's vm, and may not on CloudFront. A member of a listed global or module is judged by that
+ * global's list, read or called (`Array.from.call(…)`, `globalThis.Map`, `String.prototype.at`, `a['at']`);
+ * a method on any other receiver by its name alone, its type not being known here: a name some listed
+ * prototype has passes. The check has no scopes: a name declared anywhere (a parameter named `Map`) counts
+ * as declared everywhere, and hides the global of that name.
  */
 // biome-ignore format: the pages' lists, kept dense
 const MATH = [
@@ -242,9 +245,19 @@ const GLOBALS = new Set([
   'btoa', 'NaN', 'Infinity', 'undefined', 'arguments', 'require',
 ]);
 
+/** What this code declares: every name, in any scope, and which of them hold a listed module. */
+interface Declared {
+  readonly names: ReadonlySet<string>;
+  /** A local name and the module it holds: `import c from 'crypto'`, `const qs = require('querystring')`. */
+  readonly modules: ReadonlyMap<string, string>;
+}
+
+const MODULES: Readonly<Record<string, string>> = { crypto: 'crypto', querystring: 'querystring', cloudfront: 'cf' };
+
 /** The names this code declares anywhere (a name declared in any scope counts as declared in all). */
-function declaredNames(file: ts.SourceFile): Set<string> {
+function declaredNames(file: ts.SourceFile): Declared {
   const names = new Set<string>();
+  const modules = new Map<string, string>();
   const visit = (node: ts.Node): void => {
     if (
       (ts.isVariableDeclaration(node) ||
@@ -259,31 +272,113 @@ function declaredNames(file: ts.SourceFile): Set<string> {
     ) {
       names.add(node.name.text);
     }
+    const module = moduleOf(node);
+    if (module !== undefined) modules.set(module[0], module[1]);
     ts.forEachChild(node, visit);
   };
   visit(file);
-  return names;
+  return { names, modules };
+}
+
+/** The local name and listed module of an import or a `require`, if this node is one. */
+function moduleOf(node: ts.Node): [string, string] | undefined {
+  if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
+    const module = MODULES[node.moduleSpecifier.text];
+    const name = node.importClause?.name?.text;
+    return module !== undefined && name !== undefined ? [name, module] : undefined;
+  }
+  if (
+    ts.isVariableDeclaration(node) &&
+    ts.isIdentifier(node.name) &&
+    node.initializer !== undefined &&
+    ts.isCallExpression(node.initializer) &&
+    ts.isIdentifier(node.initializer.expression) &&
+    node.initializer.expression.text === 'require' &&
+    node.initializer.arguments.length === 1 &&
+    ts.isStringLiteral(node.initializer.arguments[0] as ts.Expression)
+  ) {
+    const module = MODULES[(node.initializer.arguments[0] as ts.StringLiteral).text];
+    return module === undefined ? undefined : [node.name.text, module];
+  }
+  return undefined;
+}
+
+/** Properties (not methods) the pages list on a global. */
+// biome-ignore format: the pages' lists, kept dense
+const PROPERTIES: Readonly<Record<string, readonly string[]>> = {
+  Number: ['EPSILON', 'MAX_SAFE_INTEGER', 'MIN_SAFE_INTEGER', 'MAX_VALUE', 'MIN_VALUE', 'NaN', 'NEGATIVE_INFINITY', 'POSITIVE_INFINITY'],
+  Math: ['E', 'LN10', 'LN2', 'LOG10E', 'LOG2E', 'PI', 'SQRT1_2', 'SQRT2'],
+};
+
+/** A member read as written: its object and its name, for `a.b` and `a['b']`; undefined for `a[b]`. */
+function member(node: ts.Node): { readonly object: ts.Expression; readonly name: string } | undefined {
+  if (ts.isPropertyAccessExpression(node)) return { object: node.expression, name: node.name.text };
+  if (ts.isElementAccessExpression(node) && ts.isStringLiteralLike(node.argumentExpression)) {
+    return { object: node.expression, name: node.argumentExpression.text };
+  }
+  return undefined;
+}
+
+/** The listed global or module an expression names, when it names one (`Array`, `globalThis.Array`, `c`). */
+function ownerOf(node: ts.Expression, declared: Declared): string | undefined {
+  if (ts.isIdentifier(node)) {
+    const module = declared.modules.get(node.text);
+    if (module !== undefined) return module;
+    return declared.names.has(node.text) || STATIC[node.text] === undefined ? undefined : node.text;
+  }
+  const read = member(node);
+  if (read && ts.isIdentifier(read.object) && read.object.text === 'globalThis' && !declared.names.has('globalThis')) {
+    return STATIC[read.name] === undefined ? undefined : read.name;
+  }
+  return undefined;
 }
 
 /** Why this node uses a built-in the pages do not list, if it does. */
-function unlistedBuiltIn(node: ts.Node, declared: ReadonlySet<string>): string | undefined {
-  if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression)) {
-    const { expression: receiver, name } = node.expression;
-    const owner = ts.isIdentifier(receiver) ? receiver.text : undefined;
-    const statics = owner === undefined ? undefined : STATIC[owner];
-    const global = owner !== undefined && (!declared.has(owner) || owner === 'crypto' || owner === 'cf');
-    if (statics !== undefined && global) {
-      return statics.includes(name.text) ? undefined : `a method runtime 2.0 does not list (${owner}.${name.text})`;
+function unlistedBuiltIn(node: ts.Node, declared: Declared): string | undefined {
+  const read = member(node);
+  if (read !== undefined) {
+    const { object, name } = read;
+    // `globalThis.Map`: the global's own name must be listed.
+    if (ts.isIdentifier(object) && object.text === 'globalThis' && !declared.names.has('globalThis')) {
+      return GLOBALS.has(name) ? undefined : `a global runtime 2.0 does not list (globalThis.${name})`;
     }
-    return METHODS.has(name.text) ? undefined : `a method runtime 2.0 does not list (.${name.text}())`;
+    // `String.prototype.at`: a prototype's methods are the listed ones.
+    const prototype = member(object);
+    if (prototype?.name === 'prototype' && ownerOf(prototype.object, declared) !== undefined) {
+      return METHODS.has(name) ? undefined : `a method runtime 2.0 does not list (.${name}())`;
+    }
+    // `Array.from`, called or not (`Array.from.call(…)`, `const f = Array.from`).
+    const owner = ownerOf(object, declared);
+    if (owner !== undefined) {
+      const listed = (STATIC[owner] ?? []).includes(name) || (PROPERTIES[owner] ?? []).includes(name);
+      return listed || name === 'prototype' ? undefined : `a method runtime 2.0 does not list (${owner}.${name})`;
+    }
+    // Any other receiver's type is not known here: a method called by a name no listed prototype has.
+    if (ts.isCallExpression(node.parent) && node.parent.expression === node && !METHODS.has(name)) {
+      return `a method runtime 2.0 does not list (.${name}())`;
+    }
+    return undefined;
   }
-  if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'RegExp') {
+  // `x[name](…)`: a method known only at run time.
+  if (
+    ts.isCallExpression(node) &&
+    ts.isElementAccessExpression(node.expression) &&
+    !ts.isStringLiteralLike(node.expression.argumentExpression)
+  ) {
+    return 'a method named only at run time (x[name]())';
+  }
+  const regExp =
+    (ts.isNewExpression(node) || ts.isCallExpression(node)) &&
+    ts.isIdentifier(node.expression) &&
+    node.expression.text === 'RegExp' &&
+    !declared.names.has('RegExp');
+  if (regExp) {
     const flags = node.arguments?.[1];
     if (flags === undefined) return undefined;
     if (!ts.isStringLiteralLike(flags)) return 'RegExp flags not known until run time';
     return /[^gim]/.test(flags.text) ? `a regular expression flag past ES 5.1 (${flags.text})` : undefined;
   }
-  if (ts.isIdentifier(node) && isReference(node) && !declared.has(node.text) && !GLOBALS.has(node.text)) {
+  if (ts.isIdentifier(node) && isReference(node) && !declared.names.has(node.text) && !GLOBALS.has(node.text)) {
     return `a global runtime 2.0 does not list (${node.text})`;
   }
   return undefined;
@@ -293,19 +388,17 @@ function unlistedBuiltIn(node: ts.Node, declared: ReadonlySet<string>): string |
 function isReference(node: ts.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
-  if ((ts.isPropertyAssignment(parent) || ts.isPropertySignature(parent)) && parent.name === node) return false;
-  if (ts.isLabeledStatement(parent) || ts.isBreakOrContinueStatement(parent)) return false;
-  if (
-    (ts.isVariableDeclaration(parent) ||
-      ts.isFunctionDeclaration(parent) ||
-      ts.isFunctionExpression(parent) ||
-      ts.isParameter(parent) ||
-      ts.isImportClause(parent) ||
-      ts.isNamespaceImport(parent) ||
-      ts.isImportSpecifier(parent)) &&
-    parent.name === node
-  ) {
-    return false;
-  }
-  return true;
+  const named =
+    ts.isPropertyAssignment(parent) ||
+    ts.isGetAccessorDeclaration(parent) ||
+    ts.isSetAccessorDeclaration(parent) ||
+    ts.isVariableDeclaration(parent) ||
+    ts.isFunctionDeclaration(parent) ||
+    ts.isFunctionExpression(parent) ||
+    ts.isParameter(parent) ||
+    ts.isImportClause(parent) ||
+    ts.isNamespaceImport(parent) ||
+    ts.isImportSpecifier(parent);
+  if (named && parent.name === node) return false;
+  return !ts.isLabeledStatement(parent) && !ts.isBreakOrContinueStatement(parent);
 }

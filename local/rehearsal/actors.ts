@@ -330,7 +330,7 @@ export async function shopper(context: DropContext, index: number): Promise<void
     // turn lasts, the shopper presses again; the turn passed, the press is refused `ADMISSION_EXPIRED` and
     // the reload queues them at the back; all sold, the page says so. The rehearsal asks the queue with the
     // ticket kept instead, which tells the same three things (let in, `turnPassed`, SOLD_OUT) at about the
-    // same cadence (`pollSeconds`: 1 s while every unit is held), and counts the shopper as waiting.
+    // same cadence (`pollSeconds`: 1 s near the end), and counts the shopper as waiting.
     if (context.queue && code === 'SOLD_OUT' && Date.now() - arrived < QUEUE_GIVE_UP_MS) {
       context.queue.waitAgain(customerId);
       await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -11,7 +11,7 @@ export interface Place {
   ticket: string;
   admission?: string;
   mayReturn?: number;
-  /** When to ask again: 1 s while every unit is held, else 2 s. */
+  /** When to ask again: 1 s near the end (every unit held, or no more left than held), else 2 s. */
   pollSeconds: number;
   turnPassed?: boolean;
 }

@@ -318,6 +318,13 @@ describe('the CloudFront Functions sandbox', () => {
     ['a newer method', "const c = 'a'.at(0);", /does not list \(\.at\(\)\)/],
     ['a RegExp flag past ES 5.1', "const r = new RegExp('a', 's');", /a regular expression flag past ES 5\.1 \(s\)/],
     ['RegExp flags known only at run time', "const f = 'g'; const r = new RegExp('a', f);", /not known until run/],
+    ['RegExp flags without new', "const r = RegExp('a', 'y');", /a regular expression flag past ES 5\.1 \(y\)/],
+    ['a method by element access', "const c = 'a'['at'](0);", /does not list \(\.at\(\)\)/],
+    ['a method named at run time', "const n = 'at'; const c = 'a'[n](0);", /a method named only at run time/],
+    ['a static method through call', 'const a = Array.from.call(null, [1]);', /does not list \(Array\.from\)/],
+    ['a static method read, not called', 'const from = Array.from;', /does not list \(Array\.from\)/],
+    ['a prototype method it does not list', "const c = String.prototype.at.call('a', 0);", /\(\.at\(\)\)/],
+    ['a global through globalThis', 'const m = new globalThis.Map();', /does not list \(globalThis\.Map\)/],
   ])('refuses %s at synth, which runtime 2.0 does not list', (_name, code, message) => {
     const source = `${code}\nfunction handler(event) { return event.request; }\n`;
 
@@ -336,6 +343,8 @@ describe('the CloudFront Functions sandbox', () => {
       "  const h = crypto.createHash('sha256').update(mark + n).digest('hex');",
       '  for (const name in { a: 1 }) n += name.length;',
       "  n += Object.keys({ b: 1 }).length + 'a'.codePointAt(0) - 97 + Math.max(0, Buffer.from('a').toString('hex').length - 2);",
+      "  const keep = { get one() { return Number.EPSILON > 0 ? 1 : 0; } }; n += keep.one - keep['one'];",
+      '  outer: for (;;) { if (Math.PI > 3) break outer; }',
       '  try { await Promise.resolve(n); } catch (e) { n = 0; }',
       "  return { statusCode: 200, body: { encoding: 'text', data: [n, h.length, pattern.test('ab')].join(' ') } };",
       '}',
@@ -1017,6 +1026,7 @@ describe('the waiting room at the edge', () => {
     it.each([
       ['plenty left', { available: 50, held: 10 }, 'OPEN', 2],
       ['no more left than held', { available: 10, held: 10 }, 'OPEN', 1],
+      ['one more left than held', { available: 11, held: 10 }, 'OPEN', 2],
       ['the last units going', { available: 1, held: 40 }, 'OPEN', 1],
       ['every unit held', { available: 0, held: 3 }, 'WAITING_FOR_RETURNS', 1],
       ['stock not known yet', { available: -1, held: 0 }, 'OPEN', 2],

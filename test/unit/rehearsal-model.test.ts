@@ -504,7 +504,8 @@ test("a waiting shopper asks the queue again on the page's cadence, the answer's
     { state: 'OPEN', admitted: true, ticket, admission: 'in', pollSeconds: 2 },
   ];
   const expected = [1000, 2000, 2000];
-  // The waits between polls, told from the other timers by their lengths (none of which is a whole second).
+  // The waits between polls, told from the other timers by their lengths. The shopper's one other whole-second
+  // wait (let in, then SOLD_OUT) does not run here: the reservation is answered DROP_CLOSED.
   const pollWaits = async (run: () => Promise<void>) => {
     const timers = jest.spyOn(globalThis, 'setTimeout');
     try {
