@@ -135,11 +135,15 @@ function binary(node: ts.BinaryExpression): string | undefined {
 
 /** ES 5.1's regular expressions: flags g, i and m; no named groups, no lookbehind. */
 function regExp(literal: string): string | undefined {
-  const flags = literal.slice(literal.lastIndexOf('/') + 1);
-  if (/[^gim]/.test(flags)) return `a regular expression flag past ES 5.1 (${flags})`;
+  const flags = flagsPastEs51(literal.slice(literal.lastIndexOf('/') + 1));
+  if (flags !== undefined) return flags;
   if (/\(\?<[=!]/.test(literal)) return 'a lookbehind in a regular expression';
   if (/\(\?<[A-Za-z_$]/.test(literal)) return 'a named group in a regular expression';
   return undefined;
+}
+
+function flagsPastEs51(flags: string): string | undefined {
+  return /[^gim]/.test(flags) ? `a regular expression flag past ES 5.1 (${flags})` : undefined;
 }
 
 function isAsync(node: ts.Node): boolean {
@@ -259,25 +263,27 @@ function declaredNames(file: ts.SourceFile): Declared {
   const names = new Set<string>();
   const modules = new Map<string, string>();
   const visit = (node: ts.Node): void => {
-    if (
-      (ts.isVariableDeclaration(node) ||
-        ts.isFunctionDeclaration(node) ||
-        ts.isFunctionExpression(node) ||
-        ts.isParameter(node) ||
-        ts.isImportClause(node) ||
-        ts.isNamespaceImport(node) ||
-        ts.isImportSpecifier(node)) &&
-      node.name !== undefined &&
-      ts.isIdentifier(node.name)
-    ) {
-      names.add(node.name.text);
-    }
+    const name = declaredName(node);
+    if (name !== undefined) names.add(name.text);
     const module = moduleOf(node);
     if (module !== undefined) modules.set(module[0], module[1]);
     ts.forEachChild(node, visit);
   };
   visit(file);
   return { names, modules };
+}
+
+/** The name this node declares: a variable, function, parameter or import's; undefined for anything else. */
+function declaredName(node: ts.Node): ts.Identifier | undefined {
+  const declaration =
+    ts.isVariableDeclaration(node) ||
+    ts.isFunctionDeclaration(node) ||
+    ts.isFunctionExpression(node) ||
+    ts.isParameter(node) ||
+    ts.isImportClause(node) ||
+    ts.isNamespaceImport(node) ||
+    ts.isImportSpecifier(node);
+  return declaration && node.name !== undefined && ts.isIdentifier(node.name) ? node.name : undefined;
 }
 
 /** The local name and listed module of an import or a `require`, if this node is one. */
@@ -376,7 +382,7 @@ function unlistedBuiltIn(node: ts.Node, declared: Declared): string | undefined 
     const flags = node.arguments?.[1];
     if (flags === undefined) return undefined;
     if (!ts.isStringLiteralLike(flags)) return 'RegExp flags not known until run time';
-    return /[^gim]/.test(flags.text) ? `a regular expression flag past ES 5.1 (${flags.text})` : undefined;
+    return flagsPastEs51(flags.text);
   }
   if (ts.isIdentifier(node) && isReference(node) && !declared.names.has(node.text) && !GLOBALS.has(node.text)) {
     return `a global runtime 2.0 does not list (${node.text})`;
@@ -388,17 +394,8 @@ function unlistedBuiltIn(node: ts.Node, declared: Declared): string | undefined 
 function isReference(node: ts.Identifier): boolean {
   const parent = node.parent;
   if (ts.isPropertyAccessExpression(parent) && parent.name === node) return false;
-  const named =
-    ts.isPropertyAssignment(parent) ||
-    ts.isGetAccessorDeclaration(parent) ||
-    ts.isSetAccessorDeclaration(parent) ||
-    ts.isVariableDeclaration(parent) ||
-    ts.isFunctionDeclaration(parent) ||
-    ts.isFunctionExpression(parent) ||
-    ts.isParameter(parent) ||
-    ts.isImportClause(parent) ||
-    ts.isNamespaceImport(parent) ||
-    ts.isImportSpecifier(parent);
-  if (named && parent.name === node) return false;
+  const key =
+    ts.isPropertyAssignment(parent) || ts.isGetAccessorDeclaration(parent) || ts.isSetAccessorDeclaration(parent);
+  if ((key && parent.name === node) || declaredName(parent) === node) return false;
   return !ts.isLabeledStatement(parent) && !ts.isBreakOrContinueStatement(parent);
 }
