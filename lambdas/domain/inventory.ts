@@ -174,6 +174,7 @@ export class Inventory {
       return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
     }
 
+    const giveUpAt = nowMs + contentionRetries.budgetMs;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const available = await this.availableByShard(product);
       const allocation = this.allocate(available, request.quantity);
@@ -213,6 +214,8 @@ export class Inventory {
           for (const [shard, units] of outcome.available) this.deps.view.correct(product.sku, shard, units);
           break;
         case 'contended':
+          // Throttled tries take the SDK seconds each: past the budget, BUSY while there is time to say so.
+          if (this.deps.clock.now() >= giveUpAt) throw new BusyError();
           await this.deps.sleep(jitteredBackoffMs(attempt));
           break;
       }
