@@ -43,6 +43,12 @@ export const EdgeRoom = z.object({
   /** The units ever taken at `at` (the drop's `taken`; absent when unknown), for the next tick's measurement. */
   taken: z.optional(z.int().check(z.gte(0))),
   /**
+   * Reservation attempts the origin ever shed for load by `at` (absent when unknown), and the refusals per
+   * second it shed lately: while it sheds, the boundary lets no more in faster.
+   */
+  shed: z.optional(z.int().check(z.gte(0))),
+  shedRate: z.optional(z.number().check(z.gte(0))),
+  /**
    * Order keys at or below the floor have had their turn (`ADMISSION_WINDOW_MS` of open drop since the
    * boundary passed them): the edge refuses their admissions and the queue says their turn passed. Absent
    * until the first window has run.

@@ -69,6 +69,11 @@ export const keyPrefixes = {
    * `FEEDBACK#<sku>#COUNTS#<n>`: the SKU's counts, spread over `FEEDBACK_COUNT_SHARDS` items.
    */
   feedback: 'FEEDBACK#',
+  /**
+   * `LOAD#<sku>#<n>`: reservation attempts the origin shed for load (answered 429 or 503), counted per SKU
+   * over `LOAD_COUNT_SHARDS` items, for the waiting room's controller.
+   */
+  load: 'LOAD#',
 } as const;
 
 export type KeyPrefix = (typeof keyPrefixes)[keyof typeof keyPrefixes];
@@ -95,6 +100,12 @@ export const BACKGROUND_KEY_PREFIXES: readonly KeyPrefix[] = [
  * the plan's environments need (`contract/stock-view.ts`).
  */
 export const MAX_SHARDS = 10_000;
+
+/**
+ * The origin's shed counts are spread over this many items: every environment that sheds adds to one it
+ * picked at random, so a spike of refusals never queues on one partition.
+ */
+export const LOAD_COUNT_SHARDS = 8;
 
 /** Feedback counts are spread over this many items, so a wave of answers never queues on one partition. */
 export const FEEDBACK_COUNT_SHARDS = 8;

@@ -19,6 +19,13 @@
  * `taken` is unknown (snapshots from a publisher that does not say what came back) does it measure that
  * net fall, as before.
  *
+ * What the stock path takes cannot show an origin that turns shoppers away: with fewer units taken than the
+ * target because the stock path is overwhelmed (DynamoDB throttling its shards, transactions conflicting),
+ * speeding up would let in more shoppers to be refused. So the controller also reads the origin's load:
+ * the reservation attempts it shed (answered 429 or 503; `./origin-load.ts`). While it sheds at least one a
+ * second and at least a tenth of what it serves (units taken plus refusals), the boundary does not speed up
+ * and slows by a third every tick, as when too much is taken.
+ *
  * Behind the boundary a floor follows it, a window of open drop late (`ADMISSION_WINDOW_MS`): a shopper let
  * in has that long to use their turn, and then the edge refuses their admission. So when held units come
  * back, the boundary's next move hands them to the next tickets in line; the shoppers whose turn passed,
@@ -31,6 +38,7 @@
 import { ADMISSION_KEYS_KEY, ADMISSION_WINDOW_MS, PRE_QUEUE_MS, roomKey } from '../../contract/drops';
 import { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge-values';
 import type { EdgeKeyValues } from './edge-state';
+import type { ShedCounts } from './origin-load';
 import type { Clock } from './ports';
 
 /** A fresh key signs from the start; the one before it keeps verifying what it signed for a day. */
@@ -72,6 +80,8 @@ export interface AdmissionControllerDeps {
   readonly capacityUnitsPerSecond: number;
   /** Open time (ms) an admitted shopper has to use their turn; `ADMISSION_WINDOW_MS` unless given. */
   readonly windowMs?: number;
+  /** The origin's shed counts; without them (or when they cannot be read) the take alone steers. */
+  readonly shedCounts?: Pick<ShedCounts, 'total'>;
 }
 
 /** What the controller keeps between ticks, beside the boundary: the availability and take it last saw. */
@@ -141,10 +151,21 @@ export class AdmissionController {
     const room: Room = stored.success
       ? (stored.data as Room)
       : { v: 1, boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0, at: now };
-    const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond, this.deps.windowMs);
+    const shed = await this.shedTotal(sku);
+    const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond, this.deps.windowMs, shed);
     if (next === undefined) return false;
     await this.deps.values.write(roomKey(sku), next);
     return true;
+  }
+
+  /** The origin's shed count for the SKU, or undefined when there are no counts or they cannot be read. */
+  private async shedTotal(sku: string): Promise<number | undefined> {
+    try {
+      return await this.deps.shedCounts?.total(sku);
+    } catch {
+      // Unknown for this tick: the room keeps the last count, and the next read measures from it.
+      return undefined;
+    }
   }
 }
 
@@ -160,8 +181,9 @@ export function nextRoom(
   now: number,
   capacity: number,
   windowMs: number = ADMISSION_WINDOW_MS,
+  shed?: number,
 ): Room | undefined {
-  const moved = movedBoundary(room, drop, now, capacity);
+  const moved = movedBoundary(room, drop, now, capacity, shed);
   // At most half a hold: a shopper refused while every unit was held has had their turn when holds lapse.
   const window = Math.max(
     MIN_WINDOW_MS,
@@ -170,7 +192,13 @@ export function nextRoom(
   return moved && withFloor(moved, room, drop, now, window);
 }
 
-function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: number): Room | undefined {
+function movedBoundary(
+  room: Room,
+  drop: EdgeDropState,
+  now: number,
+  capacity: number,
+  shed: number | undefined,
+): Room | undefined {
   const startsAt = Date.parse(drop.startsAt);
   if (drop.available === 0 && drop.held === 0) return undefined;
   if (drop.available === -1) {
@@ -184,7 +212,15 @@ function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: n
   const measured = seconds > 0 ? takenSince(room, drop) / seconds : room.rate;
   const rate = Number((SMOOTHING * measured + (1 - SMOOTHING) * room.rate).toFixed(2));
   const known = drop.taken !== undefined && drop.taken >= 0;
-  const base = { v: 1 as const, rate, at: now, available: drop.available, ...(known ? { taken: drop.taken } : {}) };
+  const load = shedLoad(room, shed, seconds);
+  const base = {
+    v: 1 as const,
+    rate,
+    at: now,
+    available: drop.available,
+    ...(known ? { taken: drop.taken } : {}),
+    ...load,
+  };
   const standing = now < startsAt || drop.state !== 'OPEN' || drop.available === 0;
   if (standing) {
     const boundary = now < startsAt ? startsAt - PRE_QUEUE_MS : room.boundary;
@@ -197,11 +233,13 @@ function movedBoundary(room: Room, drop: EdgeDropState, now: number, capacity: n
   const [speed, dated] =
     room.speed === 0
       ? [START_SPEED, spedUp]
-      : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
-        ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
-        : rate > 1.2 * target
-          ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
-          : [room.speed, kept];
+      : shedding(rate, load.shedRate)
+        ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
+        : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
+          ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
+          : rate > 1.2 * target
+            ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
+            : [room.speed, kept];
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
   return { ...base, boundary, speed: Math.round(speed), ...dated };
@@ -236,6 +274,33 @@ function floorOf(room: Room): Partial<Room> {
   const floor = { floor: room.floor, floorAt: room.floorAt ?? room.at };
   if (room.lastFloor === undefined) return floor;
   return { ...floor, lastFloor: room.lastFloor, lastFloorAt: room.lastFloorAt ?? floor.floorAt };
+}
+
+/** Refusals a second that say the origin sheds: at least this many, and at least `SHED_SHARE` of all served. */
+const SHED_FLOOR = 1;
+const SHED_SHARE = 0.1;
+
+/**
+ * The origin's shed count and its smoothed rate one tick on. A count not read this tick keeps the last one
+ * (the next read measures from it) and the rate as it was; a count that fell (the items were cleared) is
+ * read as nothing shed.
+ */
+function shedLoad(room: Room, shed: number | undefined, seconds: number): Pick<Room, 'shed' | 'shedRate'> {
+  const last = { ...(room.shed === undefined ? {} : { shed: room.shed }), ...rateOf(room.shedRate) };
+  if (shed === undefined) return last;
+  if (room.shed === undefined || seconds <= 0) return { ...last, shed };
+  const measured = Math.max(0, shed - room.shed) / seconds;
+  return { shed, shedRate: Number((SMOOTHING * measured + (1 - SMOOTHING) * (room.shedRate ?? 0)).toFixed(2)) };
+}
+
+function rateOf(shedRate: number | undefined): Pick<Room, 'shedRate'> {
+  return shedRate === undefined ? {} : { shedRate };
+}
+
+/** Whether the origin sheds enough of what it is asked to hold the boundary back: see the module's doc. */
+function shedding(rate: number, shedRate: number | undefined): boolean {
+  if (shedRate === undefined) return false;
+  return shedRate >= SHED_FLOOR && shedRate >= SHED_SHARE * (rate + shedRate);
 }
 
 /**

@@ -1,12 +1,13 @@
 // (API Gateway) --> reserve --> DynamoDB transaction (shard + limit + reservation + idempotency key)
+//                            \-> refused for load: counted (LOAD#) for the waiting room's controller
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import * as z from 'zod/mini';
 import { ADMISSION_HEADER, TURN_PASSED_HEADER } from '../../contract/drops';
 import { metricNames } from '../../contract/metrics';
 import { IdempotencyKey, ReservationBody, skuPath, withBody } from '../../contract/requests';
 import { verifiedCustomer } from '../domain/identity';
-import { admissions, identity, inventory } from '../shared/composition';
-import { type HttpResult, httpApi, json } from '../shared/http';
+import { admissions, identity, inventory, shedReporter } from '../shared/composition';
+import { type HttpResult, httpApi, isShedForLoad, json } from '../shared/http';
 import { metrics } from '../shared/powertools/metrics';
 import { reservationView } from '../shared/representations';
 
@@ -21,6 +22,19 @@ const Request = z.extend(skuPath, {
 });
 
 export async function createReservation(event: z.infer<typeof Request>): Promise<HttpResult> {
+  try {
+    return await reserve(event);
+  } catch (error) {
+    // Refused for load: the waiting room's controller holds the boundary back while the origin sheds.
+    if (isShedForLoad(error)) shedReporter.shed(event.pathParameters.sku);
+    throw error;
+  } finally {
+    // At most once a second, and never failing the answer.
+    await shedReporter.flushIfDue();
+  }
+}
+
+async function reserve(event: z.infer<typeof Request>): Promise<HttpResult> {
   // With the shop's identity provider configured: the verified subject, which the body must name.
   const customerId = await verifiedCustomer(identity, event.headers.authorization, event.body.customerId);
   const { reservation, replayed } = await inventory.reserve({

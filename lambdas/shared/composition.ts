@@ -23,6 +23,7 @@ import { KeyValueStoreEdgeState, KeyValueStoreJson } from '../adapters/cloudfron
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
+import { DynamoDbShedCounts } from '../adapters/dynamodb-shed-counts';
 import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
 import { OidcIdentity } from '../adapters/oidc-identity';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
@@ -35,6 +36,7 @@ import { EdgeStates } from '../domain/edge-state';
 import { FEEDBACK_COOLDOWN_MS, Feedback } from '../domain/feedback';
 import { Fulfilment } from '../domain/fulfilment';
 import { Inventory } from '../domain/inventory';
+import { ShedReporter } from '../domain/origin-load';
 import { Outbox, Snapshots } from '../domain/outbox';
 import { Refunds } from '../domain/refunds';
 import { StockView } from '../domain/stock-view';
@@ -157,7 +159,18 @@ export const admissionController = /* @__PURE__ */ wire(
         defaultValue: DEFAULT_ADMISSION_UNITS_PER_SECOND,
       }),
       windowMs: getNumberFromEnv({ key: envVars.admissionWindow, defaultValue: ADMISSION_WINDOW_MS / 1000 }) * 1000,
+      shedCounts: new DynamoDbShedCounts(documentClient, tableName),
     }),
+);
+
+/** The reservation path's refusals for load, counted for the admission controller. */
+export const shedReporter = /* @__PURE__ */ wire(
+  () =>
+    new ShedReporter(new DynamoDbShedCounts(documentClient, tableName), clock, (error) =>
+      logger.warn('Could not count reservation attempts shed for load', {
+        errorName: error instanceof Error ? error.name : 'unknown',
+      }),
+    ),
 );
 
 /** Each drop's public state in the edge's KeyValueStore, folded from the inventory topic. */

@@ -80,6 +80,15 @@ export function errorBody(code: ErrorCode | FaultCode, message: string) {
   return { error: { code, message } };
 }
 
+/**
+ * Whether the answer to `error` refuses a request for load: 429 BUSY (writes kept conflicting), 429
+ * THROTTLED or 503 UNAVAILABLE (a dependency throttled or failed) — what the waiting room's controller
+ * counts as the origin shedding (`lambdas/domain/origin-load.ts`).
+ */
+export function isShedForLoad(error: unknown): boolean {
+  return error instanceof BusyError || classifyAwsFault(error) !== undefined;
+}
+
 /** Maps any error to the contract's error shape. Nothing internal reaches the client. */
 export function toHttpError(error: unknown): HttpResult {
   if (error instanceof DomainError) {

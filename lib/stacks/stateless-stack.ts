@@ -74,7 +74,8 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   'create-reservation': {
     description: 'POST /products/{sku}/reservations: the hot path',
     aliased: true,
-    table: { reads: 'any', writes: ['STOCK#', 'LIMIT#', 'RESERVATION#', 'IDEMPOTENCY#'] },
+    // LOAD#: the attempts it refused for load, counted for the admission controller.
+    table: { reads: 'any', writes: ['STOCK#', 'LIMIT#', 'RESERVATION#', 'IDEMPOTENCY#', 'LOAD#'] },
   },
   'get-reservation': { description: 'GET /reservations/{id}', table: { reads: ['RESERVATION#'] } },
   'release-reservation': {
@@ -126,8 +127,8 @@ const functionSpecs: Readonly<Record<FunctionName, FunctionSpec>> = {
   },
   'advance-admission': {
     description: "moves each waiting room's admission boundary and keeps its signing keys, every second",
-    // Works on the edge's KeyValueStore alone; its table grant is the narrowest there is (it reads nothing).
-    table: { reads: ['PRODUCT#'] },
+    // Works on the edge's KeyValueStore; from the table it reads only the origin's shed counts.
+    table: { reads: ['LOAD#'] },
     timeout: Duration.seconds(70),
     // One controller at a time: a run that overlaps the next (a slow tick) would rotate the keys twice.
     reservedConcurrency: 1,

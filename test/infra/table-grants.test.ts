@@ -12,7 +12,7 @@ import type { FunctionName } from '../../lib/stacks/stateless-stack';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 const WRITES: Readonly<Record<FunctionName, readonly string[]>> = {
-  'create-reservation': ['IDEMPOTENCY#', 'LIMIT#', 'RESERVATION#', 'STOCK#'],
+  'create-reservation': ['IDEMPOTENCY#', 'LIMIT#', 'LOAD#', 'RESERVATION#', 'STOCK#'],
   'release-reservation': ['CHARGE#', 'LIMIT#', 'REFUND#', 'RESERVATION#', 'STOCK#'],
   'expire-holds': ['CHARGE#', 'LIMIT#', 'REFUND#', 'RESERVATION#', 'SNAPSHOT#', 'STOCK#', 'STOCKVIEW#'],
   'checkout-reservation': ['CHARGE#', 'ORDER#', 'REFUND#', 'RESERVATION#', 'STOCK#'],
@@ -43,7 +43,7 @@ const READS: Readonly<Record<FunctionName, 'any' | readonly string[]>> = {
   'fulfil-orders': ['ORDER#'],
   'apply-channel-events': ['CHANNEL#'],
   'publish-edge-state': ['PRODUCT#'],
-  'advance-admission': ['PRODUCT#'],
+  'advance-admission': ['LOAD#'],
   'get-product': 'any',
   'create-reservation': 'any',
   'release-reservation': 'any',

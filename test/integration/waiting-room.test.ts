@@ -3,17 +3,27 @@
  * CloudFront Functions sandbox) issues signed tickets and admission tokens from the KeyValueStore's keys,
  * the admission controller moves the boundary once a second from what the stock path takes, and the
  * origin checks a token again and binds it to the customer. Tickets taken before the start are shuffled,
- * not first-come: the order the room admits them in is not the order they arrived in.
+ * not first-come: the order the room admits them in is not the order they arrived in. While the origin
+ * sheds attempts for load, the controller holds the boundary back.
  */
 import { request } from 'node:http';
+// The KeyValueStore signs with SigV4A: this registers the SDK's pure-JavaScript signer.
+import '@aws-sdk/signature-v4a';
+import { CloudFrontKeyValueStoreClient, GetKeyCommand } from '@aws-sdk/client-cloudfront-keyvaluestore';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ADMISSION_SKEW_MS } from '../../contract/drops';
+import { EdgeRoom } from '../../contract/edge-values';
+import { envVars } from '../../contract/env-vars';
+import { DynamoDbShedCounts } from '../../lambdas/adapters/dynamodb-shed-counts';
 import { ApiClient, attemptKey } from '../../local/api-client';
+import { LOCAL_AWS_ENV } from '../../local/emulators/embedded-aws';
 import { eventually } from '../support/eventually';
 import { expectBalanced } from '../support/ledger';
-import { startTestStack, type TestStack } from '../support/local-stack';
+import { type AssemblyTestStack, startTestStack } from '../support/local-stack';
 import { codeOf, waitingRoom } from '../support/waiting-room';
 
-let stack: TestStack;
+let stack: AssemblyTestStack;
 let api: ApiClient;
 
 beforeAll(async () => {
@@ -216,4 +226,59 @@ test('a drop without a waiting room admits everyone, and the queue says so', asy
     expect([place.status, place.body.admitted, place.body.position]).toEqual([200, true, 0]);
   });
   expect((await reserve(sku, 'anyone')).status).toBe(201);
+});
+
+test('while the origin sheds attempts for load, the controller holds the boundary back: the reservation function counts them, the controller reads the count', async () => {
+  const sku = 'room-shedding';
+  await roomOn(sku, { stock: 40 });
+  const { admission } = await letIn(sku, 'shed-1');
+  const local = { region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+  const dynamodb = new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb });
+  const counts = new DynamoDbShedCounts(DynamoDBDocumentClient.from(dynamodb), stack.tableName);
+  const endpoint = stack.endpoints.cloudfrontKeyValueStore;
+  if (!endpoint) throw new Error('the assembly stack runs no KeyValueStore');
+  const kvs = new CloudFrontKeyValueStoreClient({ ...local, endpointProvider: () => ({ url: new URL(endpoint) }) });
+  const arn = stack.environment('AdvanceAdmission')[envVars.edgeStoreArn];
+  const room = async () => {
+    const { Value } = await kvs.send(new GetKeyCommand({ KvsARN: arn, Key: `room:${sku}` }));
+    return EdgeRoom.parse(JSON.parse(String(Value)));
+  };
+  try {
+    // DynamoDB Local never throttles: the proxy before it refuses the hold's transaction as DynamoDB does
+    // under load, round after round, until the function gives up.
+    stack.dynamodbRequests.injectFault(['TransactWriteItems'], {
+      kind: 'error',
+      type: 'ProvisionedThroughputExceededException',
+    });
+    const refused = await reserve(sku, 'shed-1', admission);
+    stack.dynamodbRequests.clearFaults();
+
+    // Refused for load, whichever way the function gave up (its retries spent, or its deadline near).
+    expect(['429 BUSY', '429 THROTTLED', '503 UNAVAILABLE']).toContain(`${refused.status} ${codeOf(refused)}`);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(await counts.total(sku)).toBe(1);
+    // Nothing taken: the boundary has been speeding up. Many environments refusing, 20 attempts a second:
+    // the controller (the assembly's, ticking every second) reads the count and slows down.
+    const before = (await room()).speed;
+    expect(before).toBeGreaterThan(0);
+    const speeds: number[] = [];
+    const shedding = setInterval(() => void counts.add(sku, 10), 500);
+    try {
+      await eventually(
+        async () => {
+          const now = await room();
+          speeds.push(now.speed);
+          expect(now.shedRate).toBeGreaterThanOrEqual(1);
+          expect(now.speed).toBeLessThanOrEqual(Math.round(before * (2 / 3) ** 2));
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      clearInterval(shedding);
+    }
+  } finally {
+    stack.dynamodbRequests.clearFaults();
+    kvs.destroy();
+    dynamodb.destroy();
+  }
 });

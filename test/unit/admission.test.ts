@@ -13,6 +13,7 @@ import type { AdmissionKeys, EdgeDropState, EdgeRoom } from '../../contract/edge
 import { KeyValueStoreAdmissions, sign } from '../../lambdas/adapters/admission-tokens';
 import {
   AdmissionController,
+  type AdmissionControllerDeps,
   FEEDBACK_MS,
   KEY_PUBLISH_AHEAD_MS,
   KEY_ROTATION_MS,
@@ -283,6 +284,103 @@ describe('nextRoom, the admission boundary one tick on', () => {
   });
 });
 
+describe('nextRoom, the origin shedding attempts for load', () => {
+  const now = STARTS_AT + 5 * 60 * SECOND;
+  const WINDOW = 60_000;
+  // Too little taken for the target (10 a second): without the origin's load, a speed-up is due.
+  const starved = (overrides: Partial<EdgeRoom> = {}) =>
+    room(now, { speed: 3_000, rate: 0, available: 100, taken: 5, spedUpAt: now - 10 * SECOND, ...overrides });
+
+  it('speeds up as before while the origin sheds nothing', () => {
+    const next = nextRoom(starved({ shed: 40 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 40);
+
+    expect(next).toMatchObject({ speed: 4_500, shed: 40, shedRate: 0 });
+  });
+
+  it('slows by a third instead of speeding up while it sheds, however little is taken', () => {
+    // 12 refused in the second, smoothed with the last 12: 12 a second, against nothing taken.
+    const next = nextRoom(starved({ shed: 40, shedRate: 12 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 52);
+
+    expect(next).toMatchObject({ speed: 2_000, shed: 52, shedRate: 12, spedUpAt: now - 10 * SECOND });
+  });
+
+  it('slows every tick while the shedding lasts, to no less than 50 key-ms a second', () => {
+    let current = starved({ shed: 0, shedRate: 0 });
+    const speeds: number[] = [];
+    for (let tick = 1; tick <= 12; tick++) {
+      current = nextRoom(current, drop({ taken: 5 }), now + tick * SECOND, CAPACITY, WINDOW, tick * 20) as EdgeRoom;
+      speeds.push(current.speed);
+    }
+
+    expect(speeds.slice(0, 3)).toEqual([2_000, 1_333, 889]);
+    expect(speeds.at(-1)).toBe(50);
+    expect(Math.max(...speeds)).toBe(2_000);
+  });
+
+  it('reads a few refusals beside many units taken as no shedding: under a tenth of what the origin serves', () => {
+    // 20 taken a second (target 50 with 1,000 available) and 2 refused a second: 2 < 0.1 × 22.
+    const last = room(now, { speed: 3_000, rate: 20, available: 1_000, taken: 100, shed: 10, shedRate: 2 });
+
+    const next = nextRoom(last, drop({ available: 980, taken: 120 }), now, CAPACITY, WINDOW, 12);
+
+    expect(next).toMatchObject({ speed: 4_500, rate: 20, shedRate: 2 });
+  });
+
+  it('reads less than one refusal a second as no shedding', () => {
+    const next = nextRoom(starved({ shed: 3, shedRate: 0.9 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 4);
+
+    expect(next).toMatchObject({ speed: 4_500, shedRate: 0.95 });
+  });
+
+  it('speeds up again once the shedding has died down', () => {
+    let current = starved({ shed: 100, shedRate: 8 });
+    const speeds: number[] = [];
+    for (let tick = 1; tick <= 6; tick++) {
+      current = nextRoom(current, drop({ taken: 5 }), now + tick * SECOND, CAPACITY, WINDOW, 100) as EdgeRoom;
+      speeds.push(current.speed);
+    }
+
+    // The smoothed rate halves each tick: 4, 2, 1 (still shedding), then 0.5: up by half from the stored
+    // 889, then no further for 3 s.
+    expect(speeds).toEqual([2_000, 1_333, 889, 1_334, 1_334, 1_334]);
+  });
+
+  it('keeps the last count and rate when the count could not be read, and measures from it at the next read', () => {
+    const unread = nextRoom(starved({ shed: 40, shedRate: 12 }), drop({ taken: 5 }), now, CAPACITY, WINDOW);
+    const later = nextRoom(unread as EdgeRoom, drop({ taken: 5 }), now + 2 * SECOND, CAPACITY, WINDOW, 80);
+
+    expect(unread).toMatchObject({ speed: 2_000, shed: 40, shedRate: 12 });
+    // 40 refused over the 2 s since: 20 a second, smoothed with 12.
+    expect(later).toMatchObject({ shed: 80, shedRate: 16 });
+  });
+
+  it('takes a count that fell (its items cleared) as nothing shed', () => {
+    const next = nextRoom(starved({ shed: 400, shedRate: 0 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 3);
+
+    expect(next).toMatchObject({ shed: 3, shedRate: 0, speed: 4_500 });
+  });
+
+  it('starts counting at the first count it reads, measuring nothing shed before it', () => {
+    const next = nextRoom(starved(), drop({ taken: 5 }), now, CAPACITY, WINDOW, 500);
+
+    expect(next).toMatchObject({ shed: 500, speed: 4_500 });
+    expect(next).not.toHaveProperty('shedRate');
+  });
+
+  it('keeps the count while standing still, so that the next move measures from it', () => {
+    const next = nextRoom(
+      starved({ shed: 40, shedRate: 12 }),
+      drop({ state: 'PAUSED', taken: 5 }),
+      now,
+      CAPACITY,
+      WINDOW,
+      46,
+    );
+
+    expect(next).toMatchObject({ speed: 0, shed: 46, shedRate: 9 });
+  });
+});
+
 describe('nextRoom, the floor: a window of open drop after the boundary passed them, turns pass', () => {
   const WINDOW = 30 * SECOND;
   const start = STARTS_AT + 10 * SECOND;
@@ -439,7 +537,11 @@ function memoryValues(initial: Record<string, unknown> = {}) {
   return { values, map, writes };
 }
 
-function controller(initial: Record<string, unknown> = {}, startAt = STARTS_AT) {
+function controller(
+  initial: Record<string, unknown> = {},
+  startAt = STARTS_AT,
+  shedCounts?: AdmissionControllerDeps['shedCounts'],
+) {
   const store = memoryValues(initial);
   const clock = { ms: startAt, now: () => clock.ms };
   const secrets: string[] = [];
@@ -453,6 +555,7 @@ function controller(initial: Record<string, unknown> = {}, startAt = STARTS_AT) 
     clock,
     newSecret,
     capacityUnitsPerSecond: CAPACITY,
+    ...(shedCounts ? { shedCounts } : {}),
   });
   return { ...store, clock, secrets, admissions };
 }
@@ -595,6 +698,25 @@ describe('AdmissionController', () => {
     await admissions.tick();
 
     expect(map.get('room:on')).toMatchObject({ available: 100, taken: 42 });
+  });
+
+  it('feeds each room the origin’s shed count for its SKU, and moves it when the count cannot be read', async () => {
+    const now = STARTS_AT + 10 * SECOND;
+    const shedCounts = {
+      total: async (sku: string) => {
+        if (sku === 'unreadable') throw new Error('ProvisionedThroughputExceededException');
+        return sku === 'shedding' ? 77 : 0;
+      },
+    };
+    const { admissions, map } = controller(
+      { 'drop:shedding': drop(), 'drop:unreadable': drop(), 'room:unreadable': room(now, { shed: 5 }) },
+      now,
+      shedCounts,
+    );
+
+    expect(await admissions.tick()).toEqual(['shedding', 'unreadable']);
+    expect(map.get('room:shedding')).toMatchObject({ shed: 77, at: now });
+    expect(map.get('room:unreadable')).toMatchObject({ shed: 5, at: now });
   });
 
   it('starts a new room at the pre-queue start before the drop starts', async () => {

@@ -1,0 +1,65 @@
+/**
+ * The origin's load, as the waiting room's controller measures it: reservation attempts the origin shed
+ * (answered 429 THROTTLED or BUSY, or 503 UNAVAILABLE, because DynamoDB throttled, transactions kept
+ * conflicting or a dependency failed), counted per SKU. What the stock path takes shows how fast units go;
+ * it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
+ * not let more in.
+ *
+ * Each execution environment counts its refusals in memory and adds them to the SKU's count at most once
+ * a second, on a reservation request of its own: one write a second per shedding environment, to an item
+ * other than the ones being throttled, never on the answer's way (a failed write keeps the count for the
+ * next try and changes no answer).
+ */
+import type { Clock } from './ports';
+
+/** The SKU's shed count, kept where every environment adds to it and the controller reads it. */
+export interface ShedCounts {
+  /** Adds `count` refusals to the SKU's count. */
+  add(sku: string, count: number): Promise<void>;
+  /** Refusals ever counted for the SKU (0 before the first). */
+  total(sku: string): Promise<number>;
+}
+
+/** At most one write a second per environment. */
+export const SHED_FLUSH_MS = 1_000;
+/**
+ * SKUs an environment counts between writes. The SKU comes from the request's path: attempts at made-up
+ * SKUs refused while DynamoDB throttles must not grow the map, nor the writes of the next flush. A drop's
+ * hot SKUs are a handful; refusals for further SKUs are not counted until the next write.
+ */
+export const MAX_PENDING_SKUS = 8;
+
+export class ShedReporter {
+  private readonly pending = new Map<string, number>();
+  private flushedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly counts: ShedCounts,
+    private readonly clock: Clock,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {}
+
+  /** One attempt for the SKU was refused for load. */
+  shed(sku: string): void {
+    const counted = this.pending.get(sku);
+    if (counted === undefined && this.pending.size >= MAX_PENDING_SKUS) return;
+    this.pending.set(sku, (counted ?? 0) + 1);
+  }
+
+  /** Adds what was counted since the last write, when there is any and a second has passed since it. */
+  async flushIfDue(): Promise<void> {
+    const now = this.clock.now();
+    if (this.pending.size === 0 || now - this.flushedAt < SHED_FLUSH_MS) return;
+    this.flushedAt = now;
+    for (const [sku, count] of [...this.pending]) {
+      this.pending.delete(sku);
+      try {
+        await this.counts.add(sku, count);
+      } catch (error) {
+        // Kept for the next write: a count the controller reads late still says the origin sheds.
+        this.pending.set(sku, (this.pending.get(sku) ?? 0) + count);
+        this.onError(error);
+      }
+    }
+  }
+}
