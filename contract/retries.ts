@@ -7,11 +7,12 @@ export const contentionRetries = {
   /** Tries per reservation, restock or checkout step before the answer is BUSY. */
   maxAttempts: 12,
   /**
-   * The longest a reservation keeps trying (ms from its start): a contended try that ends past it is the
-   * last, and the answer is BUSY. Conflicts back off in milliseconds and never come near it; DynamoDB
-   * throttling does: the SDK retries each throttled call itself, with backoffs of up to seconds, and twelve
-   * such calls outlast the function's 10 s, which then ends without an answer of its own (nor a count of
-   * the refusal for the waiting room's controller).
+   * The longest a reservation or checkout keeps trying (ms from its start): a contended try that ends past
+   * it is the last, and the answer is BUSY. Conflicts back off in milliseconds and never come near it;
+   * DynamoDB throttling does: the SDK retries each throttled call itself, with backoffs of up to seconds,
+   * and twelve such calls outlast the function's 10 s, which then ends without an answer of its own (nor a
+   * count of the refusal for the waiting room's controller). The try under way when the budget runs out
+   * still takes what its calls take (each bounded by `awsCallLimits`).
    */
   budgetMs: 3_000,
   /** Full-jitter backoff: a random wait under min(cap, base × 2^attempt). */

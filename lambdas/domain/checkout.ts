@@ -45,11 +45,12 @@ export class Checkout {
   constructor(private readonly deps: CheckoutDeps) {}
 
   async checkout(reservationId: string, paymentToken: string): Promise<CheckoutResult> {
+    const giveUpAt = this.deps.clock.now() + contentionRetries.budgetMs;
     const found = await this.deps.store.getReservation(reservationId);
     if (!found) throw new NotFoundError('No such reservation');
     if (found.status === 'CONFIRMED') return this.existingOrder(found);
     this.assertCheckable(found);
-    const reservation = await this.clearCharge(reservationId);
+    const reservation = await this.clearCharge(reservationId, giveUpAt);
     if (reservation.status === 'CONFIRMED') return this.existingOrder(reservation);
 
     const amountCents = amountDue(reservation);
@@ -81,6 +82,7 @@ export class Checkout {
       const outcome = await this.deps.store.confirmHold(reservation, order, this.deps.clock.now());
       if (outcome.kind === 'ended') return { order, replayed: false };
       if (outcome.kind === 'not-held') return this.lost(reservationId, outcome.current);
+      if (this.deps.clock.now() >= giveUpAt) break;
       await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     // Still HELD: the charge stays for the retry (same key, same charge); the hold's end refunds it if none comes.
@@ -98,7 +100,7 @@ export class Checkout {
    * owes a refund. Returns the cleared hold, or the hold as a concurrent
    * checkout confirmed it.
    */
-  private async clearCharge(reservationId: string): Promise<Reservation> {
+  private async clearCharge(reservationId: string, giveUpAt: number): Promise<Reservation> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const outcome = await this.deps.store.clearCharge(reservationId, this.deps.clock.now());
       if (outcome.kind === 'cleared') return outcome.reservation;
@@ -106,6 +108,7 @@ export class Checkout {
         if (outcome.current?.status === 'CONFIRMED') return outcome.current;
         return this.refuse(outcome.current);
       }
+      if (this.deps.clock.now() >= giveUpAt) break;
       await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     throw new BusyError();

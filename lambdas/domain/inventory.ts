@@ -147,6 +147,8 @@ export class Inventory {
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
     if (!isUnitCount(request.quantity))
       throw new ValidationError('quantity must be a whole number of units, at least 1');
+    // The budget counts from the request's start: the product read and the admission check spend it too.
+    const giveUpAt = this.deps.clock.now() + contentionRetries.budgetMs;
     const product = await this.product(request.sku);
     const nowMs = this.deps.clock.now();
     // A retry of a request that made a hold gets its hold, even if the drop was paused, closed or postponed since.
@@ -174,7 +176,6 @@ export class Inventory {
       return this.replayOr(request, new LimitExceededError(product.maxPerCustomer));
     }
 
-    const giveUpAt = nowMs + contentionRetries.budgetMs;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const available = await this.availableByShard(product);
       const allocation = this.allocate(available, request.quantity);

@@ -244,6 +244,24 @@ describe('checkout', () => {
     expect(drop.payments.allCharges()).toEqual([expect.objectContaining({ chargeId: order.chargeId })]);
   });
 
+  test.each(['clearCharge', 'confirmHold'] as const)(
+    'a checkout whose %s tries take long (throttled calls the SDK retried for a second each) answers BUSY once 3 s are spent',
+    async (method) => {
+      const drop = fakeDrop();
+      const hold = await holdOne(drop);
+      drop.store.faults.contend(method, Number.POSITIVE_INFINITY);
+      const original = drop.store[method].bind(drop.store) as (...args: unknown[]) => Promise<unknown>;
+      (drop.store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
+        drop.clock.advance(1_000);
+        return original(...args);
+      };
+
+      await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(errors.BusyError);
+
+      expect(drop.store.faults.calls(method)).toBe(3);
+    },
+  );
+
   test('the release of a BUSY checkout’s hold refunds its charge at once', async () => {
     const drop = fakeDrop();
     const hold = await holdOne(drop);
