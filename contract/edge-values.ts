@@ -43,10 +43,12 @@ export const EdgeRoom = z.object({
   /** The units ever taken at `at` (the drop's `taken`; absent when unknown), for the next tick's measurement. */
   taken: z.optional(z.int().check(z.gte(0))),
   /**
-   * Reservation attempts the origin ever shed for load by `at` (absent when unknown), and the refusals per
-   * second it shed lately: while it sheds, the boundary lets no more in faster.
+   * Reservation attempts the origin ever shed for load (absent until first read), when that count was read
+   * (ms), and the refusals a second since the read before (absent when this tick read none): while the
+   * origin sheds, the boundary lets no more in faster.
    */
   shed: z.optional(z.int().check(z.gte(0))),
+  shedAt: z.optional(z.int()),
   shedRate: z.optional(z.number().check(z.gte(0))),
   /**
    * Order keys at or below the floor have had their turn (`ADMISSION_WINDOW_MS` of open drop since the

@@ -6,33 +6,49 @@
  * DynamoDB Developer Guide, "Understanding DynamoDB warm throughput in different scenarios"; hot
  * partitions "experience throttling while other operations may remain underutilized" — "DynamoDB
  * throttling resolution guide"), so these items are not throttled with the stock shards a spike
- * overwhelms. The controller reads all of them in one BatchGetItem.
+ * overwhelms (a table-wide throttle reaches them too). The controller reads all of them in one BatchGetItem.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { keyPrefixes, LOAD_COUNT_SHARDS } from '../../contract/inventory-table';
+import { inventoryTable, keyPrefixes, LOAD_COUNT_SHARDS } from '../../contract/inventory-table';
 import { BusyError } from '../domain/errors';
 import type { ShedCounts } from '../domain/origin-load';
 
 const countKey = (sku: string, shard: number) => `${keyPrefixes.load}${sku}#${shard}`;
 
 const BATCH_GET_ROUNDS = 5;
+const COUNT_TTL_SECONDS = 24 * 3600;
 
 export class DynamoDbShedCounts implements ShedCounts {
+  private readonly shard: number;
+
   constructor(
     private readonly client: DynamoDBDocumentClient,
     private readonly tableName: string,
-    private readonly shard: number = Math.floor(Math.random() * LOAD_COUNT_SHARDS),
-  ) {}
+    private readonly options: {
+      /** The item this environment adds to; one picked at random unless given. */
+      readonly shard?: number;
+      /** How long a write may take, its retries included, before it is given up (0: no bound). */
+      readonly writeTimeoutMs?: number;
+      readonly now?: () => number;
+    } = {},
+  ) {
+    this.shard = options.shard ?? Math.floor(Math.random() * LOAD_COUNT_SHARDS);
+  }
 
   async add(sku: string, count: number): Promise<void> {
+    const timeoutMs = this.options.writeTimeoutMs ?? 0;
+    const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);
     await this.client.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { pk: countKey(sku, this.shard) },
-        UpdateExpression: 'ADD shed :count',
-        ExpressionAttributeValues: { ':count': count },
+        // Kept a day past the last refusal: counts for SKUs a path made up do not stay (the table's TTL).
+        UpdateExpression: 'ADD shed :count SET #ttl = :ttl',
+        ExpressionAttributeNames: { '#ttl': inventoryTable.timeToLiveAttribute },
+        ExpressionAttributeValues: { ':count': count, ':ttl': nowSeconds + COUNT_TTL_SECONDS },
       }),
+      timeoutMs > 0 ? { abortSignal: AbortSignal.timeout(timeoutMs) } : {},
     );
   }
 
@@ -45,7 +61,10 @@ export class DynamoDbShedCounts implements ShedCounts {
       if (round === BATCH_GET_ROUNDS) throw new BusyError(1);
       if (round > 0) await sleep(25 * 2 ** round);
       const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'shed' } } }),
+        // Strongly consistent: an older copy would read as a fall, and the next read count its refusals twice.
+        new BatchGetCommand({
+          RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'shed', ConsistentRead: true } },
+        }),
       );
       for (const item of Responses?.[this.tableName] ?? []) {
         if (typeof item.shed === 'number') total += item.shed;

@@ -23,8 +23,9 @@
  * target because the stock path is overwhelmed (DynamoDB throttling its shards, transactions conflicting),
  * speeding up would let in more shoppers to be refused. So the controller also reads the origin's load:
  * the reservation attempts it shed (answered 429 or 503; `./origin-load.ts`). While it sheds at least one a
- * second and at least a tenth of what it serves (units taken plus refusals), the boundary does not speed up
- * and slows by a third every tick, as when too much is taken.
+ * second and at least a tenth of what it serves (units taken plus refusals), measured since the last count
+ * read, the boundary does not speed up (nor start moving faster than its slowest) and slows by a third every
+ * tick, as when too much is taken. A count that cannot be read leaves the take alone to steer.
  *
  * Behind the boundary a floor follows it, a window of open drop late (`ADMISSION_WINDOW_MS`): a shopper let
  * in has that long to use their turn, and then the edge refuses their admission. So when held units come
@@ -82,6 +83,8 @@ export interface AdmissionControllerDeps {
   readonly windowMs?: number;
   /** The origin's shed counts; without them (or when they cannot be read) the take alone steers. */
   readonly shedCounts?: Pick<ShedCounts, 'total'>;
+  /** Told of a count that could not be read. */
+  readonly onShedCountError?: (sku: string, error: unknown) => void;
 }
 
 /** What the controller keeps between ticks, beside the boundary: the availability and take it last saw. */
@@ -162,8 +165,9 @@ export class AdmissionController {
   private async shedTotal(sku: string): Promise<number | undefined> {
     try {
       return await this.deps.shedCounts?.total(sku);
-    } catch {
-      // Unknown for this tick: the room keeps the last count, and the next read measures from it.
+    } catch (error) {
+      // Unknown this tick: the room keeps the last count and when it was read; the next read measures from it.
+      this.deps.onShedCountError?.(sku, error);
       return undefined;
     }
   }
@@ -201,18 +205,20 @@ function movedBoundary(
 ): Room | undefined {
   const startsAt = Date.parse(drop.startsAt);
   if (drop.available === 0 && drop.held === 0) return undefined;
+  const load = shedLoad(room, shed, now);
   if (drop.available === -1) {
     // Stock not known yet (no snapshot since the writer first saw the drop): move in real time, so the
-    // first holds come and with them the snapshots the law needs.
-    if (now < startsAt || drop.state !== 'OPEN') return { ...room, boundary: room.boundary, speed: 0, at: now };
+    // first holds come and with them the snapshots the law needs; at the slowest while the origin sheds.
+    const known = { ...withoutLoad(room), ...load };
+    if (now < startsAt || drop.state !== 'OPEN') return { ...known, boundary: room.boundary, speed: 0, at: now };
     const seconds = Math.max(0, (now - room.at) / 1000);
-    return { ...room, boundary: Math.min(now, room.boundary + START_SPEED * seconds), speed: START_SPEED, at: now };
+    const speed = shedding(0, load.shedRate) ? MIN_SPEED : START_SPEED;
+    return { ...known, boundary: Math.min(now, room.boundary + speed * seconds), speed, at: now };
   }
   const seconds = Math.max(0, (now - room.at) / 1000);
   const measured = seconds > 0 ? takenSince(room, drop) / seconds : room.rate;
   const rate = Number((SMOOTHING * measured + (1 - SMOOTHING) * room.rate).toFixed(2));
   const known = drop.taken !== undefined && drop.taken >= 0;
-  const load = shedLoad(room, shed, seconds);
   const base = {
     v: 1 as const,
     rate,
@@ -230,16 +236,15 @@ function movedBoundary(
   // Moving again after standing still, or sped up: dated, so that the next speed-up waits for its effect.
   const spedUp = { spedUpAt: now };
   const kept = room.spedUpAt === undefined ? {} : { spedUpAt: room.spedUpAt };
-  const [speed, dated] =
-    room.speed === 0
+  const [speed, dated] = shedding(rate, load.shedRate)
+    ? [room.speed === 0 ? MIN_SPEED : Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
+    : room.speed === 0
       ? [START_SPEED, spedUp]
-      : shedding(rate, load.shedRate)
-        ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
-        : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
-          ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
-          : rate > 1.2 * target
-            ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
-            : [room.speed, kept];
+      : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
+        ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
+        : rate > 1.2 * target
+          ? [Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
+          : [room.speed, kept];
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
   return { ...base, boundary, speed: Math.round(speed), ...dated };
@@ -280,21 +285,27 @@ function floorOf(room: Room): Partial<Room> {
 const SHED_FLOOR = 1;
 const SHED_SHARE = 0.1;
 
+type Load = Pick<Room, 'shed' | 'shedAt' | 'shedRate'>;
+
 /**
- * The origin's shed count and its smoothed rate one tick on. A count not read this tick keeps the last one
- * (the next read measures from it) and the rate as it was; a count that fell (the items were cleared) is
- * read as nothing shed.
+ * The origin's shed count one tick on, when it was read, and the refusals a second since the read before
+ * (not smoothed: the decision follows the origin as it is now, and a count is cumulative, so nothing is
+ * lost between reads). A count not read this tick keeps the last one and when it was read, with no rate:
+ * the take alone steers until the next read, which measures from the last. A count that fell (its items
+ * expired) is read as nothing shed.
  */
-function shedLoad(room: Room, shed: number | undefined, seconds: number): Pick<Room, 'shed' | 'shedRate'> {
-  const last = { ...(room.shed === undefined ? {} : { shed: room.shed }), ...rateOf(room.shedRate) };
+function shedLoad(room: Room, shed: number | undefined, now: number): Load {
+  const last: Load = room.shed === undefined ? {} : { shed: room.shed, shedAt: room.shedAt ?? room.at };
   if (shed === undefined) return last;
-  if (room.shed === undefined || seconds <= 0) return { ...last, shed };
-  const measured = Math.max(0, shed - room.shed) / seconds;
-  return { shed, shedRate: Number((SMOOTHING * measured + (1 - SMOOTHING) * (room.shedRate ?? 0)).toFixed(2)) };
+  const seconds = (now - (last.shedAt ?? now)) / 1000;
+  if (last.shed === undefined || seconds <= 0) return { shed, shedAt: now };
+  return { shed, shedAt: now, shedRate: Number((Math.max(0, shed - last.shed) / seconds).toFixed(2)) };
 }
 
-function rateOf(shedRate: number | undefined): Pick<Room, 'shedRate'> {
-  return shedRate === undefined ? {} : { shedRate };
+/** The room without its load fields. */
+function withoutLoad(room: Room): Room {
+  const { shed: _s, shedAt: _sa, shedRate: _sr, ...rest } = room;
+  return rest;
 }
 
 /** Whether the origin sheds enough of what it is asked to hold the boundary back: see the module's doc. */

@@ -1,14 +1,15 @@
 /**
  * The origin's load, as the waiting room's controller measures it: reservation attempts the origin shed
- * (answered 429 THROTTLED or BUSY, or 503 UNAVAILABLE, because DynamoDB throttled, transactions kept
- * conflicting or a dependency failed), counted per SKU. What the stock path takes shows how fast units go;
- * it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
- * not let more in.
+ * (the function's own 429 BUSY or THROTTLED, or 503 UNAVAILABLE, because DynamoDB throttled, transactions
+ * kept conflicting or a dependency failed), counted per SKU. What the stock path takes shows how fast units
+ * go; it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
+ * not let more in. Not counted: API Gateway's own throttle and Lambda's (those never reach the function),
+ * and a function that ran to its timeout.
  *
- * Each execution environment counts its refusals in memory and adds them to the SKU's count at most once
- * a second, on a reservation request of its own: one write a second per shedding environment, to an item
- * other than the ones being throttled, never on the answer's way (a failed write keeps the count for the
- * next try and changes no answer).
+ * Each execution environment counts its refusals in memory and adds them to the SKU's count at most once a
+ * second, on a reservation request of its own, in parallel writes bounded in time (a failed write keeps
+ * its count for the next try and changes no answer). Counts an environment kept longer than
+ * `SHED_STALE_MS` (it served nothing since) are dropped: written late they would read as shedding now.
  */
 import type { Clock } from './ports';
 
@@ -20,8 +21,10 @@ export interface ShedCounts {
   total(sku: string): Promise<number>;
 }
 
-/** At most one write a second per environment. */
+/** At most one round of writes a second per environment. */
 export const SHED_FLUSH_MS = 1_000;
+/** Counts older than this are news of load that has passed: dropped, not written. */
+export const SHED_STALE_MS = 5_000;
 /**
  * SKUs an environment counts between writes. The SKU comes from the request's path: attempts at made-up
  * SKUs refused while DynamoDB throttles must not grow the map, nor the writes of the next flush. A drop's
@@ -32,6 +35,8 @@ export const MAX_PENDING_SKUS = 8;
 export class ShedReporter {
   private readonly pending = new Map<string, number>();
   private flushedAt = Number.NEGATIVE_INFINITY;
+  /** When the oldest count not yet written was made. */
+  private pendingSince = 0;
 
   constructor(
     private readonly counts: ShedCounts,
@@ -43,6 +48,7 @@ export class ShedReporter {
   shed(sku: string): void {
     const counted = this.pending.get(sku);
     if (counted === undefined && this.pending.size >= MAX_PENDING_SKUS) return;
+    if (this.pending.size === 0) this.pendingSince = this.clock.now();
     this.pending.set(sku, (counted ?? 0) + 1);
   }
 
@@ -50,16 +56,22 @@ export class ShedReporter {
   async flushIfDue(): Promise<void> {
     const now = this.clock.now();
     if (this.pending.size === 0 || now - this.flushedAt < SHED_FLUSH_MS) return;
+    const batch = [...this.pending];
+    this.pending.clear();
+    if (now - this.pendingSince > SHED_STALE_MS) return;
     this.flushedAt = now;
-    for (const [sku, count] of [...this.pending]) {
-      this.pending.delete(sku);
-      try {
-        await this.counts.add(sku, count);
-      } catch (error) {
-        // Kept for the next write: a count the controller reads late still says the origin sheds.
-        this.pending.set(sku, (this.pending.get(sku) ?? 0) + count);
-        this.onError(error);
-      }
-    }
+    const since = this.pendingSince;
+    await Promise.all(
+      batch.map(async ([sku, count]) => {
+        try {
+          await this.counts.add(sku, count);
+        } catch (error) {
+          // Kept for the next write: a count the controller reads a second late still says the origin sheds.
+          if (this.pending.size === 0) this.pendingSince = since;
+          this.pending.set(sku, (this.pending.get(sku) ?? 0) + count);
+          this.onError(error);
+        }
+      }),
+    );
   }
 }

@@ -44,6 +44,7 @@ import { READ_MODEL_CHANNEL, Storefront } from '../domain/storefront';
 import { documentClient, tableName } from './clients/dynamodb';
 import { edgeStoreArn, keyValueStore } from './clients/key-value-store';
 import { inventoryTopicArn, ordersQueueUrl, sns, sqs } from './clients/messaging';
+import { attemptTimeoutMs } from './clients/request-settings';
 import { logger } from './powertools/logger';
 import { metrics } from './powertools/metrics';
 
@@ -160,16 +161,32 @@ export const admissionController = /* @__PURE__ */ wire(
       }),
       windowMs: getNumberFromEnv({ key: envVars.admissionWindow, defaultValue: ADMISSION_WINDOW_MS / 1000 }) * 1000,
       shedCounts: new DynamoDbShedCounts(documentClient, tableName),
+      onShedCountError: (sku, error) =>
+        logger.warn('Could not read the origin’s shed count; the take alone steers this tick', {
+          sku,
+          errorName: error instanceof Error ? error.name : 'unknown',
+        }),
     }),
 );
+
+/**
+ * How long the reservation path's count of its refusals may take to write, on the answer's way: a quarter
+ * of a second (none where the AWS calls have no attempt timeout: the local runtime's loaded emulators).
+ */
+const SHED_WRITE_TIMEOUT_MS = 250;
 
 /** The reservation path's refusals for load, counted for the admission controller. */
 export const shedReporter = /* @__PURE__ */ wire(
   () =>
-    new ShedReporter(new DynamoDbShedCounts(documentClient, tableName), clock, (error) =>
-      logger.warn('Could not count reservation attempts shed for load', {
-        errorName: error instanceof Error ? error.name : 'unknown',
+    new ShedReporter(
+      new DynamoDbShedCounts(documentClient, tableName, {
+        writeTimeoutMs: attemptTimeoutMs > 0 ? SHED_WRITE_TIMEOUT_MS : 0,
       }),
+      clock,
+      (error) =>
+        logger.warn('Could not count reservation attempts shed for load', {
+          errorName: error instanceof Error ? error.name : 'unknown',
+        }),
     ),
 );
 

@@ -1,12 +1,19 @@
 /**
  * The origin's shed counts (`lambdas/domain/origin-load.ts`, `lambdas/adapters/dynamodb-shed-counts.ts`)
  * on DynamoDB Local: an environment's refusals reach the SKU's count at most once a second, spread over the
- * count's items, and a write that fails keeps its count for the next one.
+ * count's items and kept a day; a write that fails (or takes too long) keeps its count for the next one,
+ * and counts an idle environment kept past 5 s are dropped.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes, LOAD_COUNT_SHARDS } from '../../contract/inventory-table';
 import { DynamoDbShedCounts } from '../../lambdas/adapters/dynamodb-shed-counts';
-import { MAX_PENDING_SKUS, SHED_FLUSH_MS, type ShedCounts, ShedReporter } from '../../lambdas/domain/origin-load';
+import {
+  MAX_PENDING_SKUS,
+  SHED_FLUSH_MS,
+  SHED_STALE_MS,
+  type ShedCounts,
+  ShedReporter,
+} from '../../lambdas/domain/origin-load';
 import { testTable } from '../support/test-table';
 
 const table = testTable('origin-load');
@@ -23,7 +30,7 @@ function reporterOn(counts: ShedCounts) {
 
 test('adds what an environment shed once a second at most, and the total sums every environment’s item', async () => {
   const sku = 'shed-total';
-  const counts = [0, 3, 3].map((shard) => new DynamoDbShedCounts(table.client, table.tableName, shard));
+  const counts = [0, 3, 3].map((shard) => new DynamoDbShedCounts(table.client, table.tableName, { shard }));
   const [first, second, third] = counts.map(reporterOn) as [
     ReturnType<typeof reporterOn>,
     ReturnType<typeof reporterOn>,
@@ -86,8 +93,8 @@ test('spreads environments over the count’s items when none is named', () => {
 test('a write that fails keeps its count for the next one, and says so', async () => {
   const sku = 'shed-unwritable';
   // First a table that does not exist (DynamoDB refuses the write, as it refuses any), then the table.
-  const working = new DynamoDbShedCounts(table.client, table.tableName, 1);
-  let target = new DynamoDbShedCounts(table.client, `${table.tableName}-missing`, 1);
+  const working = new DynamoDbShedCounts(table.client, table.tableName, { shard: 1 });
+  let target = new DynamoDbShedCounts(table.client, `${table.tableName}-missing`, { shard: 1 });
   const { reporter, clock, errors } = reporterOn({
     add: (name, count) => target.add(name, count),
     total: (name) => target.total(name),
@@ -108,7 +115,7 @@ test('a write that fails keeps its count for the next one, and says so', async (
 });
 
 test('counts at most 8 SKUs between writes: made-up SKUs in the path cannot grow the next write', async () => {
-  const counts = new DynamoDbShedCounts(table.client, table.tableName, 5);
+  const counts = new DynamoDbShedCounts(table.client, table.tableName, { shard: 5 });
   const { reporter } = reporterOn(counts);
   const skus = Array.from({ length: 20 }, (_, index) => `made-up-${index}`);
   for (const sku of skus) {
@@ -123,9 +130,61 @@ test('counts at most 8 SKUs between writes: made-up SKUs in the path cannot grow
   expect(totals).toEqual([...Array(8).fill(2), ...Array(12).fill(0)]);
 });
 
+test('each count item expires a day after its last refusal (the table’s TTL), so made-up SKUs leave nothing behind', async () => {
+  const at = Date.parse('2026-12-01T10:00:00Z');
+  const counts = new DynamoDbShedCounts(table.client, table.tableName, { shard: 6, now: () => at });
+
+  await counts.add('expiring', 4);
+
+  const { Items } = await table.client.send(new ScanCommand({ TableName: table.tableName }));
+  const item = (Items ?? []).find((candidate) => candidate.pk === `${keyPrefixes.load}expiring#6`);
+  expect(item).toEqual({ pk: `${keyPrefixes.load}expiring#6`, shed: 4, ttl: at / 1000 + 24 * 3600 });
+});
+
+test('a write that takes longer than its bound is given up, and its count kept for the next', async () => {
+  const sku = 'shed-slow';
+  const unbounded = new DynamoDbShedCounts(table.client, table.tableName, { shard: 7 });
+  // 1 ms: no answer from DynamoDB Local comes that fast, so the SDK's call is aborted, retries and all.
+  let target = new DynamoDbShedCounts(table.client, table.tableName, { shard: 7, writeTimeoutMs: 1 });
+  const { reporter, clock, errors } = reporterOn({
+    add: (name, count) => target.add(name, count),
+    total: (name) => target.total(name),
+  });
+  reporter.shed(sku);
+
+  await reporter.flushIfDue();
+
+  expect(errors).toEqual([expect.objectContaining({ name: 'AbortError' })]);
+  target = unbounded;
+  clock.ms += SHED_FLUSH_MS;
+  await reporter.flushIfDue();
+  expect(errors).toHaveLength(1);
+  // At least the one refusal (the aborted write may have reached DynamoDB before it was given up).
+  expect(await unbounded.total(sku)).toBeGreaterThanOrEqual(1);
+});
+
+test('drops counts an idle environment kept past 5 s: written late, they would read as shedding now', async () => {
+  const sku = 'shed-stale';
+  const counts = new DynamoDbShedCounts(table.client, table.tableName, { shard: 4 });
+  const { reporter, clock } = reporterOn(counts);
+  reporter.shed(sku);
+  await reporter.flushIfDue();
+  reporter.shed(sku);
+  reporter.shed(sku);
+
+  clock.ms += SHED_STALE_MS + 1;
+  await reporter.flushIfDue();
+  expect(await counts.total(sku)).toBe(1);
+
+  // Counting begins again with the next refusal.
+  reporter.shed(sku);
+  await reporter.flushIfDue();
+  expect(await counts.total(sku)).toBe(2);
+});
+
 test('writes nothing when nothing was shed', async () => {
   const before = await table.client.send(new ScanCommand({ TableName: table.tableName, Select: 'COUNT' }));
-  const { reporter, clock } = reporterOn(new DynamoDbShedCounts(table.client, table.tableName, 2));
+  const { reporter, clock } = reporterOn(new DynamoDbShedCounts(table.client, table.tableName, { shard: 2 }));
 
   clock.ms += 10 * SHED_FLUSH_MS;
   await reporter.flushIfDue();

@@ -287,97 +287,111 @@ describe('nextRoom, the admission boundary one tick on', () => {
 describe('nextRoom, the origin shedding attempts for load', () => {
   const now = STARTS_AT + 5 * 60 * SECOND;
   const WINDOW = 60_000;
+  const readAgo = now - SECOND;
   // Too little taken for the target (10 a second): without the origin's load, a speed-up is due.
   const starved = (overrides: Partial<EdgeRoom> = {}) =>
     room(now, { speed: 3_000, rate: 0, available: 100, taken: 5, spedUpAt: now - 10 * SECOND, ...overrides });
+  const tick = (last: EdgeRoom, at: number, shed?: number, state = drop({ taken: 5 })) =>
+    nextRoom(last, state, at, CAPACITY, WINDOW, shed) as EdgeRoom;
 
   it('speeds up as before while the origin sheds nothing', () => {
-    const next = nextRoom(starved({ shed: 40 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 40);
-
-    expect(next).toMatchObject({ speed: 4_500, shed: 40, shedRate: 0 });
+    expect(tick(starved({ shed: 40, shedAt: readAgo }), now, 40)).toMatchObject({
+      speed: 4_500,
+      shed: 40,
+      shedAt: now,
+      shedRate: 0,
+    });
   });
 
   it('slows by a third instead of speeding up while it sheds, however little is taken', () => {
-    // 12 refused in the second, smoothed with the last 12: 12 a second, against nothing taken.
-    const next = nextRoom(starved({ shed: 40, shedRate: 12 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 52);
-
-    expect(next).toMatchObject({ speed: 2_000, shed: 52, shedRate: 12, spedUpAt: now - 10 * SECOND });
+    // 12 refused since the last read a second ago, against nothing taken.
+    expect(tick(starved({ shed: 40, shedAt: readAgo }), now, 52)).toMatchObject({
+      speed: 2_000,
+      shed: 52,
+      shedRate: 12,
+      spedUpAt: now - 10 * SECOND,
+    });
   });
 
-  it('slows every tick while the shedding lasts, to no less than 50 key-ms a second', () => {
-    let current = starved({ shed: 0, shedRate: 0 });
+  it('slows every tick while the shedding lasts, to no less than 50 key-ms a second, and speeds up the tick it stops', () => {
+    let current = starved({ shed: 0, shedAt: readAgo });
     const speeds: number[] = [];
-    for (let tick = 1; tick <= 12; tick++) {
-      current = nextRoom(current, drop({ taken: 5 }), now + tick * SECOND, CAPACITY, WINDOW, tick * 20) as EdgeRoom;
+    for (let second = 0; second < 12; second++) {
+      current = tick(current, now + second * SECOND, (second + 1) * 20);
       speeds.push(current.speed);
     }
+    current = tick(current, now + 12 * SECOND, 240);
 
     expect(speeds.slice(0, 3)).toEqual([2_000, 1_333, 889]);
     expect(speeds.at(-1)).toBe(50);
     expect(Math.max(...speeds)).toBe(2_000);
+    expect(current).toMatchObject({ shedRate: 0, speed: 75, spedUpAt: now + 12 * SECOND });
   });
 
   it('reads a few refusals beside many units taken as no shedding: under a tenth of what the origin serves', () => {
-    // 20 taken a second (target 50 with 1,000 available) and 2 refused a second: 2 < 0.1 × 22.
-    const last = room(now, { speed: 3_000, rate: 20, available: 1_000, taken: 100, shed: 10, shedRate: 2 });
+    // 20 taken a second (target 50 with 1,000 available) and 2 refused in the second: 2 < 0.1 × 22.
+    const last = room(now, { speed: 3_000, rate: 20, available: 1_000, taken: 100, shed: 10, shedAt: readAgo });
 
-    const next = nextRoom(last, drop({ available: 980, taken: 120 }), now, CAPACITY, WINDOW, 12);
+    const next = tick(last, now, 12, drop({ available: 980, taken: 120 }));
 
     expect(next).toMatchObject({ speed: 4_500, rate: 20, shedRate: 2 });
   });
 
   it('reads less than one refusal a second as no shedding', () => {
-    const next = nextRoom(starved({ shed: 3, shedRate: 0.9 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 4);
-
-    expect(next).toMatchObject({ speed: 4_500, shedRate: 0.95 });
+    // 1 refused over the 2 s since the last read.
+    expect(tick(starved({ shed: 3, shedAt: now - 2 * SECOND }), now, 4)).toMatchObject({
+      speed: 4_500,
+      shedRate: 0.5,
+    });
   });
 
-  it('speeds up again once the shedding has died down', () => {
-    let current = starved({ shed: 100, shedRate: 8 });
-    const speeds: number[] = [];
-    for (let tick = 1; tick <= 6; tick++) {
-      current = nextRoom(current, drop({ taken: 5 }), now + tick * SECOND, CAPACITY, WINDOW, 100) as EdgeRoom;
-      speeds.push(current.speed);
-    }
+  it('measures the refusals over the time since the count was last read, not since the last tick', () => {
+    // The read a second ago failed; the one before was 3 s ago: 30 refused over 3 s.
+    const last = starved({ shed: 40, shedAt: now - 3 * SECOND });
 
-    // The smoothed rate halves each tick: 4, 2, 1 (still shedding), then 0.5: up by half from the stored
-    // 889, then no further for 3 s.
-    expect(speeds).toEqual([2_000, 1_333, 889, 1_334, 1_334, 1_334]);
+    expect(tick(last, now, 70)).toMatchObject({ shed: 70, shedAt: now, shedRate: 10 });
   });
 
-  it('keeps the last count and rate when the count could not be read, and measures from it at the next read', () => {
-    const unread = nextRoom(starved({ shed: 40, shedRate: 12 }), drop({ taken: 5 }), now, CAPACITY, WINDOW);
-    const later = nextRoom(unread as EdgeRoom, drop({ taken: 5 }), now + 2 * SECOND, CAPACITY, WINDOW, 80);
+  it('with the count unread this tick, keeps the last count and when it was read, and lets the take steer', () => {
+    const last = starved({ shed: 40, shedAt: readAgo, shedRate: 12 });
 
-    expect(unread).toMatchObject({ speed: 2_000, shed: 40, shedRate: 12 });
-    // 40 refused over the 2 s since: 20 a second, smoothed with 12.
-    expect(later).toMatchObject({ shed: 80, shedRate: 16 });
-  });
+    const next = tick(last, now);
 
-  it('takes a count that fell (its items cleared) as nothing shed', () => {
-    const next = nextRoom(starved({ shed: 400, shedRate: 0 }), drop({ taken: 5 }), now, CAPACITY, WINDOW, 3);
-
-    expect(next).toMatchObject({ shed: 3, shedRate: 0, speed: 4_500 });
-  });
-
-  it('starts counting at the first count it reads, measuring nothing shed before it', () => {
-    const next = nextRoom(starved(), drop({ taken: 5 }), now, CAPACITY, WINDOW, 500);
-
-    expect(next).toMatchObject({ shed: 500, speed: 4_500 });
+    expect(next).toMatchObject({ speed: 4_500, shed: 40, shedAt: readAgo });
     expect(next).not.toHaveProperty('shedRate');
   });
 
-  it('keeps the count while standing still, so that the next move measures from it', () => {
-    const next = nextRoom(
-      starved({ shed: 40, shedRate: 12 }),
-      drop({ state: 'PAUSED', taken: 5 }),
-      now,
-      CAPACITY,
-      WINDOW,
-      46,
-    );
+  it('takes a count that fell (its items expired) as nothing shed', () => {
+    expect(tick(starved({ shed: 400, shedAt: readAgo }), now, 3)).toMatchObject({
+      shed: 3,
+      shedRate: 0,
+      speed: 4_500,
+    });
+  });
 
-    expect(next).toMatchObject({ speed: 0, shed: 46, shedRate: 9 });
+  it('starts counting at the first count it reads, measuring nothing shed before it', () => {
+    const next = tick(starved(), now, 500);
+
+    expect(next).toMatchObject({ shed: 500, shedAt: now, speed: 4_500 });
+    expect(next).not.toHaveProperty('shedRate');
+  });
+
+  it('keeps measuring while standing still, and starts moving again at its slowest while the origin sheds', () => {
+    const paused = tick(starved({ shed: 40, shedAt: readAgo }), now, 46, drop({ state: 'PAUSED', taken: 5 }));
+    const resumed = tick(paused, now + SECOND, 60);
+    const calm = tick(paused, now + SECOND, 46);
+
+    expect(paused).toMatchObject({ speed: 0, shed: 46, shedRate: 6 });
+    expect(resumed).toMatchObject({ speed: 50, shedRate: 14 });
+    expect(calm).toMatchObject({ speed: 1_000, shedRate: 0 });
+  });
+
+  it('moves at its slowest while the stock is not known yet and the origin sheds, in real time otherwise', () => {
+    const unknown = drop({ available: -1, held: -1 });
+    const last = room(now, { boundary: now - 60 * SECOND, speed: 1_000, shed: 10, shedAt: readAgo });
+
+    expect(tick(last, now, 30, unknown)).toMatchObject({ speed: 50, shed: 30, shedRate: 20 });
+    expect(tick(last, now, 10, unknown)).toMatchObject({ speed: 1_000, shed: 10, shedRate: 0 });
   });
 });
 
@@ -541,6 +555,7 @@ function controller(
   initial: Record<string, unknown> = {},
   startAt = STARTS_AT,
   shedCounts?: AdmissionControllerDeps['shedCounts'],
+  onShedCountError?: AdmissionControllerDeps['onShedCountError'],
 ) {
   const store = memoryValues(initial);
   const clock = { ms: startAt, now: () => clock.ms };
@@ -556,6 +571,7 @@ function controller(
     newSecret,
     capacityUnitsPerSecond: CAPACITY,
     ...(shedCounts ? { shedCounts } : {}),
+    ...(onShedCountError ? { onShedCountError } : {}),
   });
   return { ...store, clock, secrets, admissions };
 }
@@ -700,23 +716,31 @@ describe('AdmissionController', () => {
     expect(map.get('room:on')).toMatchObject({ available: 100, taken: 42 });
   });
 
-  it('feeds each room the origin’s shed count for its SKU, and moves it when the count cannot be read', async () => {
+  it('feeds each room the origin’s shed count for its SKU, and moves it, saying so, when the count cannot be read', async () => {
     const now = STARTS_AT + 10 * SECOND;
+    const refused = new Error('ProvisionedThroughputExceededException');
     const shedCounts = {
       total: async (sku: string) => {
-        if (sku === 'unreadable') throw new Error('ProvisionedThroughputExceededException');
+        if (sku === 'unreadable') throw refused;
         return sku === 'shedding' ? 77 : 0;
       },
     };
+    const errors: unknown[] = [];
     const { admissions, map } = controller(
-      { 'drop:shedding': drop(), 'drop:unreadable': drop(), 'room:unreadable': room(now, { shed: 5 }) },
+      {
+        'drop:shedding': drop(),
+        'drop:unreadable': drop(),
+        'room:unreadable': room(now, { shed: 5, shedAt: now - 4 * SECOND }),
+      },
       now,
       shedCounts,
+      (sku, error) => errors.push([sku, error]),
     );
 
     expect(await admissions.tick()).toEqual(['shedding', 'unreadable']);
-    expect(map.get('room:shedding')).toMatchObject({ shed: 77, at: now });
-    expect(map.get('room:unreadable')).toMatchObject({ shed: 5, at: now });
+    expect(map.get('room:shedding')).toMatchObject({ shed: 77, shedAt: now, at: now });
+    expect(map.get('room:unreadable')).toMatchObject({ shed: 5, shedAt: now - 4 * SECOND, at: now });
+    expect(errors).toEqual([['unreadable', refused]]);
   });
 
   it('starts a new room at the pre-queue start before the drop starts', async () => {

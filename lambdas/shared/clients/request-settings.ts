@@ -53,7 +53,10 @@ export const ATTEMPT_TIMEOUT_MS = awsCallLimits.attemptTimeoutMs;
 export const CONNECTION_TIMEOUT_MS = awsCallLimits.connectionTimeoutMs;
 export const MAX_ATTEMPTS = awsCallLimits.maxAttempts;
 
-const attemptTimeoutMs = getNumberFromEnv({ key: envVars.awsAttemptTimeoutMs, defaultValue: ATTEMPT_TIMEOUT_MS });
+export const attemptTimeoutMs = getNumberFromEnv({
+  key: envVars.awsAttemptTimeoutMs,
+  defaultValue: ATTEMPT_TIMEOUT_MS,
+});
 
 /**
  * The settings each client is built with. The connection timeout is lifted with the rest: its clock also
