@@ -5,14 +5,21 @@
  * individual partition is limited to 1,000 write units per second and 3,000 read units per second" —
  * DynamoDB Developer Guide, "Understanding DynamoDB warm throughput in different scenarios"; hot
  * partitions "experience throttling while other operations may remain underutilized" — "DynamoDB
- * throttling resolution guide"), so these items are not throttled with the stock shards a spike
- * overwhelms (a table-wide throttle reaches them too). The controller reads all of them in one BatchGetItem.
+ * throttling resolution guide"), so these items usually escape the throttling of the stock shards a spike
+ * overwhelms (other keys can share a partition, and a table-wide throttle reaches them too). The controller
+ * reads all of them in one BatchGetItem.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BatchGetCommand, type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  UpdateCommand,
+  type UpdateCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import { inventoryTable, keyPrefixes, LOAD_COUNT_SHARDS } from '../../contract/inventory-table';
 import { BusyError } from '../domain/errors';
-import type { ShedCounts } from '../domain/origin-load';
+import { ShedCountNotWritten, type ShedCounts } from '../domain/origin-load';
 
 const countKey = (sku: string, shard: number) => `${keyPrefixes.load}${sku}#${shard}`;
 
@@ -30,6 +37,8 @@ export class DynamoDbShedCounts implements ShedCounts {
       readonly shard?: number;
       /** How long a write may take, its retries included, before it is given up (0: no bound). */
       readonly writeTimeoutMs?: number;
+      /** How long a read of the count may take, its retries included (0: no bound). */
+      readonly readTimeoutMs?: number;
       readonly now?: () => number;
     } = {},
   ) {
@@ -37,19 +46,23 @@ export class DynamoDbShedCounts implements ShedCounts {
   }
 
   async add(sku: string, count: number): Promise<void> {
-    const timeoutMs = this.options.writeTimeoutMs ?? 0;
     const nowSeconds = Math.floor((this.options.now ?? Date.now)() / 1000);
-    await this.client.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { pk: countKey(sku, this.shard) },
-        // Kept a day past the last refusal: counts for SKUs a path made up do not stay (the table's TTL).
-        UpdateExpression: 'ADD shed :count SET #ttl = :ttl',
-        ExpressionAttributeNames: { '#ttl': inventoryTable.timeToLiveAttribute },
-        ExpressionAttributeValues: { ':count': count, ':ttl': nowSeconds + COUNT_TTL_SECONDS },
-      }),
-      timeoutMs > 0 ? { abortSignal: AbortSignal.timeout(timeoutMs) } : {},
-    );
+    try {
+      await this.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: countKey(sku, this.shard) },
+          // Kept a day past the last refusal: counts for SKUs a path made up do not stay (the table's TTL).
+          UpdateExpression: 'ADD shed :count SET #ttl = :ttl',
+          ExpressionAttributeNames: { '#ttl': inventoryTable.timeToLiveAttribute },
+          ExpressionAttributeValues: { ':count': count, ':ttl': nowSeconds + COUNT_TTL_SECONDS },
+        }),
+        this.options.writeTimeoutMs,
+      );
+    } catch (error) {
+      // DynamoDB refused it (throttled, or no such table): a 4xx answer applies nothing.
+      throw refusedByService(error) ? new ShedCountNotWritten(error) : error;
+    }
   }
 
   async total(sku: string): Promise<number> {
@@ -60,11 +73,12 @@ export class DynamoDbShedCounts implements ShedCounts {
     for (let round = 0; keys.length > 0; round++) {
       if (round === BATCH_GET_ROUNDS) throw new BusyError(1);
       if (round > 0) await sleep(25 * 2 ** round);
-      const { Responses, UnprocessedKeys } = await this.client.send(
+      const { Responses, UnprocessedKeys } = await this.send(
         // Strongly consistent: an older copy would read as a fall, and the next read count its refusals twice.
         new BatchGetCommand({
           RequestItems: { [this.tableName]: { Keys: keys, ProjectionExpression: 'shed', ConsistentRead: true } },
         }),
+        this.options.readTimeoutMs,
       );
       for (const item of Responses?.[this.tableName] ?? []) {
         if (typeof item.shed === 'number') total += item.shed;
@@ -73,4 +87,18 @@ export class DynamoDbShedCounts implements ShedCounts {
     }
     return total;
   }
+
+  /** Sends `command`, given up with its retries after `timeoutMs` (none when 0 or absent). */
+  private send<C extends UpdateCommand | BatchGetCommand>(command: C, timeoutMs = 0) {
+    return this.client.send(
+      command as never,
+      timeoutMs > 0 ? { abortSignal: AbortSignal.timeout(timeoutMs) } : {},
+    ) as Promise<C extends BatchGetCommand ? BatchGetCommandOutput : UpdateCommandOutput>;
+  }
+}
+
+/** Whether DynamoDB answered the request with a client error (4xx): it applied nothing. */
+function refusedByService(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }

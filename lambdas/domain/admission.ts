@@ -150,11 +150,12 @@ export class AdmissionController {
   private async advance(sku: string, drop: EdgeDropState): Promise<boolean> {
     const now = this.deps.clock.now();
     const startsAt = Date.parse(drop.startsAt);
-    const stored = EdgeRoom.safeParse(await this.deps.values.read(roomKey(sku)));
+    // The room and the origin's count side by side: the count's read adds nothing to the tick's time.
+    const [value, shed] = await Promise.all([this.deps.values.read(roomKey(sku)), this.shedTotal(sku)]);
+    const stored = EdgeRoom.safeParse(value);
     const room: Room = stored.success
       ? (stored.data as Room)
       : { v: 1, boundary: startsAt - PRE_QUEUE_MS, speed: 0, rate: 0, at: now };
-    const shed = await this.shedTotal(sku);
     const next = nextRoom(room, drop, now, this.deps.capacityUnitsPerSecond, this.deps.windowMs, shed);
     if (next === undefined) return false;
     await this.deps.values.write(roomKey(sku), next);

@@ -78,11 +78,13 @@ export class Checkout {
       status: 'PLACED',
       placedAt: new Date(this.deps.clock.now()).toISOString(),
     };
+    // Charged: the confirmation gets a budget of its own, whatever the charge took.
+    const confirmBy = this.deps.clock.now() + contentionRetries.budgetMs;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const outcome = await this.deps.store.confirmHold(reservation, order, this.deps.clock.now());
       if (outcome.kind === 'ended') return { order, replayed: false };
       if (outcome.kind === 'not-held') return this.lost(reservationId, outcome.current);
-      if (this.deps.clock.now() >= giveUpAt) break;
+      if (this.deps.clock.now() >= confirmBy) break;
       await this.deps.sleep(jitteredBackoffMs(attempt));
     }
     // Still HELD: the charge stays for the retry (same key, same charge); the hold's end refunds it if none comes.

@@ -7,18 +7,30 @@
  * and a function that ran to its timeout.
  *
  * Each execution environment counts its refusals in memory and adds them to the SKU's count at most once a
- * second, on a reservation request of its own, in parallel writes bounded in time (a failed write keeps
- * its count for the next try and changes no answer). Counts an environment kept longer than
+ * second, on a reservation request of its own, in parallel writes bounded in time (a write the store
+ * refused keeps its count for the next try; one given up after it was sent does not, since it may have been
+ * applied; neither changes an answer). Counts an environment kept longer than
  * `SHED_STALE_MS` (it served nothing since) are dropped: written late they would read as shedding now.
  */
 import type { Clock } from './ports';
 
 /** The SKU's shed count, kept where every environment adds to it and the controller reads it. */
 export interface ShedCounts {
-  /** Adds `count` refusals to the SKU's count. */
+  /**
+   * Adds `count` refusals to the SKU's count. Fails with `ShedCountNotWritten` when the store refused the
+   * write (nothing was added); any other failure may have added it.
+   */
   add(sku: string, count: number): Promise<void>;
   /** Refusals ever counted for the SKU (0 before the first). */
   total(sku: string): Promise<number>;
+}
+
+/** A write the store refused: nothing was added, and the count may go with the next write. */
+export class ShedCountNotWritten extends Error {
+  constructor(cause: unknown) {
+    super('The shed count was not written', { cause });
+    this.name = 'ShedCountNotWritten';
+  }
 }
 
 /** At most one round of writes a second per environment. */
@@ -46,9 +58,12 @@ export class ShedReporter {
 
   /** One attempt for the SKU was refused for load. */
   shed(sku: string): void {
+    const now = this.clock.now();
+    // Counts kept past the stale age go; this refusal begins a new batch rather than share their fate.
+    if (this.pending.size > 0 && now - this.pendingSince > SHED_STALE_MS) this.pending.clear();
     const counted = this.pending.get(sku);
     if (counted === undefined && this.pending.size >= MAX_PENDING_SKUS) return;
-    if (this.pending.size === 0) this.pendingSince = this.clock.now();
+    if (this.pending.size === 0) this.pendingSince = now;
     this.pending.set(sku, (counted ?? 0) + 1);
   }
 
@@ -66,10 +81,13 @@ export class ShedReporter {
         try {
           await this.counts.add(sku, count);
         } catch (error) {
-          // Kept for the next write: a count the controller reads a second late still says the origin sheds.
-          if (this.pending.size === 0) this.pendingSince = since;
-          this.pending.set(sku, (this.pending.get(sku) ?? 0) + count);
           this.onError(error);
+          // A write that may have been applied (given up after it was sent) is not sent again: counted
+          // twice, refusals would read as more shedding than there was.
+          if (!(error instanceof ShedCountNotWritten)) return;
+          // Kept for the next write: a count the controller reads a second late still says the origin sheds.
+          this.pendingSince = this.pending.size === 0 ? since : Math.min(this.pendingSince, since);
+          this.pending.set(sku, (this.pending.get(sku) ?? 0) + count);
         }
       }),
     );

@@ -148,6 +148,9 @@ export const admissions = /* @__PURE__ */ wire(() => new KeyValueStoreAdmissions
  */
 export const identity = /* @__PURE__ */ wire(() => OidcIdentity.fromEnv(process.env));
 
+/** How long the controller waits for a room's shed count before the take alone steers that tick. */
+const SHED_READ_TIMEOUT_MS = 300;
+
 /** The waiting rooms' boundaries and signing keys, in the edge's KeyValueStore. */
 export const admissionController = /* @__PURE__ */ wire(
   () =>
@@ -160,7 +163,9 @@ export const admissionController = /* @__PURE__ */ wire(
         defaultValue: DEFAULT_ADMISSION_UNITS_PER_SECOND,
       }),
       windowMs: getNumberFromEnv({ key: envVars.admissionWindow, defaultValue: ADMISSION_WINDOW_MS / 1000 }) * 1000,
-      shedCounts: new DynamoDbShedCounts(documentClient, tableName),
+      // A slow table must not stall the tick (every room waits for it): a read gets 300 ms, here and locally
+      // alike (DynamoDB Local under a spike answers in seconds: the take alone then steers that tick).
+      shedCounts: new DynamoDbShedCounts(documentClient, tableName, { readTimeoutMs: SHED_READ_TIMEOUT_MS }),
       onShedCountError: (sku, error) =>
         logger.warn('Could not read the origin’s shed count; the take alone steers this tick', {
           sku,

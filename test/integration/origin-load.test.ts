@@ -1,8 +1,9 @@
 /**
  * The origin's shed counts (`lambdas/domain/origin-load.ts`, `lambdas/adapters/dynamodb-shed-counts.ts`)
  * on DynamoDB Local: an environment's refusals reach the SKU's count at most once a second, spread over the
- * count's items and kept a day; a write that fails (or takes too long) keeps its count for the next one,
- * and counts an idle environment kept past 5 s are dropped.
+ * count's items and kept a day; a write DynamoDB refused keeps its count for the next one, one given up
+ * after it was sent does not (it may have been applied), and counts an idle environment kept past 5 s are
+ * dropped.
  */
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { keyPrefixes, LOAD_COUNT_SHARDS } from '../../contract/inventory-table';
@@ -141,26 +142,37 @@ test('each count item expires a day after its last refusal (the table’s TTL), 
   expect(item).toEqual({ pk: `${keyPrefixes.load}expiring#6`, shed: 4, ttl: at / 1000 + 24 * 3600 });
 });
 
-test('a write that takes longer than its bound is given up, and its count kept for the next', async () => {
+test('a write given up after it was sent (it may have been applied) is not sent again: refusals are not counted twice', async () => {
   const sku = 'shed-slow';
   const unbounded = new DynamoDbShedCounts(table.client, table.tableName, { shard: 7 });
   // 1 ms: no answer from DynamoDB Local comes that fast, so the SDK's call is aborted, retries and all.
   let target = new DynamoDbShedCounts(table.client, table.tableName, { shard: 7, writeTimeoutMs: 1 });
+  const sent: number[] = [];
   const { reporter, clock, errors } = reporterOn({
-    add: (name, count) => target.add(name, count),
+    add: (name, count) => {
+      sent.push(count);
+      return target.add(name, count);
+    },
     total: (name) => target.total(name),
   });
+  reporter.shed(sku);
   reporter.shed(sku);
 
   await reporter.flushIfDue();
 
   expect(errors).toEqual([expect.objectContaining({ name: 'AbortError' })]);
   target = unbounded;
+  reporter.shed(sku);
   clock.ms += SHED_FLUSH_MS;
   await reporter.flushIfDue();
+  expect(sent).toEqual([2, 1]);
   expect(errors).toHaveLength(1);
-  // At least the one refusal (the aborted write may have reached DynamoDB before it was given up).
-  expect(await unbounded.total(sku)).toBeGreaterThanOrEqual(1);
+});
+
+test('a read of the count that takes longer than its bound fails, for the controller to steer by the take alone', async () => {
+  const slow = new DynamoDbShedCounts(table.client, table.tableName, { readTimeoutMs: 1 });
+
+  await expect(slow.total('shed-total')).rejects.toMatchObject({ name: 'AbortError' });
 });
 
 test('drops counts an idle environment kept past 5 s: written late, they would read as shedding now', async () => {
@@ -180,6 +192,14 @@ test('drops counts an idle environment kept past 5 s: written late, they would r
   reporter.shed(sku);
   await reporter.flushIfDue();
   expect(await counts.total(sku)).toBe(2);
+
+  // A refusal after a long idle spell is not dropped with the stale counts kept before it.
+  clock.ms += SHED_FLUSH_MS;
+  reporter.shed(sku);
+  clock.ms += SHED_STALE_MS + 1;
+  reporter.shed(sku);
+  await reporter.flushIfDue();
+  expect(await counts.total(sku)).toBe(3);
 });
 
 test('writes nothing when nothing was shed', async () => {

@@ -261,13 +261,11 @@ test('while the origin sheds attempts for load, the controller holds the boundar
     // the controller (the assembly's, ticking every second) reads the count and slows down.
     const before = (await room()).speed;
     expect(before).toBeGreaterThan(0);
-    const speeds: number[] = [];
     const shedding = setInterval(() => void counts.add(sku, 10), 500);
     try {
       await eventually(
         async () => {
           const now = await room();
-          speeds.push(now.speed);
           expect(now.shedRate).toBeGreaterThanOrEqual(1);
           expect(now.speed).toBeLessThanOrEqual(Math.round(before * (2 / 3) ** 2));
         },

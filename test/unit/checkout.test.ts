@@ -244,21 +244,28 @@ describe('checkout', () => {
     expect(drop.payments.allCharges()).toEqual([expect.objectContaining({ chargeId: order.chargeId })]);
   });
 
-  test.each(['clearCharge', 'confirmHold'] as const)(
-    'a checkout whose %s tries take long (throttled calls the SDK retried for a second each) answers BUSY once 3 s are spent',
-    async (method) => {
+  test.each([
+    ['clearCharge', 'from the checkout’s start (its read of the hold included)', 2_000, 1],
+    ['confirmHold', 'from the charge: a budget of its own, whatever came before', 2_000, 3],
+  ] as const)(
+    'a checkout whose %s tries take long (throttled calls the SDK retried for a second each) answers BUSY once 3 s are spent, counted %s',
+    async (method, _what, readMs, tries) => {
       const drop = fakeDrop();
       const hold = await holdOne(drop);
       drop.store.faults.contend(method, Number.POSITIVE_INFINITY);
-      const original = drop.store[method].bind(drop.store) as (...args: unknown[]) => Promise<unknown>;
-      (drop.store as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
-        drop.clock.advance(1_000);
-        return original(...args);
+      const slow = (name: 'getReservation' | typeof method, ms: number) => {
+        const original = drop.store[name].bind(drop.store) as (...args: unknown[]) => Promise<unknown>;
+        (drop.store as unknown as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+          drop.clock.advance(ms);
+          return original(...args);
+        };
       };
+      slow('getReservation', readMs);
+      slow(method, 1_000);
 
       await expect(drop.checkout.checkout(hold.reservationId, 'tok_visa')).rejects.toBeInstanceOf(errors.BusyError);
 
-      expect(drop.store.faults.calls(method)).toBe(3);
+      expect(drop.store.faults.calls(method)).toBe(tries);
     },
   );
 

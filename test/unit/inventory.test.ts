@@ -217,21 +217,32 @@ describe('reserve', () => {
     expect(await drop.store.findIdempotencyRecord('alice', 'key-1')).toBeUndefined();
   });
 
-  test('a hold whose tries take long (throttled calls the SDK retried for a second each) is refused BUSY once 3 s are spent, not after 12 tries', async () => {
-    const drop = fakeDrop();
-    const { sku } = await drop.product();
-    drop.store.faults.contend('placeHold', Number.POSITIVE_INFINITY);
-    const place = drop.store.placeHold.bind(drop.store);
-    drop.store.placeHold = async (input) => {
-      drop.clock.advance(1_000);
-      return place(input);
-    };
+  test.each([
+    ['from the request’s start', 0, 3],
+    ['the product read’s time included', 2_000, 1],
+  ])(
+    'a hold whose tries take long (throttled calls the SDK retried for a second each) is refused BUSY once 3 s are spent, counted %s',
+    async (_what, productReadMs, tries) => {
+      const drop = fakeDrop();
+      const { sku } = await drop.product();
+      drop.store.faults.contend('placeHold', Number.POSITIVE_INFINITY);
+      const place = drop.store.placeHold.bind(drop.store);
+      drop.store.placeHold = async (input) => {
+        drop.clock.advance(1_000);
+        return place(input);
+      };
+      const read = drop.store.getProduct.bind(drop.store);
+      drop.store.getProduct = async (...args) => {
+        drop.clock.advance(productReadMs);
+        return read(...args);
+      };
 
-    await expect(reserve(drop, sku, 'alice', 1, 'key-1')).rejects.toEqual(new errors.BusyError(1));
+      await expect(reserve(drop, sku, 'alice', 1, 'key-1')).rejects.toEqual(new errors.BusyError(1));
 
-    expect(drop.store.faults.calls('placeHold')).toBe(3);
-    expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0 });
-  });
+      expect(drop.store.faults.calls('placeHold')).toBe(tries);
+      expect(await drop.inventory.ledger(sku)).toMatchObject({ available: 10, held: 0 });
+    },
+  );
 
   test('a stale stock view costs one refused write, then answers SOLD_OUT from the shard’s report', async () => {
     const drop = fakeDrop({ viewTtlMs: 1000 });
