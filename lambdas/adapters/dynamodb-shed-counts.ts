@@ -26,13 +26,14 @@ const countKey = (sku: string, shard: number) => `${keyPrefixes.load}${sku}#${sh
 const BATCH_GET_ROUNDS = 5;
 const COUNT_TTL_SECONDS = 24 * 3600;
 
-export class DynamoDbShedCounts implements ShedCounts {
+/** The writing half, all the reservation path bundles (its bundle is held to 256 KiB: docs/benchmarks.md). */
+export class DynamoDbShedCountWriter implements Pick<ShedCounts, 'add'> {
   private readonly shard: number;
 
   constructor(
-    private readonly client: DynamoDBDocumentClient,
-    private readonly tableName: string,
-    private readonly options: {
+    protected readonly client: DynamoDBDocumentClient,
+    protected readonly tableName: string,
+    protected readonly options: {
       /** The item this environment adds to; one picked at random unless given. */
       readonly shard?: number;
       /** How long a write may take, its retries included, before it is given up (0: no bound). */
@@ -65,6 +66,17 @@ export class DynamoDbShedCounts implements ShedCounts {
     }
   }
 
+  /** Sends `command`, given up with its retries after `timeoutMs` (none when 0 or absent). */
+  protected send<C extends UpdateCommand | BatchGetCommand>(command: C, timeoutMs = 0) {
+    return this.client.send(
+      command as never,
+      timeoutMs > 0 ? { abortSignal: AbortSignal.timeout(timeoutMs) } : {},
+    ) as Promise<C extends BatchGetCommand ? BatchGetCommandOutput : UpdateCommandOutput>;
+  }
+}
+
+/** Both halves: the controller reads the count; tests write and read it. */
+export class DynamoDbShedCounts extends DynamoDbShedCountWriter implements ShedCounts {
   async total(sku: string): Promise<number> {
     let keys: Record<string, unknown>[] = Array.from({ length: LOAD_COUNT_SHARDS }, (_, shard) => ({
       pk: countKey(sku, shard),
@@ -86,14 +98,6 @@ export class DynamoDbShedCounts implements ShedCounts {
       keys = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }
     return total;
-  }
-
-  /** Sends `command`, given up with its retries after `timeoutMs` (none when 0 or absent). */
-  private send<C extends UpdateCommand | BatchGetCommand>(command: C, timeoutMs = 0) {
-    return this.client.send(
-      command as never,
-      timeoutMs > 0 ? { abortSignal: AbortSignal.timeout(timeoutMs) } : {},
-    ) as Promise<C extends BatchGetCommand ? BatchGetCommandOutput : UpdateCommandOutput>;
   }
 }
 

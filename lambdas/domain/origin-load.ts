@@ -51,7 +51,7 @@ export class ShedReporter {
   private pendingSince = 0;
 
   constructor(
-    private readonly counts: ShedCounts,
+    private readonly counts: Pick<ShedCounts, 'add'>,
     private readonly clock: Clock,
     private readonly onError: (error: unknown) => void = () => {},
   ) {}

@@ -23,7 +23,7 @@ import { KeyValueStoreEdgeState, KeyValueStoreJson } from '../adapters/cloudfron
 import { DynamoDbChannelViews } from '../adapters/dynamodb-channel-views';
 import { DynamoDbFeedbackStore } from '../adapters/dynamodb-feedback-store';
 import { DynamoDbInventoryStore } from '../adapters/dynamodb-inventory-store';
-import { DynamoDbShedCounts } from '../adapters/dynamodb-shed-counts';
+import { DynamoDbShedCounts, DynamoDbShedCountWriter } from '../adapters/dynamodb-shed-counts';
 import { DynamoDbStockSnapshots } from '../adapters/dynamodb-stock-snapshots';
 import { OidcIdentity } from '../adapters/oidc-identity';
 import { SimulatedPaymentProvider } from '../adapters/simulated-payment-provider';
@@ -184,7 +184,7 @@ const SHED_WRITE_TIMEOUT_MS = 250;
 export const shedReporter = /* @__PURE__ */ wire(
   () =>
     new ShedReporter(
-      new DynamoDbShedCounts(documentClient, tableName, {
+      new DynamoDbShedCountWriter(documentClient, tableName, {
         writeTimeoutMs: attemptTimeoutMs > 0 ? SHED_WRITE_TIMEOUT_MS : 0,
       }),
       clock,
