@@ -1,7 +1,9 @@
 /**
- * The origin's load, as the waiting room's controller measures it: reservation attempts the origin shed
- * (the function's own 429 BUSY or THROTTLED, or 503 UNAVAILABLE, because DynamoDB throttled, transactions
- * kept conflicting or a dependency failed), counted per SKU. What the stock path takes shows how fast units
+ * The origin's load, as the waiting room's controller measures it: reservation attempts the room let in
+ * (their admission checked at origin) that the origin then shed (the function's own 429 BUSY or THROTTLED,
+ * or 503 UNAVAILABLE, because DynamoDB throttled, transactions kept conflicting or a dependency failed),
+ * counted per SKU. Attempts refused before the room's check (no room, a product not read, a made-up SKU in
+ * the path) are not the room's news and are not counted. What the stock path takes shows how fast units
  * go; it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
  * not let more in. Not counted: API Gateway's own throttle and Lambda's (those never reach the function),
  * and a function that ran to its timeout.
@@ -38,9 +40,9 @@ export const SHED_FLUSH_MS = 1_000;
 /** Counts older than this are news of load that has passed: dropped, not written. */
 export const SHED_STALE_MS = 5_000;
 /**
- * SKUs an environment counts between writes. The SKU comes from the request's path: attempts at made-up
- * SKUs refused while DynamoDB throttles must not grow the map, nor the writes of the next flush. A drop's
- * hot SKUs are a handful; refusals for further SKUs are not counted until the next write.
+ * SKUs an environment counts between writes: a bound on the map and on the writes of the next flush. Only
+ * attempts a room admitted are counted, so only SKUs with a room on come here, and a drop's are a handful;
+ * refusals for further SKUs are not counted until the next write.
  */
 export const MAX_PENDING_SKUS = 8;
 

@@ -230,7 +230,9 @@ test('a drop without a waiting room admits everyone, and the queue says so', asy
 
 test('while the origin sheds attempts for load, the controller holds the boundary back: the reservation function counts them, the controller reads the count', async () => {
   const sku = 'room-shedding';
+  const noRoom = 'roomless-shedding';
   await roomOn(sku, { stock: 40 });
+  expect((await api.putProduct(noRoom, { name: noRoom, priceCents: 100, stock: 5 })).status).toBe(201);
   const { admission } = await letIn(sku, 'shed-1');
   const local = { region: LOCAL_AWS_ENV.AWS_REGION, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
   const dynamodb = new DynamoDBClient({ ...local, endpoint: stack.endpoints.dynamodb });
@@ -251,12 +253,31 @@ test('while the origin sheds attempts for load, the controller holds the boundar
       type: 'ProvisionedThroughputExceededException',
     });
     const refused = await reserve(sku, 'shed-1', admission);
-    stack.dynamodbRequests.clearFaults();
-
     // Refused for load, whichever way the function gave up (its retries spent, or its deadline near).
-    expect(['429 BUSY', '429 THROTTLED', '503 UNAVAILABLE']).toContain(`${refused.status} ${codeOf(refused)}`);
+    const shed = ['429 BUSY', '429 THROTTLED', '503 UNAVAILABLE'];
+    expect(shed).toContain(`${refused.status} ${codeOf(refused)}`);
     expect(refused.headers['retry-after']).toBe('1');
     expect(await counts.total(sku)).toBe(1);
+
+    // Refused for load, but not let in by a room: a drop without one, and a made-up SKU whose product
+    // read is throttled. Neither is the room's news, nor takes one of the count's SKU slots.
+    const roomless = await reserve(noRoom, 'shed-2');
+    expect(shed).toContain(`${roomless.status} ${codeOf(roomless)}`);
+    stack.dynamodbRequests.injectFault(['GetItem'], { kind: 'error', type: 'ProvisionedThroughputExceededException' });
+    const madeUp = await reserve('made-up-sku', 'shed-2');
+    expect(shed).toContain(`${madeUp.status} ${codeOf(madeUp)}`);
+    // A second later the environment writes what it counted, with the room's next refusal.
+    stack.dynamodbRequests.clearFaults();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    stack.dynamodbRequests.injectFault(['TransactWriteItems'], {
+      kind: 'error',
+      type: 'ProvisionedThroughputExceededException',
+    });
+    const again = await reserve(sku, 'shed-1', admission);
+    expect(shed).toContain(`${again.status} ${codeOf(again)}`);
+    stack.dynamodbRequests.clearFaults();
+    expect(await counts.total(sku)).toBe(2);
+    expect([await counts.total(noRoom), await counts.total('made-up-sku')]).toEqual([0, 0]);
     // Nothing taken: the boundary has been speeding up. Many environments refusing, 20 attempts a second:
     // the controller (the assembly's, ticking every second) reads the count and slows down.
     const before = (await room()).speed;
