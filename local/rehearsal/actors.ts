@@ -481,25 +481,13 @@ async function waitInQueue(
       }
       return { outcome: 'LEFT' };
     }
-    await new Promise((resolve) => setTimeout(resolve, queueWaitMs(place, askedAt)));
+    await new Promise((resolve) => setTimeout(resolve, queuePollMs(place?.pollSeconds)));
   }
 }
 
 /** How soon the page asks the queue again after this answer (site/assets/waiting-room.js, `pollMs`). */
 export function queuePollMs(pollSeconds: unknown): number {
   return typeof pollSeconds === 'number' && pollSeconds >= 1 && pollSeconds <= 10 ? pollSeconds * 1000 : QUEUE_POLL_MS;
-}
-
-/** The least time between two asks (site/assets/waiting-room.js, `MIN_ASK_GAP_MS`). */
-export const QUEUE_MIN_ASK_GAP_MS = 250;
-
-/**
- * How long the page waits before asking the queue again (site/assets/waiting-room.js, `waitBeforeAskingMs`):
- * the cadence counts from when the last ask was sent; no queue answer (`place` undefined) waits the default.
- */
-export function queueWaitMs(place: { pollSeconds?: unknown } | undefined, askedAt: number, now = Date.now()): number {
-  if (!place) return QUEUE_POLL_MS;
-  return Math.max(QUEUE_MIN_ASK_GAP_MS, queuePollMs(place.pollSeconds) - Math.max(0, now - askedAt));
 }
 
 /** A ticket's arrival time and order key, as the edge signed them (its claims are readable, only not forgeable). */

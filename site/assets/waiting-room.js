@@ -26,25 +26,11 @@ export function pollMs(state) {
   return Number.isFinite(seconds) && seconds >= 1 && seconds <= 10 ? seconds * 1000 : POLL_MS;
 }
 
-/** The least time between two asks, however long the last answer took. */
-export const MIN_ASK_GAP_MS = 250;
-
-/**
- * How long to wait before asking again. The cadence counts from when the last ask was sent, so a slow
- * answer does not slow the news: under load the sell-out is told one answer's time sooner. A refused or
- * failed ask (no queue answer, `state` undefined) waits the whole default after its answer.
- */
-export function waitBeforeAskingMs(state, askedAt, now = Date.now()) {
-  if (!state) return POLL_MS;
-  return Math.max(MIN_ASK_GAP_MS, pollMs(state) - Math.max(0, now - askedAt));
-}
-
 export async function watchWaitingRoom(sku, { customerId, memory, show, hide, signal, settled = () => false }) {
   const path = `/drops/${encodeURIComponent(sku)}/queue?customerId=${encodeURIComponent(customerId)}`;
   let refused = false;
   for (;;) {
     const ticket = memory.load().ticket;
-    const askedAt = Date.now();
     const answer = await call('GET', path, { signal, headers: ticket ? { 'x-dropline-ticket': ticket } : {} });
     if (isCaptcha(answer)) {
       await askForCaptcha(path, { signal, unsolved: refused });
@@ -70,7 +56,7 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
     if (state?.turnPassed) {
       memory.save({ ticket: undefined, admission: undefined });
       show(state);
-      await new Promise((resolve) => setTimeout(resolve, waitBeforeAskingMs(state, askedAt)));
+      await new Promise((resolve) => setTimeout(resolve, pollMs(state)));
       continue;
     }
     if (state?.ticket) memory.save({ ticket: state.ticket });
@@ -80,7 +66,7 @@ export async function watchWaitingRoom(sku, { customerId, memory, show, hide, si
       return;
     }
     if (state) show(state);
-    await new Promise((resolve) => setTimeout(resolve, waitBeforeAskingMs(state, askedAt)));
+    await new Promise((resolve) => setTimeout(resolve, pollMs(state)));
   }
 }
 

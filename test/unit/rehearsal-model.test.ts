@@ -4,16 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { jest } from '@jest/globals';
 import { ApiClient, attemptKey } from '../../local/api-client';
-import {
-  Outcomes,
-  QUEUE_MIN_ASK_GAP_MS,
-  QUEUE_POLL_MS,
-  Queue,
-  queuePollMs,
-  queueWaitMs,
-  shopper,
-  shopperFeedback,
-} from '../../local/rehearsal/actors';
+import { Outcomes, QUEUE_POLL_MS, Queue, queuePollMs, shopper, shopperFeedback } from '../../local/rehearsal/actors';
 import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { Recorder } from '../../local/rehearsal/recorder';
@@ -487,37 +478,6 @@ test('a shopper waiting at the sell-out who then held one of the last units is o
   expect(measures.soldOutNoticeSeconds).not.toBeNull();
 });
 
-// A slow answer does not slow the watch: the next ask is due a cadence after the last was sent, never sooner
-// than a quarter second after its answer; a failed ask waits the whole default. The rehearsal's shoppers, as
-// the page.
-test('the queue is asked again a cadence after the last ask was sent, not a cadence after its answer', async () => {
-  const pageModule = pathToFileURL(join(import.meta.dirname, '..', '..', 'site', 'assets', 'waiting-room.js')).href;
-  const page = (await import(pageModule)) as {
-    MIN_ASK_GAP_MS: number;
-    waitBeforeAskingMs(state: unknown, askedAt: number, now: number): number;
-  };
-  expect(QUEUE_MIN_ASK_GAP_MS).toBe(page.MIN_ASK_GAP_MS);
-  const cases: [place: { pollSeconds?: unknown } | undefined, answerMs: number, waitMs: number][] = [
-    [{ pollSeconds: 1 }, 0, 1000],
-    [{ pollSeconds: 1 }, 400, 600],
-    [{ pollSeconds: 2 }, 400, 1600],
-    [{ pollSeconds: 1 }, 900, 250],
-    [{ pollSeconds: 1 }, 5000, 250],
-    [{}, 400, 1600],
-    [{ pollSeconds: 1 }, -50, 1000],
-    [undefined, 400, 2000],
-  ];
-  for (const [place, answerMs, waitMs] of cases) {
-    const askedAt = 1_000_000;
-    expect([place, answerMs, queueWaitMs(place, askedAt, askedAt + answerMs)]).toEqual([place, answerMs, waitMs]);
-    expect([place, answerMs, page.waitBeforeAskingMs(place, askedAt, askedAt + answerMs)]).toEqual([
-      place,
-      answerMs,
-      waitMs,
-    ]);
-  }
-});
-
 // The rehearsal's shoppers wait between polls as the page does, or the notice it measures is not the page's.
 test("a waiting shopper asks the queue again on the page's cadence, the answer's pollSeconds or the page's default", async () => {
   const pageModule = pathToFileURL(join(import.meta.dirname, '..', '..', 'site', 'assets', 'waiting-room.js')).href;
@@ -544,18 +504,13 @@ test("a waiting shopper asks the queue again on the page's cadence, the answer's
     { state: 'OPEN', admitted: true, ticket, admission: 'in', pollSeconds: 2 },
   ];
   const expected = [1000, 2000, 2000];
-  // The waits between polls, told from the other timers by their lengths (the cadence counts from the ask, so
-  // each is what the answer says less the answer's own time, here a few ms), rounded to the cadence's second.
-  // The shopper's one other whole-second wait (let in, then SOLD_OUT) does not run here: the reservation is
-  // answered DROP_CLOSED.
+  // The waits between polls, told from the other timers by their lengths. The shopper's one other whole-second
+  // wait (let in, then SOLD_OUT) does not run here: the reservation is answered DROP_CLOSED.
   const pollWaits = async (run: () => Promise<void>) => {
     const timers = jest.spyOn(globalThis, 'setTimeout');
     try {
       await run();
-      return timers.mock.calls
-        .map((call) => call[1] ?? 0)
-        .filter((ms) => (ms > 800 && ms <= 1000) || (ms > 1800 && ms <= 2000))
-        .map((ms) => Math.ceil(ms / 1000) * 1000);
+      return timers.mock.calls.map((call) => call[1]).filter((ms) => ms === 1000 || ms === 2000);
     } finally {
       timers.mockRestore();
     }
