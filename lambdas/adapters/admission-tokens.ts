@@ -80,6 +80,18 @@ export class KeyValueStoreAdmissions implements AdmissionVerifier {
     return undefined;
   }
 
+  /**
+   * Whether `token` is an admission the room signed for `sku`, judged with the keys this environment has
+   * already read: it reads nothing, so it answers on a path that is refusing for load (false before the
+   * first read). Customer and expiry are not judged: this says which room the attempt came through.
+   */
+  signedFor(token: string | undefined, sku: string): boolean {
+    const keys = this.cached?.keys;
+    if (!token || !keys) return false;
+    const claims = verify(token, keys);
+    return claims !== undefined && typeof claims.e === 'number' && claims.s === sku;
+  }
+
   private async keys(fresh: boolean): Promise<AdmissionKeys | undefined> {
     const now = this.clock.now();
     // An unknown key id reads again, but not more than once a second: forged tokens cost no reads.

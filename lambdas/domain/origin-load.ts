@@ -1,9 +1,11 @@
 /**
- * The origin's load, as the waiting room's controller measures it: reservation attempts the room let in
- * (their admission checked at origin) that the origin then shed (the function's own 429 BUSY or THROTTLED,
- * or 503 UNAVAILABLE, because DynamoDB throttled, transactions kept conflicting or a dependency failed),
- * counted per SKU. Attempts refused before the room's check (no room, a product not read, a made-up SKU in
- * the path) are not the room's news and are not counted. What the stock path takes shows how fast units
+ * The origin's load, as the waiting room's controller measures it: reservation attempts that came through
+ * the room (an admission it signed for the SKU, judged with the signing keys the environment has already
+ * read) and that the origin shed (the function's own 429 BUSY or THROTTLED, or 503 UNAVAILABLE, because
+ * DynamoDB throttled, transactions kept conflicting or a dependency failed), counted per SKU, whether the
+ * refusal came before the admission was checked (the product's read throttled) or after. Attempts without
+ * such an admission (a drop without a room, a made-up SKU in the path) are not the room's news and are not
+ * counted; nor are those an environment refuses before it has ever read the keys. What the stock path takes shows how fast units
  * go; it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
  * not let more in. Not counted: API Gateway's own throttle and Lambda's (those never reach the function),
  * and a function that ran to its timeout.
@@ -41,7 +43,7 @@ export const SHED_FLUSH_MS = 1_000;
 export const SHED_STALE_MS = 5_000;
 /**
  * SKUs an environment counts between writes: a bound on the map and on the writes of the next flush. Only
- * attempts a room admitted are counted, so only SKUs with a room on come here, and a drop's are a handful;
+ * attempts with an admission signed for their SKU are counted, so only drops with a room come here, a handful;
  * refusals for further SKUs are not counted until the next write.
  */
 export const MAX_PENDING_SKUS = 8;
