@@ -5,9 +5,9 @@
  * DynamoDB throttled, transactions kept conflicting or a dependency failed), counted per SKU, whether the
  * refusal came before the admission was checked (the product's read throttled) or after. Attempts without
  * such an admission (a drop without a room, a made-up SKU in the path) are not the room's news and are not
- * counted; nor are those an environment refuses before it has ever read the keys. What the stock path takes shows how fast units
- * go; it cannot show that admitted shoppers are being turned away for load, which is when the boundary must
- * not let more in. Not counted: API Gateway's own throttle and Lambda's (those never reach the function),
+ * counted; nor are those an environment refuses before it has ever read the keys. What the stock path
+ * takes shows how fast units go; it cannot show that admitted shoppers are being turned away for load,
+ * which is when the boundary must not let more in. Not counted: API Gateway's own throttle and Lambda's (those never reach the function),
  * and a function that ran to its timeout.
  *
  * Each execution environment counts its refusals in memory and adds them to the SKU's count at most once a
@@ -43,8 +43,8 @@ export const SHED_FLUSH_MS = 1_000;
 export const SHED_STALE_MS = 5_000;
 /**
  * SKUs an environment counts between writes: a bound on the map and on the writes of the next flush. Only
- * attempts with an admission signed for their SKU are counted, so only drops with a room come here, a handful;
- * refusals for further SKUs are not counted until the next write.
+ * attempts with an admission signed for their SKU are counted, so only drops with a room come here, a
+ * handful; refusals for further SKUs are not counted until the next write.
  */
 export const MAX_PENDING_SKUS = 8;
 
