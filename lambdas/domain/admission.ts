@@ -62,12 +62,12 @@ const DRAIN_SECONDS = 10;
 const SMOOTHING = 0.5;
 /**
  * How long a speed-up takes to show in what the stock path takes: shoppers let in see it at their next poll
- * (the page asks every 2 s), reserve, and the hold reaches the controller through the table's stream, the
- * relay's 1 s batching window and the edge-state writer: 3 s at the least, about 4–5 s when the writer
- * lags (`EdgeStateLag` up to 1.8 s in the rehearsals). The boundary speeds up at most once in this long:
- * sooner, the take it measures is from before its last speed-up, and it would speed up again (and again) on
- * news that cannot show that speed-up yet, letting in far more shoppers than the units left can serve while
- * the ones let in are still on their way. The shortest delay, not the longest: a longer wait slows the room
+ * (the page asks every 2 s), reserve, and the hold reaches the controller through the table's stream (polled
+ * 4 times a second, no batching window), the relay and the edge-state writer: about 2.5–3 s at the least,
+ * 4 s and more when the writer lags (`EdgeStateLag` up to 1.8 s in the rehearsals). The boundary speeds up
+ * at most once in this long: sooner, the take it measures is from before its last speed-up, and it would
+ * speed up again (and again) on news that cannot show that speed-up yet, letting in far more shoppers than
+ * the units left can serve while the ones let in are still on their way. The shortest delay, not the longest: a longer wait slows the room
  * down for every drop whose stock path is idle. It slows down at once.
  */
 export const FEEDBACK_MS = 3_000;

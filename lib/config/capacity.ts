@@ -93,12 +93,13 @@ export const assumptions = {
   /** How often the sweeper publishes a replicated SKU: once a second. */
   replicatedPublishesPerSecond: 1,
   /**
-   * The stream relay's batch (`streamConsumer.batchSize`), and its batching window: each stream shard
-   * with records invokes it at least once a window (the stack's `maxBatchingWindow`, 1 s). Stream shards
-   * are about one per partition.
+   * The stream relay's batch (`streamConsumer.batchSize`), and how often a stream shard with records
+   * invokes it: the mapping has no batching window, and Lambda polls each shard "at a base rate of 4 times
+   * per second" and invokes "as soon as records are available" ("Polling and batching streams",
+   * https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html). Stream shards are about one per partition.
    */
   relayBatchSize: streamConsumer.batchSize,
-  relayBatchingWindowSeconds: 1,
+  relayPollsPerSecond: 4,
   /**
    * Until split-for-heat isolates hot items (minutes), a SKU's shard keys hash onto the table's
    * partitions at random: the plan keeps the busiest partition within its write units with this
@@ -414,11 +415,11 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
   const vectorReads = (viewReaders * eventuallyConsistentReadUnits(vectorBytes)) / assumptions.stockViewSeconds;
   const viewReplicasWanted = Math.max(1, Math.ceil(vectorReads / assumptions.partitionReadUnits));
   const viewReplicas = Math.min(MAX_VIEW_REPLICAS, viewReplicasWanted);
-  // Each stream shard (about one per partition of the drop's writes) invokes the relay at least once a
-  // window; a full batch invokes it sooner. Every hold writes one shard, so holds/s stock records a second.
+  // Each stream shard (about one per partition of the drop's writes) with records invokes the relay at
+  // every poll; a full batch invokes it sooner. Every hold writes one shard, so holds/s stock records a second.
   const streamShards = Math.max(1, Math.ceil(writeUnitsPerSecond / assumptions.partitionWriteUnits));
   const relayInvocationsPerSecond = Math.max(
-    streamShards / assumptions.relayBatchingWindowSeconds,
+    streamShards * assumptions.relayPollsPerSecond,
     saturatedHolds / assumptions.relayBatchSize,
   );
   return {

@@ -369,7 +369,11 @@ export class StatelessStack extends Stack {
       new DynamoEventSource(props.table, {
         startingPosition: StartingPosition.TRIM_HORIZON,
         batchSize: streamConsumer.batchSize,
-        maxBatchingWindow: Duration.seconds(1),
+        // No batching window: Lambda polls each stream shard 4 times a second and "by default ... invokes
+        // your function as soon as records are available" ("Polling and batching streams", Using AWS Lambda
+        // with Amazon DynamoDB, https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html). A window would
+        // hold the sell-out's news back from the edge for up to its length (the smallest is 1 s); the
+        // capacity plan prices the relay's invocations at that polling rate (`relayPollsPerSecond`).
         bisectBatchOnError: true,
         retryAttempts: streamConsumer.retryAttempts,
         maxRecordAge: Duration.seconds(streamConsumer.maxRecordAgeSeconds),

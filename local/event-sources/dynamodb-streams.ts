@@ -112,6 +112,12 @@ export interface StreamEventSourceOptions {
   readonly tableName: string;
   readonly handler: (event: DynamoDBStreamEvent, context: ReturnType<typeof lambdaContext>) => Promise<unknown>;
   readonly batchSize: number;
+  /**
+   * How long a poll that found nothing waits before the next: Lambda "polls shards in your DynamoDB stream
+   * for records at a base rate of 4 times per second" ("Polling and batching streams", Using AWS Lambda with
+   * Amazon DynamoDB, https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html).
+   * @default 250
+   */
   readonly pollIntervalMs?: number;
   /** @default 'sequential' */
   readonly shardOrder?: ShardOrder;
@@ -361,7 +367,7 @@ export async function startStreamEventSource(options: StreamEventSourceOptions):
           if (stopped) break;
           busy = (await readShard(shardId, iterator)) || busy;
         }
-        if (!busy) await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 100));
+        if (!busy) await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs ?? 250));
       } catch (error) {
         if (stopped) break;
         console.error(

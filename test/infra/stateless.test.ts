@@ -171,6 +171,8 @@ describe('event source mappings', () => {
     synth.stateless.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
       BatchSize: 100,
+      // Invoked as soon as records come: a window would hold the sell-out's news back from the edge.
+      MaximumBatchingWindowInSeconds: Match.absent(),
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 20,
       MaximumRecordAgeInSeconds: 3600,

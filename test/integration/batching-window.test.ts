@@ -59,6 +59,8 @@ test.each([
         tableName,
         batchSize: 100,
         batchingWindowMs: windowMs,
+        // Polls well inside the writes' 300 ms, so that without a window each write has a poll of its own.
+        pollIntervalMs: 100,
         handler: async (event) => void sizes.push(event.Records.length),
       }),
     );
