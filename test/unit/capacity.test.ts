@@ -361,6 +361,17 @@ describe('100,000 holds a second on one SKU, on paper', () => {
     expect(vectorWrites?.detail).toMatch(/every relay invocation/);
   });
 
+  it('prices the relay at every poll of each stream shard (4 a second, no batching window), or a full batch', () => {
+    const demand = demandOf(hundredK);
+    const streamShards = Math.ceil(demand.writeUnitsPerSecond / 1000);
+    expect(demand.relayInvocationsPerSecond).toBe(Math.max(streamShards * 4, demand.holdsPerSecond / 100));
+    const groupWrites = demand.partitionLoads.find((load) => load.item === 'snapshot group' && load.unit === 'WCU');
+    expect(groupWrites?.detail).toMatch(new RegExp(`^${streamShards * 4} relay invocations/s`));
+    // A calm drop: its few stream shards are each polled 4 times a second.
+    const calm = demandOf(drop('A', '2030-01-02T18:00:00Z', 120, 1000));
+    expect(calm.relayInvocationsPerSecond).toBe(Math.ceil(calm.writeUnitsPerSecond / 1000) * 4);
+  });
+
   it('refuses a plan past what replicas can spread: more environments than the replicas carry', () => {
     const capacity = planCapacity({ drops: [drop('OVER', '2030-01-02T18:00:00Z', 200_000, 50_000)] }, now);
     const refused = capacity.refusals.join('\n');
