@@ -38,9 +38,9 @@ export function assertRuntimeSyntax(code: string, file: string): string {
 
 /** What in this code runtime 2.0 does not list as supported, in source order; empty when it all is. */
 export function unsupportedSyntax(code: string): UnsupportedSyntax[] {
-  const file = ts.createSourceFile('function.js', code, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
+  const file = ts.createSourceFile(FILE_NAME, code, ts.ScriptTarget.Latest, true, ts.ScriptKind.JS);
   const found: UnsupportedSyntax[] = [];
-  const declared = declaredNames(file);
+  const declared = namesIn(file);
   const visit = (node: ts.Node): void => {
     const construct = unsupported(node) ?? unlistedBuiltIn(node, declared);
     if (construct !== undefined) {
@@ -164,8 +164,9 @@ function generator(node: ts.Node): string | undefined {
  * run in Node's vm, and may not on CloudFront. A member of a listed global or module is judged by that
  * global's list, read or called (`Array.from.call(…)`, `globalThis.Map`, `String.prototype.at`, `a['at']`);
  * a method on any other receiver by its name alone, its type not being known here: a name some listed
- * prototype has passes. The check has no scopes: a name declared anywhere (a parameter named `Map`) counts
- * as declared everywhere, and hides the global of that name.
+ * prototype has passes. A name is resolved by JavaScript's scopes (TypeScript's binder: `var` and function
+ * declarations are the function's, `let` and `const` the block's): a parameter named `Map` hides the global
+ * inside its function only, and a global `Map` used anywhere else is refused.
  */
 // biome-ignore format: the pages' lists, kept dense
 const MATH = [
@@ -249,28 +250,46 @@ const GLOBALS = new Set([
   'btoa', 'NaN', 'Infinity', 'undefined', 'arguments', 'require',
 ]);
 
-/** What this code declares: every name, in any scope, and which of them hold a listed module. */
+/** The code's names as its scopes resolve them. */
 interface Declared {
-  readonly names: ReadonlySet<string>;
-  /** A local name and the module it holds: `import c from 'crypto'`, `const qs = require('querystring')`. */
-  readonly modules: ReadonlyMap<string, string>;
+  /** Whether this identifier names something the code declares, in scope where it is used. */
+  local(name: ts.Identifier): boolean;
+  /** The listed module this identifier holds, when it names an import or a `require` of one. */
+  module(name: ts.Identifier): string | undefined;
 }
 
 const MODULES: Readonly<Record<string, string>> = { crypto: 'crypto', querystring: 'querystring', cloudfront: 'cf' };
 
-/** The names this code declares anywhere (a name declared in any scope counts as declared in all). */
-function declaredNames(file: ts.SourceFile): Declared {
-  const names = new Set<string>();
-  const modules = new Map<string, string>();
-  const visit = (node: ts.Node): void => {
-    const name = declaredName(node);
-    if (name !== undefined) names.add(name.text);
-    const module = moduleOf(node);
-    if (module !== undefined) modules.set(module[0], module[1]);
-    ts.forEachChild(node, visit);
+const FILE_NAME = '/function.js';
+
+/**
+ * Resolves the names in `file` with TypeScript's binder and checker over that file alone (no lib, nothing
+ * imported resolved): a name the code declares resolves to its declaration in the scope it is used in; a
+ * global resolves to nothing.
+ */
+function namesIn(file: ts.SourceFile): Declared {
+  const options: ts.CompilerOptions = { allowJs: true, noLib: true, noResolve: true, types: [] };
+  const host: ts.CompilerHost = {
+    getSourceFile: (name) => (name === FILE_NAME ? file : undefined),
+    fileExists: (name) => name === FILE_NAME,
+    readFile: () => undefined,
+    writeFile: () => {},
+    getDefaultLibFileName: () => '/lib.d.ts',
+    getCurrentDirectory: () => '/',
+    getCanonicalFileName: (name) => name,
+    useCaseSensitiveFileNames: () => true,
+    getNewLine: () => '\n',
   };
-  visit(file);
-  return { names, modules };
+  const checker = ts.createProgram([FILE_NAME], options, host).getTypeChecker();
+  const declaration = (name: ts.Identifier) =>
+    checker.getSymbolAtLocation(name)?.declarations?.find((found) => found.getSourceFile() === file);
+  return {
+    local: (name) => declaration(name) !== undefined,
+    module: (name) => {
+      const found = declaration(name);
+      return found === undefined ? undefined : listedModule(ts.isImportClause(found) ? found.parent : found);
+    },
+  };
 }
 
 /** The name this node declares: a variable, function, parameter or import's; undefined for anything else. */
@@ -286,12 +305,10 @@ function declaredName(node: ts.Node): ts.Identifier | undefined {
   return declaration && node.name !== undefined && ts.isIdentifier(node.name) ? node.name : undefined;
 }
 
-/** The local name and listed module of an import or a `require`, if this node is one. */
-function moduleOf(node: ts.Node): [string, string] | undefined {
+/** The listed module an import or a `require` declares, if this node is one of a listed module. */
+function listedModule(node: ts.Node): string | undefined {
   if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
-    const module = MODULES[node.moduleSpecifier.text];
-    const name = node.importClause?.name?.text;
-    return module !== undefined && name !== undefined ? [name, module] : undefined;
+    return node.importClause?.name === undefined ? undefined : MODULES[node.moduleSpecifier.text];
   }
   if (
     ts.isVariableDeclaration(node) &&
@@ -303,8 +320,7 @@ function moduleOf(node: ts.Node): [string, string] | undefined {
     node.initializer.arguments.length === 1 &&
     ts.isStringLiteral(node.initializer.arguments[0] as ts.Expression)
   ) {
-    const module = MODULES[(node.initializer.arguments[0] as ts.StringLiteral).text];
-    return module === undefined ? undefined : [node.name.text, module];
+    return MODULES[(node.initializer.arguments[0] as ts.StringLiteral).text];
   }
   return undefined;
 }
@@ -328,12 +344,12 @@ function member(node: ts.Node): { readonly object: ts.Expression; readonly name:
 /** The listed global or module an expression names, when it names one (`Array`, `globalThis.Array`, `c`). */
 function ownerOf(node: ts.Expression, declared: Declared): string | undefined {
   if (ts.isIdentifier(node)) {
-    const module = declared.modules.get(node.text);
+    const module = declared.module(node);
     if (module !== undefined) return module;
-    return declared.names.has(node.text) || STATIC[node.text] === undefined ? undefined : node.text;
+    return declared.local(node) || STATIC[node.text] === undefined ? undefined : node.text;
   }
   const read = member(node);
-  if (read && ts.isIdentifier(read.object) && read.object.text === 'globalThis' && !declared.names.has('globalThis')) {
+  if (read && ts.isIdentifier(read.object) && read.object.text === 'globalThis' && !declared.local(read.object)) {
     return STATIC[read.name] === undefined ? undefined : read.name;
   }
   return undefined;
@@ -345,7 +361,7 @@ function unlistedBuiltIn(node: ts.Node, declared: Declared): string | undefined 
   if (read !== undefined) {
     const { object, name } = read;
     // `globalThis.Map`: the global's own name must be listed.
-    if (ts.isIdentifier(object) && object.text === 'globalThis' && !declared.names.has('globalThis')) {
+    if (ts.isIdentifier(object) && object.text === 'globalThis' && !declared.local(object)) {
       return GLOBALS.has(name) ? undefined : `a global runtime 2.0 does not list (globalThis.${name})`;
     }
     // `String.prototype.at`: a prototype's methods are the listed ones.
@@ -377,14 +393,14 @@ function unlistedBuiltIn(node: ts.Node, declared: Declared): string | undefined 
     (ts.isNewExpression(node) || ts.isCallExpression(node)) &&
     ts.isIdentifier(node.expression) &&
     node.expression.text === 'RegExp' &&
-    !declared.names.has('RegExp');
+    !declared.local(node.expression);
   if (regExp) {
     const flags = node.arguments?.[1];
     if (flags === undefined) return undefined;
     if (!ts.isStringLiteralLike(flags)) return 'RegExp flags not known until run time';
     return flagsPastEs51(flags.text);
   }
-  if (ts.isIdentifier(node) && isReference(node) && !declared.names.has(node.text) && !GLOBALS.has(node.text)) {
+  if (ts.isIdentifier(node) && isReference(node) && !declared.local(node) && !GLOBALS.has(node.text)) {
     return `a global runtime 2.0 does not list (${node.text})`;
   }
   return undefined;

@@ -325,11 +325,24 @@ describe('the CloudFront Functions sandbox', () => {
     ['a static method read, not called', 'const from = Array.from;', /does not list \(Array\.from\)/],
     ['a prototype method it does not list', "const c = String.prototype.at.call('a', 0);", /\(\.at\(\)\)/],
     ['a global through globalThis', 'const m = new globalThis.Map();', /does not list \(globalThis\.Map\)/],
+    // Scopes: a name declared in one scope hides the global in that scope only.
+    ['a global a parameter elsewhere names', 'function f(Map) { return Map; }\nconst m = new Map();', /\(Map\)/],
+    ['a global after a block that declared it', '{ let Map = 1; }\nconst m = new Map();', /list \(Map\)/],
+    ['a module method where no shadow reaches', "import c from 'crypto';\nfunction f(c) {}\nc.x();", /\(crypto\.x\)/],
   ])('refuses %s at synth, which runtime 2.0 does not list', (_name, code, message) => {
     const source = `${code}\nfunction handler(event) { return event.request; }\n`;
 
     expect(() => assertRuntimeSyntax(source, 'modern.js')).toThrow(message);
     expect(() => assertRuntimeSyntax(source, 'modern.js')).toThrow(/modern\.js builds to syntax/);
+  });
+
+  it.each([
+    ['a global its function declares', 'function f() { const Map = function () {}; return new Map(); }'],
+    ['a global hoisted from a later var', 'function f() { m = new Map(); var Map = Object; var m; }'],
+    ['a static read of its own object', 'function f() { const Array = { from: 1 }; return Array.from; }'],
+    ['a module name a parameter takes', "import c from 'crypto';\nfunction f(c) { return c.x; }"],
+  ])('takes %s: the name is the code’s own there', (_name, code) => {
+    expect(unsupportedSyntax(`${code}\nfunction handler(event) { return event.request; }\n`)).toEqual([]);
   });
 
   it('takes what runtime 2.0 lists: const, let, arrow functions, rest parameters, templates, **, async functions, listed built-ins', async () => {
