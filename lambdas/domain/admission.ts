@@ -63,12 +63,13 @@ const SMOOTHING = 0.5;
 /**
  * How long a speed-up takes to show in what the stock path takes: shoppers let in see it at their next poll
  * (the page asks every 2 s), reserve, and the hold reaches the controller through the table's stream (polled
- * 4 times a second, no batching window), the relay and the edge-state writer: about 2.5–3 s at the least,
+ * 4 times a second, no batching window), the relay and the edge-state writer: 2.5–3 s when nothing lags,
  * 4 s and more when the writer lags (`EdgeStateLag` up to 1.8 s in the rehearsals). The boundary speeds up
  * at most once in this long: sooner, the take it measures is from before its last speed-up, and it would
  * speed up again (and again) on news that cannot show that speed-up yet, letting in far more shoppers than
- * the units left can serve while the ones let in are still on their way. The shortest delay, not the longest: a longer wait slows the room
- * down for every drop whose stock path is idle. It slows down at once.
+ * the units left can serve while the ones let in are still on their way. The shortest delay, not the
+ * longest: a longer wait slows the room down for every drop whose stock path is idle. It slows down at
+ * once. (3 s was set while the relay still waited up to a second for a batch; a shorter one is not measured.)
  */
 export const FEEDBACK_MS = 3_000;
 

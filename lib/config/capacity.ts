@@ -101,6 +101,12 @@ export const assumptions = {
   relayBatchSize: streamConsumer.batchSize,
   relayPollsPerSecond: 4,
   /**
+   * Messages a second one SNS FIFO message group takes (about 300: docs/events.md; "High throughput FIFO
+   * topics in Amazon SNS", https://docs.aws.amazon.com/sns/latest/dg/fifo-high-throughput.html, points to the
+   * service quotas). A SKU's snapshots are one message group.
+   */
+  messagesPerGroup: 300,
+  /**
    * Until split-for-heat isolates hot items (minutes), a SKU's shard keys hash onto the table's
    * partitions at random: the plan keeps the busiest partition within its write units with this
    * probability.
@@ -253,11 +259,15 @@ export interface DropDemand {
   readonly viewReaders: number;
   /** The stock-vector item's size with the drop's units spread over its shards. */
   readonly vectorBytes: number;
-  /** Stock-vector replicas that keep each one's reads within a partition's 3,000 read units a second. */
+  /**
+   * Stock-vector replicas that keep each one's reads within a partition's 3,000 read units a second; at
+   * least 2 (published by the sweeper) when the relay would write one vector past a partition or publish
+   * past the SKU's message group.
+   */
   readonly viewReplicasWanted: number;
   /** What the SKU gets: `viewReplicasWanted`, at most `MAX_VIEW_REPLICAS`. */
   readonly viewReplicas: number;
-  /** The stream relay's invocations a second at the peak: one per stream shard and window, or per full batch. */
+  /** The stream relay's invocations a second at the peak: one per stream shard and poll, or per full batch. */
   readonly relayInvocationsPerSecond: number;
   /** The load on each item the drop's peak concentrates on, against what its partition serves. */
   readonly partitionLoads: readonly PartitionLoad[];
@@ -413,8 +423,6 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
   const viewReaders = reservationEnvironments * assumptions.viewReadersPerEnvironment;
   const vectorBytes = stockVectorBytes(shards, Math.ceil(drop.units / shards));
   const vectorReads = (viewReaders * eventuallyConsistentReadUnits(vectorBytes)) / assumptions.stockViewSeconds;
-  const viewReplicasWanted = Math.max(1, Math.ceil(vectorReads / assumptions.partitionReadUnits));
-  const viewReplicas = Math.min(MAX_VIEW_REPLICAS, viewReplicasWanted);
   // Each stream shard (about one per partition of the drop's writes) with records invokes the relay at
   // every poll; a full batch invokes it sooner. Every hold writes one shard, so holds/s stock records a second.
   const streamShards = Math.max(1, Math.ceil(writeUnitsPerSecond / assumptions.partitionWriteUnits));
@@ -422,6 +430,14 @@ export function demandOf(drop: Drop, maxShards: number = assumptions.maxShards):
     streamShards * assumptions.relayPollsPerSecond,
     saturatedHolds / assumptions.relayBatchSize,
   );
+  // A single vector is rewritten, and the SKU's snapshot published to its message group, by every relay
+  // invocation: a SKU whose relay would write the vector past a partition or publish past the group's rate
+  // is replicated, and the sweeper writes and publishes it once a second instead.
+  const relayBound =
+    relayInvocationsPerSecond * writeUnits(vectorBytes) > assumptions.partitionWriteUnits ||
+    relayInvocationsPerSecond > assumptions.messagesPerGroup;
+  const viewReplicasWanted = Math.max(relayBound ? 2 : 1, Math.ceil(vectorReads / assumptions.partitionReadUnits));
+  const viewReplicas = Math.min(MAX_VIEW_REPLICAS, viewReplicasWanted);
   return {
     drop,
     shardsWanted,

@@ -372,6 +372,27 @@ describe('100,000 holds a second on one SKU, on paper', () => {
     expect(calm.relayInvocationsPerSecond).toBe(Math.ceil(calm.writeUnitsPerSecond / 1000) * 4);
   });
 
+  it.each([
+    ['publish past its message group’s 300 a second', 6_000, 5_000],
+    ['write its one vector past a partition', 8_000, 5_000],
+    ['do both', 12_000, 50_000],
+  ])(
+    'replicates, not refuses, a SKU whose relay would %s: the sweeper publishes it once a second',
+    (_why, rps, units) => {
+      const demand = demandOf(drop('HOT', '2030-01-02T18:00:00Z', rps, units));
+      const capacity = planCapacity({ drops: [demand.drop] }, now);
+
+      expect(demand.relayInvocationsPerSecond).toBeGreaterThan(300);
+      expect(demand.viewReplicas).toBe(2);
+      expect(capacity.viewReplicasBySku).toEqual({ HOT: 2 });
+      expect(capacity.refusals).toEqual([]);
+      const vectorWrites = demand.partitionLoads.find(
+        (load) => load.item === 'stock-vector replica' && load.unit === 'WCU',
+      );
+      expect(vectorWrites?.detail).toMatch(/the sweeper, once a second/);
+    },
+  );
+
   it('refuses a plan past what replicas can spread: more environments than the replicas carry', () => {
     const capacity = planCapacity({ drops: [drop('OVER', '2030-01-02T18:00:00Z', 200_000, 50_000)] }, now);
     const refused = capacity.refusals.join('\n');
