@@ -281,8 +281,12 @@ function namesIn(file: ts.SourceFile): Declared {
     getNewLine: () => '\n',
   };
   const checker = ts.createProgram([FILE_NAME], options, host).getTypeChecker();
+  // Only a declaration JavaScript has: in a JS file TypeScript also takes an assignment for one
+  // (`Map.x = 1`, `globalThis.y = 1`, `exports.z = 1`), which would hide the global everywhere.
   const declaration = (name: ts.Identifier) =>
-    checker.getSymbolAtLocation(name)?.declarations?.find((found) => found.getSourceFile() === file);
+    checker
+      .getSymbolAtLocation(name)
+      ?.declarations?.find((found) => found.getSourceFile() === file && declaredName(found) !== undefined);
   return {
     local: (name) => declaration(name) !== undefined,
     module: (name) => {

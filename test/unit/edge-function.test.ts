@@ -329,6 +329,13 @@ describe('the CloudFront Functions sandbox', () => {
     ['a global a parameter elsewhere names', 'function f(Map) { return Map; }\nconst m = new Map();', /\(Map\)/],
     ['a global after a block that declared it', '{ let Map = 1; }\nconst m = new Map();', /list \(Map\)/],
     ['a module method where no shadow reaches', "import c from 'crypto';\nfunction f(c) {}\nc.x();", /\(crypto\.x\)/],
+    // An assignment is no declaration, though TypeScript's binder takes one for it in a JS file.
+    ['a global given a property first', 'Map.x = 1;\nconst m = new Map();', /list \(Map\)/],
+    [
+      'a global through globalThis given one',
+      'globalThis.y = 1;\nconst m = new globalThis.Map();',
+      /\(globalThis\.Map\)/,
+    ],
   ])('refuses %s at synth, which runtime 2.0 does not list', (_name, code, message) => {
     const source = `${code}\nfunction handler(event) { return event.request; }\n`;
 
