@@ -695,7 +695,7 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
     }; ${s.admission.originRequestsPerUnitSold ?? '—'} attempts reached the API per unit sold`,
     ...(s.admission.waitingRoom
       ? [
-          `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in, ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals`,
+          `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in, ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals, a bot holding ${s.admission.waitingRoom.botHoldRatio ?? '—'}× as often as a shopper`,
         ]
       : []),
     ...(pause

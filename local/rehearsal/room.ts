@@ -241,6 +241,14 @@ export interface WaitingRoomMeasures {
   /** Units bots held under identities they made up (a farmed ticket's): none when shoppers must sign in. */
   readonly botUnitsUnderMadeUpIdentities: number;
   readonly botArrivalShare: number;
+  /**
+   * How often a bot held a unit, per bot that came, against how often a shopper did, per shopper that came
+   * (any identity a bot farmed counts as the bot): 1 is a queue that treats a bot as one more shopper, under
+   * 1 one that holds bots back. The unit share above also weighs what each takes (a bot the maximum, a
+   * shopper less on average), so a fair queue alone gives bots more units than arrivals. Null when no
+   * shopper held, or no bot came.
+   */
+  readonly botHoldRatio: number | null;
   readonly humansQueued: number;
   readonly humansAdmitted: number;
   /**
@@ -263,7 +271,7 @@ export function waitingRoomMeasures(
   outcomes: Outcomes,
   recorder: Recorder,
   startsAt: number,
-  botArrivalShare: number,
+  arrivals: { readonly shoppers: number; readonly bots: number },
   series: readonly RoomSample[],
 ): WaitingRoomMeasures {
   const humans = [...queue.humans.values()];
@@ -329,7 +337,8 @@ export function waitingRoomMeasures(
     botUnitsUnderMadeUpIdentities: units
       .filter((hold) => /-bot-\d+-\d+$/.test(hold.customerId))
       .reduce((sum, hold) => sum + hold.quantity, 0),
-    botArrivalShare: Number(botArrivalShare.toFixed(3)),
+    botArrivalShare: Number((arrivals.bots / Math.max(1, arrivals.shoppers + arrivals.bots)).toFixed(3)),
+    botHoldRatio: holdRatio(units, arrivals),
     humansQueued: humans.length,
     humansAdmitted: waits.length,
     turnsPassed: queue.turnsPassed,
@@ -338,6 +347,18 @@ export function waitingRoomMeasures(
     botRequeues: queue.botRequeues,
     series,
   };
+}
+
+/** Bots that held, per bot, over shoppers that held, per shopper (see `botHoldRatio`). */
+function holdRatio(
+  holds: ReadonlyArray<{ readonly customerId: string }>,
+  arrivals: { readonly shoppers: number; readonly bots: number },
+): number | null {
+  const holders = new Set(holds.map((hold) => hold.customerId.replace(/(-bot-\d+)-\d+$/, '$1')));
+  const bots = [...holders].filter((customerId) => customerId.includes('-bot-')).length;
+  const shoppers = holders.size - bots;
+  if (shoppers === 0 || arrivals.bots === 0 || arrivals.shoppers === 0) return null;
+  return Number((bots / arrivals.bots / (shoppers / arrivals.shoppers)).toFixed(2));
 }
 
 /** A goal of issue 14's "Measured": met, or missed with the figure that missed it. */
@@ -383,7 +404,7 @@ export function admissionGoals(admission: Admission, room: WaitingRoomMeasures):
     {
       goal: 'bots’ share of units ≤ their share of arrivals',
       met: room.botUnitShare <= room.botArrivalShare,
-      detail: `${percent(room.botUnitShare)} of units held, ${percent(room.botArrivalShare)} of arrivals`,
+      detail: `${percent(room.botUnitShare)} of units held, ${percent(room.botArrivalShare)} of arrivals; a bot held ${room.botHoldRatio ?? '—'}× as often as a shopper`,
     },
   ];
 }

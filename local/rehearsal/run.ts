@@ -292,7 +292,14 @@ async function run(
   const admission = recorder.admission(drain.ledger.sold, await edgeDatesOf(kvsEndpoint, sku));
   const roomMeasures =
     queue && startsAt && room
-      ? waitingRoomMeasures(queue, outcomes, recorder, startsAt, bots / options.shoppers, room.samples)
+      ? waitingRoomMeasures(
+          queue,
+          outcomes,
+          recorder,
+          startsAt,
+          { shoppers: options.shoppers - bots, bots },
+          room.samples,
+        )
       : undefined;
   const goals = roomMeasures ? admissionGoals(admission, roomMeasures) : undefined;
   const settings = {
@@ -477,6 +484,7 @@ function writeReports(
               ? {}
               : { 'queue: sold-out notice (s)': summary.admission.waitingRoom.soldOutNoticeSeconds }),
             'bots: share of units / of arrivals (%)': `${Math.round(summary.admission.waitingRoom.botUnitShare * 100)} / ${Math.round(summary.admission.waitingRoom.botArrivalShare * 100)}`,
+            'bots: held per bot / shoppers held per shopper': summary.admission.waitingRoom.botHoldRatio ?? '—',
             'bots: tickets farmed': summary.admission.waitingRoom.botTickets,
             'bots: queued again after a passed turn': summary.admission.waitingRoom.botRequeues,
           }

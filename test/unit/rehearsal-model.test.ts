@@ -473,9 +473,34 @@ test('a shopper waiting at the sell-out who then held one of the last units is o
   const told = queue.humans.get('told');
   if (told) told.toldSoldOutAt = later;
 
-  const measures = waitingRoomMeasures(queue, outcomes, recorder, before, 0, []);
+  const measures = waitingRoomMeasures(queue, outcomes, recorder, before, { shoppers: 2, bots: 0 }, []);
   expect([measures.waitingAtSoldOut, measures.toldSoldOut]).toEqual([1, 1]);
   expect(measures.soldOutNoticeSeconds).not.toBeNull();
+});
+
+test('a bot that held counts once, whichever identity it farmed held, against the shoppers that held', () => {
+  const recorder = new Recorder();
+  const outcomes = new Outcomes();
+  const hold = (customerId: string, quantity: number) =>
+    outcomes.holds.set(`r-${outcomes.holds.size}`, { customerId, quantity, at: recorder.startedAt });
+  // 10 shoppers and 4 bots came. 5 shoppers held (one of them twice), 1 unit each but one with 2: 7 units.
+  for (const shopper of ['s-1', 's-2', 's-3', 's-4', 's-5', 's-1']) hold(`run-${shopper}`, 1);
+  hold('run-s-2', 1);
+  // 2 bots held 2 units each: one under its account, one under two of its made-up identities.
+  hold('run-bot-0', 2);
+  hold('run-bot-3-1', 2);
+  hold('run-bot-3-2', 2);
+
+  const measures = waitingRoomMeasures(new Queue(), outcomes, recorder, 0, { shoppers: 10, bots: 4 }, []);
+  // A bot held half the time, a shopper half the time: treated alike, though bots took 6 of the 13 units.
+  expect(measures.botHoldRatio).toBe(1);
+  expect(measures.botUnitShare).toBeCloseTo(6 / 13, 3);
+  expect(measures.botArrivalShare).toBeCloseTo(4 / 14, 3);
+  expect(measures.botUnitsUnderMadeUpIdentities).toBe(4);
+  // No shopper held: nothing to compare with.
+  const none = new Outcomes();
+  none.holds.set('r', { customerId: 'run-bot-1', quantity: 2, at: recorder.startedAt });
+  expect(waitingRoomMeasures(new Queue(), none, recorder, 0, { shoppers: 10, bots: 4 }, []).botHoldRatio).toBeNull();
 });
 
 // The rehearsal's shoppers wait between polls as the page does, or the notice it measures is not the page's.
