@@ -3,7 +3,7 @@
  * then — once holds have expired and queues drained — a verdict on every
  * promise, with a terminal summary, a JSON line and an HTML report.
  */
-import { createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { resolveAdminKey } from '../admin-key';
 import { ApiClient, type ApiResponse, type Ledger } from '../api-client';
@@ -11,7 +11,7 @@ import { type RunningAssembly, startAssemblyStack } from '../assembly/run';
 import type { AwsEndpoints } from '../emulators/embedded-aws';
 import type { TestIssuer } from '../identity/test-issuer';
 import { type LocalStack, startLocalStack } from '../stack';
-import { type Behaviour, bot, type DropContext, Outcomes, Queue, shopper } from './actors';
+import { type Behaviour, bot, type DropContext, FARMED_IDENTITIES, Outcomes, Queue, shopper } from './actors';
 import { arrivalSchedule, peakRatePerSecond } from './arrivals';
 import { seeded } from './random';
 import { type Admission, Recorder, type Refusal } from './recorder';
@@ -160,7 +160,11 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
   }
   const url = options.target?.url ?? (stack as LocalStack).url;
   const adminKey = options.target?.adminKey ?? (stack as LocalStack).adminKey;
-  const api = new ApiClient(url, adminKey, 512);
+  const api = new ApiClient(
+    url,
+    adminKey,
+    clientConnections(options.shoppers, options.botShare, openFileLimit(), options.target === undefined),
+  );
   try {
     const issuer = stack?.identity;
     if (options.identity && !issuer) throw new Error('shopper identity needs a local stack (its test issuer)');
@@ -169,6 +173,47 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
     await api.close();
     await stack?.stop();
     functionLog?.end();
+  }
+}
+
+/** Connections beyond the crowd's: the operator's calls, the stock sampler, the room's watcher. */
+const CLIENT_SPARE = 64;
+/** Descriptors left to everything else in this process: the SDK's sockets, logs, the functions' pipes. */
+const RESERVED_FILES = 1024;
+/** The pool when the process's descriptor limit cannot be read. */
+const UNKNOWN_LIMIT_CONNECTIONS = 512;
+
+/**
+ * Connections the rehearsal's client may have open at once: one for every arrival, and one more for each
+ * extra identity a bot farms. Each is a client of its own (a browser, an app) that waits on no other's
+ * connection, as CloudFront makes none wait; a pool smaller than the crowd queues requests in the client,
+ * and the latency, timeouts and sold-out notice measured then include a wait no shopper has (at 512, a
+ * quarter of a default waiting-room run's requests waited). Bounded by the descriptors the process may
+ * open: with the stack in this process a connection takes two, the client's socket and the gateway's.
+ */
+export function clientConnections(
+  arrivals: number,
+  botShare: number,
+  openFiles: number | undefined,
+  stackInProcess: boolean,
+): number {
+  const wanted = arrivals + Math.ceil(arrivals * botShare) * (FARMED_IDENTITIES - 1) + CLIENT_SPARE;
+  if (openFiles === undefined) return Math.min(wanted, UNKNOWN_LIMIT_CONNECTIONS);
+  const budget = Math.floor((openFiles - RESERVED_FILES) / (stackInProcess ? 2 : 1));
+  return Math.max(CLIENT_SPARE, Math.min(wanted, budget));
+}
+
+/**
+ * The descriptors this process may open (its soft limit, which Node raises to the hard one as it starts),
+ * where the system says (Linux's /proc); undefined elsewhere.
+ */
+export function openFileLimit(limits = '/proc/self/limits'): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\S+)/m.exec(readFileSync(limits, 'utf8'))?.[1];
+    if (soft === 'unlimited') return Number.MAX_SAFE_INTEGER;
+    return soft && /^\d+$/.test(soft) ? Number(soft) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

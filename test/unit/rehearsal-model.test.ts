@@ -1,5 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { jest } from '@jest/globals';
@@ -9,6 +11,7 @@ import { arrivalSchedule, relativeRate } from '../../local/rehearsal/arrivals';
 import { seeded } from '../../local/rehearsal/random';
 import { Recorder } from '../../local/rehearsal/recorder';
 import { waitingRoomMeasures } from '../../local/rehearsal/room';
+import { clientConnections, openFileLimit } from '../../local/rehearsal/run';
 import { verdict } from '../../local/rehearsal/verdict';
 
 test('arrivals ramp up, spike and decay, within the run, reproducibly', () => {
@@ -590,5 +593,61 @@ test("a waiting shopper asks the queue again on the page's cadence, the answer's
     expect([shopperPolls, waits]).toEqual([4, expected]);
   } finally {
     await close();
+  }
+}, 30_000);
+
+test('the client opens a connection for every arrival and every identity a bot farms, within the descriptors the process may open', () => {
+  // 1,500 arrivals, 75 of them bots farming 4 identities each, and 64 spare.
+  expect(clientConnections(1500, 0.05, 20_000, true)).toBe(1500 + 75 * 3 + 64);
+  // The stack in this process: two descriptors a connection, 1,024 left to the rest.
+  expect(clientConnections(1500, 0.05, 4000, true)).toBe(1488);
+  // Against a deployed target only the client's socket counts.
+  expect(clientConnections(5000, 0, 4000, false)).toBe(2976);
+  expect(clientConnections(1500, 0.05, undefined, true)).toBe(512);
+  expect(clientConnections(1500, 0.05, 1024, true)).toBe(64);
+
+  const dir = mkdtempSync(join(tmpdir(), 'limits-'));
+  const limits = (soft: string) => {
+    const file = join(dir, soft);
+    writeFileSync(
+      file,
+      `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                20000                files     \n`,
+    );
+    return file;
+  };
+  expect(openFileLimit(limits('4096'))).toBe(4096);
+  expect(openFileLimit(limits('unlimited'))).toBe(Number.MAX_SAFE_INTEGER);
+  expect(openFileLimit(join(dir, 'none'))).toBeUndefined();
+});
+
+// With fewer connections than requests in flight the client queues the rest, a wait no shopper has.
+test("the rehearsal's client has every arrival's request at the gateway at once", async () => {
+  const arrivals = 700;
+  const held: Array<() => void> = [];
+  const server = createServer((_request, response) => {
+    held.push(() => response.end('{}'));
+    // Nothing is answered until every arrival's request is open at once.
+    if (held.length === arrivals) for (const answer of held) answer();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const api = new ApiClient(
+    `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    'key',
+    clientConnections(arrivals, 0, 20_000, true),
+  );
+  try {
+    const answers = await Promise.all(
+      Array.from({ length: arrivals }, (_, index) =>
+        api.call('GET', `/drops/sku/queue?customerId=c-${index}`, { timeoutMs: 15_000 }).then(
+          (answer) => answer.status,
+          () => 'no answer',
+        ),
+      ),
+    );
+    expect(answers.filter((status) => status === 200)).toHaveLength(arrivals);
+  } finally {
+    await api.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
   }
 }, 30_000);
