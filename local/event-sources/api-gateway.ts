@@ -227,6 +227,15 @@ class InFlight {
   }
 }
 
+/**
+ * Connections waiting to be accepted. A crowd opens its connections in bursts (a rehearsal's 1,500 arrivals
+ * and their bots' farmed identities, each a client of its own); past the queue the kernel drops a
+ * connection's SYN and the client's kernel sends it again 1 s, 3 s, 7 s later, a delay no edge location
+ * adds. Node's default (511) overflowed some 23,000 times in one waiting-room rehearsal. The kernel caps it
+ * at `net.core.somaxconn` (4,096 on current Linux).
+ */
+const LISTEN_BACKLOG = 4096;
+
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const limit = new InFlight(options.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY);
   const buckets = new TokenBuckets();
@@ -249,7 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   server.headersTimeout = 10_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+    server.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve);
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;

@@ -3,7 +3,8 @@
  * integration would: checked against Powertools' own schema of that event.
  * The function here is a recorder, not project code.
  */
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
@@ -211,4 +212,32 @@ test("a behaviour's origin group answers a failed read from its secondary origin
     await client.close();
     await gateway.stop();
   }
+});
+
+// A crowd opens its connections at once. Past the accept queue the kernel drops a connection's SYN and the
+// client's kernel sends it again a second or more later: a wait the edge does not add to a shopper's answer.
+test('a burst of connections waits in the accept queue while the gateway is busy, none dropped', () => {
+  const connections = 1500;
+  const port = new URL(gateway.url).port;
+  // spawnSync holds this process (and so the gateway's accepting) while the child connects: every connection
+  // the kernel completes meanwhile sits in the accept queue.
+  const child = spawnSync(
+    process.execPath,
+    [
+      '-e',
+      `const net = require('node:net');
+       let connected = 0;
+       const sockets = [];
+       for (let i = 0; i < ${connections}; i++) {
+         const socket = net.connect(${port}, '127.0.0.1', () => connected++);
+         socket.on('error', () => {});
+         sockets.push(socket);
+       }
+       // A dropped SYN is sent again after a second: count what connected before that.
+       setTimeout(() => { console.log(connected); for (const s of sockets) s.destroy(); process.exit(0); }, 700);`,
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const somaxconn = readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim();
+  expect({ connected: Number(child.stdout.trim()), somaxconn }).toEqual({ connected: connections, somaxconn });
 });
