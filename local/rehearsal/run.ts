@@ -182,6 +182,11 @@ const CLIENT_SPARE = 64;
 const RESERVED_FILES = 1024;
 /** The pool when the process's descriptor limit cannot be read. */
 const UNKNOWN_LIMIT_CONNECTIONS = 512;
+/**
+ * At most this many whatever the descriptors: connections to one address and port each take a local port
+ * of their own, and Linux gives some 28,000 (`net.ipv4.ip_local_port_range`, 32768–60999 by default).
+ */
+const MAX_CONNECTIONS = 16_384;
 
 /**
  * Connections the rehearsal's client may have open at once: one for every arrival, and one more for each
@@ -200,7 +205,7 @@ export function clientConnections(
   const wanted = arrivals + Math.ceil(arrivals * botShare) * (FARMED_IDENTITIES - 1) + CLIENT_SPARE;
   if (openFiles === undefined) return Math.min(wanted, UNKNOWN_LIMIT_CONNECTIONS);
   const budget = Math.floor((openFiles - RESERVED_FILES) / (stackInProcess ? 2 : 1));
-  return Math.max(CLIENT_SPARE, Math.min(wanted, budget));
+  return Math.max(CLIENT_SPARE, Math.min(wanted, budget, MAX_CONNECTIONS));
 }
 
 /**
