@@ -217,10 +217,13 @@ test("a behaviour's origin group answers a failed read from its secondary origin
 // A crowd opens its connections at once. Past the accept queue the kernel drops a connection's SYN and the
 // client's kernel sends it again a second or more later: a wait the edge does not add to a shopper's answer.
 test('a burst of connections waits in the accept queue while the gateway is busy, none dropped', () => {
-  const connections = 1500;
+  // The kernel caps any queue at somaxconn (4,096 on Linux since 5.4; 128 on older kernels and on macOS):
+  // where that is below Node's default (511), this shows only that none is dropped up to the kernel's cap.
+  const connections = Math.min(1500, somaxconn() - 1);
   const port = new URL(gateway.url).port;
-  // spawnSync holds this process (and so the gateway's accepting) while the child connects: every connection
-  // the kernel completes meanwhile sits in the accept queue.
+  // spawnSync holds this process, and so the gateway's accepting, while the child connects: every connection
+  // the kernel completes meanwhile waits in the accept queue, and one past it is dropped (and dropped again
+  // when its SYN is resent, as nothing is accepted): the child waits for all, or 5 s.
   const child = spawnSync(
     process.execPath,
     [
@@ -228,16 +231,22 @@ test('a burst of connections waits in the accept queue while the gateway is busy
       `const net = require('node:net');
        let connected = 0;
        const sockets = [];
+       const done = () => { console.log(connected); for (const s of sockets) s.destroy(); process.exit(0); };
        for (let i = 0; i < ${connections}; i++) {
-         const socket = net.connect(${port}, '127.0.0.1', () => connected++);
+         const socket = net.connect(${port}, '127.0.0.1', () => { if (++connected === ${connections}) done(); });
          socket.on('error', () => {});
          sockets.push(socket);
        }
-       // A dropped SYN is sent again after a second: count what connected before that.
-       setTimeout(() => { console.log(connected); for (const s of sockets) s.destroy(); process.exit(0); }, 700);`,
+       setTimeout(done, 5000);`,
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );
-  const somaxconn = readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim();
-  expect({ connected: Number(child.stdout.trim()), somaxconn }).toEqual({ connected: connections, somaxconn });
+  expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: '' });
+  expect(Number(child.stdout.trim())).toBe(connections);
 });
+
+/** The kernel's cap on an accept queue: Linux says in /proc; elsewhere 128, the BSD and macOS default. */
+function somaxconn(): number {
+  const file = '/proc/sys/net/core/somaxconn';
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : 128;
+}

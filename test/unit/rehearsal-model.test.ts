@@ -632,7 +632,7 @@ test("the rehearsal's client has every arrival's request at the gateway at once"
     // Nothing is answered until every arrival's request is open at once.
     if (held.length === arrivals) for (const answer of held) answer();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, resolve));
   const api = new ApiClient(
     `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     'key',
