@@ -242,12 +242,11 @@ export interface WaitingRoomMeasures {
   readonly botUnitsUnderMadeUpIdentities: number;
   readonly botArrivalShare: number;
   /**
-   * How often a bot held a unit, per bot that came, against how often a shopper did, per shopper that came
-   * (any identity a bot farmed counts as the bot). Over 1, bots fared better per arrival; it also weighs
-   * when each came: half the bots come before the start, and the pre-queue's places all come before any
-   * later arrival's, so a queue that treats a bot as one more shopper can give them more than 1. The unit
-   * share above also weighs what each takes (a bot the maximum, a shopper less on average). Null when no
-   * shopper held, or no bot came.
+   * The share of bots that held at least once, against the share of shoppers that did (any identity a bot farmed
+   * counts as the bot). Over 1, bots fared better per arrival; it also weighs when each came: half the bots come
+   * before the start, and the pre-queue's places all come before any later arrival's, so a queue that treats a bot
+   * as one more shopper can give them more than 1. The unit share above also weighs what each takes (a bot the
+   * maximum, a shopper less on average). Null when no shopper held, or no bot came.
    */
   readonly botHoldRatio: number | null;
   readonly humansQueued: number;
