@@ -296,7 +296,9 @@ export class Recorder {
   }
 
   sampleStock(sample: Omit<StockSample, 'second'>): void {
-    this.stock.push({ second: Number(this.elapsedSeconds().toFixed(2)), ...sample });
+    // Down to the hundredth, never up: a sample dated later than it was taken would leave the attempts
+    // answered just after it out of what came after the sell-out it dates.
+    this.stock.push({ second: Math.floor(this.elapsedSeconds() * 100) / 100, ...sample });
   }
 
   /** Answers 5xx that were failures: every 5xx but a paused drop's 503 DROP_PAUSED. */

@@ -381,6 +381,22 @@ test('the attempts that reached the origin after the sell-out are told apart by 
   });
 });
 
+// A sample's time was rounded to the hundredth, up as well as down: one taken 5.6 ms in read 10 ms, after
+// the attempts answered just behind it, which then did not count as after the sell-out (seen on a slow run).
+test('an attempt answered right after the sample that dated the sell-out counts as after it', () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate'] });
+  try {
+    const recorder = new Recorder();
+    jest.advanceTimersByTime(5.6);
+    recorder.sampleStock({ available: 1, held: 0, sold: 9 });
+    recorder.sampleStock({ available: 0, held: 0, sold: 10 });
+    recorder.record('reserve', 409, 1, 'SOLD_OUT', true, { key: 'b', bot: true });
+    expect(recorder.admission(10).attemptsAfterSoldOut).toBe(1);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
 test('the share the edge answered after the sell-out is also given for the shoppers’ attempts alone', () => {
   const recorder = new Recorder();
   recorder.sampleStock({ available: 1, held: 0, sold: 9 });
