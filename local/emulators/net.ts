@@ -1,4 +1,5 @@
-import { createServer } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { type AddressInfo, createServer, type ListenOptions, type Server } from 'node:net';
 
 /** Asks the OS for a free loopback port. */
 export function freePort(): Promise<number> {
@@ -32,4 +33,67 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`${what} did not become ready within ${timeoutMs / 1000} s`);
+}
+
+/**
+ * Listening sockets on a server's one port, where the system spreads connections over several (Linux's
+ * SO_REUSEPORT). Node's event loop (libuv since libuv/libuv#3696) accepts one connection per listening socket
+ * and loop turn, and a loop that also runs a rehearsal's crowd turns some 5–25 times a second: in one
+ * waiting-room rehearsal the drop's opening burst of ~4,000 connections waited 20–45 s to be accepted, their
+ * requests already sent, and most of the run's timeouts were that wait. No edge location, and no identity
+ * provider, makes a client wait on another's connection; with 128 sockets the same loop accepts 128 a turn.
+ * macOS and the BSDs give every connection to one of the sockets, so there one listens.
+ */
+const LISTENERS = process.platform === 'linux' ? 128 : 1;
+
+/**
+ * Has `server` listen on `LISTENERS` sockets sharing one port: its own, and plain TCP servers that hand it
+ * each connection they accept (the documented way to give an HTTP server a connection). The port is first
+ * taken without sharing, so that one another program holds is refused (EADDRINUSE) rather than shared with
+ * it, then let go and taken again by the group. Returns a function that closes the extra sockets.
+ */
+export async function listenShared(
+  server: HttpServer,
+  at: { port: number; host: string; backlog?: number },
+): Promise<() => Promise<void>> {
+  const options: ListenOptions = { port: at.port, host: at.host, ...(at.backlog ? { backlog: at.backlog } : {}) };
+  if (LISTENERS === 1) {
+    await listen(server, options);
+    return async () => {};
+  }
+  const probe = createServer();
+  await listen(probe, options);
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  const shared: ListenOptions = { ...options, port, reusePort: true };
+  await listen(server, shared);
+  const acceptors: Server[] = [];
+  const close = async () => {
+    await Promise.all(acceptors.map((acceptor) => new Promise((resolve) => acceptor.close(resolve))));
+  };
+  try {
+    for (let i = 1; i < LISTENERS; i++) {
+      // As an HTTP server's own sockets are: half-open allowed (it ends its answer), no Nagle delay.
+      const acceptor = createServer({ allowHalfOpen: true, noDelay: true }, (socket) =>
+        server.emit('connection', socket),
+      );
+      acceptors.push(acceptor);
+      await listen(acceptor, shared);
+    }
+  } catch (error) {
+    await close();
+    server.close();
+    throw error;
+  }
+  return close;
+}
+
+function listen(server: Server, options: ListenOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

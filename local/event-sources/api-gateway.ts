@@ -12,6 +12,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { EdgeCache } from '../edge/cache';
 import { type CloudFrontFunction, viewerRequestEvent, writeEdgeResponse } from '../edge/cloudfront-function';
 import { type CacheKeyParts, type OriginRequestPolicy, toOrigin } from '../edge/origin-request';
+import { listenShared } from '../emulators/net';
 import { answerSite } from '../site';
 import type { Validate } from './json-schema';
 import { lambdaContext } from './lambda-context';
@@ -256,9 +257,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
   server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1', backlog: LISTEN_BACKLOG }, resolve);
+  const closeShares = await listenShared(server, {
+    port: options.port ?? 0,
+    host: options.host ?? '127.0.0.1',
+    backlog: LISTEN_BACKLOG,
   });
   const { port, address } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
@@ -266,11 +268,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${host}:${port}`,
     routes: options.routes,
     server,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: async () => {
+      await Promise.all([
+        closeShares(),
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+      ]);
+    },
   };
 }
 

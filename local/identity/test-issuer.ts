@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { envVars } from '../../contract/env-vars';
 import { WELL_KNOWN_JWKS_PATH } from '../../contract/identity';
 import { CustomerId } from '../../contract/requests';
+import { listenShared } from '../emulators/net';
 
 export const TEST_AUDIENCE = 'dropline-local';
 
@@ -133,10 +134,8 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
     }
     send(404, { error: 'not_found' });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
+  // Every cold function environment fetches the key set: at a drop's start, dozens at once.
+  const closeShares = await listenShared(server, { port: options.port ?? 0, host: '127.0.0.1' });
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
@@ -148,11 +147,15 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       rsa = rsaKey();
       jwks.keys.push({ ...rsa.jwk, kid: rsa.kid });
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    stop: async () => {
+      await Promise.all([
+        closeShares(),
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+      ]);
+    },
   };
 }
 
