@@ -42,15 +42,17 @@ export async function waitFor(
  * waiting-room rehearsal the drop's opening burst of ~4,000 connections waited 20–45 s to be accepted, their
  * requests already sent, and most of the run's timeouts were that wait. No edge location, and no identity
  * provider, makes a client wait on another's connection; with 128 sockets the same loop accepts 128 a turn.
- * macOS and the BSDs give every connection to one of the sockets, so there one listens.
+ * Elsewhere one listens: macOS, for one, gives every connection to a single socket of such a group.
  */
 const LISTENERS = process.platform === 'linux' ? 128 : 1;
 
 /**
  * Has `server` listen on `LISTENERS` sockets sharing one port: its own, and plain TCP servers that hand it
  * each connection they accept (the documented way to give an HTTP server a connection). The port is first
- * taken without sharing, so that one another program holds is refused (EADDRINUSE) rather than shared with
- * it, then let go and taken again by the group. Returns a function that closes the extra sockets.
+ * taken without sharing: Linux refuses a port another socket holds without sharing anyway, and the probe
+ * also refuses one a program of the same user holds with sharing, which the group would otherwise join.
+ * Between the probe's close and the group's listen the port is free, and a program that binds it then wins
+ * (EADDRINUSE here). Returns a function that closes the extra sockets.
  */
 export async function listenShared(
   server: HttpServer,
@@ -59,6 +61,7 @@ export async function listenShared(
   const options: ListenOptions = { port: at.port, host: at.host, ...(at.backlog ? { backlog: at.backlog } : {}) };
   if (LISTENERS === 1) {
     await listen(server, options);
+    server.on('error', ignoreAcceptFailure);
     return async () => {};
   }
   const probe = createServer();
@@ -67,6 +70,7 @@ export async function listenShared(
   await new Promise((resolve) => probe.close(resolve));
   const shared: ListenOptions = { ...options, port, reusePort: true };
   await listen(server, shared);
+  server.on('error', ignoreAcceptFailure);
   const acceptors: Server[] = [];
   const close = async () => {
     await Promise.all(acceptors.map((acceptor) => new Promise((resolve) => acceptor.close(resolve))));
@@ -79,6 +83,7 @@ export async function listenShared(
       );
       acceptors.push(acceptor);
       await listen(acceptor, shared);
+      acceptor.on('error', ignoreAcceptFailure);
     }
   } catch (error) {
     await close();
@@ -96,4 +101,12 @@ function listen(server: Server, options: ListenOptions): Promise<void> {
       resolve();
     });
   });
+}
+
+/**
+ * A listening socket's failure to accept (EMFILE: out of descriptors) drops that one connection, which its
+ * client sees closed; the server goes on. Any other error after listening is not expected, and is thrown.
+ */
+function ignoreAcceptFailure(error: NodeJS.ErrnoException): void {
+  if (error.syscall !== 'accept') throw error;
 }

@@ -178,7 +178,10 @@ export async function rehearse(options: RehearsalOptions, progress: Progress): P
 
 /** Connections beyond the crowd's: the operator's calls, the stock sampler, the room's watcher. */
 const CLIENT_SPARE = 64;
-/** Descriptors left to everything else in this process: the SDK's sockets, logs, the functions' pipes. */
+/**
+ * Descriptors left to everything else in this process: the SDK's sockets, logs, the functions' pipes, and the
+ * gateway's and the test issuer's listening sockets (128 each on Linux: `listenShared`).
+ */
 const RESERVED_FILES = 1024;
 /** The pool when the process's descriptor limit cannot be read. */
 const UNKNOWN_LIMIT_CONNECTIONS = 512;
