@@ -52,17 +52,28 @@ const LISTENERS = process.platform === 'linux' ? 128 : 1;
  * taken without sharing: Linux refuses a port another socket holds without sharing anyway, and the probe
  * also refuses one a program of the same user holds with sharing, which the group would otherwise join.
  * Between the probe's close and the group's listen the port is free, and a program that binds it then wins
- * (EADDRINUSE here). Returns a function that closes the extra sockets.
+ * (EADDRINUSE here). Returns a function that stops the server: every socket closed, every connection ended.
  */
 export async function listenShared(
   server: HttpServer,
   at: { port: number; host: string; backlog?: number },
 ): Promise<() => Promise<void>> {
   const options: ListenOptions = { port: at.port, host: at.host, ...(at.backlog ? { backlog: at.backlog } : {}) };
+  const acceptors: Server[] = [];
+  const stop = async () => {
+    await Promise.all([
+      ...acceptors.map((acceptor) => new Promise((resolve) => acceptor.close(resolve))),
+      new Promise((resolve) => {
+        server.close(resolve);
+        // Keep-alive clients (the SDK's, a crowd's) hold connections open; close() alone would wait for them.
+        server.closeAllConnections();
+      }),
+    ]);
+  };
   if (LISTENERS === 1) {
     await listen(server, options);
     server.on('error', ignoreAcceptFailure);
-    return async () => {};
+    return stop;
   }
   const probe = createServer();
   await listen(probe, options);
@@ -71,10 +82,6 @@ export async function listenShared(
   const shared: ListenOptions = { ...options, port, reusePort: true };
   await listen(server, shared);
   server.on('error', ignoreAcceptFailure);
-  const acceptors: Server[] = [];
-  const close = async () => {
-    await Promise.all(acceptors.map((acceptor) => new Promise((resolve) => acceptor.close(resolve))));
-  };
   try {
     for (let i = 1; i < LISTENERS; i++) {
       // As an HTTP server's own sockets are: half-open allowed (it ends its answer), no Nagle delay.
@@ -86,11 +93,10 @@ export async function listenShared(
       acceptor.on('error', ignoreAcceptFailure);
     }
   } catch (error) {
-    await close();
-    server.close();
+    await stop();
     throw error;
   }
-  return close;
+  return stop;
 }
 
 function listen(server: Server, options: ListenOptions): Promise<void> {

@@ -257,7 +257,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   server.keepAliveTimeout = 65_000;
   server.maxHeadersCount = 100;
   server.headersTimeout = 10_000;
-  const closeShares = await listenShared(server, {
+  const stop = await listenShared(server, {
     port: options.port ?? 0,
     host: options.host ?? '127.0.0.1',
     backlog: LISTEN_BACKLOG,
@@ -268,15 +268,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${host}:${port}`,
     routes: options.routes,
     server,
-    stop: async () => {
-      await Promise.all([
-        closeShares(),
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-      ]);
-    },
+    stop,
   };
 }
 

@@ -135,7 +135,7 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
     send(404, { error: 'not_found' });
   });
   // Every cold function environment fetches the key set: at a drop's start, dozens at once.
-  const closeShares = await listenShared(server, { port: options.port ?? 0, host: '127.0.0.1' });
+  const stop = await listenShared(server, { port: options.port ?? 0, host: '127.0.0.1' });
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     issuer,
@@ -147,15 +147,7 @@ export async function startTestIssuer(options: { readonly port?: number } = {}):
       rsa = rsaKey();
       jwks.keys.push({ ...rsa.jwk, kid: rsa.kid });
     },
-    stop: async () => {
-      await Promise.all([
-        closeShares(),
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-      ]);
-    },
+    stop,
   };
 }
 

@@ -247,66 +247,63 @@ test('a burst of connections waits in the accept queue while the gateway is busy
 
 // Node's event loop accepts one connection per listening socket and turn (libuv/libuv#3696), and a loop that
 // also carries a crowd turns a few times a second: a burst of new connections then waits in the kernel with
-// its requests sent (20–45 s in one rehearsal). Linux spreads connections over sockets sharing a port; macOS
-// and the BSDs give them all to one, so there the gateway keeps one socket and this does not hold.
-(process.platform === 'linux' ? test : test.skip)(
-  'accepts a burst of connections in a few turns of a busy event loop, not one a turn',
-  async () => {
-    // A gateway of its own: the test above leaves connections the shared one has not yet accepted.
-    const own = await startGateway({ routes: apiRoutes, handlers: new Map(), adminKey: 'k' });
-    const connections = Math.min(1000, somaxconn() - 1);
-    let accepted = 0;
-    let allAccepted = () => {};
-    const done = new Promise<void>((resolve) => {
-      allAccepted = resolve;
-    });
-    own.server.on('connection', () => {
-      if (++accepted === connections) allAccepted();
-    });
-    // Every turn of the loop does 5 ms of other work, as one carrying a crowd does. Turns are counted from
-    // when the child starts to connect, not while it starts up.
-    let turns = 0;
-    let counting = false;
-    let busy = true;
-    const turn = () => {
-      const until = performance.now() + 5;
-      while (performance.now() < until);
-      if (counting) turns++;
-      if (busy) setImmediate(turn);
-    };
-    setImmediate(turn);
-    const port = new URL(own.url).port;
-    // The child holds its connections open until it is killed.
-    const child = spawn(process.execPath, [
-      '-e',
-      `const net = require('node:net');
+// its requests sent (20–45 s in one rehearsal). Linux spreads connections over sockets sharing a port;
+// elsewhere (macOS gives them all to one socket) the gateway keeps one, and only the acceptance is checked.
+test('accepts a burst of connections in a few turns of a busy event loop, not one a turn (on Linux)', async () => {
+  // A gateway of its own: the test above leaves connections the shared one has not yet accepted.
+  const own = await startGateway({ routes: apiRoutes, handlers: new Map(), adminKey: 'k' });
+  const connections = Math.min(1000, somaxconn() - 1);
+  let accepted = 0;
+  let allAccepted = () => {};
+  const done = new Promise<void>((resolve) => {
+    allAccepted = resolve;
+  });
+  own.server.on('connection', () => {
+    if (++accepted === connections) allAccepted();
+  });
+  // Every turn of the loop does 5 ms of other work, as one carrying a crowd does. Turns are counted from
+  // when the child starts to connect, not while it starts up.
+  let turns = 0;
+  let counting = false;
+  let busy = true;
+  const turn = () => {
+    const until = performance.now() + 5;
+    while (performance.now() < until);
+    if (counting) turns++;
+    if (busy) setImmediate(turn);
+  };
+  setImmediate(turn);
+  const port = new URL(own.url).port;
+  // The child holds its connections open until it is killed.
+  const child = spawn(process.execPath, [
+    '-e',
+    `const net = require('node:net');
        process.stdout.write('connecting\\n');
        for (let i = 0; i < ${connections}; i++) net.connect(${port}, '127.0.0.1').on('error', () => {});
        setInterval(() => {}, 1000);`,
+  ]);
+  child.stdout.once('data', () => {
+    counting = true;
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    // One a turn takes some 1,000 turns, 5 s and more: the bound only keeps a broken run from hanging.
+    await Promise.race([
+      done,
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${accepted} of ${connections} accepted after 60 s`)), 60_000);
+      }),
     ]);
-    child.stdout.once('data', () => {
-      counting = true;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // One a turn takes some 1,000 turns, 5 s and more: the bound only keeps a broken run from hanging.
-      await Promise.race([
-        done,
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`${accepted} of ${connections} accepted after 60 s`)), 60_000);
-        }),
-      ]);
-    } finally {
-      busy = false;
-      clearTimeout(timer);
-      child.kill();
-      await own.stop();
-    }
-    // One a turn would take about as many turns as connections.
-    expect(turns).toBeLessThan(connections / 4);
-  },
-  90_000,
-);
+  } finally {
+    busy = false;
+    clearTimeout(timer);
+    child.kill();
+    await own.stop();
+  }
+  // One a turn would take about as many turns as connections; where sockets cannot share a port's
+  // connections the gateway has one, and all that holds is that every connection is accepted.
+  expect(turns).toBeLessThan(process.platform === 'linux' ? connections / 4 : connections * 2);
+}, 90_000);
 
 /** The kernel's cap on an accept queue: Linux says in /proc; elsewhere 128, the BSD and macOS default. */
 function somaxconn(): number {
