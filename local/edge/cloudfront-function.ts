@@ -40,7 +40,7 @@
  * This is a fidelity sandbox, not a security boundary: `node:vm` is not one, and the host objects it lends
  * (Buffer, crypto) lead back to the host. It keeps honest code honest.
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomFillSync } from 'node:crypto';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import vm from 'node:vm';
@@ -300,6 +300,9 @@ export class CloudFrontFunction {
   private step(work: () => void): void {
     const run = this.current;
     if (!run) return;
+    // A step's CPU time is at most its wall time (one thread): the second CPU reading, a system call, is
+    // needed only when the wall clock has run past the budget.
+    const wallStarted = this.watchdog ? 0 : performance.now();
     const started = this.watchdog ? 0 : cpuMs();
     try {
       work();
@@ -307,7 +310,7 @@ export class CloudFrontFunction {
       run.fail(error);
       return;
     }
-    if (!this.watchdog && cpuMs() - started > this.timeoutMs) {
+    if (!this.watchdog && performance.now() - wallStarted > this.timeoutMs && cpuMs() - started > this.timeoutMs) {
       // What the watchdog would have thrown, had it been running.
       run.fail(
         Object.assign(new Error(`Script execution timed out after ${this.timeoutMs}ms`), {
@@ -504,11 +507,27 @@ export function viewerRequestEvent(input: ViewerRequestInput): CloudFrontFunctio
       ...(input.distributionDomainName ? { distributionDomainName: input.distributionDomainName } : {}),
       distributionId: 'EDROPLINELOCAL',
       eventType: 'viewer-request',
-      requestId: randomBytes(21).toString('base64url'),
+      requestId: newRequestId(),
     },
     viewer: { ip: input.ip },
     request: { method: input.method.toUpperCase(), uri, querystring, headers, cookies },
   };
+}
+
+/** Random bytes for request ids, filled a few hundred ids at a time: one call into the random source per id was a measurable share of the gateway's thread. */
+const REQUEST_ID_BYTES = 21;
+const requestIdPool = Buffer.alloc(REQUEST_ID_BYTES * 256);
+let requestIdAt = requestIdPool.length;
+
+/** A request id shaped as before (28 base64url characters), unique with overwhelming probability. */
+function newRequestId(): string {
+  if (requestIdAt + REQUEST_ID_BYTES > requestIdPool.length) {
+    randomFillSync(requestIdPool);
+    requestIdAt = 0;
+  }
+  const id = requestIdPool.toString('base64url', requestIdAt, requestIdAt + REQUEST_ID_BYTES);
+  requestIdAt += REQUEST_ID_BYTES;
+  return id;
 }
 
 function cookiePairs(header: string): [string, string][] {

@@ -532,6 +532,29 @@ describe('the CloudFront Functions sandbox', () => {
     expect(await fn.run(quick)).toEqual(passedOn(quick));
   });
 
+  // The host held up inside a step (here a store read that blocks the thread without using CPU): the step
+  // took longer than the budget by the wall clock but not in compute, and CloudFront's budget is compute.
+  it('does not fail a step that the host held up past the budget without computing', async () => {
+    const blocked = new Int32Array(new SharedArrayBuffer(4));
+    const fn = CloudFrontFunction.fromSource(
+      "import cf from 'cloudfront';\n" +
+        "async function handler(event) { await cf.kvs().get('k'); return event.request; }\n",
+      {
+        timeoutMs: 20,
+        overrun: 'measure',
+        kvs: {
+          get: () => {
+            Atomics.wait(blocked, 0, 0, 100);
+            return 'v';
+          },
+        },
+      },
+    );
+    const event = attempt();
+
+    expect(await fn.run(event)).toEqual(passedOn(event));
+  });
+
   it("rejects cf.kvs().get for a missing key, as CloudFront's helper does", async () => {
     const fn = CloudFrontFunction.fromSource(
       "import cf from 'cloudfront';\n" +
@@ -579,6 +602,17 @@ describe('the viewer-request event', () => {
         },
       },
     });
+  });
+
+  it('gives every request an id of its own, in the same shape', () => {
+    // Past the few hundred ids drawn from one fill of random bytes, so a refill is crossed.
+    const ids = Array.from(
+      { length: 1000 },
+      () => viewerRequestEvent({ method: 'GET', url: '/', headers: {}, ip: '198.51.100.1' }).context.requestId,
+    );
+
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[A-Za-z0-9_-]{28}$/);
   });
 });
 
