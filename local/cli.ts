@@ -50,9 +50,10 @@ const REHEARSE_HELP = `  rehearse [options]
                                with timing (${defaultRehearsal.seed})
           --report-dir DIR     where reports go, created if missing (${defaultRehearsal.reportDir})
           --waiting-room       turn the drop's waiting room on: shoppers queue at the edge
-                               (the drop starts 3 s in), bots farm tickets; the report
-                               measures order inversions, waits and the sold-out notice;
-                               its shoppers mostly pay, so the drop sells out for good
+                               (the drop starts 3 s after the first arrival: early ones
+                               pre-queue), bots farm tickets; the report measures order
+                               inversions, waits and the sold-out notice; its shoppers
+                               mostly pay, so the drop sells out for good
           --pause-at S         the operator pauses the drop S s into the run (admin route)
                                and resumes it after --pause-for S (5); with --waiting-room
                                40 % into the arrivals unless given; 0: no pause
@@ -695,7 +696,7 @@ function printSummary(result: Awaited<ReturnType<typeof rehearse>>): void {
     }; ${s.admission.originRequestsPerUnitSold ?? '—'} attempts reached the API per unit sold`,
     ...(s.admission.waitingRoom
       ? [
-          `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in, ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals, a bot holding ${s.admission.waitingRoom.botHoldRatio ?? '—'}× as often as a shopper`,
+          `  waiting room: ${s.admission.waitingRoom.humansAdmitted} of ${s.admission.waitingRoom.humansQueued} queued shoppers let in (${s.admission.waitingRoom.preQueue.shoppers} of them pre-queued, with ${s.admission.waitingRoom.preQueue.botTickets} bots' tickets), ${s.admission.waitingRoom.orderInversions} out of order; longest wait ${s.admission.waitingRoom.maxQueueWaitSeconds} s; sold-out told ${s.admission.waitingRoom.soldOutNoticeSeconds ?? '—'} s after it; bots took ${Math.round(s.admission.waitingRoom.botUnitShare * 100)} % of units as ${Math.round(s.admission.waitingRoom.botArrivalShare * 100)} % of arrivals, a bot holding ${s.admission.waitingRoom.botHoldRatio ?? '—'}× as often as a shopper`,
         ]
       : []),
     ...(pause

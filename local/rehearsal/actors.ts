@@ -80,6 +80,12 @@ export class Queue {
   botRequeues = 0;
   /** Times a waiting shopper was told their turn had passed (and queued again, with a new ticket). */
   turnsPassed = 0;
+  /**
+   * Tickets taken before the start (the pre-queue, shuffled at the start): shoppers' first tickets, and
+   * bots' farmed ones. The edge ranks such a ticket over the minute before the start, so its order key is
+   * not its arrival time as an order key after the start is.
+   */
+  readonly preQueue = { shoppers: 0, botTickets: 0 };
   /** Admissions handed out (shoppers' and bots'), and the highest order key among them. */
   admissions = 0;
   admittedUpTo: number | undefined;
@@ -441,6 +447,7 @@ async function waitInQueue(
     if (place?.ticket && !ticket) {
       kept.ticket = place.ticket;
       const claims = ticketClaims(place.ticket);
+      if (queue && isPreQueue(claims) && !queue.humans.has(customerId)) queue.preQueue.shoppers++;
       const now = Date.now();
       queue?.humans.set(customerId, { ticketT: claims.t, ticketO: claims.o, ticketAt: now, spans: [{ from: now }] });
     }
@@ -488,6 +495,11 @@ async function waitInQueue(
 /** How soon the page asks the queue again after this answer (site/assets/waiting-room.js, `pollMs`). */
 export function queuePollMs(pollSeconds: unknown): number {
   return typeof pollSeconds === 'number' && pollSeconds >= 1 && pollSeconds <= 10 ? pollSeconds * 1000 : QUEUE_POLL_MS;
+}
+
+/** A ticket from before the start: ranked in the pre-queue, its order key is not its arrival time. */
+function isPreQueue(claims: { t: number; o: number }): boolean {
+  return Number.isFinite(claims.o) && Number.isFinite(claims.t) && claims.o !== claims.t;
 }
 
 /** A ticket's arrival time and order key, as the edge signed them (its claims are readable, only not forgeable). */
@@ -593,6 +605,7 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
       identity.ticket = ticket;
       identity.order = ticketClaims(ticket).o;
       queue.botTickets++;
+      if (isPreQueue(ticketClaims(ticket))) queue.preQueue.botTickets++;
       queue.botsWaiting++;
     }),
   );

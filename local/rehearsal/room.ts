@@ -252,6 +252,11 @@ export interface WaitingRoomMeasures {
   readonly humansQueued: number;
   readonly humansAdmitted: number;
   /**
+   * Tickets taken before the start, ranked in the pre-queue: shoppers' first tickets and bots' farmed
+   * ones. Every one of them comes before any ticket taken after the start.
+   */
+  readonly preQueue: { readonly shoppers: number; readonly botTickets: number };
+  /**
    * Times a waiting shopper was told their turn had passed (the boundary passed their ticket a window
    * earlier, and they hold nothing): they queued again with a new ticket, which replaces the old one in the
    * measures above (a shopper is counted once, by their latest ticket).
@@ -341,6 +346,7 @@ export function waitingRoomMeasures(
     botHoldRatio: holdRatio(units, arrivals),
     humansQueued: humans.length,
     humansAdmitted: waits.length,
+    preQueue: { ...queue.preQueue },
     turnsPassed: queue.turnsPassed,
     admissions: queue.admissions,
     botTickets: queue.botTickets,

@@ -69,6 +69,11 @@ test('a rehearsal through the waiting room keeps every promise and admits in tic
   expect(room).toMatchObject({ orderInversions: 0 });
   expect(room.humansQueued).toBeGreaterThan(200);
   expect(room.humansAdmitted).toBeGreaterThan(0);
+  // The crowd comes before the start, once the room is open at the edge: early shoppers and bots pre-queue.
+  expect(room.preQueue.shoppers).toBeGreaterThan(0);
+  expect(room.preQueue.shoppers).toBeLessThan(room.humansQueued);
+  expect(room.preQueue.botTickets).toBeGreaterThan(0);
+  expect(room.preQueue.botTickets).toBeLessThanOrEqual(room.botTickets);
   expect(stdout).toContain('waiting room:');
 });
 
