@@ -67,6 +67,8 @@ export const EdgeRoom = z.object({
   /** The boundary when the current window began, and the open time (ms) since: the floor's next value. */
   mark: z.optional(z.number()),
   markOpenMs: z.optional(z.int().check(z.gte(0))),
+  /** The speed the boundary had when the drop was paused: it moves at that speed again on the resume. */
+  resumeSpeed: z.optional(z.number().check(z.gt(0))),
 });
 export type EdgeRoom = z.infer<typeof EdgeRoom>;
 

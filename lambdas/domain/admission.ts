@@ -6,7 +6,8 @@
  * The boundary is in order-key space: milliseconds of arrival, with the tickets issued before the start
  * ranked (shuffled) over the `PRE_QUEUE_MS` before it. It stands still before the start, while the drop is
  * paused or closed, and while every unit is held (units may come back: admission then resumes where it
- * stopped, in ticket order). Otherwise it moves at a speed fed back from what the stock path measurably
+ * stopped, in ticket order). Resumed after a pause, it moves at the speed it had when paused (the stock path
+ * is what it was); from any other standstill it starts at the start speed. Otherwise it moves at a speed fed back from what the stock path measurably
  * takes against a target: the planned capacity of the stock path, and no more than the remaining units can
  * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half: every tick until the first
  * units are taken (or while the take is unknown), then at most once in `FEEDBACK_MS` (the time a speed-up
@@ -232,7 +233,11 @@ function movedBoundary(
   const standing = now < startsAt || drop.state !== 'OPEN' || drop.available === 0;
   if (standing) {
     const boundary = now < startsAt ? startsAt - PRE_QUEUE_MS : room.boundary;
-    return { ...base, boundary, speed: 0 };
+    // Paused or closed after the start: the speed it had waits for the resume (the sell-out's standstill keeps
+    // none: the few units that come back are admitted from the start speed).
+    const resumeSpeed =
+      now >= startsAt && drop.state !== 'OPEN' ? (room.speed > 0 ? room.speed : room.resumeSpeed) : undefined;
+    return { ...base, boundary, speed: 0, ...(resumeSpeed ? { resumeSpeed } : {}) };
   }
   const target = Math.min(capacity, Math.max(1, drop.available / DRAIN_SECONDS));
   // Moving again after standing still, or sped up: dated, so that the next speed-up waits for its effect.
@@ -241,7 +246,7 @@ function movedBoundary(
   const [speed, dated] = shedding(rate, load.shedRate)
     ? [room.speed === 0 ? MIN_SPEED : Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
     : room.speed === 0
-      ? [START_SPEED, spedUp]
+      ? [room.resumeSpeed ?? START_SPEED, spedUp]
       : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
         ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
         : rate > 1.2 * target

@@ -116,6 +116,41 @@ describe('nextRoom, the admission boundary one tick on', () => {
     expect(speeds.at(-1)).toBe(PRE_QUEUE_MS);
   });
 
+  it('resumes after a pause at the speed it had when paused, not from the start speed; the pause shows no speed', () => {
+    // Moving at 5 s of order keys a second, 100 units left, 40 taken: then paused for three ticks.
+    let current = room(now, { boundary: now - 40 * SECOND, speed: 5_000, available: 100, taken: 40 }) as EdgeRoom;
+    const pausedRooms: EdgeRoom[] = [];
+    for (let tick = 1; tick <= 3; tick++) {
+      current = nextRoom(current, drop({ state: 'PAUSED', taken: 40 }), now + tick * SECOND, CAPACITY) as EdgeRoom;
+      pausedRooms.push(current);
+    }
+    const resumed = nextRoom(current, drop({ taken: 40 }), now + 4 * SECOND, CAPACITY) as EdgeRoom;
+    const again = nextRoom(resumed, drop({ taken: 45 }), now + 5 * SECOND, CAPACITY) as EdgeRoom;
+
+    for (const paused of pausedRooms) expect(paused).toMatchObject({ speed: 0, resumeSpeed: 5_000 });
+    expect(resumed).toMatchObject({ speed: 5_000, boundary: now - 40 * SECOND + 5_000, spedUpAt: now + 4 * SECOND });
+    expect(resumed).not.toHaveProperty('resumeSpeed');
+    expect(again).not.toHaveProperty('resumeSpeed');
+  });
+
+  it('starts from the start speed after the standstill of every unit held: the few that come back are admitted from there', () => {
+    const moving = room(now, { boundary: now - 40 * SECOND, speed: 5_000, available: 0, taken: 100 });
+    const standing = nextRoom(moving, drop({ available: 0, held: 10, taken: 100 }), now, CAPACITY) as EdgeRoom;
+    const returned = nextRoom(standing, drop({ available: 3, held: 7, taken: 100 }), now + SECOND, CAPACITY);
+
+    expect(standing).toMatchObject({ speed: 0 });
+    expect(standing).not.toHaveProperty('resumeSpeed');
+    expect(returned).toMatchObject({ speed: 1_000 });
+  });
+
+  it('keeps no speed for a resume from before the start', () => {
+    const before = STARTS_AT - 10 * SECOND;
+
+    const paused = nextRoom(room(before, { speed: 0 }), drop({ state: 'PAUSED' }), before, CAPACITY);
+
+    expect(paused).not.toHaveProperty('resumeSpeed');
+  });
+
   it('once units have been taken, speeds up by half at most once in 3 s (what a speed-up lets in shows by then) while too little is taken', () => {
     expect(FEEDBACK_MS).toBe(3 * SECOND);
     // 20 units taken before; a target of 10 a second, and no more taken from here on.
@@ -383,7 +418,8 @@ describe('nextRoom, the origin shedding attempts for load', () => {
 
     expect(paused).toMatchObject({ speed: 0, shed: 46, shedRate: 6 });
     expect(resumed).toMatchObject({ speed: 50, shedRate: 14 });
-    expect(calm).toMatchObject({ speed: 1_000, shedRate: 0 });
+    // Calm, it moves again at the speed it had when paused.
+    expect(calm).toMatchObject({ speed: 3_000, shedRate: 0 });
   });
 
   it('moves at its slowest while the stock is not known yet and the origin sheds, in real time otherwise', () => {
