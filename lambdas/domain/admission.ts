@@ -233,10 +233,7 @@ function movedBoundary(
   const standing = now < startsAt || drop.state !== 'OPEN' || drop.available === 0;
   if (standing) {
     const boundary = now < startsAt ? startsAt - PRE_QUEUE_MS : room.boundary;
-    // Paused or closed after the start: the speed it had waits for the resume (the sell-out's standstill keeps
-    // none: the few units that come back are admitted from the start speed).
-    const resumeSpeed =
-      now >= startsAt && drop.state !== 'OPEN' ? (room.speed > 0 ? room.speed : room.resumeSpeed) : undefined;
+    const resumeSpeed = now >= startsAt && drop.state !== 'OPEN' ? keptSpeed(room) : undefined;
     return { ...base, boundary, speed: 0, ...(resumeSpeed ? { resumeSpeed } : {}) };
   }
   const target = Math.min(capacity, Math.max(1, drop.available / DRAIN_SECONDS));
@@ -246,7 +243,7 @@ function movedBoundary(
   const [speed, dated] = shedding(rate, load.shedRate)
     ? [room.speed === 0 ? MIN_SPEED : Math.max(MIN_SPEED, room.speed * (2 / 3)), kept]
     : room.speed === 0
-      ? [room.resumeSpeed ?? START_SPEED, spedUp]
+      ? [resumedSpeed(room, now), spedUp]
       : rate < 0.8 * target && (!taking(room) || now - (room.spedUpAt ?? Number.NEGATIVE_INFINITY) >= FEEDBACK_MS)
         ? [Math.min(MAX_SPEED, room.speed * 1.5), spedUp]
         : rate > 1.2 * target
@@ -255,6 +252,28 @@ function movedBoundary(
   // Never ahead of now: a boundary past the newest arrival would admit the next ones unqueued at once.
   const boundary = Math.min(now, room.boundary + speed * seconds);
   return { ...base, boundary, speed: Math.round(speed), ...dated };
+}
+
+/**
+ * The speed a pause keeps for its resume (the sell-out's standstill keeps none: the few units that come back
+ * are admitted from the start speed). Arrivals' keys lie ahead of the boundary as densely after a pause as
+ * before it (the edge keeps issuing tickets, keyed by arrival), so the speed the stock path was taking lets
+ * in as many shoppers a second again. Kept only when it measured that pace: units were being taken (the
+ * speed was fed back), the boundary lagged the newest arrival (one held at now moves no faster than the
+ * arrivals, whatever its speed, which may have run up to the fastest), and faster than the start speed (a
+ * pause the origin's shedding had slowed resumes as from any standstill).
+ */
+function keptSpeed(room: Room): number | undefined {
+  if (room.speed === 0) return room.resumeSpeed;
+  return taking(room) && room.boundary < room.at && room.speed > START_SPEED ? room.speed : undefined;
+}
+
+/**
+ * The speed a standstill ends at: the pause's kept speed while the room has been written tick after tick
+ * since (not one left unwritten while the drop was sold out for good, or the room off), else the start speed.
+ */
+function resumedSpeed(room: Room, now: number): number {
+  return room.resumeSpeed !== undefined && now - room.at <= MAX_TICK_GAP_MS ? room.resumeSpeed : START_SPEED;
 }
 
 /**

@@ -95,11 +95,11 @@ function signInWith(issuer: TestIssuer): (account: string) => Record<string, str
 const PRE_QUEUE_LEAD_MS = 3000;
 /**
  * Time for the room to open at the edge (the switch carried by the table's stream, the relay and the
- * writer into the KeyValueStore) before the crowd comes: about 3.5 s on a quiet machine, more when it is
- * loaded. The drop starts this long plus the lead after the product is made, and the crowd waits for the
+ * writer into the KeyValueStore) before the crowd comes: about 3.5 s on a quiet machine, over 6 s seen on a
+ * loaded one. The drop starts this long plus the lead after the product is made, and the crowd waits for the
  * room; a room opened later than this leaves a shorter lead, which the run reports.
  */
-const ROOM_OPENS_WITHIN_MS = 8000;
+const ROOM_OPENS_WITHIN_MS = 10_000;
 
 export const defaultRehearsal: RehearsalOptions = {
   stock: 300,
@@ -259,8 +259,10 @@ async function run(
     if (lead > PRE_QUEUE_LEAD_MS) await new Promise((resolve) => setTimeout(resolve, lead - PRE_QUEUE_LEAD_MS));
     else {
       progress.log(
-        `The waiting room took long to open at the edge: the crowd comes ${Math.max(0, lead / 1000).toFixed(1)} s ` +
-          `before the start, not ${PRE_QUEUE_LEAD_MS / 1000} s, so fewer arrivals pre-queue`,
+        lead > 0
+          ? `The waiting room took long to open at the edge: the crowd comes ${(lead / 1000).toFixed(1)} s ` +
+              `before the start, not ${PRE_QUEUE_LEAD_MS / 1000} s, so fewer arrivals pre-queue`
+          : `The waiting room opened at the edge ${(-lead / 1000).toFixed(1)} s after the start: no arrival pre-queues`,
       );
     }
   }

@@ -143,11 +143,41 @@ describe('nextRoom, the admission boundary one tick on', () => {
     expect(returned).toMatchObject({ speed: 1_000 });
   });
 
-  it('keeps no speed for a resume from before the start', () => {
-    const before = STARTS_AT - 10 * SECOND;
+  it.each([
+    // Held at the newest arrival: its speed says nothing of the pace (it may have run up to the fastest).
+    ['its boundary was held at now', { boundary: now - SECOND, speed: 60_000 }],
+    // No unit taken yet: the speed was never fed back (it may have been crossing an empty pre-queue).
+    ['no unit had been taken', { taken: 0 }],
+    // Slowed by the origin's shedding: resumed as from any standstill, not slower.
+    ['it was slower than the start speed', { speed: 50 }],
+  ])('keeps no speed for the resume when %s', (_what, overrides) => {
+    const moving = room(now, { boundary: now - 40 * SECOND, speed: 5_000, available: 100, taken: 40, ...overrides });
 
-    const paused = nextRoom(room(before, { speed: 0 }), drop({ state: 'PAUSED' }), before, CAPACITY);
+    const paused = nextRoom(moving, drop({ state: 'PAUSED', taken: 40 }), now, CAPACITY) as EdgeRoom;
+    const resumed = nextRoom(paused, drop({ taken: 40 }), now + SECOND, CAPACITY);
 
+    expect(paused).not.toHaveProperty('resumeSpeed');
+    expect(resumed).toMatchObject({ speed: 1_000 });
+  });
+
+  it('forgets a kept speed the room was not written since (left while sold out for good, or the room off)', () => {
+    const stale = room(now, { boundary: now - 40 * SECOND, speed: 0, resumeSpeed: 5_000, at: now - 60 * SECOND });
+
+    expect(nextRoom(stale, drop({ taken: 40 }), now, CAPACITY)).toMatchObject({ speed: 1_000 });
+  });
+
+  it('keeps no speed for a drop moved to start later while paused', () => {
+    const later = STARTS_AT + 10 * 60 * SECOND;
+    const moving = room(now, { boundary: now - 40 * SECOND, speed: 5_000, available: 100, taken: 40 });
+
+    const paused = nextRoom(
+      moving,
+      drop({ state: 'PAUSED', taken: 40, startsAt: new Date(later).toISOString() }),
+      now,
+      CAPACITY,
+    );
+
+    expect(paused).toMatchObject({ speed: 0, boundary: later - PRE_QUEUE_MS });
     expect(paused).not.toHaveProperty('resumeSpeed');
   });
 
