@@ -6,10 +6,11 @@
  * The boundary is in order-key space: milliseconds of arrival, with the tickets issued before the start
  * ranked (shuffled) over the `PRE_QUEUE_MS` before it. It stands still before the start, while the drop is
  * paused or closed, and while every unit is held (units may come back: admission then resumes where it
- * stopped, in ticket order). Resumed after a pause, it moves at the speed it had when paused (the stock path
- * is what it was); from any other standstill it starts at the start speed. Otherwise it moves at a speed fed back from what the stock path measurably
- * takes against a target: the planned capacity of the stock path, and no more than the remaining units can
- * use (`available / DRAIN_SECONDS`). Below the target it speeds up by half: every tick until the first
+ * stopped, in ticket order). Resumed after a pause, it moves at the speed it had when paused, when that
+ * speed measured the stock path's pace (`keptSpeed`); from any other standstill it starts at the start
+ * speed. Otherwise it moves at a speed fed back from what the stock path measurably takes against a target:
+ * the planned capacity of the stock path, and no more than the remaining units can use
+ * (`available / DRAIN_SECONDS`). Below the target it speeds up by half: every tick until the first
  * units are taken (or while the take is unknown), then at most once in `FEEDBACK_MS` (the time a speed-up
  * takes to show in what is taken). Above it, it slows by a third at once, every tick.
  *

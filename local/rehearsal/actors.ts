@@ -602,10 +602,11 @@ async function farmingBot(context: DropContext, queue: Queue, index: number, ran
         identity.done = true;
         return;
       }
+      const claims = ticketClaims(ticket);
       identity.ticket = ticket;
-      identity.order = ticketClaims(ticket).o;
+      identity.order = claims.o;
       queue.botTickets++;
-      if (isPreQueue(ticketClaims(ticket))) queue.preQueue.botTickets++;
+      if (isPreQueue(claims)) queue.preQueue.botTickets++;
       queue.botsWaiting++;
     }),
   );
