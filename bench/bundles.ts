@@ -24,23 +24,27 @@ export async function bundleHandlers(): Promise<Record<string, number>> {
   for (const entry of [...entries.map((file) => join(handlersDir, file)), emptyEntry]) {
     const name = basename(entry, '.ts');
     const outfile = join(outDir, `${name}.mjs`);
-    // As the stack bundles, less the source map, which deploys beside the bundle and is not what loads.
-    await build({
-      entryPoints: [entry],
-      outfile,
-      bundle: true,
-      minify: handlerBundling.minify,
-      platform: handlerBundling.platform,
-      target: handlerBundling.target,
-      format: handlerBundling.format,
-      mainFields: [...handlerBundling.mainFields],
-      external: [...handlerBundling.external],
-      banner: { js: handlerBundling.banner },
-      logLevel: 'error',
-    });
+    await bundleAsDeployed(entry, outfile);
     sizes[name] = statSync(outfile).size / 1024;
   }
   return sizes;
+}
+
+/** One handler bundled as the stack bundles it, less the source map (it deploys beside the bundle; it is not what loads). */
+export async function bundleAsDeployed(entry: string, outfile: string): Promise<void> {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    minify: handlerBundling.minify,
+    platform: handlerBundling.platform,
+    target: handlerBundling.target,
+    format: handlerBundling.format,
+    mainFields: [...handlerBundling.mainFields],
+    external: [...handlerBundling.external],
+    banner: { js: handlerBundling.banner },
+    logLevel: 'error',
+  });
 }
 
 /** Median module init time in ms of a bundle, each sample in a fresh Node process. */

@@ -44,11 +44,25 @@ export const envVars = {
    * leaves it unset; the local runtime sets 0, as its emulators answer a spike in seconds.
    */
   awsAttemptTimeoutMs: 'AWS_ATTEMPT_TIMEOUT_MS',
+  /** In-function tracing: `service` (Lambda's own segments only; when unset) or `sdk` (`lambdas/shared/powertools/tracer.ts`). */
+  tracing: 'DROPLINE_TRACING',
   powertoolsServiceName: 'POWERTOOLS_SERVICE_NAME',
   powertoolsMetricsNamespace: 'POWERTOOLS_METRICS_NAMESPACE',
   powertoolsMetricsDisabled: 'POWERTOOLS_METRICS_DISABLED',
   powertoolsLogLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
+
+/** What a function traces of itself (`-c tracing=`, docs/deploy.md): Lambda's segments only, or the X-Ray SDK's too. */
+export const TRACING_MODES = ['service', 'sdk'] as const;
+export type TracingMode = (typeof TRACING_MODES)[number];
+
+/** `DROPLINE_TRACING` as a mode: unset is `service`; anything else unknown is a misconfigured function. */
+export function parseTracingMode(value: string | undefined): TracingMode {
+  if (value === undefined || value === '') return 'service';
+  const mode = TRACING_MODES.find((known) => known === value);
+  if (!mode) throw new Error(`${envVars.tracing} must be one of ${TRACING_MODES.join(', ')}, not ${value}`);
+  return mode;
+}
 
 const SHARD_COUNT_RULE = `a whole number from 1 to ${MAX_SHARDS}`;
 

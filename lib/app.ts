@@ -6,7 +6,7 @@ import { Annotations, type App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { assertDeployable, type Capacity, dropsLiveAtDeploy, planCapacity } from './config/capacity';
 import { type DeploySettings, SettingsError } from './config/settings';
-import { STAGE_CONTEXT } from './constructs/dropline-function';
+import { STAGE_CONTEXT, TRACING_CONTEXT } from './constructs/dropline-function';
 import { EdgeStack } from './stacks/edge-stack';
 import { MonitoringStack } from './stacks/monitoring-stack';
 import { StatefulStack } from './stacks/stateful-stack';
@@ -54,6 +54,7 @@ export function buildDroplineApp(app: App, settings: DeploySettings, now: Date =
   const { prefix } = settings;
   // Names of metrics, alarms, the API and the dashboard start from the stage: set before any stack exists.
   app.node.setContext(STAGE_CONTEXT, prefix);
+  app.node.setContext(TRACING_CONTEXT, settings.tracing);
 
   const stateful = new StatefulStack(app, `${prefix}-Stateful`, {
     env,

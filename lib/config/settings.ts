@@ -4,6 +4,7 @@
  * typed props; no stack reads context itself.
  */
 import type { Node } from 'constructs';
+import { TRACING_MODES, type TracingMode } from '../../contract/env-vars';
 import { type IdentityConfig, IdentityConfigError, parseIdentityConfig } from '../../contract/identity';
 import { type CapacityLimits, defaultCapacityLimits } from './capacity';
 import { type DropPlan, emptyDropPlan, loadDropPlan } from './drop-plan';
@@ -44,6 +45,11 @@ export interface DeploySettings {
    * reservations are then for the verified subject of the shopper's bearer token. Unset: `customerId` as sent.
    */
   readonly identity: IdentityConfig | undefined;
+  /**
+   * `-c tracing=sdk` loads the X-Ray SDK into every function (a subsegment per AWS call, at a CPU cost on
+   * every invocation); `service`, the default, keeps Lambda's and API Gateway's own tracing only.
+   */
+  readonly tracing: TracingMode;
 }
 
 /** Lambda version numbers (`aws lambda get-alias … --name live` prints them) the drop paths' aliases are held on. */
@@ -213,7 +219,11 @@ export function readSettings(node: Node, env: NodeJS.ProcessEnv = process.env): 
   }
   const wafMode = text(node, 'wafMode') ?? 'enforce';
   if (wafMode !== 'enforce' && wafMode !== 'count') throw new SettingsError('context wafMode must be enforce or count');
+  const tracingValue = text(node, 'tracing') ?? 'service';
+  const tracing = TRACING_MODES.find((mode) => mode === tracingValue);
+  if (!tracing) throw new SettingsError(`context tracing must be ${TRACING_MODES.join(' or ')}, not ${tracingValue}`);
   return {
+    tracing,
     wafMode,
     originSecret: readOriginSecret(node),
     pinnedVersions: readPinnedVersions(node),

@@ -5,7 +5,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
-import { envVars } from '../../contract/env-vars';
+import { envVars, parseTracingMode, type TracingMode } from '../../contract/env-vars';
 import { handlerBundling } from '../config/bundling';
 
 const handlersDir = fileURLToPath(new URL('../../lambdas/handlers/', import.meta.url));
@@ -29,6 +29,15 @@ export function stageOf(scope: IConstruct): string {
     throw new Error(`${scope.node.path}: no stage in context ${STAGE_CONTEXT}; build stacks with buildDroplineApp`);
   }
   return stage;
+}
+
+/** Context key where `buildDroplineApp` records the functions' tracing mode (`-c tracing=`) before it builds a stack. */
+export const TRACING_CONTEXT = 'dropline:tracing';
+
+/** How a construct's functions trace themselves: `service` unless the app recorded another mode. */
+export function tracingOf(scope: IConstruct): TracingMode {
+  const mode: unknown = scope.node.tryGetContext(TRACING_CONTEXT);
+  return parseTracingMode(typeof mode === 'string' ? mode : undefined);
 }
 
 /**
@@ -62,7 +71,8 @@ export interface DroplineFunctionProps {
 
 /**
  * Every dropline function: Node.js 24 on arm64, bundled by esbuild as ESM
- * (middy 7 is ESM-only) with the AWS SDK left to the runtime, X-Ray tracing,
+ * (middy 7 is ESM-only) with the AWS SDK left to the runtime, X-Ray active tracing (and the X-Ray SDK
+ * inside with `-c tracing=sdk`: `lambdas/shared/powertools/tracer.ts`),
  * JSON logs into its own log group kept a month, and a role of its own that
  * starts with nothing but writing its logs.
  */
@@ -95,6 +105,7 @@ export class DroplineFunction extends NodejsFunction {
         [envVars.powertoolsServiceName]: powertools.service,
         [envVars.powertoolsMetricsNamespace]: powertools.namespace,
         [envVars.powertoolsLogLevel]: 'INFO',
+        [envVars.tracing]: tracingOf(scope),
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },

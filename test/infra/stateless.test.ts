@@ -1,7 +1,10 @@
+import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { envVars } from '../../contract/env-vars';
 import { apiRoutes } from '../../contract/routes';
 import { eventSourceMappings, streamConsumer } from '../../contract/topology';
 import { ATTEMPT_TIMEOUT_MS, CONNECTION_TIMEOUT_MS, MAX_ATTEMPTS } from '../../lambdas/shared/clients/request-settings';
+import { readSettings, SettingsError } from '../../lib/config/settings';
 import { resourcesOf, type Synthesized, synthesize } from './synth';
 
 let synth: Synthesized;
@@ -43,6 +46,23 @@ describe('functions', () => {
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
     }
+  });
+
+  it("trace with Lambda's own segments and leave the X-Ray SDK unloaded, unless -c tracing=sdk asks for it", () => {
+    const modes = (template: Synthesized['stateless']) =>
+      Object.values(resourcesOf(template, 'AWS::Lambda::Function')).map(
+        (fn) => (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables[envVars.tracing],
+      );
+    expect(new Set(modes(synth.stateless))).toEqual(new Set(['service']));
+    const withSdk = synthesize({ tracing: 'sdk' }).stateless;
+    expect(new Set(modes(withSdk))).toEqual(new Set(['sdk']));
+    for (const fn of Object.values(resourcesOf(withSdk, 'AWS::Lambda::Function'))) {
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+    expect(readSettings(new App({ context: { tracing: 'sdk' } }).node, {}).tracing).toBe('sdk');
+    expect(() => readSettings(new App({ context: { tracing: 'xray' } }).node, {})).toThrow(
+      new SettingsError('context tracing must be service or sdk, not xray'),
+    );
   });
 
   it("outlast a lost AWS answer: an API function answers 503 itself before Lambda's timeout ends it", () => {

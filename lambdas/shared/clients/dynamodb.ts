@@ -3,7 +3,7 @@ import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { envVars } from '../../../contract/env-vars';
-import { tracer } from '../powertools/tracer';
+import { traced } from '../powertools/tracer';
 import { requestSettings } from './request-settings';
 
 export const tableName = getStringFromEnv({ key: envVars.tableName });
@@ -18,6 +18,6 @@ const dynamodb = new DynamoDBClient({
   requestHandler: { ...requestSettings.requestHandler, socketAcquisitionWarningTimeout: 60_000 },
 });
 
-export const documentClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(dynamodb), {
+export const documentClient = DynamoDBDocumentClient.from(traced(dynamodb), {
   marshallOptions: { removeUndefinedValues: true },
 });

@@ -4,7 +4,7 @@ import '@aws-sdk/signature-v4a';
 import { getStringFromEnv } from '@aws-lambda-powertools/commons/utils/env';
 import { CloudFrontKeyValueStoreClient } from '@aws-sdk/client-cloudfront-keyvaluestore';
 import { envVars } from '../../../contract/env-vars';
-import { tracer } from '../powertools/tracer';
+import { traced } from '../powertools/tracer';
 import { requestSettings } from './request-settings';
 
 export const edgeStoreArn = () => getStringFromEnv({ key: envVars.edgeStoreArn });
@@ -15,7 +15,7 @@ export const edgeStoreArn = () => getStringFromEnv({ key: envVars.edgeStoreArn }
  * variable (the local emulator) is used as it is.
  */
 const endpoint = process.env.AWS_ENDPOINT_URL_CLOUDFRONT_KEYVALUESTORE;
-export const keyValueStore = tracer.captureAWSv3Client(
+export const keyValueStore = traced(
   new CloudFrontKeyValueStoreClient({
     ...requestSettings,
     ...(endpoint ? { endpointProvider: () => ({ url: new URL(endpoint) }) } : {}),
