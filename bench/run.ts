@@ -11,6 +11,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { envVars } from '../contract/env-vars';
 import { BACKGROUND_KEY_PREFIXES } from '../contract/inventory-table';
 import { DynamoDbInventoryStore } from '../lambdas/adapters/dynamodb-inventory-store';
 import { ApiClient } from '../local/api-client';
@@ -21,6 +22,7 @@ import { type RequestCounter, startRequestCounter } from '../local/probes/reques
 import { bundleHandlers, initTimes } from './bundles';
 import { type EdgeFunctionFigures, edgeFunctionFigures } from './edge-function';
 import { closedLoop, type LoadResult, median } from './load';
+import { tracingCost } from './tracing';
 
 /**
  * The largest handler bundle's goal: a guard against a dependency slip (classic zod's locales were +400 KiB),
@@ -49,6 +51,8 @@ const SHARDS = positive('shards');
 const SPIKE_STOCK = positive('spike-stock');
 const SPIKE_ATTEMPTS = positive('spike-attempts');
 const SPIKE_CONCURRENCY = 64;
+/** Invocations of the reservation handler a process times, per tracing mode and round (after its warm-up). */
+const TRACING_INVOCATIONS = Math.max(20, Math.ceil(ATTEMPTS / 3));
 
 function positive(name: 'concurrency' | 'attempts' | 'rounds' | 'shards' | 'spike-stock' | 'spike-attempts'): number {
   const value = Number(options[name]);
@@ -94,7 +98,25 @@ async function main(): Promise<void> {
     progress('bundling handlers and timing module init');
     const bundles = await bundleHandlers();
     const init = initTimes(['create-reservation', 'empty-handler'], 7);
-    report({ path, spike, bundles, init, edge });
+    progress(
+      `the reservation handler invoked directly, ${TRACING_INVOCATIONS} times a process, tracing with service and sdk`,
+    );
+    const tracing = tracingCost({
+      bundle: 'create-reservation',
+      environment: {
+        [envVars.tableName]: table,
+        // Straight to DynamoDB Local: nothing here is counted at the wire. (Through the counting proxy, after the
+        // spike, an invocation failed with the SDK's TimeoutError in two runs; not explained.)
+        AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+        AWS_REGION: LOCAL_AWS_ENV.AWS_REGION,
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+      },
+      sku: 'bench-path',
+      invocations: TRACING_INVOCATIONS,
+      rounds: ROUNDS,
+    });
+    report({ path, tracing, spike, bundles, init, edge });
   } finally {
     await api.close();
     client.destroy();
@@ -243,12 +265,13 @@ async function spikeFigures(api: ApiClient, counter: RequestCounter, client: Dyn
 
 function report(results: {
   path: Awaited<ReturnType<typeof reservePathVsRaw>>;
+  tracing: ReturnType<typeof tracingCost>;
   spike: Awaited<ReturnType<typeof spikeFigures>>;
   bundles: Record<string, number>;
   init: Record<string, number>;
   edge: EdgeFunctionFigures;
 }): void {
-  const { path, spike, bundles, init, edge } = results;
+  const { path, tracing, spike, bundles, init, edge } = results;
   const handlerBundles = Object.fromEntries(Object.entries(bundles).filter(([name]) => name !== 'empty-handler'));
   const maxHandlerBundleKiB = Math.max(...Object.values(handlerBundles));
   const reserveInitMs = init['create-reservation'] ?? Number.NaN;
@@ -264,6 +287,8 @@ function report(results: {
     shards: SHARDS,
     maxHandlerBundleKiB: round(maxHandlerBundleKiB, 1),
     reserveInitVsEmptyInit: round(reserveInitMs / emptyInitMs, 1),
+    reserveCpuSdkTracingVsService: round(tracing.cpuRatio),
+    reserveRateSdkTracingVsService: round(tracing.throughputRatio),
     naiveOversold: spike.naiveOversold,
     droplineOversold: spike.droplineOversold,
     edgeFunctionP99Ms: round(edge.p99Ms, 3),
@@ -289,6 +314,13 @@ function report(results: {
       rawP99Ms: round(path.rawP99Ms, 2),
       reserveInitMs: round(reserveInitMs, 1),
       emptyInitMs: round(emptyInitMs, 2),
+      tracing: {
+        serviceCpuMsPerReservation: round(tracing.serviceCpuMsPerOp, 2),
+        sdkCpuMsPerReservation: round(tracing.sdkCpuMsPerOp, 2),
+        serviceRps: round(tracing.serviceRps, 1),
+        sdkRps: round(tracing.sdkRps, 1),
+        invocationsPerRound: tracing.invocations,
+      },
       bundlesKiB: Object.fromEntries(Object.entries(handlerBundles).map(([name, kib]) => [name, round(kib, 1)])),
       spike: { stock: SPIKE_STOCK, attempts: SPIKE_ATTEMPTS, concurrency: SPIKE_CONCURRENCY, held: spike.droplineHeld },
       edgeFunction: {
@@ -312,6 +344,8 @@ function report(results: {
     `${mark(figures.goals.writesPerRejectedAttempt)} writesPerRejectedAttempt  ${figures.writesPerRejectedAttempt}  (goal ≤ 0.01; naive conditional decrement: ${figures.naiveWritesPerRejectedAttempt})`,
     `${mark(figures.goals.hottestItemWriteShare)} hottestItemWriteShare     ${figures.hottestItemWriteShare}  (goal ≤ ${round(1.5 / SHARDS)} with ${SHARDS} shards; single item: ${figures.singleItemWriteShare})`,
     `${mark(figures.goals.maxHandlerBundleKiB)} maxHandlerBundleKiB       ${figures.maxHandlerBundleKiB}  (goal ≤ ${MAX_HANDLER_BUNDLE_KIB})`,
+    `     reserveCpuSdkTracingVsService  ${figures.reserveCpuSdkTracingVsService}  (${figures.context.tracing.sdkCpuMsPerReservation} vs ${figures.context.tracing.serviceCpuMsPerReservation} ms of CPU per invocation of the bundled handler; -c tracing=sdk vs the default)`,
+    `     reserveRateSdkTracingVsService ${figures.reserveRateSdkTracingVsService}  (${figures.context.tracing.sdkRps} vs ${figures.context.tracing.serviceRps} invocations/s, one at a time)`,
     `     reserveInitVsEmptyInit    ${figures.reserveInitVsEmptyInit}  (${figures.context.reserveInitMs} vs ${figures.context.emptyInitMs} ms module init)`,
     `${mark(figures.goals.edgeFunctionP99Ms)} edgeFunctionP99Ms         ${figures.edgeFunctionP99Ms}  (goal ≤ 0.2; p50 ${figures.context.edgeFunction.p50Ms} ms over ${edge.calls} sold-out answers; sandbox floor p50 ${figures.context.edgeFunction.sandboxFloorP50Ms}, p99 ${figures.context.edgeFunction.sandboxFloorP99Ms} ms)`,
     `${mark(figures.goals.edgeFunctionBytes)} edgeFunctionBytes         ${figures.edgeFunctionBytes}  (CloudFront Functions' limit: ${edge.maxBytes})`,

@@ -40,6 +40,8 @@ test('npm run bench prints its figures as one JSON object on the last line', () 
     'reserveP99VsRawP99',
     'hottestItemWriteShare',
     'reserveInitVsEmptyInit',
+    'reserveCpuSdkTracingVsService',
+    'reserveRateSdkTracingVsService',
   ]) {
     expect(Number.isFinite(figures[name])).toBe(true);
   }
