@@ -3,7 +3,8 @@
  * bundled as it deploys (`bundles.ts` builds it), invoked directly in a fresh Node process the way Lambda
  * invokes it — one invocation at a time, Lambda's variables set, a trace header per invocation that says
  * "not sampled" (most of a spike's requests are not) — against the benchmark's DynamoDB Local. Each
- * process warms up, then times `invocations` reservations: the CPU its thread spent and the rate. The
+ * process warms up, then times `invocations` reservations: the CPU its main thread spent (the GC's helper
+ * threads left out) and the rate. The
  * modes alternate process by process, round by round; ratios are medians of the rounds'.
  */
 import { spawnSync } from 'node:child_process';
@@ -90,8 +91,11 @@ function sample(options: TracingCostOptions, mode: TracingMode, round: number): 
         [envVars.tracing]: mode,
         // As the local runtime sets it: the emulator may stall past the deployed 2 s under the benchmark's load.
         [envVars.awsAttemptTimeoutMs]: '0',
-        // What Lambda defines, so Powertools and the X-Ray SDK run in their Lambda modes.
+        // What Lambda defines, so Powertools and the X-Ray SDK run in their Lambda modes (the SDK's needs
+        // LAMBDA_TASK_ROOT: without it no invocation has a segment, and every traced call logs an error).
         AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+        LAMBDA_TASK_ROOT: bundlesDir,
+        _HANDLER: `${options.bundle}.handler`,
         AWS_LAMBDA_FUNCTION_NAME: `bench-${options.bundle}`,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '1024',
         AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:2000',
@@ -99,9 +103,15 @@ function sample(options: TracingCostOptions, mode: TracingMode, round: number): 
         POWERTOOLS_LOG_LEVEL: 'WARN',
         POWERTOOLS_METRICS_DISABLED: 'true',
       },
-      maxBuffer: 64 * 1024 * 1024,
     },
   );
+  // In its Lambda mode the SDK has a segment for every call and logs nothing; a log per invocation would be
+  // timed as if it were the SDK's cost.
+  if (result.stderr.split('\n').length > WARM_UP_INVOCATIONS) {
+    throw new Error(
+      `the ${mode} tracing sample logged ${result.stderr.split('\n').length} lines: ${result.stderr.slice(0, 2000)}`,
+    );
+  }
   const last = result.stdout.trim().split('\n').at(-1) ?? '';
   if (result.status !== 0 || !last.startsWith('{')) {
     throw new Error(`the ${mode} tracing sample failed (${result.status}): ${result.stderr.slice(-2000)}`);

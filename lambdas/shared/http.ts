@@ -251,7 +251,7 @@ const httpOutcomes = (): middy.MiddlewareObj<unknown, HttpResult> => ({
 });
 
 /**
- * Wraps an API handler: tracer, logger, metrics (`observed()`), header normalisation, body
+ * Wraps an API handler: tracer (with `-c tracing=sdk`), logger, metrics (`observed()`), header normalisation, body
  * limits, zod parsing of the whole event, then error mapping last (so its
  * onError runs first).
  */

@@ -44,7 +44,8 @@ try {
 }
 
 // Lambda sets the X-Ray trace header for each invocation. Locally there is no X-Ray: the header says
-// "not sampled", so an active tracer opens its segments and sends nothing.
+// "not sampled", so a function tracing with the X-Ray SDK (`-c tracing=sdk`) opens its segments and sends
+// nothing; the logs carry the trace id either way.
 const traceHeader = () =>
   `Root=1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
 

@@ -2,7 +2,8 @@
  * The X-Ray SDK keeps its context with cls-hooked, an async hook on every promise that every invocation
  * pays for, sampled or not (docs/benchmarks.md, "Tracing"). A function loads it only when the stack asks
  * for `sdk`: checked on the reservation handler bundled as it deploys, loaded in a fresh Node process as
- * Lambda loads it. cls-hooked marks its load with `process.namespaces`.
+ * Lambda loads it. The X-Ray SDK's namespace in `process.namespaces` (cls-hooked's registry, made with
+ * the hook when the SDK loads) shows whether it started.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ function load(mode: string | undefined): { status: number | null; hooked?: boole
   const script =
     `try { await import(${JSON.stringify(pathToFileURL(bundle).href)}); }` +
     'catch (error) { console.error(error.message); process.exit(1); }' +
-    'console.log(JSON.stringify({ hooked: process.namespaces !== undefined }))';
+    'console.log(JSON.stringify({ hooked: process.namespaces?.AWSXRay !== undefined }))';
   const { [envVars.tracing]: _, ...environment } = process.env;
   const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
     encoding: 'utf8',
